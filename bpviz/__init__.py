@@ -1,0 +1,3 @@
+"""bpviz: see backpropagation happen, number by number."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,299 @@
+"""The command line: ``bpviz`` (the desktop app) and its headless commands.
+
+Exit status: 0 done; 2 bad input (usage, data, configuration, session file), reported as one line on
+stderr that says what is wrong and where, never a traceback; 3 training diverged.
+
+Headless commands never import Qt unless they render (``snapshot``, ``export``, ``bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (and exit status 2) instead of a page."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# -- argument types ----------------------------------------------------------------------------
+
+def _number(kind, lo=None, lo_open=False, name=""):
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            raise argparse.ArgumentTypeError(f"must be {'>' if lo_open else '≥'} {lo}, got {text}")
+        return v
+    parse.__name__ = name or kind.__name__
+    return parse
+
+
+def _hidden(text):
+    text = text.strip()
+    if text in ("", "none", "-"):
+        return ()
+    try:
+        sizes = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of neuron counts, "
+                                         f"e.g. 8,8")
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"every hidden layer needs at least one neuron, got {text}")
+    return sizes
+
+
+def _neuron(text):
+    try:
+        layer, index = (int(p) for p in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LAYER:INDEX, e.g. 1:0")
+    if layer < 0 or index < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: layer and index count from 0")
+    return layer, index
+
+
+def _size(text):
+    try:
+        w, h = (int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1600x1000")
+    if not (320 <= w <= 8000 and 240 <= h <= 8000):
+        raise argparse.ArgumentTypeError(f"{text}: width 320–8000 and height 240–8000 pixels")
+    return w, h
+
+
+def _add_run_options(p: argparse.ArgumentParser, with_epochs=True) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", default="gaussian-clouds", help="preset name (sets every default)")
+    src.add_argument("--data", metavar="FILE.csv", help="your own CSV data (header row; label in the "
+                     "last column unless --label names it)")
+    p.add_argument("--label", help="name of the CSV label column")
+    p.add_argument("--standardize", action="store_true", help="standardise CSV features")
+    p.add_argument("--hidden", type=_hidden, help="neurons per hidden layer, e.g. 8,8")
+    p.add_argument("--activation", help="hidden activation, or one per layer: tanh,relu")
+    p.add_argument("--output", help="softmax, sigmoid or linear")
+    p.add_argument("--init", help="normal, xavier, he or uniform")
+    p.add_argument("--optimizer", help="sgd, momentum or adam")
+    p.add_argument("--lr", type=_number(float, 0, True, "learning rate"), help="learning rate")
+    p.add_argument("--momentum", type=_number(float, 0, name="momentum"), help="momentum α")
+    p.add_argument("--batch-size", type=_number(int, 0, name="batch size"),
+                   help="mini-batch size (0 = full batch)")
+    p.add_argument("--l2", type=_number(float, 0, name="L2"), help="L2 weight decay λ")
+    if with_epochs:
+        p.add_argument("--epochs", type=_number(int, 1, name="epochs"), help="epochs to train")
+    p.add_argument("--seed", type=_number(int, 0, name="seed"), help="random seed")
+    p.add_argument("--noise", type=_number(float, 0, name="noise"), help="dataset noise level")
+    p.add_argument("--samples", type=_number(int, 4, name="samples"), help="number of samples")
+    p.add_argument("--test-fraction", type=_number(float, 0, name="test fraction"),
+                   help="fraction of the data held out for testing (0 to 0.9)")
+
+
+def config_from_args(args):
+    """The configuration a command's flags describe: the preset's defaults, then the flags."""
+    from .engine.config import Config
+    if getattr(args, "data", None):
+        cfg = Config.preset("gaussian-clouds")
+        cfg.dataset, cfg.data_file = "csv", args.data
+        cfg.hidden, cfg.activation, cfg.init, cfg.seed = (8,), "tanh", "xavier", 0
+        cfg.optimizer, cfg.lr, cfg.momentum, cfg.batch_size, cfg.epochs = "adam", 0.01, 0.0, 32, 200
+        cfg.test_fraction = 0.2
+    else:
+        cfg = Config.preset(args.preset)
+    for flag, attr in (("label", "label"), ("hidden", "hidden"), ("output", "output"),
+                       ("init", "init"), ("optimizer", "optimizer"), ("lr", "lr"),
+                       ("momentum", "momentum"), ("batch_size", "batch_size"), ("l2", "l2"),
+                       ("epochs", "epochs"), ("seed", "seed"), ("noise", "noise"),
+                       ("samples", "n_samples"), ("test_fraction", "test_fraction")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(cfg, attr, value)
+    if getattr(args, "standardize", False):
+        cfg.standardize = True
+    if getattr(args, "activation", None):
+        acts = tuple(a.strip() for a in args.activation.split(","))
+        cfg.activation = acts[0] if len(acts) == 1 else acts
+    if cfg.momentum and cfg.optimizer == "sgd" and getattr(args, "optimizer", None) is None:
+        cfg.optimizer = "momentum"
+    cfg.validate()
+    return cfg
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+def _write_atomic(path: Path, write) -> None:
+    """Write through a temporary file beside ``path`` and rename, so no half-written file stays."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_run(out: Path, config, trainer) -> None:
+    """history.csv, weights.npz and config.json of a run into ``out``."""
+    import numpy as np
+    out.mkdir(parents=True, exist_ok=True)
+    hist = trainer.history
+    header = hist.header(trainer.network.n_layers)
+
+    def history_csv(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(",".join(header) + "\n")
+            for row in hist.table():
+                cells = [str(int(row[0]))] + [repr(float(v)) for v in row[1:]]
+                f.write(",".join(cells) + "\n")
+
+    def weights_npz(tmp):
+        arrays = {}
+        for i, (W, b) in enumerate(zip(trainer.network.weights, trainer.network.biases)):
+            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    def config_json(tmp):
+        d = {"config": config.to_dict(), "sizes": trainer.network.sizes,
+             "activations": trainer.network.activation_names, "epochs_done": trainer.epoch,
+             "passes_done": trainer.pass_count, "dataset": trainer.dataset.params or
+             {"source": trainer.dataset.source}}
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(d, f, indent=2)
+            f.write("\n")
+
+    _write_atomic(out / "history.csv", history_csv)
+    _write_atomic(out / "weights.npz", weights_npz)
+    _write_atomic(out / "config.json", config_json)
+
+
+def cmd_train(args) -> int:
+    from .engine.config import build
+    cfg = config_from_args(args)
+    dataset, net, trainer = build(cfg)
+    diverged = trainer.run(epochs=cfg.epochs)
+    loss, acc = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
+    test_loss, test_acc = trainer.evaluate(trainer.X_test, trainer.T_test, trainer.test_labels)
+    if args.out:
+        write_run(Path(args.out), cfg, trainer)
+    sizes = "-".join(str(s) for s in net.sizes)
+    parts = [f"{dataset.name} {sizes}", f"epochs {trainer.epoch}", f"loss {loss:.6g}"]
+    if dataset.is_classification:
+        parts.append(f"accuracy {acc:.4g}")
+    if len(trainer.X_test):
+        parts.append(f"test loss {test_loss:.6g}")
+        if dataset.is_classification:
+            parts.append(f"test accuracy {test_acc:.4g}")
+    if diverged:
+        print(f"bpviz train: {diverged.message()}", file=sys.stderr)
+        print(", ".join(parts))
+        return EXIT_DIVERGED
+    print(", ".join(parts))
+    return EXIT_OK
+
+
+def cmd_gradcheck(args) -> int:
+    from .engine.config import build
+    from .engine.gradcheck import gradient_check
+    cfg = config_from_args(args)
+    dataset, net, trainer = build(cfg)
+    n = min(len(trainer.X), args.samples_check)
+    check = gradient_check(net, trainer.X[:n], trainer.T[:n])
+    kind, layer, where = check.worst_location()
+    skipped = f" ({n - check.samples} on a ReLU kink left out)" if check.samples < n else ""
+    ok = check.worst <= args.tolerance
+    print(f"gradcheck {dataset.name} {'-'.join(map(str, net.sizes))}: {net.n_parameters} parameters, "
+          f"{check.samples} samples{skipped}, worst relative error {check.worst:.3g} at {kind}[{layer}]{list(where)} "
+          f"({'ok' if ok else 'FAILED'}: tolerance {args.tolerance:g})")
+    return EXIT_OK if ok else 1
+
+
+def cmd_app(args) -> int:
+    from .app import main as app_main
+    return app_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    p = _Parser(prog="bpviz", description="See backpropagation happen, number by number.")
+    p.add_argument("--version", action="version", version=f"bpviz {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train headless and write history.csv, weights.npz, config.json")
+    _add_run_options(t)
+    t.add_argument("--out", metavar="DIR", help="folder for history.csv, weights.npz, config.json")
+    t.set_defaults(func=cmd_train)
+
+    g = sub.add_parser("gradcheck", help="compare backprop with finite differences")
+    _add_run_options(g, with_epochs=False)
+    g.add_argument("--tolerance", type=_number(float, 0, True, "tolerance"), default=1e-6)
+    g.add_argument("--samples-check", type=_number(int, 1, name="samples"), default=64,
+                   help="samples to check on (default 64)")
+    g.set_defaults(func=cmd_gradcheck)
+
+    s = sub.add_parser("snapshot", help="save a picture of the window after N epochs (no display)")
+    _add_run_options(s)
+    s.add_argument("--select", type=_neuron, metavar="L:J", help="inspect neuron J of layer L")
+    s.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH")
+    s.add_argument("--out", required=True, metavar="FILE.png")
+    s.set_defaults(func=_lazy("snapshot"))
+
+    b = sub.add_parser("bench", help="measure speed and frame times on this machine")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
+    b.add_argument("--soak", type=_number(float, 0, True, "minutes"), metavar="MINUTES",
+                   help="also run the window at full speed this long and report RSS")
+    b.set_defaults(func=_lazy("bench"))
+    return p
+
+
+def _lazy(name):
+    def run(args):
+        if name == "snapshot":
+            from .snapshot_cmd import cmd_snapshot
+            return cmd_snapshot(args)
+        from .bench import cmd_bench
+        return cmd_bench(args)
+    return run
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from .engine.errors import BpvizError
+    args = None
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return cmd_app(args)
+        return args.func(args)
+    except UsageError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BpvizError as e:
+        command = getattr(args, "command", None)
+        print(f"bpviz {command}: {e}" if command else f"bpviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"bpviz: cannot write or read{where}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130

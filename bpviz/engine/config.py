@@ -1,0 +1,214 @@
+"""Run configuration, the presets that set every default, and building a run from them.
+
+A :class:`Config` names the data (a preset's generator or a CSV file), the network and the training
+hyper-parameters. ``Config.preset(name)`` gives a preset's defaults; command-line flags and the
+window's controls override single fields. ``build(config)`` makes the dataset, network and trainer.
+
+One random stream per run: ``RandomState(seed)`` draws the generated data first and the initial
+weights next, exactly as the classic numpy example does; CSV data leaves the whole stream to the
+weights. The same configuration therefore always gives the same data and the same network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from .data import Dataset
+from .errors import ConfigError
+from .functions import ACTIVATIONS, OUTPUTS
+from .network import INITS, Network
+from .optimizers import OPTIMIZERS
+from .trainer import Trainer
+
+MAX_NEURONS_PER_LAYER = 512
+MAX_HIDDEN_LAYERS = 8
+MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
+
+
+@dataclass
+class Config:
+    dataset: str = "gaussian-clouds"   # generator / preset name, or "csv"
+    data_file: str | None = None
+    label: str | None = None            # CSV label column (default: the last)
+    standardize: bool = False
+    n_samples: int | None = None        # None: the generator's default
+    noise: float | None = None
+    test_fraction: float | None = None
+    hidden: tuple[int, ...] = (3,)
+    activation: str | tuple[str, ...] = "sigmoid"
+    output: str = "softmax"
+    init: str = "normal"
+    seed: int = 1
+    optimizer: str = "sgd"
+    lr: float = 1.5
+    momentum: float = 0.0
+    batch_size: int = 0                 # 0: full batch
+    l2: float = 0.0
+    epochs: int = 1000
+    notes: str = field(default="", compare=False)
+
+    @staticmethod
+    def preset(name: str) -> "Config":
+        try:
+            return replace(PRESETS[name])
+        except KeyError:
+            raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        if not isinstance(self.activation, str):
+            d["activation"] = list(self.activation)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        d = dict(d)
+        if "hidden" in d:
+            d["hidden"] = tuple(int(h) for h in d["hidden"])
+        if isinstance(d.get("activation"), list):
+            d["activation"] = tuple(d["activation"])
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def activations(self) -> list[str]:
+        if isinstance(self.activation, str):
+            return [self.activation] * len(self.hidden)
+        return list(self.activation)
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first value that is out of range."""
+        def finite(name, value, lo=None, hi=None, lo_open=False, hi_open=False):
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} must be a number, got {value!r}") from None
+            if not math.isfinite(v):
+                raise ConfigError(f"{name} must be finite, got {value!r}")
+            if lo is not None and (v < lo or (lo_open and v == lo)):
+                raise ConfigError(f"{name} must be {'>' if lo_open else '≥'} {lo}, got {value!r}")
+            if hi is not None and (v > hi or (hi_open and v == hi)):
+                raise ConfigError(f"{name} must be {'<' if hi_open else '≤'} {hi}, got {value!r}")
+
+        finite("learning rate", self.lr, 0, lo_open=True)
+        finite("momentum", self.momentum, 0, 1, hi_open=True)
+        finite("L2", self.l2, 0)
+        if self.noise is not None:
+            finite("noise", self.noise, 0)
+        if self.test_fraction is not None:
+            finite("test fraction", self.test_fraction, 0, 0.9)
+        for name, v, lo in (("epochs", self.epochs, 1), ("batch size", self.batch_size, 0),
+                            ("seed", self.seed, 0)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+                raise ConfigError(f"{name} must be a whole number ≥ {lo}, got {v!r}")
+        if self.n_samples is not None and (not isinstance(self.n_samples, int) or self.n_samples < 4):
+            raise ConfigError(f"number of samples must be a whole number ≥ 4, got {self.n_samples!r}")
+        if len(self.hidden) > MAX_HIDDEN_LAYERS:
+            raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(self.hidden)}")
+        for k, n in enumerate(self.hidden):
+            if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_NEURONS_PER_LAYER:
+                raise ConfigError(f"hidden layer {k + 1} needs 1 to {MAX_NEURONS_PER_LAYER} neurons, "
+                                  f"got {n!r}")
+        acts = self.activations()
+        if len(acts) != len(self.hidden):
+            raise ConfigError(f"{len(acts)} activations given for {len(self.hidden)} hidden layers")
+        for a in acts:
+            if a not in ACTIVATIONS:
+                raise ConfigError(f"unknown activation {a!r}; choose one of {', '.join(ACTIVATIONS)}")
+        for name, v, allowed in (("output", self.output, OUTPUTS), ("initialisation", self.init, INITS),
+                                 ("optimizer", self.optimizer, OPTIMIZERS)):
+            if v not in allowed:
+                raise ConfigError(f"unknown {name} {v!r}; choose one of {', '.join(allowed)}")
+        if self.dataset == "csv" and not self.data_file:
+            raise ConfigError("the csv dataset needs a data file")
+        if self.dataset != "csv" and self.dataset not in DATASET_NAMES:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of "
+                              f"{', '.join(DATASET_NAMES)} or give a CSV file")
+
+
+def _preset(**kw) -> Config:
+    return Config(**kw)
+
+
+PRESETS: dict[str, Config] = {
+    "gaussian-clouds": _preset(notes="the classic numpy example: three Gaussian clouds, 2-3-3 "
+                                     "sigmoid/softmax, full batch, learning rate 1.5"),
+    "xor": _preset(dataset="xor", hidden=(4,), activation="tanh", init="xavier", seed=0,
+                   optimizer="momentum", lr=0.1, momentum=0.9, batch_size=32, epochs=200),
+    "circles": _preset(dataset="circles", hidden=(6,), activation="tanh", init="xavier", seed=0,
+                       optimizer="momentum", lr=0.1, momentum=0.9, batch_size=32, epochs=300),
+    "moons": _preset(dataset="moons", hidden=(8,), activation="tanh", init="xavier", seed=0,
+                     optimizer="momentum", lr=0.1, momentum=0.9, batch_size=32, epochs=300),
+    "spiral": _preset(dataset="spiral", hidden=(16, 16), activation="tanh", init="xavier", seed=0,
+                      optimizer="adam", lr=0.01, batch_size=32, epochs=500),
+    "spiral3": _preset(dataset="spiral3", hidden=(24, 24), activation="relu", init="he", seed=0,
+                       optimizer="adam", lr=0.01, batch_size=32, epochs=500),
+    "plane": _preset(dataset="plane", hidden=(3,), activation="tanh", output="linear",
+                     init="xavier", seed=0, lr=0.05, epochs=300),
+    "sine": _preset(dataset="sine", hidden=(12,), activation="tanh", output="linear",
+                    init="xavier", seed=0, optimizer="adam", lr=0.02, epochs=1500),
+    "iris": _preset(dataset="iris", hidden=(5,), activation="sigmoid", init="xavier", seed=0,
+                    optimizer="momentum", lr=0.1, momentum=0.9, batch_size=16, epochs=300),
+}
+
+DATASET_NAMES = ("gaussian-clouds", "xor", "circles", "moons", "spiral", "spiral3", "plane", "sine",
+                 "iris")
+
+
+def estimate_memory(config: Config, n_samples: int, n_features: int, n_outputs: int) -> int:
+    """Bytes a pass needs, roughly: z, a and δ of every layer for the batch, plus parameters."""
+    sizes = [n_features, *config.hidden, n_outputs]
+    batch = n_samples if config.batch_size <= 0 else min(config.batch_size, n_samples)
+    per_sample = sum(sizes) * 4 + sum(sizes[1:]) * 2        # a, z, δ, temporaries
+    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) * 6   # W, grads, optimizer, Δ
+    return 8 * (batch * per_sample + params + n_samples * (n_features + n_outputs))
+
+
+def make_dataset(config: Config, rng: np.random.RandomState | None = None) -> Dataset:
+    """The configuration's data; a generated dataset draws from ``rng`` (left positioned after)."""
+    from . import csvdata, datasets
+    if config.dataset == "csv":
+        return csvdata.load_csv(config.data_file, label=config.label, standardize=config.standardize,
+                                test_fraction=config.test_fraction or 0.0, seed=config.seed)
+    return datasets.generate(config.dataset, n_samples=config.n_samples, noise=config.noise,
+                             test_fraction=config.test_fraction, seed=config.seed, rng=rng)
+
+
+def build(config: Config, dataset: Dataset | None = None) -> tuple[Dataset, Network, Trainer]:
+    """Dataset, freshly initialised network and trainer for ``config``.
+
+    Pass ``dataset`` to reuse data already loaded (the weights are still drawn as if the data had
+    been generated, so the same configuration gives the same initial weights).
+    """
+    config.validate()
+    rng = np.random.RandomState(config.seed)
+    if dataset is None:
+        dataset = make_dataset(config, rng)
+    elif config.dataset != "csv":
+        make_dataset(config, rng)   # advance the stream exactly as generating the data does
+    if config.output == "softmax" and dataset.is_classification and dataset.n_outputs < 2:
+        raise ConfigError("softmax output needs at least two classes")
+    if not dataset.is_classification and config.output != "linear":
+        raise ConfigError(f"{dataset.name} is a regression dataset: use the linear output")
+    if dataset.is_classification and config.output == "linear":
+        raise ConfigError(f"{dataset.name} is a classification dataset: use a softmax or sigmoid "
+                          f"output")
+    need = estimate_memory(config, len(dataset.X_train), dataset.n_features, dataset.n_outputs)
+    if need > MEMORY_LIMIT_BYTES:
+        raise ConfigError(f"this network and batch need about {need / 1024 ** 3:.1f} GiB, more than "
+                          f"the {MEMORY_LIMIT_BYTES / 1024 ** 3:.0f} GiB bpviz allows; use fewer "
+                          f"neurons or a smaller batch")
+    sizes = [dataset.n_features, *config.hidden, dataset.n_outputs]
+    net = Network(sizes, config.activations(), config.output, config.init, config.seed, rng=rng)
+    trainer = Trainer(net, dataset, optimizer=config.optimizer, lr=config.lr,
+                      momentum=config.momentum, batch_size=config.batch_size, l2=config.l2,
+                      seed=config.seed)
+    return dataset, net, trainer

@@ -1,0 +1,268 @@
+"""The trainer: a plain object (not a thread) that runs passes, epochs or runs until a condition.
+
+One *pass* is a forward pass, a backward pass and one update over one mini-batch; an *epoch* is the
+passes that cover every training sample once. The trainer keeps a per-epoch history evaluated at the
+weights at the *start* of each epoch (row e holds the loss before epoch e's first update, as the
+classic numpy example prints it): train loss and accuracy, test loss and accuracy, and the gradient
+norm of every layer in the epoch's first pass (for full-batch training this is the exact gradient of
+the training loss). For full-batch training the row costs nothing extra: it comes from the pass's
+own trace.
+
+Learning rate, momentum, batch size and L2 are plain attributes read on every pass, so they can
+change between passes without a reset.
+
+Divergence: a pass whose loss or gradient is not finite, or whose update would make a weight
+non-finite, is not applied. Training stops, ``diverged`` says in which epoch and pass and why, and
+the weights in place are the last ones with a finite loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .data import Dataset
+from .network import Network, Trace
+from .optimizers import make_optimizer
+
+SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
+
+
+@dataclass
+class Divergence:
+    epoch: int
+    pass_index: int
+    reason: str
+
+    def message(self) -> str:
+        return (f"training diverged in epoch {self.epoch} (pass {self.pass_index}): {self.reason}; "
+                f"the last finite weights are kept — try a smaller learning rate")
+
+
+@dataclass
+class History:
+    """Per-epoch rows, evaluated at the weights at the start of each epoch."""
+
+    epoch: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    grad_norms: list[np.ndarray] = field(default_factory=list)   # one (L,) array per row
+
+    COLUMNS = ("epoch", "loss", "accuracy", "test_loss", "test_accuracy")
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def append(self, epoch, loss, acc, test_loss, test_acc, grad_norms) -> None:
+        self.epoch.append(epoch)
+        self.loss.append(loss)
+        self.accuracy.append(acc)
+        self.test_loss.append(test_loss)
+        self.test_accuracy.append(test_acc)
+        self.grad_norms.append(np.asarray(grad_norms, dtype=float))
+
+    def header(self, n_layers: int) -> list[str]:
+        return list(self.COLUMNS) + [f"grad_norm_{i + 1}" for i in range(n_layers)]
+
+    def table(self, start: int = 0) -> np.ndarray:
+        """Rows ``start:`` as an array with the columns of ``header``."""
+        if start >= len(self.epoch):
+            return np.zeros((0, len(self.COLUMNS) + (len(self.grad_norms[0]) if self.grad_norms else 0)))
+        base = np.column_stack([self.epoch[start:], self.loss[start:], self.accuracy[start:],
+                                self.test_loss[start:], self.test_accuracy[start:]])
+        return np.column_stack([base, np.vstack(self.grad_norms[start:])])
+
+    def truncate(self, n: int) -> None:
+        for name in self.COLUMNS + ("grad_norms",):
+            del getattr(self, name)[n:]
+
+
+def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
+    """Fraction of samples whose predicted class equals the label (NaN for regression/no data)."""
+    if labels is None or len(labels) == 0:
+        return float("nan")
+    if y.shape[1] == 1:                      # one sigmoid unit: class 1 when y > 0.5
+        pred = (y[:, 0] > 0.5).astype(int)
+    else:
+        pred = y.argmax(axis=1)
+    return float((pred == labels).mean())
+
+
+@dataclass
+class PassResult:
+    trace: Trace
+    indices: np.ndarray | None       # sample indices of the batch (None: the whole training set)
+    update: list[np.ndarray] | None  # Δθ applied, [ΔW0, Δb0, ...]; None when not applied
+    epoch: int
+    pass_index: int                  # passes completed before this one
+    diverged: Divergence | None = None
+
+
+class Trainer:
+    """Trains ``network`` on ``dataset``.
+
+    ``batch_size`` 0 (or ≥ N) means full batch. Mini-batches are drawn from a fresh permutation of
+    the training set every epoch, from a seeded generator.
+    """
+
+    def __init__(self, network: Network, dataset: Dataset, *, optimizer: str = "sgd",
+                 lr: float = 0.1, momentum: float = 0.0, batch_size: int = 0, l2: float = 0.0,
+                 seed: int = 0):
+        self.network = network
+        self.dataset = dataset
+        self.X = np.ascontiguousarray(dataset.X_train, dtype=float)
+        self.T = dataset.T_train
+        self.X_test = np.ascontiguousarray(dataset.X_test, dtype=float)
+        self.T_test = dataset.T_test
+        self.labels = dataset.y_train if dataset.is_classification else None
+        self.test_labels = dataset.y_test if dataset.is_classification else None
+        self.lr = float(lr)
+        self.momentum = float(momentum)
+        self.batch_size = int(batch_size)
+        self.l2 = float(l2)
+        self.seed = seed
+        self.optimizer = make_optimizer(optimizer, [p.shape for p in network.parameters()])
+        self.shuffle_rng = np.random.RandomState(seed + SHUFFLE_SEED_OFFSET)
+        self.epoch = 0            # completed epochs
+        self.pass_count = 0       # completed passes
+        self.pass_in_epoch = 0    # passes completed in the current epoch
+        self._order: np.ndarray | None = None
+        self._epoch_batch = 0     # batch size fixed for the current epoch
+        self.history = History()
+        self.last_trace: Trace | None = None
+        self.last_update: list[np.ndarray] | None = None
+        self.diverged: Divergence | None = None
+        self._previous: list[np.ndarray] | None = None   # parameters before the last update
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def n_train(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size <= 0 or self.batch_size >= self.n_train
+
+    def passes_per_epoch(self) -> int:
+        b = self._epoch_batch if self.pass_in_epoch else self._effective_batch()
+        return -(-self.n_train // b)
+
+    def _effective_batch(self) -> int:
+        return self.n_train if self.full_batch else self.batch_size
+
+    def evaluate(self, X: np.ndarray, T: np.ndarray, labels) -> tuple[float, float]:
+        """(loss, accuracy) of the current weights on (X, T)."""
+        if len(X) == 0:
+            return float("nan"), float("nan")
+        y, _, zs = self.network.forward(X, keep=True)
+        return float(self.network.out.loss(zs[-1], T).mean()), accuracy(y, labels)
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    def _next_batch(self) -> np.ndarray | None:
+        if self.pass_in_epoch == 0:
+            self._epoch_batch = self._effective_batch()
+            self._order = (None if self._epoch_batch >= self.n_train
+                           else self.shuffle_rng.permutation(self.n_train))
+        if self._order is None:
+            return None
+        start = self.pass_in_epoch * self._epoch_batch
+        return self._order[start:start + self._epoch_batch]
+
+    def step(self) -> PassResult:
+        """Run one pass: forward, backward and update over the next mini-batch."""
+        net = self.network
+        idx = self._next_batch()
+        X, T = (self.X, self.T) if idx is None else (self.X[idx], self.T[idx])
+        with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
+            trace = net.backprop(X, T)
+        epoch_start = self.pass_in_epoch == 0
+        result = PassResult(trace, idx, None, self.epoch, self.pass_count)
+        grads = []
+        for W, gW, gb in zip(net.weights, trace.grad_weights, trace.grad_biases):
+            grads += [gW + self.l2 * W if self.l2 else gW, gb]
+        if not np.isfinite(trace.loss):
+            return self._diverge(result, f"the loss became {trace.loss}", rollback=True)
+        if not all(np.isfinite(g).all() for g in grads):
+            return self._diverge(result, "a gradient became non-finite")
+        if epoch_start:
+            self._record_epoch_row(trace, idx)
+        updates = self.optimizer.updates(grads, self.lr, self.momentum)
+        params = net.parameters()
+        new = [p + d for p, d in zip(params, updates)]
+        if not all(np.isfinite(p).all() for p in new):
+            if epoch_start:
+                self.history.truncate(len(self.history) - 1)
+            return self._diverge(result, "an update made a weight non-finite")
+        self._previous = params
+        net.weights[:] = new[0::2]
+        net.biases[:] = new[1::2]
+        self.last_trace = trace
+        self.last_update = updates
+        self.diverged = None
+        result.update = updates
+        self.pass_count += 1
+        self.pass_in_epoch += 1
+        if self.pass_in_epoch * self._epoch_batch >= self.n_train:
+            self.pass_in_epoch = 0
+            self.epoch += 1
+        return result
+
+    def _record_epoch_row(self, trace: Trace, idx) -> None:
+        norms = [float(np.sqrt((g * g).sum() + (gb * gb).sum()))
+                 for g, gb in zip(trace.grad_weights, trace.grad_biases)]
+        if idx is None:   # full batch: the trace is the training set at these weights
+            loss, acc = trace.loss, accuracy(trace.output, self.labels)
+        else:
+            loss, acc = self.evaluate(self.X, self.T, self.labels)
+        test_loss, test_acc = self.evaluate(self.X_test, self.T_test, self.test_labels)
+        self.history.append(self.epoch, loss, acc, test_loss, test_acc, norms)
+
+    def _diverge(self, result: PassResult, reason: str, rollback: bool = False) -> PassResult:
+        previous = self._previous
+        if rollback and previous is not None:
+            # the weights in place give a non-finite loss: step back to the last finite ones
+            self.network.weights[:] = previous[0::2]
+            self.network.biases[:] = previous[1::2]
+            self._previous = None
+        self.diverged = Divergence(self.epoch, self.pass_count, reason)
+        result.diverged = self.diverged
+        return result
+
+    # -- longer runs -------------------------------------------------------------------------
+
+    def run_epoch(self) -> PassResult | None:
+        """Run passes until the current epoch is complete (or training diverges)."""
+        result = None
+        start = self.epoch
+        while self.epoch == start:
+            result = self.step()
+            if result.diverged:
+                break
+        return result
+
+    def run(self, epochs: int | None = None, until: Callable[["Trainer"], bool] | None = None,
+            max_passes: int | None = None, on_pass: Callable[[PassResult], None] | None = None):
+        """Run until ``epochs`` more epochs are done, ``until(trainer)`` is true, ``max_passes``
+        passes ran, or training diverges. Returns the Divergence or None."""
+        target = None if epochs is None else self.epoch + epochs
+        passes = 0
+        while True:
+            if target is not None and self.epoch >= target:
+                break
+            if until is not None and until(self):
+                break
+            if max_passes is not None and passes >= max_passes:
+                break
+            result = self.step()
+            passes += 1
+            if on_pass is not None:
+                on_pass(result)
+            if result.diverged:
+                return result.diverged
+        return None

@@ -1,0 +1,56 @@
+"""Test set-up: Qt offscreen and one BLAS thread, both before anything imports Qt or numpy."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def make_run():
+    """``make_run(preset, **overrides)`` → (config, dataset, network, trainer), no thread."""
+    from bpviz.engine.config import Config, build
+
+    def make(preset="gaussian-clouds", **overrides):
+        cfg = Config.preset(preset)
+        for k, v in overrides.items():
+            setattr(cfg, k, v)
+        ds, net, trainer = build(cfg)
+        return cfg, ds, net, trainer
+
+    return make
+
+
+@pytest.fixture
+def make_snap(make_run):
+    """``make_snap(preset, passes=3, **overrides)`` → a Snapshot after that many passes."""
+    from bpviz.engine.snapshot import data_bounds, make_snapshot
+    from bpviz.engine.trajectory import Trajectory
+
+    def make(preset="gaussian-clouds", passes=3, pinned=0, **overrides):
+        cfg, ds, net, trainer = make_run(preset, **overrides)
+        traj = Trajectory(net)
+        traj.record(net, 0)
+        trace, before = None, None
+        losses, positions = [], []
+        for _ in range(passes):
+            before = (list(net.weights), list(net.biases))
+            pos = trainer.epoch + trainer.pass_in_epoch / trainer.passes_per_epoch()
+            r = trainer.step()
+            trace = r.trace
+            losses.append(trace.loss)
+            positions.append(pos)
+            traj.record(net, trainer.pass_count)
+        bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
+        return make_snapshot(trainer, seq=passes, running=False, trace=trace,
+                             trace_weights=before[0] if before else None,
+                             trace_biases=before[1] if before else None,
+                             new_pass_losses=losses, new_pass_positions=positions,
+                             bounds=bounds, pinned=pinned, trajectory=traj)
+
+    return make

@@ -1,0 +1,171 @@
+"""The trainer: the classic example to the digit, optimizers, mini-batches, divergence."""
+
+import numpy as np
+import pytest
+
+from bpviz.engine import Config, Network, Trainer, build
+from bpviz.engine.data import Dataset
+from bpviz.engine.optimizers import make_optimizer
+
+CLASSIC_LOSS_0 = 2.0981205629348856
+
+
+def classic_reference(epochs):
+    """The classic numpy example as it is usually written: gradient ascent on the summed
+    log-likelihood with learning rate 1e-3, all gradients computed before any update."""
+    rng = np.random.RandomState(1)
+    X1 = rng.randn(500, 2) + np.array([0, -2])
+    X2 = rng.randn(500, 2) + np.array([2, 2])
+    X3 = rng.randn(500, 2) + np.array([-2, 2])
+    X = np.vstack([X1, X2, X3])
+    Y = np.array([0] * 500 + [1] * 500 + [2] * 500)
+    W1, b1, W2, b2 = rng.randn(2, 3), rng.randn(3), rng.randn(3, 3), rng.randn(3)
+    T = np.zeros((1500, 3))
+    T[np.arange(1500), Y] = 1
+    losses, rates = [], []
+    for _ in range(epochs):
+        Z = 1 / (1 + np.exp(-X.dot(W1) - b1))
+        A = Z.dot(W2) + b2
+        expA = np.exp(A)
+        out = expA / expA.sum(axis=1, keepdims=True)
+        losses.append(-(T * np.log(out)).sum() / 1500)
+        rates.append(np.mean(out.argmax(axis=1) == Y))
+        gW2 = Z.T.dot(T - out)
+        gb2 = (T - out).sum(axis=0)
+        dZ = (T - out).dot(W2.T) * Z * (1 - Z)
+        gW1 = X.T.dot(dZ)
+        gb1 = dZ.sum(axis=0)
+        W2 += 1e-3 * gW2
+        b2 += 1e-3 * gb2
+        W1 += 1e-3 * gW1
+        b1 += 1e-3 * gb1
+    return np.array(losses), np.array(rates), (W1, b1, W2, b2)
+
+
+def test_classic_example_reproduced_to_1e_9():
+    ds, net, trainer = build(Config.preset("gaussian-clouds"))
+    assert ds.X_train.shape == (1500, 2) and len(ds.X_test) == 0
+    assert trainer.full_batch
+    trainer.run(epochs=1000)
+    ref_loss, ref_rate, (W1, b1, W2, b2) = classic_reference(1000)
+    loss = np.array(trainer.history.loss)
+    assert loss[0] == CLASSIC_LOSS_0
+    assert len(loss) == 1000
+    assert np.max(np.abs(loss - ref_loss) / ref_loss) < 1e-9
+    assert np.array_equal(np.array(trainer.history.accuracy), ref_rate)
+    assert np.allclose(net.weights[0], W1, rtol=1e-9) and np.allclose(net.biases[1], b2, rtol=1e-9)
+    final_loss, final_acc = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
+    assert round(final_acc, 2) == 0.97
+    assert trainer.history.accuracy[-1] == pytest.approx(0.97, abs=0.005)
+
+
+def test_history_row_is_the_loss_at_the_start_of_the_epoch_for_minibatches(make_run):
+    cfg, ds, net, trainer = make_run("moons", batch_size=16, test_fraction=0.25)
+    before = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
+    test_before = trainer.evaluate(trainer.X_test, trainer.T_test, trainer.test_labels)
+    trainer.run_epoch()
+    assert trainer.pass_count == -(-len(ds.X_train) // 16)
+    assert trainer.history.loss[0] == before[0] and trainer.history.accuracy[0] == before[1]
+    assert trainer.history.test_loss[0] == test_before[0]
+    assert len(trainer.history.grad_norms[0]) == net.n_layers
+    row1 = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
+    trainer.run_epoch()
+    assert trainer.history.loss[1] == row1[0]
+
+
+def test_same_seed_same_history(make_run):
+    histories = []
+    for _ in range(2):
+        _, _, _, trainer = make_run("spiral", epochs=5)
+        trainer.run(epochs=5)
+        histories.append(trainer.history.table())
+    assert np.array_equal(histories[0], histories[1])
+    _, _, _, other = make_run("spiral", seed=3)
+    other.run(epochs=5)
+    assert not np.array_equal(histories[0], other.history.table())
+
+
+def test_minibatches_cover_every_sample_once_per_epoch(make_run):
+    _, ds, _, trainer = make_run("xor", batch_size=7)
+    seen = []
+    while trainer.epoch == 0:
+        seen.extend(trainer.step().indices.tolist())
+    assert sorted(seen) == list(range(len(ds.X_train)))
+    first = []
+    while trainer.epoch == 1:
+        first.extend(trainer.step().indices.tolist())
+    assert first != seen and sorted(first) == sorted(seen)     # reshuffled every epoch
+
+
+def _quadratic_problem():
+    """A linear network on a least-squares problem: the minimum is known in closed form."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(64, 3)
+    w_true = np.array([[1.5], [-2.0], [0.5]])
+    y = X @ w_true + 0.3
+    ds = Dataset("lsq", "regression", X, y, np.zeros((0, 3)), np.zeros((0, 1)))
+    A = np.column_stack([X, np.ones(64)])
+    exact = np.linalg.lstsq(A, y, rcond=None)[0]
+    return ds, exact
+
+
+@pytest.mark.parametrize("optimizer,lr,momentum,epochs", [
+    ("sgd", 0.3, 0.0, 400), ("momentum", 0.05, 0.9, 400), ("adam", 0.05, 0.0, 3000)])
+def test_each_optimizer_finds_the_known_minimum(optimizer, lr, momentum, epochs):
+    ds, exact = _quadratic_problem()
+    net = Network([3, 1], [], "linear", seed=1)
+    trainer = Trainer(net, ds, optimizer=optimizer, lr=lr, momentum=momentum)
+    trainer.run(epochs=epochs)
+    found = np.concatenate([net.weights[0].ravel(), net.biases[0]])
+    assert np.allclose(found, exact.ravel(), atol=1e-4)
+
+
+def test_optimizer_update_rules_by_hand():
+    g = [np.array([[0.5, -1.0]])]
+    mom = make_optimizer("momentum", [(1, 2)])
+    first = mom.updates(g, lr=0.1, momentum=0.9)[0]
+    second = mom.updates(g, lr=0.1, momentum=0.9)[0]
+    assert np.allclose(first, [[-0.05, 0.1]])
+    assert np.allclose(second, [[-0.05 + 0.9 * -0.05, 0.1 + 0.9 * 0.1]])   # Δw = −η∇ + αΔw_prev
+    adam = make_optimizer("adam", [(1, 2)])
+    step = adam.updates(g, lr=0.01)[0]
+    assert np.allclose(step, [[-0.01, 0.01]], atol=1e-7)   # first bias-corrected step is ±η
+
+
+def test_l2_adds_lambda_w_to_the_weight_gradient(make_run):
+    _, _, net, trainer = make_run("gaussian-clouds")
+    trainer.l2 = 0.1
+    W = [w.copy() for w in net.weights]
+    b = [x.copy() for x in net.biases]
+    trace = net.backprop(trainer.X, trainer.T)
+    trainer.step()
+    assert np.allclose(net.weights[0], W[0] - 1.5 * (trace.grad_weights[0] + 0.1 * W[0]))
+    assert np.allclose(net.biases[0], b[0] - 1.5 * trace.grad_biases[0])   # biases not decayed
+
+
+def test_hyperparameters_change_between_passes_without_reset(make_run):
+    _, _, net, trainer = make_run("gaussian-clouds")
+    trainer.step()
+    trainer.lr = 0.25
+    trainer.batch_size = 100
+    W = net.weights[1].copy()
+    result = trainer.step()
+    assert len(result.indices) == 100
+    assert np.allclose(net.weights[1], W - 0.25 * result.trace.grad_weights[1])
+    assert trainer.pass_count == 2
+
+
+def test_divergence_is_detected_and_last_finite_weights_kept():
+    ds, _ = _quadratic_problem()
+    net = Network([3, 1], [], "linear", seed=1)
+    trainer = Trainer(net, ds, lr=50.0)
+    diverged = trainer.run(epochs=10000)
+    assert diverged is not None
+    assert "diverged" in diverged.message() and "smaller learning rate" in diverged.message()
+    assert all(np.isfinite(p).all() for p in net.parameters())
+    assert np.isfinite(net.loss(trainer.X, trainer.T))
+    assert diverged.epoch == trainer.epoch
+    assert all(np.isfinite(trainer.history.loss))
+    # lowering the rate continues from the kept weights
+    trainer.lr = 0.01
+    assert trainer.step().diverged is None and trainer.diverged is None
