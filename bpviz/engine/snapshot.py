@@ -1,0 +1,209 @@
+"""Snapshots: immutable copies of everything the window shows after a pass.
+
+The worker thread builds a :class:`Snapshot` from the trainer and hands it to the GUI thread; every
+array in it is a private copy marked read-only, so the two threads never share mutable data. A
+snapshot also carries what happened *since the previous snapshot* (the loss of every pass and the new
+history rows), so a window that paints only the newest snapshot still misses no point of the cost
+curve.
+
+``make_snapshot`` is plain numpy and is tested without any thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .network import Network, Trace
+from .trainer import Trainer
+
+
+def frozen(a) -> np.ndarray:
+    """A read-only private copy of ``a``."""
+    out = np.array(a, dtype=float, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def _frozen_list(arrays) -> tuple[np.ndarray, ...]:
+    return tuple(frozen(a) for a in arrays)
+
+
+@dataclass(frozen=True, eq=False)
+class Boundary:
+    """The network's output over the input plane (2-D inputs) or along the input axis (1-D)."""
+
+    xs: np.ndarray            # (G,) grid coordinates along input 0
+    ys: np.ndarray            # (G,) along input 1; empty for 1-D inputs
+    output: np.ndarray        # 2-D: (G, G, K) output y at (ys[r], xs[c]); 1-D: (G, K)
+
+
+@dataclass(frozen=True, eq=False)
+class SampleValues:
+    """z, a and δ of every layer for one pinned sample, at the weights the pass used."""
+
+    index: int
+    x: np.ndarray
+    target: np.ndarray
+    z: tuple[np.ndarray, ...]        # per non-input layer
+    a: tuple[np.ndarray, ...]        # per layer, a[0] = x
+    delta: tuple[np.ndarray, ...]    # per non-input layer
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    seq: int
+    epoch: int                       # completed epochs
+    pass_count: int                  # completed passes
+    pass_in_epoch: int
+    passes_per_epoch: int
+    running: bool
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]     # per non-input layer, output last
+    task: str
+    class_names: tuple[str, ...]
+    optimizer: str
+    lr: float
+    momentum: float
+    batch_size: int
+    l2: float
+    weights: tuple[np.ndarray, ...]          # current weights (after the last update)
+    biases: tuple[np.ndarray, ...]
+    # -- the last pass: its trace was computed at ``trace_weights`` (before its update)
+    has_trace: bool
+    loss: float                              # the last pass's batch loss
+    trace_weights: tuple[np.ndarray, ...]
+    grad_weights: tuple[np.ndarray, ...]
+    grad_biases: tuple[np.ndarray, ...]
+    edge_signals: tuple[np.ndarray, ...]     # w_ij · mean δ_j
+    update_weights: tuple[np.ndarray, ...]   # Δw of the last update
+    update_biases: tuple[np.ndarray, ...]
+    delta_mean: tuple[np.ndarray, ...]       # per non-input layer, batch mean of δ
+    delta_abs_mean: tuple[np.ndarray, ...]
+    activation_mean: tuple[np.ndarray, ...]  # per layer, batch mean of a (input included)
+    # -- since the previous snapshot
+    new_pass_losses: np.ndarray              # loss of every pass since the previous snapshot
+    new_pass_positions: np.ndarray           # each as a fractional epoch (epoch + k / passes)
+    new_history: np.ndarray                  # history rows since the previous snapshot
+    history_header: tuple[str, ...]
+    history_length: int
+    # -- drawing aids
+    boundary: Boundary | None
+    neuron_maps: tuple[np.ndarray, ...]      # per layer (n_l, g, g) for 2-D inputs, else ()
+    sample: SampleValues | None
+    trajectory: np.ndarray | None = None     # (K, P) recorded parameters, when they were sent
+    trajectory_passes: np.ndarray | None = None
+    diverged: str | None = None
+    message: str = ""
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+
+def data_bounds(X: np.ndarray, margin: float = 0.1) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) of the first two input columns, padded by ``margin``."""
+    lo, hi = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
+    pad = (hi - lo) * margin + 1e-9
+    lo, hi = lo - pad, hi + pad
+    if X.shape[1] == 1:
+        return float(lo[0]), float(hi[0]), 0.0, 0.0
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def boundary_grid(net: Network, bounds, resolution: int) -> Boundary:
+    """The network output on a ``resolution``-point grid over ``bounds`` (1-D or 2-D inputs)."""
+    x0, x1, y0, y1 = bounds
+    xs = np.linspace(x0, x1, resolution)
+    if net.sizes[0] == 1:
+        return Boundary(frozen(xs), frozen(np.zeros(0)), frozen(net.forward(xs[:, None])))
+    ys = np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    out = net.forward(pts).reshape(resolution, resolution, -1)
+    return Boundary(frozen(xs), frozen(ys), frozen(out))
+
+
+def neuron_maps(net: Network, bounds, resolution: int, max_neurons: int = 256):
+    """Every neuron's activation over a small grid of the input plane, per layer (2-D inputs)."""
+    if net.sizes[0] != 2 or sum(net.sizes) > max_neurons:
+        return ()
+    x0, x1, y0, y1 = bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    _, acts, _ = net.forward(pts, keep=True)
+    return tuple(frozen(a.T.reshape(-1, resolution, resolution)) for a in acts)
+
+
+def sample_values(net_weights, net_biases, net: Network, x, t, index: int) -> SampleValues:
+    """Forward and backward pass for one sample at the given weights."""
+    probe = Network(net.sizes, [a.name for a in net.hidden_activations], net.out.name,
+                    weights=net_weights, biases=net_biases)
+    tr = probe.backprop(np.asarray(x, float)[None, :], np.asarray(t, float)[None, :])
+    return SampleValues(index, frozen(x), frozen(t), tuple(frozen(z[0]) for z in tr.pre_activations),
+                        tuple(frozen(a[0]) for a in tr.activations),
+                        tuple(frozen(d[0]) for d in tr.deltas))
+
+
+def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | None,
+                  trace_weights: Sequence[np.ndarray] | None,
+                  trace_biases: Sequence[np.ndarray] | None,
+                  new_pass_losses=(), new_pass_positions=(), history_from: int = 0,
+                  bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
+                  pinned: int | None = None, message: str = "", trajectory=None) -> Snapshot:
+    """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
+
+    ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well.
+    """
+    net = trainer.network
+    L = net.n_layers
+    zeros_w = [np.zeros_like(W) for W in net.weights]
+    zeros_b = [np.zeros_like(b) for b in net.biases]
+    if trace is not None:
+        tw = trace_weights if trace_weights is not None else net.weights
+        tb = trace_biases if trace_biases is not None else net.biases
+        upd = trainer.last_update or [np.zeros_like(p) for p in net.parameters()]
+        delta_mean = [d.mean(axis=0) for d in trace.deltas]
+        delta_abs = [np.abs(d).mean(axis=0) for d in trace.deltas]
+        act_mean = [a.mean(axis=0) for a in trace.activations]
+        grads_w, grads_b, signals = trace.grad_weights, trace.grad_biases, trace.edge_signals
+        loss = trace.loss
+    else:
+        tw, tb = net.weights, net.biases
+        upd = [z for pair in zip(zeros_w, zeros_b) for z in pair]
+        y, acts, zs = net.forward(trainer.X, keep=True) if len(trainer.X) else (None, [], [])
+        act_mean = [a.mean(axis=0) for a in acts]
+        delta_mean = [np.zeros(n) for n in net.sizes[1:]]
+        delta_abs = delta_mean
+        grads_w, grads_b, signals = zeros_w, zeros_b, zeros_w
+        loss = float(net.out.loss(zs[-1], trainer.T).mean()) if zs else float("nan")
+    boundary = maps = None
+    if bounds is not None and net.sizes[0] <= 2:
+        boundary = boundary_grid(net, bounds, boundary_resolution)
+        maps = neuron_maps(net, bounds, map_resolution)
+    sample = None
+    if pinned is not None and 0 <= pinned < len(trainer.X):
+        sample = sample_values(tw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned)
+    ds = trainer.dataset
+    return Snapshot(
+        seq=seq, epoch=trainer.epoch, pass_count=trainer.pass_count,
+        pass_in_epoch=trainer.pass_in_epoch, passes_per_epoch=trainer.passes_per_epoch(),
+        running=running, sizes=tuple(net.sizes), activations=tuple(net.activation_names),
+        task=ds.task, class_names=tuple(ds.class_names), optimizer=trainer.optimizer.name,
+        lr=trainer.lr, momentum=trainer.momentum, batch_size=trainer.batch_size, l2=trainer.l2,
+        weights=_frozen_list(net.weights), biases=_frozen_list(net.biases),
+        has_trace=trace is not None, loss=float(loss), trace_weights=_frozen_list(tw),
+        grad_weights=_frozen_list(grads_w), grad_biases=_frozen_list(grads_b),
+        edge_signals=_frozen_list(signals), update_weights=_frozen_list(upd[0::2]),
+        update_biases=_frozen_list(upd[1::2]), delta_mean=_frozen_list(delta_mean),
+        delta_abs_mean=_frozen_list(delta_abs), activation_mean=_frozen_list(act_mean),
+        new_pass_losses=frozen(new_pass_losses), new_pass_positions=frozen(new_pass_positions),
+        new_history=frozen(trainer.history.table(history_from)),
+        history_header=tuple(trainer.history.header(L)), history_length=len(trainer.history),
+        boundary=boundary, neuron_maps=maps or (), sample=sample,
+        trajectory=None if trajectory is None else frozen(trajectory.points),
+        trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
+        diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
+    )
