@@ -1,0 +1,1 @@
+"""The window: one module per panel plus the main window. Panels only read snapshots."""

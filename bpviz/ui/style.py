@@ -1,0 +1,102 @@
+"""Colours and scales shared by every panel, so a sign or a class looks the same everywhere.
+
+Sign: positive values are blue, negative values orange (as in TensorFlow Playground), zero a light
+grey. Magnitude uses a symmetric log-like scale, ``symlog``, so that a 1e-4 gradient and a 3.0
+weight can share one legend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POSITIVE = (37, 99, 235)      # blue
+NEGATIVE = (234, 88, 12)      # orange
+NEUTRAL = (226, 232, 240)     # light grey
+BACKGROUND = "#ffffff"
+FOREGROUND = "#1f2937"
+GRID_ALPHA = 0.15
+
+CLASS_COLORS = [
+    (37, 99, 235), (234, 88, 12), (22, 163, 74), (147, 51, 234), (220, 38, 38),
+    (8, 145, 178), (202, 138, 4), (219, 39, 119), (71, 85, 105), (101, 163, 13),
+]
+
+
+def class_color(k: int) -> tuple[int, int, int]:
+    return CLASS_COLORS[k % len(CLASS_COLORS)]
+
+
+def symlog(x, linthresh: float) -> np.ndarray:
+    """sign(x)·log10(1 + |x|/linthresh): linear near 0, logarithmic beyond ``linthresh``."""
+    x = np.asarray(x, dtype=float)
+    return np.sign(x) * np.log10(1.0 + np.abs(x) / linthresh)
+
+
+def symlog_normalise(x, vmax: float | None = None, decades: float = 3.0) -> np.ndarray:
+    """Map values to [−1, 1] on a symmetric log scale spanning ``decades`` below ``vmax``.
+
+    ``vmax`` defaults to the largest |x| (finite values only); NaN and inf map to 0 and ±1.
+    """
+    x = np.asarray(x, dtype=float)
+    finite = np.isfinite(x)
+    if vmax is None:
+        vmax = float(np.abs(x[finite]).max()) if finite.any() else 1.0
+    vmax = max(vmax, 1e-300)
+    linthresh = vmax * 10.0 ** (-decades)
+    out = symlog(np.where(finite, x, 0.0), linthresh) / np.log10(1.0 + vmax / linthresh)
+    out = np.where(np.isposinf(x), 1.0, np.where(np.isneginf(x), -1.0, out))
+    return np.clip(out, -1.0, 1.0)
+
+
+def diverging_rgb(u) -> np.ndarray:
+    """Colours (…, 3) uint8 for u in [−1, 1]: orange ← grey → blue."""
+    u = np.clip(np.nan_to_num(np.asarray(u, dtype=float)), -1.0, 1.0)[..., None]
+    pos = np.array(POSITIVE, float)
+    neg = np.array(NEGATIVE, float)
+    mid = np.array(NEUTRAL, float)
+    rgb = np.where(u >= 0, mid + (pos - mid) * u, mid + (neg - mid) * (-u))
+    return rgb.astype(np.uint8)
+
+
+def diverging_lut(n: int = 256) -> np.ndarray:
+    """A (n, 3) lookup table for images normalised to [0, 1] (0.5 is zero)."""
+    return diverging_rgb(np.linspace(-1.0, 1.0, n))
+
+
+def sequential_lut(n: int = 256) -> np.ndarray:
+    """A perceptually ordered light-to-dark lookup table for loss surfaces (viridis-like)."""
+    anchors = np.array([(253, 231, 37), (94, 201, 98), (33, 145, 140), (59, 82, 139), (68, 1, 84)],
+                       float)
+    t = np.linspace(0, 1, n) * (len(anchors) - 1)
+    k = np.minimum(t.astype(int), len(anchors) - 2)
+    f = (t - k)[:, None]
+    return (anchors[k] * (1 - f) + anchors[k + 1] * f).astype(np.uint8)[::-1]
+
+
+def format_value(v: float, digits: int = 4) -> str:
+    """Compact number for labels and hover cards: 0.01234, −3.2e−05, 12.5."""
+    if v is None or not np.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if 1e-3 <= a < 1e4:
+        return f"{v:.{digits}g}".replace("-", "−")
+    return f"{v:.{max(1, digits - 1)}e}".replace("-", "−")
+
+
+# -- curves and plot frames (added for the cost curve and the decision boundary) -----------------
+
+TRAIN_COLOR = (31, 41, 55)         # training-set curves: the foreground colour
+TEST_COLOR = (219, 39, 119)        # test-set curves: pink, apart from the sign colours
+PASS_COLOR = (100, 116, 139, 110)  # the per-pass batch loss: a faint slate behind the epochs
+
+
+def style_plot(plot, grid: bool = True) -> None:
+    """Give a pyqtgraph PlotItem the shared look: foreground axes and (optionally) a faint grid."""
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setPen(FOREGROUND)
+        axis.setTextPen(FOREGROUND)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
