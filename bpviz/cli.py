@@ -276,6 +276,10 @@ def _lazy(name):
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # One BLAS thread: on a two-core machine more threads fight the GUI thread and small matrices
+    # gain nothing. Only effective before numpy is first imported, hence here.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from .engine.errors import BpvizError
     args = None
     try:

@@ -75,6 +75,7 @@ class Snapshot:
     has_trace: bool
     loss: float                              # the last pass's batch loss
     trace_weights: tuple[np.ndarray, ...]
+    trace_biases: tuple[np.ndarray, ...]
     grad_weights: tuple[np.ndarray, ...]
     grad_biases: tuple[np.ndarray, ...]
     edge_signals: tuple[np.ndarray, ...]     # w_ij · mean δ_j
@@ -195,6 +196,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         lr=trainer.lr, momentum=trainer.momentum, batch_size=trainer.batch_size, l2=trainer.l2,
         weights=_frozen_list(net.weights), biases=_frozen_list(net.biases),
         has_trace=trace is not None, loss=float(loss), trace_weights=_frozen_list(tw),
+        trace_biases=_frozen_list(tb),
         grad_weights=_frozen_list(grads_w), grad_biases=_frozen_list(grads_b),
         edge_signals=_frozen_list(signals), update_weights=_frozen_list(upd[0::2]),
         update_biases=_frozen_list(upd[1::2]), delta_mean=_frozen_list(delta_mean),

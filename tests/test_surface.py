@@ -1,0 +1,303 @@
+"""The surface slice: vectorised evaluation against point-by-point ``net.loss``; axes; paths."""
+
+import time
+
+import numpy as np
+import pytest
+
+from bpviz.engine.network import Network
+from bpviz.engine.surface import (Axis, bias_axis, compute_slice, directions, flatten,
+                                  project_trajectory, sample_indices, slice_directions, unflatten,
+                                  weight_axis)
+
+RTOL = 1e-12
+
+
+def make_problem(output="softmax", sizes=(2, 4, 3, 3), hidden=("tanh", "relu"), n=40, seed=0):
+    """A small network with targets that fit its output (one-hot, 0/1 or real)."""
+    rng = np.random.default_rng(seed)
+    net = Network(list(sizes), list(hidden), output, seed=seed + 1)
+    X = rng.standard_normal((n, sizes[0]))
+    k = sizes[-1]
+    if output == "softmax":
+        T = np.eye(k)[rng.integers(0, k, n)]
+    elif output == "sigmoid":
+        T = rng.integers(0, 2, (n, k)).astype(float)
+    else:
+        T = rng.standard_normal((n, k))
+    return net, X, T
+
+
+def synthetic_trajectory(net, k=12, seed=5):
+    """K flattened parameter vectors wandering towards the current weights (the last row)."""
+    rng = np.random.default_rng(seed)
+    theta = flatten(net.weights, net.biases)
+    steps = rng.standard_normal((k - 1, theta.size)) * 0.3
+    return np.vstack([theta + np.cumsum(steps[::-1], axis=0)[::-1], theta])
+
+
+def pointwise(net, X, T, slc, trajectory=None):
+    """The slice evaluated one grid point at a time: move the parameters, call ``net.loss``.
+
+    A weight or bias axis moves its parameter to the grid coordinate; a direction axis adds
+    (coordinate − centre)·d, which may also move the other axis's parameter.
+    """
+    d_x, d_y = slice_directions(net, slc.axis_x, slc.axis_y, trajectory)
+    out = np.empty((len(slc.ys), len(slc.xs)))
+    for iy, y in enumerate(slc.ys):
+        for ix, x in enumerate(slc.xs):
+            moved = net.copy()
+            for axis, coord, centre, d in ((slc.axis_x, x, slc.center[0], d_x),
+                                           (slc.axis_y, y, slc.center[1], d_y)):
+                if axis.kind == "weight":
+                    moved.weights[axis.layer][axis.i, axis.j] += coord - centre
+                elif axis.kind == "bias":
+                    moved.biases[axis.layer][axis.j] += coord - centre
+                else:
+                    for p, dp in zip(moved.parameters(), d):
+                        p += (coord - centre) * dp
+            out[iy, ix] = moved.loss(X, T)
+    return out
+
+
+AXIS_PAIRS = {
+    "two weights, same layer": (weight_axis(0, 1, 2), weight_axis(0, 0, 3)),
+    "weight and bias, different layers": (weight_axis(0, 1, 2), bias_axis(2, 1)),
+    "upper layers only": (weight_axis(1, 3, 0), bias_axis(1, 2)),
+    "two output weights": (weight_axis(2, 0, 0), weight_axis(2, 2, 1)),
+    "two random directions": (Axis("random", seed=3), Axis("random", seed=3)),
+    "random directions, other seeds": (Axis("random", seed=1), Axis("random", seed=7)),
+    "principal components": (Axis("pca", component=0), Axis("pca", component=1)),
+    "weight and random": (weight_axis(1, 2, 1), Axis("random", seed=2)),
+    "PC and bias": (Axis("pca"), bias_axis(0, 3)),
+}
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "linear"])
+@pytest.mark.parametrize("pair", list(AXIS_PAIRS))
+def test_slice_equals_pointwise_evaluation(output, pair):
+    net, X, T = make_problem(output)
+    trajectory = synthetic_trajectory(net)
+    axis_x, axis_y = AXIS_PAIRS[pair]
+    slc = compute_slice(net, X, T, axis_x, axis_y, grid=7, trajectory=trajectory)
+    assert slc.complete and slc.loss.shape == (7, 7) and slc.n_samples == len(X)
+    np.testing.assert_allclose(slc.loss, pointwise(net, X, T, slc, trajectory), rtol=RTOL)
+
+
+def test_sigmoid_hidden_layers_and_a_deeper_net():
+    net, X, T = make_problem("softmax", sizes=(3, 5, 4, 4, 2),
+                             hidden=("sigmoid", "leaky_relu", "tanh"))
+    for axes in [(weight_axis(0, 2, 4), weight_axis(2, 1, 3)), (Axis("random"), bias_axis(3, 1))]:
+        slc = compute_slice(net, X, T, *axes, grid=5)
+        np.testing.assert_allclose(slc.loss, pointwise(net, X, T, slc), rtol=RTOL)
+
+
+@pytest.mark.parametrize("pair", ["two weights, same layer", "two random directions",
+                                  "PC and bias"])
+def test_centre_is_net_loss_and_network_untouched(pair):
+    net, X, T = make_problem()
+    before = [p.copy() for p in net.parameters()]
+    trajectory = synthetic_trajectory(net)
+    slc = compute_slice(net, X, T, *AXIS_PAIRS[pair], grid=9, trajectory=trajectory)
+    assert slc.loss[4, 4] == pytest.approx(net.loss(X, T), rel=RTOL)
+    assert (slc.xs[4], slc.ys[4]) == slc.center
+    for p, q in zip(net.parameters(), before):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_weight_axes_are_parameter_values():
+    net, X, T = make_problem()
+    slc = compute_slice(net, X, T, weight_axis(1, 2, 0), bias_axis(0, 1), grid=11, span=(0.5, 2.0))
+    w, b = net.weights[1][2, 0], net.biases[0][1]
+    assert slc.center == (w, b)
+    np.testing.assert_allclose(slc.xs, np.linspace(w - 0.5, w + 0.5, 11), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(slc.ys, np.linspace(b - 2.0, b + 2.0, 11), rtol=0, atol=1e-15)
+
+
+def test_span_defaults_and_forms():
+    net, X, T = make_problem()
+    net.weights[0][0, 0] = 4.0
+    slc = compute_slice(net, X, T, weight_axis(0, 0, 0), Axis("random"), grid=5)
+    assert (slc.xs[0], slc.xs[-1]) == (4.0 - 6.0, 4.0 + 6.0)          # 1.5·|value| beats 2.5
+    assert (slc.ys[0], slc.ys[-1]) == (-1.0, 1.0)                     # random: α ∈ [−1, 1]
+    slc = compute_slice(net, X, T, weight_axis(0, 1, 0), Axis("random"), grid=5, span=0.25)
+    assert slc.ys[-1] == 0.25 and slc.xs[-1] - slc.center[0] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="span"):
+        compute_slice(net, X, T, weight_axis(0, 1, 0), Axis("random"), span=(1.0, -1.0))
+
+
+def test_chunking_does_not_change_the_result():
+    net, X, T = make_problem("sigmoid", n=60)
+    trajectory = synthetic_trajectory(net)
+    for axes in [(weight_axis(0, 1, 2), bias_axis(2, 1)), (Axis("random"), Axis("pca"))]:
+        whole = compute_slice(net, X, T, *axes, grid=9, trajectory=trajectory)
+        fractions = []
+        pieces = compute_slice(net, X, T, *axes, grid=9, trajectory=trajectory,
+                               max_chunk_elems=1, progress=fractions.append)
+        np.testing.assert_allclose(pieces.loss, whole.loss, rtol=1e-14)
+        assert len(fractions) == 81 and fractions[-1] == 1.0
+        assert np.all(np.diff(fractions) > 0)
+
+
+def test_subsample():
+    net, X, T = make_problem(n=100)
+    axes = (weight_axis(0, 0, 1), Axis("random", seed=4))
+    slc = compute_slice(net, X, T, *axes, grid=5, subsample=30, seed=9)
+    assert slc.n_samples == 30
+    rows = sample_indices(len(X), 30, seed=9)
+    assert len(set(rows)) == 30
+    on_subset = compute_slice(net, X[rows], T[rows], *axes, grid=5)
+    np.testing.assert_array_equal(slc.loss, on_subset.loss)
+    assert compute_slice(net, X, T, *axes, grid=5, subsample=1000).n_samples == 100
+
+
+def test_cancel_after_the_first_chunk():
+    net, X, T = make_problem(n=50)
+    asked = []
+
+    def cancel():
+        asked.append(True)
+        return len(asked) > 1
+    # 50 samples × width 4 → 5 grid points per chunk
+    slc = compute_slice(net, X, T, Axis("random"), Axis("random"), grid=7, cancel=cancel,
+                        max_chunk_elems=5 * 50 * 4)
+    assert not slc.complete and len(asked) == 2
+    flat = slc.loss.ravel()
+    assert np.all(np.isfinite(flat[:5])) and np.all(np.isnan(flat[5:]))
+
+
+def test_filter_normalisation():
+    net, _, _ = make_problem(sizes=(2, 6, 5, 3))
+    d = directions(net, Axis("random", seed=11))
+    assert [p.shape for p in d] == [p.shape for p in net.parameters()]
+    for W, dW, db in zip(net.weights, d[0::2], d[1::2]):
+        np.testing.assert_allclose(np.linalg.norm(dW, axis=0), np.linalg.norm(W, axis=0),
+                                   rtol=1e-13)
+        assert not np.any(db)
+    again = directions(net, Axis("random", seed=11))
+    for p, q in zip(d, again):
+        np.testing.assert_array_equal(p, q)
+    other = directions(net, Axis("random", seed=12))
+    assert not np.allclose(d[0], other[0])
+    # equal random axes on one slice still give two different directions
+    d_x, d_y = slice_directions(net, Axis("random", seed=11), Axis("random", seed=11))
+    assert not np.allclose(d_x[0], d_y[0])
+
+
+def test_parameter_axis_directions_and_errors():
+    net, X, T = make_problem()
+    d = directions(net, weight_axis(1, 3, 2))
+    assert d[2][3, 2] == 1.0 and sum(np.count_nonzero(p) for p in d) == 1
+    d = directions(net, bias_axis(2, 0))
+    assert d[5][0] == 1.0 and sum(np.count_nonzero(p) for p in d) == 1
+    with pytest.raises(ValueError, match="no such parameter"):
+        directions(net, weight_axis(0, 2, 0))          # the input layer has 2 neurons
+    with pytest.raises(ValueError, match="out of range"):
+        directions(net, bias_axis(3, 0))
+    with pytest.raises(ValueError, match="different axes"):
+        compute_slice(net, X, T, weight_axis(0, 0, 0), weight_axis(0, 0, 0))
+    with pytest.raises(ValueError, match="unknown axis kind"):
+        Axis("hessian")
+
+
+def test_labels():
+    assert weight_axis(1, 0, 2).label() == "weight layer 2, 0→2"
+    assert bias_axis(0, 3).label() == "bias layer 1, neuron 3"
+    assert Axis("random", seed=3).label() == "random direction (seed 3)"
+    assert Axis("pca", component=1).label() == "PC2"
+
+
+def test_pca_finds_the_line_of_travel():
+    net, _, _ = make_problem()
+    theta = flatten(net.weights, net.biases)
+    u = np.random.default_rng(2).standard_normal(theta.size)
+    trajectory = theta + np.linspace(-3.0, 0.0, 20)[:, None] * u     # along u, ending here
+    pc1 = np.concatenate([p.ravel() for p in directions(net, Axis("pca"), trajectory)])
+    assert np.linalg.norm(pc1) == pytest.approx(1.0)
+    assert abs(pc1 @ u) / np.linalg.norm(u) == pytest.approx(1.0, abs=1e-12)
+    assert pc1 @ u > 0                         # pointing the way training went
+    with pytest.raises(ValueError, match="spans only 1"):
+        directions(net, Axis("pca", component=1), trajectory)
+
+
+def test_pca_needs_a_trajectory():
+    net, X, T = make_problem()
+    theta = flatten(net.weights, net.biases)
+    with pytest.raises(ValueError, match="trajectory"):
+        directions(net, Axis("pca"))
+    with pytest.raises(ValueError, match="2 distinct"):
+        directions(net, Axis("pca"), np.vstack([theta, theta]))
+    with pytest.raises(ValueError, match="shape"):
+        directions(net, Axis("pca"), theta[None, :-1])
+
+
+def test_pca_default_span_covers_the_trajectory():
+    net, X, T = make_problem()
+    trajectory = synthetic_trajectory(net)
+    axes = (Axis("pca", component=0), Axis("pca", component=1))
+    slc = compute_slice(net, X, T, *axes, grid=5, trajectory=trajectory)
+    path = project_trajectory(trajectory, net, *axes)
+    assert np.all(np.abs(path[:, 0]) < slc.xs[-1]) and np.all(np.abs(path[:, 1]) < slc.ys[-1])
+
+
+def test_project_trajectory():
+    net, _, _ = make_problem()
+    trajectory = synthetic_trajectory(net)
+    axes = (weight_axis(0, 1, 2), bias_axis(2, 1))
+    coords = project_trajectory(trajectory, net, *axes)
+    weights, biases = zip(*(unflatten(t, net.sizes) for t in trajectory))
+    np.testing.assert_array_equal(coords[:, 0], [W[0][1, 2] for W in weights])
+    np.testing.assert_array_equal(coords[:, 1], [b[2][1] for b in biases])
+    assert tuple(coords[-1]) == (net.weights[0][1, 2], net.biases[2][1])
+
+    # direction axes: points on the plane come back with their coefficients, the centre at 0
+    axes = (Axis("random", seed=1), Axis("random", seed=2))
+    d_x, d_y = slice_directions(net, *axes)
+    theta = flatten(net.weights, net.biases)
+    ab = np.array([[0.3, -0.2], [-1.0, 0.5], [0.0, 0.0]])
+    on_plane = theta + ab @ np.stack([flatten(d_x[0::2], d_x[1::2]), flatten(d_y[0::2], d_y[1::2])])
+    np.testing.assert_allclose(project_trajectory(on_plane, net, *axes), ab, atol=1e-12)
+
+    # mixed: the weight coordinate is its value, the direction's is 0 at the current point
+    coords = project_trajectory(trajectory, net, weight_axis(1, 0, 0), Axis("pca"))
+    assert coords[-1, 0] == net.weights[1][0, 0] and coords[-1, 1] == pytest.approx(0, abs=1e-12)
+
+
+def test_flatten_round_trip():
+    net, _, _ = make_problem()
+    vec = flatten(net.weights, net.biases)
+    assert vec.shape == (net.n_parameters,)
+    weights, biases = unflatten(vec, net.sizes)
+    for p, q in zip([p for pair in zip(weights, biases) for p in pair], net.parameters()):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="entries"):
+        unflatten(vec[:-1], net.sizes)
+
+
+def test_float32_is_close():
+    net, X, T = make_problem(n=80)
+    axes = (Axis("random"), weight_axis(1, 0, 1))
+    exact = compute_slice(net, X, T, *axes, grid=7)
+    fast = compute_slice(net, X, T, *axes, grid=7, dtype=np.float32)
+    np.testing.assert_allclose(fast.loss, exact.loss, rtol=1e-5)
+
+
+def test_timing():
+    """Prints the time of the reference slices (measured, not asserted: machines differ)."""
+    rng = np.random.default_rng(0)
+    net = Network([2, 64, 64, 64, 2], "tanh", "softmax", init="xavier", seed=1)
+    X = rng.standard_normal((1000, 2))
+    T = np.eye(2)[rng.integers(0, 2, 1000)]
+    lines = []
+    for name, axes in [("random directions", (Axis("random", seed=0), Axis("random", seed=1))),
+                       ("first-layer weights", (weight_axis(0, 0, 3), weight_axis(0, 1, 5)))]:
+        for grid, n, target in [(25, 256, 100), (51, 1000, 1200)]:
+            for dtype in (np.float64, np.float32):
+                best = np.inf
+                for _ in range(3):
+                    start = time.perf_counter()
+                    compute_slice(net, X[:n], T[:n], *axes, grid=grid, dtype=dtype)
+                    best = min(best, time.perf_counter() - start)
+                lines.append(f"{name:20s} {grid}×{grid} on {n:4d} samples "
+                             f"{np.dtype(dtype).name}: {best * 1000:6.0f} ms (target {target})")
+    print("\n" + "\n".join(lines))
