@@ -1,0 +1,41 @@
+"""The desktop app: ``bpviz`` with no command."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+
+def install_exception_hook(app) -> None:
+    """Show an unexpected exception in a dialog with its details and keep the app alive."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def hook(kind, value, tb):
+        details = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(details)
+        box = QMessageBox(QMessageBox.Critical, "bpviz: unexpected error",
+                          f"{kind.__name__}: {value}\n\nbpviz keeps running; the details below "
+                          f"help to report the problem.")
+        box.setDetailedText(details)
+        box.open()
+        app._bpviz_error_box = box     # keep a reference while it is shown
+
+    sys.excepthook = hook
+
+
+def main(args=None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from .engine.config import Config
+    from .ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("bpviz")
+    app.setOrganizationName("bpviz")
+    install_exception_hook(app)
+    window = MainWindow(Config.preset("gaussian-clouds"))
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()

@@ -1,0 +1,90 @@
+"""``bpviz snapshot``: the real main window, offscreen, after N epochs, saved as a PNG.
+
+It needs no display: Qt's offscreen platform is used unless another one was asked for. The window
+uses throw-away settings, so the picture does not depend on the layout a user saved.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from .engine.errors import ConfigError
+
+SURFACE_WAIT_S = 20.0
+
+
+def _wait(app, condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.005)
+    return condition()
+
+
+def render_window(config, epochs: int, size=(1600, 1000), select=None):
+    """Build the main window, train ``epochs`` epochs, and return (QImage, window, app)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(["bpviz"])
+    settings_dir = tempfile.mkdtemp(prefix="bpviz-snapshot-")
+    settings = QSettings(os.path.join(settings_dir, "settings.ini"), QSettings.IniFormat)
+    window = MainWindow(config, settings=settings)
+    window.resize(*size)
+    window.show()
+    try:
+        if not _wait(app, lambda: window.latest is not None, 60):
+            raise ConfigError("the window did not start training")
+        if window.last_error:
+            raise ConfigError(window.last_error)
+        if select is not None:
+            layer, index = select
+            sizes = window.latest.sizes
+            if layer >= len(sizes) or index >= sizes[layer]:
+                raise ConfigError(f"--select {layer}:{index}: the network has layers "
+                                  f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
+            window.select_neuron(layer, index)
+        if epochs:
+            window.host.runEpochsRequested.emit(epochs)
+            target = window.latest.epoch + epochs
+            _wait(app, lambda: window.latest.epoch >= target and not window.latest.running,
+                  24 * 3600)
+        window.paint_now()
+        _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
+              SURFACE_WAIT_S)
+        window.paint_now()
+        app.processEvents()
+        return window.grab().toImage(), window, app
+    except BaseException:
+        window.close()
+        raise
+
+
+def cmd_snapshot(args) -> int:
+    from .cli import config_from_args
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {out}: the picture is saved as PNG, name it FILE.png")
+    if not out.parent.exists():
+        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    config = config_from_args(args)
+    epochs = args.epochs if args.epochs is not None else 0
+    image, window, app = render_window(config, epochs, args.size, args.select)
+    try:
+        tmp = out.with_name(f".{out.name}.tmp.png")
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {out}")
+        os.replace(tmp, out)
+    finally:
+        window.close()
+    snap = window.latest
+    print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {snap.loss:.5g}")
+    return 0

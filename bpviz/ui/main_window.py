@@ -1,0 +1,440 @@
+"""The main window: dock panels around the training worker.
+
+The window owns a :class:`~bpviz.worker.WorkerHost` (the training thread) and five panels. Every
+snapshot that arrives is *ingested* by the panels that accumulate (the cost curve); a paint timer on
+the GUI thread shows only the newest snapshot, at most ~60 times a second. User actions in the panels
+(dragging a weight, choosing surface axes, pinning a sample) become commands to the worker; the next
+snapshot shows their effect in every panel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QScrollArea, QWidget)
+
+from .. import __version__
+from ..engine.config import Config
+from ..engine.csvdata import load_csv
+from ..engine.errors import BpvizError
+from ..engine.snapshot import Snapshot
+from ..worker import WorkerHost
+from .boundary_view import BoundaryView
+from .controls import ControlsPanel
+from .cost_view import CostView
+from .network_view import NetworkView
+from .surface_view import SurfaceView
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+PAINT_INTERVAL_MS = 16
+SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
+LAYOUT_VERSION = 1
+
+SHORTCUTS = [
+    ("Space", "play / pause"), ("S or →", "one pass (Step)"), ("R", "reset to the initial weights"),
+    ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Q", "quit"),
+    ("click a neuron", "select it"), ("click two edges", "make them the error-surface axes"),
+    ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
+    ("click a data point", "pin that sample"),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, config: Config | None = None, *, settings: QSettings | None = None,
+                 start_worker: bool = True, worker_kw: dict | None = None):
+        super().__init__()
+        self.setWindowTitle("bpviz — backpropagation, visible")
+        icon = RESOURCES / "bpviz.png"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
+        self.config = config or Config.preset("gaussian-clouds")
+        self.dataset = None
+        self.latest: Snapshot | None = None
+        self._painted_seq = -1
+        self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
+        self.last_error = ""
+        self._message_box: QMessageBox | None = None
+        self._closing = False
+
+        self.host = WorkerHost(self.config, self, **(worker_kw or {}))
+        self.network = NetworkView()
+        self.surface = SurfaceView()
+        self.cost = CostView()
+        self.boundary = BoundaryView()
+        self.controls = ControlsPanel(self.config)
+        self._build_docks()
+        self._build_actions()
+        self._build_status()
+        self._connect()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self._restore_settings()
+
+        self.paint_timer = QTimer(self)
+        self.paint_timer.setInterval(PAINT_INTERVAL_MS)
+        self.paint_timer.timeout.connect(self._paint)
+        self.paint_timer.start()
+        if start_worker:
+            self.host.start()
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                         | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        central = QWidget()
+        central.setMaximumSize(0, 0)
+        self.setCentralWidget(central)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.controls)
+        scroll.setMinimumWidth(300)
+        self.docks = {
+            "controls": self._dock("Controls", "controls", scroll, Qt.LeftDockWidgetArea),
+            "network": self._dock("Network", "network", self.network, Qt.RightDockWidgetArea),
+            "boundary": self._dock("Decision boundary", "boundary", self.boundary,
+                                   Qt.RightDockWidgetArea),
+            "surface": self._dock("Error surface", "surface", self.surface, Qt.RightDockWidgetArea),
+            "cost": self._dock("Cost curve", "cost", self.cost, Qt.RightDockWidgetArea),
+        }
+        d = self.docks
+        self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
+        self.splitDockWidget(d["network"], d["cost"], Qt.Vertical)
+        self.splitDockWidget(d["boundary"], d["surface"], Qt.Vertical)
+        self.resizeDocks([d["controls"], d["network"], d["boundary"]], [300, 700, 480], Qt.Horizontal)
+        self.resizeDocks([d["network"], d["cost"]], [560, 330], Qt.Vertical)
+        self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
+
+    def _action(self, text, slot, shortcut=None, tip="") -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            a.setShortcuts([QKeySequence(k) for k in keys])
+            a.setShortcutContext(Qt.ApplicationShortcut)
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        self.play_action = self._action("Play", self.toggle_play, "Space", "Train continuously")
+        self.play_action.setCheckable(True)
+        self.step_action = self._action("Step", self.step, ["S", "Right"],
+                                        "Run exactly one pass: forward, backward, update")
+        self.reset_action = self._action("Reset", self.reset, "R",
+                                         "Back to the initial weights of this seed")
+        open_csv = self._action("Open dataset CSV…", self.open_csv_dialog, QKeySequence.Open)
+        export_png = self._action("Export panels as PNG…", self.export_png_dialog)
+        quit_action = self._action("Quit", self.close, QKeySequence.Quit)
+
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        file_menu.addAction(open_csv)
+        self.session_menu_anchor = file_menu.addSeparator()
+        file_menu.addAction(export_png)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        self.file_menu = file_menu
+
+        view = mb.addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self._action("Reset layout", self.reset_layout))
+
+        train = mb.addMenu("&Train")
+        for a in (self.play_action, self.step_action, self.reset_action):
+            train.addAction(a)
+
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1"))
+        help_menu.addAction(self._action("About bpviz", self.show_about))
+
+        tb = self.addToolBar("Training")
+        tb.setObjectName("training-toolbar")
+        tb.setMovable(False)
+        for a in (self.play_action, self.step_action, self.reset_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        self.toolbar_info = QLabel()
+        self.toolbar_info.setStyleSheet("padding-left: 8px; color: #334155;")
+        tb.addWidget(self.toolbar_info)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_labels = {k: QLabel() for k in ("epoch", "pass", "loss", "accuracy", "speed")}
+        for lab in self.status_labels.values():
+            lab.setMinimumWidth(110)
+            sb.addPermanentWidget(lab)
+
+    def _connect(self) -> None:
+        h = self.host
+        h.snapshotArrived.connect(self._on_snapshot)
+        h.failed.connect(self._on_failed)
+        h.rebuilt.connect(self._on_rebuilt)
+        self.controls.configChanged.connect(self._on_config_changed)
+        self.controls.hyperChanged.connect(self._on_hyper)
+        self.network.parametersEdited.connect(self.set_parameters)
+        self.network.surfaceAxesChosen.connect(self.surface.set_axes)
+        self.network.neuronSelected.connect(self._on_neuron_selected)
+        self.surface.parametersDragged.connect(self.set_parameters)
+        self.boundary.samplePicked.connect(self.pin_sample)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    @Slot()
+    def toggle_play(self) -> None:
+        if self.is_running():
+            self.pause()
+        else:
+            self.play()
+
+    def is_running(self) -> bool:
+        return self.play_action.isChecked()
+
+    @Slot()
+    def play(self) -> None:
+        self.controls.flush()
+        self._set_running(True)
+        self.host.playRequested.emit()
+
+    @Slot()
+    def pause(self) -> None:
+        self._set_running(False)
+        self.host.pauseRequested.emit()
+
+    @Slot()
+    def step(self) -> None:
+        self.controls.flush()
+        self._set_running(False)
+        self.host.stepRequested.emit()
+
+    @Slot()
+    def reset(self) -> None:
+        self.cost.clear()
+        self.host.resetRequested.emit()
+
+    def _set_running(self, running: bool) -> None:
+        self.play_action.setChecked(running)
+        self.play_action.setText("Pause" if running else "Play")
+
+    @Slot(object)
+    def set_parameters(self, changes) -> None:
+        """Set weights or biases [(kind, layer, i, j, value), ...], paused or running."""
+        self.host.parametersRequested.emit(list(changes))
+
+    @Slot(int)
+    def pin_sample(self, index: int) -> None:
+        self.boundary.set_pinned(index)
+        self.host.pinRequested.emit(index)
+
+    def select_neuron(self, layer: int, index: int) -> None:
+        self.network.select_neuron(layer, index)
+        self._on_neuron_selected(layer, index)
+
+    @Slot(int, int)
+    def _on_neuron_selected(self, layer: int, index: int) -> None:
+        self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
+
+    @Slot(object)
+    def _on_config_changed(self, config: Config) -> None:
+        self.host.rebuildRequested.emit(replace(config))
+
+    @Slot(object)
+    def _on_hyper(self, values: dict) -> None:
+        self.host.hyperRequested.emit(dict(values))
+
+    def load_csv(self, path: str) -> bool:
+        """Load a CSV file as the dataset; on bad input say why and change nothing."""
+        try:
+            load_csv(path)          # validate here, so the message names the file at once
+        except BpvizError as e:
+            self.show_error("Cannot open this dataset", str(e))
+            return False
+        cfg = replace(self.controls.config(), dataset="csv", data_file=str(path), label=None,
+                      noise=None, n_samples=None, test_fraction=0.2, standardize=True)
+        cfg.hidden = cfg.hidden or (8,)
+        if cfg.output == "linear":
+            cfg.output = "softmax"
+        self.controls.set_config(cfg, csv_label=Path(path).name)
+        self.host.rebuildRequested.emit(cfg)
+        return True
+
+    # -- worker events --------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self.latest = snap
+        self.cost.ingest(snap)
+        if snap.diverged and not snap.running:
+            self._set_running(False)
+            self.show_error("Training diverged", snap.diverged)
+        elif snap.running != self.is_running() and not snap.running:
+            self._set_running(False)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.show_error("Cannot apply this change", message)
+        self.controls.set_config(self.config)
+
+    @Slot(object)
+    def _on_rebuilt(self, payload) -> None:
+        config, dataset = payload
+        self.config = config
+        self.dataset = dataset
+        self.controls.set_config(config)
+        self.cost.clear()
+        self.boundary.set_dataset(dataset)
+        self.surface.set_dataset(dataset)
+        self._pass_times.clear()
+        self._set_running(False)
+
+    def show_error(self, title: str, message: str) -> None:
+        """A non-blocking message box and a status line; training state is untouched."""
+        self.last_error = message
+        self.statusBar().showMessage(message, 10000)
+        if self._message_box is not None:
+            self._message_box.close()
+        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self._message_box = box
+
+    # -- painting -------------------------------------------------------------------------------
+
+    @Slot()
+    def _paint(self) -> None:
+        snap = self.latest
+        if snap is None or snap.seq == self._painted_seq:
+            return
+        self._painted_seq = snap.seq
+        for panel in (self.network, self.surface, self.cost, self.boundary):
+            if panel.isVisible():
+                panel.show_snapshot(snap)
+        self._update_status(snap)
+
+    def _update_status(self, snap: Snapshot) -> None:
+        now = time.perf_counter()
+        self._pass_times.append((now, snap.pass_count))
+        while len(self._pass_times) > 2 and now - self._pass_times[0][0] > 2.0:
+            self._pass_times.popleft()
+        (t0, p0), (t1, p1) = self._pass_times[0], self._pass_times[-1]
+        speed = (p1 - p0) / (t1 - t0) if t1 > t0 and snap.running else 0.0
+        s = self.status_labels
+        s["epoch"].setText(f"epoch {snap.epoch}")
+        s["pass"].setText(f"pass {snap.pass_count}")
+        s["loss"].setText(f"loss {snap.loss:.5g}")
+        hist = self.cost.series("accuracy")[1] if snap.task == "classification" else ()
+        s["accuracy"].setText(f"accuracy {hist[-1]:.3f}" if len(hist) else "accuracy —")
+        s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
+        sizes = "-".join(str(n) for n in snap.sizes)
+        batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
+        self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {snap.lr:g}"
+                                  f"  ·  {batch}")
+        if snap.message:
+            self.statusBar().showMessage(snap.message, 5000)
+
+    def paint_now(self) -> None:
+        """Paint the newest snapshot immediately (tests and the snapshot command)."""
+        self._paint()
+
+    # -- files, drops, dialogs ------------------------------------------------------------------
+
+    @Slot()
+    def open_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open dataset CSV", "", "CSV files (*.csv);;All files (*)")
+        if path:
+            self.load_csv(path)
+
+    @Slot()
+    def export_png_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export panels as PNG into…")
+        if folder:
+            self.export_png(Path(folder))
+
+    def export_png(self, folder: Path) -> list[Path]:
+        """Save a picture of every visible panel into ``folder``."""
+        written = []
+        for name, dock in self.docks.items():
+            if name != "controls" and dock.isVisible():
+                path = folder / f"{name}.png"
+                if dock.widget().grab().save(str(path)):
+                    written.append(path)
+        self.statusBar().showMessage(f"exported {len(written)} panels to {folder}", 5000)
+        return written
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].toLocalFile().lower().endswith(".csv"):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls:
+            self.load_csv(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About bpviz",
+                          f"<h3>bpviz {__version__}</h3><p>Backpropagation, visible: the error "
+                          f"signal on every edge, the delta on every neuron, the error surface and "
+                          f"the cost curve, after every backward pass.</p>")
+
+    # -- layout and lifecycle -------------------------------------------------------------------
+
+    @Slot()
+    def reset_layout(self) -> None:
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("windowState")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1560, 960)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Stop the paint timer and join every thread; safe to call twice."""
+        if self._closing:
+            return
+        self._closing = True
+        self.paint_timer.stop()
+        self.host.stop()
+        self.surface.stop()
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,988 @@
+"""The network diagram panel: neurons in layer columns, edges coloured by the chosen overlay.
+
+Layer numbering follows DESIGN.md: layer ``l = 0`` is the input and layer ``l ≥ 1`` is fed by the
+weights array ``snap.weights[l - 1]`` of shape (n_{l-1}, n_l). Signals name a weight as
+``("W", wi, i, j)`` with ``wi = l − 1`` (the weights array index); cards and the edit strip show it
+as ``W[l][i, j]`` in the design's numbering.
+
+What is drawn:
+
+- edges, one ``PlotCurveItem(connect='pairs')`` per colour bin (sign × magnitude bin, plus one
+  neutral bin for zero and NaN): sign is the colour (``style.POSITIVE`` blue, ``style.NEGATIVE``
+  orange), the magnitude on ``style.symlog_normalise``'s log scale sets the shade and, for small
+  networks, the width. Above ``EDGE_CAP`` edges only the strongest edges of each layer are drawn
+  (plus the chosen and focused ones);
+- neurons, one ``ScatterPlotItem``, filled by mean δ or mean activation on the same kind of scale;
+  for 2-D inputs and at most ``MAP_NEURON_LIMIT`` neurons a small heatmap of each neuron's output
+  over the input plane sits inside its circle;
+- layer labels, tiny values under the neurons of small layers, a hover card, a selection ring and
+  halos for the hovered and chosen edges.
+
+Every item is created once per architecture and updated with ``setData``/``setImage`` per frame.
+The panel never changes a weight: dragging an edge or editing the strip under the plot emits
+``parametersEdited`` and the next snapshot shows the result.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (QEvent, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal,
+                            Slot)
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider,
+                               QVBoxLayout, QWidget)
+
+from ..engine.snapshot import Snapshot
+from . import style
+
+# -- what the combos offer: name → (label, Snapshot field) -------------------------------------
+OVERLAYS = {
+    "weight": ("weight", "weights"),
+    "gradient": ("gradient ∂L/∂w", "grad_weights"),
+    "signal": ("error signal w·δ", "edge_signals"),
+    "update": ("update Δw", "update_weights"),
+}
+NODE_MODES = {"delta": "mean δ", "activation": "mean activation"}
+
+# -- drawing limits and scales -----------------------------------------------------------------
+EDGE_CAP = 2000           # at most this many edges drawn (plus the chosen and focused ones)
+WIDE_EDGE_LIMIT = 300     # up to this many edges: wide, antialiased lines; above: 1 px, aliased
+MAP_NEURON_LIMIT = 64     # neuron heatmaps only for networks with at most this many neurons
+VALUE_LABEL_LIMIT = 12    # tiny values under the neurons of layers with at most this many
+VALUE_LABEL_PIXELS = 12  # ... shown only where that many pixels are free under each neuron
+MAG_BINS = 6              # magnitude bins per sign
+DECADES = 3.0             # the log scale spans this many decades below the largest |value|
+HIT_PIXELS = 4.0          # hover / click tolerance around an edge, in pixels
+EMIT_INTERVAL_MS = 33     # throttle for edits while dragging (≤ 30 per second)
+
+# -- geometry, in view units (the view keeps its aspect ratio) ---------------------------------
+NEURON_SPACING = 1.0      # between neuron centres in small layers
+MAX_COLUMN_SPAN = 11.0    # the tallest column spans at most this
+DIAGRAM_ASPECT = 1.8      # width / height the column spacing aims at
+MAP_FRACTION = 0.64       # heatmap side as a fraction of the neuron diameter
+MAP_LUT_SIZE = 64         # heatmap colours (pyqtgraph rebuilds a colour table per image per frame)
+RING_FACTOR = 1.3         # selection ring diameter as a fraction of the neuron diameter
+
+OUTLINE = (148, 163, 184)           # neuron outline
+NEUTRAL_EDGE = (203, 213, 225)      # zero / NaN edges
+CHOSEN_HALO = (245, 158, 11, 190)   # edges chosen as surface axes
+HOVER_HALO = (100, 116, 139, 120)   # the edge under the cursor
+RING = (15, 23, 42)                 # the selected neuron
+MUTED = "#64748b"                   # secondary text
+
+
+def _subscript(k: int) -> str:
+    return str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _finite_absmax(arrays) -> float:
+    """Largest finite |value| over ``arrays``; 0 when there is none."""
+    best = 0.0
+    for a in arrays:
+        a = np.asarray(a, dtype=float)
+        finite = a[np.isfinite(a)]
+        if finite.size:
+            best = max(best, float(np.abs(finite).max()))
+    return best
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest 1, 2 or 5 × 10^k that is ≥ ``x`` (> 0)."""
+    decade = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * decade for m in (1, 2, 5, 10) if m * decade >= x * (1 - 1e-12)))
+
+
+def _edge_budget(counts: list[int], cap: int) -> list[int]:
+    """Edges to draw per layer so the total stays ≤ ``cap``: small layers are drawn whole and the
+    rest of the budget is shared equally among the larger ones (water-filling)."""
+    budget = [0] * len(counts)
+    left, remaining = cap, len(counts)
+    for wi in sorted(range(len(counts)), key=counts.__getitem__):
+        budget[wi] = min(counts[wi], left // remaining)
+        left -= budget[wi]
+        remaining -= 1
+    return budget
+
+
+@dataclass(frozen=True, eq=False)
+class _Layout:
+    """Where every neuron and edge sits, in view coordinates; computed once per architecture."""
+
+    sizes: tuple[int, ...]
+    xs: np.ndarray            # (L+1,) x of each layer column
+    xy: np.ndarray            # (N, 2) neuron centres, layer after layer, neuron 0 on top
+    diameter: np.ndarray      # (N,)
+    spacing: np.ndarray       # (L+1,) distance between neighbouring neuron centres per layer
+    start: np.ndarray         # (L+2,) flat index of each layer's first neuron; start[-1] = N
+    segments: tuple[np.ndarray, ...]   # per weights array wi: (4, n_in·n_out) x0, y0, x1, y1
+    bottom: float             # lowest point of any neuron's selection ring
+    top: float                # highest point of any neuron's selection ring
+
+    def node(self, layer: int, index: int) -> int:
+        return int(self.start[layer] + index)
+
+    def layer_of(self, node: int) -> tuple[int, int]:
+        layer = int(np.searchsorted(self.start, node, side="right") - 1)
+        return layer, int(node - self.start[layer])
+
+
+def _make_layout(sizes: tuple[int, ...]) -> _Layout:
+    """Columns ``dx`` apart, neurons centred vertically; the tallest column spans at most
+    ``MAX_COLUMN_SPAN`` and ``dx`` makes the diagram about ``DIAGRAM_ASPECT`` wide per unit high."""
+    L = len(sizes) - 1
+    spacing = np.array([NEURON_SPACING if n - 1 <= MAX_COLUMN_SPAN else MAX_COLUMN_SPAN / (n - 1)
+                        for n in sizes])
+    diam = np.minimum(0.6, 0.8 * spacing)
+    half = max((n - 1) * s for n, s in zip(sizes, spacing)) / 2 + diam.max() / 2
+    dx = max(2.4, DIAGRAM_ASPECT * (2 * half + 1.0) / max(L, 1))
+    xs = np.arange(L + 1) * dx
+    ys = [((n - 1) / 2 - np.arange(n)) * s for n, s in zip(sizes, spacing)]
+    xy = np.column_stack([np.concatenate([np.full(n, x) for n, x in zip(sizes, xs)]),
+                          np.concatenate(ys)])
+    diameter = np.concatenate([np.full(n, d) for n, d in zip(sizes, diam)])
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    segments = []
+    for wi in range(L):
+        n_in, n_out = sizes[wi], sizes[wi + 1]
+        segments.append(np.array([np.full(n_in * n_out, xs[wi]), np.repeat(ys[wi], n_out),
+                                  np.full(n_in * n_out, xs[wi + 1]), np.tile(ys[wi + 1], n_in)]))
+    return _Layout(tuple(sizes), xs, xy, diameter, spacing, start, tuple(segments),
+                   bottom=float((xy[:, 1] - diameter * RING_FACTOR / 2).min()),
+                   top=float((xy[:, 1] + diameter * RING_FACTOR / 2).max()))
+
+
+def _segment_distances(px: float, py: float, seg: np.ndarray) -> np.ndarray:
+    """Distance from the point (px, py) to each segment of ``seg`` (rows x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = seg
+    vx, vy = x1 - x0, y1 - y0
+    t = np.clip(((px - x0) * vx + (py - y0) * vy) / np.maximum(vx * vx + vy * vy, 1e-300), 0, 1)
+    return np.hypot(x0 + t * vx - px, y0 + t * vy - py)
+
+
+class _Throttle(QObject):
+    """Calls ``emit(payload)`` at most once per ``interval_ms``; the last payload offered is always
+    delivered (trailing edge), so a fast drag ends on its final value."""
+
+    def __init__(self, interval_ms: int, emit, parent=None):
+        super().__init__(parent)
+        self._interval = interval_ms / 1000.0
+        self._emit = emit
+        self._last = -1e9
+        self._pending = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._flush)
+
+    def offer(self, payload) -> None:
+        wait = self._last + self._interval - time.monotonic()
+        if wait <= 0:
+            self.deliver(payload)
+        else:
+            self._pending = payload
+            if not self._timer.isActive():
+                self._timer.start(int(wait * 1000) + 1)
+
+    def deliver(self, payload) -> None:
+        """Emit ``payload`` now and drop anything pending."""
+        self._timer.stop()
+        self._pending = None
+        self._last = time.monotonic()
+        self._emit(payload)
+
+    @Slot()
+    def _flush(self) -> None:
+        if self._pending is not None:
+            self.deliver(self._pending)
+
+
+class _Legend(pg.LabelItem):
+    """A one-line legend that takes the width the layout gives it instead of widening the layout:
+    in a narrow panel its end is cut rather than the diagram being pushed out of view."""
+
+    def __init__(self):
+        super().__init__("", justify="left", size="9pt", color=style.FOREGROUND)
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+
+    def sizeHint(self, hint, constraint):
+        size = super().sizeHint(hint, constraint)
+        return size if hint == Qt.SizeHint.MaximumSize else QSizeF(0, size.height())
+
+
+class _DiagramBox(pg.ViewBox):
+    """A ViewBox that neither pans nor zooms and hands left-button drags to the panel."""
+
+    def __init__(self, on_drag):
+        super().__init__(enableMenu=False)
+        self._on_drag = on_drag
+        self.setMouseEnabled(False, False)
+        self.setAspectLocked(True)
+        self.enableAutoRange(enable=False)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self._on_drag(ev)
+        else:
+            ev.ignore()
+
+
+class NetworkView(QWidget):
+    """The network diagram. Feed it snapshots with :meth:`show_snapshot`.
+
+    Signals:
+    - ``neuronSelected(layer, index)``: a neuron was clicked (or :meth:`select_neuron` changed it);
+    - ``surfaceAxesChosen([("W", wi, i, j), ("W", wi, i, j)])``: two distinct edges were clicked;
+    - ``parametersEdited([("W", wi, i, j, value)])``: the user dragged an edge or typed a value.
+    """
+
+    neuronSelected = Signal(int, int)
+    surfaceAxesChosen = Signal(object)
+    parametersEdited = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._snap: Snapshot | None = None
+        self._arch = None
+        self._layout: _Layout | None = None
+        self._budget: list[int] = []                           # edges drawn per weights array
+        self._wide_edges = True                                # wide lines (small network)?
+        self._selected: tuple[int, int] | None = None
+        self._chosen: list[tuple[int, int, int]] = []          # (wi, i, j)
+        self._focus: tuple[int, int, int] | None = None        # the edge in the edit strip
+        self._hover = None                                     # hit under the cursor
+        self._hover_pos = QPointF()
+        self._drag: dict | None = None
+        # what the last frame drew, for hit tests: weights index, flat index i·n_out + j, segment
+        self._drawn_wi = np.zeros(0, int)
+        self._drawn_flat = np.zeros(0, int)
+        self._drawn_seg = np.zeros((4, 0))
+        self._images: list[pg.ImageItem] = []
+        self._node_brush_index = None                          # fills drawn, as LUT indices
+        self._layer_labels: list[pg.TextItem] = []
+        self._value_labels: dict[int, pg.TextItem] = {}       # flat neuron index → label
+        self._edit_throttle = _Throttle(EMIT_INTERVAL_MS, self.parametersEdited.emit, self)
+
+        self._build_controls()
+        self._build_plot()
+        self._build_edit_strip()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self._controls)
+        layout.addWidget(self._graphics, 1)
+        layout.addLayout(self._strip)
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _build_controls(self) -> None:
+        self._overlay_combo = QComboBox()
+        for name, (label, _) in OVERLAYS.items():
+            self._overlay_combo.addItem(label, name)
+        self._node_combo = QComboBox()
+        for name, label in NODE_MODES.items():
+            self._node_combo.addItem(label, name)
+        self._overlay_combo.currentIndexChanged.connect(self._on_mode_changed)
+        self._node_combo.currentIndexChanged.connect(self._on_mode_changed)
+        self._controls = QHBoxLayout()
+        self._controls.setContentsMargins(4, 2, 4, 0)
+        self._controls.addWidget(QLabel("Edges:"))
+        self._controls.addWidget(self._overlay_combo)
+        self._controls.addSpacing(12)
+        self._controls.addWidget(QLabel("Neurons:"))
+        self._controls.addWidget(self._node_combo)
+        self._controls.addStretch(1)
+
+    def _build_plot(self) -> None:
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setBackground(style.BACKGROUND)
+        self._graphics.ci.setContentsMargins(6, 2, 6, 2)
+        self._graphics.ci.layout.setSpacing(0)
+        self._edge_legend = _Legend()
+        self._box = _DiagramBox(self._on_drag)
+        self._box.sigResized.connect(self._fit_view)
+        self._node_legend = _Legend()
+        for row, item in enumerate((self._edge_legend, self._box, self._node_legend)):
+            self._graphics.addItem(item, row=row, col=0)
+        scene = self._graphics.scene()
+        scene.sigMouseClicked.connect(self._on_scene_clicked)
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        self._graphics.viewport().installEventFilter(self)
+
+        # edge bins: key (sign, k) with sign ∈ {−1, +1}, k the magnitude bin; (0, 0) is neutral.
+        # Stronger bins paint above weaker ones (z order = position in this list).
+        self._bin_keys = [(0, 0)] + [(s, k) for k in range(MAG_BINS) for s in (-1, 1)]
+        self._curves: dict[tuple[int, int], pg.PlotCurveItem] = {}
+        for z, key in enumerate(self._bin_keys):
+            curve = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
+            curve.setSegmentedLineMode("on")     # QPainter.drawLines: faster than a path
+            curve.setZValue(z)
+            self._box.addItem(curve, ignoreBounds=True)
+            self._curves[key] = curve
+        self._chosen_halo = self._halo(CHOSEN_HALO, 9, z=-2)
+        self._hover_halo = self._halo(HOVER_HALO, 7, z=-1)
+
+        # pixel-mode symbols come from a cached atlas (fast); their sizes follow the view scale
+        self._scale = 1.0                      # pixels per view unit, set by _fit_view
+        self._nodes = pg.ScatterPlotItem(pxMode=True, symbol="o", antialias=True,
+                                         pen=pg.mkPen(OUTLINE, width=1))
+        self._nodes.setZValue(50)
+        self._box.addItem(self._nodes, ignoreBounds=True)
+        self._ring = pg.ScatterPlotItem(pxMode=True, symbol="o", antialias=True,
+                                        pen=pg.mkPen(RING, width=2.5), brush=None)
+        self._ring.setZValue(60)
+        self._box.addItem(self._ring, ignoreBounds=True)
+        lut = style.diverging_rgb(np.linspace(-1, 1, 255))
+        self._brushes = [pg.mkBrush(*c) for c in lut]
+
+        self._card = pg.TextItem(anchor=(0, 1), border=pg.mkPen(OUTLINE),
+                                 fill=pg.mkBrush(255, 255, 255, 240))
+        self._card.setFont(self._font(9))
+        self._card.setZValue(100)
+        self._card.hide()
+        self._box.addItem(self._card, ignoreBounds=True)
+
+    def _halo(self, rgba, width, z) -> pg.PlotCurveItem:
+        curve = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(rgba, width=width), antialias=True)
+        curve.setZValue(z)
+        self._box.addItem(curve, ignoreBounds=True)
+        return curve
+
+    def _build_edit_strip(self) -> None:
+        self._focus_label = QLabel("click or drag an edge to edit its weight")
+        self._focus_label.setStyleSheet(f"color: {MUTED}")
+        self._spin = QDoubleSpinBox()
+        self._spin.setRange(-1e6, 1e6)
+        self._spin.setDecimals(5)
+        self._spin.setSingleStep(0.01)
+        self._spin.setKeyboardTracking(False)    # emit on Enter / focus out, not per keystroke
+        self._spin.setMinimumWidth(110)
+        self._slider = QSlider(Qt.Orientation.Horizontal)
+        self._slider.setRange(-1000, 1000)
+        self._slider_scale = 1.0
+        self._spin.valueChanged.connect(self._on_spin_changed)
+        self._slider.valueChanged.connect(self._on_slider_changed)
+        self._strip = QHBoxLayout()
+        self._strip.setContentsMargins(4, 0, 4, 2)
+        self._strip.addWidget(self._focus_label, 1)
+        self._strip.addWidget(self._spin)
+        self._strip.addWidget(self._slider, 1)
+        self._set_strip_enabled(False)
+
+    @staticmethod
+    def _font(points: float) -> QFont:
+        font = QFont()
+        font.setPointSizeF(points)
+        return font
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @Slot(object)
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Paint the newest snapshot; rebuilds the items when the architecture changed."""
+        self._snap = snap
+        maps = self._maps_available(snap)
+        arch = (tuple(snap.sizes), tuple(snap.activations),
+                snap.neuron_maps[0].shape if maps else None)
+        if arch != self._arch:
+            self._rebuild(snap, maps)
+            self._arch = arch
+        self._paint_frame()
+
+    def overlay(self) -> str:
+        """What the edges show: "weight", "gradient", "signal" or "update"."""
+        return self._overlay_combo.currentData()
+
+    def set_overlay(self, name: str) -> None:
+        if name not in OVERLAYS:
+            raise ValueError(f"unknown overlay {name!r}; choose one of {', '.join(OVERLAYS)}")
+        self._overlay_combo.setCurrentIndex(list(OVERLAYS).index(name))
+
+    def node_mode(self) -> str:
+        """What the neuron fill shows: "delta" or "activation"."""
+        return self._node_combo.currentData()
+
+    def set_node_mode(self, name: str) -> None:
+        if name not in NODE_MODES:
+            raise ValueError(f"unknown neuron mode {name!r}; choose one of {', '.join(NODE_MODES)}")
+        self._node_combo.setCurrentIndex(list(NODE_MODES).index(name))
+
+    def selected_neuron(self) -> tuple[int, int] | None:
+        """The selected neuron as (layer, index), or None."""
+        return self._selected
+
+    def select_neuron(self, layer: int, index: int) -> None:
+        """Select and ring a neuron; emits ``neuronSelected`` when the selection changes.
+
+        Before the first snapshot the choice is kept and checked when the network is known (it
+        is dropped then if that neuron does not exist); afterwards a missing neuron raises.
+        """
+        if self._layout is not None and not self._exists(layer, index):
+            raise ValueError(f"no neuron {index} in layer {layer}")
+        changed = self._selected != (layer, index)
+        self._selected = (layer, index)
+        self._draw_ring()
+        if changed:
+            self.neuronSelected.emit(layer, index)
+
+    def _exists(self, layer: int, index: int) -> bool:
+        sizes = self._layout.sizes
+        return 0 <= layer < len(sizes) and 0 <= index < sizes[layer]
+
+    def chosen_edges(self) -> list[tuple[str, int, int, int]]:
+        """Edges clicked as surface axes, as ("W", wi, i, j) (0, 1 or 2 of them)."""
+        return [("W", *e) for e in self._chosen]
+
+    def focused_edge(self) -> tuple[str, int, int, int] | None:
+        """The edge in the edit strip, as ("W", wi, i, j), or None."""
+        return None if self._focus is None else ("W", *self._focus)
+
+    def neuron_pos(self, layer: int, index: int) -> QPointF:
+        """Centre of a neuron in view coordinates."""
+        x, y = self._layout.xy[self._layout.node(layer, index)]
+        return QPointF(float(x), float(y))
+
+    def edge_pos(self, wi: int, i: int, j: int) -> QPointF:
+        """A point on edge i→j of ``weights[wi]`` (view coordinates) that is clear of neurons and as
+        far as possible from every other drawn edge: where a click or hover finds this edge."""
+        seg = self._layout.segments[wi][:, i * self._layout.sizes[wi + 1] + j]
+        ts = np.linspace(0.15, 0.85, 29)
+        pts = seg[:2, None] + ts * (seg[2:, None] - seg[:2, None])
+        other = ~((self._drawn_wi == wi) & (self._drawn_flat == i * self._layout.sizes[wi + 1] + j))
+        clearance = [_segment_distances(px, py, self._drawn_seg[:, other]).min(initial=np.inf)
+                     for px, py in pts.T]
+        x, y = pts[:, int(np.argmax(clearance))]
+        return QPointF(float(x), float(y))
+
+    def viewport_point(self, view_pt: QPointF) -> QPoint:
+        """Pixel position in :meth:`mouse_target` of a point in view coordinates."""
+        return self._graphics.mapFromScene(self._box.mapViewToScene(view_pt))
+
+    def mouse_target(self) -> QWidget:
+        """The widget that receives mouse events over the diagram (the graphics viewport)."""
+        return self._graphics.viewport()
+
+    def edge_items(self) -> dict[tuple[int, int], pg.PlotCurveItem]:
+        """The edge curves by bin: (sign, k) with sign ±1 and k = 0 (faint) … MAG_BINS − 1
+        (strongest); (0, 0) holds zero and NaN edges."""
+        return dict(self._curves)
+
+    def neuron_map_items(self) -> list[pg.ImageItem]:
+        """The neuron heatmaps, one per neuron in flat order (empty when not shown)."""
+        return list(self._images)
+
+    def neuron_brush(self, layer: int, index: int):
+        """The QColor a neuron is filled with."""
+        return self._nodes.data["brush"][self._layout.node(layer, index)].color()
+
+    def hover_text(self) -> str:
+        """Plain text of the hover card ("" when hidden)."""
+        return self._card.textItem.toPlainText() if self._card.isVisible() else ""
+
+    def hover_at(self, view_pt: QPointF) -> None:
+        """Show the hover card for what lies at ``view_pt``, as moving the mouse there does."""
+        self._set_hover(self.hit_test(view_pt), view_pt)
+
+    def hit_test(self, view_pt: QPointF):
+        """("neuron", layer, index), ("edge", wi, i, j) or None for a point in view coordinates.
+
+        Neurons win over edges (tiny neurons are hit within ``HIT_PIXELS`` pixels); an edge is hit
+        within ``HIT_PIXELS`` pixels, and only if drawn.
+        """
+        if self._layout is None:
+            return None
+        px, py = view_pt.x(), view_pt.y()
+        pixel = max(self._box.viewPixelSize())
+        d = np.hypot(self._layout.xy[:, 0] - px, self._layout.xy[:, 1] - py)
+        node = int(np.argmin(d))
+        if d[node] <= max(self._layout.diameter[node] / 2 + pixel, HIT_PIXELS * pixel):
+            return ("neuron", *self._layout.layer_of(node))
+        if not self._drawn_flat.size:
+            return None
+        dist = _segment_distances(px, py, self._drawn_seg)
+        k = int(np.argmin(dist))
+        if dist[k] > HIT_PIXELS * pixel:
+            return None
+        wi = int(self._drawn_wi[k])
+        i, j = divmod(int(self._drawn_flat[k]), self._layout.sizes[wi + 1])
+        return ("edge", wi, i, j)
+
+    # -- building per architecture ------------------------------------------------------------
+
+    @staticmethod
+    def _maps_available(snap: Snapshot) -> bool:
+        maps = snap.neuron_maps
+        return (len(maps) == len(snap.sizes) and sum(snap.sizes) <= MAP_NEURON_LIMIT
+                and all(m.ndim == 3 and m.shape[0] == n for m, n in zip(maps, snap.sizes)))
+
+    def _rebuild(self, snap: Snapshot, maps) -> None:
+        """New layout and per-architecture items; resets what no longer exists."""
+        for item in [*self._images, *self._layer_labels, *self._value_labels.values()]:
+            self._box.removeItem(item)
+        lay = self._layout = _make_layout(tuple(snap.sizes))
+        counts = [a * b for a, b in zip(lay.sizes[:-1], lay.sizes[1:])]
+        self._budget = _edge_budget(counts, EDGE_CAP)
+        self._wide_edges = sum(counts) <= WIDE_EDGE_LIMIT
+        self._set_edge_pens(self._wide_edges)
+
+        self._nodes.setData(x=lay.xy[:, 0], y=lay.xy[:, 1], size=lay.diameter * self._scale,
+                            brush=self._brushes[len(self._brushes) // 2])
+        self._node_brush_index = None
+        self._images = []
+        if maps:
+            lut = style.diverging_lut(MAP_LUT_SIZE)
+            blank = np.zeros(snap.neuron_maps[0].shape[1:], np.float32)
+            for (x, y), d in zip(lay.xy, lay.diameter):
+                image = pg.ImageItem(blank, axisOrder="row-major", levels=(-1, 1))
+                image.setLookupTable(lut)
+                side = d * MAP_FRACTION        # setRect scales the image: it needs its size
+                image.setRect(QRectF(x - side / 2, y - side / 2, side, side))
+                image.setZValue(55)
+                self._box.addItem(image, ignoreBounds=True)
+                self._images.append(image)
+
+        L = len(lay.sizes) - 1
+        self._layer_labels = []
+        for layer in range(L + 1):
+            if layer == 0:
+                name = "input"
+            else:
+                kind = "output" if layer == L else f"hidden {layer}"
+                name = f"{kind} ({snap.activations[layer - 1]})"
+            count = f"{lay.sizes[layer]} neuron{'s' if lay.sizes[layer] > 1 else ''}"
+            label = pg.TextItem(html=f"<div align='center' style='color:{style.FOREGROUND}'>"
+                                     f"{name}<br><span style='color:{MUTED}'>{count}</span></div>",
+                                anchor=(0.5, 0))
+            label.setFont(self._font(9))
+            label.setTextWidth(label.textItem.document().idealWidth())   # lets align=center work
+            self._box.addItem(label, ignoreBounds=True)
+            self._layer_labels.append(label)
+        self._value_labels = {}
+        for layer, n in enumerate(lay.sizes):
+            if n > VALUE_LABEL_LIMIT:
+                continue
+            for i in range(n):
+                node = lay.node(layer, i)
+                label = pg.TextItem("", color=MUTED, anchor=(0.5, 0),
+                                    fill=pg.mkBrush(255, 255, 255, 190))
+                label.setFont(self._font(7.5))
+                label.textItem.document().setDocumentMargin(0)
+                x, y = lay.xy[node]
+                label.setPos(float(x), float(y - lay.diameter[node] * RING_FACTOR / 2))
+                label.setZValue(58)
+                self._box.addItem(label, ignoreBounds=True)
+                self._value_labels[node] = label
+
+        if self._selected and not self._exists(*self._selected):
+            self._selected = None
+        self._chosen = []
+        self._focus = None
+        self._set_strip_enabled(False)
+        self._set_hover(None, QPointF())
+        self._fit_view()
+        self._draw_ring()
+
+    @Slot()
+    def _fit_view(self) -> None:
+        """Fit the diagram into the box, leaving room in pixels for the labels; runs on every
+        resize (the locked aspect would otherwise move the range) and places the layer labels."""
+        lay = self._layout
+        width, height = self._box.width(), self._box.height()
+        if lay is None or width < 20 or height < 20:
+            return
+        value_px = VALUE_LABEL_PIXELS if self._value_labels else 0
+        sizes = [label.boundingRect() for label in self._layer_labels]
+        label_h = max(r.height() for r in sizes)
+        top_px, bottom_px = 6.0, value_px + label_h + 6.0
+        left_px, right_px = sizes[0].width() / 2 + 10, sizes[-1].width() / 2 + 10
+        r0, r1 = lay.diameter[0] / 2, lay.diameter[-1] / 2
+        span_x = lay.xs[-1] - lay.xs[0]                # > 0: a network has two layers or more
+        scale = max(1e-6, min((height - top_px - bottom_px) / (lay.top - lay.bottom),
+                              (width - 12) / (span_x + r0 + r1),
+                              (width - left_px - right_px) / span_x))
+        extra = height - (lay.top - lay.bottom) * scale - top_px - bottom_px
+        y0 = lay.bottom - (bottom_px + max(extra, 0) / 2) / scale
+        cx = (lay.xs[0] + lay.xs[-1]) / 2
+        self._box.setRange(QRectF(cx - width / 2 / scale, y0, width / scale, height / scale),
+                           padding=0)
+        self._scale = scale
+        self._nodes.setSize(lay.diameter * scale)
+        self._draw_ring()
+        for label, x in zip(self._layer_labels, lay.xs):
+            label.setPos(float(x), lay.bottom - value_px / scale)
+        for node, label in self._value_labels.items():
+            layer, _ = lay.layer_of(node)
+            gap = (lay.spacing[layer] - lay.diameter[node] * (1 + RING_FACTOR) / 2) * scale
+            label.setVisible(bool(gap >= VALUE_LABEL_PIXELS or lay.sizes[layer] == 1))
+
+    def _set_edge_pens(self, wide: bool) -> None:
+        """Pens per bin: the colour fades toward the white background for weak bins (opaque
+        colours paint faster than translucent ones) and, for small networks, the width grows."""
+        strength = np.linspace(0.35, 1.0, MAG_BINS) if wide else np.linspace(0.15, 0.85, MAG_BINS)
+        widths = np.linspace(1.0, 4.0, MAG_BINS) if wide else np.ones(MAG_BINS)
+        for (sign, k), curve in self._curves.items():
+            if sign == 0:
+                pen = pg.mkPen(NEUTRAL_EDGE, width=1)
+            else:
+                rgb = np.array(style.POSITIVE if sign > 0 else style.NEGATIVE, float)
+                faded = 255.0 + (rgb - 255.0) * strength[k]
+                pen = pg.mkPen(tuple(int(round(c)) for c in faded), width=float(widths[k]))
+            curve.setPen(pen)
+            curve.setData([], [], antialias=wide)
+
+    # -- painting a frame ---------------------------------------------------------------------
+
+    def _paint_frame(self) -> None:
+        self._draw_edges()
+        self._draw_nodes()
+        self._draw_maps()
+        if self._hover is not None:
+            self._set_hover(self._hover, self._hover_pos, force=True)
+        self._refresh_strip_value()
+
+    def _overlay_values(self) -> tuple[np.ndarray, ...]:
+        return getattr(self._snap, OVERLAYS[self.overlay()][1])
+
+    def _draw_edges(self) -> None:
+        lay = self._layout
+        values = self._overlay_values()
+        forced = {*self._chosen, *([self._focus] if self._focus else [])}
+        wis, flats, vals, segs = [], [], [], []
+        for wi, W in enumerate(values):
+            flat = np.asarray(W, dtype=float).ravel()
+            k = self._budget[wi]
+            if k >= flat.size:
+                idx = np.arange(flat.size)
+            else:
+                key = np.where(np.isnan(flat), -1.0, np.abs(flat))
+                idx = np.argpartition(key, flat.size - k)[flat.size - k:]
+                extra = [i * lay.sizes[wi + 1] + j for (w, i, j) in forced if w == wi]
+                if extra:
+                    idx = np.union1d(idx, extra)
+            wis.append(np.full(idx.size, wi))
+            flats.append(idx)
+            vals.append(flat[idx])
+            segs.append(lay.segments[wi][:, idx])
+        self._drawn_wi = np.concatenate(wis)
+        self._drawn_flat = np.concatenate(flats)
+        self._drawn_seg = np.concatenate(segs, axis=1)
+        val = np.concatenate(vals)
+        vmax = _finite_absmax(values)
+
+        sign = np.sign(np.nan_to_num(val, nan=0.0)).astype(int)
+        mag = np.abs(style.symlog_normalise(val, vmax or 1.0, DECADES))
+        k = np.minimum((mag * MAG_BINS).astype(int), MAG_BINS - 1)
+        bin_index = np.where(sign == 0, 0, 1 + 2 * k + (sign > 0))    # order of self._bin_keys
+        order = np.argsort(bin_index, kind="stable")
+        bounds = np.searchsorted(bin_index[order], np.arange(len(self._bin_keys) + 1))
+        seg = self._drawn_seg
+        for b, key in enumerate(self._bin_keys):
+            sel = order[bounds[b]:bounds[b + 1]]
+            x = np.empty(2 * sel.size)
+            y = np.empty(2 * sel.size)
+            x[0::2], y[0::2], x[1::2], y[1::2] = seg[0, sel], seg[1, sel], seg[2, sel], seg[3, sel]
+            self._curves[key].setData(x, y)
+        self._draw_chosen_halo()
+
+        label, _ = OVERLAYS[self.overlay()]
+        total = sum(v.size for v in values)
+        shown = (f", strongest {self._drawn_flat.size:,} of {total:,} edges drawn"
+                 if self._drawn_flat.size < total else "")
+        blue, orange = (f"rgb{c}" for c in (style.POSITIVE, style.NEGATIVE))
+        self._set_label(self._edge_legend,
+            f"<b>edges: {label}</b> &nbsp; |value| max {style.format_value(vmax, 3)}, "
+            f"log scale over {DECADES:g} decades (shade{', width' if self._wide_edges else ''}), "
+            f"<span style='color:{blue}'>■ +</span> "
+            f"<span style='color:{orange}'>■ −</span>{shown}")
+
+    @staticmethod
+    def _set_label(label: pg.LabelItem, text: str) -> None:
+        """Set a legend's text only when it changed (a new text re-lays the label out)."""
+        if label.text != text:
+            label.setText(text)
+
+    def _node_values(self) -> list[np.ndarray | None]:
+        """Per layer, what the neuron fill shows (None: no value, drawn neutral)."""
+        snap, sizes = self._snap, self._layout.sizes
+        if self.node_mode() == "delta":
+            per_layer = [None, *snap.delta_mean]
+        else:
+            per_layer = list(snap.activation_mean)
+        out = []
+        for layer, n in enumerate(sizes):
+            v = per_layer[layer] if layer < len(per_layer) else None
+            out.append(None if v is None or np.shape(v) != (n,) else np.asarray(v, dtype=float))
+        return out
+
+    def _draw_nodes(self) -> None:
+        per_layer = self._node_values()
+        vmax = _finite_absmax([v for v in per_layer if v is not None])
+        u = np.concatenate([np.zeros(n) if v is None else style.symlog_normalise(v, vmax or 1.0,
+                                                                                 DECADES)
+                            for v, n in zip(per_layer, self._layout.sizes)])
+        steps = len(self._brushes) - 1
+        index = np.rint((u + 1) / 2 * steps).astype(int)
+        if not np.array_equal(index, self._node_brush_index):
+            self._node_brush_index = index
+            self._nodes.setBrush([self._brushes[k] for k in index])
+        for node, label in self._value_labels.items():
+            layer, i = self._layout.layer_of(node)
+            v = per_layer[layer]
+            text = "" if v is None else style.format_value(float(v[i]), 3)
+            if label.textItem.toPlainText() != text:
+                label.setText(text)
+        self._set_label(self._node_legend,
+            f"<b>neurons: {NODE_MODES[self.node_mode()]}</b> &nbsp; |max| "
+            f"{style.format_value(vmax, 3)}, log scale over {DECADES:g} decades, "
+            f"<span style='color:rgb{style.POSITIVE}'>■ +</span> "
+            f"<span style='color:rgb{style.NEGATIVE}'>■ −</span>"
+            + (" &nbsp;·&nbsp; inside: output over the input plane"
+               if self._images else ""))
+
+    def _draw_maps(self) -> None:
+        if not self._images:
+            return
+        snap, lay = self._snap, self._layout
+        for layer, maps in enumerate(snap.neuron_maps):
+            act = snap.activations[layer - 1] if layer > 0 else "linear"
+            finite = maps[np.isfinite(maps)]
+            if act in ("sigmoid", "softmax"):
+                lo, hi = 0.0, 1.0
+            else:
+                m = float(np.abs(finite).max()) if finite.size else 1.0
+                lo, hi = -(m or 1.0), (m or 1.0)
+            clean = np.nan_to_num(maps, nan=(lo + hi) / 2, posinf=hi, neginf=lo).astype(np.float32)
+            for i in range(lay.sizes[layer]):
+                self._images[lay.node(layer, i)].setImage(clean[i], levels=(lo, hi),
+                                                          autoLevels=False)
+
+    def _draw_ring(self) -> None:
+        if self._selected is None or self._layout is None:
+            self._ring.setData([], [])
+            return
+        node = self._layout.node(*self._selected)
+        x, y = self._layout.xy[node]
+        self._ring.setData([x], [y], size=[self._layout.diameter[node] * RING_FACTOR * self._scale])
+
+    def _draw_chosen_halo(self) -> None:
+        self._set_segments(self._chosen_halo, self._chosen)
+
+    def _set_segments(self, curve: pg.PlotCurveItem, edges) -> None:
+        lay = self._layout
+        pts = [lay.segments[wi][:, i * lay.sizes[wi + 1] + j] for wi, i, j in edges]
+        if not pts:
+            curve.setData([], [])
+            return
+        seg = np.array(pts).T
+        curve.setData(np.ravel(seg[[0, 2]].T), np.ravel(seg[[1, 3]].T))
+
+    # -- hover --------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if self._snap is None or self._drag is not None:
+            return
+        if not self._box.sceneBoundingRect().contains(scene_pos):
+            self._set_hover(None, QPointF())
+            return
+        view_pt = self._box.mapSceneToView(scene_pos)
+        self._set_hover(self.hit_test(view_pt), view_pt)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Leave and self._drag is None:
+            self._set_hover(None, QPointF())
+        return False
+
+    def _set_hover(self, hit, view_pt: QPointF, force: bool = False) -> None:
+        """Show the card (and edge halo) for ``hit`` near ``view_pt``; hide them for None."""
+        self._hover_pos = view_pt
+        if hit == self._hover and not force:
+            if hit is not None:
+                self._place_card(view_pt)
+            return
+        self._hover = hit
+        self._set_segments(self._hover_halo, [hit[1:]] if hit and hit[0] == "edge" else [])
+        if hit is None:
+            self._card.hide()
+            return
+        body = self._neuron_card(*hit[1:]) if hit[0] == "neuron" else self._edge_card(*hit[1:])
+        self._card.setHtml(f"<div style='color:{style.FOREGROUND}'>{body}</div>")
+        self._place_card(view_pt)
+        self._card.show()
+
+    def _place_card(self, view_pt: QPointF) -> None:
+        """Put the card beside the cursor, on the side with more room."""
+        rect = self._box.viewRect()
+        right = view_pt.x() > rect.center().x()
+        low = view_pt.y() < rect.center().y()
+        pw, ph = self._box.viewPixelSize()
+        self._card.setAnchor((1 if right else 0, 1 if low else 0))
+        self._card.setPos(view_pt.x() + (-12 if right else 12) * pw,
+                          view_pt.y() + (12 if low else -12) * ph)
+
+    def _layer_name(self, layer: int) -> str:
+        L = len(self._layout.sizes) - 1
+        if layer == 0:
+            return "input"
+        return "output" if layer == L else f"hidden {layer}"
+
+    def _edge_name(self, wi: int, i: int, j: int) -> str:
+        return f"{self._layer_name(wi)} #{i} → {self._layer_name(wi + 1)} #{j}"
+
+    def _neuron_card(self, layer: int, i: int) -> str:
+        snap, fv = self._snap, style.format_value
+
+        def pick(arrays, k):
+            a = arrays[k] if 0 <= k < len(arrays) else None
+            return fv(float(a[i])) if a is not None and i < np.size(a) else "—"
+
+        rows = [f"<b>{self._layer_name(layer)} · neuron {i}</b>"]
+        if layer == 0:
+            rows.append(f"input x{_subscript(i)} (no δ)")
+        else:
+            rows += [f"activation {snap.activations[layer - 1]}",
+                     f"mean δ = {pick(snap.delta_mean, layer - 1)}",
+                     f"mean |δ| = {pick(snap.delta_abs_mean, layer - 1)}"]
+        rows.append(f"mean a = {pick(snap.activation_mean, layer)}")
+        return "<br>".join(rows)
+
+    def _edge_card(self, wi: int, i: int, j: int) -> str:
+        snap, fv = self._snap, style.format_value
+
+        def val(arrays):
+            return fv(float(arrays[wi][i, j])) if wi < len(arrays) else "—"
+
+        return "<br>".join([
+            f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {self._edge_name(wi, i, j)}",
+            f"weight w = {val(snap.weights)}",
+            f"gradient ∂L/∂w = {val(snap.grad_weights)}",
+            f"error signal w·δ = {val(snap.edge_signals)}",
+            f"update Δw = {val(snap.update_weights)}",
+        ])
+
+    # -- clicks -------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_scene_clicked(self, ev) -> None:
+        if (self._snap is None or ev.button() != Qt.MouseButton.LeftButton
+                or not self._box.sceneBoundingRect().contains(ev.scenePos())):
+            return
+        hit = self.hit_test(self._box.mapSceneToView(ev.scenePos()))
+        if hit is None:
+            if len(self._chosen) == 1:
+                self._chosen = []
+                self._draw_chosen_halo()
+        elif hit[0] == "neuron":
+            self.select_neuron(hit[1], hit[2])
+        else:
+            self._toggle_edge(hit[1:])
+
+    def _toggle_edge(self, edge: tuple[int, int, int]) -> None:
+        """Add ``edge`` to the pending pair (or drop it if there); a full pair is emitted."""
+        if edge in self._chosen:
+            self._chosen.remove(edge)
+        else:
+            if len(self._chosen) == 2:
+                self._chosen = []
+            self._chosen.append(edge)
+        self._set_focus(edge)
+        self._draw_chosen_halo()
+        if len(self._chosen) == 2:
+            self.surfaceAxesChosen.emit(self.chosen_edges())
+
+    # -- editing a weight: drag an edge, or the strip under the plot --------------------------
+
+    def _on_drag(self, ev) -> None:
+        """Vertical drag on an edge: the weight moves by 0.01·max(1, |w|) per pixel (×0.1 with
+        Shift), emitted while dragging (throttled) and on release."""
+        if ev.isStart():
+            hit = self.hit_test(self._box.mapSceneToView(ev.buttonDownScenePos()))
+            if self._snap is None or hit is None or hit[0] != "edge":
+                ev.ignore()
+                return
+            wi, i, j = hit[1:]
+            w0 = float(self._snap.weights[wi][i, j])
+            w0 = w0 if np.isfinite(w0) else 0.0
+            self._drag = {"edge": (wi, i, j), "w0": w0, "step": 0.01 * max(1.0, abs(w0))}
+            self._set_focus((wi, i, j))
+        if self._drag is None:
+            ev.ignore()
+            return
+        ev.accept()
+        dy = ev.buttonDownScenePos().y() - ev.scenePos().y()        # up is positive
+        fine = 0.1 if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1.0
+        value = self._drag["w0"] + dy * self._drag["step"] * fine
+        wi, i, j = self._drag["edge"]
+        payload = [("W", wi, i, j, float(value))]
+        self._show_strip_value(value)
+        if ev.isFinish():
+            self._drag = None
+            self._edit_throttle.deliver(payload)
+        else:
+            self._edit_throttle.offer(payload)
+
+    def _set_focus(self, edge: tuple[int, int, int]) -> None:
+        """Put ``edge`` in the edit strip, with a slider range that fits its current weight."""
+        if edge == self._focus:
+            return
+        self._focus = edge
+        wi, i, j = edge
+        w = float(self._snap.weights[wi][i, j])
+        self._slider_scale = _nice_ceiling(max(1.0, 2 * abs(w)) if np.isfinite(w) else 1.0)
+        self._focus_label.setText(f"W[{wi + 1}][{i}, {j}]  {self._edge_name(wi, i, j)}   "
+                                  f"(slider ±{self._slider_scale:g})")
+        self._focus_label.setStyleSheet(f"color: {style.FOREGROUND}")
+        self._set_strip_enabled(True)
+        self._refresh_strip_value()
+
+    def _set_strip_enabled(self, on: bool) -> None:
+        self._spin.setEnabled(on)
+        self._slider.setEnabled(on)
+        if not on:
+            self._focus_label.setText("click or drag an edge to edit its weight")
+            self._focus_label.setStyleSheet(f"color: {MUTED}")
+
+    def _refresh_strip_value(self) -> None:
+        """Show the focused weight of the newest snapshot, unless the user is editing it."""
+        if self._focus is None or self._drag is not None or self._spin.hasFocus() \
+                or self._slider.isSliderDown():
+            return
+        wi, i, j = self._focus
+        self._show_strip_value(float(self._snap.weights[wi][i, j]))
+
+    def _show_strip_value(self, value: float) -> None:
+        """Display ``value`` in the spin box and slider without emitting."""
+        shown = value if np.isfinite(value) else 0.0
+        for widget, v in ((self._spin, shown),
+                          (self._slider, int(round(np.clip(shown / self._slider_scale, -1, 1)
+                                                   * 1000)))):
+            widget.blockSignals(True)
+            widget.setValue(v)
+            widget.blockSignals(False)
+
+    @Slot(float)
+    def _on_spin_changed(self, value: float) -> None:
+        if self._focus is not None:
+            self._edit_throttle.deliver([("W", *self._focus, float(value))])
+
+    @Slot(int)
+    def _on_slider_changed(self, position: int) -> None:
+        if self._focus is None:
+            return
+        value = position / 1000 * self._slider_scale
+        self._spin.blockSignals(True)
+        self._spin.setValue(value)
+        self._spin.blockSignals(False)
+        self._edit_throttle.offer([("W", *self._focus, float(value))])
+
+    # -- modes --------------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_mode_changed(self, _index: int) -> None:
+        if self._snap is not None:
+            self._paint_frame()

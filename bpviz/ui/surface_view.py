@@ -1,0 +1,733 @@
+"""The error surface: the loss over a 2-D slice of parameter space through the current weights.
+
+The panel shows a heatmap of the loss (``log10``, stated on the colour bar) with contour lines, the
+current weights as a red point, and the path training took (the recorded weight trajectory projected
+onto the slice's axes) as a white line with small dots whose last segment, into the current point, is
+red.
+
+Axes (the combo box): **two weights** (default ``W[0][0, 0]`` and ``W[0][1, 0]``: both feed hidden
+neuron 0, so they are coupled and the contours are tilted), **random directions** (filter-normalised,
+Li et al. 2018) or **principal components of the path** (needs a trajectory of at least 2 distinct
+points; otherwise the status line says so and random directions are shown). :meth:`SurfaceView.set_axes`
+switches to two weights picked elsewhere (two edges clicked in the diagram).
+
+Dragging the current point (parameter axes only; a direction axis is not one parameter, so there the
+point is fixed) emits :attr:`SurfaceView.parametersDragged` with the two parameters' new values, at
+most 30 times a second while dragging and once on release. The panel never changes weights itself:
+the next snapshot shows the new point. While dragging, the old image and the view range stay put
+until a new slice arrives.
+
+Threading: slices are computed by a :class:`SurfaceWorker` on its own QThread. A request
+(:class:`SliceRequest`) is immutable: copies of the weights, the training data and the trajectory
+(which the principal components need). It first computes a quick preview (25×25 on 256 samples),
+then the full slice (51×51 on up to 1,000 samples, a fixed subsample beyond that), publishing each as
+a :class:`SliceResult` with everything drawn from it (the log image, its levels, the contour lines),
+so that the GUI thread only calls ``setImage``/``setData``. A new request cancels the running one (a
+``threading.Event`` that ``compute_slice`` polls between chunks of a few dozen grid points) and results of
+older requests are dropped. Recomputation is triggered by a change of weights, axes, data or
+architecture:
+
+- the axes, data or architecture changed: at once, preview then full slice;
+- paused (a step, a dragged weight): at most every 0.1 s, cancelling the running request, preview
+  then full slice (so a continuous drag still shows previews, and the full slice once it stops);
+- while training: at most one request in flight and at most ~3 a second. Once a full slice of the
+  same axes is shown the preview is skipped, so the picture does not flicker between resolutions.
+
+:meth:`SurfaceView.show_snapshot` is cheap: it moves the point, re-projects a newly received
+trajectory and may queue a request; it never computes a slice. The point and the path are placed with
+the shown slice's projection (:meth:`SliceResult.coordinates`: exact values for parameter axes, the
+least-squares coefficients on the directions otherwise, as ``project_trajectory``), so they follow
+the newest weights between slices; the path is thinned to 400 points.
+
+Non-finite losses (divergence) never raise: NaN is transparent, +inf is clipped to the top colour.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPoint, QRectF, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from bpviz.engine.network import Network
+from bpviz.engine.snapshot import Snapshot
+from bpviz.engine.surface import (Axis, SurfaceSlice, bias_axis, compute_slice, flatten,
+                                  slice_directions, weight_axis)
+
+from . import style
+
+PREVIEW_GRID = 25
+PREVIEW_SAMPLES = 256
+FULL_GRID = 51
+FULL_SAMPLES = 1000
+SAMPLE_SEED = 0                 # the same subsample every time, so successive slices compare
+CHUNK_ELEMS = 100_000           # compute_slice chunk: ~33 grid points at 1000 samples (fastest here)
+TRAINING_REFRESH_S = 1 / 3      # while training, at most ~3 requests a second
+PAUSED_REFRESH_S = 0.1          # paused (dragging), at most 10 a second, so previews get through
+DRAG_EMIT_S = 1 / 30            # while dragging, at most 30 parametersDragged a second
+LOG_DECADES = 6                 # the log image shows at most this many decades below the maximum
+CONTOUR_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+PATH_MAX_POINTS = 400           # the drawn path is thinned to this many points (the last kept)
+
+MODES = {
+    "weights": "two weights",
+    "random": "random directions (filter-normalised)",
+    "pca": "principal components of the path",
+}
+RANDOM_AXES = (Axis("random", seed=0), Axis("random", seed=1))
+PCA_AXES = (Axis("pca", component=0), Axis("pca", component=1))
+
+POINT_COLOR = (220, 38, 38)
+PATH_COLOR = (255, 255, 255)
+CONTOUR_PEN = (255, 255, 255, 110)
+COLORBAR_AXIS_WIDTH = 60
+
+
+# -- pure helpers (no Qt) --------------------------------------------------------------------------
+
+def default_weight_axes(sizes) -> tuple[Axis, Axis]:
+    """Two coupled first-layer parameters: W[0][0,0] and W[0][1,0] (both feed neuron 0).
+
+    With one input, W[0][0,0] and W[0][0,1]; with one input and one neuron, the weight and its bias.
+    """
+    if sizes[0] >= 2:
+        return weight_axis(0, 0, 0), weight_axis(0, 1, 0)
+    if sizes[1] >= 2:
+        return weight_axis(0, 0, 0), weight_axis(0, 0, 1)
+    return weight_axis(0, 0, 0), bias_axis(0, 0)
+
+
+def parameter_axis(kind: str, layer: int, i: int, j: int) -> Axis:
+    """The axis of ``("W", layer, i, j)`` (a weight) or ``("b", layer, 0, j)`` (a bias)."""
+    if kind == "W":
+        return weight_axis(int(layer), int(i), int(j))
+    if kind == "b":
+        return bias_axis(int(layer), int(j))
+    raise ValueError(f"unknown parameter kind {kind!r}; use 'W' for a weight or 'b' for a bias")
+
+
+def axis_fits(axis: Axis, sizes) -> bool:
+    """True if a weight or bias axis names a parameter of a network with layer ``sizes``."""
+    if not 0 <= axis.layer < len(sizes) - 1:
+        return False
+    n_in, n_out = sizes[axis.layer], sizes[axis.layer + 1]
+    return 0 <= axis.j < n_out and (axis.kind == "bias" or 0 <= axis.i < n_in)
+
+
+def log_loss_image(loss: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """The image drawn for a loss grid, and its levels: ``log10(loss)`` as float32.
+
+    Values more than :data:`LOG_DECADES` decades below the largest finite loss (a zero loss, say)
+    are clipped there; +inf is clipped to the largest finite value; NaN stays NaN (transparent).
+    Levels are the min and max of the finite values ((0, 1) when there are none).
+    """
+    loss = np.asarray(loss, dtype=float)
+    finite = np.isfinite(loss)
+    if not finite.any():
+        return np.full(loss.shape, np.nan, dtype=np.float32), (0.0, 1.0)
+    top = float(loss[finite].max())
+    floor = max(top * 10.0 ** -LOG_DECADES, np.finfo(float).tiny)
+    clipped = np.clip(np.where(np.isposinf(loss), top, loss), floor, None)   # NaN stays NaN
+    image = np.log10(clipped).astype(np.float32)
+    lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
+    if hi - lo < 1e-6:
+        lo, hi = lo - 0.5, hi + 0.5
+    return image, (lo, hi)
+
+
+def loss_ticks(levels: tuple[float, float], target: int = 6) -> list[tuple[float, str]]:
+    """Colour-bar ticks ``(log10 value, label)`` for an image of log10(loss) with ``levels``.
+
+    Over a decade or more: 1, 2, 5 × 10^k (over many decades, every n-th power of ten only);
+    within a decade: about ``target`` evenly spaced round loss values, so a narrow range still
+    gets several labels.
+    """
+    lo, hi = levels
+    if hi - lo >= 1.0:
+        k0, k1 = int(np.floor(lo)), int(np.ceil(hi))
+        if hi - lo > 4.0:
+            every = int(np.ceil((k1 - k0 + 1) / target))
+            values = [10.0 ** k for k in range(k0, k1 + 1) if k % every == 0]
+        else:
+            values = [m * 10.0 ** k for k in range(k0, k1 + 1) for m in (1.0, 2.0, 5.0)]
+        labels = [f"{v:g}".replace("-", "−") for v in values]
+    else:
+        a, b = 10.0 ** lo, 10.0 ** hi
+        raw = (b - a) / target
+        unit = 10.0 ** np.floor(np.log10(raw))
+        step = unit * min(m for m in (1.0, 2.0, 5.0, 10.0) if m * unit >= raw)
+        values = np.arange(np.ceil(a / step), np.floor(b / step) + 1) * step
+        digits = max(3, int(np.ceil(np.log10(b / step))) + 1)   # neighbours must differ
+        labels = [style.format_value(float(v), digits) for v in values]
+    return [(float(np.log10(v)), text) for v, text in zip(values, labels)
+            if v > 0 and lo <= np.log10(v) <= hi]
+
+
+def contour_lines(image: np.ndarray, quantiles=CONTOUR_QUANTILES) -> np.ndarray:
+    """Marching-squares contours of ``image[iy, ix]`` at quantiles of its finite values.
+
+    Returns (M, 2) points in the image's pixel coordinates (grid node (ix, iy) is at
+    (ix + 0.5, iy + 0.5), the centre of its pixel), one line after another separated by NaN rows,
+    for a curve drawn with ``connect='finite'`` as a child of the ImageItem: it inherits the image's
+    placement, and the path holds small numbers however large the weights. NaN cells count as
+    above every level.
+    """
+    finite = np.isfinite(image)
+    if finite.sum() < 4:
+        return np.zeros((0, 2))
+    data = np.where(finite, image, np.nanmax(image[finite])).astype(float).T    # data[ix, iy]
+    parts = []
+    for level in np.unique(np.quantile(data[finite.T], quantiles)):
+        for line in pg.isocurve(data, level, connected=True):
+            parts += [np.array(line, dtype=float), np.full((1, 2), np.nan)]
+    return np.vstack(parts) if parts else np.zeros((0, 2))
+
+
+def thin_path(path: np.ndarray, max_points: int = PATH_MAX_POINTS) -> np.ndarray:
+    """At most ``max_points`` evenly spaced points of ``path``, the first and last always kept."""
+    if len(path) <= max_points:
+        return path
+    return path[np.unique(np.linspace(0, len(path) - 1, max_points).round().astype(int))]
+
+
+# -- requests and results --------------------------------------------------------------------------
+
+def _frozen(a) -> np.ndarray:
+    out = np.array(a, dtype=float, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class SliceRequest:
+    """Everything a slice computation needs, copied: it is handed to the worker thread."""
+
+    id: int
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]         # per non-input layer, output last (as in a Snapshot)
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    X: np.ndarray                        # the training set
+    T: np.ndarray
+    axis_x: Axis
+    axis_y: Axis
+    trajectory: np.ndarray | None        # (K, P) recorded parameters, or None
+    preview: bool                        # compute the quick preview before the full slice
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def from_snapshot(cls, request_id: int, snap: Snapshot, X, T, axes, trajectory,
+                      preview: bool) -> "SliceRequest":
+        """A request at the snapshot's current weights (snapshot arrays are already read-only)."""
+        return cls(request_id, tuple(snap.sizes), tuple(snap.activations), tuple(snap.weights),
+                   tuple(snap.biases), X, T, axes[0], axes[1], trajectory, preview)
+
+    def network(self) -> Network:
+        return Network(self.sizes, list(self.activations[:-1]), self.activations[-1],
+                       weights=self.weights, biases=self.biases)
+
+
+@dataclass(frozen=True, eq=False)
+class SliceResult:
+    """One computed slice and everything drawn from it."""
+
+    request_id: int
+    slice: SurfaceSlice
+    final: bool                   # the full slice (False for the preview)
+    image: np.ndarray             # float32 log10 loss, (G, G), rows are y
+    levels: tuple[float, float]
+    contours: np.ndarray          # (M, 2) in image pixels, lines separated by NaN rows
+    origin: np.ndarray            # (P,) flattened weights at the slice's centre
+    projector: np.ndarray         # (2, P) pseudo-inverse of the slice's two directions
+    note: str = ""                # e.g. why random directions replace the principal components
+
+    def coordinates(self, theta: np.ndarray) -> np.ndarray:
+        """Slice coordinates of flattened parameters θ, (P,) or (K, P) → (2,) or (K, 2).
+
+        ``center + pinv(D) (θ − origin)``: the least-squares coefficients on the directions D, as
+        :func:`~bpviz.engine.surface.project_trajectory` computes them; for a weight or bias axis
+        this is the parameter's value itself.
+        """
+        return np.asarray(self.slice.center) + (theta - self.origin) @ self.projector.T
+
+
+def make_result(request_id: int, slc: SurfaceSlice, final: bool, origin: np.ndarray,
+                projector: np.ndarray, note: str = "") -> SliceResult:
+    """Wrap a slice with its log image, levels and contour lines."""
+    image, levels = log_loss_image(slc.loss)
+    return SliceResult(request_id, slc, final, image, levels,
+                       contour_lines(image), origin, projector, note)
+
+
+def _resolve_directions(net: Network, req: SliceRequest):
+    """(axis_x, axis_y, directions, note); principal components fall back to random directions."""
+    try:
+        return req.axis_x, req.axis_y, slice_directions(net, req.axis_x, req.axis_y,
+                                                         req.trajectory), ""
+    except ValueError as e:
+        if req.axis_x.kind != "pca":
+            raise
+        ax, ay = RANDOM_AXES
+        return ax, ay, slice_directions(net, ax, ay), f"{e} — showing random directions instead"
+
+
+def compute_results(req: SliceRequest):
+    """Yield the request's preview (if asked) and full :class:`SliceResult`; stop when cancelled.
+
+    A plain generator, so it runs and is tested without any thread.
+    """
+    net = req.network()
+    ax, ay, dirs, note = _resolve_directions(net, req)
+    basis = np.stack([np.concatenate([p.ravel() for p in d]) for d in dirs], axis=1)   # (P, 2)
+    projector = np.linalg.pinv(basis)
+    origin = flatten(net.weights, net.biases)
+    phases = [(PREVIEW_GRID, PREVIEW_SAMPLES, False)] if req.preview else []
+    phases.append((FULL_GRID, FULL_SAMPLES, True))
+    for grid, samples, final in phases:
+        if req.cancel.is_set():
+            return
+        slc = compute_slice(net, req.X, req.T, ax, ay, grid=grid,
+                            subsample=samples if len(req.X) > samples else None, seed=SAMPLE_SEED,
+                            trajectory=req.trajectory, cancel=req.cancel.is_set,
+                            max_chunk_elems=CHUNK_ELEMS)
+        if not slc.complete:
+            return
+        yield make_result(req.id, slc, final, origin, projector, note)
+
+
+class SurfaceWorker(QObject):
+    """Computes slices; lives on the surface thread. Talk to it only through signals."""
+
+    resultReady = Signal(object)      # SliceResult
+    failed = Signal(object)           # (request id, message)
+    requestDone = Signal(object)      # request id: finished, cancelled or failed
+
+    @Slot(object)
+    def compute(self, req: SliceRequest) -> None:
+        try:
+            with np.errstate(all="ignore"):        # divergent regions give inf/NaN on purpose
+                for result in compute_results(req):
+                    self.resultReady.emit(result)
+        except ValueError as e:                    # axes that do not fit, a degenerate path
+            self.failed.emit((req.id, str(e)))
+        finally:
+            self.requestDone.emit(req.id)
+
+
+# -- the panel -------------------------------------------------------------------------------------
+
+class SurfaceView(QWidget):
+    """The error-surface panel (see the module docstring)."""
+
+    parametersDragged = Signal(object)   # [(kind, layer, i, j, value_x), (kind, layer, i, j, value_y)]
+    sliceShown = Signal(object)          # the SurfaceSlice just drawn
+    _computeRequested = Signal(object)   # SliceRequest, queued to the worker
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._snap: Snapshot | None = None
+        self._params: np.ndarray | None = None          # flattened weights of the newest snapshot
+        self._arch = None                               # (sizes, activations)
+        self._data = None                               # (X, T) read-only, or None
+        self._data_version = 0
+        self._trajectory: np.ndarray | None = None     # the newest one received
+        self._path = np.zeros((0, 2))                   # ... projected onto the shown slice
+        self._mode = "weights"
+        self._weight_axes: tuple[Axis, Axis] | None = None   # None: the default of the network
+        self._next_id = 1
+        self._in_flight: SliceRequest | None = None
+        self._requested_key = None                      # what the newest request was computed for
+        self._requested_params: np.ndarray | None = None
+        self._dirty = False                             # something changed since the last request
+        self._pending_training = False                  # the pending change comes from training
+        self._last_submit = -1e9
+        self._shown: SliceResult | None = None
+        self._shown_key = None
+        self._last_drag_emit = -1e9
+        self._stopped = False
+        self._build_ui()
+
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("bpviz-surface")
+        self.worker = SurfaceWorker()
+        self.worker.moveToThread(self.worker_thread)
+        self.worker_thread.finished.connect(self.worker.deleteLater)
+        self._computeRequested.connect(self.worker.compute)
+        self.worker.resultReady.connect(self._on_result)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.requestDone.connect(self._on_done)
+        self.worker_thread.start()
+
+        self._refresh_timer = QTimer(self)      # the throttle of paused and training refreshes
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._on_refresh_timer)
+        self._drag_timer = QTimer(self)         # the trailing emission of a throttled drag
+        self._drag_timer.setSingleShot(True)
+        self._drag_timer.timeout.connect(self._emit_drag)
+
+    def _build_ui(self) -> None:
+        self.mode_combo = QComboBox()
+        for key, text in MODES.items():
+            self.mode_combo.addItem(text, key)
+        self.mode_combo.currentIndexChanged.connect(self._on_mode_index)
+        self.status = QLabel("waiting for training data")
+        self.status.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("axes:"))
+        top.addWidget(self.mode_combo)
+        top.addWidget(self.status, 1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(style.BACKGROUND)
+        self.plot = self.graphics.addPlot(row=0, col=0)
+        self.plot.setMouseEnabled(x=False, y=False)   # the range follows the slice
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setTextPen(style.FOREGROUND)
+            self.plot.getAxis(name).setPen(style.FOREGROUND)
+
+        lut = style.sequential_lut()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(lut)
+        self.image.setZValue(-10)
+        self.contours = pg.PlotCurveItem(pen=pg.mkPen(CONTOUR_PEN, width=1), connect="finite")
+        self.path_item = pg.PlotDataItem(pen=pg.mkPen(PATH_COLOR, width=1), symbol="o",
+                                         symbolSize=4, symbolPen=None, symbolBrush=PATH_COLOR)
+        self.last_step = pg.PlotCurveItem(pen=pg.mkPen(POINT_COLOR, width=2))
+        self.marker = pg.TargetItem(size=14, symbol="o", movable=False,
+                                    pen=pg.mkPen("w", width=2), brush=POINT_COLOR,
+                                    hoverPen=pg.mkPen("w", width=3), hoverBrush=POINT_COLOR)
+        self.marker.setZValue(10)
+        self.marker.hide()
+        self.marker.sigPositionChanged.connect(self._on_marker_moved)
+        self.marker.sigPositionChangeFinished.connect(self._on_marker_released)
+        for item in (self.image, self.path_item, self.last_step, self.marker):
+            self.plot.addItem(item)
+        self.contours.setParentItem(self.image)       # drawn in the image's pixel coordinates
+
+        legend = self.plot.addLegend(offset=(8, 8), labelTextColor=style.FOREGROUND,
+                                     brush=pg.mkBrush(255, 255, 255, 200))
+        legend.addItem(self.path_item, "path of training")
+        legend.addItem(pg.ScatterPlotItem(symbol="o", size=10, pen=pg.mkPen("w"),
+                                          brush=POINT_COLOR), "current weights")
+
+        positions = np.linspace(0.0, 1.0, len(lut))
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.ColorMap(positions, lut),
+                                        label="loss (log scale)", interactive=False,
+                                        colorMapMenu=False)
+        self.colorbar.axis.setWidth(COLORBAR_AXIS_WIDTH)      # room for labels like "1e−05"
+        self.colorbar.getAxis("left").setTextPen(style.FOREGROUND)
+        self.colorbar.axis.setTextPen(style.FOREGROUND)
+        self.graphics.addItem(self.colorbar, row=0, col=1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.graphics, 1)
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @Slot(object)
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Take the newest snapshot: move the point, and queue a new slice if the weights moved."""
+        arch = (tuple(snap.sizes), tuple(snap.activations))
+        new_arch = arch != self._arch
+        if new_arch:
+            self._arch = arch
+            self._trajectory = None
+            self._path = np.zeros((0, 2))
+            if self._weight_axes and not all(axis_fits(a, snap.sizes) for a in self._weight_axes):
+                self._weight_axes = None
+        self._snap = snap
+        self._params = flatten(snap.weights, snap.biases)
+        if snap.trajectory is not None and snap.trajectory.shape[1] == len(self._params):
+            self._trajectory = snap.trajectory
+            self._project_path()
+        else:
+            self._update_point()
+        self._request(now=new_arch, training=snap.running and not new_arch)
+
+    def set_dataset(self, dataset) -> None:
+        """The training data of a :class:`bpviz.engine.data.Dataset` (its X_train, T_train)."""
+        self.set_data(dataset.X_train, dataset.T_train)
+
+    def set_data(self, X, T) -> None:
+        """The training inputs X (N, n_in) and targets T (N, n_out) the loss is evaluated on."""
+        self._data = (_frozen(X), _frozen(T))
+        self._data_version += 1
+        self._request(now=True)
+
+    def set_axes(self, edges) -> None:
+        """Show two parameters: ``[("W", layer, i, j), ("W", layer, i, j)]`` (or "b", layer, 0, j).
+
+        ``layer`` is the weights array index. Switches the mode to two weights.
+        """
+        if len(edges) != 2:
+            raise ValueError(f"a slice needs exactly two axes, got {len(edges)}")
+        axes = tuple(parameter_axis(*edge) for edge in edges)
+        if axes[0] == axes[1]:
+            raise ValueError(f"both axes are {axes[0].label()}; choose two different parameters")
+        if self._arch is not None:
+            for axis in axes:
+                if not axis_fits(axis, self._arch[0]):
+                    raise ValueError(f"{axis.label()} is not a parameter of this network")
+        self._weight_axes = axes
+        self._set_mode(self.mode_combo.findData("weights"))
+
+    def axes(self) -> tuple[Axis, Axis] | None:
+        """The axes the next slice is computed on (None before the first snapshot)."""
+        if self._mode == "random":
+            return RANDOM_AXES
+        if self._mode == "pca":
+            return PCA_AXES
+        if self._weight_axes is not None:
+            return self._weight_axes
+        return default_weight_axes(self._arch[0]) if self._arch else None
+
+    def set_mode(self, mode: str) -> None:
+        """"weights", "random" or "pca" (as the combo box)."""
+        index = self.mode_combo.findData(mode)
+        if index < 0:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        self._set_mode(index)
+
+    def mode(self) -> str:
+        return self._mode
+
+    def current_slice(self) -> SurfaceSlice | None:
+        """The slice drawn last (None before the first)."""
+        return None if self._shown is None else self._shown.slice
+
+    def current_result(self) -> SliceResult | None:
+        """The result drawn last, with its image, levels, contours and projection."""
+        return self._shown
+
+    def is_idle(self) -> bool:
+        """True when nothing is being computed or waiting to be (every change is drawn)."""
+        return self._in_flight is None and not self._dirty
+
+    def point_widget_pos(self) -> QPoint:
+        """Where the current point is, in the coordinates of ``self.graphics.viewport()``."""
+        scene = self.plot.vb.mapViewToScene(self.marker.pos())
+        return self.graphics.mapFromScene(scene)
+
+    def stop(self) -> None:
+        """Cancel the computation, quit the surface thread and wait for it; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._refresh_timer.stop()
+        self._drag_timer.stop()
+        if self._in_flight is not None:
+            self._in_flight.cancel.set()
+        self._in_flight = None
+        self._dirty = False
+        self.worker_thread.quit()
+        self.worker_thread.wait()
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    def _request_key(self):
+        """What a slice depends on besides the weights: axes, architecture, data."""
+        return (self.axes(), self._arch, self._data_version)
+
+    def _request(self, *, now: bool = False, training: bool = False) -> None:
+        """Ask for a slice at the newest weights, if anything it depends on changed.
+
+        ``now``: at once (axes, data or architecture changed). ``training``: after the running
+        request, at most every :data:`TRAINING_REFRESH_S`. Otherwise (paused, e.g. a dragged
+        weight): at most every :data:`PAUSED_REFRESH_S`, cancelling the running request.
+        """
+        if self._stopped or self._snap is None or self._data is None:
+            return
+        if (self._requested_key == self._request_key()
+                and np.array_equal(self._requested_params, self._params)):
+            self._dirty = False
+            return
+        self._dirty = True
+        self._pending_training = training
+        if training and self._in_flight is not None:
+            return                                    # _on_done comes back here
+        interval = 0.0 if now else TRAINING_REFRESH_S if training else PAUSED_REFRESH_S
+        wait = interval - (time.perf_counter() - self._last_submit)
+        if wait <= 0:
+            self._refresh_timer.stop()
+            self._submit()
+        elif not self._refresh_timer.isActive():
+            self._refresh_timer.start(int(wait * 1000) + 1)
+
+    @Slot()
+    def _on_refresh_timer(self) -> None:
+        if self._dirty and not (self._pending_training and self._in_flight is not None):
+            self._submit()
+
+    def _submit(self) -> None:
+        """Cancel the running request and queue one for the newest snapshot.
+
+        The preview is skipped only for a training refresh of a slice already shown in full.
+        """
+        snap, (X, T) = self._snap, self._data
+        self._dirty = False
+        shown_full = self._shown is not None and self._shown.final
+        preview = not (self._pending_training and shown_full
+                       and self._shown_key == self._request_key())
+        if X.shape[1] != snap.sizes[0] or T.shape[1] != snap.sizes[-1]:
+            self.status.setText(f"the training data ({X.shape[1]} inputs, {T.shape[1]} targets) do "
+                                f"not fit the network {'-'.join(map(str, snap.sizes))}")
+            return
+        if self._in_flight is not None:
+            self._in_flight.cancel.set()
+        req = SliceRequest.from_snapshot(self._next_id, snap, X, T, self.axes(), self._trajectory,
+                                         preview)
+        self._next_id += 1
+        self._in_flight = req
+        self._requested_key = self._request_key()
+        self._requested_params = self._params
+        self._last_submit = time.perf_counter()
+        self._computeRequested.emit(req)
+
+    # -- results (queued from the worker) ----------------------------------------------------------
+
+    @Slot(object)
+    def _on_result(self, result: SliceResult) -> None:
+        if self._in_flight is None or result.request_id != self._in_flight.id:
+            return                                    # stale: a newer request superseded it
+        self._draw(result)
+
+    @Slot(object)
+    def _on_failed(self, payload) -> None:
+        request_id, message = payload
+        if self._in_flight is not None and request_id == self._in_flight.id:
+            self.status.setText(message)
+
+    @Slot(object)
+    def _on_done(self, request_id) -> None:
+        if self._in_flight is None or request_id != self._in_flight.id:
+            return
+        self._in_flight = None
+        if self._dirty:                               # changed while computing (training)
+            self._request(training=self._pending_training)
+
+    def _draw(self, result: SliceResult) -> None:
+        slc = result.slice
+        self._shown = result
+        self._shown_key = self._requested_key
+        dx, dy = slc.xs[1] - slc.xs[0], slc.ys[1] - slc.ys[0]
+        self.image.setImage(result.image, levels=result.levels, autoLevels=False)
+        self.image.setRect(QRectF(slc.xs[0] - dx / 2, slc.ys[0] - dy / 2,
+                                  len(slc.xs) * dx, len(slc.ys) * dy))
+        self.colorbar.setLevels(result.levels)
+        self.colorbar.axis.setTicks([loss_ticks(result.levels)])   # the image holds log10(loss)
+        self.contours.setData(result.contours[:, 0], result.contours[:, 1], connect="finite")
+        self.plot.setLabel("bottom", slc.axis_x.label())
+        self.plot.setLabel("left", slc.axis_y.label())
+        what = (MODES["weights"] if slc.axis_x.is_parameter and slc.axis_y.is_parameter
+                else "random directions" if slc.axis_x.kind == "random" else MODES["pca"])
+        self.plot.setTitle(f"loss over {what}, {slc.n_samples} samples"
+                           + ("" if result.final else " (preview)"), color=style.FOREGROUND)
+        draggable = slc.axis_x.is_parameter and slc.axis_y.is_parameter
+        self.marker.movable = draggable
+        self.marker.setToolTip("drag to set these two parameters" if draggable else
+                               "the current weights (a direction is not one parameter: "
+                               "dragging is off)")
+        self.status.setText(self._status_text(result))
+        self._project_path()
+        if not self.marker.moving:
+            self._fit_view()
+        self.sliceShown.emit(slc)
+
+    def _status_text(self, result: SliceResult) -> str:
+        notes = [result.note] if result.note else []
+        bad = int(np.count_nonzero(~np.isfinite(result.slice.loss)))
+        if bad:
+            notes.append(f"{bad} grid points have no finite loss (diverged): drawn "
+                         f"transparent (NaN) or at the top colour (inf)")
+        if not result.final:
+            notes.append("computing the full slice…")
+        return "; ".join(notes)
+
+    def _fit_view(self) -> None:
+        if self._shown is None:
+            return
+        slc = self._shown.slice
+        dx, dy = slc.xs[1] - slc.xs[0], slc.ys[1] - slc.ys[0]
+        self.plot.setRange(xRange=(slc.xs[0] - dx / 2, slc.xs[-1] + dx / 2),
+                           yRange=(slc.ys[0] - dy / 2, slc.ys[-1] + dy / 2), padding=0)
+
+    def _project_path(self) -> None:
+        """Project the newest trajectory (thinned) onto the shown slice's axes."""
+        result, traj = self._shown, self._trajectory
+        if result is None or traj is None or traj.shape[1] != len(result.origin):
+            self._path = np.zeros((0, 2))
+        else:
+            self._path = result.coordinates(thin_path(traj))
+        self._update_point()
+
+    def _update_point(self) -> None:
+        """Place the current point, and end the path there (its last segment highlighted)."""
+        result = self._shown
+        if result is None or self._params is None or len(self._params) != len(result.origin):
+            return
+        point = result.coordinates(self._params)
+        path = self._path
+        if not len(path) or not np.allclose(path[-1], point):
+            path = np.vstack([path, point])
+        self.path_item.setData(path[:, 0], path[:, 1])
+        self.last_step.setData(path[-2:, 0], path[-2:, 1])
+        if not self.marker.moving:
+            self.marker.setPos(float(point[0]), float(point[1]))
+        self.marker.show()
+
+    # -- axes --------------------------------------------------------------------------------------
+
+    def _set_mode(self, index: int) -> None:
+        """Select combo entry ``index`` without echo, and apply it."""
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.setCurrentIndex(index)
+        self.mode_combo.blockSignals(False)
+        self._on_mode_index(index)
+
+    @Slot(int)
+    def _on_mode_index(self, index: int) -> None:
+        self._mode = self.mode_combo.itemData(index)
+        self._request(now=True)
+
+    # -- dragging the current point ----------------------------------------------------------------
+
+    @Slot(object)
+    def _on_marker_moved(self, _item) -> None:
+        if not self.marker.moving:                    # moved by a snapshot, not by the mouse
+            return
+        wait = DRAG_EMIT_S - (time.perf_counter() - self._last_drag_emit)
+        if wait <= 0:
+            self._emit_drag()
+        elif not self._drag_timer.isActive():
+            self._drag_timer.start(int(wait * 1000) + 1)
+
+    @Slot(object)
+    def _on_marker_released(self, _item) -> None:
+        self._drag_timer.stop()
+        self._emit_drag()
+        self._fit_view()
+
+    @Slot()
+    def _emit_drag(self) -> None:
+        if self._shown is None:
+            return
+        slc = self._shown.slice
+        pos = self.marker.pos()
+        changes = []
+        for axis, value in ((slc.axis_x, pos.x()), (slc.axis_y, pos.y())):
+            kind, i = ("W", axis.i) if axis.kind == "weight" else ("b", 0)
+            changes.append((kind, axis.layer, i, axis.j, float(value)))
+        self._last_drag_emit = time.perf_counter()
+        self.parametersDragged.emit(changes)

@@ -1,0 +1,330 @@
+"""The training worker: the only code that knows about threads.
+
+A :class:`TrainingWorker` lives on its own QThread and owns the trainer. It trains in chunks driven by
+a zero-interval QTimer on its own thread (a few milliseconds of passes per tick), so commands from the
+window — play, pause, step, reset, a new learning rate, a new weight value, a new dataset or
+architecture — arrive as queued signals and take effect before the next chunk. It publishes immutable
+snapshots at most ``max_fps`` times a second, each carrying the loss of every pass since the previous
+one.
+
+:class:`WorkerHost` lives on the GUI thread: it starts and joins the thread, forwards commands as
+signals, and relays snapshots through a GUI-thread signal, keeping only the newest one (latest value
+wins) for the window's paint timer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from .engine.config import Config, build
+from .engine.errors import BpvizError
+from .engine.snapshot import Snapshot, data_bounds, make_snapshot
+from .engine.trajectory import Trajectory
+
+PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
+TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
+
+
+class TrainingWorker(QObject):
+    """Owns the trainer; lives on the worker thread. Talk to it only through signals."""
+
+    snapshotReady = Signal(object)     # Snapshot
+    failed = Signal(str)               # bad input: the previous state is untouched
+    rebuilt = Signal(object)           # (Config, Dataset) after a successful rebuild
+
+    def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 60.0):
+        super().__init__()
+        self._initial_config = config
+        self.chunk_s = chunk_ms / 1000.0
+        self.min_publish_s = 1.0 / max_fps
+        self.timer: QTimer | None = None
+        self.trainer = None
+        self.config: Config | None = None
+        self.running = False
+        self.pinned: int | None = 0
+        self.trajectory: Trajectory | None = None
+        self._seq = 0
+        self._pending_losses: list[float] = []
+        self._pending_positions: list[float] = []
+        self._history_sent = 0
+        self._last_publish = 0.0
+        self._last_trace = None
+        self._trace_params = None
+        self._bounds = None
+        self._trajectory_sent = (-1, 0.0)   # (version, time) of the last trajectory sent
+        self._stop_at_epoch: int | None = None
+
+    # -- lifecycle (runs on the worker thread) --------------------------------------------------
+
+    @Slot()
+    def setup(self) -> None:
+        self.timer = QTimer(self)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._tick)
+        if self._install(self._initial_config):
+            self._publish(force=True)
+
+    @Slot()
+    def shutdown(self) -> None:
+        self.running = False
+        if self.timer is not None:
+            self.timer.stop()
+        self.thread().quit()
+
+    def _install(self, config: Config, dataset=None) -> bool:
+        try:
+            ds, net, trainer = build(config, dataset)
+        except BpvizError as e:
+            self.failed.emit(str(e))
+            return False
+        self.config, self.trainer = config, trainer
+        self.trajectory = Trajectory(net)
+        self.trajectory.record(net, trainer.pass_count)
+        self._bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
+        self._history_sent = 0
+        self._pending_losses.clear()
+        self._pending_positions.clear()
+        self._preview_trace()
+        if self.pinned is not None and self.pinned >= len(trainer.X):
+            self.pinned = 0
+        self.rebuilt.emit((replace(config), ds))
+        return True
+
+    # -- commands (slots, queued from the GUI thread) -------------------------------------------
+
+    @Slot()
+    def play(self) -> None:
+        if self.trainer is None or self.running:
+            return
+        self.running = True
+        self.timer.start()
+        self._publish(force=True)
+
+    @Slot(int)
+    def run_epochs(self, epochs: int) -> None:
+        """Train exactly ``epochs`` more epochs in chunks, then pause."""
+        if self.trainer is None or epochs <= 0:
+            return
+        self._stop_at_epoch = self.trainer.epoch + epochs
+        self.running = False
+        self.play()
+
+    @Slot()
+    def pause(self) -> None:
+        if not self.running:
+            return
+        self.pause_quietly()
+        self._publish(force=True)
+
+    @Slot()
+    def step(self) -> None:
+        """Exactly one pass, then a snapshot; pauses first if running."""
+        if self.trainer is None:
+            return
+        self.pause_quietly()
+        self._run_pass()
+        self._publish(force=True)
+
+    @Slot()
+    def reset(self) -> None:
+        """Back to the initial weights of the same configuration (same seed → same weights), paused."""
+        if self.config is None:
+            return
+        self.pause_quietly()
+        if self._install(self.config, self.trainer.dataset):
+            self._publish(force=True, message="reset to the initial weights")
+
+    @Slot(object)
+    def rebuild(self, config: Config) -> None:
+        """A new dataset or architecture: new weights. On bad input nothing changes."""
+        self.pause_quietly()
+        if self._install(config):
+            self._publish(force=True, message="new network: weights re-initialised")
+        else:
+            self._publish(force=True)
+
+    @Slot(object)
+    def set_hyper(self, values: dict) -> None:
+        """Learning rate, momentum, batch size, L2: applied from the next pass, no reset."""
+        t = self.trainer
+        if t is None:
+            return
+        for key in ("lr", "momentum", "batch_size", "l2"):
+            if key in values:
+                setattr(t, key, type(getattr(t, key))(values[key]))
+                setattr(self.config, key, getattr(t, key))
+        if not self.running:
+            self._publish(force=True)
+
+    @Slot(object)
+    def set_parameters(self, changes: list) -> None:
+        """Set weights/biases: a list of (kind 'W'|'b', layer, i, j, value), paused or running."""
+        t = self.trainer
+        if t is None:
+            return
+        net = t.network
+        for kind, layer, i, j, value in changes:
+            if not np.isfinite(value):
+                continue
+            if kind == "W":
+                net.weights[layer][i, j] = value
+            else:
+                net.biases[layer][j] = value
+        self.trajectory.record(net, t.pass_count, force=True)
+        if not self.running:
+            self._preview_trace()
+            self._publish(force=True, message="weights set by hand")
+
+    @Slot(object)
+    def set_pinned(self, index) -> None:
+        self.pinned = None if index is None else int(index)
+        if not self.running:
+            self._publish(force=True)
+
+    def pause_quietly(self) -> None:
+        self.running = False
+        self._stop_at_epoch = None
+        if self.timer is not None:
+            self.timer.stop()
+
+    # -- training ------------------------------------------------------------------------------
+
+    def _run_pass(self):
+        t = self.trainer
+        before_w, before_b = list(t.network.weights), list(t.network.biases)
+        position = t.epoch + t.pass_in_epoch / max(1, t.passes_per_epoch())
+        result = t.step()
+        if result.diverged:
+            self.pause_quietly()
+            return result
+        self._last_trace = result.trace
+        self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        self._pending_losses.append(result.trace.loss)
+        self._pending_positions.append(position)
+        self.trajectory.record(t.network, t.pass_count)
+        return result
+
+    @Slot()
+    def _tick(self) -> None:
+        if not self.running:
+            return
+        deadline = time.perf_counter() + self.chunk_s
+        while self.running and time.perf_counter() < deadline:
+            result = self._run_pass()
+            if result.diverged:
+                self._publish(force=True)
+                return
+            if self._stop_at_epoch is not None and self.trainer.epoch >= self._stop_at_epoch:
+                self.pause_quietly()
+                self._publish(force=True)
+                return
+        self._publish()
+
+    def _preview_trace(self) -> None:
+        """A trace at the current weights (no update) so a paused window shows real deltas."""
+        t = self.trainer
+        n = min(len(t.X), PREVIEW_SAMPLES)
+        self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
+        self._trace_params = (list(t.network.weights), list(t.network.biases))
+        t.last_update = None
+
+    def _publish(self, force: bool = False, message: str = "") -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_publish < self.min_publish_s:
+            return
+        t = self.trainer
+        self._seq += 1
+        tw, tb = self._trace_params or (None, None)
+        version, sent_at = self._trajectory_sent
+        send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
+        if send_path:
+            self._trajectory_sent = (self.trajectory.version, now)
+        snap = make_snapshot(
+            t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
+            trace_biases=tb, new_pass_losses=self._pending_losses,
+            new_pass_positions=self._pending_positions, history_from=self._history_sent,
+            bounds=self._bounds, pinned=self.pinned, message=message,
+            trajectory=self.trajectory if send_path else None)
+        self._pending_losses = []
+        self._pending_positions = []
+        self._history_sent = len(t.history)
+        self._last_publish = now
+        self.snapshotReady.emit(snap)
+
+
+class WorkerHost(QObject):
+    """GUI-thread side: owns the thread, sends commands, keeps the newest snapshot."""
+
+    # commands, queued to the worker
+    playRequested = Signal()
+    pauseRequested = Signal()
+    runEpochsRequested = Signal(int)
+    stepRequested = Signal()
+    resetRequested = Signal()
+    rebuildRequested = Signal(object)
+    hyperRequested = Signal(object)
+    parametersRequested = Signal(object)
+    pinRequested = Signal(object)
+    shutdownRequested = Signal()
+    # relays, emitted on the GUI thread
+    snapshotArrived = Signal(object)
+    failed = Signal(str)
+    rebuilt = Signal(object)
+
+    def __init__(self, config: Config, parent=None, **worker_kw):
+        super().__init__(parent)
+        self.latest: Snapshot | None = None
+        self.received = 0
+        self.thread = QThread()
+        self.thread.setObjectName("bpviz-training")
+        self.worker = TrainingWorker(config, **worker_kw)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.setup)
+        self.thread.finished.connect(self.worker.deleteLater)
+        for sig, slot in ((self.playRequested, self.worker.play),
+                          (self.pauseRequested, self.worker.pause),
+                          (self.runEpochsRequested, self.worker.run_epochs),
+                          (self.stepRequested, self.worker.step),
+                          (self.resetRequested, self.worker.reset),
+                          (self.rebuildRequested, self.worker.rebuild),
+                          (self.hyperRequested, self.worker.set_hyper),
+                          (self.parametersRequested, self.worker.set_parameters),
+                          (self.pinRequested, self.worker.set_pinned),
+                          (self.shutdownRequested, self.worker.shutdown)):
+            sig.connect(slot)
+        self.worker.snapshotReady.connect(self._on_snapshot)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.rebuilt.connect(self._on_rebuilt)
+        self._stopped = False
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @Slot(object)
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self.latest = snap
+        self.received += 1
+        self.snapshotArrived.emit(snap)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.failed.emit(message)
+
+    @Slot(object)
+    def _on_rebuilt(self, payload) -> None:
+        self.rebuilt.emit(payload)
+
+    def stop(self, timeout_ms: int = 10000) -> None:
+        """Stop training, quit the thread and wait for it; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.thread.isRunning():
+            self.shutdownRequested.emit()
+            if not self.thread.wait(timeout_ms):
+                self.thread.quit()
+                self.thread.wait()

@@ -1,0 +1,373 @@
+"""The network diagram panel, fed snapshots directly (no thread): what is drawn equals the snapshot,
+hover cards show the right numbers, mouse clicks and drags emit the right signals, large networks
+stay within the edge cap, NaN and inf never raise."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QSlider
+
+from bpviz.ui import style
+from bpviz.ui.network_view import EDGE_CAP, MAG_BINS, OVERLAYS, NetworkView
+
+fv = style.format_value
+
+
+@pytest.fixture
+def view(qtbot):
+    v = NetworkView()
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+@pytest.fixture
+def classic(make_snap):
+    return make_snap("gaussian-clouds", passes=3)
+
+
+def shown(view, snap):
+    view.show_snapshot(snap)
+    QApplication.processEvents()
+    return snap
+
+
+def drawn_bins(view, snap):
+    """{(wi, i, j): (sign, k)} decoded from the coordinates the edge curves actually hold."""
+    by_ends = {}
+    for wi in range(len(snap.weights)):
+        n_in, n_out = snap.weights[wi].shape
+        for i in range(n_in):
+            for j in range(n_out):
+                a, b = view.neuron_pos(wi, i), view.neuron_pos(wi + 1, j)
+                key = tuple(np.round([a.x(), a.y(), b.x(), b.y()], 6))
+                by_ends[key] = (wi, i, j)
+    out = {}
+    for bin_key, curve in view.edge_items().items():
+        x, y = curve.getData()
+        if x is None:
+            continue
+        for x0, y0, x1, y1 in zip(x[0::2], y[0::2], x[1::2], y[1::2]):
+            edge = by_ends[tuple(np.round([x0, y0, x1, y1], 6))]
+            assert edge not in out, "an edge is drawn twice"
+            out[edge] = bin_key
+    return out
+
+
+def value(arrays, edge):
+    wi, i, j = edge
+    return float(arrays[wi][i, j])
+
+
+def vp(view, view_pt):
+    return view.viewport_point(view_pt)
+
+
+def send_mouse(widget, kind, pos, buttons):
+    """A raw mouse event, so that every move carries the pressed button explicitly."""
+    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+    global_pos = widget.mapToGlobal(pos)
+    ev = QMouseEvent(kind, QPointF(pos), QPointF(global_pos), button, buttons,
+                     Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def drag(qtbot, view, start: QPoint, dy: int, steps: int = 6):
+    """Press at ``start``, move vertically by ``dy`` pixels in steps, release."""
+    target = view.mouse_target()
+    left = Qt.MouseButton.LeftButton
+    send_mouse(target, QEvent.Type.MouseButtonPress, start, left)
+    for k in range(1, steps + 1):
+        qtbot.wait(15)                       # pyqtgraph drops moves closer than 10 ms
+        send_mouse(target, QEvent.Type.MouseMove, start + QPoint(0, round(dy * k / steps)), left)
+    qtbot.wait(15)
+    send_mouse(target, QEvent.Type.MouseButtonRelease, start + QPoint(0, dy),
+               Qt.MouseButton.NoButton)
+
+
+# -- edges ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overlay", list(OVERLAYS))
+def test_edge_bins_equal_snapshot_values(view, classic, overlay):
+    view.set_overlay(overlay)
+    shown(view, classic)
+    assert view.overlay() == overlay
+    values = getattr(classic, OVERLAYS[overlay][1])
+    bins = drawn_bins(view, classic)
+    edges = [(wi, i, j) for wi, W in enumerate(values) for i in range(W.shape[0])
+             for j in range(W.shape[1])]
+    assert sorted(bins) == edges                         # 2-3-3: every edge drawn, once
+    for e in edges:
+        v = value(values, e)
+        assert bins[e][0] == int(np.sign(v)), (e, v, bins[e])
+    strongest = max(edges, key=lambda e: abs(value(values, e)))
+    assert bins[strongest][1] == MAG_BINS - 1
+    # the magnitude bin never decreases with |value|
+    ordered = sorted(edges, key=lambda e: abs(value(values, e)))
+    ks = [bins[e][1] for e in ordered if bins[e][0] != 0]
+    assert ks == sorted(ks)
+
+
+def test_switching_overlay_redraws_edges(view, classic):
+    shown(view, classic)
+    weight_bins = drawn_bins(view, classic)
+    view.set_overlay("gradient")
+    grad_bins = drawn_bins(view, classic)
+    assert weight_bins != grad_bins
+    for e, (sign, _) in grad_bins.items():
+        assert sign == int(np.sign(value(classic.grad_weights, e)))
+    with pytest.raises(ValueError):
+        view.set_overlay("nonsense")
+
+
+def test_before_any_pass_gradients_are_neutral(view, make_snap):
+    snap = shown(view, make_snap("gaussian-clouds", passes=0))
+    view.set_overlay("gradient")
+    assert set(drawn_bins(view, snap).values()) == {(0, 0)}
+
+
+# -- neurons ----------------------------------------------------------------------------------
+
+def test_neuron_fill_follows_delta_sign(view, classic):
+    shown(view, classic)
+    assert view.node_mode() == "delta"
+    for layer in range(1, len(classic.sizes)):
+        for i, d in enumerate(classic.delta_mean[layer - 1]):
+            c = view.neuron_brush(layer, i)
+            if d > 0:
+                assert c.blue() > c.red(), (layer, i, d)
+            elif d < 0:
+                assert c.red() > c.blue(), (layer, i, d)
+    for i in range(classic.sizes[0]):                    # inputs have no δ: neutral
+        c = view.neuron_brush(0, i)
+        assert (c.red(), c.green(), c.blue()) == style.NEUTRAL
+
+    view.set_node_mode("activation")
+    for layer, means in enumerate(classic.activation_mean):
+        for i, a in enumerate(means):
+            c = view.neuron_brush(layer, i)
+            assert (c.blue() > c.red()) == (a > 0), (layer, i, a)
+
+
+def test_neuron_maps_use_fixed_levels(view, classic):
+    shown(view, classic)
+    images = view.neuron_map_items()
+    assert len(images) == sum(classic.sizes)
+    hidden = images[classic.sizes[0]]                    # layer 1, sigmoid
+    assert tuple(hidden.getLevels()) == (0.0, 1.0)
+    assert hidden.image.dtype == np.float32
+    np.testing.assert_allclose(hidden.image, classic.neuron_maps[1][0], rtol=1e-6)
+    lo, hi = images[0].getLevels()                       # input x: symmetric
+    assert lo == -hi and hi > 0
+
+
+# -- hover ------------------------------------------------------------------------------------
+
+def test_hover_neuron_card_shows_its_numbers(view, classic):
+    shown(view, classic)
+    view.hover_at(view.neuron_pos(1, 2))
+    text = view.hover_text()
+    assert "hidden 1 · neuron 2" in text and "sigmoid" in text
+    assert f"mean δ = {fv(classic.delta_mean[0][2])}" in text
+    assert f"mean |δ| = {fv(classic.delta_abs_mean[0][2])}" in text
+    assert f"mean a = {fv(classic.activation_mean[1][2])}" in text
+    view.hover_at(QPointF(-100, -100))
+    assert view.hover_text() == ""
+
+
+def test_hover_edge_card_by_real_mouse_move(view, qtbot, classic):
+    shown(view, classic)
+    edge = (1, 2, 0)
+    qtbot.mouseMove(view.mouse_target(), vp(view, view.edge_pos(*edge)))
+    qtbot.waitUntil(lambda: view.hover_text() != "", timeout=1000)
+    text = view.hover_text()
+    assert "W[2][2, 0]" in text
+    for label, arrays in (("weight w", classic.weights), ("gradient ∂L/∂w", classic.grad_weights),
+                          ("error signal w·δ", classic.edge_signals),
+                          ("update Δw", classic.update_weights)):
+        assert f"{label} = {fv(value(arrays, edge))}" in text
+
+
+# -- clicks and drags -------------------------------------------------------------------------
+
+def test_click_neuron_selects_it(view, qtbot, classic):
+    shown(view, classic)
+    with qtbot.waitSignal(view.neuronSelected, timeout=1000) as sig:
+        qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
+                         pos=vp(view, view.neuron_pos(2, 1)))
+    assert sig.args == [2, 1]
+    assert view.selected_neuron() == (2, 1)
+
+
+def test_click_two_edges_chooses_surface_axes(view, qtbot, classic):
+    shown(view, classic)
+    left = Qt.MouseButton.LeftButton
+    target = view.mouse_target()
+    qtbot.mouseClick(target, left, pos=vp(view, view.edge_pos(0, 0, 1)))
+    assert view.chosen_edges() == [("W", 0, 0, 1)]
+    a, b = view.neuron_pos(0, 0), view.neuron_pos(0, 1)
+    empty = (a + b) / 2                               # between the two input neurons
+    assert view.hit_test(empty) is None
+    qtbot.mouseClick(target, left, pos=vp(view, empty))
+    assert view.chosen_edges() == []
+
+    qtbot.mouseClick(target, left, pos=vp(view, view.edge_pos(0, 0, 1)))
+    with qtbot.waitSignal(view.surfaceAxesChosen, timeout=1000) as sig:
+        qtbot.mouseClick(target, left, pos=vp(view, view.edge_pos(1, 2, 0)))
+    assert sig.args == [[("W", 0, 0, 1), ("W", 1, 2, 0)]]
+    assert view.chosen_edges() == [("W", 0, 0, 1), ("W", 1, 2, 0)]
+
+
+def test_drag_edge_edits_its_weight(view, qtbot, classic):
+    shown(view, classic)
+    edge = (1, 2, 0)
+    w0 = value(classic.weights, edge)
+    edits = []
+    view.parametersEdited.connect(edits.append)
+    drag(qtbot, view, vp(view, view.edge_pos(*edge)), dy=-40)            # upwards
+    assert edits, "no edit emitted"
+    assert all(len(e) == 1 and e[0][:4] == ("W", *edge) for e in edits)
+    assert edits[-1][0][4] > w0
+    assert view.chosen_edges() == []                  # a drag is not an edge choice
+    assert view.focused_edge() == ("W", *edge)
+
+    edits.clear()
+    qtbot.wait(50)
+    drag(qtbot, view, vp(view, view.edge_pos(*edge)), dy=30)             # downwards
+    assert edits[-1][0][4] < w0
+    assert np.isclose(edits[-1][0][4], w0 - 30 * 0.01 * max(1.0, abs(w0)))
+
+
+def test_plain_click_on_edge_is_not_an_edit(view, qtbot, classic):
+    shown(view, classic)
+    edits = []
+    view.parametersEdited.connect(edits.append)
+    qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
+                     pos=vp(view, view.edge_pos(0, 1, 2)))
+    qtbot.wait(60)
+    assert edits == []
+    assert view.focused_edge() == ("W", 0, 1, 2)
+
+
+def test_spinbox_emits_exact_values(view, qtbot, classic):
+    shown(view, classic)
+    spin = view.findChild(QDoubleSpinBox)
+    assert not spin.isEnabled()                       # nothing focused yet
+    qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
+                     pos=vp(view, view.edge_pos(0, 1, 2)))
+    assert spin.isEnabled()
+    assert spin.value() == pytest.approx(value(classic.weights, (0, 1, 2)), abs=1e-5)
+    with qtbot.waitSignal(view.parametersEdited, timeout=1000) as sig:
+        spin.lineEdit().selectAll()
+        qtbot.keyClicks(spin.lineEdit(), "0.12345")
+        qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    assert sig.args == [[("W", 0, 1, 2, 0.12345)]]
+
+
+def test_slider_emits_values_in_its_range(view, qtbot, classic):
+    shown(view, classic)
+    qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
+                     pos=vp(view, view.edge_pos(0, 1, 2)))
+    slider = view.findChild(QSlider)
+    w = value(classic.weights, (0, 1, 2))
+    span = next(m for m in (1, 2, 5, 10, 20, 50) if m >= max(1.0, 2 * abs(w)))
+    with qtbot.waitSignal(view.parametersEdited, timeout=1000) as sig:
+        slider.setValue(slider.maximum() // 2)
+    assert sig.args[0][0][:4] == ("W", 0, 1, 2)
+    assert sig.args[0][0][4] == pytest.approx(span / 2)
+
+
+# -- sizes and robustness ---------------------------------------------------------------------
+
+def test_large_network_draws_the_strongest_edges_within_the_cap(view, qtbot, make_snap):
+    snap = shown(view, make_snap("spiral", passes=1, hidden=(64, 64, 64)))
+    assert snap.sizes == (2, 64, 64, 64, 2)
+    bins = drawn_bins(view, snap)
+    assert len(bins) <= EDGE_CAP
+    for wi, W in enumerate(snap.weights):
+        i, j = np.unravel_index(np.argmax(np.abs(W)), W.shape)
+        assert (wi, i, j) in bins                    # each layer's strongest edge is drawn
+        if W.size <= 128:
+            assert sum(1 for e in bins if e[0] == wi) == W.size
+    kept = min(abs(value(snap.weights, e)) for e in bins if e[0] == 1)
+    dropped = [abs(v) for (i, j), v in np.ndenumerate(snap.weights[1]) if (1, i, j) not in bins]
+    assert max(dropped) <= kept                       # top-k by |w|
+
+    # a chosen edge stays drawn even when it becomes the weakest
+    left = Qt.MouseButton.LeftButton
+    edge = (1, *np.unravel_index(np.argmax(np.abs(snap.weights[1])), (64, 64)))
+    qtbot.mouseClick(view.mouse_target(), left, pos=vp(view, view.edge_pos(*edge)))
+    assert view.chosen_edges() == [("W", *map(int, edge))]
+    weights = [np.array(W) for W in snap.weights]
+    weights[1][edge[1:]] = 0.0
+    weak = shown(view, dataclasses.replace(snap, weights=tuple(weights)))
+    assert tuple(map(int, edge)) in drawn_bins(view, weak)
+
+
+def test_nan_and_inf_never_raise(view, classic):
+    def poison(arrays):
+        out = [np.array(a, dtype=float) for a in arrays]
+        out[0].flat[0] = np.nan
+        out[-1].flat[-1] = np.inf
+        if out[-1].size > 1:
+            out[-1].flat[0] = -np.inf
+        return tuple(out)
+
+    fields = ["weights", "grad_weights", "edge_signals", "update_weights", "delta_mean",
+              "delta_abs_mean", "activation_mean", "neuron_maps"]
+    bad = dataclasses.replace(classic, **{f: poison(getattr(classic, f)) for f in fields})
+    shown(view, bad)
+    for overlay in OVERLAYS:
+        view.set_overlay(overlay)
+        for mode in ("delta", "activation"):
+            view.set_node_mode(mode)
+            view.grab()
+    view.set_overlay("weight")
+    bins = drawn_bins(view, bad)
+    assert bins[(0, 0, 0)] == (0, 0)                  # NaN: neutral
+    assert bins[(1, 2, 2)] == (1, MAG_BINS - 1)       # +inf: strongest positive
+    view.hover_at(view.edge_pos(0, 0, 0))
+    assert "weight w = nan" in view.hover_text()
+    view.hover_at(view.neuron_pos(1, 0))
+    assert "mean δ = nan" in view.hover_text()
+
+
+@pytest.mark.parametrize("preset, sizes", [("sine", (1, 12, 1)), ("iris", (4, 5, 3))])
+def test_other_architectures(view, make_snap, preset, sizes):
+    snap = shown(view, make_snap(preset, passes=2))
+    assert snap.sizes == sizes
+    assert view.neuron_map_items() == []              # no 2-D input plane
+    assert len(drawn_bins(view, snap)) == sum(W.size for W in snap.weights)
+    view.hover_at(view.neuron_pos(len(sizes) - 1, 0))
+    assert "output · neuron 0" in view.hover_text()
+    view.grab()
+
+
+def test_select_neuron_before_and_after_the_first_snapshot(view, qtbot, classic):
+    with qtbot.waitSignal(view.neuronSelected, timeout=1000) as sig:
+        view.select_neuron(1, 2)                      # no snapshot yet: kept
+    assert sig.args == [1, 2]
+    shown(view, classic)
+    assert view.selected_neuron() == (1, 2)
+    with qtbot.assertNotEmitted(view.neuronSelected):
+        view.select_neuron(1, 2)                      # unchanged: no signal
+    with pytest.raises(ValueError):
+        view.select_neuron(1, 3)
+
+
+def test_architecture_change_rebuilds_and_resets_choices(view, qtbot, classic, make_snap):
+    shown(view, classic)
+    view.select_neuron(2, 2)
+    qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
+                     pos=vp(view, view.edge_pos(0, 0, 1)))
+    bigger = shown(view, make_snap("spiral", passes=1, hidden=(8, 8)))
+    assert view.chosen_edges() == [] and view.focused_edge() is None
+    assert view.selected_neuron() == (2, 2)           # still exists in 2-8-8-2
+    assert len(drawn_bins(view, bigger)) == 2 * 8 + 8 * 8 + 8 * 2
+    shown(view, make_snap("sine", passes=1))
+    assert view.selected_neuron() is None            # 1-12-1 has no layer-2 neuron 2

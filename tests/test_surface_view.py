@@ -1,0 +1,375 @@
+"""The error-surface panel: slices off the GUI thread, axes, dragging the point, the path."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from bpviz.engine.network import Network
+from bpviz.engine.surface import bias_axis, project_trajectory, sample_indices, weight_axis
+from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM_AXES, SAMPLE_SEED,
+                                   SliceRequest, SurfaceView, compute_results, contour_lines,
+                                   default_weight_axes, log_loss_image, loss_ticks)
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def view(qtbot):
+    v = SurfaceView()
+    qtbot.addWidget(v)
+    v.resize(640, 480)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.stop()
+    assert not v.worker_thread.isRunning()
+
+
+@pytest.fixture
+def clouds(make_run):
+    """The classic dataset (the same one make_snap trains on)."""
+    return make_run()[1]
+
+
+def wait_full(qtbot, view):
+    """Wait until every request is done and a full slice is drawn; return it."""
+    qtbot.waitUntil(lambda: view.is_idle() and view.current_slice() is not None
+                    and len(view.current_slice().xs) == FULL_GRID, timeout=WAIT_MS)
+    return view.current_slice()
+
+
+def network_of(snap):
+    return Network(snap.sizes, list(snap.activations[:-1]), snap.activations[-1],
+                   weights=snap.weights, biases=snap.biases)
+
+
+def marker_xy(view):
+    p = view.marker.pos()
+    return np.array([p.x(), p.y()])
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+
+def test_log_image_is_log10_with_finite_levels_and_survives_divergence():
+    loss = np.array([[0.1, 1.0, 10.0], [np.nan, np.inf, 0.0]])
+    image, levels = log_loss_image(loss)
+    assert image.dtype == np.float32
+    np.testing.assert_allclose(image[0], [-1, 0, 1], atol=1e-6)
+    assert np.isnan(image[1, 0])                       # NaN: transparent
+    assert image[1, 1] == pytest.approx(1.0)           # +inf: clipped to the top
+    assert image[1, 2] == pytest.approx(1.0 - 6)       # zero: clipped 6 decades below the top
+    assert levels == pytest.approx((-5.0, 1.0))
+    assert log_loss_image(np.full((2, 2), np.nan))[1] == (0.0, 1.0)
+    assert contour_lines(np.full((3, 3), np.nan, np.float32)).shape == (0, 2)
+
+
+def test_contours_lie_on_their_level_in_slice_coordinates():
+    xs, ys = np.linspace(-2, 2, 41), np.linspace(0, 3, 31)
+    gx, gy = np.meshgrid(xs, ys)
+    image = (gx ** 2 + (gy - 1.5) ** 2).astype(np.float32)     # image[iy, ix]
+    pixels = contour_lines(image, quantiles=(0.5,))
+    pixels = pixels[np.isfinite(pixels[:, 0])]
+    assert len(pixels) > 20
+    x = xs[0] + (pixels[:, 0] - 0.5) * (xs[1] - xs[0])          # pixel centres are grid nodes
+    y = ys[0] + (pixels[:, 1] - 0.5) * (ys[1] - ys[0])
+    np.testing.assert_allclose(x ** 2 + (y - 1.5) ** 2, np.quantile(image, 0.5), rtol=0.05)
+
+
+def test_loss_ticks_label_narrow_and_wide_ranges():
+    narrow = loss_ticks((np.log10(1.0), np.log10(1.01)))
+    assert len(narrow) >= 4 and len({t for _, t in narrow}) == len(narrow)
+    wide = loss_ticks((-9.0, 3.0))
+    assert 3 <= len(wide) <= 7
+
+
+def test_default_axes_fit_small_networks():
+    assert default_weight_axes([2, 3, 3]) == (weight_axis(0, 0, 0), weight_axis(0, 1, 0))
+    assert default_weight_axes([1, 12, 1]) == (weight_axis(0, 0, 0), weight_axis(0, 0, 1))
+    assert default_weight_axes([1, 1, 1]) == (weight_axis(0, 0, 0), bias_axis(0, 0))
+
+
+def test_computation_stops_when_cancelled(make_snap, clouds):
+    snap = make_snap(passes=3)
+    req = SliceRequest.from_snapshot(1, snap, clouds.X_train, clouds.T_train,
+                                     default_weight_axes(snap.sizes), snap.trajectory, preview=True)
+    results = compute_results(req)
+    first = next(results)
+    assert not first.final and first.slice.loss.shape == (PREVIEW_GRID, PREVIEW_GRID)
+    req.cancel.set()                                   # a newer request arrived
+    assert list(results) == []
+    req2 = SliceRequest.from_snapshot(2, snap, clouds.X_train, clouds.T_train,
+                                      default_weight_axes(snap.sizes), None, preview=False)
+    req2.cancel.set()
+    assert list(compute_results(req2)) == []
+
+
+# -- the panel ---------------------------------------------------------------------------------
+
+def test_slice_centre_is_the_network_loss_and_the_image_is_the_log_loss(qtbot, view, make_snap,
+                                                                       clouds):
+    snap = make_snap(passes=3)
+    view.set_dataset(clouds)
+    view.show_snapshot(snap)
+    slc = wait_full(qtbot, view)
+
+    assert slc.complete and slc.loss.shape == (FULL_GRID, FULL_GRID)
+    assert (slc.axis_x, slc.axis_y) == (weight_axis(0, 0, 0), weight_axis(0, 1, 0))
+    assert slc.center == (snap.weights[0][0, 0], snap.weights[0][1, 0])
+    rows = sample_indices(len(clouds.X_train), FULL_SAMPLES, SAMPLE_SEED)
+    assert slc.n_samples == FULL_SAMPLES == len(rows)
+    mid = FULL_GRID // 2
+    expected = network_of(snap).loss(clouds.X_train[rows], clouds.T_train[rows])
+    assert slc.loss[mid, mid] == pytest.approx(expected, rel=1e-10)
+
+    image, levels = log_loss_image(slc.loss)
+    assert view.image.image.dtype == np.float32
+    np.testing.assert_array_equal(view.image.image, image)
+    assert tuple(view.image.levels) == pytest.approx(levels)
+    assert levels == pytest.approx((np.log10(slc.loss.min()), np.log10(slc.loss.max())))
+    assert view.colorbar.levels() == pytest.approx(levels)
+    assert view.plot.getAxis("bottom").labelText == slc.axis_x.label()
+    assert "1000 samples" in view.plot.titleLabel.text
+    np.testing.assert_allclose(marker_xy(view), slc.center)
+
+
+def test_set_axes_switches_to_the_clicked_edges(qtbot, view, make_snap, clouds):
+    snap = make_snap(passes=3)
+    view.set_dataset(clouds)
+    view.show_snapshot(snap)
+    wait_full(qtbot, view)
+    view.set_mode("random")
+    assert view.axes() == RANDOM_AXES
+
+    view.set_axes([("W", 1, 2, 0), ("W", 1, 0, 1)])
+    assert view.mode() == "weights" and view.mode_combo.currentData() == "weights"
+    assert view.axes() == (weight_axis(1, 2, 0), weight_axis(1, 0, 1))
+    slc = wait_full(qtbot, view)
+    assert (slc.axis_x, slc.axis_y) == view.axes()
+    assert slc.center == (snap.weights[1][2, 0], snap.weights[1][0, 1])
+
+    with pytest.raises(ValueError):
+        view.set_axes([("W", 0, 5, 0), ("W", 0, 0, 0)])          # no input neuron 5
+    assert view.axes() == (weight_axis(1, 2, 0), weight_axis(1, 0, 1))
+
+
+def test_dragging_the_point_emits_the_two_parameters(qtbot, view, make_snap, clouds):
+    snap = make_snap(passes=3)
+    view.set_dataset(clouds)
+    view.show_snapshot(snap)
+    slc = wait_full(qtbot, view)
+    emitted = []
+    view.parametersDragged.connect(emitted.append)
+
+    viewport = view.graphics.viewport()
+    p0 = view.point_widget_pos()
+    p1 = p0 + QPoint(60, -40)                          # right and up
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=p0)
+    qtbot.mouseMove(viewport, p0 + QPoint(20, -10))
+    qtbot.mouseMove(viewport, p1)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=p1)
+
+    assert emitted
+    vb = view.plot.vb
+
+    def to_view(p):
+        q = vb.mapSceneToView(view.graphics.mapToScene(p))
+        return np.array([q.x(), q.y()])
+
+    expected = np.asarray(slc.center) + to_view(p1) - to_view(p0)
+    (kx, lx, ix, jx, vx), (ky, ly, iy, jy, vy) = emitted[-1]
+    assert (kx, lx, ix, jx) == ("W", 0, 0, 0) and (ky, ly, iy, jy) == ("W", 0, 1, 0)
+    assert (vx, vy) == pytest.approx(tuple(expected), rel=1e-9)
+    assert vx > slc.center[0] and vy > slc.center[1]
+    assert view.current_slice() is slc                 # the panel changed no weight itself
+
+
+def test_dragging_is_off_for_direction_axes(qtbot, view, make_snap, clouds):
+    view.set_dataset(clouds)
+    view.set_mode("random")
+    view.show_snapshot(make_snap(passes=3))
+    wait_full(qtbot, view)
+    assert not view.marker.movable
+    emitted = []
+    view.parametersDragged.connect(emitted.append)
+    viewport = view.graphics.viewport()
+    p0 = view.point_widget_pos()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=p0)
+    qtbot.mouseMove(viewport, p0 + QPoint(40, 0))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=p0 + QPoint(40, 0))
+    assert emitted == []
+
+
+def test_a_newer_request_supersedes_an_older_one(qtbot, view, make_snap, clouds):
+    snap = make_snap(passes=3)
+    view.set_dataset(clouds)
+    view.show_snapshot(snap)
+    old = wait_full(qtbot, view)
+    shown = []
+    view.sliceShown.connect(shown.append)
+
+    view.set_axes([("W", 1, 0, 0), ("W", 1, 1, 1)])    # superseded at once...
+    view.set_axes([("W", 1, 2, 2), ("b", 1, 0, 1)])    # ...by this one
+    # a late result of an older request arrives: dropped
+    view.worker.resultReady.emit(view.current_result())
+    assert shown == []
+    slc = wait_full(qtbot, view)
+    assert shown and all((s.axis_x, s.axis_y) == (weight_axis(1, 2, 2), bias_axis(1, 1))
+                         for s in shown)
+    assert slc is not old
+
+
+def test_path_ends_at_the_current_point(qtbot, view, make_snap, make_run, clouds):
+    snap = make_snap(passes=3)
+    view.set_dataset(clouds)
+    view.show_snapshot(snap)
+    slc = wait_full(qtbot, view)
+    x, y = view.path_item.getData()
+    assert len(x) == len(snap.trajectory)              # the recorded path ends at the weights
+    np.testing.assert_allclose([x[-1], y[-1]], slc.center)
+    np.testing.assert_allclose([x[0], y[0]], [snap.trajectory[0][0], snap.trajectory[0][3]])
+    expected = project_trajectory(snap.trajectory, network_of(snap), slc.axis_x, slc.axis_y)
+    np.testing.assert_allclose(np.column_stack([x, y]), expected, atol=1e-12)
+
+    # a later snapshot without a trajectory: the last one received is kept, the path is extended
+    # to the new current point, and that last segment is highlighted
+    later = make_snap(passes=6)
+    view.show_snapshot(replace(later, trajectory=None))
+    current = (later.weights[0][0, 0], later.weights[0][1, 0])
+    x, y = view.path_item.getData()
+    np.testing.assert_allclose([x[-1], y[-1]], current)
+    np.testing.assert_allclose(marker_xy(view), current)
+    lx, ly = view.last_step.getData()
+    np.testing.assert_allclose([lx[-1], ly[-1]], current)
+    slc = wait_full(qtbot, view)
+    assert slc.center == pytest.approx(current)
+    x, y = view.path_item.getData()
+    np.testing.assert_allclose([x[-1], y[-1]], current)
+
+
+def test_principal_components_need_a_path(qtbot, view, make_snap, clouds):
+    view.set_dataset(clouds)
+    view.set_mode("pca")
+    view.show_snapshot(make_snap(passes=0))            # one recorded point
+    slc = wait_full(qtbot, view)
+    assert (slc.axis_x, slc.axis_y) == RANDOM_AXES
+    assert "at least 2 distinct points" in view.status.text()
+
+    snap = make_snap(passes=4)
+    view.show_snapshot(snap)
+    slc = wait_full(qtbot, view)
+    assert (slc.axis_x.kind, slc.axis_y.kind) == ("pca", "pca")
+    x, y = view.path_item.getData()
+    np.testing.assert_allclose([x[-1], y[-1]], [0.0, 0.0], atol=1e-12)
+    expected = project_trajectory(snap.trajectory, network_of(snap), slc.axis_x, slc.axis_y)
+    np.testing.assert_allclose(np.column_stack([x, y]), expected, atol=1e-9)
+    assert not view.marker.movable
+
+
+@pytest.mark.parametrize("preset, overrides", [("sine", {}), ("gaussian-clouds", {"hidden": (1,)})])
+def test_regression_and_one_neuron_layers(qtbot, view, make_snap, make_run, preset, overrides):
+    snap = make_snap(preset, passes=2, **overrides)
+    ds = make_run(preset, **overrides)[1]
+    view.set_dataset(ds)
+    view.show_snapshot(snap)
+    slc = wait_full(qtbot, view)
+    assert np.isfinite(slc.loss).all()
+    assert (slc.axis_x, slc.axis_y) == default_weight_axes(snap.sizes)
+
+
+def test_divergent_weights_draw_without_raising(qtbot, view, make_snap, make_run):
+    """Huge output weights overflow the squared error on part of the slice: no exception."""
+    snap = make_snap("plane", passes=1)
+    W = [np.array(w) for w in snap.weights]
+    W[-1][:] = [[1e153], [1e153], [0.0]]
+    view.set_dataset(make_run("plane")[1])
+    view.show_snapshot(replace(snap, weights=tuple(W)))
+    view.set_axes([("W", 1, 0, 0), ("W", 1, 1, 0)])
+    slc = wait_full(qtbot, view)
+    bad = ~np.isfinite(slc.loss)
+    assert bad.any() and not bad.all()
+    image = view.image.image
+    assert np.isfinite(view.image.levels).all()
+    assert (image[np.isposinf(slc.loss)] == view.image.levels[1]).all()
+    assert "no finite loss" in view.status.text()
+    view.grab()                                        # paints
+
+
+def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make_run):
+    """While training: at most one request in flight, no preview once a full slice is shown."""
+    from bpviz.engine.snapshot import make_snapshot
+    from bpviz.engine.trajectory import Trajectory
+
+    cfg, ds, net, trainer = make_run()
+    traj = Trajectory(net)
+    traj.record(net, 0)
+    view.set_dataset(ds)
+    view.show_snapshot(make_snapshot(trainer, seq=0, running=False, trace=None, trace_weights=None,
+                                     trace_biases=None, trajectory=traj))
+    wait_full(qtbot, view)
+    shown = []
+    view.sliceShown.connect(shown.append)
+    for seq in range(1, 40):                           # 40 snapshots, ~60 a second
+        trainer.step()
+        traj.record(net, trainer.pass_count)
+        view.show_snapshot(make_snapshot(trainer, seq=seq, running=True, trace=None,
+                                         trace_weights=None, trace_biases=None, trajectory=traj))
+        qtbot.wait(16)
+    qtbot.waitUntil(view.is_idle, timeout=WAIT_MS)
+    assert 1 <= len(shown) < 10
+    assert all(len(s.xs) == FULL_GRID for s in shown)  # no flicker through a coarse preview
+    assert shown[-1].center == pytest.approx((net.weights[0][0, 0], net.weights[0][1, 0]))
+
+
+def test_stop_and_close_join_the_thread(qtbot, make_snap, clouds):
+    v = SurfaceView()
+    qtbot.addWidget(v)
+    v.set_dataset(clouds)
+    v.show_snapshot(make_snap(passes=3))               # a computation is running
+    assert v.worker_thread.isRunning()
+    v.close()
+    assert not v.worker_thread.isRunning()
+    v.stop()                                           # twice is fine
+    v.show_snapshot(make_snap(passes=4))               # and later snapshots are ignored
+    assert v.is_idle()
+
+
+def test_end_to_end_with_the_training_worker(qtbot, view):
+    """Train on the real worker thread, pause, then drag the point: the worker sets the weights."""
+    from bpviz.engine.config import Config
+    from bpviz.worker import WorkerHost
+
+    host = WorkerHost(Config.preset("gaussian-clouds"))
+    host.rebuilt.connect(lambda payload: view.set_dataset(payload[1]))   # GUI-thread relays
+    host.snapshotArrived.connect(view.show_snapshot)
+    view.parametersDragged.connect(host.parametersRequested)
+    shown = []
+    view.sliceShown.connect(shown.append)
+    host.start()
+    try:
+        host.playRequested.emit()
+        qtbot.wait(2500)
+        host.pauseRequested.emit()
+        qtbot.waitUntil(lambda: host.latest is not None and not host.latest.running
+                        and host.latest.pass_count > 0, timeout=WAIT_MS)
+        W = host.latest.weights[0]
+        qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().center
+                        == (W[0, 0], W[1, 0]) and len(view.current_slice().xs) == FULL_GRID,
+                        timeout=WAIT_MS)
+        assert len(shown) >= 3
+
+        viewport = view.graphics.viewport()
+        p0 = view.point_widget_pos()
+        qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=p0)
+        qtbot.mouseMove(viewport, p0 + QPoint(30, 30))
+        qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=p0 + QPoint(30, 30))
+        target = tuple(marker_xy(view))
+        qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().center
+                        == pytest.approx(target) and len(view.current_slice().xs) == FULL_GRID,
+                        timeout=WAIT_MS)
+        W = host.latest.weights[0]
+        assert (W[0, 0], W[1, 0]) == pytest.approx(target)
+    finally:
+        host.stop()
+    assert not host.thread.isRunning()
