@@ -28,13 +28,18 @@ def main(args=None) -> int:
 
     from .engine.config import Config
     from .ui.main_window import MainWindow
+    from .ui.qt import quiet_platform_messages
 
+    quiet_platform_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("bpviz")
     app.setOrganizationName("bpviz")
     install_exception_hook(app)
     window = MainWindow(Config.preset("gaussian-clouds"))
-    window.show()
+    if window.settings.value("geometry") is None:
+        window.showMaximized()      # first run: use the screen
+    else:
+        window.show()
     try:
         return app.exec()
     finally:

@@ -33,7 +33,9 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
     from PySide6.QtWidgets import QApplication
 
     from .ui.main_window import MainWindow
+    from .ui.qt import quiet_platform_messages
 
+    quiet_platform_messages()
     app = QApplication.instance() or QApplication(["bpviz"])
     settings_dir = tempfile.mkdtemp(prefix="bpviz-snapshot-")
     settings = QSettings(os.path.join(settings_dir, "settings.ini"), QSettings.IniFormat)

@@ -105,8 +105,15 @@ class Snapshot:
 
 
 def data_bounds(X: np.ndarray, margin: float = 0.1) -> tuple[float, float, float, float]:
-    """(xmin, xmax, ymin, ymax) of the first two input columns, padded by ``margin``."""
+    """(xmin, xmax, ymin, ymax) around the first two input columns, padded by ``margin``.
+
+    For 2-D inputs the region is square (both spans equal, centred on the data), so the decision
+    boundary fills a panel drawn with equal axis scales.
+    """
     lo, hi = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
+    if X.shape[1] >= 2:
+        centre, half = (lo + hi) / 2, (hi - lo).max() / 2
+        lo, hi = centre - half, centre + half
     pad = (hi - lo) * margin + 1e-9
     lo, hi = lo - pad, hi + pad
     if X.shape[1] == 1:

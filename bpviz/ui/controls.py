@@ -187,7 +187,7 @@ class ControlsPanel(QWidget):
         self.output.addItems(list(OUTPUTS))
         self.init = QComboBox()
         self.init.addItems(list(INITS))
-        f.addRow("Hidden layers", self.hidden)
+        f.addRow("Neurons per\nhidden layer", self.hidden)
         f.addRow("Activation", self.activation)
         f.addRow("Output", self.output)
         f.addRow("Initialisation", self.init)

@@ -226,7 +226,6 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset(self) -> None:
-        self.cost.clear()
         self.host.resetRequested.emit()
 
     def _set_running(self, running: bool) -> None:
@@ -244,8 +243,8 @@ class MainWindow(QMainWindow):
         self.host.pinRequested.emit(index)
 
     def select_neuron(self, layer: int, index: int) -> None:
+        """Select a neuron as a click in the diagram does (the diagram emits neuronSelected)."""
         self.network.select_neuron(layer, index)
-        self._on_neuron_selected(layer, index)
 
     @Slot(int, int)
     def _on_neuron_selected(self, layer: int, index: int) -> None:
