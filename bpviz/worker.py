@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from .engine.config import Config, build
 from .engine.errors import BpvizError
+from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import Snapshot, data_bounds, make_snapshot
 from .engine.trajectory import Trajectory
 
@@ -57,6 +58,10 @@ class TrainingWorker(QObject):
         self._bounds = None
         self._trajectory_sent = (-1, 0.0)   # (version, time) of the last trajectory sent
         self._stop_at_epoch: int | None = None
+        self.step_mode = "pass"              # what Step does: "pass", "phase" or "epoch"
+        self._plan: list[Phase] | None = None   # phases of the pass being walked (phase mode)
+        self._phase: Phase | None = None        # the phase the last snapshot showed
+        self._pass_trace = None                 # full trace of the pass being walked
 
     # -- lifecycle (runs on the worker thread) --------------------------------------------------
 
@@ -81,6 +86,7 @@ class TrainingWorker(QObject):
         except BpvizError as e:
             self.failed.emit(str(e))
             return False
+        self._end_phases()
         self.config, self.trainer = config, trainer
         self.trajectory = Trajectory(net)
         self.trajectory.record(net, trainer.pass_count)
@@ -100,6 +106,7 @@ class TrainingWorker(QObject):
     def play(self) -> None:
         if self.trainer is None or self.running:
             return
+        self._end_phases()
         self.running = True
         self.timer.start()
         self._publish(force=True)
@@ -122,12 +129,59 @@ class TrainingWorker(QObject):
 
     @Slot()
     def step(self) -> None:
-        """Exactly one pass, then a snapshot; pauses first if running."""
+        """One step of the current granularity (a pass, a phase of a pass, or the rest of the
+        epoch), then a snapshot; pauses first if running."""
         if self.trainer is None:
             return
         self.pause_quietly()
-        self._run_pass()
+        if self.step_mode == "phase":
+            self._step_phase()
+        elif self.step_mode == "epoch":
+            self._end_phases()
+            self._stop_at_epoch = self.trainer.epoch + 1
+            self.play()
+        else:
+            self._end_phases()
+            self._run_pass()
+            self._publish(force=True)
+
+    @Slot(str)
+    def set_step_mode(self, mode: str) -> None:
+        if mode not in ("pass", "phase", "epoch"):
+            return
+        self.step_mode = mode
+        if mode != "phase" and self._plan is not None:
+            self._end_phases()
+            if not self.running:
+                self._preview_trace()
+                self._publish(force=True)
+
+    def _step_phase(self) -> None:
+        """Advance one phase of the current pass; the update phase runs the real pass."""
+        t = self.trainer
+        if self._plan is None:
+            idx = t.peek_batch()
+            X, T = (t.X, t.T) if idx is None else (t.X[idx], t.T[idx])
+            self._pass_trace = t.network.backprop(X, T)
+            self._trace_params = (list(t.network.weights), list(t.network.biases))
+            self._plan = phase_plan(t.network, len(X))
+            k = 0
+        else:
+            k = self._phase.index + 1
+        phase = self._plan[k]
+        if phase.kind == UPDATE:
+            self._plan = None
+            self._run_pass()          # the same batch and weights: the same numbers, now applied
+        else:
+            self._last_trace = partial_trace(self._pass_trace, phase)
+        self._phase = phase
         self._publish(force=True)
+
+    def _end_phases(self) -> None:
+        """Leave a pass walked phase by phase; nothing of it was applied."""
+        self._plan = None
+        self._phase = None
+        self._pass_trace = None
 
     @Slot()
     def reset(self) -> None:
@@ -175,6 +229,7 @@ class TrainingWorker(QObject):
             else:
                 net.biases[layer][j] = value
         self.trajectory.record(net, t.pass_count, force=True)
+        self._end_phases()
         if not self.running:
             self._preview_trace()
             self._publish(force=True, message="weights set by hand")
@@ -203,6 +258,7 @@ class TrainingWorker(QObject):
             return result
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        self._phase = None
         self._pending_losses.append(result.trace.loss)
         self._pending_positions.append(position)
         self.trajectory.record(t.network, t.pass_count)
@@ -247,7 +303,7 @@ class TrainingWorker(QObject):
             t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
             trace_biases=tb, new_pass_losses=self._pending_losses,
             new_pass_positions=self._pending_positions, history_from=self._history_sent,
-            bounds=self._bounds, pinned=self.pinned, message=message,
+            bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
             trajectory=self.trajectory if send_path else None)
         self._pending_losses = []
         self._pending_positions = []
@@ -263,6 +319,7 @@ class WorkerHost(QObject):
     playRequested = Signal()
     pauseRequested = Signal()
     runEpochsRequested = Signal(int)
+    stepModeRequested = Signal(str)
     stepRequested = Signal()
     resetRequested = Signal()
     rebuildRequested = Signal(object)
@@ -288,6 +345,7 @@ class WorkerHost(QObject):
         for sig, slot in ((self.playRequested, self.worker.play),
                           (self.pauseRequested, self.worker.pause),
                           (self.runEpochsRequested, self.worker.run_epochs),
+                          (self.stepModeRequested, self.worker.set_step_mode),
                           (self.stepRequested, self.worker.step),
                           (self.resetRequested, self.worker.reset),
                           (self.rebuildRequested, self.worker.rebuild),

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from .network import Network, Trace
+from .phases import UPDATE, Phase
 from .trainer import Trainer
 
 
@@ -94,6 +95,7 @@ class Snapshot:
     boundary: Boundary | None
     neuron_maps: tuple[np.ndarray, ...]      # per layer (n_l, g, g) for 2-D inputs, else ()
     sample: SampleValues | None
+    phase: Phase | None = None               # step-by-step mode: the phase this snapshot shows
     trajectory: np.ndarray | None = None     # (K, P) recorded parameters, when they were sent
     trajectory_passes: np.ndarray | None = None
     diverged: str | None = None
@@ -160,7 +162,8 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
                   trace_biases: Sequence[np.ndarray] | None,
                   new_pass_losses=(), new_pass_positions=(), history_from: int = 0,
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
-                  pinned: int | None = None, message: str = "", trajectory=None) -> Snapshot:
+                  pinned: int | None = None, message: str = "", trajectory=None,
+                  phase: Phase | None = None) -> Snapshot:
     """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
 
     ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well.
@@ -173,6 +176,8 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         tw = trace_weights if trace_weights is not None else net.weights
         tb = trace_biases if trace_biases is not None else net.biases
         upd = trainer.last_update or [np.zeros_like(p) for p in net.parameters()]
+        if phase is not None and phase.kind != UPDATE:     # this pass's update is not known yet
+            upd = [np.full_like(p, np.nan) for p in net.parameters()]
         delta_mean = [d.mean(axis=0) for d in trace.deltas]
         delta_abs = [np.abs(d).mean(axis=0) for d in trace.deltas]
         act_mean = [a.mean(axis=0) for a in trace.activations]
@@ -214,5 +219,6 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         boundary=boundary, neuron_maps=maps or (), sample=sample,
         trajectory=None if trajectory is None else frozen(trajectory.points),
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
+        phase=phase,
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
     )

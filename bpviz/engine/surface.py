@@ -186,9 +186,10 @@ def _pca_direction(net: Network, axis: Axis, trajectory) -> np.ndarray:
     if trajectory is None:
         raise ValueError(f"{axis.label()} needs a recorded weight trajectory")
     offsets = _trajectory_offsets(trajectory, net)
-    if len(np.unique(offsets, axis=0)) < 2:
+    distinct = len(np.unique(offsets, axis=0))
+    if distinct < 2:
         raise ValueError(f"{axis.label()} needs a trajectory of at least 2 distinct points, "
-                         f"got {len(np.unique(offsets, axis=0))}")
+                         f"got {distinct}")
     _, s, vt = np.linalg.svd(offsets, full_matrices=False)
     rank = int(np.sum(s > s[0] * 1e-12))
     if axis.component >= rank:
@@ -222,7 +223,7 @@ def slice_directions(net: Network, axis_x: Axis, axis_y: Axis, trajectory=None):
     Two random axes with the same seed would coincide, so then axis y draws with ``seed + 1``.
     Any other pair of equal axes is rejected.
     """
-    if axis_x == axis_y:
+    if axis_x.label() == axis_y.label():            # the fields that matter for the kind
         if axis_x.kind != "random":
             raise ValueError(f"both axes are {axis_x.label()}; choose two different axes")
         axis_y = Axis("random", seed=axis_y.seed + 1)

@@ -132,6 +132,7 @@ class Trainer:
         self.pass_in_epoch = 0    # passes completed in the current epoch
         self._order: np.ndarray | None = None
         self._epoch_batch = 0     # batch size fixed for the current epoch
+        self._order_drawn = False  # the current epoch's permutation was drawn by peek_batch
         self.history = History()
         self.last_trace: Trace | None = None
         self.last_update: list[np.ndarray] | None = None
@@ -164,15 +165,24 @@ class Trainer:
 
     # -- one pass ----------------------------------------------------------------------------
 
-    def _next_batch(self) -> np.ndarray | None:
-        if self.pass_in_epoch == 0:
+    def peek_batch(self) -> np.ndarray | None:
+        """Sample indices of the next pass's mini-batch (None: the whole training set), without
+        running it. At the start of an epoch this draws the epoch's permutation once; the next
+        ``step`` uses the same batch."""
+        if self.pass_in_epoch == 0 and not self._order_drawn:
             self._epoch_batch = self._effective_batch()
             self._order = (None if self._epoch_batch >= self.n_train
                            else self.shuffle_rng.permutation(self.n_train))
+            self._order_drawn = True
         if self._order is None:
             return None
         start = self.pass_in_epoch * self._epoch_batch
         return self._order[start:start + self._epoch_batch]
+
+    def _next_batch(self) -> np.ndarray | None:
+        idx = self.peek_batch()
+        self._order_drawn = False
+        return idx
 
     def step(self) -> PassResult:
         """Run one pass: forward, backward and update over the next mini-batch."""

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QScrollArea, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QScrollArea, QWidget)
 
 from .. import __version__
 from ..engine.config import Config
@@ -35,6 +35,8 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 PAINT_INTERVAL_MS = 16
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 1
+
+STEP_MODES = [("one pass", "pass"), ("one phase", "phase"), ("one epoch", "epoch")]
 
 SHORTCUTS = [
     ("Space", "play / pause"), ("S or →", "one pass (Step)"), ("R", "reset to the initial weights"),
@@ -170,6 +172,15 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         for a in (self.play_action, self.step_action, self.reset_action):
             tb.addAction(a)
+        self.step_mode = QComboBox()
+        for label, mode in STEP_MODES:
+            self.step_mode.addItem(label, mode)
+        self.step_mode.setToolTip("What Step does: one pass, one phase of a pass (forward through "
+                                  "each layer, loss, deltas layer by layer, gradients, update), or "
+                                  "the rest of the epoch")
+        self.step_mode.currentIndexChanged.connect(self._on_step_mode)
+        tb.addWidget(QLabel("  Step by: "))
+        tb.addWidget(self.step_mode)
         tb.addSeparator()
         self.toolbar_info = QLabel()
         self.toolbar_info.setStyleSheet("padding-left: 8px; color: #334155;")
@@ -231,6 +242,14 @@ class MainWindow(QMainWindow):
     def _set_running(self, running: bool) -> None:
         self.play_action.setChecked(running)
         self.play_action.setText("Pause" if running else "Play")
+
+    @Slot(int)
+    def _on_step_mode(self, _index: int) -> None:
+        self.host.stepModeRequested.emit(self.step_mode.currentData())
+
+    def set_step_mode(self, mode: str) -> None:
+        """"pass", "phase" or "epoch": what Step does."""
+        self.step_mode.setCurrentIndex(self.step_mode.findData(mode))
 
     @Slot(object)
     def set_parameters(self, changes) -> None:

@@ -32,10 +32,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import (QEvent, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal,
                             Slot)
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider,
+from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsRectItem, QHBoxLayout, QLabel,
+                               QSlider,
                                QVBoxLayout, QWidget)
 
+from ..engine.phases import FORWARD, GRADIENTS, LOSS, UPDATE, Phase
 from ..engine.snapshot import Snapshot
 from . import style
 
@@ -275,6 +277,7 @@ class NetworkView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(self._controls)
+        layout.addWidget(self._phase_label)
         layout.addWidget(self._graphics, 1)
         layout.addLayout(self._strip)
 
@@ -324,6 +327,18 @@ class NetworkView(QWidget):
             curve.setZValue(z)
             self._box.addItem(curve, ignoreBounds=True)
             self._curves[key] = curve
+        # step-by-step mode: a band behind the layer the current phase works on
+        self._phase_band = QGraphicsRectItem()
+        self._phase_band.setBrush(QBrush(QColor(250, 204, 21, 70)))
+        self._phase_band.setPen(QPen(QColor(202, 138, 4, 160), 0))
+        self._phase_band.setZValue(-10)
+        self._phase_band.hide()
+        self._box.addItem(self._phase_band, ignoreBounds=True)
+        self._phase_label = QLabel()
+        self._phase_label.setWordWrap(True)
+        self._phase_label.setStyleSheet("background: #fef9c3; border: 1px solid #eab308; "
+                                        "border-radius: 3px; padding: 3px 6px; color: #422006;")
+        self._phase_label.hide()
         self._chosen_halo = self._halo(CHOSEN_HALO, 9, z=-2)
         self._hover_halo = self._halo(HOVER_HALO, 7, z=-1)
 
@@ -392,7 +407,33 @@ class NetworkView(QWidget):
         if arch != self._arch:
             self._rebuild(snap, maps)
             self._arch = arch
+        self._show_phase(snap.phase)
         self._paint_frame()
+
+    def _show_phase(self, phase: Phase | None) -> None:
+        """Highlight the layer of a step-by-step phase, name the phase, and show its values."""
+        if phase is None:
+            self._phase_band.hide()
+            self._phase_label.hide()
+            return
+        xs = self._layout.xs
+        half = (xs[1] - xs[0]) * 0.3 if len(xs) > 1 else 0.5
+        lo, hi = sorted((self._layout.bottom, self._layout.top))
+        x0, x1 = (xs[0] - half, xs[-1] + half) if phase.layer < 0 else \
+            (xs[phase.layer] - half, xs[phase.layer] + half)
+        self._phase_band.setRect(QRectF(x0, lo, x1 - x0, hi - lo))
+        self._phase_band.show()
+        self._phase_label.setText(f"<b>{phase.label()}</b><br>{phase.detail}")
+        self._phase_label.show()
+        if phase.kind in (FORWARD, LOSS):
+            self.set_node_mode("activation")
+        else:
+            self.set_node_mode("delta")
+            self.set_overlay({GRADIENTS: "gradient", UPDATE: "update"}.get(phase.kind, "signal"))
+
+    def phase_text(self) -> str:
+        """The phase banner's text ('' outside step-by-step mode)."""
+        return "" if self._phase_label.isHidden() else self._phase_label.text()
 
     def overlay(self) -> str:
         """What the edges show: "weight", "gradient", "signal" or "update"."""
