@@ -15,6 +15,7 @@ wins) for the window's paint timer.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import replace
 
 import numpy as np
@@ -28,6 +29,7 @@ from .engine.trajectory import Trajectory
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
+CHECKPOINT_BYTES = 32 * 1024 * 1024   # training states kept for "rewind to here", at most
 
 
 class TrainingWorker(QObject):
@@ -62,6 +64,8 @@ class TrainingWorker(QObject):
         self._plan: list[Phase] | None = None   # phases of the pass being walked (phase mode)
         self._phase: Phase | None = None        # the phase the last snapshot showed
         self._pass_trace = None                 # full trace of the pass being walked
+        self._checkpoints: OrderedDict = OrderedDict()   # snapshot seq → Checkpoint
+        self._checkpoint_bytes = 0
 
     # -- lifecycle (runs on the worker thread) --------------------------------------------------
 
@@ -92,6 +96,8 @@ class TrainingWorker(QObject):
         self.trajectory.record(net, trainer.pass_count)
         self._bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
         self._history_sent = 0
+        self._checkpoints.clear()
+        self._checkpoint_bytes = 0
         self._pending_losses.clear()
         self._pending_positions.clear()
         self._preview_trace()
@@ -234,6 +240,30 @@ class TrainingWorker(QObject):
             self._preview_trace()
             self._publish(force=True, message="weights set by hand")
 
+    @Slot(int)
+    def rewind(self, seq: int) -> None:
+        """Go back to the training state of snapshot ``seq`` and continue from there later:
+        weights, optimizer state, shuffle generator and counters as they were, history cut."""
+        cp = self._checkpoints.get(seq)
+        if cp is None:
+            self.failed.emit("that moment is no longer in the history; rewind to a later one")
+            return
+        self.pause_quietly()
+        self._end_phases()
+        t = self.trainer
+        t.restore(cp)
+        self.trajectory.truncate(cp.pass_count)
+        while self._checkpoints and next(reversed(self._checkpoints)) > seq:
+            _, dropped = self._checkpoints.popitem()
+            self._checkpoint_bytes -= dropped.nbytes
+        self._history_sent = len(t.history)
+        self._pending_losses, self._pending_positions = [], []
+        self._preview_trace()
+        t.last_update = None if cp.last_update is None else list(cp.last_update)
+        position = t.epoch + t.pass_in_epoch / max(1, t.passes_per_epoch())
+        self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
+                      rewound_to=position)
+
     @Slot(object)
     def set_pinned(self, index) -> None:
         self.pinned = None if index is None else int(index)
@@ -288,7 +318,16 @@ class TrainingWorker(QObject):
         self._trace_params = (list(t.network.weights), list(t.network.biases))
         t.last_update = None
 
-    def _publish(self, force: bool = False, message: str = "") -> None:
+    def _keep_checkpoint(self, seq: int) -> None:
+        cp = self.trainer.checkpoint()
+        self._checkpoints[seq] = cp
+        self._checkpoint_bytes += cp.nbytes
+        while self._checkpoint_bytes > CHECKPOINT_BYTES and len(self._checkpoints) > 1:
+            _, old = self._checkpoints.popitem(last=False)
+            self._checkpoint_bytes -= old.nbytes
+
+    def _publish(self, force: bool = False, message: str = "",
+                 rewound_to: float | None = None) -> None:
         now = time.perf_counter()
         if not force and now - self._last_publish < self.min_publish_s:
             return
@@ -304,7 +343,8 @@ class TrainingWorker(QObject):
             trace_biases=tb, new_pass_losses=self._pending_losses,
             new_pass_positions=self._pending_positions, history_from=self._history_sent,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
-            trajectory=self.trajectory if send_path else None)
+            trajectory=self.trajectory if send_path else None, rewound_to=rewound_to)
+        self._keep_checkpoint(snap.seq)
         self._pending_losses = []
         self._pending_positions = []
         self._history_sent = len(t.history)
@@ -320,6 +360,7 @@ class WorkerHost(QObject):
     pauseRequested = Signal()
     runEpochsRequested = Signal(int)
     stepModeRequested = Signal(str)
+    rewindRequested = Signal(int)
     stepRequested = Signal()
     resetRequested = Signal()
     rebuildRequested = Signal(object)
@@ -346,6 +387,7 @@ class WorkerHost(QObject):
                           (self.pauseRequested, self.worker.pause),
                           (self.runEpochsRequested, self.worker.run_epochs),
                           (self.stepModeRequested, self.worker.set_step_mode),
+                          (self.rewindRequested, self.worker.rewind),
                           (self.stepRequested, self.worker.step),
                           (self.resetRequested, self.worker.reset),
                           (self.rebuildRequested, self.worker.rebuild),

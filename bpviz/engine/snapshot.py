@@ -98,8 +98,14 @@ class Snapshot:
     phase: Phase | None = None               # step-by-step mode: the phase this snapshot shows
     trajectory: np.ndarray | None = None     # (K, P) recorded parameters, when they were sent
     trajectory_passes: np.ndarray | None = None
+    rewound_to: float | None = None          # the run went back to this fractional epoch
     diverged: str | None = None
     message: str = ""
+
+    @property
+    def position(self) -> float:
+        """Where this snapshot stands, as a fractional epoch."""
+        return self.epoch + self.pass_in_epoch / max(1, self.passes_per_epoch)
 
     @property
     def n_layers(self) -> int:
@@ -163,7 +169,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
                   new_pass_losses=(), new_pass_positions=(), history_from: int = 0,
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
                   pinned: int | None = None, message: str = "", trajectory=None,
-                  phase: Phase | None = None) -> Snapshot:
+                  phase: Phase | None = None, rewound_to: float | None = None) -> Snapshot:
     """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
 
     ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well.
@@ -219,6 +225,19 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         boundary=boundary, neuron_maps=maps or (), sample=sample,
         trajectory=None if trajectory is None else frozen(trajectory.points),
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
-        phase=phase,
+        phase=phase, rewound_to=rewound_to,
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
     )
+
+
+def snapshot_nbytes(snap: Snapshot) -> int:
+    """Memory held by a snapshot's arrays (what a history of snapshots costs)."""
+    total = 0
+    for value in vars(snap).values():
+        if isinstance(value, np.ndarray):
+            total += value.nbytes
+        elif isinstance(value, tuple):
+            total += sum(v.nbytes for v in value if isinstance(v, np.ndarray))
+        elif isinstance(value, (Boundary, SampleValues)):
+            total += snapshot_nbytes(value)
+    return total + 2048

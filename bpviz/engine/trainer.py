@@ -14,11 +14,16 @@ change between passes without a reset.
 Divergence: a pass whose loss or gradient is not finite, or whose update would make a weight
 non-finite, is not applied. Training stops, ``diverged`` says in which epoch and pass and why, and
 the weights in place are the last ones with a finite loss.
+
+``get_state()`` and ``set_state()`` copy out and restore everything that decides how training goes
+on (session files are built on them): a restored trainer continues bit for bit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
 from typing import Callable
 
 import numpy as np
@@ -28,6 +33,7 @@ from .network import Network, Trace
 from .optimizers import make_optimizer
 
 SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
+MT19937_WORDS = 624            # length of the Mersenne Twister key in RandomState's state
 
 
 @dataclass
@@ -90,6 +96,36 @@ def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
     else:
         pred = y.argmax(axis=1)
     return float((pred == labels).mean())
+
+
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """Everything that decides the trainer's future: restoring it and training on gives exactly
+    the passes that followed it the first time."""
+
+    weights: tuple
+    biases: tuple
+    optimizer: dict
+    shuffle_state: tuple
+    epoch: int
+    pass_count: int
+    pass_in_epoch: int
+    order: np.ndarray | None
+    epoch_batch: int
+    order_drawn: bool
+    history_length: int
+    hyper: tuple          # lr, momentum, batch_size, l2
+    last_update: tuple | None
+
+    @property
+    def nbytes(self) -> int:
+        arrays = list(self.weights) + list(self.biases) + list(self.last_update or ())
+        for v in self.optimizer.values():
+            if isinstance(v, list):
+                arrays += v
+        if self.order is not None:
+            arrays.append(self.order)
+        return sum(a.nbytes for a in arrays) + 2600     # + the Mersenne Twister state
 
 
 @dataclass
@@ -162,6 +198,36 @@ class Trainer:
             return float("nan"), float("nan")
         y, _, zs = self.network.forward(X, keep=True)
         return float(self.network.out.loss(zs[-1], T).mean()), accuracy(y, labels)
+
+    def checkpoint(self) -> Checkpoint:
+        """A private copy of the training state (weights, optimizer, shuffle generator, counters,
+        the current epoch's batch order and the history length)."""
+        net = self.network
+        return Checkpoint(
+            tuple(W.copy() for W in net.weights), tuple(b.copy() for b in net.biases),
+            self.optimizer.get_state(), self.shuffle_rng.get_state(), self.epoch, self.pass_count,
+            self.pass_in_epoch, None if self._order is None else self._order.copy(),
+            self._epoch_batch, self._order_drawn, len(self.history),
+            (self.lr, self.momentum, self.batch_size, self.l2),
+            None if self.last_update is None else tuple(u.copy() for u in self.last_update))
+
+    def restore(self, cp: Checkpoint) -> None:
+        """Return to ``cp``: training on from here repeats exactly what followed it; the history
+        after it is dropped."""
+        net = self.network
+        net.weights[:] = [W.copy() for W in cp.weights]
+        net.biases[:] = [b.copy() for b in cp.biases]
+        self.optimizer.set_state(cp.optimizer)
+        self.shuffle_rng.set_state(cp.shuffle_state)
+        self.epoch, self.pass_count, self.pass_in_epoch = cp.epoch, cp.pass_count, cp.pass_in_epoch
+        self._order = None if cp.order is None else cp.order.copy()
+        self._epoch_batch, self._order_drawn = cp.epoch_batch, cp.order_drawn
+        self.history.truncate(cp.history_length)
+        self.lr, self.momentum, self.batch_size, self.l2 = cp.hyper
+        self.last_update = None if cp.last_update is None else [u.copy() for u in cp.last_update]
+        self.last_trace = None
+        self.diverged = None
+        self._previous = None
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -276,3 +342,170 @@ class Trainer:
             if result.diverged:
                 return result.diverged
         return None
+
+    # -- saving and restoring ----------------------------------------------------------------
+
+    def get_state(self) -> dict:
+        """Everything that decides how training goes on, as plain values and copied arrays.
+
+        Keys: ``weights``, ``biases``; ``previous`` (the parameters before the last update, which
+        a divergence rolls back to, or None); ``optimizer`` (``Optimizer.get_state()``); the live
+        hyper-parameters ``lr``, ``momentum``, ``batch_size``, ``l2``; the counters ``epoch``,
+        ``pass_count``, ``pass_in_epoch``; ``epoch_batch`` and ``order`` (the current epoch's
+        batch size and permutation, or None); ``shuffle_rng`` (``RandomState.get_state(legacy=
+        False)``); ``history`` (one array per column, ``grad_norms`` of shape (rows, layers));
+        ``diverged`` (the fields of the last Divergence, or None). The last trace and update are
+        left out: they are what the last pass showed, not what the next one needs.
+        """
+        h = self.history
+        return {
+            "weights": [W.copy() for W in self.network.weights],
+            "biases": [b.copy() for b in self.network.biases],
+            "previous": None if self._previous is None else [p.copy() for p in self._previous],
+            "optimizer": self.optimizer.get_state(),
+            "lr": self.lr, "momentum": self.momentum, "batch_size": self.batch_size,
+            "l2": self.l2,
+            "epoch": self.epoch, "pass_count": self.pass_count,
+            "pass_in_epoch": self.pass_in_epoch, "epoch_batch": self._epoch_batch,
+            "order": None if self._order is None else self._order.copy(),
+            "shuffle_rng": self.shuffle_rng.get_state(legacy=False),   # a copy
+            "history": {
+                "epoch": np.array(h.epoch, dtype=np.int64),
+                "loss": np.array(h.loss, dtype=float),
+                "accuracy": np.array(h.accuracy, dtype=float),
+                "test_loss": np.array(h.test_loss, dtype=float),
+                "test_accuracy": np.array(h.test_accuracy, dtype=float),
+                "grad_norms": np.array(h.grad_norms, dtype=float).reshape(len(h),
+                                                                         self.network.n_layers),
+            },
+            "diverged": None if self.diverged is None else asdict(self.diverged),
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Restore a ``get_state()`` taken from a trainer with the same network shape, optimizer
+        and training data.
+
+        Everything is checked before anything changes: a state that does not fit (a missing key,
+        an array of the wrong shape, non-finite weights, a counter out of range, an order that is
+        not a permutation of the training samples) raises ValueError or TypeError naming what is
+        wrong, and leaves the trainer as it was.
+        """
+        shapes = [p.shape for p in self.network.parameters()]
+        weights = _arrays("weights", state["weights"], shapes[0::2], finite=True)
+        biases = _arrays("biases", state["biases"], shapes[1::2], finite=True)
+        previous = (None if state["previous"] is None else
+                    _arrays("previous parameters", state["previous"], shapes, finite=True))
+        optimizer = self._checked_optimizer_state(state["optimizer"], shapes)
+        lr = _real("learning rate", state["lr"], positive=True)
+        momentum = _real("momentum", state["momentum"])
+        l2 = _real("L2", state["l2"])
+        batch_size = _whole("batch size", state["batch_size"])
+        epoch = _whole("epoch", state["epoch"])
+        pass_count = _whole("pass count", state["pass_count"])
+        pass_in_epoch = _whole("pass in epoch", state["pass_in_epoch"])
+        epoch_batch = _whole("epoch batch size", state["epoch_batch"])
+        order = None if state["order"] is None else self._checked_order(state["order"])
+        if pass_in_epoch and (order is None or not 0 < pass_in_epoch * epoch_batch < self.n_train):
+            raise ValueError(f"pass {pass_in_epoch} into an epoch of batches of {epoch_batch} "
+                             f"does not fit {self.n_train} training samples")
+        shuffle_rng = _random_state(state["shuffle_rng"])
+        history = self._checked_history(state["history"])
+        diverged = None
+        if state["diverged"] is not None:
+            d = state["diverged"]
+            if not isinstance(d["reason"], str):
+                raise TypeError("the divergence reason must be text")
+            diverged = Divergence(_whole("divergence epoch", d["epoch"]),
+                                  _whole("divergence pass", d["pass_index"]), d["reason"])
+
+        self.network.weights[:] = weights
+        self.network.biases[:] = biases
+        self._previous = previous
+        self.optimizer.set_state(optimizer)
+        self.lr, self.momentum, self.l2, self.batch_size = lr, momentum, l2, batch_size
+        self.epoch, self.pass_count, self.pass_in_epoch = epoch, pass_count, pass_in_epoch
+        self._epoch_batch, self._order = epoch_batch, order
+        self.shuffle_rng = shuffle_rng
+        self.history = history
+        self.diverged = diverged
+        self.last_trace = None
+        self.last_update = None
+
+    def _checked_optimizer_state(self, state: dict, shapes) -> dict:
+        current = self.optimizer.state
+        if set(state) != set(current):
+            raise ValueError(f"the {self.optimizer.name} optimizer keeps "
+                             f"{', '.join(sorted(current)) or 'no state'}, got "
+                             f"{', '.join(sorted(state)) or 'none'}")
+        return {k: (_arrays(f"optimizer {k}", v, shapes) if isinstance(current[k], list)
+                    else _whole(f"optimizer {k}", v))
+                for k, v in state.items()}
+
+    def _checked_order(self, order) -> np.ndarray:
+        order = np.asarray(order)
+        if (order.dtype.kind not in "iu" or order.shape != (self.n_train,)
+                or not np.array_equal(np.sort(order), np.arange(self.n_train))):
+            raise ValueError(f"the epoch's order is not a permutation of the {self.n_train} "
+                             f"training samples")
+        return order.astype(np.int64)
+
+    def _checked_history(self, columns: dict) -> History:
+        L = self.network.n_layers
+        epoch = np.asarray(columns["epoch"])
+        n = len(epoch)
+        if epoch.dtype.kind not in "iu" or epoch.shape != (n,):
+            raise ValueError("the history's epoch column must hold whole numbers")
+        values = [_arrays(f"history {name}", [columns[name]], [(n,)])[0]
+                  for name in History.COLUMNS[1:]]
+        grad_norms = _arrays("history grad_norms", [columns["grad_norms"]], [(n, L)])[0]
+        history = History()
+        for row, (e, loss, acc, test_loss, test_acc) in enumerate(zip(epoch, *values)):
+            history.append(int(e), float(loss), float(acc), float(test_loss), float(test_acc),
+                           grad_norms[row].copy())
+        return history
+
+
+def _arrays(name: str, arrays, shapes, finite: bool = False) -> list[np.ndarray]:
+    """``arrays`` as C-ordered float copies, checked against ``shapes`` (and for finiteness)."""
+    if len(arrays) != len(shapes):
+        raise ValueError(f"{name}: {len(arrays)} arrays, the network needs {len(shapes)}")
+    out = []
+    for k, (a, shape) in enumerate(zip(arrays, shapes)):
+        a = np.array(a, dtype=float, order="C")
+        if a.shape != tuple(shape):
+            raise ValueError(f"{name} {k} has shape {a.shape}, the network needs {tuple(shape)}")
+        if finite and not np.isfinite(a).all():
+            raise ValueError(f"{name} {k} are not all finite")
+        out.append(a)
+    return out
+
+
+def _whole(name: str, value) -> int:
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
+    return int(value)
+
+
+def _real(name: str, value, positive: bool = False) -> float:
+    if (not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value)
+            or value < 0 or (positive and value == 0)):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '≥'} 0, "
+                         f"got {value!r}")
+    return float(value)
+
+
+def _random_state(state: dict) -> np.random.RandomState:
+    """A RandomState set to ``state`` (``get_state(legacy=False)`` form), checked first: numpy
+    trusts the key position and reads out of bounds when it is wrong."""
+    key = np.asarray(state["state"]["key"])
+    pos = _whole("shuffle generator position", state["state"]["pos"])
+    if (state["bit_generator"] != "MT19937" or key.dtype.kind not in "iu"
+            or key.shape != (MT19937_WORDS,) or key.min() < 0 or key.max() >= 2 ** 32
+            or pos > MT19937_WORDS or state["has_gauss"] not in (0, 1)
+            or not isinstance(state["gauss"], Real) or not math.isfinite(state["gauss"])):
+        raise ValueError("the shuffle generator's state is not a valid MT19937 state")
+    rng = np.random.RandomState()
+    rng.set_state({"bit_generator": "MT19937",
+                   "state": {"key": key.astype(np.uint32), "pos": pos},
+                   "has_gauss": int(state["has_gauss"]), "gauss": float(state["gauss"])})
+    return rng

@@ -45,6 +45,11 @@ class Trajectory:
         self.count += 1
         self.version += 1
 
+    def truncate(self, pass_index: int) -> None:
+        """Forget the points recorded after pass ``pass_index`` (a rewind)."""
+        self.count = int(np.searchsorted(self._passes[:self.count], pass_index, side="right"))
+        self.version += 1
+
     @property
     def points(self) -> np.ndarray:
         """(K, P) view of the recorded points (do not modify)."""

@@ -113,6 +113,11 @@ class SeriesBuffer:
         self._x[:self.n] = self._x[keep]
         self._y[:self.n] = self._y[keep]
 
+    def truncate(self, x_end: float) -> None:
+        """Drop every point at x ≥ ``x_end`` (a rewind: what followed is undone)."""
+        self.n = int(np.searchsorted(self._x[:self.n], x_end, side="left"))
+        self.coarse = min(self.coarse, max(self.n, 1))
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies of (x, y): safe to hand to a plot item while this buffer keeps changing."""
         return self._x[:self.n].copy(), self._y[:self.n].copy()
@@ -229,6 +234,11 @@ class CostView(QWidget):
     def ingest(self, snap: Snapshot) -> None:
         """Append what happened since the previous snapshot; call this for every snapshot."""
         self._task = snap.task
+        if snap.rewound_to is not None:           # the run went back: drop what followed
+            self._buffers["pass_loss"].truncate(snap.rewound_to)
+            for name in HISTORY_SERIES:
+                self._buffers[name].truncate(snap.history_length - len(snap.new_history))
+            self._dirty.update(self._buffers)
         rows = np.asarray(snap.new_history)
         if len(rows):
             header = list(snap.history_header)

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QScrollArea, QWidget)
+                               QMessageBox, QScrollArea, QToolBar, QWidget)
 
 from .. import __version__
 from ..engine.config import Config
@@ -30,6 +30,7 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .network_view import NetworkView
 from .surface_view import SurfaceView
+from .timeline import SnapshotHistory, TimelineBar
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 PAINT_INTERVAL_MS = 16
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
         self.config = config or Config.preset("gaussian-clouds")
         self.dataset = None
         self.latest: Snapshot | None = None
-        self._painted_seq = -1
+        self._painted: Snapshot | None = None     # the snapshot the panels show
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
         self._message_box: QMessageBox | None = None
@@ -73,6 +74,9 @@ class MainWindow(QMainWindow):
         self.cost = CostView()
         self.boundary = BoundaryView()
         self.controls = ControlsPanel(self.config)
+        self.history = SnapshotHistory()
+        self.timeline = TimelineBar(self.history)
+        self._rewind_target: int | None = None
         self._build_docks()
         self._build_actions()
         self._build_status()
@@ -186,6 +190,12 @@ class MainWindow(QMainWindow):
         self.toolbar_info.setStyleSheet("padding-left: 8px; color: #334155;")
         tb.addWidget(self.toolbar_info)
 
+        history_bar = QToolBar("History")
+        history_bar.setObjectName("history-toolbar")
+        history_bar.setMovable(False)
+        history_bar.addWidget(self.timeline)
+        self.addToolBar(Qt.BottomToolBarArea, history_bar)
+
     def _build_status(self) -> None:
         sb = self.statusBar()
         self.status_labels = {k: QLabel() for k in ("epoch", "pass", "loss", "accuracy", "speed")}
@@ -205,6 +215,8 @@ class MainWindow(QMainWindow):
         self.network.neuronSelected.connect(self._on_neuron_selected)
         self.surface.parametersDragged.connect(self.set_parameters)
         self.boundary.samplePicked.connect(self.pin_sample)
+        self.timeline.scrubbed.connect(self._on_scrubbed)
+        self.timeline.rewindRequested.connect(self.rewind)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -242,6 +254,20 @@ class MainWindow(QMainWindow):
     def _set_running(self, running: bool) -> None:
         self.play_action.setChecked(running)
         self.play_action.setText("Pause" if running else "Play")
+
+    @Slot(object)
+    def _on_scrubbed(self, snap) -> None:
+        """Show an earlier snapshot in every panel (training pauses), or the newest again."""
+        if snap is not None and self.is_running():
+            self.pause()
+        self._painted = None
+
+    @Slot(int)
+    def rewind(self, seq: int) -> None:
+        """Restore the training state of snapshot ``seq`` and continue from there."""
+        self._rewind_target = seq
+        self.host.rewindRequested.emit(seq)
+        self.timeline.go_live()
 
     @Slot(int)
     def _on_step_mode(self, _index: int) -> None:
@@ -299,6 +325,11 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snap: Snapshot) -> None:
         self.latest = snap
         self.cost.ingest(snap)
+        if snap.rewound_to is not None and self._rewind_target is not None:
+            self.history.truncate_after(self._rewind_target)
+            self._rewind_target = None
+        self.history.append(snap)
+        self.timeline.refresh()
         if snap.diverged and not snap.running:
             self._set_running(False)
             self.show_error("Training diverged", snap.diverged)
@@ -317,6 +348,8 @@ class MainWindow(QMainWindow):
         self.dataset = dataset
         self.controls.set_config(config)
         self.cost.clear()
+        self.history.clear()
+        self.timeline.refresh()
         self.boundary.set_dataset(dataset)
         self.surface.set_dataset(dataset)
         self._pass_times.clear()
@@ -337,10 +370,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _paint(self) -> None:
-        snap = self.latest
-        if snap is None or snap.seq == self._painted_seq:
+        snap = self.timeline.shown() or self.latest
+        if snap is None or snap is self._painted:
             return
-        self._painted_seq = snap.seq
+        self._painted = snap
         for panel in (self.network, self.surface, self.cost, self.boundary):
             if panel.isVisible():
                 panel.show_snapshot(snap)

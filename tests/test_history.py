@@ -1,0 +1,97 @@
+"""History: checkpoints, the bounded snapshot ring, scrubbing and "rewind to here"."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from bpviz.engine import Config
+from bpviz.engine.snapshot import snapshot_nbytes
+from bpviz.ui.timeline import SnapshotHistory
+
+
+@pytest.mark.parametrize("preset,overrides", [
+    ("gaussian-clouds", {}),
+    ("moons", {"optimizer": "momentum", "batch_size": 24}),
+    ("spiral", {"optimizer": "adam", "batch_size": 50}),
+])
+def test_restoring_a_checkpoint_repeats_the_future_exactly(make_run, preset, overrides):
+    _, _, net, trainer = make_run(preset, **overrides)
+    for _ in range(7):
+        trainer.step()
+    cp = trainer.checkpoint()
+    for _ in range(13):
+        trainer.step()
+    expected = [W.copy() for W in net.parameters()], trainer.history.table()
+    trainer.restore(cp)
+    assert trainer.pass_count == 7 and len(trainer.history) == cp.history_length
+    for _ in range(13):
+        trainer.step()
+    assert all(np.array_equal(a, b) for a, b in zip(net.parameters(), expected[0]))
+    assert np.array_equal(trainer.history.table(), expected[1], equal_nan=True)
+
+
+def test_snapshot_history_memory_is_capped(make_snap):
+    snap = make_snap(passes=1)
+    size = snapshot_nbytes(snap)
+    assert size > snap.weights[0].nbytes
+    history = SnapshotHistory(max_bytes=10 * size)
+    from dataclasses import replace
+    for seq in range(100):
+        history.append(replace(snap, seq=seq, trajectory=None))
+    assert history.nbytes <= 10 * size and 5 <= len(history) <= 10
+    assert history[len(history) - 1].seq == 99            # the newest are kept
+    history.truncate_after(95)
+    assert history[len(history) - 1].seq == 95
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from bpviz.ui.main_window import MainWindow
+    w = MainWindow(Config.preset("moons"),
+                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
+    yield w
+    w.close()
+
+
+def step(qtbot, w, n):
+    for _ in range(n):
+        target = w.latest.pass_count + 1
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=5000)
+
+
+def test_scrubbing_shows_an_earlier_pass_in_every_panel(qtbot, window):
+    step(qtbot, window, 6)
+    window.paint_now()
+    index = len(window.history) - 4                        # three passes back
+    earlier = window.history[index]
+    window.timeline.scrub_to(index)
+    assert window.timeline.is_scrubbing()
+    window.paint_now()
+    assert window.network._snap is earlier
+    assert window.timeline.label.text().startswith(f"pass {earlier.pass_count} ")
+    window.timeline.go_live()
+    window.paint_now()
+    assert window.network._snap is window.latest
+
+
+def test_rewind_then_continue_equals_never_having_gone_further(qtbot, window):
+    from bpviz.engine import build
+    step(qtbot, window, 10)
+    index = next(k for k in range(len(window.history)) if window.history[k].pass_count == 4)
+    window.timeline.scrub_to(index)
+    window.timeline.rewind_button.click()
+    qtbot.waitUntil(lambda: window.latest.rewound_to is not None, timeout=5000)
+    assert window.latest.pass_count == 4
+    assert len(window.cost.series("pass_loss")[1]) == 4        # the undone passes are gone
+    step(qtbot, window, 8)
+    # the same 12 passes without any rewind
+    _, net, trainer = build(Config.preset("moons"))
+    losses = [trainer.step().trace.loss for _ in range(12)]
+    snap = window.latest
+    assert all(np.array_equal(a, b) for a, b in zip(snap.weights, net.weights))
+    assert window.cost.series("pass_loss")[1].tolist() == losses
+    assert np.array_equal(window.cost.series("loss")[1], np.array(trainer.history.loss))
