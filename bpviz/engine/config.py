@@ -65,16 +65,40 @@ class Config:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Config":
+    def from_dict(cls, d) -> "Config":
+        """A validated configuration from a plain dict (a session or config.json); anything
+        malformed raises ConfigError naming the key."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"a configuration must be a mapping, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(map(str, unknown)))}")
         d = dict(d)
-        if "hidden" in d:
-            d["hidden"] = tuple(int(h) for h in d["hidden"])
-        if isinstance(d.get("activation"), list):
-            d["activation"] = tuple(d["activation"])
+        hidden = d.get("hidden", ())
+        if not isinstance(hidden, (list, tuple)) or not all(
+                isinstance(h, int) and not isinstance(h, bool) for h in hidden):
+            raise ConfigError(f"hidden must be a list of neuron counts, got {hidden!r}")
+        d["hidden"] = tuple(hidden)
+        activation = d.get("activation", "sigmoid")
+        if isinstance(activation, list):
+            activation = tuple(activation)
+        if not (isinstance(activation, str) or (isinstance(activation, tuple)
+                                                 and all(isinstance(a, str) for a in activation))):
+            raise ConfigError(f"activation must be a name or a list of names, got {activation!r}")
+        d["activation"] = activation
+        for key in ("dataset", "output", "init", "optimizer", "notes"):
+            if key in d and not isinstance(d[key], str):
+                raise ConfigError(f"{key} must be text, got {d[key]!r}")
+        for key in ("data_file", "label"):
+            if d.get(key) is not None and not isinstance(d[key], str):
+                raise ConfigError(f"{key} must be text, got {d[key]!r}")
+        if not isinstance(d.get("standardize", False), bool):
+            raise ConfigError(f"standardize must be true or false, got {d['standardize']!r}")
+        for key in ("lr", "momentum", "l2", "noise", "test_fraction"):
+            v = d.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise ConfigError(f"{key} must be a number, got {v!r}")
         cfg = cls(**d)
         cfg.validate()
         return cfg
@@ -109,12 +133,14 @@ class Config:
                             ("seed", self.seed, 0)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
                 raise ConfigError(f"{name} must be a whole number ≥ {lo}, got {v!r}")
-        if self.n_samples is not None and (not isinstance(self.n_samples, int) or self.n_samples < 4):
+        if self.n_samples is not None and (not isinstance(self.n_samples, int)
+                                           or isinstance(self.n_samples, bool) or self.n_samples < 4):
             raise ConfigError(f"number of samples must be a whole number ≥ 4, got {self.n_samples!r}")
         if len(self.hidden) > MAX_HIDDEN_LAYERS:
             raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(self.hidden)}")
         for k, n in enumerate(self.hidden):
-            if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_NEURONS_PER_LAYER:
+            if (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1
+                    or n > MAX_NEURONS_PER_LAYER):
                 raise ConfigError(f"hidden layer {k + 1} needs 1 to {MAX_NEURONS_PER_LAYER} neurons, "
                                   f"got {n!r}")
         acts = self.activations()

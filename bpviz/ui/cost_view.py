@@ -36,6 +36,7 @@ from . import style
 MAX_POINTS = 20_000
 BUCKET = 4             # the first block size, and the thinning of the coarse stretch
 
+PLOT_LIMIT = 1e30          # larger values (a diverging run) are drawn at this height
 HISTORY_SERIES = ("loss", "test_loss", "accuracy", "test_accuracy")   # history_header columns
 SERIES = HISTORY_SERIES + ("pass_loss",)
 SERIES_ORDER = ("loss", "test_loss", "pass_loss", "accuracy", "test_accuracy")   # legend order
@@ -260,6 +261,8 @@ class CostView(QWidget):
             self._show_task(self._task)
         for name in sorted(self._dirty):
             x, y = self._buffers[name].arrays()
+            # pyqtgraph builds paths in float32 arithmetic: keep a diverging loss drawable
+            y = np.clip(y, -PLOT_LIMIT, PLOT_LIMIT)
             item = self._items[name]
             item.setData(x, y, connect="finite", skipFiniteCheck=False)
             accuracy = name in ("accuracy", "test_accuracy")

@@ -110,6 +110,9 @@ def _edge_budget(counts: list[int], cap: int) -> list[int]:
     return budget
 
 
+FLOAT32_SAFE = 1e30     # neuron maps are drawn as float32: larger values (divergence) are clipped
+
+
 @dataclass(frozen=True, eq=False)
 class _Layout:
     """Where every neuron and edge sits, in view coordinates; computed once per architecture."""
@@ -795,9 +798,10 @@ class NetworkView(QWidget):
             if act in ("sigmoid", "softmax"):
                 lo, hi = 0.0, 1.0
             else:
-                m = float(np.abs(finite).max()) if finite.size else 1.0
+                m = min(float(np.abs(finite).max()) if finite.size else 1.0, FLOAT32_SAFE)
                 lo, hi = -(m or 1.0), (m or 1.0)
-            clean = np.nan_to_num(maps, nan=(lo + hi) / 2, posinf=hi, neginf=lo).astype(np.float32)
+            clean = np.clip(np.nan_to_num(maps, nan=(lo + hi) / 2, posinf=hi, neginf=lo),
+                            lo, hi).astype(np.float32)
             for i in range(lay.sizes[layer]):
                 self._images[lay.node(layer, i)].setImage(clean[i], levels=(lo, hi),
                                                           autoLevels=False)

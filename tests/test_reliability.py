@@ -1,0 +1,131 @@
+"""Reliability: divergence in the window, thread lifecycle under abuse, the exception hook, and
+configuration validation under fuzzing."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from bpviz.engine import Config, ConfigError
+
+
+def make_window(qtbot, tmp_path, preset="gaussian-clouds", **overrides):
+    from bpviz.ui.main_window import MainWindow
+    cfg = Config.preset(preset)
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    w = MainWindow(cfg, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
+    return w
+
+
+def test_divergence_pauses_rolls_back_and_tells_the_user(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path, "plane", lr=10.0)
+    try:
+        w.play()
+        qtbot.waitUntil(lambda: w.latest.diverged is not None, timeout=20000)
+        snap = w.latest
+        assert not snap.running and not w.is_running()
+        assert "diverged" in w.last_error and "smaller learning rate" in w.last_error
+        assert all(np.isfinite(W).all() for W in snap.weights)
+        assert math.isfinite(snap.loss) or snap.has_trace
+        w.paint_now()                                   # panels draw it without raising
+        qtbot.wait(300)
+        # a smaller rate continues from the kept weights
+        w.controls.lr.spin.setValue(0.01)
+        qtbot.waitUntil(lambda: w.latest.lr == 0.01, timeout=5000)
+        passes = w.latest.pass_count
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == passes + 1, timeout=5000)
+        assert w.latest.diverged is None
+    finally:
+        w.close()
+
+
+def test_rapid_commands_and_changes_while_training_never_crash(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path, "spiral")
+    try:
+        rng = np.random.RandomState(0)
+        actions = [w.play, w.pause, w.step, w.reset, w.toggle_play,
+                   lambda: w.controls.hidden._add(), lambda: w.controls.hidden._remove(),
+                   lambda: w.controls.lr.spin.setValue(float(rng.choice([0.001, 0.01, 0.1]))),
+                   lambda: w.controls.batch.setValue(int(rng.choice([0, 8, 32]))),
+                   lambda: w.set_parameters([("W", 0, 0, 0, float(rng.randn()))]),
+                   lambda: w.set_step_mode(str(rng.choice(["pass", "phase", "epoch"]))),
+                   lambda: w.controls.flush(), w.paint_now]
+        for _ in range(150):
+            actions[rng.randint(len(actions))]()
+            qtbot.wait(int(rng.randint(0, 6)))
+        w.play()
+        qtbot.wait(300)
+        assert w.host.thread.isRunning() and not w.last_error.startswith("Traceback")
+    finally:
+        w.close()
+    assert not w.host.thread.isRunning() and not w.surface.worker_thread.isRunning()
+
+
+def test_dragging_the_surface_point_while_training(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path)
+    try:
+        w.play()
+        for k in range(20):
+            w.surface.parametersDragged.emit([("W", 0, 0, 0, 0.1 * k), ("W", 0, 1, 0, -0.1 * k)])
+            qtbot.wait(10)
+        w.pause()
+        qtbot.waitUntil(lambda: not w.latest.running, timeout=5000)
+        assert all(np.isfinite(W).all() for W in w.latest.weights)
+    finally:
+        w.close()
+
+
+def test_closing_mid_run_of_a_large_network(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path, "spiral", hidden=(64, 64, 64), batch_size=0)
+    w.play()
+    qtbot.waitUntil(lambda: w.latest.pass_count > 3, timeout=20000)
+    w.close()
+    assert not w.host.thread.isRunning() and not w.surface.worker_thread.isRunning()
+
+
+def test_exception_hook_shows_a_dialog_and_keeps_the_app_alive(qtbot, monkeypatch):
+    from bpviz.app import install_exception_hook
+    app = QApplication.instance()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)       # restored after the test
+    install_exception_hook(app)
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    box = app._bpviz_error_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "boom in a slot" in box.text() and "Traceback" in box.detailedText()
+    box.close()
+
+
+# -- configuration validation under fuzzing ---------------------------------------------------
+
+values = st.one_of(st.none(), st.booleans(), st.integers(-10, 10 ** 6),
+                   st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+                   st.lists(st.integers(-3, 600), max_size=10), st.lists(st.text(max_size=8), max_size=4))
+keys = st.sampled_from(["dataset", "hidden", "activation", "output", "init", "seed", "optimizer",
+                        "lr", "momentum", "batch_size", "l2", "epochs", "noise", "test_fraction",
+                        "n_samples", "standardize", "bogus"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(keys, values, max_size=6))
+def test_any_configuration_is_accepted_or_refused_with_config_error(changes):
+    d = Config.preset("xor").to_dict()
+    d.update(changes)
+    try:
+        cfg = Config.from_dict(d)
+    except ConfigError as e:
+        assert str(e)
+        return
+    assert cfg.lr > 0 and 0 <= cfg.momentum < 1 and cfg.epochs >= 1
