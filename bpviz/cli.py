@@ -149,9 +149,11 @@ def _write_atomic(path: Path, write) -> None:
             tmp.unlink()
 
 
-def write_run(out: Path, config, trainer) -> None:
-    """history.csv, weights.npz and config.json of a run into ``out``."""
+def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> None:
+    """history.csv, weights.npz, config.json and session.bpviz of a run into ``out``."""
     import numpy as np
+
+    from .engine.session import save_session
     out.mkdir(parents=True, exist_ok=True)
     hist = trainer.history
     header = hist.header(trainer.network.n_layers)
@@ -174,7 +176,9 @@ def write_run(out: Path, config, trainer) -> None:
         d = {"config": config.to_dict(), "sizes": trainer.network.sizes,
              "activations": trainer.network.activation_names, "epochs_done": trainer.epoch,
              "passes_done": trainer.pass_count, "dataset": trainer.dataset.params or
-             {"source": trainer.dataset.source}}
+             {"source": trainer.dataset.source},
+             "live": {"lr": trainer.lr, "momentum": trainer.momentum,
+                      "batch_size": trainer.batch_size, "l2": trainer.l2}}
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(d, f, indent=2)
             f.write("\n")
@@ -182,17 +186,69 @@ def write_run(out: Path, config, trainer) -> None:
     _write_atomic(out / "history.csv", history_csv)
     _write_atomic(out / "weights.npz", weights_npz)
     _write_atomic(out / "config.json", config_json)
+    save_session(out / "session.bpviz", trainer, config, trajectory=trajectory, extra=extra)
+
+
+# What --resume may change: the live hyper-parameters. Every other run option would change the
+# network or the data, which the session fixes, and is a usage error with --resume.
+RESUME_MAY_CHANGE = ("lr", "momentum", "batch_size", "l2")
 
 
 def cmd_train(args) -> int:
+    """Train a new run from a preset or CSV data, or with --resume continue a saved session."""
     from .engine.config import build
+    if args.resume:
+        return _resume_train(args)
+    if args.preset is None:   # the train parser leaves it unset so that --resume can refuse it
+        args.preset = "gaussian-clouds"
     cfg = config_from_args(args)
-    dataset, net, trainer = build(cfg)
+    _, _, trainer = build(cfg)
     diverged = trainer.run(epochs=cfg.epochs)
+    return _finish_train(cfg, trainer, diverged, Path(args.out) if args.out else None)
+
+
+def _resume_train(args) -> int:
+    """--resume FILE --epochs N: N more epochs of the session, written to --out or else to the
+    session's own folder (its session.bpviz, history.csv, weights.npz and config.json replaced)."""
+    from dataclasses import replace
+
+    from .engine.session import load_session
+    for dest, value in vars(args).items():
+        if dest not in RESUME_MAY_CHANGE + ("epochs", "resume", "out", "command", "func") \
+                and value is not None and value is not False:
+            raise UsageError(f"bpviz train: --{dest.replace('_', '-')} cannot be used with "
+                             f"--resume: the session fixes the network and the data")
+    if args.epochs is None:
+        raise UsageError("bpviz train: --resume needs --epochs N, the number of epochs to add")
+    session = load_session(args.resume)
+    trainer = session.trainer
+    if args.momentum is not None and session.config.optimizer != "momentum":
+        raise UsageError(f"bpviz train: --momentum has no effect on the session's "
+                         f"{session.config.optimizer} optimizer")
+    live = {name: getattr(trainer, name) if getattr(args, name) is None else getattr(args, name)
+            for name in RESUME_MAY_CHANGE}
+    replace(session.config, **live).validate()     # e.g. a momentum of 1 or more
+    for name, value in live.items():
+        setattr(trainer, name, value)
+    trajectory = session.trajectory
+
+    def record(result):
+        if not result.diverged:
+            trajectory.record(trainer.network, trainer.pass_count)
+
+    diverged = trainer.run(epochs=args.epochs, on_pass=None if trajectory is None else record)
+    out = Path(args.out) if args.out else Path(args.resume).parent
+    return _finish_train(session.config, trainer, diverged, out, trajectory=trajectory,
+                         extra=session.extra)
+
+
+def _finish_train(cfg, trainer, diverged, out, *, trajectory=None, extra=None) -> int:
+    """Write the run to ``out`` (if given) and print its one-line summary; the exit status."""
+    dataset, net = trainer.dataset, trainer.network
     loss, acc = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
     test_loss, test_acc = trainer.evaluate(trainer.X_test, trainer.T_test, trainer.test_labels)
-    if args.out:
-        write_run(Path(args.out), cfg, trainer)
+    if out is not None:
+        write_run(out, cfg, trainer, trajectory=trajectory, extra=extra)
     sizes = "-".join(str(s) for s in net.sizes)
     parts = [f"{dataset.name} {sizes}", f"epochs {trainer.epoch}", f"loss {loss:.6g}"]
     if dataset.is_classification:
@@ -236,9 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bpviz {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
-    t = sub.add_parser("train", help="train headless and write history.csv, weights.npz, config.json")
+    t = sub.add_parser("train", help="train headless and write history.csv, weights.npz, "
+                       "config.json, session.bpviz")
     _add_run_options(t)
-    t.add_argument("--out", metavar="DIR", help="folder for history.csv, weights.npz, config.json")
+    t.set_defaults(preset=None)   # unset unless given, so that --resume can refuse it
+    t.add_argument("--resume", metavar="FILE.bpviz",
+                   help="continue a saved session for --epochs more epochs; only --lr, "
+                        "--momentum, --batch-size and --l2 may change; writes to --out, by "
+                        "default the session's folder")
+    t.add_argument("--out", metavar="DIR",
+                   help="folder for history.csv, weights.npz, config.json, session.bpviz")
     t.set_defaults(func=cmd_train)
 
     g = sub.add_parser("gradcheck", help="compare backprop with finite differences")
@@ -261,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--soak", type=_number(float, 0, True, "minutes"), metavar="MINUTES",
                    help="also run the window at full speed this long and report RSS")
     b.set_defaults(func=_lazy("bench"))
+
+    from .inspect_cmd import add_parser as add_inspect_parser
+    add_inspect_parser(sub)
     return p
 
 

@@ -25,6 +25,7 @@ from .engine.config import Config, build
 from .engine.errors import BpvizError
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import Snapshot, data_bounds, make_snapshot
+from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
@@ -64,7 +65,7 @@ class TrainingWorker(QObject):
         self._plan: list[Phase] | None = None   # phases of the pass being walked (phase mode)
         self._phase: Phase | None = None        # the phase the last snapshot showed
         self._pass_trace = None                 # full trace of the pass being walked
-        self._checkpoints: OrderedDict = OrderedDict()   # snapshot seq → Checkpoint
+        self._checkpoints: OrderedDict = OrderedDict()   # snapshot seq → trainer state, no history
         self._checkpoint_bytes = 0
 
     # -- lifecycle (runs on the worker thread) --------------------------------------------------
@@ -251,15 +252,15 @@ class TrainingWorker(QObject):
         self.pause_quietly()
         self._end_phases()
         t = self.trainer
-        t.restore(cp)
-        self.trajectory.truncate(cp.pass_count)
+        t.set_state(cp)
+        self.trajectory.truncate(cp["pass_count"])
         while self._checkpoints and next(reversed(self._checkpoints)) > seq:
             _, dropped = self._checkpoints.popitem()
-            self._checkpoint_bytes -= dropped.nbytes
+            self._checkpoint_bytes -= dropped["nbytes"]
         self._history_sent = len(t.history)
         self._pending_losses, self._pending_positions = [], []
         self._preview_trace()
-        t.last_update = None if cp.last_update is None else list(cp.last_update)
+        t.last_update = cp["last_update"]
         position = t.epoch + t.pass_in_epoch / max(1, t.passes_per_epoch())
         self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
                       rewound_to=position)
@@ -319,12 +320,13 @@ class TrainingWorker(QObject):
         t.last_update = None
 
     def _keep_checkpoint(self, seq: int) -> None:
-        cp = self.trainer.checkpoint()
+        cp = self.trainer.get_state(history=False)
+        cp["nbytes"] = state_nbytes(cp)
         self._checkpoints[seq] = cp
-        self._checkpoint_bytes += cp.nbytes
+        self._checkpoint_bytes += cp["nbytes"]
         while self._checkpoint_bytes > CHECKPOINT_BYTES and len(self._checkpoints) > 1:
             _, old = self._checkpoints.popitem(last=False)
-            self._checkpoint_bytes -= old.nbytes
+            self._checkpoint_bytes -= old["nbytes"]
 
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None) -> None:

@@ -18,12 +18,12 @@ def test_restoring_a_checkpoint_repeats_the_future_exactly(make_run, preset, ove
     _, _, net, trainer = make_run(preset, **overrides)
     for _ in range(7):
         trainer.step()
-    cp = trainer.checkpoint()
+    cp = trainer.get_state(history=False)
     for _ in range(13):
         trainer.step()
     expected = [W.copy() for W in net.parameters()], trainer.history.table()
-    trainer.restore(cp)
-    assert trainer.pass_count == 7 and len(trainer.history) == cp.history_length
+    trainer.set_state(cp)
+    assert trainer.pass_count == 7 and len(trainer.history) == cp["history_length"]
     for _ in range(13):
         trainer.step()
     assert all(np.array_equal(a, b) for a, b in zip(net.parameters(), expected[0]))

@@ -98,36 +98,6 @@ def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
     return float((pred == labels).mean())
 
 
-@dataclass(frozen=True, eq=False)
-class Checkpoint:
-    """Everything that decides the trainer's future: restoring it and training on gives exactly
-    the passes that followed it the first time."""
-
-    weights: tuple
-    biases: tuple
-    optimizer: dict
-    shuffle_state: tuple
-    epoch: int
-    pass_count: int
-    pass_in_epoch: int
-    order: np.ndarray | None
-    epoch_batch: int
-    order_drawn: bool
-    history_length: int
-    hyper: tuple          # lr, momentum, batch_size, l2
-    last_update: tuple | None
-
-    @property
-    def nbytes(self) -> int:
-        arrays = list(self.weights) + list(self.biases) + list(self.last_update or ())
-        for v in self.optimizer.values():
-            if isinstance(v, list):
-                arrays += v
-        if self.order is not None:
-            arrays.append(self.order)
-        return sum(a.nbytes for a in arrays) + 2600     # + the Mersenne Twister state
-
-
 @dataclass
 class PassResult:
     trace: Trace
@@ -198,36 +168,6 @@ class Trainer:
             return float("nan"), float("nan")
         y, _, zs = self.network.forward(X, keep=True)
         return float(self.network.out.loss(zs[-1], T).mean()), accuracy(y, labels)
-
-    def checkpoint(self) -> Checkpoint:
-        """A private copy of the training state (weights, optimizer, shuffle generator, counters,
-        the current epoch's batch order and the history length)."""
-        net = self.network
-        return Checkpoint(
-            tuple(W.copy() for W in net.weights), tuple(b.copy() for b in net.biases),
-            self.optimizer.get_state(), self.shuffle_rng.get_state(), self.epoch, self.pass_count,
-            self.pass_in_epoch, None if self._order is None else self._order.copy(),
-            self._epoch_batch, self._order_drawn, len(self.history),
-            (self.lr, self.momentum, self.batch_size, self.l2),
-            None if self.last_update is None else tuple(u.copy() for u in self.last_update))
-
-    def restore(self, cp: Checkpoint) -> None:
-        """Return to ``cp``: training on from here repeats exactly what followed it; the history
-        after it is dropped."""
-        net = self.network
-        net.weights[:] = [W.copy() for W in cp.weights]
-        net.biases[:] = [b.copy() for b in cp.biases]
-        self.optimizer.set_state(cp.optimizer)
-        self.shuffle_rng.set_state(cp.shuffle_state)
-        self.epoch, self.pass_count, self.pass_in_epoch = cp.epoch, cp.pass_count, cp.pass_in_epoch
-        self._order = None if cp.order is None else cp.order.copy()
-        self._epoch_batch, self._order_drawn = cp.epoch_batch, cp.order_drawn
-        self.history.truncate(cp.history_length)
-        self.lr, self.momentum, self.batch_size, self.l2 = cp.hyper
-        self.last_update = None if cp.last_update is None else [u.copy() for u in cp.last_update]
-        self.last_trace = None
-        self.diverged = None
-        self._previous = None
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -345,17 +285,22 @@ class Trainer:
 
     # -- saving and restoring ----------------------------------------------------------------
 
-    def get_state(self) -> dict:
+    def get_state(self, history: bool = True) -> dict:
         """Everything that decides how training goes on, as plain values and copied arrays.
+
+        With ``history=False`` the history is not copied (a cheap in-memory checkpoint for
+        "rewind"): ``set_state`` then cuts the history back to ``history_length`` rows.
 
         Keys: ``weights``, ``biases``; ``previous`` (the parameters before the last update, which
         a divergence rolls back to, or None); ``optimizer`` (``Optimizer.get_state()``); the live
         hyper-parameters ``lr``, ``momentum``, ``batch_size``, ``l2``; the counters ``epoch``,
-        ``pass_count``, ``pass_in_epoch``; ``epoch_batch`` and ``order`` (the current epoch's
-        batch size and permutation, or None); ``shuffle_rng`` (``RandomState.get_state(legacy=
+        ``pass_count``, ``pass_in_epoch``; ``epoch_batch``, ``order`` and ``order_drawn`` (the
+        current epoch's batch size and permutation, or None, and whether ``peek_batch`` drew it
+        ahead of the epoch's first pass); ``shuffle_rng`` (``RandomState.get_state(legacy=
         False)``); ``history`` (one array per column, ``grad_norms`` of shape (rows, layers));
-        ``diverged`` (the fields of the last Divergence, or None). The last trace and update are
-        left out: they are what the last pass showed, not what the next one needs.
+        ``last_update`` (the Δθ of the last pass, or None); ``diverged`` (the fields of the last
+        Divergence, or None). Only the last trace is left out: it is what the last pass showed,
+        and nothing that follows depends on it.
         """
         h = self.history
         return {
@@ -368,8 +313,10 @@ class Trainer:
             "epoch": self.epoch, "pass_count": self.pass_count,
             "pass_in_epoch": self.pass_in_epoch, "epoch_batch": self._epoch_batch,
             "order": None if self._order is None else self._order.copy(),
+            "order_drawn": self._order_drawn,
             "shuffle_rng": self.shuffle_rng.get_state(legacy=False),   # a copy
-            "history": {
+            "history_length": len(h),
+            "history": None if not history else {
                 "epoch": np.array(h.epoch, dtype=np.int64),
                 "loss": np.array(h.loss, dtype=float),
                 "accuracy": np.array(h.accuracy, dtype=float),
@@ -378,6 +325,8 @@ class Trainer:
                 "grad_norms": np.array(h.grad_norms, dtype=float).reshape(len(h),
                                                                          self.network.n_layers),
             },
+            "last_update": (None if self.last_update is None else
+                            [u.copy() for u in self.last_update]),
             "diverged": None if self.diverged is None else asdict(self.diverged),
         }
 
@@ -405,11 +354,27 @@ class Trainer:
         pass_in_epoch = _whole("pass in epoch", state["pass_in_epoch"])
         epoch_batch = _whole("epoch batch size", state["epoch_batch"])
         order = None if state["order"] is None else self._checked_order(state["order"])
-        if pass_in_epoch and (order is None or not 0 < pass_in_epoch * epoch_batch < self.n_train):
-            raise ValueError(f"pass {pass_in_epoch} into an epoch of batches of {epoch_batch} "
-                             f"does not fit {self.n_train} training samples")
+        order_drawn = state["order_drawn"]
+        if not isinstance(order_drawn, bool):
+            raise TypeError(f"order_drawn must be true or false, got {order_drawn!r}")
+        if pass_in_epoch or order_drawn:   # the current epoch's batches are fixed: do they fit?
+            n = self.n_train
+            fits = (pass_in_epoch == 0 and epoch_batch >= n if order is None
+                    else 0 < epoch_batch < n and pass_in_epoch * epoch_batch < n)
+            if not fits:
+                raise ValueError(f"pass {pass_in_epoch} into an epoch of "
+                                 f"{'shuffled' if order is not None else 'full'} batches of "
+                                 f"{epoch_batch} does not fit {n} training samples")
         shuffle_rng = _random_state(state["shuffle_rng"])
-        history = self._checked_history(state["history"])
+        if state["history"] is not None:
+            history = self._checked_history(state["history"])
+        else:
+            keep = _whole("history length", state["history_length"])
+            if keep > len(self.history):
+                raise ValueError(f"a checkpoint with {keep} history rows does not fit a history of "
+                                 f"{len(self.history)}")
+        last_update = (None if state["last_update"] is None else
+                       _arrays("last update", state["last_update"], shapes))
         diverged = None
         if state["diverged"] is not None:
             d = state["diverged"]
@@ -424,12 +389,15 @@ class Trainer:
         self.optimizer.set_state(optimizer)
         self.lr, self.momentum, self.l2, self.batch_size = lr, momentum, l2, batch_size
         self.epoch, self.pass_count, self.pass_in_epoch = epoch, pass_count, pass_in_epoch
-        self._epoch_batch, self._order = epoch_batch, order
+        self._epoch_batch, self._order, self._order_drawn = epoch_batch, order, order_drawn
         self.shuffle_rng = shuffle_rng
-        self.history = history
+        if state["history"] is not None:
+            self.history = history
+        else:
+            self.history.truncate(keep)
+        self.last_update = last_update
         self.diverged = diverged
         self.last_trace = None
-        self.last_update = None
 
     def _checked_optimizer_state(self, state: dict, shapes) -> dict:
         current = self.optimizer.state
@@ -509,3 +477,16 @@ def _random_state(state: dict) -> np.random.RandomState:
                    "state": {"key": key.astype(np.uint32), "pos": pos},
                    "has_gauss": int(state["has_gauss"]), "gauss": float(state["gauss"])})
     return rng
+
+
+def state_nbytes(state: dict) -> int:
+    """Memory held by the arrays of a ``Trainer.get_state()`` (nested lists and dicts included)."""
+    def size(v) -> int:
+        if isinstance(v, np.ndarray):
+            return v.nbytes
+        if isinstance(v, (list, tuple)):
+            return sum(size(x) for x in v)
+        if isinstance(v, dict):
+            return sum(size(x) for x in v.values())
+        return 0
+    return size(state)

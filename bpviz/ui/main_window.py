@@ -28,14 +28,16 @@ from ..worker import WorkerHost
 from .boundary_view import BoundaryView
 from .controls import ControlsPanel
 from .cost_view import CostView
+from .export import Exporter
 from .network_view import NetworkView
+from .inspector import InspectorPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 PAINT_INTERVAL_MS = 16
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 STEP_MODES = [("one pass", "pass"), ("one phase", "phase"), ("one epoch", "epoch")]
 
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self.cost = CostView()
         self.boundary = BoundaryView()
         self.controls = ControlsPanel(self.config)
+        self.inspector = InspectorPanel()
         self.history = SnapshotHistory()
         self.timeline = TimelineBar(self.history)
         self._rewind_target: int | None = None
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self._connect()
+        self.network.select_neuron(1, 0)       # the inspector starts on this neuron too
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_settings()
 
@@ -117,6 +121,8 @@ class MainWindow(QMainWindow):
                                    Qt.RightDockWidgetArea),
             "surface": self._dock("Error surface", "surface", self.surface, Qt.RightDockWidgetArea),
             "cost": self._dock("Cost curve", "cost", self.cost, Qt.RightDockWidgetArea),
+            "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
+                                    Qt.RightDockWidgetArea),
         }
         d = self.docks
         self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
@@ -125,6 +131,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["controls"], d["network"], d["boundary"]], [300, 700, 480], Qt.Horizontal)
         self.resizeDocks([d["network"], d["cost"]], [560, 330], Qt.Vertical)
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
+        self.tabifyDockWidget(d["cost"], d["inspector"])
+        d["cost"].raise_()
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
         a = QAction(text, self)
@@ -145,14 +153,14 @@ class MainWindow(QMainWindow):
         self.reset_action = self._action("Reset", self.reset, "R",
                                          "Back to the initial weights of this seed")
         open_csv = self._action("Open dataset CSV…", self.open_csv_dialog, QKeySequence.Open)
-        export_png = self._action("Export panels as PNG…", self.export_png_dialog)
+        self.exporter = Exporter(self)          # File → Export, right-click "Export…" on plots
         quit_action = self._action("Quit", self.close, QKeySequence.Quit)
 
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
         file_menu.addAction(open_csv)
         self.session_menu_anchor = file_menu.addSeparator()
-        file_menu.addAction(export_png)
+        file_menu.addMenu(self.exporter.menu)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
@@ -213,6 +221,10 @@ class MainWindow(QMainWindow):
         self.network.parametersEdited.connect(self.set_parameters)
         self.network.surfaceAxesChosen.connect(self.surface.set_axes)
         self.network.neuronSelected.connect(self._on_neuron_selected)
+        self.network.neuronSelected.connect(self.inspector.select_neuron)
+        self.inspector.neuronChosen.connect(self.select_neuron)
+        self.inspector.sampleChanged.connect(self.pin_sample)
+        self.docks["inspector"].visibilityChanged.connect(self._on_inspector_visible)
         self.surface.parametersDragged.connect(self.set_parameters)
         self.boundary.samplePicked.connect(self.pin_sample)
         self.timeline.scrubbed.connect(self._on_scrubbed)
@@ -285,11 +297,18 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def pin_sample(self, index: int) -> None:
         self.boundary.set_pinned(index)
+        self.inspector.set_pinned(index)
         self.host.pinRequested.emit(index)
 
     def select_neuron(self, layer: int, index: int) -> None:
         """Select a neuron as a click in the diagram does (the diagram emits neuronSelected)."""
         self.network.select_neuron(layer, index)
+
+    @Slot(bool)
+    def _on_inspector_visible(self, visible: bool) -> None:
+        snap = self.timeline.shown() or self.latest
+        if visible and snap is not None:
+            self.inspector.show_snapshot(snap)      # it was not fed while hidden
 
     @Slot(int, int)
     def _on_neuron_selected(self, layer: int, index: int) -> None:
@@ -352,6 +371,7 @@ class MainWindow(QMainWindow):
         self.timeline.refresh()
         self.boundary.set_dataset(dataset)
         self.surface.set_dataset(dataset)
+        self.inspector.set_dataset(dataset)
         self._pass_times.clear()
         self._set_running(False)
 
@@ -374,7 +394,7 @@ class MainWindow(QMainWindow):
         if snap is None or snap is self._painted:
             return
         self._painted = snap
-        for panel in (self.network, self.surface, self.cost, self.boundary):
+        for panel in (self.network, self.surface, self.cost, self.boundary, self.inspector):
             if panel.isVisible():
                 panel.show_snapshot(snap)
         self._update_status(snap)
@@ -411,23 +431,6 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open dataset CSV", "", "CSV files (*.csv);;All files (*)")
         if path:
             self.load_csv(path)
-
-    @Slot()
-    def export_png_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export panels as PNG into…")
-        if folder:
-            self.export_png(Path(folder))
-
-    def export_png(self, folder: Path) -> list[Path]:
-        """Save a picture of every visible panel into ``folder``."""
-        written = []
-        for name, dock in self.docks.items():
-            if name != "controls" and dock.isVisible():
-                path = folder / f"{name}.png"
-                if dock.widget().grab().save(str(path)):
-                    written.append(path)
-        self.statusBar().showMessage(f"exported {len(written)} panels to {folder}", 5000)
-        return written
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()

@@ -1,0 +1,430 @@
+"""Session files (``.bpviz``): a training run saved whole, so that it resumes bit for bit.
+
+::
+
+    save_session("run.bpviz", trainer, config, trajectory=traj, extra={"selected": [1, 0]})
+    session = load_session("run.bpviz")   # .config .dataset .network .trainer .trajectory .extra
+    session.trainer.run(epochs=10)        # exactly as if training had never stopped
+
+File format, version 1
+----------------------
+A zip archive (deflate) that is also a valid ``.npz``: ``numpy.load(path)`` lists its arrays.
+
+``session.json``, a UTF-8 JSON object:
+
+=================  ================================================================================
+``format``         ``"bpviz-session"``
+``version``        the format version, 1 (``FORMAT_VERSION``); a reader refuses a newer one
+``bpviz_version``  the bpviz that wrote the file
+``config``         ``Config.to_dict()``
+``dataset``        how to get the training data back (below)
+``trainer``        ``Trainer.get_state()``: weights, optimizer state, counters, the current epoch's
+                   order, the shuffle generator, live hyper-parameters, history, last divergence
+``trajectory``     null, or the weight trajectory: ``capacity``, ``stride``, ``version``,
+                   ``points`` (K, P) and ``passes`` (K,)
+``extra``          the window's selections (selected neuron, surface axes, ...), plain JSON,
+                   given back as saved
+=================  ================================================================================
+
+``<name>.npy``: every array of ``dataset``, ``trainer`` and ``trajectory``, one member each, in
+numpy's ``.npy`` format (never pickled objects). In the JSON an array is the object
+``{"$array": "<name>"}``, e.g. ``{"$array": "trainer/weights/0"}`` for ``trainer/weights/0.npy``.
+
+The ``dataset`` entry holds ``sha256``, the checksum of the training and test arrays
+(:func:`dataset_checksum`), and one of three ``kind``\\ s:
+
+=============  ====================================================================================
+``generated``  a generator's data: made again from ``config`` when loading, checked against sha256
+``embedded``   CSV data under ``EMBED_LIMIT_BYTES`` (5 MB): the arrays ``X_train``, ``y_train``,
+               ``X_test``, ``y_test`` and the metadata ``name``, ``task``, ``class_names``,
+               ``feature_names``, ``target_names``, ``source``, ``params``
+``file``       larger CSV data: the file's absolute ``path`` and ``file_sha256``; when loading, the
+               file is read again (from ``path``, else a file of the same name beside the session)
+               and must not have changed
+=============  ====================================================================================
+
+Saving is atomic: the archive goes to a temporary file in the same folder, is flushed to disk and
+renamed over ``path``, so a crash mid-save leaves any previous file whole and no temporary file.
+Loading builds everything (configuration, data, network, trainer, trajectory) before it returns.
+Anything wrong (not a zip or truncated, a missing member, a foreign or newer format, arrays of the
+wrong shape, non-finite weights, data that does not match its checksum, a CSV file missing or
+changed) raises :class:`SessionError` with one line naming the file and the problem; no other
+exception escapes ``load_session``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import secrets
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from .config import MEMORY_LIMIT_BYTES, Config, build, make_dataset
+from .data import CLASSIFICATION, REGRESSION, Dataset
+from .errors import BpvizError, SessionError
+from .network import Network
+from .trainer import Trainer
+from .trajectory import Trajectory
+
+FORMAT_NAME = "bpviz-session"
+FORMAT_VERSION = 1
+MANIFEST = "session.json"
+ARRAY_KEY = "$array"
+EMBED_LIMIT_BYTES = 5 * 1024 ** 2      # CSV data smaller than this is stored in the session
+MAX_MEMBER_BYTES = MEMORY_LIMIT_BYTES  # a larger member is refused before it is decompressed
+MANIFEST_KEYS = ("bpviz_version", "config", "dataset", "trainer", "trajectory", "extra")
+
+
+@dataclass
+class Session:
+    """A loaded session, ready to train on."""
+
+    config: Config
+    dataset: Dataset
+    network: Network
+    trainer: Trainer
+    trajectory: Trajectory | None
+    extra: dict
+    version: int          # the file's format version
+    bpviz_version: str    # the bpviz that wrote it
+
+
+# -- checksums ---------------------------------------------------------------------------------
+
+def dataset_checksum(dataset: Dataset) -> str:
+    """SHA-256 over X_train, y_train, X_test and y_test: each one's dtype, shape and C-order
+    little-endian bytes."""
+    h = hashlib.sha256()
+    for a in (dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test):
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        h.update(f"{a.dtype.str}{a.shape};".encode())
+        h.update(a)
+    return h.hexdigest()
+
+
+def file_checksum(path) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- saving ------------------------------------------------------------------------------------
+
+def save_session(path, trainer: Trainer, config: Config, *, trajectory: Trajectory | None = None,
+                 extra: dict | None = None) -> None:
+    """Save ``trainer`` (its data, network and complete state), the ``config`` it was built from,
+    the weight ``trajectory`` if given and ``extra`` (plain JSON: dicts, lists, strings, numbers)
+    to ``path``, atomically.
+
+    Raises OSError when the file cannot be written and TypeError when ``extra`` is not plain JSON;
+    in both cases an existing file at ``path`` is left as it was.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    manifest = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "bpviz_version": __version__,
+        "config": config.to_dict(),
+        "dataset": _encode(_dataset_entry(trainer.dataset, config), "dataset", arrays),
+        "trainer": _encode(trainer.get_state(), "trainer", arrays),
+        "trajectory": (None if trajectory is None else
+                       _encode(_trajectory_state(trajectory), "trajectory", arrays)),
+        "extra": {} if extra is None else extra,
+    }
+    text = json.dumps(manifest, indent=1, ensure_ascii=False, default=_plain)
+    _write_atomic(path, lambda f: _write_archive(f, text, arrays))
+
+
+def _dataset_entry(dataset: Dataset, config: Config) -> dict:
+    entry = {"sha256": dataset_checksum(dataset)}
+    if config.dataset != "csv":
+        return {"kind": "generated", **entry}
+    arrays = {"X_train": dataset.X_train, "y_train": dataset.y_train,
+              "X_test": dataset.X_test, "y_test": dataset.y_test}
+    if sum(a.nbytes for a in arrays.values()) < EMBED_LIMIT_BYTES:
+        return {"kind": "embedded", **entry, "name": dataset.name, "task": dataset.task,
+                "class_names": list(dataset.class_names),
+                "feature_names": list(dataset.feature_names),
+                "target_names": list(dataset.target_names), "source": dataset.source,
+                "params": dataset.params, **arrays}
+    source = Path(dataset.source).resolve()
+    return {"kind": "file", **entry, "path": str(source), "file_sha256": file_checksum(source)}
+
+
+def _trajectory_state(trajectory: Trajectory) -> dict:
+    return {"capacity": trajectory.capacity, "stride": trajectory.stride,
+            "version": trajectory.version, "points": trajectory.points,
+            "passes": trajectory.passes}
+
+
+def _encode(value, name: str, arrays: dict):
+    """``value`` for the JSON: every array moved to ``arrays[name]`` and replaced by a reference."""
+    if isinstance(value, np.ndarray):
+        arrays[name] = value
+        return {ARRAY_KEY: name}
+    if isinstance(value, dict):
+        return {k: _encode(v, f"{name}/{k}", arrays) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, f"{name}/{i}", arrays) for i, v in enumerate(value)]
+    return value
+
+
+def _plain(value):
+    """JSON for numpy scalars (a configuration edited in the window may hold them)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a session can only hold plain JSON values, not {type(value).__name__}")
+
+
+def _write_archive(f, manifest_text: str, arrays: dict[str, np.ndarray]) -> None:
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(MANIFEST, manifest_text)
+        for name, array in arrays.items():
+            _write_array(zf, name, array)
+
+
+def _write_array(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    zf.writestr(f"{name}.npy", buffer.getvalue())
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Call ``write(file)`` on a new temporary file beside ``path``, flush it to disk and rename
+    it over ``path``; on any failure remove the temporary file and leave ``path`` alone."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if os.name == "posix":   # make the rename itself durable
+        with contextlib.suppress(OSError):
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+def load_session(path) -> Session:
+    """Read a session file and rebuild everything in it; raises SessionError for any file that
+    cannot be used, naming the file and what is wrong."""
+    path = Path(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise SessionError(f"{path}: no such file") from None
+    except Exception as e:   # BadZipFile, and the odd OSError or ValueError on mangled headers
+        if isinstance(e, OSError) and e.filename is not None:   # a folder, no permission, ...
+            raise SessionError(f"{path}: cannot read it: {e.strerror or e}") from None
+        raise SessionError(f"{path}: not a bpviz session file (not a zip archive, or truncated)") \
+            from None
+    try:
+        with zf:
+            return _read_session(zf, path)
+    except BpvizError as e:   # SessionError from the checks below; ConfigError and DataError
+        raise SessionError(f"{path}: {e}") from None
+    except Exception as e:    # the zip, JSON and .npy readers raise many kinds on damaged bytes
+        if isinstance(e, OSError) and e.filename is not None:   # e.g. the CSV file it refers to
+            raise SessionError(f"{path}: cannot read {e.filename}: {e.strerror or e}") from None
+        raise SessionError(f"{path}: damaged or not a bpviz session file ({_one_line(e)})") \
+            from None
+
+
+def _read_session(zf: zipfile.ZipFile, path: Path) -> Session:
+    manifest = _read_manifest(zf)
+    version = manifest["version"]
+    bpviz_version = manifest["bpviz_version"]
+    extra = manifest["extra"]
+    if not isinstance(bpviz_version, str) or not isinstance(extra, dict):
+        raise SessionError(f"{MANIFEST}: bpviz_version must be text and extra an object")
+    try:
+        config = Config.from_dict(manifest["config"])
+    except BpvizError as e:
+        raise SessionError(f"the saved configuration is not valid: {e}") from None
+
+    def read(name):
+        return _read_array(zf, name)
+
+    entry = _decode(manifest["dataset"], read)
+    dataset, config = _saved_data(entry, config, path)
+    dataset, network, trainer = build(config, dataset)
+    if dataset_checksum(dataset) != entry["sha256"]:
+        raise SessionError(_CHECKSUM_MISMATCH[entry["kind"]].format(name=dataset.name))
+    state = _decode(manifest["trainer"], read)
+    try:
+        trainer.set_state(state)
+    except KeyError as e:
+        raise SessionError(f"the saved training state lacks {e}") from None
+    except (TypeError, ValueError) as e:
+        raise SessionError(f"the saved training state is not valid: {e}") from None
+    trajectory = None
+    if manifest["trajectory"] is not None:
+        trajectory = _restore_trajectory(_decode(manifest["trajectory"], read), network)
+    return Session(config, dataset, network, trainer, trajectory, extra, version, bpviz_version)
+
+
+_CHECKSUM_MISMATCH = {
+    "generated": "the {name} data made again from the saved configuration differs from the data "
+                 "the session was trained on (checksum mismatch; written by another numpy or bpviz "
+                 "version?)",
+    "embedded": "the saved data does not match its checksum",
+    "file": "the data read from the CSV file differs from the data the session was trained on "
+            "(checksum mismatch)",
+}
+
+
+def _read_manifest(zf: zipfile.ZipFile) -> dict:
+    if MANIFEST not in zf.namelist():
+        raise SessionError(f"not a bpviz session file: the archive has no {MANIFEST}")
+    try:
+        manifest = json.loads(_member(zf, MANIFEST).decode("utf-8"))
+    except ValueError:   # JSONDecodeError and UnicodeDecodeError
+        raise SessionError(f"not a bpviz session file: {MANIFEST} is not JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise SessionError(f"not a bpviz session file (format {found!r}, expected "
+                           f"{FORMAT_NAME!r})")
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SessionError(f"unknown format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise SessionError(f"written by a newer bpviz (format {version}); this version reads up "
+                           f"to {FORMAT_VERSION}: update bpviz to open it")
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise SessionError(f"{MANIFEST} lacks {', '.join(missing)}")
+    return manifest
+
+
+def _member(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise SessionError(f"missing member {name}") from None
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise SessionError(f"member {name} is larger than bpviz allows ({info.file_size:,} bytes)")
+    return zf.read(info)
+
+
+def _read_array(zf: zipfile.ZipFile, name) -> np.ndarray:
+    """The array in member ``name.npy``, checked against its header before anything is
+    allocated."""
+    member = f"{name}.npy"
+    data = _member(zf, member)
+    fp = io.BytesIO(data)
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        raise SessionError(f"{member}: unsupported .npy version {version}")
+    if dtype.hasobject:
+        raise SessionError(f"{member} holds Python objects, which bpviz never writes")
+    count, offset = math.prod(shape), fp.tell()
+    if len(data) - offset != count * dtype.itemsize:
+        raise SessionError(f"{member}: the array data does not match its shape {shape}")
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _decode(value, read):
+    """``value`` from the JSON with every array reference replaced by ``read(name)``."""
+    if isinstance(value, dict):
+        if set(value) == {ARRAY_KEY}:
+            return read(value[ARRAY_KEY])
+        return {k: _decode(v, read) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, read) for v in value]
+    return value
+
+
+def _saved_data(entry: dict, config: Config, path: Path) -> tuple[Dataset | None, Config]:
+    """The saved training data (None for generated data, which ``build`` makes again) and the
+    configuration to build with."""
+    kind = entry["kind"]
+    if kind not in _CHECKSUM_MISMATCH:
+        raise SessionError(f"unknown dataset kind {kind!r}")
+    if (kind == "generated") != (config.dataset != "csv"):
+        raise SessionError(f"the {kind} dataset does not fit the configuration's dataset "
+                           f"{config.dataset!r}")
+    if kind == "generated":
+        return None, config
+    if kind == "embedded":
+        return _embedded_data(entry), config
+    saved = Path(entry["path"])
+    found = next((p for p in (saved, path.parent / saved.name) if p.is_file()), None)
+    if found is None:
+        raise SessionError(f"the CSV file it was trained on, {saved}, is missing")
+    if file_checksum(found) != entry["file_sha256"]:
+        raise SessionError(f"the CSV file {found} has changed since the session was saved")
+    config = replace(config, data_file=str(found))
+    return make_dataset(config), config
+
+
+def _embedded_data(entry: dict) -> Dataset:
+    X_train, X_test = (np.asarray(entry[k], dtype=float) for k in ("X_train", "X_test"))
+    y_train, y_test = np.asarray(entry["y_train"]), np.asarray(entry["y_test"])
+    task, class_names = entry["task"], tuple(entry["class_names"])
+    fits = (X_train.ndim == 2 and X_test.ndim == 2 and X_train.shape[1] == X_test.shape[1]
+            and len(X_train) > 0 and len(y_train) == len(X_train) and len(y_test) == len(X_test)
+            and np.isfinite(X_train).all() and np.isfinite(X_test).all())
+    if task == CLASSIFICATION:
+        fits = fits and all(y.ndim == 1 and y.dtype.kind in "iu" and
+                            ((y >= 0) & (y < len(class_names))).all() for y in (y_train, y_test))
+    elif task == REGRESSION:
+        fits = fits and all(y.ndim == 2 and y.shape[1] == y_train.shape[1] and
+                            np.isfinite(y).all() for y in (y_train, y_test))
+    else:
+        raise SessionError(f"unknown task {task!r} for the saved data")
+    if not fits:
+        raise SessionError("the saved data's arrays do not fit together")
+    return Dataset(name=str(entry["name"]), task=task, X_train=X_train, y_train=y_train,
+                   X_test=X_test, y_test=y_test, class_names=class_names,
+                   feature_names=tuple(entry["feature_names"]),
+                   target_names=tuple(entry["target_names"]), source=str(entry["source"]),
+                   params=dict(entry["params"]))
+
+
+def _restore_trajectory(state: dict, network: Network) -> Trajectory:
+    points, passes = np.asarray(state["points"], dtype=float), np.asarray(state["passes"])
+    capacity, stride, version = state["capacity"], state["stride"], state["version"]
+    count, size = len(points), network.n_parameters
+    whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (capacity, stride, version))
+    if not (whole and points.shape == (count, size) and passes.shape == (count,)
+            and passes.dtype.kind in "iu" and 2 <= capacity and count <= capacity
+            and capacity * size * 8 <= MAX_MEMBER_BYTES and stride >= 1 and version >= 0):
+        raise SessionError(f"the saved trajectory does not fit the network's {size} parameters")
+    trajectory = Trajectory(network, max_bytes=0, min_points=capacity)   # exactly `capacity`
+    # Trajectory has no restoring API: fill its buffers and counters as record() leaves them.
+    trajectory._points[:count] = points
+    trajectory._passes[:count] = passes
+    trajectory.count, trajectory.stride, trajectory.version = count, stride, version
+    return trajectory
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= 200 else text[:197] + "..."
