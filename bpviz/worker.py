@@ -31,6 +31,7 @@ from .engine.trajectory import Trajectory
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
 CHECKPOINT_BYTES = 32 * 1024 * 1024   # training states kept for "rewind to here", at most
+HISTORY_ROWS = 100_000      # per-epoch history rows kept in the window (older ones thinned)
 
 
 class TrainingWorker(QObject):
@@ -92,6 +93,7 @@ class TrainingWorker(QObject):
             self.failed.emit(str(e))
             return False
         self._end_phases()
+        trainer.history.max_rows = HISTORY_ROWS
         self.config, self.trainer = config, trainer
         self.trajectory = Trajectory(net)
         self.trajectory.record(net, trainer.pass_count)
@@ -257,7 +259,7 @@ class TrainingWorker(QObject):
         while self._checkpoints and next(reversed(self._checkpoints)) > seq:
             _, dropped = self._checkpoints.popitem()
             self._checkpoint_bytes -= dropped["nbytes"]
-        self._history_sent = len(t.history)
+        self._history_sent = t.history.end_epoch
         self._pending_losses, self._pending_positions = [], []
         self._preview_trace()
         t.last_update = cp["last_update"]
@@ -349,7 +351,7 @@ class TrainingWorker(QObject):
         self._keep_checkpoint(snap.seq)
         self._pending_losses = []
         self._pending_positions = []
-        self._history_sent = len(t.history)
+        self._history_sent = t.history.end_epoch
         self._last_publish = now
         self.snapshotReady.emit(snap)
 

@@ -95,3 +95,19 @@ def test_rewind_then_continue_equals_never_having_gone_further(qtbot, window):
     assert all(np.array_equal(a, b) for a, b in zip(snap.weights, net.weights))
     assert window.cost.series("pass_loss")[1].tolist() == losses
     assert np.array_equal(window.cost.series("loss")[1], np.array(trainer.history.loss))
+
+
+def test_per_epoch_history_is_bounded_and_keeps_its_shape():
+    from bpviz.engine.trainer import History
+    h = History(max_rows=100)
+    for e in range(10_000):
+        h.append(e, 1.0 / (e + 1), 0.5, float("nan"), float("nan"), [e, 2 * e])
+    assert len(h) <= 100
+    assert h.epoch[0] == 0 and h.epoch[-1] == 9999           # first and newest rows kept
+    assert np.all(np.diff(h.epoch) > 0)
+    assert np.array_equal(h.loss, 1.0 / (h.epoch + 1))
+    assert h.grad_norms.shape == (len(h), 2) and h.end_epoch == 10_000
+    recent = h.rows_since(9990)
+    assert recent[:, 0].tolist() == list(range(9990, 10_000))  # the newest stay at full resolution
+    h.truncate_epochs(5000)
+    assert h.end_epoch <= 5000 and h.epoch[-1] < 5000

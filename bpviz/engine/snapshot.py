@@ -90,7 +90,7 @@ class Snapshot:
     new_pass_positions: np.ndarray           # each as a fractional epoch (epoch + k / passes)
     new_history: np.ndarray                  # history rows since the previous snapshot
     history_header: tuple[str, ...]
-    history_length: int
+    history_length: int                      # epochs the history covers (last row's epoch + 1)
     # -- drawing aids
     boundary: Boundary | None
     neuron_maps: tuple[np.ndarray, ...]      # per layer (n_l, g, g) for 2-D inputs, else ()
@@ -166,7 +166,7 @@ def sample_values(net_weights, net_biases, net: Network, x, t, index: int) -> Sa
 def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | None,
                   trace_weights: Sequence[np.ndarray] | None,
                   trace_biases: Sequence[np.ndarray] | None,
-                  new_pass_losses=(), new_pass_positions=(), history_from: int = 0,
+                  new_pass_losses=(), new_pass_positions=(), history_from: int = 0,  # an epoch
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
                   pinned: int | None = None, message: str = "", trajectory=None,
                   phase: Phase | None = None, rewound_to: float | None = None) -> Snapshot:
@@ -220,8 +220,9 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         update_biases=_frozen_list(upd[1::2]), delta_mean=_frozen_list(delta_mean),
         delta_abs_mean=_frozen_list(delta_abs), activation_mean=_frozen_list(act_mean),
         new_pass_losses=frozen(new_pass_losses), new_pass_positions=frozen(new_pass_positions),
-        new_history=frozen(trainer.history.table(history_from)),
-        history_header=tuple(trainer.history.header(L)), history_length=len(trainer.history),
+        new_history=frozen(trainer.history.rows_since(history_from)),
+        history_header=tuple(trainer.history.header(L)),
+        history_length=trainer.history.end_epoch,
         boundary=boundary, neuron_maps=maps or (), sample=sample,
         trajectory=None if trajectory is None else frozen(trajectory.points),
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),

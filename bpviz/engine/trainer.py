@@ -47,44 +47,105 @@ class Divergence:
                 f"the last finite weights are kept — try a smaller learning rate")
 
 
-@dataclass
 class History:
-    """Per-epoch rows, evaluated at the weights at the start of each epoch."""
+    """Per-epoch rows, evaluated at the weights at the start of each epoch.
 
-    epoch: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    grad_norms: list[np.ndarray] = field(default_factory=list)   # one (L,) array per row
+    Columns: epoch, loss, accuracy, test loss, test accuracy, and the gradient norm of every layer
+    (``grad_norms``). The rows live in one float array. With ``max_rows`` set (the window sets
+    it; headless runs keep every row) the history never grows past it: when full, every other row
+    of the older half is dropped, so a long run keeps its whole shape at a coarser step. Row
+    positions are therefore given by *epoch*, not by index (``rows_since``, ``truncate_epochs``).
+    """
 
     COLUMNS = ("epoch", "loss", "accuracy", "test_loss", "test_accuracy")
 
+    def __init__(self, max_rows: int | None = None):
+        if max_rows is not None and max_rows < 4:
+            raise ValueError(f"a history needs room for at least 4 rows, got {max_rows}")
+        self.max_rows = max_rows
+        self._rows: np.ndarray | None = None
+        self.n = 0
+
     def __len__(self) -> int:
-        return len(self.epoch)
+        return self.n
 
     def append(self, epoch, loss, acc, test_loss, test_acc, grad_norms) -> None:
-        self.epoch.append(epoch)
-        self.loss.append(loss)
-        self.accuracy.append(acc)
-        self.test_loss.append(test_loss)
-        self.test_accuracy.append(test_acc)
-        self.grad_norms.append(np.asarray(grad_norms, dtype=float))
+        row = np.concatenate([[epoch, loss, acc, test_loss, test_acc],
+                              np.asarray(grad_norms, dtype=float)])
+        if self._rows is None:
+            self._rows = np.empty((64, len(row)))
+        if self.max_rows is not None and self.n >= self.max_rows:
+            self._thin()
+        if self.n == len(self._rows):
+            grown = np.empty((2 * len(self._rows), self._rows.shape[1]))
+            grown[:self.n] = self._rows[:self.n]
+            self._rows = grown
+        self._rows[self.n] = row
+        self.n += 1
+
+    def _thin(self) -> None:
+        half = self.n // 2
+        kept = np.concatenate([self._rows[0:half:2], self._rows[half:self.n]])
+        self.n = len(kept)
+        self._rows[:self.n] = kept
+
+    def _column(self, k: int) -> np.ndarray:
+        return np.zeros(0) if self._rows is None else self._rows[:self.n, k]
+
+    @property
+    def epoch(self) -> np.ndarray:
+        return self._column(0).astype(np.int64)
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self._column(1)
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        return self._column(2)
+
+    @property
+    def test_loss(self) -> np.ndarray:
+        return self._column(3)
+
+    @property
+    def test_accuracy(self) -> np.ndarray:
+        return self._column(4)
+
+    @property
+    def grad_norms(self) -> np.ndarray:
+        """(rows, layers) gradient norms."""
+        return np.zeros((0, 0)) if self._rows is None else self._rows[:self.n, 5:]
+
+    @property
+    def end_epoch(self) -> int:
+        """The epoch after the last row (0 when empty)."""
+        return int(self._rows[self.n - 1, 0]) + 1 if self.n else 0
 
     def header(self, n_layers: int) -> list[str]:
         return list(self.COLUMNS) + [f"grad_norm_{i + 1}" for i in range(n_layers)]
 
     def table(self, start: int = 0) -> np.ndarray:
-        """Rows ``start:`` as an array with the columns of ``header``."""
-        if start >= len(self.epoch):
-            return np.zeros((0, len(self.COLUMNS) + (len(self.grad_norms[0]) if self.grad_norms else 0)))
-        base = np.column_stack([self.epoch[start:], self.loss[start:], self.accuracy[start:],
-                                self.test_loss[start:], self.test_accuracy[start:]])
-        return np.column_stack([base, np.vstack(self.grad_norms[start:])])
+        """A copy of rows ``start:`` with the columns of ``header``."""
+        if self._rows is None:
+            return np.zeros((0, len(self.COLUMNS)))
+        return self._rows[start:self.n].copy()
+
+    def rows_since(self, epoch: int) -> np.ndarray:
+        """A copy of the rows of epoch ``epoch`` and later."""
+        if self._rows is None:
+            return np.zeros((0, len(self.COLUMNS)))
+        start = int(np.searchsorted(self._rows[:self.n, 0], epoch, side="left"))
+        return self._rows[start:self.n].copy()
 
     def truncate(self, n: int) -> None:
-        for name in self.COLUMNS + ("grad_norms",):
-            del getattr(self, name)[n:]
+        """Keep the first ``n`` rows."""
+        self.n = min(self.n, max(0, n))
+
+    def truncate_epochs(self, epoch: int) -> None:
+        """Drop the rows of epoch ``epoch`` and later."""
+        if self._rows is not None:
+            self.n = int(np.searchsorted(self._rows[:self.n, 0], epoch, side="left"))
 
 
 def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
@@ -117,7 +178,7 @@ class Trainer:
 
     def __init__(self, network: Network, dataset: Dataset, *, optimizer: str = "sgd",
                  lr: float = 0.1, momentum: float = 0.0, batch_size: int = 0, l2: float = 0.0,
-                 seed: int = 0):
+                 seed: int = 0, history_rows: int | None = None):
         self.network = network
         self.dataset = dataset
         self.X = np.ascontiguousarray(dataset.X_train, dtype=float)
@@ -139,7 +200,7 @@ class Trainer:
         self._order: np.ndarray | None = None
         self._epoch_batch = 0     # batch size fixed for the current epoch
         self._order_drawn = False  # the current epoch's permutation was drawn by peek_batch
-        self.history = History()
+        self.history = History(history_rows)
         self.last_trace: Trace | None = None
         self.last_update: list[np.ndarray] | None = None
         self.diverged: Divergence | None = None
@@ -315,7 +376,7 @@ class Trainer:
             "order": None if self._order is None else self._order.copy(),
             "order_drawn": self._order_drawn,
             "shuffle_rng": self.shuffle_rng.get_state(legacy=False),   # a copy
-            "history_length": len(h),
+            "history_length": h.end_epoch,
             "history": None if not history else {
                 "epoch": np.array(h.epoch, dtype=np.int64),
                 "loss": np.array(h.loss, dtype=float),
@@ -370,9 +431,9 @@ class Trainer:
             history = self._checked_history(state["history"])
         else:
             keep = _whole("history length", state["history_length"])
-            if keep > len(self.history):
-                raise ValueError(f"a checkpoint with {keep} history rows does not fit a history of "
-                                 f"{len(self.history)}")
+            if keep > self.history.end_epoch:
+                raise ValueError(f"a checkpoint of history up to epoch {keep} does not fit a "
+                                 f"history that ends at epoch {self.history.end_epoch}")
         last_update = (None if state["last_update"] is None else
                        _arrays("last update", state["last_update"], shapes))
         diverged = None
@@ -394,7 +455,7 @@ class Trainer:
         if state["history"] is not None:
             self.history = history
         else:
-            self.history.truncate(keep)
+            self.history.truncate_epochs(keep)
         self.last_update = last_update
         self.diverged = diverged
         self.last_trace = None
@@ -426,7 +487,7 @@ class Trainer:
         values = [_arrays(f"history {name}", [columns[name]], [(n,)])[0]
                   for name in History.COLUMNS[1:]]
         grad_norms = _arrays("history grad_norms", [columns["grad_norms"]], [(n, L)])[0]
-        history = History()
+        history = History(self.history.max_rows)
         for row, (e, loss, acc, test_loss, test_acc) in enumerate(zip(epoch, *values)):
             history.append(int(e), float(loss), float(acc), float(test_loss), float(test_acc),
                            grad_norms[row].copy())
