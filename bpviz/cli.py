@@ -325,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run the window at full speed this long and report RSS")
     b.set_defaults(func=_lazy("bench"))
 
+    e = sub.add_parser("export", help="render every panel of a session in every format")
+    e.add_argument("--session", required=True, metavar="FILE.bpviz")
+    e.add_argument("--out", required=True, metavar="DIR")
+    e.set_defaults(func=_lazy("export"))
+
     from .inspect_cmd import add_parser as add_inspect_parser
     add_inspect_parser(sub)
     return p
@@ -335,6 +340,9 @@ def _lazy(name):
         if name == "snapshot":
             from .snapshot_cmd import cmd_snapshot
             return cmd_snapshot(args)
+        if name == "export":
+            from .snapshot_cmd import cmd_export
+            return cmd_export(args)
         from .bench import cmd_bench
         return cmd_bench(args)
     return run

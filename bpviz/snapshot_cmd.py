@@ -66,6 +66,7 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
         app.processEvents()
         return window.grab().toImage(), window, app
     except BaseException:
+        window.shutdown()
         window.close()
         raise
 
@@ -86,7 +87,46 @@ def cmd_snapshot(args) -> int:
             raise OSError(f"cannot write {out}")
         os.replace(tmp, out)
     finally:
+        window.shutdown()        # headless: no question about unsaved training
         window.close()
     snap = window.latest
     print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {snap.loss:.5g}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """``bpviz export --session FILE.bpviz --out DIR``: every panel in every format, no display."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .engine.session import load_session
+    from .ui.export import export_all
+    from .ui.main_window import MainWindow
+    from .ui.qt import quiet_platform_messages
+
+    session = load_session(args.session)          # refuse a bad file before any window exists
+    quiet_platform_messages()
+    app = QApplication.instance() or QApplication(["bpviz"])
+    settings_dir = tempfile.mkdtemp(prefix="bpviz-export-")
+    window = MainWindow(session.config,
+                        settings=QSettings(os.path.join(settings_dir, "s.ini"), QSettings.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+    try:
+        window.open_session(args.session)
+        target = session.trainer.pass_count
+        if not _wait(app, lambda: window.latest is not None and window.session_path is not None
+                     and window.latest.pass_count == target, 60):
+            raise ConfigError(window.last_error or f"{args.session}: could not be opened")
+        window.paint_now()
+        _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
+              SURFACE_WAIT_S)
+        window.paint_now()
+        app.processEvents()
+        written = export_all(window, Path(args.out))
+    finally:
+        window.shutdown()
+        window.close()
+    print(f"wrote {len(written)} files to {args.out}")
     return 0

@@ -39,7 +39,8 @@ class TrainingWorker(QObject):
 
     snapshotReady = Signal(object)     # Snapshot
     failed = Signal(str)               # bad input: the previous state is untouched
-    rebuilt = Signal(object)           # (Config, Dataset) after a successful rebuild
+    rebuilt = Signal(object)           # (Config, Dataset, extra or None) after a new network
+    saved = Signal(object)             # (path, pass count) after a session was saved
 
     def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 60.0):
         super().__init__()
@@ -92,11 +93,18 @@ class TrainingWorker(QObject):
         except BpvizError as e:
             self.failed.emit(str(e))
             return False
+        self._adopt(config, ds, trainer, None, None)
+        return True
+
+    def _adopt(self, config, ds, trainer, trajectory, extra) -> None:
+        """Make ``trainer`` the one trained from now on (a new network, a reset or a session)."""
         self._end_phases()
         trainer.history.max_rows = HISTORY_ROWS
         self.config, self.trainer = config, trainer
-        self.trajectory = Trajectory(net)
-        self.trajectory.record(net, trainer.pass_count)
+        if trajectory is None:
+            trajectory = Trajectory(trainer.network)
+            trajectory.record(trainer.network, trainer.pass_count)
+        self.trajectory = trajectory
         self._bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
         self._history_sent = 0
         self._checkpoints.clear()
@@ -106,8 +114,7 @@ class TrainingWorker(QObject):
         self._preview_trace()
         if self.pinned is not None and self.pinned >= len(trainer.X):
             self.pinned = 0
-        self.rebuilt.emit((replace(config), ds))
-        return True
+        self.rebuilt.emit((replace(config), ds, extra))
 
     # -- commands (slots, queued from the GUI thread) -------------------------------------------
 
@@ -268,6 +275,33 @@ class TrainingWorker(QObject):
                       rewound_to=position)
 
     @Slot(object)
+    def open_session(self, path) -> None:
+        """Continue a saved session; a file that cannot be used changes nothing."""
+        from .engine.session import load_session
+        try:
+            session = load_session(path)
+        except BpvizError as e:
+            self.failed.emit(str(e))
+            return
+        self.pause_quietly()
+        self._adopt(session.config, session.dataset, session.trainer, session.trajectory,
+                    dict(session.extra or {}, path=str(path),
+                         pass_count=session.trainer.pass_count))
+        self._publish(force=True, message=f"opened {path}")
+
+    @Slot(object)
+    def save_session(self, request) -> None:
+        """Save (path, extra) on this thread, which owns the trainer; reports saved or failed."""
+        from .engine.session import save_session
+        path, extra = request
+        try:
+            save_session(path, self.trainer, self.config, trajectory=self.trajectory, extra=extra)
+        except (OSError, TypeError, ValueError) as e:
+            self.failed.emit(f"cannot save {path}: {getattr(e, 'strerror', None) or e}")
+            return
+        self.saved.emit((str(path), self.trainer.pass_count))
+
+    @Slot(object)
     def set_pinned(self, index) -> None:
         self.pinned = None if index is None else int(index)
         if not self.running:
@@ -365,6 +399,8 @@ class WorkerHost(QObject):
     runEpochsRequested = Signal(int)
     stepModeRequested = Signal(str)
     rewindRequested = Signal(int)
+    openSessionRequested = Signal(object)
+    saveSessionRequested = Signal(object)
     stepRequested = Signal()
     resetRequested = Signal()
     rebuildRequested = Signal(object)
@@ -376,6 +412,7 @@ class WorkerHost(QObject):
     snapshotArrived = Signal(object)
     failed = Signal(str)
     rebuilt = Signal(object)
+    saved = Signal(object)
 
     def __init__(self, config: Config, parent=None, **worker_kw):
         super().__init__(parent)
@@ -392,6 +429,8 @@ class WorkerHost(QObject):
                           (self.runEpochsRequested, self.worker.run_epochs),
                           (self.stepModeRequested, self.worker.set_step_mode),
                           (self.rewindRequested, self.worker.rewind),
+                          (self.openSessionRequested, self.worker.open_session),
+                          (self.saveSessionRequested, self.worker.save_session),
                           (self.stepRequested, self.worker.step),
                           (self.resetRequested, self.worker.reset),
                           (self.rebuildRequested, self.worker.rebuild),
@@ -403,6 +442,7 @@ class WorkerHost(QObject):
         self.worker.snapshotReady.connect(self._on_snapshot)
         self.worker.failed.connect(self._on_failed)
         self.worker.rebuilt.connect(self._on_rebuilt)
+        self.worker.saved.connect(self._on_saved)
         self._stopped = False
 
     def start(self) -> None:
@@ -421,6 +461,10 @@ class WorkerHost(QObject):
     @Slot(object)
     def _on_rebuilt(self, payload) -> None:
         self.rebuilt.emit(payload)
+
+    @Slot(object)
+    def _on_saved(self, payload) -> None:
+        self.saved.emit(payload)
 
     def stop(self, timeout_ms: int = 10000) -> None:
         """Stop training, quit the thread and wait for it; safe to call twice."""

@@ -54,3 +54,12 @@ def make_snap(make_run):
                              bounds=bounds, pinned=pinned, trajectory=traj)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_unsaved_work_prompt(request, monkeypatch):
+    """Windows in tests close without asking about unsaved training (a modal question would
+    block); tests of the question itself mark themselves ``ask_before_discard``."""
+    if "ask_before_discard" not in request.keywords:
+        monkeypatch.setattr("bpviz.ui.main_window.MainWindow.confirm_discard",
+                            lambda self, action: True)

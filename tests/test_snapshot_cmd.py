@@ -40,3 +40,26 @@ def test_snapshot_bad_input_is_one_line(tmp_path):
     assert code == 2 and "does not exist" in stderr
     code, _, stderr = run("--out", str(tmp_path / "x.jpg"))
     assert code == 2 and "PNG" in stderr
+
+
+def test_export_command_renders_every_panel_of_a_session(tmp_path):
+    import json
+    run_dir = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "bpviz", "train", "--preset", "xor", "--epochs", "3",
+                        "--out", str(run_dir)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = tmp_path / "figs"
+    p = subprocess.run([sys.executable, "-m", "bpviz", "export", "--session",
+                        str(run_dir / "session.bpviz"), "--out", str(out)], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr
+    for panel in ("network", "boundary", "surface", "cost"):
+        for ext in ("png", "svg", "csv"):
+            assert (out / f"{panel}.{ext}").stat().st_size > 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["dataset"] == "xor"
+    p = subprocess.run([sys.executable, "-m", "bpviz", "export", "--session",
+                        str(tmp_path / "none.bpviz"), "--out", str(out)], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1

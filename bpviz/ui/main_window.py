@@ -36,6 +36,7 @@ from .timeline import SnapshotHistory, TimelineBar
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 PAINT_INTERVAL_MS = 16
+RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 2
 
@@ -54,7 +55,7 @@ class MainWindow(QMainWindow):
     def __init__(self, config: Config | None = None, *, settings: QSettings | None = None,
                  start_worker: bool = True, worker_kw: dict | None = None):
         super().__init__()
-        self.setWindowTitle("bpviz — backpropagation, visible")
+        self.setWindowTitle("bpviz — untitled[*] — backpropagation, visible")
         icon = RESOURCES / "bpviz.png"
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         self._painted: Snapshot | None = None     # the snapshot the panels show
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
+        self.session_path: str | None = None
+        self._saved_pass: int | None = None      # pass count when last saved/opened
         self._message_box: QMessageBox | None = None
         self._closing = False
 
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_status()
+        self._fill_recent_menu()
         self._connect()
         self.network.select_neuron(1, 0)       # the inspector starts on this neuron too
         self._default_state = self.saveState(LAYOUT_VERSION)
@@ -156,10 +160,19 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(self)          # File → Export, right-click "Export…" on plots
         quit_action = self._action("Quit", self.close, QKeySequence.Quit)
 
+        open_session = self._action("Open session…", self.open_session_dialog, "Ctrl+Shift+O")
+        self.save_action = self._action("Save session", self.save_session_quick, QKeySequence.Save)
+        save_as = self._action("Save session as…", self.save_session_dialog, QKeySequence.SaveAs)
+
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
         file_menu.addAction(open_csv)
-        self.session_menu_anchor = file_menu.addSeparator()
+        file_menu.addSeparator()
+        file_menu.addAction(open_session)
+        self.recent_menu = file_menu.addMenu("Open recent session")
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(save_as)
+        file_menu.addSeparator()
         file_menu.addMenu(self.exporter.menu)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -216,6 +229,7 @@ class MainWindow(QMainWindow):
         h.snapshotArrived.connect(self._on_snapshot)
         h.failed.connect(self._on_failed)
         h.rebuilt.connect(self._on_rebuilt)
+        h.saved.connect(self._on_saved)
         self.controls.configChanged.connect(self._on_config_changed)
         self.controls.hyperChanged.connect(self._on_hyper)
         self.network.parametersEdited.connect(self.set_parameters)
@@ -349,6 +363,7 @@ class MainWindow(QMainWindow):
             self._rewind_target = None
         self.history.append(snap)
         self.timeline.refresh()
+        self.setWindowModified(self.is_modified())
         if snap.diverged and not snap.running:
             self._set_running(False)
             self.show_error("Training diverged", snap.diverged)
@@ -362,7 +377,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_rebuilt(self, payload) -> None:
-        config, dataset = payload
+        config, dataset, extra = payload
         self.config = config
         self.dataset = dataset
         self.controls.set_config(config)
@@ -374,6 +389,138 @@ class MainWindow(QMainWindow):
         self.inspector.set_dataset(dataset)
         self._pass_times.clear()
         self._set_running(False)
+        if extra is not None:              # a session: its file, and the selections it kept
+            self._apply_session_extra(extra)
+        else:
+            self.session_path = None
+        self._saved_pass = None if extra is None else int(extra.get("pass_count", 0))
+        self._update_title()
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    def session_extra(self) -> dict:
+        """What the window adds to a session file: the selections a user made."""
+        axes = self.surface.axes()
+        return {"selected_neuron": list(self.network.selected_neuron() or ()),
+                "pinned_sample": self.boundary.pinned(),
+                "surface_mode": self.surface.mode(),
+                "surface_axes": [[a.kind, a.layer, a.i, a.j] for a in axes] if axes else None,
+                "step_mode": self.step_mode.currentData()}
+
+    def _apply_session_extra(self, extra: dict) -> None:
+        self.session_path = extra.get("path")
+        if self.session_path:
+            self._remember_recent(self.session_path)
+        try:
+            neuron = extra.get("selected_neuron")
+            if neuron:
+                self.select_neuron(int(neuron[0]), int(neuron[1]))
+            axes = extra.get("surface_axes")
+            if extra.get("surface_mode") == "weights" and axes:
+                self.surface.set_axes([("W" if k == "weight" else "b", l, i, j)
+                                       for k, l, i, j in axes])
+            elif extra.get("surface_mode") in ("random", "pca"):
+                self.surface.set_mode(extra["surface_mode"])
+            if isinstance(extra.get("pinned_sample"), int):
+                self.pin_sample(extra["pinned_sample"])
+            if extra.get("step_mode") in ("pass", "phase", "epoch"):
+                self.set_step_mode(extra["step_mode"])
+        except (ValueError, TypeError, IndexError):
+            self.statusBar().showMessage("the session's selections did not fit; kept the defaults",
+                                         5000)
+
+    def is_modified(self) -> bool:
+        """True when training moved on (or weights changed) since the session was saved/opened."""
+        snap = self.latest
+        if snap is None:
+            return False
+        return self._saved_pass is None and snap.pass_count > 0 or \
+            self._saved_pass is not None and snap.pass_count != self._saved_pass
+
+    def confirm_discard(self, action: str) -> bool:
+        """Ask before losing unsaved training; True when it may go ahead."""
+        if not self.is_modified():
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved training",
+            f"The training so far is not saved in a session. {action} anyway?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save_session_dialog(wait=True)
+        return answer == QMessageBox.Discard
+
+    def open_session(self, path: str) -> None:
+        """Open a session file; a file that cannot be used is refused and nothing changes."""
+        self.pause()
+        self.host.openSessionRequested.emit(str(path))
+
+    def save_session(self, path: str) -> None:
+        """Save the session (written atomically by the worker, which owns the trainer)."""
+        path = str(path)
+        if not path.endswith(".bpviz"):
+            path += ".bpviz"
+        self.host.saveSessionRequested.emit((path, self.session_extra()))
+
+    @Slot(object)
+    def _on_saved(self, payload) -> None:
+        path, passes = payload
+        self.session_path = path
+        self._saved_pass = passes
+        self._remember_recent(path)
+        self._update_title()
+        self.statusBar().showMessage(f"saved {path}", 5000)
+
+    @Slot()
+    def open_session_dialog(self) -> None:
+        if not self.confirm_discard("Open another session"):
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "",
+                                              "bpviz sessions (*.bpviz);;All files (*)")
+        if path:
+            self.open_session(path)
+
+    @Slot()
+    def save_session_quick(self) -> None:
+        if self.session_path:
+            self.save_session(self.session_path)
+        else:
+            self.save_session_dialog()
+
+    @Slot()
+    def save_session_dialog(self, wait: bool = False) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", self.session_path or
+                                              "session.bpviz", "bpviz sessions (*.bpviz)")
+        if not path:
+            return False
+        self.save_session(path)
+        return True
+
+    def _remember_recent(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != path]
+        recent.insert(0, path)
+        self.settings.setValue("recentSessions", recent[:RECENT_SESSIONS])
+        self._fill_recent_menu()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recentSessions") or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self._recent()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _open_recent(self, path: str) -> None:
+        if self.confirm_discard("Open another session"):
+            self.open_session(path)
+
+    def _update_title(self) -> None:
+        name = Path(self.session_path).name if self.session_path else "untitled"
+        self.setWindowTitle(f"bpviz — {name}[*] — backpropagation, visible")
+        self.setWindowModified(self.is_modified())
 
     def show_error(self, title: str, message: str) -> None:
         """A non-blocking message box and a status line; training state is untouched."""
@@ -434,14 +581,21 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].toLocalFile().lower().endswith(".csv"):
+        if urls and urls[0].toLocalFile().lower().endswith((".csv", ".bpviz")):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        """A dropped CSV file becomes the dataset; a dropped session file is opened."""
         urls = event.mimeData().urls()
-        if urls:
-            self.load_csv(urls[0].toLocalFile())
-            event.acceptProposedAction()
+        if not urls:
+            return
+        path = urls[0].toLocalFile()
+        event.acceptProposedAction()
+        if path.lower().endswith(".bpviz"):
+            if self.confirm_discard("Open this session"):
+                self.open_session(path)
+        else:
+            self.load_csv(path)
 
     @Slot()
     def show_shortcuts(self) -> None:
@@ -489,6 +643,9 @@ class MainWindow(QMainWindow):
         self.surface.stop()
 
     def closeEvent(self, event) -> None:
+        if not self._closing and not self.confirm_discard("Quit"):
+            event.ignore()
+            return
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)

@@ -1,0 +1,788 @@
+"""``bpviz bench``: measure training speed, frame times and memory on this machine.
+
+Everything is measured in this run, several repetitions each, and reported as medians (or
+percentiles over frames):
+
+- **engine**: passes per second of ``Trainer.step`` on reference workloads, against a minimal
+  plain-numpy loop on the same data and initial weights (forward, backward, update, written the way
+  the classic hand-written example is: no trace, no history, no divergence checks, the loss not
+  computed every pass). Engine and plain repetitions are interleaved, so machine noise hits both.
+- **window**: the classic example trained in the real :class:`MainWindow` (offscreen) against the
+  same configuration trained headless for the same time, in the same run. While the window trains,
+  every paint-timer tick is timed, and so is the painting Qt does after it: the window's
+  ``UpdateRequest`` (the backing-store sync that runs every dirty widget's ``paintEvent``), i.e.
+  what the app itself does each frame, with no extra forced repaint. A frame's *work* is its
+  ``show_snapshot`` calls plus every paint until the next frame; *snapshot to paint* runs from the
+  moment the worker built the snapshot (on the worker thread) to the end of the last of those
+  paints. The same frames are then replayed with training paused, to tell the cost of a frame
+  from the cost of sharing the interpreter with the training thread.
+- **network paint**: a 2-64-64-64-2 :class:`NetworkView` with all 8,448 edges drawn:
+  ``show_snapshot`` plus a synchronous ``viewport().repaint()`` per frame, on changing snapshots
+  (``network_paint_ms_*``); and ``show_snapshot`` plus the paint Qt then does on its own, as in the
+  app (``network_paint_app_ms_*``: only the region the scene marked dirty is repainted, which can
+  cost more than a full repaint). The same with the app's edge cap (``network_paint_capped_*``).
+- **surface**: ``compute_slice`` for the panel's preview (25×25, 256 samples) and full slice
+  (51×51, 1,000 samples) on a 2-64-64-64-2 network, through two first-layer weights and along
+  two random directions, with the panel's chunk size; the slower of the two is reported.
+- **memory**: RSS at start and end; with ``--soak MINUTES`` the window trains at full speed that
+  long after the other measurements and RSS is sampled every minute; ``rss_growth_mb`` is the growth
+  over the soak (bounded caches filling up included), ``rss_growth_after_first_minute_mb`` the
+  growth after its first minute.
+
+``--json`` prints exactly one JSON object on stdout (progress goes to stderr); without it a table
+with each target and pass/fail. The exit status is 0 whether or not targets are met.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+perf = time.perf_counter
+
+CLASSIC = "classic"
+WORKLOADS = (CLASSIC, "2-8-8-2/500", "2-64-64-64-2/1000", "2-64-64-64-2/10000")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each measurement runs."""
+
+    engine_reps: int
+    engine_seconds: float          # per engine or plain repetition of one workload
+    surface_reps: int
+    network_frames: int
+    window_reps: int
+    headless_seconds: float
+    gui_seconds: float
+
+
+QUICK = Plan(engine_reps=3, engine_seconds=0.15, surface_reps=1, network_frames=30,
+             window_reps=2, headless_seconds=2.0, gui_seconds=2.0)
+FULL = Plan(engine_reps=7, engine_seconds=0.4, surface_reps=3, network_frames=60,
+            window_reps=4, headless_seconds=4.0, gui_seconds=4.0)
+
+# name → (JSON path, comparison, limit, unit) — the targets of DESIGN.md and the bench brief
+TARGETS = {
+    "engine classic vs plain numpy": (("engine_vs_plain_numpy", CLASSIC), ">=", 1.0, "×"),
+    "gui / headless passes": (("gui_to_headless_ratio",), ">=", 0.75, "×"),
+    "frame interval p95": (("frame_interval_ms_p95",), "<=", 20.0, "ms"),
+    "frame interval max": (("frame_interval_ms_max",), "<=", 50.0, "ms"),
+    "snapshot to paint p95": (("snapshot_to_paint_ms_p95",), "<=", 33.0, "ms"),
+    "network paint p95": (("network_paint_ms_p95",), "<=", 13.0, "ms"),
+    "network paint p95, Qt's own repaint": (("network_paint_app_ms_p95",), "<=", 13.0, "ms"),
+    "surface preview": (("surface_preview_ms",), "<=", 100.0, "ms"),
+    "surface full": (("surface_full_ms",), "<=", 1200.0, "ms"),
+    "soak RSS growth": (("rss_growth_mb",), "<", 50.0, "MB"),
+}
+
+
+def _log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MiB (VmRSS of /proc/self/status)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource      # not Linux: the peak instead
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _pct(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
+
+
+def _median(values) -> float:
+    return float(statistics.median(values))
+
+
+def _rate(step, seconds: float, min_steps: int = 3) -> float:
+    """Calls of ``step`` per second over at least ``seconds`` (and ``min_steps`` calls)."""
+    n, t0 = 0, perf()
+    while True:
+        step()
+        n += 1
+        t = perf()
+        if n >= min_steps and t - t0 >= seconds:
+            return n / (t - t0)
+
+
+# -- machine ---------------------------------------------------------------------------------------
+
+def machine_info() -> dict:
+    info = {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas_env": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                     "MKL_NUM_THREADS")},
+    }
+    try:
+        import PySide6
+        from PySide6.QtCore import qVersion
+        info["PySide6"], info["Qt"] = PySide6.__version__, qVersion()
+    except ImportError:
+        info["PySide6"] = None
+    try:
+        import pyqtgraph
+        info["pyqtgraph"] = pyqtgraph.__version__
+    except ImportError:
+        info["pyqtgraph"] = None
+    try:
+        from threadpoolctl import threadpool_info
+        pools = threadpool_info()
+        info["blas"] = [{"api": p.get("internal_api"), "threads": p.get("num_threads"),
+                         "version": p.get("version")} for p in pools]
+        info["blas_threads"] = max((p.get("num_threads") or 0 for p in pools), default=None)
+    except ImportError:
+        info["blas"], info["blas_threads"] = None, None
+    return info
+
+
+# -- engine against plain numpy --------------------------------------------------------------------
+
+def synthetic_dataset(n: int, seed: int = 0):
+    """Two Gaussian clouds in the plane, two classes, all for training."""
+    from .engine.data import CLASSIFICATION, Dataset
+    rng = np.random.RandomState(seed)
+    half = n // 2
+    X = np.vstack([rng.randn(half, 2) + [1.0, 1.0], rng.randn(n - half, 2) - [1.0, 1.0]])
+    y = np.r_[np.zeros(half, int), np.ones(n - half, int)]
+    return Dataset("synthetic", CLASSIFICATION, X, y, np.zeros((0, 2)), np.zeros(0, int),
+                   class_names=("0", "1"), feature_names=("x0", "x1"))
+
+
+def make_trainer(workload: str):
+    """A fresh trainer for a reference workload (full batch, plain gradient descent)."""
+    from .engine.config import Config, build
+    from .engine.network import Network
+    from .engine.trainer import Trainer
+    if workload == CLASSIC:
+        return build(Config.preset("gaussian-clouds"))[2]
+    arch, n = workload.split("/")
+    sizes = [int(s) for s in arch.split("-")]
+    net = Network(sizes, "tanh", "softmax", init="xavier", seed=0)
+    return Trainer(net, synthetic_dataset(int(n)), optimizer="sgd", lr=0.1)
+
+
+class PlainNumpy:
+    """The classic hand-written loop: forward, backward, update; nothing else.
+
+    Same data, initial weights, activations and learning rate as the trainer it is made from. Like
+    the classic example it does not compute the loss on every pass.
+    """
+
+    def __init__(self, trainer):
+        net = trainer.network
+        self.X = np.ascontiguousarray(trainer.X, dtype=float)
+        self.T = np.asarray(trainer.T, dtype=float)
+        self.W = [W.copy() for W in net.weights]
+        self.b = [b.copy() for b in net.biases]
+        self.sigmoid = [a.name == "sigmoid" for a in net.hidden_activations]
+        if not all(a.name in ("sigmoid", "tanh") for a in net.hidden_activations):
+            raise ValueError("the plain loop knows sigmoid and tanh hidden layers")
+        self.lr = trainer.lr
+
+    def step(self) -> None:
+        X, T, W, b = self.X, self.T, self.W, self.b
+        L = len(W)
+        acts = [X]
+        a = X
+        for l in range(L - 1):                               # hidden layers
+            z = a @ W[l] + b[l]
+            a = 1.0 / (1.0 + np.exp(-z)) if self.sigmoid[l] else np.tanh(z)
+            acts.append(a)
+        z = a @ W[-1] + b[-1]                                # softmax output
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        y = e / e.sum(axis=1, keepdims=True)
+        delta = (y - T) / len(X)                             # ∂loss/∂z, cross-entropy
+        for l in range(L - 1, -1, -1):
+            gW = acts[l].T @ delta
+            gb = delta.sum(axis=0)
+            if l:
+                a = acts[l]
+                delta = (delta @ W[l].T) * (a * (1.0 - a) if self.sigmoid[l - 1] else 1.0 - a * a)
+            W[l] -= self.lr * gW
+            b[l] -= self.lr * gb
+
+
+def bench_engine(plan: Plan) -> dict:
+    trainers = {w: make_trainer(w) for w in WORKLOADS}
+    plains = {w: PlainNumpy(t) for w, t in trainers.items()}
+    for w in WORKLOADS:                                      # warm up both
+        for _ in range(3):
+            trainers[w].step()
+            plains[w].step()
+    engine = {w: [] for w in WORKLOADS}
+    plain = {w: [] for w in WORKLOADS}
+    for rep in range(plan.engine_reps):
+        for w in WORKLOADS:
+            runs = [(engine, trainers[w].step), (plain, plains[w].step)]
+            for store, step in (runs if rep % 2 == 0 else runs[::-1]):
+                store[w].append(_rate(step, plan.engine_seconds))
+        for t in trainers.values():
+            if t.diverged:
+                raise RuntimeError(f"a bench workload diverged: {t.diverged.message()}")
+    e = {w: _median(v) for w, v in engine.items()}
+    p = {w: _median(v) for w, v in plain.items()}
+    return {"engine_steps_per_s": e, "plain_numpy_steps_per_s": p,
+            "engine_vs_plain_numpy": {w: e[w] / p[w] for w in WORKLOADS}}
+
+
+# -- surface ---------------------------------------------------------------------------------------
+
+def bench_surface(plan: Plan) -> dict:
+    from .engine.network import Network
+    from .engine.surface import Axis, compute_slice, weight_axis
+    try:
+        from .ui.surface_view import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
+                                      PREVIEW_SAMPLES)
+    except ImportError:   # keep the numbers of the panel
+        CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES = 100_000, 51, 1000
+        PREVIEW_GRID, PREVIEW_SAMPLES = 25, 256
+    ds = synthetic_dataset(2000, seed=1)
+    X, T = ds.X_train, ds.T_train
+    net = Network([2, 64, 64, 64, 2], "tanh", "softmax", init="xavier", seed=0)
+    axes = {"weights": (weight_axis(0, 0, 0), weight_axis(0, 1, 0)),
+            "random": (Axis("random", seed=0), Axis("random", seed=1))}
+    sizes = {"preview": (PREVIEW_GRID, PREVIEW_SAMPLES), "full": (FULL_GRID, FULL_SAMPLES)}
+    reps = {"preview": plan.surface_reps + 2, "full": plan.surface_reps}
+    times = {(s, a): [] for s in sizes for a in axes}
+    for s in sizes:
+        grid, samples = sizes[s]
+        for rep in range(reps[s] + (s == "preview")):        # one preview round warms up
+            for a in axes:
+                t0 = perf()
+                with np.errstate(all="ignore"):
+                    compute_slice(net, X, T, *axes[a], grid=grid, subsample=samples, seed=0,
+                                  max_chunk_elems=CHUNK_ELEMS)
+                if rep or s != "preview":
+                    times[s, a].append((perf() - t0) * 1000)
+    med = {k: _median(v) for k, v in times.items()}
+    out = {}
+    for s in sizes:
+        out[f"surface_{s}_ms"] = max(med[s, a] for a in axes)
+        out[f"surface_{s}_ms_by_axes"] = {a: med[s, a] for a in axes}
+    return out
+
+
+# -- Qt --------------------------------------------------------------------------------------------
+
+def _qapp():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "bpviz"])
+    return app
+
+
+def run_for(seconds: float) -> None:
+    """Run the Qt event loop for ``seconds`` (the GUI thread sleeps when idle, as in the app)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    loop = QEventLoop()
+    QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
+    loop.exec()
+
+
+def wait_until(cond, timeout: float, step: float = 0.02) -> bool:
+    end = perf() + timeout
+    while not cond():
+        if perf() > end:
+            return False
+        run_for(step)
+    return True
+
+
+def network_snapshots(count: int):
+    """``count`` snapshots of a training 2-64-64-64-2 network, every one different."""
+    from .engine.snapshot import data_bounds, make_snapshot
+    trainer = make_trainer("2-64-64-64-2/1000")
+    bounds = data_bounds(trainer.X)
+    snaps = []
+    for k in range(count):
+        before = (list(trainer.network.weights), list(trainer.network.biases))
+        result = trainer.step()
+        snaps.append(make_snapshot(trainer, seq=k + 1, running=True, trace=result.trace,
+                                   trace_weights=before[0], trace_biases=before[1],
+                                   new_pass_losses=[result.trace.loss], new_pass_positions=[k],
+                                   history_from=len(trainer.history) - 1, bounds=bounds, pinned=0))
+    return snaps
+
+
+def _timed_network_view_class():
+    from PySide6.QtCore import QEvent
+    from .ui.network_view import NetworkView
+
+    class TimedNetworkView(NetworkView):
+        """A NetworkView (a top-level window here) that times the paints Qt does on its own."""
+
+        def __init__(self):
+            self.paint_ms: list[float] = []
+            super().__init__()
+
+        def event(self, ev):
+            if ev.type() != QEvent.Type.UpdateRequest:
+                return super().event(ev)
+            t0 = perf()
+            result = super().event(ev)
+            self.paint_ms.append((perf() - t0) * 1000)
+            return result
+
+    return TimedNetworkView
+
+
+def bench_network(plan: Plan) -> dict:
+    """Two ways to paint a frame, with all edges and with the app's edge cap.
+
+    - ``show_snapshot`` + ``viewport().repaint()``: a synchronous repaint of the whole diagram;
+    - ``show_snapshot`` + the paint Qt schedules by itself (as in the app): the view's
+      ``UpdateRequest``, which repaints only the region the scene marked dirty.
+    """
+    from .ui import network_view as nv
+    _qapp()
+    snaps = network_snapshots(plan.network_frames + 5)
+    total_edges = sum(w.size for w in snaps[0].weights)
+    out = {"network_edges": total_edges}
+    cap = nv.EDGE_CAP
+    for key, edge_cap in (("network_paint", max(cap, total_edges)), ("network_paint_capped", cap)):
+        nv.EDGE_CAP = edge_cap            # read when the view lays out a new architecture
+        try:
+            view = _timed_network_view_class()()
+            view.resize(700, 560)         # the network dock's size in the default layout
+            view.show()
+            run_for(0.05)
+            target = view.mouse_target()  # the diagram's graphics viewport
+            for snap in snaps[:5]:        # the first frames lay out the architecture
+                view.show_snapshot(snap)
+                run_for(0.03)
+            explicit, natural = [], []
+            for snap in snaps[5:]:
+                t0 = perf()
+                view.show_snapshot(snap)
+                target.repaint()
+                explicit.append((perf() - t0) * 1000)
+                run_for(0.03)             # untimed: the paint Qt queued as well
+            for snap in snaps[5:][::-1]:  # changing again: the same snapshots backwards
+                view.paint_ms.clear()
+                t0 = perf()
+                view.show_snapshot(snap)
+                update = (perf() - t0) * 1000
+                run_for(0.03)             # Qt paints the dirty region ~5 ms after the change
+                natural.append(update + sum(view.paint_ms))
+            drawn = int(sum(c.xData.size // 2 for c in view.edge_items().values()
+                            if c.xData is not None))
+            view.close()
+            view.deleteLater()
+            run_for(0.01)
+        finally:
+            nv.EDGE_CAP = cap
+        out[f"{key}_ms_p50"] = _pct(explicit, 50)
+        out[f"{key}_ms_p95"] = _pct(explicit, 95)
+        out[f"{key}_app_ms_p50"] = _pct(natural, 50)
+        out[f"{key}_app_ms_p95"] = _pct(natural, 95)
+        out[f"{key}_edges_drawn"] = drawn
+    return out
+
+
+PANELS = ("network", "surface", "cost", "boundary", "inspector")
+
+
+class _FrameRecorder:
+    """What the instrumented window saw: paint-timer ticks, frames and the paints after them.
+
+    A *frame* starts when a tick hands a new snapshot to the panels; every paint Qt does until the
+    next frame (often several ``UpdateRequest``s: pyqtgraph marks its views dirty from a queued
+    call, so they may paint in a later one than the labels) belongs to it.
+    """
+
+    def __init__(self, keep_snapshots: int = 0):
+        self.active = False
+        self.created: dict[int, tuple[float, int, bool]] = {}   # seq → (time, passes, running)
+        self.segments: list[list[float]] = []   # tick times per measured segment
+        self.frames: list[list] = []            # [seq, t0, t1, last paint end, paint ms]
+        self.panel_ms: dict[str, list[float]] = {}
+        self.snapshots: list = []               # some painted snapshots, to replay
+        self.keep_snapshots = keep_snapshots
+        self._current: list | None = None
+
+    def start(self) -> None:
+        self.segments.append([])
+        self._current = None
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+        self._current = None
+
+    def tick(self, t0: float, t1: float, snap) -> None:
+        self.segments[-1].append(t0)
+        if snap is not None:
+            self._current = [snap.seq, t0, t1, None, 0.0]
+            self.frames.append(self._current)
+            if len(self.snapshots) < self.keep_snapshots:
+                self.snapshots.append(snap)
+
+    def painted(self, t0: float, t1: float) -> None:
+        if self._current is not None:
+            self._current[3] = t1
+            self._current[4] += (t1 - t0) * 1000
+
+    # -- results ----------------------------------------------------------------------------------
+
+    def painted_frames(self) -> list[list]:
+        return [f for f in self.frames if f[3] is not None]
+
+    def work_ms(self) -> list[float]:
+        """Per painted frame: its show_snapshot calls plus the paints that followed."""
+        return [1000 * (f[2] - f[1]) + f[4] for f in self.painted_frames()]
+
+
+def _window_class():
+    from PySide6.QtCore import QEvent, Slot
+    from .ui.main_window import MainWindow
+
+    class BenchWindow(MainWindow):
+        """The real window, its paint timer and its paints timed from outside the panels."""
+
+        def __init__(self, config, *, recorder: _FrameRecorder, **kw):
+            self._bench = recorder              # before the base class connects the timer
+            self._bench_shown = None            # the snapshot the panels were last given
+            super().__init__(config, **kw)
+            for name in PANELS:                 # time each panel's share of a frame
+                panel = getattr(self, name, None)
+                if panel is not None and hasattr(panel, "show_snapshot"):
+                    panel.show_snapshot = self._timed(name, panel.show_snapshot)
+
+        def _timed(self, name, show):
+            def show_snapshot(snap):
+                t0 = perf()
+                show(snap)
+                self._bench_shown = snap
+                if self._bench.active:
+                    self._bench.panel_ms.setdefault(name, []).append((perf() - t0) * 1000)
+            return show_snapshot
+
+        @Slot()
+        def _paint(self) -> None:
+            rec = self._bench
+            t0 = perf()
+            before = self._bench_shown
+            super()._paint()
+            if rec.active:
+                shown = self._bench_shown
+                rec.tick(t0, perf(), shown if shown is not before else None)
+
+        def event(self, ev):
+            # the top-level window's UpdateRequest syncs the backing store: every dirty widget's
+            # paintEvent runs inside it
+            if not self._bench.active or ev.type() != QEvent.Type.UpdateRequest:
+                return super().event(ev)
+            t0 = perf()
+            result = super().event(ev)
+            self._bench.painted(t0, perf())
+            return result
+
+    return BenchWindow
+
+
+def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
+    from PySide6.QtCore import QSettings
+    from . import worker as worker_mod
+    from .engine.config import Config, build
+
+    app = _qapp()
+    rec = _FrameRecorder(keep_snapshots=60)
+    original = worker_mod.make_snapshot
+
+    def timed_make_snapshot(*a, **kw):    # runs on the worker thread
+        snap = original(*a, **kw)
+        rec.created[snap.seq] = (perf(), snap.pass_count, snap.running)
+        return snap
+
+    config = Config.preset("gaussian-clouds")
+    out: dict = {}
+    tmp = tempfile.TemporaryDirectory(prefix="bpviz-bench-")
+    worker_mod.make_snapshot = timed_make_snapshot
+    window = None
+    try:
+        settings = QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat)
+        window = _window_class()(config, settings=settings, recorder=rec)
+        window.show()
+        if not wait_until(lambda: window.latest is not None, 30):
+            raise RuntimeError("the window's worker published no snapshot within 30 s")
+        wait_until(window.surface.is_idle, 10)
+        run_for(0.5)
+        hidden = [name for name, dock in window.docks.items() if not dock.isVisible()]
+        if hidden:
+            raise RuntimeError(f"panels not visible: {', '.join(hidden)}")
+
+        headless_trainer = build(config)[2]
+        headless, gui, segments = [], [], []
+        for rep in range(plan.window_reps):
+            # headless: the same configuration, in this thread, while the window is paused
+            headless.append(_rate(headless_trainer.step, plan.headless_seconds))
+            # the window: play, let it get going, measure, pause
+            window.play()
+            run_for(0.3)
+            rec.start()
+            t_start = perf()
+            run_for(plan.gui_seconds)
+            t_end = perf()
+            rec.stop()
+            window.pause()
+            segments.append((t_start, t_end))
+            made = sorted(v for v in list(rec.created.values())
+                          if v[2] and t_start <= v[0] <= t_end)
+            if len(made) >= 2:
+                (ta, pa, _), (tb, pb, _) = made[0], made[-1]
+                gui.append((pb - pa) / (tb - ta))
+            wait_until(lambda: window.latest is not None and not window.latest.running, 5)
+            wait_until(window.surface.is_idle, 10)
+        if not gui:
+            raise RuntimeError("the window published too few snapshots while training")
+        out["headless_steps_per_s"] = _median(headless)
+        out["gui_steps_per_s"] = _median(gui)
+        out["gui_to_headless_ratio"] = out["gui_steps_per_s"] / out["headless_steps_per_s"]
+
+        intervals = [1000 * (b - a) for seg in rec.segments for a, b in zip(seg, seg[1:])]
+        frames, painted = rec.frames, rec.painted_frames()
+        latency = [1000 * (f[3] - rec.created[f[0]][0]) for f in painted if f[0] in rec.created]
+        measured_s = sum(b - a for a, b in segments)
+        out.update({
+            "frame_interval_ms_p50": _pct(intervals, 50),
+            "frame_interval_ms_p95": _pct(intervals, 95),
+            "frame_interval_ms_max": float(max(intervals)),
+            "frame_work_ms_p50": _pct(rec.work_ms(), 50),
+            "frame_work_ms_p95": _pct(rec.work_ms(), 95),
+            "frame_update_ms_p95": _pct([1000 * (f[2] - f[1]) for f in frames], 95),
+            "frame_update_ms_p95_by_panel": {k: _pct(v, 95) for k, v in rec.panel_ms.items()},
+            "frame_paint_ms_p95": _pct([f[4] for f in painted], 95),
+            "snapshot_to_paint_ms_p50": _pct(latency, 50),
+            "snapshot_to_paint_ms_p95": _pct(latency, 95),
+            "frames_per_s": len(frames) / measured_s,
+            "frames_painted_fraction": len(painted) / max(1, len(frames)),
+            "snapshots_per_s": sum(1 for v in list(rec.created.values())
+                                   if any(a <= v[0] <= b for a, b in segments)) / measured_s,
+        })
+
+        # the same frames again with training paused: what a frame costs with no thread competing
+        replay = _FrameRecorder()
+        window._bench = replay
+        replay.start()
+        for snap in rec.snapshots:
+            window._on_snapshot(snap)
+            run_for(0.04)                 # the paint timer paints it, then Qt paints the window
+        replay.stop()
+        window._bench = rec
+        out["frame_work_uncontended_ms_p50"] = _pct(replay.work_ms(), 50)
+        out["frame_work_uncontended_ms_p95"] = _pct(replay.work_ms(), 95)
+        out["frame_update_uncontended_ms_p95_by_panel"] = {k: _pct(v, 95)
+                                                          for k, v in replay.panel_ms.items()}
+        rec.snapshots.clear()
+
+        if soak_minutes:
+            worker_mod.make_snapshot = original      # record nothing that grows
+            rec.created.clear()
+            out.update(_soak(window, soak_minutes))
+    finally:
+        worker_mod.make_snapshot = original
+        if window is not None:
+            window.shutdown()              # joins the threads; then close() asks nothing
+            window.close()                 # (settings go to the temporary file)
+            window.deleteLater()
+            app.processEvents()
+        tmp.cleanup()
+    return out
+
+
+def _soak(window, minutes: float) -> dict:
+    """Train at full speed for ``minutes``, sampling RSS at the start and every minute."""
+    _log(f"soak: training in the window for {minutes:g} minutes")
+    gc.collect()
+    samples = [rss_mb()]
+    passes0 = window.latest.pass_count
+    window.play()
+    t0 = perf()
+    total = minutes * 60.0
+    for k in range(math.ceil(minutes - 1e-9)):
+        run_for(max(0.0, min(60.0, total - 60.0 * k)))
+        gc.collect()
+        samples.append(rss_mb())
+        _log(f"soak: {(perf() - t0) / 60:.1f} min, RSS {samples[-1]:.1f} MB")
+    window.pause()
+    wait_until(lambda: not window.latest.running, 5)
+    out = {"soak_minutes": minutes, "soak_rss_mb_samples": samples,
+           "soak_passes": window.latest.pass_count - passes0,
+           "rss_growth_mb": samples[-1] - samples[0]}
+    if len(samples) >= 3:
+        out["rss_growth_after_first_minute_mb"] = samples[-1] - samples[1]
+    return out
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+def _lookup(results: dict, path):
+    v = results
+    for k in path:
+        if not isinstance(v, dict) or k not in v:
+            return None
+        v = v[k]
+    return v
+
+
+def _finite_or_none(v):
+    """The results with every NaN or infinity (nothing was measured) replaced by None."""
+    if isinstance(v, dict):
+        return {k: _finite_or_none(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite_or_none(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def evaluate_targets(results: dict) -> dict:
+    out = {}
+    for name, (path, op, limit, unit) in TARGETS.items():
+        value = _lookup(results, path)
+        if path == ("rss_growth_mb",) and value is None:
+            continue                                    # measured only with --soak
+        if value is None:                               # nothing measured: a miss
+            ok = False
+        else:
+            ok = value >= limit if op == ">=" else value <= limit if op == "<=" else value < limit
+        out[name] = {"key": ".".join(path), "value": value, "target": f"{op} {limit:g} {unit}",
+                     "pass": bool(ok)}
+    return out
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
+
+
+def format_table(r: dict) -> str:
+    t = r["targets"]
+
+    def verdict(name):
+        if name not in t:
+            return ""
+        return f"{t[name]['target']:>10}  {'pass' if t[name]['pass'] else 'FAIL'}"
+
+    m = r["machine"]
+    lines = [f"bpviz bench ({'quick' if r['quick'] else 'full'}) — {m['cpu_count']} CPUs, "
+             f"Python {m['python']}, numpy {m['numpy']}, PySide6 {m.get('PySide6')}, "
+             f"pyqtgraph {m.get('pyqtgraph')}, BLAS threads {m.get('blas_threads')}", ""]
+    lines.append(f"{'engine passes/s':28} {'engine':>10} {'plain':>10} {'ratio':>7}")
+    for w in WORKLOADS:
+        lines.append(f"  {w:26} {_fmt(r['engine_steps_per_s'][w]):>10} "
+                     f"{_fmt(r['plain_numpy_steps_per_s'][w]):>10} "
+                     f"{_fmt(r['engine_vs_plain_numpy'][w]):>6}×"
+                     + (f"  {verdict('engine classic vs plain numpy')}" if w == CLASSIC else ""))
+    by_panel = r["frame_update_ms_p95_by_panel"]
+    idle_panel = r["frame_update_uncontended_ms_p95_by_panel"]
+    rows = [
+        ("window passes/s", None, None, None),
+        ("  headless", r["headless_steps_per_s"], "", None),
+        ("  in the window", r["gui_steps_per_s"], "", None),
+        ("  window / headless", r["gui_to_headless_ratio"], "×", "gui / headless passes"),
+        ("frames while training (every panel visible)", None, None, None),
+        ("  interval p50", r["frame_interval_ms_p50"], "ms", None),
+        ("  interval p95", r["frame_interval_ms_p95"], "ms", "frame interval p95"),
+        ("  interval max", r["frame_interval_ms_max"], "ms", "frame interval max"),
+        ("  work p95 (show_snapshot + paint)", r["frame_work_ms_p95"], "ms", None),
+        ("    show_snapshot p95", r["frame_update_ms_p95"], "ms", None),
+        ("    paint p95", r["frame_paint_ms_p95"], "ms", None),
+        ("  snapshot to paint p95", r["snapshot_to_paint_ms_p95"], "ms", "snapshot to paint p95"),
+        ("  frames/s, snapshots/s", f"{_fmt(r['frames_per_s'])}, {_fmt(r['snapshots_per_s'])}", "",
+         None),
+        ("  work p95, training paused", r["frame_work_uncontended_ms_p95"], "ms", None),
+        ("  show_snapshot p95 by panel (ms)",
+         ", ".join(f"{k} {_fmt(v)}" for k, v in by_panel.items()), "", None),
+        ("    training paused", ", ".join(f"{k} {_fmt(v)}" for k, v in idle_panel.items()), "",
+         None),
+        ("network view 2-64-64-64-2", None, None, None),
+        (f"  {r['network_paint_edges_drawn']:,} edges, show + repaint() p95",
+         r["network_paint_ms_p95"], "ms", "network paint p95"),
+        ("    show + Qt's own repaint p95", r["network_paint_app_ms_p95"], "ms",
+         "network paint p95, Qt's own repaint"),
+        (f"  {r['network_paint_capped_edges_drawn']:,} edges (app cap), repaint() p95",
+         r["network_paint_capped_ms_p95"], "ms", None),
+        ("    show + Qt's own repaint p95", r["network_paint_capped_app_ms_p95"], "ms", None),
+        ("surface slice 2-64-64-64-2 (slower axes)", None, None, None),
+        ("  preview 25×25, 256 samples", r["surface_preview_ms"], "ms", "surface preview"),
+        ("  full 51×51, 1,000 samples", r["surface_full_ms"], "ms", "surface full"),
+        ("  (ms) two weights / random axes", " · ".join(
+            f"{a} {_fmt(r[f'surface_{a}_ms_by_axes']['weights'])} / "
+            f"{_fmt(r[f'surface_{a}_ms_by_axes']['random'])}" for a in ("preview", "full")),
+         "", None),
+        ("memory", None, None, None),
+        ("  RSS start", r["rss_mb_start"], "MB", None),
+        ("  RSS end", r["rss_mb_end"], "MB", None),
+    ]
+    if "rss_growth_mb" in r:
+        rows.append((f"  soak {r['soak_minutes']:g} min ({r['soak_passes']:,} passes), RSS growth",
+                     r["rss_growth_mb"], "MB", "soak RSS growth"))
+        if "rss_growth_after_first_minute_mb" in r:
+            rows.append(("    after its first minute", r["rss_growth_after_first_minute_mb"], "MB",
+                         None))
+        rows.append(("    RSS each minute", ", ".join(_fmt(v) for v in r["soak_rss_mb_samples"]),
+                     "", None))
+    for label, value, unit, target in rows:
+        if unit is None:                  # a section heading
+            lines.append(label)
+            continue
+        text = value if isinstance(value, str) else f"{_fmt(value)} {unit}".rstrip()
+        lines.append(f"{label:38} {text:>14}  {verdict(target) if target else ''}".rstrip())
+    failed = [n for n, v in t.items() if not v["pass"]]
+    lines += ["", f"targets: {len(t) - len(failed)} of {len(t)} met"
+              + (f"; missed: {', '.join(failed)}" if failed else "")]
+    return "\n".join(lines)
+
+
+def cmd_bench(args) -> int:
+    plan = QUICK if getattr(args, "quick", False) else FULL
+    soak = getattr(args, "soak", None)
+    t_begin = perf()
+    results: dict = {"rss_mb_start": rss_mb()}
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
+    results["machine"] = machine_info()
+    results["quick"] = plan is QUICK
+    _log("engine against plain numpy")
+    results.update(bench_engine(plan))
+    _log("surface slices")
+    results.update(bench_surface(plan))
+    _log("network view")
+    results.update(bench_network(plan))
+    _log("the window, training")
+    results.update(bench_window(plan, soak))
+    gc.collect()
+    results["rss_mb_end"] = rss_mb()
+    results["bench_seconds"] = perf() - t_begin
+    results = _finite_or_none(results)
+    results["targets"] = evaluate_targets(results)
+    if getattr(args, "json", False):
+        print(json.dumps(results, allow_nan=False))
+    else:
+        print(format_table(results))
+    return 0
