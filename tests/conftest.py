@@ -63,3 +63,35 @@ def _no_unsaved_work_prompt(request, monkeypatch):
     if "ask_before_discard" not in request.keywords:
         monkeypatch.setattr("bpviz.ui.main_window.MainWindow.confirm_discard",
                             lambda self, action: True)
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path):
+    """``open_window(preset)`` → a shown MainWindow with throw-away settings whose worker has
+    published its first snapshot; closed (threads joined) in teardown."""
+    from PySide6.QtCore import QSettings
+
+    from bpviz.engine.config import Config
+    from bpviz.ui.main_window import MainWindow
+    windows = []
+
+    def make(preset="gaussian-clouds"):
+        w = MainWindow(Config.preset(preset),
+                       settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()
+
+
+def run_passes(qtbot, window, n):
+    """Step ``window`` ``n`` single passes, waiting for each one's snapshot."""
+    for _ in range(n):
+        target = window.latest.pass_count + 1
+        window.step()
+        qtbot.waitUntil(lambda: window.latest.pass_count == target, timeout=5000)

@@ -3,35 +3,22 @@ question before unsaved training is lost."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from bpviz.engine import Config
+from tests.conftest import run_passes
 from bpviz.engine.session import load_session
-from bpviz.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(Config.preset("moons"),
-                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
-    yield w
-    w.close()
-
-
-def steps(qtbot, w, n):
-    for _ in range(n):
-        target = w.latest.pass_count + 1
-        w.step()
-        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=5000)
+def window(open_window):
+    return open_window("moons")
 
 
 def test_save_then_open_restores_the_state_and_selections(qtbot, window, tmp_path):
-    steps(qtbot, window, 5)
+    run_passes(qtbot, window, 5)
     window.select_neuron(1, 3)
     window.surface.set_axes([("W", 0, 1, 2), ("W", 1, 3, 0)])
     window.pin_sample(7)
@@ -44,7 +31,7 @@ def test_save_then_open_restores_the_state_and_selections(qtbot, window, tmp_pat
     assert session.trainer.pass_count == 5
     assert all(np.array_equal(a, b) for a, b in zip(session.network.weights, saved.weights))
 
-    steps(qtbot, window, 3)
+    run_passes(qtbot, window, 3)
     assert window.is_modified()
     window.open_session(str(path))
     qtbot.waitUntil(lambda: window.latest.pass_count == 5, timeout=5000)
@@ -57,7 +44,7 @@ def test_save_then_open_restores_the_state_and_selections(qtbot, window, tmp_pat
     assert not window.is_modified()
     assert window._recent()[0] == str(path)
     # continuing gives the same passes as never having stopped
-    steps(qtbot, window, 3)
+    run_passes(qtbot, window, 3)
     from bpviz.engine import build
     _, net, trainer = build(Config.preset("moons"))
     for _ in range(8):
@@ -66,7 +53,7 @@ def test_save_then_open_restores_the_state_and_selections(qtbot, window, tmp_pat
 
 
 def test_a_corrupt_session_is_refused_and_nothing_changes(qtbot, window, tmp_path):
-    steps(qtbot, window, 2)
+    run_passes(qtbot, window, 2)
     before = window.latest
     bad = tmp_path / "broken.bpviz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
@@ -77,7 +64,7 @@ def test_a_corrupt_session_is_refused_and_nothing_changes(qtbot, window, tmp_pat
 
 
 def test_dropping_a_session_file_opens_it(qtbot, window, tmp_path):
-    steps(qtbot, window, 4)
+    run_passes(qtbot, window, 4)
     path = tmp_path / "dropped.bpviz"
     window.save_session(str(path))
     qtbot.waitUntil(lambda: window.session_path == str(path), timeout=5000)
@@ -101,7 +88,7 @@ def test_unsaved_training_asks_before_it_is_lost(qtbot, window, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", answer)
     assert window.confirm_discard("Quit")                  # nothing trained yet: no question
     assert not asked
-    steps(qtbot, window, 2)
+    run_passes(qtbot, window, 2)
     window.close()
     assert asked and "not saved" in asked[0]
     assert window.isVisible()                              # cancelled: still open, still training

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from bpviz.engine import Config
+from tests.conftest import run_passes
 from bpviz.engine.snapshot import snapshot_nbytes
 from bpviz.ui.timeline import SnapshotHistory
 
@@ -45,26 +45,12 @@ def test_snapshot_history_memory_is_capped(make_snap):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    from bpviz.ui.main_window import MainWindow
-    w = MainWindow(Config.preset("moons"),
-                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
-    yield w
-    w.close()
-
-
-def step(qtbot, w, n):
-    for _ in range(n):
-        target = w.latest.pass_count + 1
-        w.step()
-        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=5000)
+def window(open_window):
+    return open_window("moons")
 
 
 def test_scrubbing_shows_an_earlier_pass_in_every_panel(qtbot, window):
-    step(qtbot, window, 6)
+    run_passes(qtbot, window, 6)
     window.paint_now()
     index = len(window.history) - 4                        # three passes back
     earlier = window.history[index]
@@ -80,14 +66,14 @@ def test_scrubbing_shows_an_earlier_pass_in_every_panel(qtbot, window):
 
 def test_rewind_then_continue_equals_never_having_gone_further(qtbot, window):
     from bpviz.engine import build
-    step(qtbot, window, 10)
+    run_passes(qtbot, window, 10)
     index = next(k for k in range(len(window.history)) if window.history[k].pass_count == 4)
     window.timeline.scrub_to(index)
     window.timeline.rewind_button.click()
     qtbot.waitUntil(lambda: window.latest.rewound_to is not None, timeout=5000)
     assert window.latest.pass_count == 4
     assert len(window.cost.series("pass_loss")[1]) == 4        # the undone passes are gone
-    step(qtbot, window, 8)
+    run_passes(qtbot, window, 8)
     # the same 12 passes without any rewind
     _, net, trainer = build(Config.preset("moons"))
     losses = [trainer.step().trace.loss for _ in range(12)]
