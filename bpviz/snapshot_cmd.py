@@ -48,12 +48,7 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
         if window.last_error:
             raise ConfigError(window.last_error)
         if select is not None:
-            layer, index = select
-            sizes = window.latest.sizes
-            if layer >= len(sizes) or index >= sizes[layer]:
-                raise ConfigError(f"--select {layer}:{index}: the network has layers "
-                                  f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
-            window.select_neuron(layer, index)
+            window.select_neuron(*select)
         if epochs:
             window.host.runEpochsRequested.emit(epochs)
             target = window.latest.epoch + epochs
@@ -79,6 +74,13 @@ def cmd_snapshot(args) -> int:
     if not out.parent.exists():
         raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
     config = config_from_args(args)
+    if args.select is not None:           # checked before any window exists
+        from .engine.config import build
+        sizes = build(config)[1].sizes
+        layer, index = args.select
+        if layer >= len(sizes) or index >= sizes[layer]:
+            raise ConfigError(f"--select {layer}:{index}: the network has layers "
+                              f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
     epochs = args.epochs if args.epochs is not None else 0
     image, window, app = render_window(config, epochs, args.size, args.select)
     try:
