@@ -169,3 +169,38 @@ def test_divergence_is_detected_and_last_finite_weights_kept():
     # lowering the rate continues from the kept weights
     trainer.lr = 0.01
     assert trainer.step().diverged is None and trainer.diverged is None
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 20])
+def test_accuracy_matches_argmax_including_ties(k):
+    from bpviz.engine.trainer import accuracy, accuracy_t
+    rng = np.random.RandomState(k)
+    y = rng.randint(0, 3, size=(400, k)).astype(float)      # many exact ties between classes
+    labels = rng.randint(0, k, size=400)
+    if k == 1:
+        expected = ((y[:, 0] > 0.5).astype(int) == labels).mean()
+    else:
+        expected = (y.argmax(axis=1) == labels).mean()
+    assert accuracy(y, labels) == expected
+    assert accuracy_t(np.ascontiguousarray(y.T), labels) == expected
+
+
+def test_samples_in_columns_pass_equals_the_row_layout_formulas():
+    """The engine's passes keep samples in columns; the trace must equal the textbook row layout."""
+    from bpviz.engine.functions import OUTPUTS
+    rng = np.random.RandomState(3)
+    for out in OUTPUTS:
+        net = Network([3, 5, 4, 2], ["tanh", "relu"], out, init="xavier", seed=1)
+        X = rng.randn(50, 3)
+        T = np.eye(2)[rng.randint(0, 2, 50)] if out != "linear" else rng.randn(50, 2)
+        tr = net.backprop(X, T)
+        zs, acts = [], [X]
+        for i, (W, b) in enumerate(zip(net.weights, net.biases)):
+            z = acts[-1] @ W + b
+            zs.append(z)
+            acts.append(net.layer_forward(i, z))
+        assert np.allclose(tr.output, acts[-1], rtol=1e-13, atol=1e-15)
+        assert np.allclose(tr.losses, net.out.loss(zs[-1], T), rtol=1e-13)
+        assert tr.activations[1].shape == (50, 5) and tr.deltas[0].shape == (50, 5)
+        assert np.allclose(net.forward(X), acts[-1], rtol=1e-13, atol=1e-15)
+        assert net.loss(X, T) == pytest.approx(net.out.loss(zs[-1], T).mean(), rel=1e-13)

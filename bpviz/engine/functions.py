@@ -68,6 +68,13 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e
 
 
+def _softmax_cols(z: np.ndarray) -> np.ndarray:
+    """``_softmax`` for samples in columns, (K, N)."""
+    e = np.exp(z - z.max(axis=0))
+    e /= e.sum(axis=0)
+    return e
+
+
 def _softmax_ce(z: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Per-sample −Σ_k t_k log softmax(z)_k via log-sum-exp."""
     m = z.max(axis=-1, keepdims=True)
@@ -75,15 +82,36 @@ def _softmax_ce(z: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (t * (lse - z)).sum(axis=-1)
 
 
-def _sigmoid_bce(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _softmax_t(z: np.ndarray, t: np.ndarray):
+    """Softmax output and per-sample cross-entropy for samples in columns: z, t are (K, N).
+
+    The same arithmetic as ``_softmax`` and ``_softmax_ce`` (max, shifted exp, log-sum-exp), done
+    once for both and reduced over axis 0, where numpy's inner loops run along the N samples."""
+    m = z.max(axis=0)
+    e = np.exp(z - m)
+    s = e.sum(axis=0)
+    lse = m + np.log(s)
+    e /= s
+    return e, (t * (lse - z)).sum(axis=0)
+
+
+def _sigmoid_bce(z: np.ndarray, t: np.ndarray, axis: int = -1) -> np.ndarray:
     """Per-sample −Σ_k [t log σ(z) + (1 − t) log(1 − σ(z))] = Σ_k softplus(z) − t z."""
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-    return (softplus - t * z).sum(axis=-1)
+    return (softplus - t * z).sum(axis=axis)
 
 
-def _half_squared(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _sigmoid_t(z: np.ndarray, t: np.ndarray):
+    return _sigmoid(z), _sigmoid_bce(z, t, axis=0)
+
+
+def _linear_t(z: np.ndarray, t: np.ndarray):
+    return z.copy(), _half_squared(z, t, axis=0)
+
+
+def _half_squared(z: np.ndarray, t: np.ndarray, axis: int = -1) -> np.ndarray:
     d = z - t
-    return 0.5 * (d * d).sum(axis=-1)
+    return 0.5 * (d * d).sum(axis=axis)
 
 
 @dataclass(frozen=True)
@@ -97,18 +125,24 @@ class Output:
     formula: str
     loss_formula: str
     task: str   # "classification" or "regression"
+    # (y, per-sample loss) from (z, t) laid out with samples in columns, (K, N): the engine's fast
+    # path, identical arithmetic to ``f`` and ``loss``
+    f_loss_t: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    f_t: Callable[[np.ndarray], np.ndarray]   # y from z, samples in columns
 
 
 OUTPUTS: dict[str, Output] = {
     o.name: o
     for o in (
         Output("softmax", _softmax, _softmax_ce, "cross-entropy",
-               "y_k = e^{z_k} / Σ_m e^{z_m}", "ℓ = −Σ_k t_k log y_k", "classification"),
+               "y_k = e^{z_k} / Σ_m e^{z_m}", "ℓ = −Σ_k t_k log y_k", "classification", _softmax_t,
+               _softmax_cols),
         Output("sigmoid", _sigmoid, _sigmoid_bce, "binary cross-entropy",
                "y_k = σ(z_k)", "ℓ = −Σ_k [t_k log y_k + (1 − t_k) log(1 − y_k)]",
-               "classification"),
+               "classification", _sigmoid_t, _sigmoid),
         Output("linear", lambda z: z.copy(), _half_squared, "squared error",
-               "y_k = z_k", "ℓ = ½ Σ_k (y_k − t_k)²", "regression"),
+               "y_k = z_k", "ℓ = ½ Σ_k (y_k − t_k)²", "regression", _linear_t,
+               lambda z: z.copy()),
     )
 }
 

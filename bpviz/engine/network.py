@@ -153,30 +153,50 @@ class Network:
             return self.out.f(z)
         return self.hidden_activations[i].f(z)
 
-    def forward(self, X: np.ndarray, keep: bool = False):
-        """Output y for inputs X; with ``keep=True`` also (activations, pre_activations)."""
-        a = np.asarray(X, dtype=float)
+    # The passes below keep samples in columns, (n, N): numpy's inner loops then run along the
+    # N samples instead of along a handful of neurons, and bias adds and per-sample reductions
+    # over a narrow layer cost what a flat array op costs. The trace hands out transposed views,
+    # so every array still has the documented (N, n) shape.
+
+    def forward_t(self, XT: np.ndarray, keep: bool = False):
+        """``forward`` for samples in columns: XT is (n_0, N); returns yT (and the lists)."""
+        a = XT
         acts, zs = [a], []
+        last = self.n_layers - 1
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ W
-            z += b
-            a = self.layer_forward(i, z)
+            z = W.T @ a
+            z += b[:, None]
+            a = self.out.f_t(z) if i == last else self.hidden_activations[i].f(z)
             if keep:
                 zs.append(z)
                 acts.append(a)
         return (a, acts, zs) if keep else a
 
+    def forward(self, X: np.ndarray, keep: bool = False):
+        """Output y for inputs X; with ``keep=True`` also (activations, pre_activations)."""
+        XT = np.asarray(X, dtype=float).T
+        if keep:
+            y, acts, zs = self.forward_t(XT, keep=True)
+            return y.T, [a.T for a in acts], [z.T for z in zs]
+        return self.forward_t(XT).T
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.forward(X)
 
-    def loss(self, X: np.ndarray, T: np.ndarray) -> float:
-        """Mean per-sample loss at the current weights."""
-        a = np.asarray(X, dtype=float)
+    def losses_t(self, XT: np.ndarray, TT: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(yT, per-sample losses) for samples in columns."""
+        a = XT
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ W + b
+            z = W.T @ a
+            z += b[:, None]
             if i < self.n_layers - 1:
                 a = self.hidden_activations[i].f(z)
-        return float(self.out.loss(z, T).mean())
+        return self.out.f_loss_t(z, TT)
+
+    def loss(self, X: np.ndarray, T: np.ndarray) -> float:
+        """Mean per-sample loss at the current weights."""
+        XT = np.asarray(X, dtype=float).T
+        return float(self.losses_t(XT, np.asarray(T, dtype=float).T)[1].mean())
 
     # -- backward ----------------------------------------------------------------------------
 
@@ -184,22 +204,39 @@ class Network:
         """One forward and one backward pass over the batch (X, T); the weights do not change."""
         X = np.asarray(X, dtype=float)
         T = np.asarray(T, dtype=float)
-        N = X.shape[0]
-        y, acts, zs = self.forward(X, keep=True)
-        losses = self.out.loss(zs[-1], T)
+        return self.backprop_t(np.ascontiguousarray(X.T), np.ascontiguousarray(T.T))
+
+    def backprop_t(self, XT: np.ndarray, TT: np.ndarray) -> Trace:
+        """``backprop`` for samples in columns: XT is (n_0, N), TT is (n_L, N)."""
+        N = XT.shape[1]
         L = self.n_layers
+        acts, zs = [XT], []
+        a = XT
+        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+            z = W.T @ a                                    # z[i] = a[i] W[i] + b[i]
+            z += b[:, None]
+            zs.append(z)
+            if i < L - 1:
+                a = self.hidden_activations[i].f(z)
+                acts.append(a)
+        y, losses = self.out.f_loss_t(zs[-1], TT)
+        acts.append(y)
         deltas: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         grads_W: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         grads_b: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         signals: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-        delta = y - T                                      # δ^L = y − t
+        delta = y - TT                                     # δ^L = y − t
         for i in range(L - 1, -1, -1):
-            deltas[i] = delta
-            grads_W[i] = acts[i].T @ delta / N             # (1/N) Σ_n a[i][n]ᵀ δ[i][n]
-            mean_delta = delta.mean(axis=0)
+            deltas[i] = delta.T
+            gW = acts[i] @ delta.T                         # Σ_n a[i][n]ᵀ δ[i][n]
+            gW /= N
+            grads_W[i] = gW
+            mean_delta = delta.sum(axis=1)
+            mean_delta /= N
             grads_b[i] = mean_delta
             signals[i] = self.weights[i] * mean_delta      # w_ij · mean δ_j
             if i > 0:
                 act = self.hidden_activations[i - 1]
-                delta = act.df(zs[i - 1], acts[i]) * (delta @ self.weights[i].T)
-        return Trace(float(losses.mean()), losses, acts, zs, deltas, grads_W, grads_b, signals)
+                delta = act.df(zs[i - 1], acts[i]) * (self.weights[i] @ delta)
+        return Trace(float(losses.mean()), losses, [a.T for a in acts], [z.T for z in zs], deltas,
+                     grads_W, grads_b, signals)

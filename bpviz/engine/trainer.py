@@ -150,12 +150,26 @@ class History:
 
 def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
     """Fraction of samples whose predicted class equals the label (NaN for regression/no data)."""
+    return accuracy_t(np.asarray(y).T, labels)
+
+
+def accuracy_t(yT: np.ndarray, labels: np.ndarray | None) -> float:
+    """``accuracy`` for outputs with samples in columns, (K, N)."""
     if labels is None or len(labels) == 0:
         return float("nan")
-    if y.shape[1] == 1:                      # one sigmoid unit: class 1 when y > 0.5
-        pred = (y[:, 0] > 0.5).astype(int)
+    if yT.shape[0] == 1:                     # one sigmoid unit: class 1 when y > 0.5
+        pred = yT[0] > 0.5
+    elif yT.shape[0] <= 16:
+        # argmax over a few rows, the first maximum winning as in argmax, row by row: a
+        # reduction across rows with a short inner loop per sample costs ten times more
+        pred = np.zeros(yT.shape[1], dtype=np.intp)
+        best = yT[0].copy()
+        for k in range(1, yT.shape[0]):
+            better = yT[k] > best
+            pred[better] = k
+            np.maximum(best, yT[k], out=best)
     else:
-        pred = y.argmax(axis=1)
+        pred = yT.argmax(axis=0)
     return float((pred == labels).mean())
 
 
@@ -185,6 +199,11 @@ class Trainer:
         self.T = dataset.T_train
         self.X_test = np.ascontiguousarray(dataset.X_test, dtype=float)
         self.T_test = dataset.T_test
+        # the same data with samples in columns, as the network's passes take it
+        self._XT = np.ascontiguousarray(self.X.T)
+        self._TT = np.ascontiguousarray(np.asarray(self.T, dtype=float).T)
+        self._XT_test = np.ascontiguousarray(self.X_test.T)
+        self._TT_test = np.ascontiguousarray(np.asarray(self.T_test, dtype=float).T)
         self.labels = dataset.y_train if dataset.is_classification else None
         self.test_labels = dataset.y_test if dataset.is_classification else None
         self.lr = float(lr)
@@ -227,8 +246,13 @@ class Trainer:
         """(loss, accuracy) of the current weights on (X, T)."""
         if len(X) == 0:
             return float("nan"), float("nan")
-        y, _, zs = self.network.forward(X, keep=True)
-        return float(self.network.out.loss(zs[-1], T).mean()), accuracy(y, labels)
+        return self._evaluate_t(np.asarray(X, dtype=float).T, np.asarray(T, dtype=float).T, labels)
+
+    def _evaluate_t(self, XT: np.ndarray, TT: np.ndarray, labels) -> tuple[float, float]:
+        if XT.shape[1] == 0:
+            return float("nan"), float("nan")
+        yT, losses = self.network.losses_t(XT, TT)
+        return float(losses.mean()), accuracy_t(yT, labels)
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -255,9 +279,9 @@ class Trainer:
         """Run one pass: forward, backward and update over the next mini-batch."""
         net = self.network
         idx = self._next_batch()
-        X, T = (self.X, self.T) if idx is None else (self.X[idx], self.T[idx])
+        XT, TT = (self._XT, self._TT) if idx is None else (self._XT[:, idx], self._TT[:, idx])
         with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
-            trace = net.backprop(X, T)
+            trace = net.backprop_t(XT, TT)
         epoch_start = self.pass_in_epoch == 0
         result = PassResult(trace, idx, None, self.epoch, self.pass_count)
         grads = []
@@ -294,10 +318,10 @@ class Trainer:
         norms = [float(np.sqrt((g * g).sum() + (gb * gb).sum()))
                  for g, gb in zip(trace.grad_weights, trace.grad_biases)]
         if idx is None:   # full batch: the trace is the training set at these weights
-            loss, acc = trace.loss, accuracy(trace.output, self.labels)
+            loss, acc = trace.loss, accuracy_t(trace.output.T, self.labels)
         else:
-            loss, acc = self.evaluate(self.X, self.T, self.labels)
-        test_loss, test_acc = self.evaluate(self.X_test, self.T_test, self.test_labels)
+            loss, acc = self._evaluate_t(self._XT, self._TT, self.labels)
+        test_loss, test_acc = self._evaluate_t(self._XT_test, self._TT_test, self.test_labels)
         self.history.append(self.epoch, loss, acc, test_loss, test_acc, norms)
 
     def _diverge(self, result: PassResult, reason: str, rollback: bool = False) -> PassResult:
