@@ -31,6 +31,7 @@ from .engine.trajectory import Trajectory
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
 CHECKPOINT_BYTES = 32 * 1024 * 1024   # training states kept for "rewind to here", at most
+STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 100_000      # per-epoch history rows kept in the window (older ones thinned)
 
 
@@ -63,7 +64,7 @@ class TrainingWorker(QObject):
         self._bounds = None
         self._trajectory_sent = (-1, 0.0)   # (version, time) of the last trajectory sent
         self._stop_at_epoch: int | None = None
-        self.step_mode = "pass"              # what Step does: "pass", "phase" or "epoch"
+        self.step_mode = "pass"              # what Step does: one of STEP_MODES
         self._plan: list[Phase] | None = None   # phases of the pass being walked (phase mode)
         self._phase: Phase | None = None        # the phase the last snapshot showed
         self._pass_trace = None                 # full trace of the pass being walked
@@ -145,13 +146,22 @@ class TrainingWorker(QObject):
 
     @Slot()
     def step(self) -> None:
-        """One step of the current granularity (a pass, a phase of a pass, or the rest of the
-        epoch), then a snapshot; pauses first if running."""
+        """One step of the current granularity (one training sample, a pass over the next
+        mini-batch, a phase of a pass, or the rest of the epoch), then a snapshot; pauses first if
+        running."""
         if self.trainer is None:
             return
         self.pause_quietly()
         if self.step_mode == "phase":
             self._step_phase()
+        elif self.step_mode == "sample":
+            self._end_phases()
+            result = self._run_pass(samples=1)
+            if result.diverged:
+                self._publish(force=True)
+                return
+            index = int(result.indices[0]) if result.indices is not None else 0
+            self._publish(force=True, message=self._sample_message(index), stepped_sample=index)
         elif self.step_mode == "epoch":
             self._end_phases()
             self._stop_at_epoch = self.trainer.epoch + 1
@@ -163,7 +173,7 @@ class TrainingWorker(QObject):
 
     @Slot(str)
     def set_step_mode(self, mode: str) -> None:
-        if mode not in ("pass", "phase", "epoch"):
+        if mode not in STEP_MODES:
             return
         self.step_mode = mode
         if mode != "phase" and self._plan is not None:
@@ -192,6 +202,13 @@ class TrainingWorker(QObject):
             self._last_trace = partial_trace(self._pass_trace, phase)
         self._phase = phase
         self._publish(force=True)
+
+    def _sample_message(self, index: int) -> str:
+        ds = self.trainer.dataset
+        label = ""
+        if ds.is_classification:
+            label = f" (class {ds.class_names[int(ds.y_train[index])]})"
+        return f"one sample: trained on training sample {index}{label}"
 
     def _end_phases(self) -> None:
         """Leave a pass walked phase by phase; nothing of it was applied."""
@@ -270,7 +287,7 @@ class TrainingWorker(QObject):
         self._pending_losses, self._pending_positions = [], []
         self._preview_trace()
         t.last_update = cp["last_update"]
-        position = t.epoch + t.pass_in_epoch / max(1, t.passes_per_epoch())
+        position = t.epoch + t.taken / t.n_train
         self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
                       rewound_to=position)
 
@@ -315,11 +332,11 @@ class TrainingWorker(QObject):
 
     # -- training ------------------------------------------------------------------------------
 
-    def _run_pass(self):
+    def _run_pass(self, samples: int | None = None):
         t = self.trainer
         before_w, before_b = list(t.network.weights), list(t.network.biases)
-        position = t.epoch + t.pass_in_epoch / max(1, t.passes_per_epoch())
-        result = t.step()
+        position = t.epoch + t.taken / t.n_train
+        result = t.step(samples)
         if result.diverged:
             self.pause_quietly()
             return result
@@ -365,7 +382,7 @@ class TrainingWorker(QObject):
             self._checkpoint_bytes -= old["nbytes"]
 
     def _publish(self, force: bool = False, message: str = "",
-                 rewound_to: float | None = None) -> None:
+                 rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
         if not force and now - self._last_publish < self.min_publish_s:
             return
@@ -381,7 +398,8 @@ class TrainingWorker(QObject):
             trace_biases=tb, new_pass_losses=self._pending_losses,
             new_pass_positions=self._pending_positions, history_from=self._history_sent,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
-            trajectory=self.trajectory if send_path else None, rewound_to=rewound_to)
+            trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
+            stepped_sample=stepped_sample)
         self._keep_checkpoint(snap.seq)
         self._pending_losses = []
         self._pending_positions = []

@@ -204,3 +204,51 @@ def test_samples_in_columns_pass_equals_the_row_layout_formulas():
         assert tr.activations[1].shape == (50, 5) and tr.deltas[0].shape == (50, 5)
         assert np.allclose(net.forward(X), acts[-1], rtol=1e-13, atol=1e-15)
         assert net.loss(X, T) == pytest.approx(net.out.loss(zs[-1], T).mean(), rel=1e-13)
+
+
+@pytest.mark.parametrize("batch", [0, 100])
+def test_single_sample_passes_take_the_next_samples_and_the_epoch_still_covers_all(make_run, batch):
+    """Step by one sample: a pass on exactly the next training sample, equal to a hand-made update
+    on that sample alone; the epoch's later passes take the rest, each sample once."""
+    _, ds, net, trainer = make_run("xor", batch_size=batch, lr=0.5)
+    n = trainer.n_train
+    order = trainer.peek_batch()
+    order = np.arange(n) if order is None else np.concatenate(
+        [order, np.setdiff1d(np.arange(n), order)])            # the epoch's sample order
+    W0 = [W.copy() for W in net.weights]
+    b0 = [b.copy() for b in net.biases]
+    r = trainer.step(samples=1)
+    first = int(order[0])
+    assert r.indices.tolist() == [first] and r.trace.losses.shape == (1,)
+    # the same update by hand: that sample's gradient alone, plain gradient descent
+    ref = Network(net.sizes, [a.name for a in net.hidden_activations], net.out.name,
+                  weights=W0, biases=b0).backprop(trainer.X[[first]], trainer.T[[first]])
+    for W, W_0, g in zip(net.weights, W0, ref.grad_weights):
+        assert np.allclose(W, W_0 - 0.5 * g, rtol=1e-13, atol=1e-15)
+    covered = [first] + trainer.step(samples=1).indices.tolist()
+    assert covered[1] == order[1] and trainer.taken == 2
+    assert trainer.passes_per_epoch() == 2 + -(-(n - 2) // (batch or n))
+    while trainer.epoch == 0:
+        res = trainer.step()
+        covered += res.indices.tolist()
+    assert sorted(covered) == list(range(n))          # every sample once
+    assert trainer.pass_in_epoch == 0 and trainer.taken == 0
+    assert len(trainer.history) == 1                  # one row, at the start of the epoch
+
+
+def test_a_state_taken_between_single_sample_passes_resumes_exactly(make_run):
+    _, _, _, a = make_run("xor", batch_size=50)
+    a.step(samples=1)
+    a.step(samples=1)
+    state = a.get_state()
+    _, _, _, b = make_run("xor", batch_size=50)
+    b.set_state(state)
+    for _ in range(6):
+        ra, rb = a.step(), b.step()
+        assert np.array_equal(ra.indices, rb.indices) and ra.trace.loss == rb.trace.loss
+    old = dict(state, pass_in_epoch=2)
+    old.pop("taken")                                   # a state from before single samples
+    with pytest.raises(ValueError, match="does not fit"):
+        b.set_state(dict(state, taken=10_000))
+    b.set_state(old)
+    assert b.taken == 100

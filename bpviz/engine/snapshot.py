@@ -99,6 +99,7 @@ class Snapshot:
     trajectory: np.ndarray | None = None     # (K, P) recorded parameters, when they were sent
     trajectory_passes: np.ndarray | None = None
     rewound_to: float | None = None          # the run went back to this fractional epoch
+    stepped_sample: int | None = None        # the one training sample a single-sample Step used
     diverged: str | None = None
     message: str = ""
 
@@ -169,7 +170,8 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
                   new_pass_losses=(), new_pass_positions=(), history_from: int = 0,  # an epoch
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
                   pinned: int | None = None, message: str = "", trajectory=None,
-                  phase: Phase | None = None, rewound_to: float | None = None) -> Snapshot:
+                  phase: Phase | None = None, rewound_to: float | None = None,
+                  stepped_sample: int | None = None) -> Snapshot:
     """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
 
     ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well.
@@ -226,7 +228,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         boundary=boundary, neuron_maps=maps or (), sample=sample,
         trajectory=None if trajectory is None else frozen(trajectory.points),
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
-        phase=phase, rewound_to=rewound_to,
+        phase=phase, rewound_to=rewound_to, stepped_sample=stepped_sample,
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
     )
 

@@ -216,6 +216,7 @@ class Trainer:
         self.epoch = 0            # completed epochs
         self.pass_count = 0       # completed passes
         self.pass_in_epoch = 0    # passes completed in the current epoch
+        self.taken = 0            # samples of the current epoch's order used so far
         self._order: np.ndarray | None = None
         self._epoch_batch = 0     # batch size fixed for the current epoch
         self._order_drawn = False  # the current epoch's permutation was drawn by peek_batch
@@ -236,8 +237,10 @@ class Trainer:
         return self.batch_size <= 0 or self.batch_size >= self.n_train
 
     def passes_per_epoch(self) -> int:
-        b = self._epoch_batch if self.pass_in_epoch else self._effective_batch()
-        return -(-self.n_train // b)
+        """Passes of the current epoch: those done plus those its remaining samples need."""
+        if not self.taken:
+            return -(-self.n_train // self._effective_batch())
+        return self.pass_in_epoch + -(-(self.n_train - self.taken) // self._epoch_batch)
 
     def _effective_batch(self) -> int:
         return self.n_train if self.full_batch else self.batch_size
@@ -260,29 +263,33 @@ class Trainer:
         """Sample indices of the next pass's mini-batch (None: the whole training set), without
         running it. At the start of an epoch this draws the epoch's permutation once; the next
         ``step`` uses the same batch."""
-        if self.pass_in_epoch == 0 and not self._order_drawn:
+        return self._peek(None)
+
+    def _peek(self, size: int | None) -> np.ndarray | None:
+        if self.taken == 0 and not self._order_drawn:
             self._epoch_batch = self._effective_batch()
             self._order = (None if self._epoch_batch >= self.n_train
                            else self.shuffle_rng.permutation(self.n_train))
             self._order_drawn = True
-        if self._order is None:
-            return None
-        start = self.pass_in_epoch * self._epoch_batch
-        return self._order[start:start + self._epoch_batch]
+        start = self.taken
+        size = self._epoch_batch if size is None else size
+        if self._order is None:      # full-batch epoch: all samples, or the rest after single ones
+            return None if start == 0 and size >= self.n_train else np.arange(
+                start, min(self.n_train, start + size))
+        return self._order[start:start + size]
 
-    def _next_batch(self) -> np.ndarray | None:
-        idx = self.peek_batch()
-        self._order_drawn = False
-        return idx
+    def step(self, samples: int | None = None) -> PassResult:
+        """Run one pass: forward, backward and update over the next mini-batch.
 
-    def step(self) -> PassResult:
-        """Run one pass: forward, backward and update over the next mini-batch."""
+        With ``samples`` (e.g. 1: one training example, as online backprop does it) the pass
+        takes only that many of the next samples of the epoch's order; the epoch's later passes
+        go on from there, and the epoch still covers every sample once."""
         net = self.network
-        idx = self._next_batch()
+        idx = self._peek(samples)
         XT, TT = (self._XT, self._TT) if idx is None else (self._XT[:, idx], self._TT[:, idx])
         with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
             trace = net.backprop_t(XT, TT)
-        epoch_start = self.pass_in_epoch == 0
+        epoch_start = self.taken == 0
         result = PassResult(trace, idx, None, self.epoch, self.pass_count)
         grads = []
         for W, gW, gb in zip(net.weights, trace.grad_weights, trace.grad_biases):
@@ -307,10 +314,13 @@ class Trainer:
         self.last_update = updates
         self.diverged = None
         result.update = updates
+        self._order_drawn = False
         self.pass_count += 1
         self.pass_in_epoch += 1
-        if self.pass_in_epoch * self._epoch_batch >= self.n_train:
+        self.taken += self.n_train if idx is None else len(idx)
+        if self.taken >= self.n_train:
             self.pass_in_epoch = 0
+            self.taken = 0
             self.epoch += 1
         return result
 
@@ -379,7 +389,7 @@ class Trainer:
         Keys: ``weights``, ``biases``; ``previous`` (the parameters before the last update, which
         a divergence rolls back to, or None); ``optimizer`` (``Optimizer.get_state()``); the live
         hyper-parameters ``lr``, ``momentum``, ``batch_size``, ``l2``; the counters ``epoch``,
-        ``pass_count``, ``pass_in_epoch``; ``epoch_batch``, ``order`` and ``order_drawn`` (the
+        ``pass_count``, ``pass_in_epoch``, ``taken`` (samples of the epoch used); ``epoch_batch``, ``order`` and ``order_drawn`` (the
         current epoch's batch size and permutation, or None, and whether ``peek_batch`` drew it
         ahead of the epoch's first pass); ``shuffle_rng`` (``RandomState.get_state(legacy=
         False)``); ``history`` (one array per column, ``grad_norms`` of shape (rows, layers));
@@ -396,7 +406,8 @@ class Trainer:
             "lr": self.lr, "momentum": self.momentum, "batch_size": self.batch_size,
             "l2": self.l2,
             "epoch": self.epoch, "pass_count": self.pass_count,
-            "pass_in_epoch": self.pass_in_epoch, "epoch_batch": self._epoch_batch,
+            "pass_in_epoch": self.pass_in_epoch, "taken": self.taken,
+            "epoch_batch": self._epoch_batch,
             "order": None if self._order is None else self._order.copy(),
             "order_drawn": self._order_drawn,
             "shuffle_rng": self.shuffle_rng.get_state(legacy=False),   # a copy
@@ -438,16 +449,18 @@ class Trainer:
         pass_count = _whole("pass count", state["pass_count"])
         pass_in_epoch = _whole("pass in epoch", state["pass_in_epoch"])
         epoch_batch = _whole("epoch batch size", state["epoch_batch"])
+        # states written before single-sample passes existed hold whole batches only
+        taken = _whole("samples taken", state.get("taken", pass_in_epoch * epoch_batch))
         order = None if state["order"] is None else self._checked_order(state["order"])
         order_drawn = state["order_drawn"]
         if not isinstance(order_drawn, bool):
             raise TypeError(f"order_drawn must be true or false, got {order_drawn!r}")
-        if pass_in_epoch or order_drawn:   # the current epoch's batches are fixed: do they fit?
+        if pass_in_epoch or taken or order_drawn:   # the epoch's batches are fixed: do they fit?
             n = self.n_train
-            fits = (pass_in_epoch == 0 and epoch_batch >= n if order is None
-                    else 0 < epoch_batch < n and pass_in_epoch * epoch_batch < n)
+            fits = (taken < n and (taken > 0) == (pass_in_epoch > 0) and taken >= pass_in_epoch
+                    and (epoch_batch >= n if order is None else 0 < epoch_batch < n))
             if not fits:
-                raise ValueError(f"pass {pass_in_epoch} into an epoch of "
+                raise ValueError(f"pass {pass_in_epoch} ({taken} samples) into an epoch of "
                                  f"{'shuffled' if order is not None else 'full'} batches of "
                                  f"{epoch_batch} does not fit {n} training samples")
         shuffle_rng = _random_state(state["shuffle_rng"])
@@ -474,6 +487,7 @@ class Trainer:
         self.optimizer.set_state(optimizer)
         self.lr, self.momentum, self.l2, self.batch_size = lr, momentum, l2, batch_size
         self.epoch, self.pass_count, self.pass_in_epoch = epoch, pass_count, pass_in_epoch
+        self.taken = taken
         self._epoch_batch, self._order, self._order_drawn = epoch_batch, order, order_drawn
         self.shuffle_rng = shuffle_rng
         if state["history"] is not None:

@@ -40,7 +40,8 @@ RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 2
 
-STEP_MODES = [("one pass", "pass"), ("one phase", "phase"), ("one epoch", "epoch")]
+STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
+              ("one epoch", "epoch")]
 
 SHORTCUTS = [
     ("Space", "play / pause"), ("S or →", "one pass (Step)"), ("R", "reset to the initial weights"),
@@ -200,9 +201,12 @@ class MainWindow(QMainWindow):
         self.step_mode = QComboBox()
         for label, mode in STEP_MODES:
             self.step_mode.addItem(label, mode)
-        self.step_mode.setToolTip("What Step does: one pass, one phase of a pass (forward through "
-                                  "each layer, loss, deltas layer by layer, gradients, update), or "
-                                  "the rest of the epoch")
+        self.step_mode.setCurrentIndex(self.step_mode.findData("pass"))
+        self.step_mode.setToolTip("What Step does: one training sample (a pass and an update on "
+                                  "the next sample alone, which is then pinned), one pass over the "
+                                  "next mini-batch, one phase of a pass (forward through each "
+                                  "layer, loss, deltas layer by layer, gradients, update), or the "
+                                  "rest of the epoch")
         self.step_mode.currentIndexChanged.connect(self._on_step_mode)
         tb.addWidget(QLabel("  Step by: "))
         tb.addWidget(self.step_mode)
@@ -300,7 +304,7 @@ class MainWindow(QMainWindow):
         self.host.stepModeRequested.emit(self.step_mode.currentData())
 
     def set_step_mode(self, mode: str) -> None:
-        """"pass", "phase" or "epoch": what Step does."""
+        """"sample", "pass", "phase" or "epoch": what Step does."""
         self.step_mode.setCurrentIndex(self.step_mode.findData(mode))
 
     @Slot(object)
@@ -362,6 +366,10 @@ class MainWindow(QMainWindow):
             self.history.truncate_after(self._rewind_target)
             self._rewind_target = None
         self.history.append(snap)
+        if snap.stepped_sample is not None:       # show the sample the step trained on
+            self.boundary.set_pinned(snap.stepped_sample)
+            self.inspector.set_pinned(snap.stepped_sample)
+            self.host.pinRequested.emit(snap.stepped_sample)
         self.timeline.refresh()
         self.setWindowModified(self.is_modified())
         if snap.diverged and not snap.running:
@@ -423,7 +431,7 @@ class MainWindow(QMainWindow):
                 self.surface.set_mode(extra["surface_mode"])
             if isinstance(extra.get("pinned_sample"), int):
                 self.pin_sample(extra["pinned_sample"])
-            if extra.get("step_mode") in ("pass", "phase", "epoch"):
+            if extra.get("step_mode") in [mode for _, mode in STEP_MODES]:
                 self.set_step_mode(extra["step_mode"])
         except (ValueError, TypeError, IndexError):
             self.statusBar().showMessage("the session's selections did not fit; kept the defaults",
