@@ -30,7 +30,7 @@ from .engine.trajectory import Trajectory
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
-CHECKPOINT_BYTES = 32 * 1024 * 1024   # training states kept for "rewind to here", at most
+CHECKPOINT_BYTES = 16 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 100_000      # per-epoch history rows kept in the window (older ones thinned)
 

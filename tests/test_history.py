@@ -44,6 +44,31 @@ def test_snapshot_history_memory_is_capped(make_snap):
     assert history[len(history) - 1].seq == 95
 
 
+@pytest.mark.parametrize("preset", ["gaussian-clouds", "spiral"])
+def test_the_counted_size_of_snapshots_and_checkpoints_is_what_python_allocates(make_run, preset):
+    """The caps are in real bytes: headers of many tiny arrays count, not only their data."""
+    import tracemalloc
+
+    from bpviz.engine.snapshot import data_bounds, make_snapshot
+    from bpviz.engine.trainer import state_nbytes
+    _, _, _, trainer = make_run(preset)
+    result = trainer.step()
+    bounds = data_bounds(trainer.X)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        states = [trainer.get_state(history=False) for _ in range(100)]
+        state_real = (tracemalloc.get_traced_memory()[0] - base) / 100
+        base = tracemalloc.get_traced_memory()[0]
+        snaps = [make_snapshot(trainer, seq=k, running=True, trace=result.trace, trace_weights=None,
+                               trace_biases=None, bounds=bounds, pinned=0) for k in range(20)]
+        snap_real = (tracemalloc.get_traced_memory()[0] - base) / 20
+    finally:
+        tracemalloc.stop()
+    assert state_real <= state_nbytes(states[0]) <= 1.5 * state_real
+    assert 0.95 * snap_real <= snapshot_nbytes(snaps[0]) <= 1.5 * snap_real
+
+
 @pytest.fixture
 def window(open_window):
     return open_window("moons")

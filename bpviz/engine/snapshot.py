@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .memory import deep_sizeof
 from .network import Network, Trace
 from .phases import UPDATE, Phase
 from .trainer import Trainer
@@ -234,13 +235,6 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
 
 
 def snapshot_nbytes(snap: Snapshot) -> int:
-    """Memory held by a snapshot's arrays (what a history of snapshots costs)."""
-    total = 0
-    for value in vars(snap).values():
-        if isinstance(value, np.ndarray):
-            total += value.nbytes
-        elif isinstance(value, tuple):
-            total += sum(v.nbytes for v in value if isinstance(v, np.ndarray))
-        elif isinstance(value, (Boundary, SampleValues)):
-            total += snapshot_nbytes(value)
-    return total + 2048
+    """Memory a snapshot holds: its arrays with their headers, containers and values (what a
+    history of snapshots costs)."""
+    return deep_sizeof(snap)

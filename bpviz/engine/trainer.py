@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from .data import Dataset
+from .memory import deep_sizeof
 from .network import Network, Trace
 from .optimizers import make_optimizer
 
@@ -579,13 +580,6 @@ def _random_state(state: dict) -> np.random.RandomState:
 
 
 def state_nbytes(state: dict) -> int:
-    """Memory held by the arrays of a ``Trainer.get_state()`` (nested lists and dicts included)."""
-    def size(v) -> int:
-        if isinstance(v, np.ndarray):
-            return v.nbytes
-        if isinstance(v, (list, tuple)):
-            return sum(size(x) for x in v)
-        if isinstance(v, dict):
-            return sum(size(x) for x in v.values())
-        return 0
-    return size(state)
+    """Memory a ``Trainer.get_state()`` holds: arrays with their headers, the lists and dicts
+    around them and their values."""
+    return deep_sizeof(state)

@@ -1,0 +1,37 @@
+"""What an object graph of arrays, containers and small values really costs in memory.
+
+``deep_sizeof`` counts every object once: the header of each array as well as its data (an array of
+six weights costs more in its header than in its numbers), containers, dataclass instances and the
+scalars and strings they hold. Bounded caches (the window's snapshot history, the worker's rewind
+checkpoints) are capped by this figure, so the cap is what the process pays, not only the array
+data.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields, is_dataclass
+
+import numpy as np
+
+
+def deep_sizeof(obj, _seen: set | None = None) -> int:
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or obj is None or isinstance(obj, (bool, type)):
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        size = sys.getsizeof(obj)              # header, and the data when the array owns it
+        if obj.base is not None and id(obj.base) not in seen:   # a view keeps its base alive
+            size += deep_sizeof(obj.base, seen)
+        return size
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        return size + sum(deep_sizeof(k, seen) + deep_sizeof(v, seen) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return size + sum(deep_sizeof(v, seen) for v in obj)
+    if is_dataclass(obj):
+        if hasattr(obj, "__dict__"):
+            size += sys.getsizeof(obj.__dict__)
+        return size + sum(deep_sizeof(getattr(obj, f.name), seen) for f in fields(obj))
+    return size
