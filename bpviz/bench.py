@@ -254,10 +254,10 @@ def bench_surface(plan: Plan) -> dict:
     from .engine.surface import Axis, compute_slice, weight_axis
     try:
         from .ui.surface_view import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
-                                      PREVIEW_SAMPLES)
+                                      PREVIEW_SAMPLES, SURFACE_DTYPE)
     except ImportError:   # keep the numbers of the panel
-        CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES = 100_000, 51, 1000
-        PREVIEW_GRID, PREVIEW_SAMPLES = 25, 256
+        CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES = 1_000_000, 51, 1000
+        PREVIEW_GRID, PREVIEW_SAMPLES, SURFACE_DTYPE = 25, 256, np.float32
     ds = synthetic_dataset(2000, seed=1)
     X, T = ds.X_train, ds.T_train
     net = Network([2, 64, 64, 64, 2], "tanh", "softmax", init="xavier", seed=0)
@@ -273,7 +273,7 @@ def bench_surface(plan: Plan) -> dict:
                 t0 = perf()
                 with np.errstate(all="ignore"):
                     compute_slice(net, X, T, *axes[a], grid=grid, subsample=samples, seed=0,
-                                  max_chunk_elems=CHUNK_ELEMS)
+                                  max_chunk_elems=CHUNK_ELEMS, dtype=SURFACE_DTYPE)
                 if rep or s != "preview":
                     times[s, a].append((perf() - t0) * 1000)
     med = {k: _median(v) for k, v in times.items()}

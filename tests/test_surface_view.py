@@ -121,7 +121,7 @@ def test_slice_centre_is_the_network_loss_and_the_image_is_the_log_loss(qtbot, v
     assert slc.n_samples == FULL_SAMPLES == len(rows)
     mid = FULL_GRID // 2
     expected = network_of(snap).loss(clouds.X_train[rows], clouds.T_train[rows])
-    assert slc.loss[mid, mid] == pytest.approx(expected, rel=1e-10)
+    assert slc.loss[mid, mid] == pytest.approx(expected, rel=1e-6)   # the panel uses float32
 
     image, levels = log_loss_image(slc.loss)
     assert view.image.image.dtype == np.float32
