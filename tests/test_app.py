@@ -196,3 +196,52 @@ def test_layout_is_remembered(qtbot, tmp_path):
     w2.reset_layout()
     assert w2.docks["surface"].isVisible()
     w2.close()
+
+
+def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot, tmp_path,
+                                                                           make_snap, monkeypatch):
+    """Training: one panel per paint tick, none faster than its rate, each shows the newest
+    snapshot in turn; paused, every panel shows the snapshot at once."""
+    from dataclasses import replace
+
+    import bpviz.ui.main_window as mw
+    w = MainWindow(Config.preset("gaussian-clouds"),
+                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                   start_worker=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.paint_timer.stop()                       # ticks are driven by hand below
+    clock = [100.0]
+    monkeypatch.setattr(mw.time, "perf_counter", lambda: clock[0])
+    shown: dict[str, list] = {}
+    for name, panel in w._panels():
+        original = panel.show_snapshot
+
+        def record(snap, name=name, original=original):
+            shown.setdefault(name, []).append((clock[0], snap.seq))
+            original(snap)
+        monkeypatch.setattr(panel, "show_snapshot", record)
+    base = make_snap(passes=2)
+    ticks = 0
+    for k in range(1, 121):                    # 60 snapshots a second for two seconds
+        clock[0] += 1 / 60
+        before = sum(len(v) for v in shown.values())
+        w._on_snapshot(replace(base, seq=k, running=True))
+        w._paint()
+        assert sum(len(v) for v in shown.values()) - before <= 1      # one panel per tick
+        ticks += 1
+    visible = [name for name, panel in w._panels() if panel.isVisible()]
+    assert set(shown) == set(visible)
+    for name in visible:
+        times = [t for t, _ in shown[name]]
+        gaps = np.diff(times)
+        assert (gaps >= 1 / mw.TRAINING_PANEL_FPS[name] - 1e-9).all(), name
+        assert shown[name][-1][1] >= 120 - 60 / mw.TRAINING_PANEL_FPS[name] - 2, name
+    counts = {name: len(shown[name]) for name in visible}
+    assert counts["network"] > counts["boundary"]          # the diagram moves most often
+    shown.clear()
+    w._on_snapshot(replace(base, seq=200, running=False))  # paused: all at once
+    w._paint()
+    assert {name for name in shown} == set(visible)
+    assert all(v == [(clock[0], 200)] for v in shown.values())
+    w.close()

@@ -249,3 +249,32 @@ def test_clear_empties_everything(view, make_run):
     view.show_snapshot(snap)
     np.testing.assert_array_equal(view.series("loss")[1], trainer.history.loss)
     assert not view.is_drawn("accuracy")
+
+
+def test_nice_ceiling_steps():
+    from bpviz.ui.cost_view import nice_ceiling
+    assert [nice_ceiling(x) for x in (1, 1.2, 2.5, 4, 7, 8, 999, 1001)] == \
+        [1, 1.5, 3, 5, 7.5, 10, 1000, 1500]
+
+
+def test_the_view_follows_the_data_in_steps_and_stops_when_moved_by_hand(view, make_run):
+    """The range changes only when the data leave it (no axis rebuild on every frame), always
+    showing every point; a hand-made zoom is kept; the A button fits again."""
+    _, _, _, trainer = make_run("moons")
+    ranges = []
+    for snap in train_snapshots(trainer, epochs=40, every=2):
+        view.ingest(snap)
+        view.show_snapshot(snap)
+        (x0, x1), (y0, y1) = view.loss_plot.vb.viewRange()
+        x, y = view.series("pass_loss")
+        assert x0 <= 0 and x1 >= x.max() and y0 <= y.min() and y1 >= y.max()   # all in view
+        ranges.append((x1, y0, y1))
+    assert len(set(ranges)) <= len(ranges) / 3          # most frames keep the range
+    view.loss_plot.vb.sigRangeChangedManually.emit([True, True])   # the user zoomed
+    view.loss_plot.setXRange(1, 2, padding=0)
+    for snap in train_snapshots(trainer, epochs=60, every=5):
+        view.ingest(snap)
+        view.show_snapshot(snap)
+    assert view.loss_plot.vb.viewRange()[0] == pytest.approx([1, 2])
+    view.loss_plot.autoBtn.clicked.emit(view.loss_plot.autoBtn)
+    assert view.loss_plot.vb.viewRange()[0][1] >= view.series("loss")[0].max()

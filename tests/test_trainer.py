@@ -252,3 +252,18 @@ def test_a_state_taken_between_single_sample_passes_resumes_exactly(make_run):
         b.set_state(dict(state, taken=10_000))
     b.set_state(old)
     assert b.taken == 100
+
+
+@pytest.mark.parametrize("max_rows", [None, 8])
+def test_history_extend_equals_appending_row_by_row(max_rows):
+    from bpviz.engine.trainer import History
+    rng = np.random.RandomState(0)
+    a, b = History(max_rows), History(max_rows)
+    epoch = 0
+    for k in (3, 1, 70, 5, 0, 12):
+        rows = np.column_stack([np.arange(epoch, epoch + k), rng.rand(k, 6)])
+        epoch += k
+        for row in rows:
+            a.append(*row[:5], row[5:])
+        b.extend(rows)
+        assert np.array_equal(a.table(), b.table())

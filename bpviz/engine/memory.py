@@ -29,7 +29,14 @@ def deep_sizeof(obj, _seen: set | None = None) -> int:
     if isinstance(obj, dict):
         return size + sum(deep_sizeof(k, seen) + deep_sizeof(v, seen) for k, v in obj.items())
     if isinstance(obj, (list, tuple, set, frozenset)):
-        return size + sum(deep_sizeof(v, seen) for v in obj)
+        for v in obj:
+            if type(v) is np.ndarray and v.base is None:     # the common case, inline
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    size += sys.getsizeof(v)
+            else:
+                size += deep_sizeof(v, seen)
+        return size
     if is_dataclass(obj):
         if hasattr(obj, "__dict__"):
             size += sys.getsizeof(obj.__dict__)

@@ -84,6 +84,24 @@ class History:
         self._rows[self.n] = row
         self.n += 1
 
+    def extend(self, rows) -> None:
+        """Append several rows at once, (k, columns) as ``table()`` gives them."""
+        rows = np.asarray(rows, dtype=float)
+        if rows.ndim != 2 or len(rows) == 0:
+            return
+        if self.max_rows is not None and self.n + len(rows) > self.max_rows:
+            for row in rows:                 # thinning happens between rows
+                self.append(*row[:5], row[5:])
+            return
+        if self._rows is None:
+            self._rows = np.empty((max(64, len(rows)), rows.shape[1]))
+        if self.n + len(rows) > len(self._rows):
+            grown = np.empty((max(2 * len(self._rows), self.n + len(rows)), self._rows.shape[1]))
+            grown[:self.n] = self._rows[:self.n]
+            self._rows = grown
+        self._rows[self.n:self.n + len(rows)] = rows
+        self.n += len(rows)
+
     def _thin(self) -> None:
         half = self.n // 2
         kept = np.concatenate([self._rows[0:half:2], self._rows[half:self.n]])

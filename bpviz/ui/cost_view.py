@@ -139,6 +139,15 @@ def _fmt(v: float) -> str:
     return style.format_value(v) if np.isfinite(v) else "—"
 
 
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5, 7.5 × 10^k that is at least ``x`` (> 0)."""
+    k = 10.0 ** np.floor(np.log10(x))
+    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0):
+        if m * k >= x * (1 - 1e-12):
+            return m * k
+    return 10.0 * k
+
+
 class CostView(QWidget):
     """Loss and accuracy curves over epochs; see the module docstring for the feeding protocol."""
 
@@ -166,6 +175,14 @@ class CostView(QWidget):
         self.loss_plot.getAxis("bottom").setStyle(showValues=False)   # the lower plot labels x
         self.accuracy_plot.setYRange(0.0, 1.05, padding=0)
         self.accuracy_plot.enableAutoRange(y=False)
+        # The view follows the data in steps (see _follow_data): a range that changed on every
+        # frame would rebuild both axes on every frame, the costliest part of this panel. Zooming
+        # or panning by hand stops the following; the plot's "A" button resumes it.
+        self._following = True
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.enableAutoRange(x=False, y=False)
+            plot.vb.sigRangeChangedManually.connect(self._stop_following)
+            plot.autoBtn.clicked.connect(self._resume_following)
 
         for plot in (self.loss_plot, self.accuracy_plot):
             # Peak downsampling to a few points per pixel and clipping to the view keep a 20,000-
@@ -269,8 +286,50 @@ class CostView(QWidget):
             self._set_drawn(name, bool(np.isfinite(y).any())
                             and not (accuracy and self._is_regression()))
         self._dirty.clear()
+        if self._following:
+            self._follow_data()
         if self._hover_pos is not None:
             self._update_readout(self._hover_pos)
+
+    def _follow_data(self, force: bool = False) -> None:
+        """Fit the view to the data, changing the range only when the data leave it or fill
+        too little of it: x grows in 1-1.5-2-3-5-7.5 steps, y to rounded limits."""
+        xs, ys = [], []
+        for name in ("pass_loss", "loss", "test_loss", "accuracy", "test_accuracy"):
+            x, y = self._buffers[name].arrays()
+            if len(x):
+                xs.append(x[-1])
+                if name in ("pass_loss", "loss", "test_loss"):
+                    y = y[np.isfinite(y) & (np.abs(y) < PLOT_LIMIT)]
+                    if self.loss_plot.ctrl.logYCheck.isChecked():
+                        y = np.log10(y[y > 0])
+                    if len(y):
+                        ys.append((float(y.min()), float(y.max())))
+        if not xs:
+            return
+        vb = self.loss_plot.vb
+        (x0, x1), (y0, y1) = vb.viewRange()
+        xmax = max(1.0, float(max(xs)))
+        if force or xmax > x1 or xmax < 0.4 * x1 or x0 != 0.0:
+            self.loss_plot.setXRange(0.0, nice_ceiling(xmax * 1.02), padding=0)
+        if ys:
+            lo, hi = min(a for a, _ in ys), max(b for _, b in ys)
+            span = max(hi - lo, 1e-12 * max(1.0, abs(hi)))
+            if force or lo < y0 or hi > y1 or (hi - lo) < 0.5 * (y1 - y0):
+                pad = 0.08 * span
+                self.loss_plot.setYRange(lo - pad, hi + pad, padding=0)
+
+    @Slot()
+    def _stop_following(self, *_args) -> None:
+        self._following = False
+
+    @Slot()
+    def _resume_following(self, *_args) -> None:
+        self._following = True
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.enableAutoRange(x=False, y=False)
+        self.accuracy_plot.setYRange(0.0, 1.05, padding=0)
+        self._follow_data(force=True)
 
     @Slot()
     def clear(self) -> None:
@@ -354,7 +413,8 @@ class CostView(QWidget):
     @Slot(bool)
     def _apply_log_scale(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
-        self.loss_plot.enableAutoRange(y=True)
+        if self._following:
+            self._follow_data(force=True)
 
     @Slot(object)
     def _on_mouse_moved(self, scene_pos) -> None:

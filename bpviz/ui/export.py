@@ -331,8 +331,7 @@ class RunRecord:
             self._history = History(self.max_history_rows)
         new = np.asarray(snap.new_history)
         self._history.truncate_epochs(int(new[0, 0]) if len(new) else snap.history_length)
-        for row in new:
-            self._history.append(*row[:5], row[5:])
+        self._history.extend(new)
 
         losses = np.asarray(snap.new_pass_losses)
         start = snap.pass_count - len(losses) - self.pass_offset

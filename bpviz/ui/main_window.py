@@ -36,6 +36,16 @@ from .timeline import SnapshotHistory, TimelineBar
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 PAINT_INTERVAL_MS = 16
+# While training, every panel is repainted at most this often (frames per second) and at most one
+# panel per paint tick, each within its share of the GUI thread's time: training, painting and the
+# surface slice share two cores and one interpreter, and a panel that repaints on every snapshot
+# starves training. Paused, stepped or scrubbed, every panel shows every new snapshot at once.
+TRAINING_PANEL_FPS = {"network": 20, "cost": 10, "surface": 10, "boundary": 5, "inspector": 4}
+TRAINING_PANEL_SHARE = {"network": 0.06, "cost": 0.04, "surface": 0.02, "boundary": 0.03,
+                        "inspector": 0.02}
+PAINT_COST_FACTOR = 2.0     # Qt's repaint after an update costs about as much as the update
+STATUS_INTERVAL_S = 0.1
+PANEL_GAP_S = 0.008         # while training, at least this long between two panel updates
 RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 2
@@ -66,7 +76,12 @@ class MainWindow(QMainWindow):
         self.config = config or Config.preset("gaussian-clouds")
         self.dataset = None
         self.latest: Snapshot | None = None
-        self._painted: Snapshot | None = None     # the snapshot the panels show
+        self._painted: Snapshot | None = None     # the snapshot every panel shows
+        self._panel_shown: dict[str, Snapshot] = {}      # while training: what each panel shows
+        self._panel_due: dict[str, float] = {}           # while training: next update, per panel
+        self._panel_cost: dict[str, float] = {}          # seconds one update took, smoothed
+        self._status_due = 0.0
+        self._last_panel_update = -1e9
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
         self.session_path: str | None = None
@@ -377,6 +392,8 @@ class MainWindow(QMainWindow):
             self.show_error("Training diverged", snap.diverged)
         elif snap.running != self.is_running() and not snap.running:
             self._set_running(False)
+        if snap.running and self.timeline.shown() is None:
+            self._paint()              # a panel that is due shows it now, not at the next tick
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -543,16 +560,52 @@ class MainWindow(QMainWindow):
 
     # -- painting -------------------------------------------------------------------------------
 
+    def _panels(self):
+        return (("network", self.network), ("surface", self.surface), ("cost", self.cost),
+                ("boundary", self.boundary), ("inspector", self.inspector))
+
     @Slot()
     def _paint(self) -> None:
         snap = self.timeline.shown() or self.latest
         if snap is None or snap is self._painted:
             return
+        if snap.running and snap is self.latest:
+            self._paint_training(snap)
+            return
         self._painted = snap
-        for panel in (self.network, self.surface, self.cost, self.boundary, self.inspector):
+        for name, panel in self._panels():
             if panel.isVisible():
-                panel.show_snapshot(snap)
+                self._show_panel(name, panel, snap)
+        self._panel_due.clear()
         self._update_status(snap)
+
+    def _paint_training(self, snap: Snapshot) -> None:
+        """One panel, the most overdue, then the status bar if its time has come."""
+        now = time.perf_counter()
+        due = [(self._panel_due.get(name, 0.0), name, panel) for name, panel in self._panels()
+               if panel.isVisible() and self._panel_shown.get(name) is not snap
+               and self._panel_due.get(name, 0.0) <= now]
+        if due and now - self._last_panel_update >= PANEL_GAP_S:
+            self._last_panel_update = now
+            _, name, panel = min(due, key=lambda d: d[0])
+            cost = self._show_panel(name, panel, snap)
+            interval = max(1.0 / TRAINING_PANEL_FPS[name],
+                           PAINT_COST_FACTOR * cost / TRAINING_PANEL_SHARE[name])
+            self._panel_due[name] = now + interval
+        if now >= self._status_due:
+            self._status_due = now + STATUS_INTERVAL_S
+            self._update_status(snap)
+
+    def _show_panel(self, name: str, panel, snap: Snapshot) -> float:
+        """Give ``snap`` to a panel; returns the smoothed seconds an update of it takes."""
+        t0 = time.perf_counter()
+        panel.show_snapshot(snap)
+        took = time.perf_counter() - t0
+        self._panel_shown[name] = snap
+        cost = self._panel_cost.get(name)
+        cost = took if cost is None else 0.7 * cost + 0.3 * took
+        self._panel_cost[name] = cost
+        return cost
 
     def _update_status(self, snap: Snapshot) -> None:
         now = time.perf_counter()
