@@ -43,7 +43,7 @@ class TrainingWorker(QObject):
     rebuilt = Signal(object)           # (Config, Dataset, extra or None) after a new network
     saved = Signal(object)             # (path, pass count) after a session was saved
 
-    def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 60.0):
+    def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 30.0):
         super().__init__()
         self._initial_config = config
         self.chunk_s = chunk_ms / 1000.0

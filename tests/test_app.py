@@ -239,6 +239,10 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
         assert shown[name][-1][1] >= 120 - 60 / mw.TRAINING_PANEL_FPS[name] - 2, name
     counts = {name: len(shown[name]) for name in visible}
     assert counts["network"] > counts["boundary"]          # the diagram moves most often
+    clock[0] += 1.0                            # every panel due, but the newest snapshot is old:
+    before = sum(len(v) for v in shown.values())
+    w._paint()                                 # wait for a fresh one rather than paint stale
+    assert sum(len(v) for v in shown.values()) == before
     shown.clear()
     w._on_snapshot(replace(base, seq=200, running=False))  # paused: all at once
     w._paint()

@@ -371,3 +371,15 @@ def test_architecture_change_rebuilds_and_resets_choices(view, qtbot, classic, m
     assert len(drawn_bins(view, bigger)) == 2 * 8 + 8 * 8 + 8 * 2
     shown(view, make_snap("sine", passes=1))
     assert view.selected_neuron() is None            # 1-12-1 has no layer-2 neuron 2
+
+
+def test_the_diagram_repaints_its_whole_view_at_once(qtbot):
+    """Nearly every item changes with a snapshot; a minimal update of thousands of dirty
+    rectangles is several times slower (see bpviz bench)."""
+    from PySide6.QtWidgets import QGraphicsView
+
+    from bpviz.ui.network_view import NetworkView
+    view = NetworkView()
+    qtbot.addWidget(view)
+    assert (view.mouse_target().parent().viewportUpdateMode()
+            == QGraphicsView.ViewportUpdateMode.FullViewportUpdate)

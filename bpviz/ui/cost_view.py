@@ -11,9 +11,10 @@ history rows and pass losses are appended to buffers), :meth:`CostView.show_snap
 :meth:`CostView.clear` when a new run starts.
 
 Memory stays bounded on long runs: every series keeps at most ``max_points`` points (default
-:data:`MAX_POINTS`, 20,000). A series is a *coarse* stretch (the older points, thinned) followed by
-a *raw* stretch (the newer points, every one kept). When the series grows past the cap, the older
-half of the raw stretch moves into the coarse stretch, thinned with a min/max scheme: each bucket
+:data:`MAX_POINTS`, 6,000: several per pixel of a wide panel, and cheap to redraw every
+frame). A series is a *coarse* stretch (the older points, thinned) followed by a *raw* stretch
+(the newer points, every one kept). When the series grows past the cap, the older half of the raw
+stretch moves into the coarse stretch, thinned with a min/max scheme: each bucket
 of ``block`` consecutive points keeps only its smallest and its largest value, so spikes and the
 overall shape survive. When the coarse stretch fills half the cap, it is itself thinned by two
 (buckets of four kept points keep two) and ``block`` doubles, so the whole coarse stretch has about
@@ -33,7 +34,7 @@ from bpviz.engine.snapshot import Snapshot
 
 from . import style
 
-MAX_POINTS = 20_000
+MAX_POINTS = 6_000
 BUCKET = 4             # the first block size, and the thinning of the coarse stretch
 
 PLOT_LIMIT = 1e30          # larger values (a diverging run) are drawn at this height
@@ -185,7 +186,7 @@ class CostView(QWidget):
             plot.autoBtn.clicked.connect(self._resume_following)
 
         for plot in (self.loss_plot, self.accuracy_plot):
-            # Peak downsampling to a few points per pixel and clipping to the view keep a 20,000-
+            # Peak downsampling to a few points per pixel and clipping to the view keep a 6,000-
             # point series cheap to draw. (The plot applies both to its items.)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)

@@ -2,7 +2,7 @@
 
 The window owns a :class:`~bpviz.worker.WorkerHost` (the training thread) and five panels. Every
 snapshot that arrives is *ingested* by the panels that accumulate (the cost curve); a paint timer on
-the GUI thread shows only the newest snapshot, at most ~60 times a second. User actions in the panels
+the GUI thread shows only the newest snapshot (while training, at most one panel per paint tick). User actions in the panels
 (dragging a weight, choosing surface axes, pinning a sample) become commands to the worker; the next
 snapshot shows their effect in every panel.
 """
@@ -46,6 +46,8 @@ TRAINING_PANEL_SHARE = {"network": 0.06, "cost": 0.04, "surface": 0.02, "boundar
 PAINT_COST_FACTOR = 2.0     # Qt's repaint after an update costs about as much as the update
 STATUS_INTERVAL_S = 0.1
 PANEL_GAP_S = 0.008         # while training, at least this long between two panel updates
+FRESH_S = 0.012             # while training, a panel shows a snapshot at most this long after it
+                            # arrived; a due panel otherwise waits for the next one (≤ 33 ms)
 RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 2
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self._panel_cost: dict[str, float] = {}          # seconds one update took, smoothed
         self._status_due = 0.0
         self._last_panel_update = -1e9
+        self._latest_at = -1e9                           # when the newest snapshot arrived
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
         self.session_path: str | None = None
@@ -376,6 +379,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_snapshot(self, snap: Snapshot) -> None:
         self.latest = snap
+        self._latest_at = time.perf_counter()
         self.cost.ingest(snap)
         if snap.rewound_to is not None and self._rewind_target is not None:
             self.history.truncate_after(self._rewind_target)
@@ -585,7 +589,8 @@ class MainWindow(QMainWindow):
         due = [(self._panel_due.get(name, 0.0), name, panel) for name, panel in self._panels()
                if panel.isVisible() and self._panel_shown.get(name) is not snap
                and self._panel_due.get(name, 0.0) <= now]
-        if due and now - self._last_panel_update >= PANEL_GAP_S:
+        fresh = now - self._latest_at <= FRESH_S
+        if due and fresh and now - self._last_panel_update >= PANEL_GAP_S:
             self._last_panel_update = now
             _, name, panel = min(due, key=lambda d: d[0])
             cost = self._show_panel(name, panel, snap)

@@ -33,9 +33,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import (QEvent, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal,
                             Slot)
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsRectItem, QHBoxLayout, QLabel,
-                               QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsRectItem, QGraphicsView,
+                               QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget)
 
 from ..engine.phases import FORWARD, GRADIENTS, LOSS, UPDATE, Phase
 from ..engine.snapshot import Snapshot
@@ -307,6 +306,10 @@ class NetworkView(QWidget):
     def _build_plot(self) -> None:
         self._graphics = pg.GraphicsLayoutWidget()
         self._graphics.setBackground(style.BACKGROUND)
+        # A new snapshot changes nearly every item: one repaint of the whole view costs a fraction
+        # of what the minimal update (pyqtgraph's default) spends on thousands of dirty rectangles
+        # (measured 20 ms against 126 ms for 8,448 edges).
+        self._graphics.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self._graphics.ci.setContentsMargins(6, 2, 6, 2)
         self._graphics.ci.layout.setSpacing(0)
         self._edge_legend = _Legend()

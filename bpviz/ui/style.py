@@ -8,6 +8,7 @@ weight can share one legend.
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtWidgets import QGraphicsItem
 
 POSITIVE = (37, 99, 235)      # blue
 NEGATIVE = (234, 88, 12)      # orange
@@ -98,5 +99,8 @@ def style_plot(plot, grid: bool = True) -> None:
         axis = plot.getAxis(name)
         axis.setPen(FOREGROUND)
         axis.setTextPen(FOREGROUND)
+        # Repainting an axis replays its drawing (ticks, text and grid lines) at ~3 ms; cached as
+        # a pixmap, a frame whose range did not change just copies it.
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     if grid:
         plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
