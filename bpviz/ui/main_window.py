@@ -2,9 +2,9 @@
 
 The window owns a :class:`~bpviz.worker.WorkerHost` (the training thread) and five panels. Every
 snapshot that arrives is *ingested* by the panels that accumulate (the cost curve); a paint timer on
-the GUI thread shows only the newest snapshot (while training, at most one panel per paint tick). User actions in the panels
-(dragging a weight, choosing surface axes, pinning a sample) become commands to the worker; the next
-snapshot shows their effect in every panel.
+the GUI thread shows only the newest snapshot (while training, at most one panel per paint tick).
+User actions in the panels (dragging a weight, choosing surface axes, pinning a sample) become
+commands to the worker; the next snapshot shows their effect in every panel.
 """
 
 from __future__ import annotations
