@@ -40,5 +40,23 @@ def deep_sizeof(obj, _seen: set | None = None) -> int:
     if is_dataclass(obj):
         if hasattr(obj, "__dict__"):
             size += sys.getsizeof(obj.__dict__)
-        return size + sum(deep_sizeof(getattr(obj, f.name), seen) for f in fields(obj))
+        for name in _field_names(type(obj)):
+            v = getattr(obj, name)
+            if type(v) in _SCALARS:
+                size += sys.getsizeof(v) if id(v) not in seen else 0
+                seen.add(id(v))
+            else:
+                size += deep_sizeof(v, seen)
+        return size
     return size
+
+
+_SCALARS = (int, float, str)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
