@@ -22,7 +22,7 @@ on (session files are built on them): a restored trainer continues bit for bit.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from numbers import Integral, Real
 from typing import Callable
 

@@ -7,8 +7,8 @@ lower one shows training and test accuracy; for regression it stays empty with a
 
 Feeding: the window calls :meth:`CostView.ingest` for *every* snapshot it receives (cheap: the new
 history rows and pass losses are appended to buffers), :meth:`CostView.show_snapshot` when it paints
-(only the newest snapshot, at most ~60 times a second: ``setData`` on items created once) and
-:meth:`CostView.clear` when a new run starts.
+(only the newest snapshot, while training at most 10 times a second: ``setData`` on items created
+once) and :meth:`CostView.clear` when a new run starts.
 
 Memory stays bounded on long runs: every series keeps at most ``max_points`` points (default
 :data:`MAX_POINTS`, 6,000: several per pixel of a wide panel, and cheap to redraw every
