@@ -30,9 +30,9 @@ from .engine.trajectory import Trajectory
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
-CHECKPOINT_BYTES = 16 * 1024 * 1024   # training states kept for "rewind to here", at most
+CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
-HISTORY_ROWS = 100_000      # per-epoch history rows kept in the window (older ones thinned)
+HISTORY_ROWS = 50_000       # per-epoch history rows kept in the window (older ones thinned)
 
 
 class TrainingWorker(QObject):

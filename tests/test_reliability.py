@@ -128,3 +128,49 @@ def test_any_configuration_is_accepted_or_refused_with_config_error(changes):
         assert str(e)
         return
     assert cfg.lr > 0 and 0 <= cfg.momentum < 1 and cfg.epochs >= 1
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot, tmp_path):
+    """Collecting a Qt wrapper on a worker thread can deadlock with the GUI thread (seen as a frozen
+    window): automatic collection is off once a window exists, and a GUI timer collects."""
+    import gc
+    import threading
+    import weakref
+
+    from bpviz.engine import Config
+    from bpviz.ui.main_window import MainWindow
+    w = MainWindow(Config.preset("gaussian-clouds"),
+                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                   start_worker=False)
+    qtbot.addWidget(w)
+    assert not gc.isenabled()
+    collected_in = []
+
+    def on_gc(phase, info):
+        if phase == "start":
+            collected_in.append(threading.current_thread().name)
+    gc.callbacks.append(on_gc)
+    try:
+        def churn():                       # far more cyclic garbage than a collection threshold
+            for _ in range(200_000):
+                a = []
+                a.append(a)
+        t = threading.Thread(target=churn, name="churn")
+        t.start()
+        t.join()
+        assert "churn" not in collected_in
+
+        class Node:
+            pass
+        n = Node()
+        n.me = n
+        ref = weakref.ref(n)
+        del n
+        for _ in range(gc.get_threshold()[0] + 10):
+            b = []
+            b.append(b)
+        qtbot.waitUntil(lambda: ref() is None, timeout=2000)     # the GUI timer collected it
+        assert collected_in and set(collected_in) == {threading.main_thread().name}
+    finally:
+        gc.callbacks.remove(on_gc)
+        w.close()

@@ -12,7 +12,7 @@ import numpy as np
 
 from .network import Network
 
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 
 
 def flat_parameters(net: Network) -> np.ndarray:

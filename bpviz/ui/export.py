@@ -88,7 +88,7 @@ MAX_SCALE = 8
 ALL_PNG_SCALES = (1, 2)                 # what "Export all" writes
 GIF_FRAMES = 60                         # default frame count of an animated GIF
 GIF_MAX_FRAMES = 300
-MAX_PASS_ROWS = 2_000_000               # per-pass losses kept for cost_passes.csv (the newest)
+MAX_PASS_ROWS = 250_000   # per-pass losses kept for the cost CSV: the newest, 4 MB at most
 GIF_FRAME_MS = 50
 CAPTION_HEIGHT = 22                     # the strip under each GIF frame
 

@@ -28,6 +28,7 @@ from ..worker import WorkerHost
 from .boundary_view import BoundaryView
 from .controls import ControlsPanel
 from .cost_view import CostView
+from .qt import collect_garbage_on_gui_thread
 from .export import Exporter
 from .network_view import NetworkView
 from .inspector import InspectorPanel
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
     def __init__(self, config: Config | None = None, *, settings: QSettings | None = None,
                  start_worker: bool = True, worker_kw: dict | None = None):
         super().__init__()
+        collect_garbage_on_gui_thread()        # before the training and surface threads start
         self.setWindowTitle("bpviz — untitled[*] — backpropagation, visible")
         icon = RESOURCES / "bpviz.png"
         if icon.exists():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+import gc
+
+from PySide6.QtCore import QObject, QtMsgType, QTimer, Slot, qInstallMessageHandler
 
 # Messages that carry no information for a user: the offscreen platform (tests, `bpviz snapshot`)
 # cannot honour size hints of dock widgets and says so once per dock.
@@ -26,3 +28,42 @@ def quiet_platform_messages() -> None:
     global _previous
     if _previous is None:
         _previous = qInstallMessageHandler(_handler) or None
+
+
+class _GuiThreadCollector(QObject):
+    """Python's cyclic garbage collector, run on the GUI thread only.
+
+    Left automatic, the collector runs in whichever thread happens to allocate, e.g. the training or
+    surface thread. Collecting a Qt object's Python wrapper there destroys the object on that thread
+    while it holds Qt's locks and then waits for the interpreter lock, which the GUI thread may hold
+    while it waits for one of those locks: a deadlock (seen as a frozen window). Automatic
+    collection is turned off and the same generational thresholds are checked on a GUI timer.
+    """
+
+    INTERVAL_MS = 100
+
+    def __init__(self):
+        super().__init__()
+        self.thresholds = gc.get_threshold()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(self.INTERVAL_MS)
+
+    @Slot()
+    def check(self) -> None:
+        c0, c1, c2 = gc.get_count()
+        t0, t1, t2 = self.thresholds
+        if c0 > t0:
+            gc.collect(2 if c2 > t2 else 1 if c1 > t1 else 0)
+
+
+_collector: _GuiThreadCollector | None = None
+
+
+def collect_garbage_on_gui_thread() -> None:
+    """Call on the GUI thread, with a QApplication, before any worker thread starts (the window
+    and the surface panel do); later calls do nothing."""
+    global _collector
+    if _collector is None:
+        _collector = _GuiThreadCollector()

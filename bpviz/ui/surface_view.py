@@ -59,6 +59,7 @@ from bpviz.engine.surface import (Axis, SurfaceSlice, bias_axis, compute_slice, 
                                   slice_directions, weight_axis)
 
 from . import style
+from .qt import collect_garbage_on_gui_thread
 
 PREVIEW_GRID = 25
 PREVIEW_SAMPLES = 256
@@ -338,6 +339,7 @@ class SurfaceView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        collect_garbage_on_gui_thread()        # before the slice thread starts
         self._snap: Snapshot | None = None
         self._params: np.ndarray | None = None          # flattened weights of the newest snapshot
         self._arch = None                               # (sizes, activations)

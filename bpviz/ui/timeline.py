@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from ..engine.snapshot import Snapshot, snapshot_nbytes
 
-HISTORY_BYTES = 24 * 1024 * 1024
+HISTORY_BYTES = 12 * 1024 * 1024
 
 
 class SnapshotHistory:
