@@ -105,11 +105,6 @@ class Snapshot:
     message: str = ""
 
     @property
-    def position(self) -> float:
-        """Where this snapshot stands, as a fractional epoch."""
-        return self.epoch + self.pass_in_epoch / max(1, self.passes_per_epoch)
-
-    @property
     def n_layers(self) -> int:
         return len(self.weights)
 
