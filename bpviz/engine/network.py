@@ -158,19 +158,27 @@ class Network:
     # over a narrow layer cost what a flat array op costs. The trace hands out transposed views,
     # so every array still has the documented (N, n) shape.
 
-    def forward_t(self, XT: np.ndarray, keep: bool = False):
-        """``forward`` for samples in columns: XT is (n_0, N); returns yT (and the lists)."""
+    def _pre_output_t(self, XT: np.ndarray, keep: bool):
+        """The output layer's pre-activation z for samples in columns, with (keep=True) the
+        activations below it ([XT, a1, ...]) and every layer's z; otherwise empty lists."""
         a = XT
-        acts, zs = [a], []
-        last = self.n_layers - 1
+        acts, zs = [XT], []
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = W.T @ a
+            z = W.T @ a                                    # z[i] = a[i] W[i] + b[i]
             z += b[:, None]
-            a = self.out.f_t(z) if i == last else self.hidden_activations[i].f(z)
             if keep:
                 zs.append(z)
-                acts.append(a)
-        return (a, acts, zs) if keep else a
+            if i < self.n_layers - 1:
+                a = self.hidden_activations[i].f(z)
+                if keep:
+                    acts.append(a)
+        return z, acts, zs
+
+    def forward_t(self, XT: np.ndarray, keep: bool = False):
+        """``forward`` for samples in columns: XT is (n_0, N); returns yT (and the lists)."""
+        z, acts, zs = self._pre_output_t(XT, keep)
+        y = self.out.f_t(z)
+        return (y, acts + [y], zs) if keep else y
 
     def forward(self, X: np.ndarray, keep: bool = False):
         """Output y for inputs X; with ``keep=True`` also (activations, pre_activations)."""
@@ -185,13 +193,7 @@ class Network:
 
     def losses_t(self, XT: np.ndarray, TT: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(yT, per-sample losses) for samples in columns."""
-        a = XT
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = W.T @ a
-            z += b[:, None]
-            if i < self.n_layers - 1:
-                a = self.hidden_activations[i].f(z)
-        return self.out.f_loss_t(z, TT)
+        return self.out.f_loss_t(self._pre_output_t(XT, keep=False)[0], TT)
 
     def loss(self, X: np.ndarray, T: np.ndarray) -> float:
         """Mean per-sample loss at the current weights."""
@@ -210,16 +212,8 @@ class Network:
         """``backprop`` for samples in columns: XT is (n_0, N), TT is (n_L, N)."""
         N = XT.shape[1]
         L = self.n_layers
-        acts, zs = [XT], []
-        a = XT
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = W.T @ a                                    # z[i] = a[i] W[i] + b[i]
-            z += b[:, None]
-            zs.append(z)
-            if i < L - 1:
-                a = self.hidden_activations[i].f(z)
-                acts.append(a)
-        y, losses = self.out.f_loss_t(zs[-1], TT)
+        z, acts, zs = self._pre_output_t(XT, keep=True)
+        y, losses = self.out.f_loss_t(z, TT)
         acts.append(y)
         deltas: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         grads_W: list[np.ndarray] = [None] * L  # type: ignore[list-item]
