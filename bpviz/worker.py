@@ -287,7 +287,7 @@ class TrainingWorker(QObject):
         self._pending_losses, self._pending_positions = [], []
         self._preview_trace()
         t.last_update = cp["last_update"]
-        position = t.epoch + t.taken / t.n_train
+        position = t.position
         self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
                       rewound_to=position)
 
@@ -335,7 +335,7 @@ class TrainingWorker(QObject):
     def _run_pass(self, samples: int | None = None):
         t = self.trainer
         before_w, before_b = list(t.network.weights), list(t.network.biases)
-        position = t.epoch + t.taken / t.n_train
+        position = t.position
         result = t.step(samples)
         if result.diverged:
             self.pause_quietly()

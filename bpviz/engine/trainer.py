@@ -255,6 +255,12 @@ class Trainer:
     def full_batch(self) -> bool:
         return self.batch_size <= 0 or self.batch_size >= self.n_train
 
+    @property
+    def position(self) -> float:
+        """Where training stands, as a fractional epoch: epochs done plus the share of this
+        epoch's samples already used."""
+        return self.epoch + self.taken / self.n_train
+
     def passes_per_epoch(self) -> int:
         """Passes of the current epoch: those done plus those its remaining samples need."""
         if not self.taken:

@@ -388,9 +388,7 @@ class MainWindow(QMainWindow):
             self._rewind_target = None
         self.history.append(snap)
         if snap.stepped_sample is not None:       # show the sample the step trained on
-            self.boundary.set_pinned(snap.stepped_sample)
-            self.inspector.set_pinned(snap.stepped_sample)
-            self.host.pinRequested.emit(snap.stepped_sample)
+            self.pin_sample(snap.stepped_sample)
         self.timeline.refresh()
         self.setWindowModified(self.is_modified())
         if snap.diverged and not snap.running:
