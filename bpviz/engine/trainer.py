@@ -73,14 +73,9 @@ class History:
     def append(self, epoch, loss, acc, test_loss, test_acc, grad_norms) -> None:
         row = np.concatenate([[epoch, loss, acc, test_loss, test_acc],
                               np.asarray(grad_norms, dtype=float)])
-        if self._rows is None:
-            self._rows = np.empty((64, len(row)))
         if self.max_rows is not None and self.n >= self.max_rows:
             self._thin()
-        if self.n == len(self._rows):
-            grown = np.empty((2 * len(self._rows), self._rows.shape[1]))
-            grown[:self.n] = self._rows[:self.n]
-            self._rows = grown
+        self._reserve(1, len(row))
         self._rows[self.n] = row
         self.n += 1
 
@@ -93,14 +88,18 @@ class History:
             for row in rows:                 # thinning happens between rows
                 self.append(*row[:5], row[5:])
             return
-        if self._rows is None:
-            self._rows = np.empty((max(64, len(rows)), rows.shape[1]))
-        if self.n + len(rows) > len(self._rows):
-            grown = np.empty((max(2 * len(self._rows), self.n + len(rows)), self._rows.shape[1]))
-            grown[:self.n] = self._rows[:self.n]
-            self._rows = grown
+        self._reserve(len(rows), rows.shape[1])
         self._rows[self.n:self.n + len(rows)] = rows
         self.n += len(rows)
+
+    def _reserve(self, k: int, width: int) -> None:
+        """Room for ``k`` more rows: the array doubles (at least) when full."""
+        if self._rows is None:
+            self._rows = np.empty((max(64, k), width))
+        elif self.n + k > len(self._rows):
+            grown = np.empty((max(2 * len(self._rows), self.n + k), self._rows.shape[1]))
+            grown[:self.n] = self._rows[:self.n]
+            self._rows = grown
 
     def _thin(self) -> None:
         half = self.n // 2
