@@ -421,17 +421,25 @@ def render_png(view: QGraphicsView, scale: float = 1) -> QImage:
                    QImage.Format.Format_ARGB32)
     image.fill(Qt.GlobalColor.transparent)
     image.setDevicePixelRatio(scale)
+    with _export_painter(image, view, size, pen_scale=scale) as (painter, target):
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        view.scene().render(painter, target, _source_rect(view))
+    return image
+
+
+@contextmanager
+def _export_painter(device, view: QGraphicsView, size, pen_scale: float = 1.0):
+    """(painter, target rect) on ``device``: the view's background filled, antialiased, the scene
+    in export mode; the painter is ended afterwards."""
     target = QRectF(0, 0, size.width(), size.height())
-    painter = QPainter(image)
+    painter = QPainter(device)
     try:
         painter.fillRect(target, view.backgroundBrush())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        with _export_mode(view, pen_scale=scale):
-            view.scene().render(painter, target, _source_rect(view))
+        with _export_mode(view, pen_scale=pen_scale):
+            yield painter, target
     finally:
         painter.end()
-    return image
 
 
 _STACKS_BEHIND = QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent
@@ -499,15 +507,8 @@ def render_svg(view: QGraphicsView, title: str, description: str = "") -> bytes:
     generator.setResolution(view.logicalDpiX())     # font sizes as on screen
     generator.setTitle(title)
     generator.setDescription(description)
-    target = QRectF(0, 0, size.width(), size.height())
-    painter = QPainter(generator)
-    try:
-        painter.fillRect(target, view.backgroundBrush())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        with _export_mode(view):
-            paint_items(view, painter)
-    finally:
-        painter.end()
+    with _export_painter(generator, view, size) as (painter, _):
+        paint_items(view, painter)
     return clean_svg(bytes(buffer.data()), size.width(), size.height())
 
 
