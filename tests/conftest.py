@@ -67,18 +67,21 @@ def _no_unsaved_work_prompt(request, monkeypatch):
 
 @pytest.fixture
 def open_window(qtbot, tmp_path):
-    """``open_window(preset)`` → a shown MainWindow with throw-away settings whose worker has
-    published its first snapshot; closed (threads joined) in teardown."""
+    """``open_window(preset, size=None)`` → a shown MainWindow (resized to ``size``, (w, h), if
+    given) with throw-away settings whose worker has published its first snapshot; closed in
+    teardown, which checks that the training thread stopped."""
     from PySide6.QtCore import QSettings
 
     from bpviz.engine.config import Config
     from bpviz.ui.main_window import MainWindow
     windows = []
 
-    def make(preset="gaussian-clouds"):
+    def make(preset="gaussian-clouds", size=None):
         w = MainWindow(Config.preset(preset),
                        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
         qtbot.addWidget(w)
+        if size is not None:
+            w.resize(*size)
         w.show()
         qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
         windows.append(w)
@@ -87,6 +90,7 @@ def open_window(qtbot, tmp_path):
     yield make
     for w in windows:
         w.close()
+        assert not w.host.thread.isRunning()
 
 
 def run_passes(qtbot, window, n):

@@ -9,16 +9,8 @@ from bpviz.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(Config.preset("gaussian-clouds"), settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
-    yield w
-    w.close()
-    assert not w.host.thread.isRunning()
+def window(open_window):
+    return open_window(size=(1400, 900))
 
 
 def wait_snapshot(qtbot, w, condition, timeout=10000):

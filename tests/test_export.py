@@ -11,15 +11,13 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 
-from bpviz.engine import Config
 from bpviz.engine.trainer import History
 from bpviz.ui import export, style
 from bpviz.ui.export import (GIF_MAX_FRAMES, ExportError, RunRecord, clean_svg, export_all,
                              export_panel, film, write_atomic)
-from bpviz.ui.main_window import MainWindow
 
 PANELS = ("network", "boundary", "surface", "cost")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -27,14 +25,9 @@ PASSES = 5
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
+def window(qtbot, open_window):
     """The classic example after a few single passes (one snapshot each), the surface computed."""
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(Config.preset("gaussian-clouds"), settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
+    w = open_window(size=(1400, 900))
     for k in range(1, PASSES + 1):
         w.step()
         qtbot.waitUntil(lambda: w.latest.pass_count == k, timeout=10000)
@@ -42,9 +35,7 @@ def window(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.surface.is_idle() and w.surface.current_slice() is not None,
                     timeout=30000)
     w.paint_now()
-    yield w
-    w.close()
-    assert not w.host.thread.isRunning()
+    return w
 
 
 def view_size(w, name):

@@ -40,18 +40,8 @@ def test_partial_trace_knows_only_what_is_computed():
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from bpviz.engine import Config
-    from bpviz.ui.main_window import MainWindow
-    w = MainWindow(Config.preset("gaussian-clouds"),
-                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.latest is not None, timeout=10000)
-    yield w
-    w.close()
+def window(open_window):
+    return open_window()
 
 
 def test_stepping_one_phase_at_a_time_walks_the_pass_then_applies_it(qtbot, window):
