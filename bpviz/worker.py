@@ -14,6 +14,7 @@ wins) for the window's paint timer.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from dataclasses import replace
@@ -23,6 +24,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from .engine.config import Config, build
 from .engine.errors import BpvizError
+from .engine.passrunner import CHUNK_S, PassRunner, PassRunnerError
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import Snapshot, data_bounds, make_snapshot
 from .engine.trainer import state_nbytes
@@ -33,6 +35,13 @@ TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at mos
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept in the window (older ones thinned)
+RUNNER_WAIT_S = 0.004       # one wait for a chunk from the pass runner, between two looks at commands
+
+
+def processes_enabled() -> bool:
+    """Whether playing trains in a child process (see engine.passrunner); BPVIZ_PROCESSES=0 keeps
+    every pass on the worker thread."""
+    return os.environ.get("BPVIZ_PROCESSES", "1").strip().lower() not in ("0", "no", "false", "off")
 
 
 class TrainingWorker(QObject):
@@ -43,8 +52,14 @@ class TrainingWorker(QObject):
     rebuilt = Signal(object)           # (Config, Dataset, extra or None) after a new network
     saved = Signal(object)             # (path, pass count) after a session was saved
 
-    def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 30.0):
+    def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 30.0,
+                 processes: bool | None = None):
         super().__init__()
+        self.use_processes = processes_enabled() if processes is None else processes
+        self.runner: PassRunner | None = None    # the child process that plays, once started
+        self._runner_sync = True                 # its copy of the trainer is out of date
+        self._trace_source = None                # (indices, weights, biases) of a trace to compute
+        self.chunks_from_runner = 0              # chunk results applied (for tests and the bench)
         self._initial_config = config
         self.chunk_s = chunk_ms / 1000.0
         self.min_publish_s = 1.0 / max_fps
@@ -86,6 +101,7 @@ class TrainingWorker(QObject):
         self.running = False
         if self.timer is not None:
             self.timer.stop()
+        self._close_runner()
         self.thread().quit()
 
     def _install(self, config: Config, dataset=None) -> bool:
@@ -99,6 +115,7 @@ class TrainingWorker(QObject):
 
     def _adopt(self, config, ds, trainer, trajectory, extra) -> None:
         """Make ``trainer`` the one trained from now on (a new network, a reset or a session)."""
+        self._halt_runner()
         self._end_phases()
         trainer.history.max_rows = HISTORY_ROWS
         self.config, self.trainer = config, trainer
@@ -123,7 +140,9 @@ class TrainingWorker(QObject):
     def play(self) -> None:
         if self.trainer is None or self.running:
             return
+        self._halt_runner()
         self._end_phases()
+        self._start_runner()
         self.running = True
         self.timer.start()
         self._publish(force=True)
@@ -185,6 +204,7 @@ class TrainingWorker(QObject):
     def _step_phase(self) -> None:
         """Advance one phase of the current pass; the update phase runs the real pass."""
         t = self.trainer
+        self._trace_source = None
         if self._plan is None:
             idx = t.peek_batch()
             X, T = (t.X, t.T) if idx is None else (t.X[idx], t.T[idx])
@@ -240,6 +260,7 @@ class TrainingWorker(QObject):
         t = self.trainer
         if t is None:
             return
+        self._halt_runner()
         for key in ("lr", "momentum", "batch_size", "l2"):
             if key in values:
                 setattr(t, key, type(getattr(t, key))(values[key]))
@@ -253,6 +274,7 @@ class TrainingWorker(QObject):
         t = self.trainer
         if t is None:
             return
+        self._halt_runner()
         net = t.network
         for kind, layer, i, j, value in changes:
             if not np.isfinite(value):
@@ -325,6 +347,7 @@ class TrainingWorker(QObject):
             self._publish(force=True)
 
     def pause_quietly(self) -> None:
+        self._halt_runner()
         self.running = False
         self._stop_at_epoch = None
         if self.timer is not None:
@@ -342,6 +365,7 @@ class TrainingWorker(QObject):
             return result
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        self._trace_source = None
         self._phase = None
         self._pending_losses.append(result.trace.loss)
         self._pending_positions.append(position)
@@ -351,6 +375,9 @@ class TrainingWorker(QObject):
     @Slot()
     def _tick(self) -> None:
         if not self.running:
+            return
+        if self._runner_ready():
+            self._tick_runner()
             return
         deadline = time.perf_counter() + self.chunk_s
         while self.running and time.perf_counter() < deadline:
@@ -364,9 +391,104 @@ class TrainingWorker(QObject):
                 return
         self._publish()
 
+    # -- training in the pass runner process -----------------------------------------------------
+
+    def _start_runner(self) -> None:
+        if self.use_processes and self.runner is None:
+            try:
+                self.runner = PassRunner()
+            except (OSError, ValueError):
+                self.use_processes = False      # cannot start processes here: train in this one
+
+    def _runner_ready(self) -> bool:
+        if self.runner is None:
+            return False
+        try:
+            return self.runner.ready()
+        except PassRunnerError:
+            self._give_up_runner()
+            return False
+
+    def _give_up_runner(self) -> None:
+        """The child failed: train on this thread from now on (the trainer here is intact)."""
+        self._close_runner()
+        self.use_processes = False
+
+    def _close_runner(self) -> None:
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
+        self._runner_sync = True
+
+    def _halt_runner(self) -> None:
+        """Something is about to change the trainer here: chunks in flight no longer apply."""
+        if self.runner is not None:
+            self.runner.discard()
+        self._runner_sync = True
+
+    def _request_chunk(self) -> None:
+        self.runner.request(self.trainer if self._runner_sync else None, CHUNK_S,
+                            self._stop_at_epoch, self.trajectory.stride)
+        self._runner_sync = False
+
+    def _tick_runner(self) -> None:
+        """Take the next chunk the child ran, ask for the one after it first (the child works
+        while this applies the result), then publish."""
+        try:
+            if not self.runner.in_flight:
+                self._request_chunk()
+            result = self.runner.receive(RUNNER_WAIT_S)
+            if result is None:
+                return
+            stop = self._stop_at_epoch
+            if not result.diverged and (stop is None or result.state["epoch"] < stop):
+                self._request_chunk()
+        except PassRunnerError:
+            self._give_up_runner()
+            return
+        self._apply_chunk(result)
+        if result.diverged:
+            self.pause_quietly()
+            self._publish(force=True)
+        elif self._stop_at_epoch is not None and self.trainer.epoch >= self._stop_at_epoch:
+            self.pause_quietly()
+            self._publish(force=True)
+        else:
+            self._publish()
+
+    def _apply_chunk(self, result) -> None:
+        t = self.trainer
+        self.chunks_from_runner += 1
+        t.history.extend(result.rows)
+        state = result.state
+        state["history_length"] = t.history.end_epoch
+        t.set_state(state)
+        if result.last_parameters is not None:
+            params = result.last_parameters
+            self._trace_source = (result.last_indices, params[0::2], params[1::2])
+            self._phase = None
+        self._pending_losses.extend(result.losses.tolist())
+        self._pending_positions.extend(result.positions.tolist())
+        for pass_index, point in zip(result.trajectory_passes.tolist(), result.trajectory_points):
+            self.trajectory.record_flat(point, pass_index)
+
+    def _trace_now(self):
+        """The trace of the last pass, computed here from the child's report when first needed
+        (the same batch at the same weights: the same numbers the child computed)."""
+        if self._trace_source is not None:
+            idx, weights, biases = self._trace_source
+            t = self.trainer
+            XT, TT = (t._XT, t._TT) if idx is None else (t._XT[:, idx], t._TT[:, idx])
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._last_trace = t.network.at(weights, biases).backprop_t(XT, TT)
+            self._trace_params = (weights, biases)
+            self._trace_source = None
+        return self._last_trace
+
     def _preview_trace(self) -> None:
         """A trace at the current weights (no update) so a paused window shows real deltas."""
         t = self.trainer
+        self._trace_source = None
         n = min(len(t.X), PREVIEW_SAMPLES)
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
         self._trace_params = (list(t.network.weights), list(t.network.biases))
@@ -388,13 +510,14 @@ class TrainingWorker(QObject):
             return
         t = self.trainer
         self._seq += 1
+        trace = self._trace_now()
         tw, tb = self._trace_params or (None, None)
         version, sent_at = self._trajectory_sent
         send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
         if send_path:
             self._trajectory_sent = (self.trajectory.version, now)
         snap = make_snapshot(
-            t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
+            t, seq=self._seq, running=self.running, trace=trace, trace_weights=tw,
             trace_biases=tb, new_pass_losses=self._pending_losses,
             new_pass_positions=self._pending_positions, history_from=self._history_sent,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,

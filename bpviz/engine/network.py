@@ -18,6 +18,7 @@ programming.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -137,6 +138,17 @@ class Network:
         return Network(self.sizes, [a.name for a in self.hidden_activations], self.out.name,
                        self.init, self.seed, [W.copy() for W in self.weights],
                        [b.copy() for b in self.biases])
+
+    def __reduce__(self):
+        # pickled by name: the activation tables hold functions that are rebuilt from their names
+        return (Network, (self.sizes, [a.name for a in self.hidden_activations], self.out.name,
+                          self.init, self.seed, self.weights, self.biases))
+
+    def at(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> "Network":
+        """The same network with other weights and biases (the arrays are shared, not copied)."""
+        other = copy.copy(self)
+        other.weights, other.biases = list(weights), list(biases)
+        return other
 
     def parameters(self) -> list[np.ndarray]:
         """Weights and biases interleaved: W0, b0, W1, b1, ... (the arrays themselves)."""

@@ -31,6 +31,11 @@ class Trajectory:
 
     def record(self, net: Network, pass_index: int, force: bool = False) -> None:
         """Record the current parameters after pass ``pass_index`` (every ``stride``-th pass)."""
+        if force or pass_index % self.stride == 0:
+            self.record_flat(flat_parameters(net), pass_index, force=True)
+
+    def record_flat(self, point: np.ndarray, pass_index: int, force: bool = False) -> None:
+        """``record`` for parameters already flattened (as a pass runner process sends them)."""
         if not force and pass_index % self.stride:
             return
         if self.count == self.capacity:
@@ -40,7 +45,7 @@ class Trajectory:
             self._points[:self.count] = keep
             self._passes[:self.count] = kp
             self.stride *= 2
-        self._points[self.count] = flat_parameters(net)
+        self._points[self.count] = point
         self._passes[self.count] = pass_index
         self.count += 1
         self.version += 1
