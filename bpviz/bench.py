@@ -254,10 +254,12 @@ def bench_surface(plan: Plan) -> dict:
     from .engine.surface import Axis, compute_slice, weight_axis
     try:
         from .ui.surface_view import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
-                                      PREVIEW_SAMPLES, SURFACE_DTYPE)
+                                      PREVIEW_SAMPLES, SLICE_PARTS, SURFACE_DTYPE)
     except ImportError:   # keep the numbers of the panel
         CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES = 100_000, 51, 1000
         PREVIEW_GRID, PREVIEW_SAMPLES, SURFACE_DTYPE = 25, 256, np.float32
+        SLICE_PARTS = min(2, os.cpu_count() or 1)
+    from concurrent.futures import ThreadPoolExecutor
     ds = synthetic_dataset(2000, seed=1)
     X, T = ds.X_train, ds.T_train
     net = Network([2, 64, 64, 64, 2], "tanh", "softmax", init="xavier", seed=0)
@@ -265,22 +267,32 @@ def bench_surface(plan: Plan) -> dict:
             "random": (Axis("random", seed=0), Axis("random", seed=1))}
     sizes = {"preview": (PREVIEW_GRID, PREVIEW_SAMPLES), "full": (FULL_GRID, FULL_SAMPLES)}
     reps = {"preview": plan.surface_reps + 2, "full": plan.surface_reps}
-    times = {(s, a): [] for s in sizes for a in axes}
-    for s in sizes:
-        grid, samples = sizes[s]
-        for rep in range(reps[s] + (s == "preview")):        # one preview round warms up
-            for a in axes:
-                t0 = perf()
-                with np.errstate(all="ignore"):
-                    compute_slice(net, X, T, *axes[a], grid=grid, subsample=samples, seed=0,
-                                  max_chunk_elems=CHUNK_ELEMS, dtype=SURFACE_DTYPE)
-                if rep or s != "preview":
-                    times[s, a].append((perf() - t0) * 1000)
+    # as the panel computes a slice when paused (its pool shares the grid) and while training
+    # (one thread): the headline figures are the paused ones, the others are reported beside them
+    pool = ThreadPoolExecutor(SLICE_PARTS) if SLICE_PARTS > 1 else None
+    times = {(s, a, p): [] for s in sizes for a in axes for p in (SLICE_PARTS, 1)}
+    try:
+        for s in sizes:
+            grid, samples = sizes[s]
+            for rep in range(reps[s] + (s == "preview")):        # one preview round warms up
+                for a in axes:
+                    for parts in (SLICE_PARTS, 1):
+                        t0 = perf()
+                        with np.errstate(all="ignore"):
+                            compute_slice(net, X, T, *axes[a], grid=grid, subsample=samples,
+                                          seed=0, max_chunk_elems=CHUNK_ELEMS,
+                                          dtype=SURFACE_DTYPE, executor=pool, parts=parts)
+                        if rep or s != "preview":
+                            times[s, a, parts].append((perf() - t0) * 1000)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     med = {k: _median(v) for k, v in times.items()}
-    out = {}
+    out = {"surface_threads": SLICE_PARTS}
     for s in sizes:
-        out[f"surface_{s}_ms"] = max(med[s, a] for a in axes)
-        out[f"surface_{s}_ms_by_axes"] = {a: med[s, a] for a in axes}
+        out[f"surface_{s}_ms"] = max(med[s, a, SLICE_PARTS] for a in axes)
+        out[f"surface_{s}_ms_by_axes"] = {a: med[s, a, SLICE_PARTS] for a in axes}
+        out[f"surface_{s}_one_thread_ms"] = max(med[s, a, 1] for a in axes)
     return out
 
 

@@ -138,6 +138,28 @@ def test_chunking_does_not_change_the_result():
         assert np.all(np.diff(fractions) > 0)
 
 
+def test_a_grid_shared_among_threads_gives_the_same_values():
+    from concurrent.futures import ThreadPoolExecutor
+    net, X, T = make_problem("softmax", n=80)
+    axes = (Axis("random", seed=2), weight_axis(1, 0, 1))
+    alone = compute_slice(net, X, T, *axes, grid=11, max_chunk_elems=3 * 80 * 4)
+    with ThreadPoolExecutor(3) as pool:
+        shared = compute_slice(net, X, T, *axes, grid=11, max_chunk_elems=3 * 80 * 4,
+                               executor=pool, parts=3)
+        assert shared.complete
+        np.testing.assert_array_equal(shared.loss, alone.loss)
+        # cancelled half-way: every share stops, and what was not computed is NaN
+        asked = []
+        cancelled = compute_slice(net, X, T, *axes, grid=11, max_chunk_elems=80 * 4,
+                                  executor=pool, parts=2,
+                                  cancel=lambda: asked.append(1) or len(asked) > 60)
+    assert not cancelled.complete
+    done = np.isfinite(cancelled.loss)
+    assert 0 < done.sum() < 121
+    one_by_one = compute_slice(net, X, T, *axes, grid=11, max_chunk_elems=80 * 4)
+    np.testing.assert_array_equal(cancelled.loss[done], one_by_one.loss[done])
+
+
 def test_subsample():
     net, X, T = make_problem(n=100)
     axes = (weight_axis(0, 0, 1), Axis("random", seed=4))

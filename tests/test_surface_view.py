@@ -1,5 +1,6 @@
 """The error-surface panel: slices off the GUI thread, axes, dragging the point, the path."""
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -305,9 +306,12 @@ def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make
     traj = Trajectory(net)
     traj.record(net, 0)
     view.set_dataset(ds)
+    requests = []
+    view._computeRequested.connect(requests.append)
     view.show_snapshot(make_snapshot(trainer, seq=0, running=False, trace=None, trace_weights=None,
                                      trace_biases=None, trajectory=traj))
     wait_full(qtbot, view)
+    assert [r.parallel for r in requests] == [True]    # paused: the grid is shared by the pool
     shown = []
     view.sliceShown.connect(shown.append)
     for seq in range(1, 40):                           # 40 snapshots, ~60 a second
@@ -319,6 +323,7 @@ def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make
     qtbot.waitUntil(view.is_idle, timeout=WAIT_MS)
     assert 1 <= len(shown) < 10
     assert all(len(s.xs) == FULL_GRID for s in shown)  # no flicker through a coarse preview
+    assert len(requests) > 1 and not any(r.parallel for r in requests[1:])   # one core: training
     assert shown[-1].center == pytest.approx((net.weights[0][0, 0], net.weights[0][1, 0]))
 
 
@@ -330,6 +335,7 @@ def test_stop_and_close_join_the_thread(qtbot, make_snap, clouds):
     assert v.worker_thread.isRunning()
     v.close()
     assert not v.worker_thread.isRunning()
+    assert not [t for t in threading.enumerate() if t.name.startswith("bpviz-surface-part")]
     v.stop()                                           # twice is fine
     v.show_snapshot(make_snap(passes=4))               # and later snapshots are ignored
     assert v.is_idle()

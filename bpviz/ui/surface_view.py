@@ -24,7 +24,9 @@ then the full slice (51×51 on up to 1,000 samples, a fixed subsample beyond tha
 a :class:`SliceResult` with everything drawn from it (the log image, its levels, the contour lines),
 so that the GUI thread only calls ``setImage``/``setData``. A new request cancels the running one (a
 ``threading.Event`` that ``compute_slice`` polls between chunks of a few dozen grid points) and results of
-older requests are dropped. Recomputation is triggered by a change of weights, axes, data or
+older requests are dropped. Paused, the grid is shared between two pool threads (the cores are
+free; numpy's matrix products run outside the interpreter lock); while training, one thread does
+it all, leaving the other core to training. Recomputation is triggered by a change of weights, axes, data or
 architecture:
 
 - the axes, data or architecture changed: at once, preview then full slice;
@@ -44,8 +46,10 @@ Non-finite losses (divergence) never raise: NaN is transparent, +inf is clipped 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +77,7 @@ SURFACE_DTYPE = np.float32      # twice as fast as float64, ~1e-6 relative: plen
 TRAINING_REFRESH_S = 1 / 3      # while training, at most ~3 requests a second,
 TRAINING_DUTY = 0.2             # and the slice thread busy at most this fraction of the time: it
                                 # shares two cores and the interpreter with training and painting
+SLICE_PARTS = min(2, os.cpu_count() or 1)   # paused, a slice is shared among this many threads
 PAUSED_REFRESH_S = 0.1          # paused (dragging), at most 10 a second, so previews get through
 DRAG_EMIT_S = 1 / 30            # while dragging, at most 30 parametersDragged a second
 LOG_DECADES = 6                 # the log image shows at most this many decades below the maximum
@@ -223,14 +228,15 @@ class SliceRequest:
     axis_y: Axis
     trajectory: np.ndarray | None        # (K, P) recorded parameters, or None
     preview: bool                        # compute the quick preview before the full slice
+    parallel: bool = False               # use the panel's thread pool (paused: the cores are free)
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_snapshot(cls, request_id: int, snap: Snapshot, X, T, axes, trajectory,
-                      preview: bool) -> "SliceRequest":
+                      preview: bool, parallel: bool = False) -> "SliceRequest":
         """A request at the snapshot's current weights (snapshot arrays are already read-only)."""
         return cls(request_id, tuple(snap.sizes), tuple(snap.activations), tuple(snap.weights),
-                   tuple(snap.biases), X, T, axes[0], axes[1], trajectory, preview)
+                   tuple(snap.biases), X, T, axes[0], axes[1], trajectory, preview, parallel)
 
     def network(self) -> Network:
         return Network(self.sizes, list(self.activations[:-1]), self.activations[-1],
@@ -281,11 +287,13 @@ def _resolve_directions(net: Network, req: SliceRequest):
         return ax, ay, slice_directions(net, ax, ay), f"{e} — showing random directions instead"
 
 
-def compute_results(req: SliceRequest):
+def compute_results(req: SliceRequest, executor=None):
     """Yield the request's preview (if asked) and full :class:`SliceResult`; stop when cancelled.
 
-    A plain generator, so it runs and is tested without any thread.
+    A plain generator, so it runs and is tested without any thread. With ``executor`` and
+    ``req.parallel`` the grid is shared among :data:`SLICE_PARTS` of its threads.
     """
+    parts = SLICE_PARTS if executor is not None and req.parallel else 1
     net = req.network()
     ax, ay, dirs, note = _resolve_directions(net, req)
     basis = np.stack([np.concatenate([p.ravel() for p in d]) for d in dirs], axis=1)   # (P, 2)
@@ -300,7 +308,8 @@ def compute_results(req: SliceRequest):
             slc = compute_slice(net, req.X, req.T, ax, ay, grid=grid,
                                 subsample=samples if len(req.X) > samples else None,
                                 seed=SAMPLE_SEED, trajectory=req.trajectory,
-                                cancel=req.cancel.is_set, max_chunk_elems=CHUNK_ELEMS, dtype=dtype)
+                                cancel=req.cancel.is_set, max_chunk_elems=CHUNK_ELEMS, dtype=dtype,
+                                executor=executor, parts=parts)
             # float32 overflows from ~1e38: where it did, the slice is done again in float64
             if not slc.complete or np.isfinite(slc.loss).all():
                 break
@@ -316,11 +325,15 @@ class SurfaceWorker(QObject):
     failed = Signal(object)           # (request id, message)
     requestDone = Signal(object)      # request id: finished, cancelled or failed
 
+    def __init__(self, executor=None):
+        super().__init__()
+        self.executor = executor          # threads sharing a paused slice's grid, or None
+
     @Slot(object)
     def compute(self, req: SliceRequest) -> None:
         try:
             with np.errstate(all="ignore"):        # divergent regions give inf/NaN on purpose
-                for result in compute_results(req):
+                for result in compute_results(req, self.executor):
                     self.resultReady.emit(result)
         except ValueError as e:                    # axes that do not fit, a degenerate path
             self.failed.emit((req.id, str(e)))
@@ -365,7 +378,9 @@ class SurfaceView(QWidget):
 
         self.worker_thread = QThread()
         self.worker_thread.setObjectName("bpviz-surface")
-        self.worker = SurfaceWorker()
+        self._pool = (ThreadPoolExecutor(SLICE_PARTS, thread_name_prefix="bpviz-surface-part")
+                      if SLICE_PARTS > 1 else None)
+        self.worker = SurfaceWorker(self._pool)
         self.worker.moveToThread(self.worker_thread)
         self.worker_thread.finished.connect(self.worker.deleteLater)
         self._computeRequested.connect(self.worker.compute)
@@ -541,6 +556,8 @@ class SurfaceView(QWidget):
         self._dirty = False
         self.worker_thread.quit()
         self.worker_thread.wait()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def closeEvent(self, event) -> None:
         self.stop()
@@ -601,7 +618,7 @@ class SurfaceView(QWidget):
         if self._in_flight is not None:
             self._in_flight.cancel.set()
         req = SliceRequest.from_snapshot(self._next_id, snap, X, T, self.axes(), self._trajectory,
-                                         preview)
+                                         preview, parallel=not self._pending_training)
         self._next_id += 1
         self._in_flight = req
         self._requested_key = self._request_key()
