@@ -7,8 +7,10 @@ percentiles over frames):
   plain-numpy loop on the same data and initial weights (forward, backward, update, written the way
   the classic hand-written example is: no trace, no history, no divergence checks, the loss not
   computed every pass). Engine and plain repetitions are interleaved, so machine noise hits both.
-- **window**: the classic example trained in the real :class:`MainWindow` (offscreen) against the
-  same configuration trained headless for the same time, in the same run. While the window trains,
+- **window**: the classic example trained in the real :class:`MainWindow` (offscreen; playing, its
+  passes run in the pass runner process) against the same configuration trained headless in this
+  process right before and after every window segment; ``gui_to_headless_ratio`` is the median of
+  the segments' own ratios (the speed of a shared machine drifts between segments). While the window trains,
   every paint-timer tick is timed, and so is the painting Qt does after it: the window's
   ``UpdateRequest`` (the backing-store sync that runs every dirty widget's ``paintEvent``), i.e.
   what the app itself does each frame, with no extra forced repaint. A frame's *work* is its
@@ -23,7 +25,9 @@ percentiles over frames):
   cost more than a full repaint). The same with the app's edge cap (``network_paint_capped_*``).
 - **surface**: ``compute_slice`` for the panel's preview (25×25, 256 samples) and full slice
   (51×51, 1,000 samples) on a 2-64-64-64-2 network, through two first-layer weights and along
-  two random directions, with the panel's chunk size; the slower of the two is reported.
+  two random directions, with the panel's chunk size; the slower of the two is reported. The
+  headline figures share the grid between the panel's two pool threads, as a paused panel does;
+  ``surface_*_one_thread_ms`` is one thread, as while training.
 - **memory**: RSS at start and end; with ``--soak MINUTES`` the window trains at full speed that
   long after the other measurements and RSS is sampled every minute; ``rss_growth_mb`` is the growth
   over the soak (bounded caches filling up included), ``rss_growth_after_first_minute_mb`` the
@@ -549,10 +553,13 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
             raise RuntimeError(f"panels not visible: {', '.join(hidden)}")
 
         headless_trainer = build(config)[2]
-        headless, gui, segments = [], [], []
+        headless, gui, ratios, segments = [], [], [], []
+        # headless: the same configuration, in this thread, while the window is paused, right
+        # before and after every window segment: the machine's speed drifts (a shared VM), so
+        # each segment is compared with the headless speed around it
+        after = _rate(headless_trainer.step, plan.headless_seconds / 2)
         for rep in range(plan.window_reps):
-            # headless: the same configuration, in this thread, while the window is paused
-            headless.append(_rate(headless_trainer.step, plan.headless_seconds))
+            before = after
             # the window: play, let it get going, measure, pause
             window.play()
             run_for(0.3)
@@ -565,16 +572,22 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
             segments.append((t_start, t_end))
             made = sorted(v for v in list(rec.created.values())
                           if v[2] and t_start <= v[0] <= t_end)
+            wait_until(lambda: window.latest is not None and not window.latest.running, 5)
+            wait_until(window.surface.is_idle, 10)
+            after = _rate(headless_trainer.step, plan.headless_seconds / 2)
+            headless.append((before + after) / 2)
             if len(made) >= 2:
                 (ta, pa, _), (tb, pb, _) = made[0], made[-1]
                 gui.append((pb - pa) / (tb - ta))
-            wait_until(lambda: window.latest is not None and not window.latest.running, 5)
-            wait_until(window.surface.is_idle, 10)
+                ratios.append(gui[-1] / headless[-1])
         if not gui:
             raise RuntimeError("the window published too few snapshots while training")
+        out["headless_steps_per_s_runs"] = [round(v) for v in headless]
+        out["gui_steps_per_s_runs"] = [round(v) for v in gui]
         out["headless_steps_per_s"] = _median(headless)
         out["gui_steps_per_s"] = _median(gui)
-        out["gui_to_headless_ratio"] = out["gui_steps_per_s"] / out["headless_steps_per_s"]
+        out["gui_to_headless_ratio"] = _median(ratios)      # of the segments' own ratios
+        out["gui_to_headless_ratio_runs"] = [round(v, 3) for v in ratios]
 
         intervals = [1000 * (b - a) for seg in rec.segments for a, b in zip(seg, seg[1:])]
         frames, painted = rec.frames, rec.painted_frames()

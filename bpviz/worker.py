@@ -36,6 +36,7 @@ CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here"
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept in the window (older ones thinned)
 RUNNER_WAIT_S = 0.004       # one wait for a chunk from the pass runner, between two looks at commands
+RUNNER_AHEAD = 3            # chunks asked of the pass runner ahead of the one being applied
 
 
 def processes_enabled() -> bool:
@@ -432,10 +433,10 @@ class TrainingWorker(QObject):
         self._runner_sync = False
 
     def _tick_runner(self) -> None:
-        """Take the next chunk the child ran, ask for the one after it first (the child works
-        while this applies the result), then publish."""
+        """Take the next chunk the child ran, ask for another first (the child works on those
+        asked ahead while this applies the result), then publish."""
         try:
-            if not self.runner.in_flight:
+            while self.runner.wanted < RUNNER_AHEAD:
                 self._request_chunk()
             result = self.runner.receive(RUNNER_WAIT_S)
             if result is None:

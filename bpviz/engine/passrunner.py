@@ -33,7 +33,7 @@ import numpy as np
 from .trainer import History, Trainer
 from .trajectory import flat_parameters
 
-CHUNK_S = 0.016            # passes per request: about one frame's worth
+CHUNK_S = 0.02             # passes per request: about one frame's worth
 START_TIMEOUT_S = 30.0     # a child that has not said it is ready by then is given up
 
 
@@ -136,8 +136,8 @@ class PassRunnerError(RuntimeError):
 class PassRunner:
     """The parent's handle on a child process running chunks of passes.
 
-    Requests are pipelined: the worker may ask for the next chunk before applying the last one, so
-    the child never waits. :meth:`discard` forgets the chunks in flight (their replies are skipped
+    Requests are pipelined: the worker keeps the next chunks asked for while it applies the last
+    one, so the child does not wait for it (nor for the interpreter lock the window holds). :meth:`discard` forgets the chunks in flight (their replies are skipped
     when they arrive) after anything changed the trainer here.
     """
 
@@ -204,6 +204,11 @@ class PassRunner:
         self.in_flight.append(request_id)
         self._wanted.add(request_id)
         return request_id
+
+    @property
+    def wanted(self) -> int:
+        """Chunks asked for and still useful."""
+        return len(self._wanted)
 
     def discard(self) -> None:
         """Forget the chunks in flight: they started from a trainer that has changed since."""
