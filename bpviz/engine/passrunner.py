@@ -35,6 +35,7 @@ from .trajectory import flat_parameters
 
 CHUNK_S = 0.02             # passes per request: about one frame's worth
 START_TIMEOUT_S = 30.0     # a child that has not said it is ready by then is given up
+CHILD_NICE = 5             # below the window's threads: on a busy machine they get a core first
 
 
 @dataclass
@@ -126,6 +127,10 @@ def serve(conn: Connection) -> None:
 
 
 def _child_main(fd: int) -> None:
+    try:
+        os.nice(CHILD_NICE)      # on a busy machine the window's threads get a core first
+    except (AttributeError, OSError):
+        pass
     serve(Connection(fd))
 
 
