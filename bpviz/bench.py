@@ -95,17 +95,25 @@ def _log(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def rss_mb() -> float:
-    """Resident set size of this process in MiB (VmRSS of /proc/self/status)."""
+def rss_mb(pid="self") -> float:
+    """Resident set size of a process (this one by default) in MiB (VmRSS of /proc/PID/status);
+    0 for a process that is gone."""
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
-        pass
+        if pid != "self":
+            return 0.0
     import resource      # not Linux: the peak instead
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _runner_rss_mb(window) -> float:
+    """RSS of the window's pass runner process (0 if it has none)."""
+    runner = window.host.worker.runner
+    return rss_mb(runner.pid) if runner is not None else 0.0
 
 
 def _pct(values, q: float) -> float:
@@ -646,19 +654,25 @@ def _soak(window, minutes: float) -> dict:
     """Train at full speed for ``minutes``, sampling RSS at the start and every minute."""
     _log(f"soak: training in the window for {minutes:g} minutes")
     gc.collect()
-    samples = [rss_mb()]
     passes0 = window.latest.pass_count
     window.play()
+    run_for(1.0)                      # the pass runner is running (started by an earlier play)
+    samples, runner = [rss_mb()], [_runner_rss_mb(window)]
     t0 = perf()
     total = minutes * 60.0
     for k in range(math.ceil(minutes - 1e-9)):
         run_for(max(0.0, min(60.0, total - 60.0 * k)))
         gc.collect()
         samples.append(rss_mb())
-        _log(f"soak: {(perf() - t0) / 60:.1f} min, RSS {samples[-1]:.1f} MB")
+        runner.append(_runner_rss_mb(window))
+        _log(f"soak: {(perf() - t0) / 60:.1f} min, RSS {samples[-1]:.1f} MB "
+             f"(+ pass runner {runner[-1]:.1f} MB)")
     window.pause()
     wait_until(lambda: not window.latest.running, 5)
+    # the window's process and its pass runner together
+    samples = [a + b for a, b in zip(samples, runner)]
     out = {"soak_minutes": minutes, "soak_rss_mb_samples": samples,
+           "soak_runner_rss_mb_samples": runner,
            "soak_passes": window.latest.pass_count - passes0,
            "rss_growth_mb": samples[-1] - samples[0]}
     if len(samples) >= 3:
