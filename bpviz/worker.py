@@ -7,6 +7,13 @@ architecture — arrive as queued signals and take effect before the next chunk.
 snapshots at most ``max_fps`` times a second, each carrying the loss of every pass since the previous
 one.
 
+While it plays, the passes themselves run in a pass runner process (:mod:`bpviz.engine.passrunner`),
+so that painting, which holds the interpreter lock of this process, does not slow them: the worker
+keeps a few chunks of passes asked ahead and takes each chunk's training state back into its own
+trainer, which stays the one every command and snapshot works on. Any command that changes the
+trainer drops the chunks in flight and sends the trainer again with the next request. Step, phases
+and everything paused run here. If the child cannot start or fails, training goes on here.
+
 :class:`WorkerHost` lives on the GUI thread: it starts and joins the thread, forwards commands as
 signals, and relays snapshots through a GUI-thread signal, keeping only the newest one (latest value
 wins) for the window's paint timer.

@@ -261,7 +261,8 @@ class _EdgeLayer(pg.GraphicsObject):
         self._extent = QRectF(rect)
 
     def set_lines(self, key, lines: np.ndarray) -> None:
-        self.bins[key].lines = lines
+        """``lines``: (k, 4) rows x0, y0, x1, y1 (kept as C-ordered doubles: QLineF's layout)."""
+        self.bins[key].lines = np.ascontiguousarray(lines, dtype=np.float64)
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -343,21 +344,26 @@ class _NodeLayer(pg.GraphicsObject):
         size = np.maximum(1, np.rint(self._diameter * scale)).astype(int)
         pad = size / 2 + 1
         left, top = (dev_x - pad).tolist(), (dev_y - pad).tolist()
+        device = p.device()
+        dpr = float(device.devicePixelRatioF()) if device is not None else 1.0
         p.save()
         p.resetTransform()
         pixmap = self._pixmap
         for lx, ty, s, k in zip(left, top, size.tolist(), self._index.tolist()):
-            p.drawPixmap(QPointF(lx, ty), pixmap(s, k))
+            p.drawPixmap(QPointF(lx, ty), pixmap(s, k, dpr))
         p.restore()
 
-    def _pixmap(self, size: int, k: int) -> QPixmap:
-        key = (size, k)
+    def _pixmap(self, size: int, k: int, dpr: float) -> QPixmap:
+        """A circle ``size`` logical pixels wide with fill ``k``, drawn at the device's pixel
+        ratio (sharp on high-density screens)."""
+        key = (size, k, dpr)
         pm = self._pixmaps.get(key)
         if pm is None:
             if len(self._pixmaps) >= self.MAX_CACHED:
                 self._pixmaps.clear()
-            side = size + 2
+            side = int(np.ceil((size + 2) * dpr))
             image = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(dpr)
             image.fill(0)
             q = QPainter(image)
             q.setRenderHint(QPainter.RenderHint.Antialiasing, True)
