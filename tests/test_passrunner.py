@@ -159,65 +159,93 @@ def test_a_dead_child_is_reported_not_waited_for():
 
 # -- the worker plays through the child -----------------------------------------------------------
 
-def _play_epochs(qtbot, config, epochs, processes, on_running=None):
-    from bpviz.worker import WorkerHost
-    host = WorkerHost(config, processes=processes)
+class _Played:
+    """A WorkerHost playing through its child: runs of epochs, every pass loss the snapshots
+    carried, and the chunks the child ran."""
+
+    def __init__(self, qtbot, config):
+        from bpviz.worker import WorkerHost
+        self.qtbot = qtbot
+        self.host = WorkerHost(config, processes=True)
+        self.losses = []
+        self.host.snapshotArrived.connect(
+            lambda snap: self.losses.extend(snap.new_pass_losses.tolist()))
+        self.host.start()
+        qtbot.waitUntil(lambda: self.host.latest is not None, timeout=10000)
+
+    @property
+    def worker(self):
+        return self.host.worker
+
+    def run(self, epochs):
+        target = self.host.latest.epoch + epochs
+        self.host.runEpochsRequested.emit(epochs)
+        self.qtbot.waitUntil(lambda: self.host.latest.epoch == target
+                             and not self.host.latest.running, timeout=60000)
+        return target
+
+    def run_until_the_child_trained(self, epochs=50, most=5000):
+        """Runs of ``epochs`` until some of them ran in the child (however slowly it started)."""
+        while True:
+            target = self.run(epochs)
+            if self.worker.chunks_from_runner > 0:
+                return target
+            assert target < most, "the pass runner never trained"
+
+    def stop(self):
+        self.host.stop()
+
+
+def _direct(config, epochs):
+    trainer = build(config)[2]
     losses = []
-    host.snapshotArrived.connect(lambda snap: losses.extend(snap.new_pass_losses.tolist()))
-    host.start()
-    try:
-        qtbot.waitUntil(lambda: host.latest is not None, timeout=10000)
-        host.runEpochsRequested.emit(epochs)
-        if on_running is not None:
-            on_running(host)
-        qtbot.waitUntil(lambda: host.latest.epoch == epochs and not host.latest.running,
-                        timeout=60000)
-    finally:
-        host.stop()
-    return host, losses
+    while trainer.epoch < epochs:
+        losses.append(trainer.step().trace.loss)
+    return trainer, losses
 
 
 def test_playing_through_the_child_gives_the_same_run_pass_for_pass(qtbot):
     config = configured(*CONFIGS[1])
-    direct = build(config)[2]
-    expected = []
-    while direct.epoch < 300:
-        expected.append(direct.step().trace.loss)
-    host, losses = _play_epochs(qtbot, config, 300, processes=True)
-    worker = host.worker
-    assert worker.chunks_from_runner > 0               # the child really trained
-    assert losses == expected                          # every pass, in order, none twice
-    snap = host.latest
+    played = _Played(qtbot, config)
+    try:
+        played.run_until_the_child_trained()
+        epochs = played.run(100)                       # and more, all of it in the child
+    finally:
+        played.stop()
+    direct, expected = _direct(config, epochs)
+    assert played.losses == expected                   # every pass, in order, none twice
+    snap = played.host.latest
     for W, expected_W in zip(snap.weights, direct.network.weights):
         assert np.array_equal(W, expected_W)
     assert snap.pass_count == direct.pass_count
-    assert worker.runner is None                        # shut down with the thread ...
+    worker = played.worker
+    assert worker.runner is None                        # shut down with the thread
     assert worker.trajectory.count > 1
 
 
 def test_the_child_process_is_reaped_when_the_worker_stops(qtbot):
-    seen = []
-
-    def remember(host):
-        qtbot.waitUntil(lambda: host.worker.runner is not None, timeout=5000)
-        seen.append(host.worker.runner.process)
-
-    _play_epochs(qtbot, Config.preset("gaussian-clouds"), 3000, processes=True,
-                 on_running=remember)
-    assert seen and seen[0].poll() is not None
+    played = _Played(qtbot, Config.preset("gaussian-clouds"))
+    try:
+        played.run_until_the_child_trained()
+        process = played.worker.runner.process
+        played.host.playRequested.emit()                # stopped while it trains
+        played.qtbot.waitUntil(lambda: played.host.latest.running, timeout=5000)
+    finally:
+        played.stop()
+    assert process.poll() is not None
 
 
 def test_a_child_that_dies_mid_run_leaves_training_exact_on_this_thread(qtbot):
     config = configured(*CONFIGS[1])
-    direct = build(config)[2]
-    while direct.epoch < 300:
-        direct.step()
-
-    def kill_child(host):
-        qtbot.waitUntil(lambda: host.worker.chunks_from_runner > 0, timeout=20000)
-        host.worker.runner.process.kill()
-
-    host, losses = _play_epochs(qtbot, config, 300, processes=True, on_running=kill_child)
-    assert not host.worker.use_processes                # given up, trained here instead
-    for W, expected_W in zip(host.latest.weights, direct.network.weights):
+    played = _Played(qtbot, config)
+    try:
+        played.run_until_the_child_trained()
+        played.worker.runner.process.kill()
+        epochs = played.run(60)
+        assert not played.worker.use_processes          # given up, trained here instead
+    finally:
+        played.stop()
+    direct, expected = _direct(config, epochs)
+    assert played.losses == expected
+    for W, expected_W in zip(played.host.latest.weights, direct.network.weights):
         assert np.array_equal(W, expected_W)
