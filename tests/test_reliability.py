@@ -144,6 +144,10 @@ def test_garbage_is_collected_on_the_gui_thread_only(qtbot, tmp_path):
                    start_worker=False)
     qtbot.addWidget(w)
     assert not gc.isenabled()
+    # and the window's other threads hand the interpreter lock over within a millisecond
+    import sys
+    from bpviz.ui.qt import GUI_SWITCH_INTERVAL_S
+    assert sys.getswitchinterval() <= GUI_SWITCH_INTERVAL_S == 0.001
     collected_in = []
 
     def on_gc(phase, info):

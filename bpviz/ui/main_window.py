@@ -28,7 +28,7 @@ from ..worker import WorkerHost
 from .boundary_view import BoundaryView
 from .controls import ControlsPanel
 from .cost_view import CostView
-from .qt import collect_garbage_on_gui_thread
+from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
 from .network_view import NetworkView
 from .inspector import InspectorPanel
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
                  start_worker: bool = True, worker_kw: dict | None = None):
         super().__init__()
         collect_garbage_on_gui_thread()        # before the training and surface threads start
+        hand_the_lock_to_the_gui_sooner()
         self.setWindowTitle("bpviz — untitled[*] — backpropagation, visible")
         icon = RESOURCES / "bpviz.png"
         if icon.exists():

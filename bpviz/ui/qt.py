@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 from PySide6.QtCore import QObject, QtMsgType, QTimer, Slot, qInstallMessageHandler
 
@@ -67,3 +68,15 @@ def collect_garbage_on_gui_thread() -> None:
     global _collector
     if _collector is None:
         _collector = _GuiThreadCollector()
+
+
+GUI_SWITCH_INTERVAL_S = 0.001   # how long another thread may keep the interpreter lock (Python: 5 ms)
+
+
+def hand_the_lock_to_the_gui_sooner() -> None:
+    """Let the window's other threads (training worker, surface slices) keep the interpreter lock
+    at most 1 ms once the GUI thread asks for it, instead of Python's 5 ms. Training itself runs in
+    the pass runner process, so the extra switching costs it nothing; the GUI thread waits less
+    (measured: frame interval max 40–42 ms against 46–50 ms)."""
+    if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
+        sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)

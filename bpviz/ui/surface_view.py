@@ -372,6 +372,7 @@ class SurfaceView(QWidget):
         self._last_busy = 0.0             # wall time the last finished request took
         self._shown: SliceResult | None = None
         self._shown_key = None
+        self._texts = None                # axis labels, title and draggability last drawn
         self._last_drag_emit = -1e9
         self._stopped = False
         self._build_ui()
@@ -660,18 +661,26 @@ class SurfaceView(QWidget):
         self.colorbar.setLevels(result.levels)
         self.colorbar.axis.setTicks([loss_ticks(result.levels)])   # the image holds log10(loss)
         self.contours.setData(result.contours[:, 0], result.contours[:, 1], connect="finite")
-        self.plot.setLabel("bottom", slc.axis_x.label())
-        self.plot.setLabel("left", slc.axis_y.label())
         what = (MODES["weights"] if slc.axis_x.is_parameter and slc.axis_y.is_parameter
                 else "random directions" if slc.axis_x.kind == "random" else MODES["pca"])
-        self.plot.setTitle(f"loss over {what}, {slc.n_samples} samples"
-                           + ("" if result.final else " (preview)"), color=style.FOREGROUND)
         draggable = slc.axis_x.is_parameter and slc.axis_y.is_parameter
+        # labels, title and tips only when they change: each new text lays the plot out again
+        # (several milliseconds, while training every slice would pay it)
+        texts = (slc.axis_x.label(), slc.axis_y.label(),
+                 f"loss over {what}, {slc.n_samples} samples"
+                 + ("" if result.final else " (preview)"), draggable)
+        if texts != self._texts:
+            self._texts = texts
+            self.plot.setLabel("bottom", texts[0])
+            self.plot.setLabel("left", texts[1])
+            self.plot.setTitle(texts[2], color=style.FOREGROUND)
+            self.marker.setToolTip("drag to set these two parameters" if draggable else
+                                   "the current weights (a direction is not one parameter: "
+                                   "dragging is off)")
         self.marker.movable = draggable
-        self.marker.setToolTip("drag to set these two parameters" if draggable else
-                               "the current weights (a direction is not one parameter: "
-                               "dragging is off)")
-        self.status.setText(self._status_text(result))
+        status = self._status_text(result)
+        if status != self.status.text():
+            self.status.setText(status)
         self._project_path()
         if not self.marker.moving:
             self._fit_view()
