@@ -443,13 +443,16 @@ class TrainingWorker(QObject):
         """Take the next chunk the child ran, ask for another first (the child works on those
         asked ahead while this applies the result), then publish."""
         try:
-            while self.runner.wanted < RUNNER_AHEAD:
+            # asked ahead, and (after commands discarded some) not too many in flight at all
+            while (self.runner.wanted < RUNNER_AHEAD
+                   and len(self.runner.in_flight) < 2 * RUNNER_AHEAD):
                 self._request_chunk()
             result = self.runner.receive(RUNNER_WAIT_S)
             if result is None:
                 return
             stop = self._stop_at_epoch
-            if not result.diverged and (stop is None or result.state["epoch"] < stop):
+            if (not result.diverged and (stop is None or result.state["epoch"] < stop)
+                    and len(self.runner.in_flight) < 2 * RUNNER_AHEAD):
                 self._request_chunk()
         except PassRunnerError:
             self._give_up_runner()

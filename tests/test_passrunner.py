@@ -142,6 +142,42 @@ def test_the_child_process_trains_exactly_like_this_one():
     assert runner.process.returncode is not None           # reaped
 
 
+def test_neither_side_blocks_the_other_on_a_full_pipe():
+    """Large requests sent while the child's large replies go unread: the child reads requests on
+    a thread of its own, so every send completes and every reply arrives."""
+    import threading
+
+    config = configured("gaussian-clouds", {"hidden": (64, 64), "n_samples": 6000,
+                                            "batch_size": 32})
+    trainer = build(config)[2]
+    runner = PassRunner()
+    done = threading.Event()
+    try:
+        while not runner.ready():
+            time.sleep(0.01)
+
+        def send_many():
+            for _ in range(8):        # a trainer of ~0.4 MB each time: more than a pipe holds
+                runner.request(trainer, 0.05, None, 1)
+            done.set()
+        sender = threading.Thread(target=send_many, daemon=True)
+        sender.start()
+        sender.join(30)
+        assert done.is_set(), "sending blocked: the child was not reading"
+        results = []
+        while runner.in_flight:
+            result = runner.receive(10)
+            if result is not None:
+                results.append(result)
+        # every request brings a new trainer: those the child had not begun when a later one
+        # arrived were skipped; the last one always runs
+        ids = [r.id for r in results]
+        assert ids == sorted(ids) and ids[-1] == 7
+        assert all(len(r.trajectory_points) == r.passes > 0 for r in results)
+    finally:
+        runner.close()
+
+
 def test_a_dead_child_is_reported_not_waited_for():
     runner = PassRunner()
     try:

@@ -13,17 +13,22 @@ there.
 :func:`run_chunk` is the chunk itself, a plain function testable in one process. The protocol is a
 pipe of pickled tuples: ``("run", id, trainer or None, seconds, stop_epoch, stride)`` asks for a
 chunk (with a pickled trainer when the child's copy is out of date), answered by a
-:class:`ChunkResult`; ``("quit",)`` ends the child, as does the pipe closing.
+:class:`ChunkResult` (or ``("skipped", id)`` when a later request already brings a new trainer, or
+``("error", id, message)``); ``("quit",)`` ends the child, as does the pipe closing. The child reads
+requests on a thread of its own while it trains, so neither side can block the other on a full
+pipe.
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import os
 import pickle
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -99,24 +104,62 @@ def portable(trainer: Trainer) -> bytes:
     return pickle.dumps(clone, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+class _Inbox:
+    """The child's requests, read off the pipe by a thread of their own as soon as they arrive.
+
+    The parent may send while the child is busy or is itself sending a large reply: if neither side
+    read while the other wrote, both could block on a full pipe. Reading continuously here means
+    the parent's sends always complete."""
+
+    def __init__(self, conn: Connection):
+        self._items: collections.deque = collections.deque()
+        self._ready = threading.Condition()
+        threading.Thread(target=self._read, args=(conn,), name="bpviz-runner-inbox",
+                         daemon=True).start()
+
+    def _read(self, conn: Connection) -> None:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                msg = ("quit",)
+            with self._ready:
+                self._items.append(msg)
+                self._ready.notify()
+            if msg[0] != "run":
+                return
+
+    def take(self) -> tuple[tuple, bool]:
+        """The next message, and whether a later one already brings a new trainer (which makes
+        this one obsolete: the parent sends a trainer only after discarding what it asked
+        before)."""
+        with self._ready:
+            while not self._items:
+                self._ready.wait()
+            msg = self._items.popleft()
+            superseded = any(m[0] == "run" and m[2] is not None for m in self._items)
+        return msg, superseded
+
+
 def serve(conn: Connection) -> None:
     """The child's loop: answer chunk requests until told to quit or the pipe closes."""
     trainer = None
+    inbox = _Inbox(conn)
     conn.send(("ready", os.getpid()))
     while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
+        msg, superseded = inbox.take()
         if msg[0] != "run":
             return
         _, request_id, payload, seconds, stop_epoch, stride = msg
         try:
-            if payload is not None:
-                trainer = pickle.loads(payload)
-            if trainer is None:
-                raise RuntimeError("no trainer was sent before the first chunk")
-            reply = run_chunk(trainer, seconds, stop_epoch, stride, request_id=request_id)
+            if superseded:       # discarded by the parent: do not spend a chunk on it
+                reply = ("skipped", request_id)
+            else:
+                if payload is not None:
+                    trainer = pickle.loads(payload)
+                if trainer is None:
+                    raise RuntimeError("no trainer was sent before the first chunk")
+                reply = run_chunk(trainer, seconds, stop_epoch, stride, request_id=request_id)
         except Exception as e:   # reported to the worker, which goes on training in its own process
             trainer = None
             reply = ("error", request_id, f"{type(e).__name__}: {e}")
@@ -237,6 +280,8 @@ class PassRunner:
                 continue
             self._wanted.discard(request_id)
             if isinstance(reply, tuple):
+                if reply[0] == "skipped":      # cannot happen to a wanted chunk; ask again
+                    continue
                 raise PassRunnerError(f"the pass runner failed: {reply[2]}")
             return reply
         return None
@@ -246,11 +291,8 @@ class PassRunner:
         if self.closed:
             return
         self.closed = True
-        try:
-            self.conn.send(("quit",))
-        except (OSError, ValueError):
-            pass
-        self.conn.close()
+        self.conn.close()          # the child reads the end of the pipe and quits (no send here:
+                                   # a full pipe must not block the worker thread)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
