@@ -10,7 +10,8 @@ percentiles over frames):
 - **window**: the classic example trained in the real :class:`MainWindow` (offscreen; playing, its
   passes run in the pass runner process) against the same configuration trained headless in this
   process right before and after every window segment; ``gui_to_headless_ratio`` is the median of
-  the segments' own ratios (the speed of a shared machine drifts between segments). While the window trains,
+  the segments' own ratios (the speed of a shared machine drifts between segments). While the
+  window trains,
   every paint-timer tick is timed, and so is the painting Qt does after it: the window's
   ``UpdateRequest`` (the backing-store sync that runs every dirty widget's ``paintEvent``), i.e.
   what the app itself does each frame, with no extra forced repaint. A frame's *work* is its

@@ -42,7 +42,7 @@ TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at mos
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept in the window (older ones thinned)
-RUNNER_WAIT_S = 0.004       # one wait for a chunk from the pass runner, between two looks at commands
+RUNNER_WAIT_S = 0.004       # one wait for a chunk from the pass runner, between looks at commands
 RUNNER_AHEAD = 3            # chunks asked of the pass runner ahead of the one being applied
 
 
@@ -489,9 +489,8 @@ class TrainingWorker(QObject):
         if self._trace_source is not None:
             idx, weights, biases = self._trace_source
             t = self.trainer
-            XT, TT = (t._XT, t._TT) if idx is None else (t._XT[:, idx], t._TT[:, idx])
             with np.errstate(over="ignore", invalid="ignore"):
-                self._last_trace = t.network.at(weights, biases).backprop_t(XT, TT)
+                self._last_trace = t.network.at(weights, biases).backprop_t(*t.batch_t(idx))
             self._trace_params = (weights, biases)
             self._trace_source = None
         return self._last_trace

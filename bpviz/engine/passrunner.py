@@ -6,17 +6,17 @@ its speed. While the window plays, its worker therefore hands chunks of passes t
 :class:`PassRunner`: a child Python process (numpy and this engine, no Qt) holding a copy of the
 trainer. The worker still owns the trainer: after every chunk it takes the child's training state
 back (:meth:`Trainer.set_state`, checked like any other), with the history rows, the loss of every
-pass and the trajectory points the chunk produced. Passes are the same arithmetic on the same numbers
-in either process, so a run gives the same weights, pass for pass, whether its chunks ran here or
-there.
+pass and the trajectory points the chunk produced. Passes are the same arithmetic on the same
+numbers in either process, so a run gives the same weights, pass for pass, whether its chunks ran
+here or there.
 
 :func:`run_chunk` is the chunk itself, a plain function testable in one process. The protocol is a
 pipe of pickled tuples: ``("run", id, trainer or None, seconds, stop_epoch, stride)`` asks for a
 chunk (with a pickled trainer when the child's copy is out of date), answered by a
 :class:`ChunkResult` (or ``("skipped", id)`` when a later request already brings a new trainer, or
-``("error", id, message)``); ``("quit",)`` ends the child, as does the pipe closing. The child reads
-requests on a thread of its own while it trains, so neither side can block the other on a full
-pipe.
+``("error", id, message)``); the pipe closing ends the child (so does any message but "run").
+The child reads requests on a thread of its own while it trains, so neither side can block the
+other on a full pipe.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -57,7 +57,11 @@ class ChunkResult:
     last_indices: np.ndarray | None = None     # the last applied pass's batch (None: all samples)
     last_parameters: list | None = None        # its parameters before the update; None: no pass
     diverged: bool = False                     # the chunk ended on a divergence
-    passes: int = field(default=0)
+
+    @property
+    def passes(self) -> int:
+        """Passes the chunk applied."""
+        return len(self.losses)
 
 
 def run_chunk(trainer: Trainer, seconds: float, stop_epoch: int | None = None, stride: int = 1,
@@ -92,8 +96,7 @@ def run_chunk(trainer: Trainer, seconds: float, stop_epoch: int | None = None, s
         np.array(losses, dtype=float), np.array(positions, dtype=float),
         np.array(passes, dtype=np.int64),
         np.array(points, dtype=float).reshape(len(points), n_params),
-        None if last is None else last[0], None if last is None else last[1],
-        diverged, len(losses))
+        None if last is None else last[0], None if last is None else last[1], diverged)
 
 
 def portable(trainer: Trainer) -> bytes:
@@ -185,8 +188,9 @@ class PassRunner:
     """The parent's handle on a child process running chunks of passes.
 
     Requests are pipelined: the worker keeps the next chunks asked for while it applies the last
-    one, so the child does not wait for it (nor for the interpreter lock the window holds). :meth:`discard` forgets the chunks in flight (their replies are skipped
-    when they arrive) after anything changed the trainer here.
+    one, so the child does not wait for it (nor for the interpreter lock the window holds).
+    :meth:`discard` forgets the chunks in flight (their replies are skipped when they arrive) after
+    anything changed the trainer here.
     """
 
     def __init__(self):

@@ -302,6 +302,10 @@ class Trainer:
                 start, min(self.n_train, start + size))
         return self._order[start:start + size]
 
+    def batch_t(self, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The training inputs and targets of batch ``idx`` (None: all), samples in columns."""
+        return (self._XT, self._TT) if idx is None else (self._XT[:, idx], self._TT[:, idx])
+
     def step(self, samples: int | None = None) -> PassResult:
         """Run one pass: forward, backward and update over the next mini-batch.
 
@@ -310,7 +314,7 @@ class Trainer:
         go on from there, and the epoch still covers every sample once."""
         net = self.network
         idx = self._peek(samples)
-        XT, TT = (self._XT, self._TT) if idx is None else (self._XT[:, idx], self._TT[:, idx])
+        XT, TT = self.batch_t(idx)
         with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
             trace = net.backprop_t(XT, TT)
         epoch_start = self.taken == 0

@@ -70,13 +70,14 @@ def collect_garbage_on_gui_thread() -> None:
         _collector = _GuiThreadCollector()
 
 
-GUI_SWITCH_INTERVAL_S = 0.001   # how long another thread may keep the interpreter lock (Python: 5 ms)
+GUI_SWITCH_INTERVAL_S = 0.001   # how long another thread may keep the interpreter lock (5 ms)
 
 
 def hand_the_lock_to_the_gui_sooner() -> None:
     """Let the window's other threads (training worker, surface slices) keep the interpreter lock
     at most 1 ms once the GUI thread asks for it, instead of Python's 5 ms. Training itself runs in
     the pass runner process, so the extra switching costs it nothing; the GUI thread waits less
-    (two runs each: frame interval max 40–42 ms against 46–50 ms, within this machine's noise)."""
+    (two runs each: frame interval max 40–42 ms against 46–50 ms, within this machine's
+    noise)."""
     if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
         sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
