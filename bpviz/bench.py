@@ -23,7 +23,10 @@ percentiles over frames):
   ``show_snapshot`` plus a synchronous ``viewport().repaint()`` per frame, on changing snapshots
   (``network_paint_ms_*``); and ``show_snapshot`` plus the paint Qt then does on its own, as in the
   app (``network_paint_app_ms_*``: only the region the scene marked dirty is repainted, which can
-  cost more than a full repaint). The same with the app's edge cap (``network_paint_capped_*``).
+  cost more than a full repaint). The app draws these edges as an image it renders with numpy from
+  a plan of which edges cover which pixel (built on a thread, ``network_raster_plan_ms``); the
+  same frames drawn with one ``QPainter.drawLines`` per colour bin are
+  ``network_paint_drawlines_*``.
 - **surface**: ``compute_slice`` for the panel's preview (25×25, 256 samples) and full slice
   (51×51, 1,000 samples) on a 2-64-64-64-2 network, through two first-layer weights and along
   two random directions, with the panel's chunk size; the slower of the two is reported. The
@@ -374,20 +377,25 @@ def _timed_network_view_class():
 
 
 def bench_network(plan: Plan) -> dict:
-    """Two ways to paint a frame, with all edges and with the app's edge cap.
+    """The diagram's frames painted as the app paints them, and with ``QPainter.drawLines``.
 
+    Each way is timed twice:
     - ``show_snapshot`` + ``viewport().repaint()``: a synchronous repaint of the whole diagram;
     - ``show_snapshot`` + the paint Qt schedules by itself (as in the app): the view's
       ``UpdateRequest``, which repaints only the region the scene marked dirty.
+    The app draws these edges from a raster plan built on a thread after the view's transform
+    changes (``network_raster_plan_ms``); the frames are timed once it is in place. The
+    ``network_paint_drawlines_*`` figures draw the same frames with one ``drawLines`` per bin.
     """
     from .ui import network_view as nv
     _qapp()
     snaps = network_snapshots(plan.network_frames + 5)
     total_edges = sum(w.size for w in snaps[0].weights)
     out = {"network_edges": total_edges}
-    cap = nv.EDGE_CAP
-    for key, edge_cap in (("network_paint", max(cap, total_edges)), ("network_paint_capped", cap)):
-        nv.EDGE_CAP = edge_cap            # read when the view lays out a new architecture
+    limit, cap = nv.RASTER_EDGE_LIMIT, nv.EDGE_CAP
+    for key, raster in (("network_paint", True), ("network_paint_drawlines", False)):
+        # read when the view lays out a new architecture
+        nv.RASTER_EDGE_LIMIT, nv.EDGE_CAP = (limit, cap) if raster else (0, total_edges)
         try:
             view = _timed_network_view_class()()
             view.resize(700, 560)         # the network dock's size in the default layout
@@ -397,6 +405,9 @@ def bench_network(plan: Plan) -> dict:
             for snap in snaps[:5]:        # the first frames lay out the architecture
                 view.show_snapshot(snap)
                 run_for(0.03)
+            if raster:
+                ready = wait_until(view.edges_rastered, 10.0)
+                out["network_raster_plan_ms"] = view.raster_plan_ms() if ready else None
             explicit, natural = [], []
             for snap in snaps[5:]:
                 t0 = perf()
@@ -413,16 +424,19 @@ def bench_network(plan: Plan) -> dict:
                 natural.append(update + sum(view.paint_ms))
             drawn = int(sum(c.xData.size // 2 for c in view.edge_items().values()
                             if c.xData is not None))
+            rastered = view.edges_rastered()
             view.close()
             view.deleteLater()
             run_for(0.01)
         finally:
-            nv.EDGE_CAP = cap
+            nv.RASTER_EDGE_LIMIT, nv.EDGE_CAP = limit, cap
         out[f"{key}_ms_p50"] = _pct(explicit, 50)
         out[f"{key}_ms_p95"] = _pct(explicit, 95)
         out[f"{key}_app_ms_p50"] = _pct(natural, 50)
         out[f"{key}_app_ms_p95"] = _pct(natural, 95)
         out[f"{key}_edges_drawn"] = drawn
+        if raster:
+            out["network_paint_rastered"] = rastered
     return out
 
 
@@ -771,9 +785,10 @@ def format_table(r: dict) -> str:
          r["network_paint_ms_p95"], "ms", "network paint p95"),
         ("    show + Qt's own repaint p95", r["network_paint_app_ms_p95"], "ms",
          "network paint p95, Qt's own repaint"),
-        (f"  {r['network_paint_capped_edges_drawn']:,} edges (app cap), repaint() p95",
-         r["network_paint_capped_ms_p95"], "ms", None),
-        ("    show + Qt's own repaint p95", r["network_paint_capped_app_ms_p95"], "ms", None),
+        ("  raster plan built (once per transform)", r["network_raster_plan_ms"], "ms", None),
+        (f"  {r['network_paint_drawlines_edges_drawn']:,} edges by drawLines, repaint() p95",
+         r["network_paint_drawlines_ms_p95"], "ms", None),
+        ("    show + Qt's own repaint p95", r["network_paint_drawlines_app_ms_p95"], "ms", None),
         ("surface slice 2-64-64-64-2 (slower axes)", None, None, None),
         ("  preview 25×25, 256 samples", r["surface_preview_ms"], "ms", "surface preview"),
         ("  full 51×51, 1,000 samples", r["surface_full_ms"], "ms", "surface full"),

@@ -1,16 +1,17 @@
 """The network diagram panel, fed snapshots directly (no thread): what is drawn equals the snapshot,
 hover cards show the right numbers, mouse clicks and drags emit the right signals, large networks
-stay within the edge cap, NaN and inf never raise."""
+draw every edge up to ``RASTER_EDGE_LIMIT`` (as an image equal to drawing the lines) and stay
+within the edge cap beyond it, NaN and inf never raise."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QSlider
 
-from bpviz.ui import style
+from bpviz.ui import network_view, style
 from bpviz.ui.network_view import EDGE_CAP, MAG_BINS, OVERLAYS, NetworkView
 
 fv = style.format_value
@@ -284,7 +285,9 @@ def test_slider_emits_values_in_its_range(view, qtbot, classic):
 
 # -- sizes and robustness ---------------------------------------------------------------------
 
-def test_large_network_draws_the_strongest_edges_within_the_cap(view, qtbot, make_snap):
+def test_large_network_draws_the_strongest_edges_within_the_cap(view, qtbot, make_snap,
+                                                                monkeypatch):
+    monkeypatch.setattr(network_view, "RASTER_EDGE_LIMIT", 4000)    # 8,448 edges: over it
     snap = shown(view, make_snap("spiral", passes=1, hidden=(64, 64, 64)))
     assert snap.sizes == (2, 64, 64, 64, 2)
     bins = drawn_bins(view, snap)
@@ -307,6 +310,64 @@ def test_large_network_draws_the_strongest_edges_within_the_cap(view, qtbot, mak
     weights[1][edge[1:]] = 0.0
     weak = shown(view, dataclasses.replace(snap, weights=tuple(weights)))
     assert tuple(map(int, edge)) in drawn_bins(view, weak)
+
+
+def grab(view) -> np.ndarray:
+    image = view.mouse_target().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    bits = np.frombuffer(image.constBits(), np.uint32)
+    return bits.reshape(image.height(), image.bytesPerLine() // 4)[:, :image.width()].copy()
+
+
+def test_a_network_within_the_raster_limit_draws_every_edge_as_an_image(view, qtbot, make_snap):
+    snap = shown(view, make_snap("spiral", passes=2, hidden=(64, 64, 64)))
+    bins = drawn_bins(view, snap)
+    assert len(bins) == sum(W.size for W in snap.weights) == 8448
+    qtbot.waitUntil(lambda: (view.mouse_target().repaint(), view.edges_rastered())[1],
+                    timeout=10000)
+    assert view.raster_plan_ms() > 0
+    rastered = grab(view)
+    # the same frame drawn with one drawLines per bin
+    view._edges.set_raster(None)
+    view.mouse_target().repaint()
+    assert not view.edges_rastered()
+    lines = grab(view)
+    background = int(rastered[2, 2])
+    assert background == int(lines[2, 2])
+
+    def matched(a, b):
+        """Share of a's edge pixels with a pixel of the same colour in b within one pixel."""
+        drawn = a != background
+        hit = np.zeros_like(drawn)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                hit |= np.roll(np.roll(b, dy, 0), dx, 1) == a
+        return (hit & drawn).sum() / drawn.sum()
+
+    def commonest(a):
+        colours, counts = np.unique(a, return_counts=True)
+        return colours[np.argmax(counts)]
+
+    assert not np.array_equal(rastered, lines)          # two ways of drawing were compared
+    assert (lines != background).sum() > 50000
+    assert abs((rastered != background).sum() / (lines != background).sum() - 1) < 0.05
+    assert matched(rastered, lines) > 0.97
+    assert matched(lines, rastered) > 0.97
+    # the strongest bins lie on top in both: the commonest colour in the dense middle agrees
+    h, w = lines.shape
+    middle = np.s_[h // 3: 2 * h // 3, w // 3: 2 * w // 3]
+    assert commonest(rastered[middle]) == commonest(lines[middle]) != background
+
+
+def test_stop_ends_the_plan_thread(view, qtbot, make_snap):
+    import threading
+    shown(view, make_snap("spiral", passes=1, hidden=(64, 64, 64)))
+    view.mouse_target().repaint()           # asks for a plan
+    assert any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
+    view.stop()
+    assert not any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
+    view.mouse_target().repaint()           # still paints, with drawLines, and starts nothing
+    assert not view.edges_rastered()
+    assert not any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
 
 
 def test_nan_and_inf_never_raise(view, classic):

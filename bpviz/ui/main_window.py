@@ -708,6 +708,7 @@ class MainWindow(QMainWindow):
         self.paint_timer.stop()
         self.host.stop()
         self.surface.stop()
+        self.network.stop()
 
     def closeEvent(self, event) -> None:
         if not self._closing and not self.confirm_discard("Quit"):
