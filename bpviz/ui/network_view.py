@@ -583,6 +583,7 @@ class NetworkView(QWidget):
         self._drawn_flat = np.zeros(0, int)
         self._drawn_seg = np.zeros((4, 0))
         self._edge_offset = np.zeros(1, int)                   # first flat edge per weights array
+        self._drawn_all = False                                # _drawn_* hold every edge
         self._images: list[pg.ImageItem] = []
         self._node_brush_index = None                          # fills drawn, as LUT indices
         self._layer_labels: list[pg.TextItem] = []
@@ -904,6 +905,7 @@ class NetworkView(QWidget):
         raster = not self._wide_edges and sum(counts) <= RASTER_EDGE_LIMIT
         self._budget = counts if raster else _edge_budget(counts, EDGE_CAP)
         self._edge_offset = np.concatenate([[0], np.cumsum(counts)])
+        self._drawn_all = False
         self._edges.set_raster(np.concatenate(lay.segments, axis=1).T if raster else None)
         self._set_edge_pens(self._wide_edges)
         (x0, y0), (x1, y1) = lay.xy.min(axis=0), lay.xy.max(axis=0)
@@ -1034,6 +1036,23 @@ class NetworkView(QWidget):
         lay = self._layout
         values = self._overlay_values()
         forced = {*self._chosen, *([self._focus] if self._focus else [])}
+        everything = self._edge_offset[1:] - self._edge_offset[:-1] <= self._budget
+        if everything.all():                  # the same edges every frame: only values change
+            val = np.concatenate([np.asarray(W, dtype=float).ravel() for W in values])
+            if not self._drawn_all:
+                self._drawn_all = True
+                self._drawn_wi = np.repeat(np.arange(len(values)), np.diff(self._edge_offset))
+                self._drawn_flat = np.arange(val.size) - self._edge_offset[self._drawn_wi]
+                self._drawn_seg = np.concatenate(lay.segments, axis=1)
+        else:
+            self._drawn_all = False
+            val = self._choose_edges(values, forced)
+        self._draw_edge_values(values, val)
+
+    def _choose_edges(self, values, forced) -> np.ndarray:
+        """Pick each weights array's strongest edges within its budget (plus the ``forced``
+        ones); sets the ``_drawn_*`` arrays and returns the drawn values in their order."""
+        lay = self._layout
         wis, flats, vals, segs = [], [], [], []
         for wi, W in enumerate(values):
             flat = np.asarray(W, dtype=float).ravel()
@@ -1053,14 +1072,17 @@ class NetworkView(QWidget):
         self._drawn_wi = np.concatenate(wis)
         self._drawn_flat = np.concatenate(flats)
         self._drawn_seg = np.concatenate(segs, axis=1)
-        val = np.concatenate(vals)
-        vmax = _finite_absmax(values)
+        return np.concatenate(vals)
 
+    def _draw_edge_values(self, values, val: np.ndarray) -> None:
+        """Bin the drawn edges' values ``val`` (in ``_drawn_*`` order) and hand them to the edge
+        layer; update the legend."""
+        vmax = _finite_absmax(values)
         sign = np.sign(np.nan_to_num(val, nan=0.0)).astype(int)
         mag = np.abs(style.symlog_normalise(val, vmax or 1.0, DECADES))
         k = np.minimum((mag * MAG_BINS).astype(int), MAG_BINS - 1)
-        bin_index = np.where(sign == 0, 0, 1 + 2 * k + (sign > 0))    # order of self._bin_keys
-        order = np.argsort(bin_index, kind="stable")
+        bin_index = np.where(sign == 0, 0, 1 + 2 * k + (sign > 0)).astype(np.uint8)  # _bin_keys
+        order = np.argsort(bin_index, kind="stable")          # a radix sort for 8-bit keys
         bounds = np.searchsorted(bin_index[order], np.arange(len(self._bin_keys) + 1))
         seg = self._drawn_seg
         lines = seg.T[order]                  # (edges, 4) rows x0, y0, x1, y1, bin after bin
