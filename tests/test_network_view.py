@@ -4,6 +4,9 @@ draw every edge up to ``RASTER_EDGE_LIMIT`` (as an image equal to drawing the li
 within the edge cap beyond it, NaN and inf never raise."""
 
 import dataclasses
+import os
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QSlider
 
 from bpviz.ui import network_view, style
+from bpviz.ui.qt import BACKGROUND_NICE
 from bpviz.ui.network_view import EDGE_CAP, MAG_BINS, OVERLAYS, NetworkView
 
 fv = style.format_value
@@ -359,13 +363,23 @@ def test_a_network_within_the_raster_limit_draws_every_edge_as_an_image(view, qt
 
 
 def test_stop_ends_the_plan_thread(view, qtbot, make_snap):
-    import threading
     shown(view, make_snap("spiral", passes=1, hidden=(64, 64, 64)))
     view.mouse_target().repaint()           # asks for a plan
     assert any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
+    plan_thread = next(t for t in threading.enumerate() if t.name.startswith("bpviz-edge-plan"))
+    qtbot.waitUntil(lambda: (view.mouse_target().repaint(), view.edges_rastered())[1],
+                    timeout=10000)
+    if sys.platform.startswith("linux"):        # built below the GUI thread's priority
+        gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert os.getpriority(os.PRIO_PROCESS, plan_thread.native_id) == \
+            min(19, gui + BACKGROUND_NICE)
     view.stop()
     assert not any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
-    view.mouse_target().repaint()           # still paints, with drawLines, and starts nothing
+    view.mouse_target().repaint()           # the plan in place still serves
+    assert view.edges_rastered()
+    view.resize(700, 500)                   # a new transform: drawLines, and no new thread
+    QApplication.processEvents()
+    view.mouse_target().repaint()
     assert not view.edges_rastered()
     assert not any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
 

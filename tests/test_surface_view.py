@@ -1,9 +1,12 @@
 """The error-surface panel: slices off the GUI thread, axes, dragging the point, the path."""
 
+import os
+import sys
 import threading
 from dataclasses import replace
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
@@ -12,6 +15,8 @@ from bpviz.engine.surface import bias_axis, project_trajectory, sample_indices, 
 from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM_AXES, SAMPLE_SEED,
                                    SliceRequest, SurfaceView, compute_results, contour_lines,
                                    default_weight_axes, log_loss_image, loss_ticks)
+from bpviz.ui.qt import BACKGROUND_NICE
+from bpviz.ui.surface_view import SLICE_PARTS, _level_segments
 
 WAIT_MS = 30_000
 
@@ -341,6 +346,19 @@ def test_stop_and_close_join_the_thread(qtbot, make_snap, clouds):
     assert v.is_idle()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads have a niceness on Linux")
+def test_slices_are_computed_below_the_gui_threads_priority(qtbot, view, make_snap, clouds):
+    view.set_dataset(clouds)
+    view.show_snapshot(make_snap(passes=3))
+    wait_full(qtbot, view)                     # paused: the pool's threads shared the full slice
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    parts = [t.native_id for t in threading.enumerate() if t.name.startswith("bpviz-surface-part")]
+    assert view.worker.thread_id not in (None, threading.get_native_id())
+    assert len(parts) == SLICE_PARTS > 1
+    for tid in [view.worker.thread_id, *parts]:
+        assert os.getpriority(os.PRIO_PROCESS, tid) == min(19, gui + BACKGROUND_NICE)
+
+
 def test_end_to_end_with_the_training_worker(qtbot, view):
     """Train on the real worker thread, pause, then drag the point: the worker sets the weights."""
     from bpviz.engine.config import Config
@@ -379,3 +397,52 @@ def test_end_to_end_with_the_training_worker(qtbot, view):
     finally:
         host.stop()
     assert not host.thread.isRunning()
+
+
+def segment_set(points):
+    return {tuple(sorted(tuple(np.round(p, 9)) for p in seg)) for seg in points.reshape(-1, 2, 2)}
+
+
+def test_contour_segments_are_pyqtgraphs_marching_squares_away_from_saddles():
+    """Against ``pg.isocurve`` (a cell-by-cell implementation): the same segments in every cell
+    that is not a saddle."""
+    rng = np.random.default_rng(1)
+    data = rng.normal(size=(13, 9))                      # data[ix, iy]
+    for level in (-0.5, 0.0, 0.7):
+        ours = segment_set(_level_segments(data, level))
+        ref = segment_set(np.array(pg.isocurve(data, level, connected=False)))
+        above = data >= level
+        saddles = {(i, j) for i in range(12) for j in range(8)
+                   if above[i, j] == above[i + 1, j + 1] != above[i + 1, j] == above[i, j + 1]}
+
+        def cell(seg):
+            mid = np.mean(seg, axis=0) - 0.5
+            return int(np.floor(mid[0])), int(np.floor(mid[1]))
+
+        assert len(ours) > 40
+        assert {s for s in ours if cell(s) not in saddles} == \
+            {s for s in ref if cell(s) not in saddles}
+
+
+def test_saddles_follow_the_mean_of_their_corners():
+    # corners 00 and 11 above 0.5; the mean decides whether they join through the middle
+    low_middle = np.array([[1.0, 0.0], [0.0, 1.0]])       # data[ix, iy]: mean 0.5 → joined
+    lower = np.array([[0.7, 0.0], [0.0, 0.7]])            # mean 0.35 → corners cut off alone
+    cut = {((1.0, 0.5), (1.5, 1.0)), ((0.5, 1.0), (1.0, 1.5))}      # around corners 10, 01
+    assert segment_set(_level_segments(low_middle, 0.5)) == cut
+    alone = segment_set(_level_segments(lower, 0.5))
+    assert len(alone) == 2 and alone != cut
+    # each cut-off segment ends on the cell's edges at the interpolated crossing
+    for seg in alone:
+        for x, y in seg:
+            assert min(abs(x - 0.5), abs(x - 1.5), abs(y - 0.5), abs(y - 1.5)) < 1e-12
+
+
+def test_contour_of_a_circle_has_its_length():
+    xs = np.linspace(-2, 2, 81)
+    gx, gy = np.meshgrid(xs, xs)
+    image = np.hypot(gx, gy).astype(np.float32)          # image[iy, ix]
+    seg = contour_lines(image, quantiles=(0.5,)).reshape(-1, 2, 2)
+    r = float(np.quantile(image, 0.5))
+    length = np.hypot(*(seg[:, 1] - seg[:, 0]).T).sum() * (xs[1] - xs[0])
+    assert length == pytest.approx(2 * np.pi * r, rel=0.01)

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsRectItem, QGr
 from ..engine.phases import FORWARD, GRADIENTS, LOSS, UPDATE, Phase
 from ..engine.snapshot import Snapshot
 from . import edge_raster, style
+from .qt import lower_this_thread
 
 # -- what the combos offer: name → (label, Snapshot field) -------------------------------------
 OVERLAYS = {
@@ -378,7 +379,8 @@ class _EdgeLayer(pg.GraphicsObject):
     def _start_build(self) -> None:
         key, device, clip = self._wanted
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-plan")
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-plan",
+                                                initializer=lower_this_thread)
         self._building = (key, self._segments, self._executor.submit(_timed_plan, device, clip))
         self._poll.start()
 

@@ -63,7 +63,7 @@ from bpviz.engine.surface import (Axis, SurfaceSlice, bias_axis, compute_slice, 
                                   slice_directions, weight_axis)
 
 from . import style
-from .qt import collect_garbage_on_gui_thread
+from .qt import collect_garbage_on_gui_thread, lower_this_thread
 
 PREVIEW_GRID = 25
 PREVIEW_SAMPLES = 256
@@ -178,24 +178,68 @@ def loss_ticks(levels: tuple[float, float], target: int = 6) -> list[tuple[float
             if v > 0 and lo <= np.log10(v) <= hi]
 
 
+# Marching squares: a cell's corners 00, 10, 11, 01 (x, y offsets) at or above the level make its
+# case (bits 1, 2, 4, 8); the contour crosses the cell's edges 0 (00–10), 1 (10–11), 2 (01–11) and
+# 3 (00–01) in at most two segments, listed per case as (edge, edge) pairs (-1: none). A saddle
+# (cases 5 and 10) cuts off its two corners above the level, or, when the mean of its corners is at
+# or above the level (the corners above joined through the middle), its two corners below: rows
+# 16 and 17.
+_CELL_SEGMENTS = np.array([
+    [(-1, -1), (-1, -1)], [(3, 0), (-1, -1)], [(0, 1), (-1, -1)], [(3, 1), (-1, -1)],
+    [(1, 2), (-1, -1)], [(3, 0), (1, 2)], [(0, 2), (-1, -1)], [(3, 2), (-1, -1)],
+    [(2, 3), (-1, -1)], [(0, 2), (-1, -1)], [(0, 1), (2, 3)], [(1, 2), (-1, -1)],
+    [(1, 3), (-1, -1)], [(0, 1), (-1, -1)], [(0, 3), (-1, -1)], [(-1, -1), (-1, -1)],
+    [(0, 1), (2, 3)], [(3, 0), (1, 2)]])
+
+
+def _level_segments(data: np.ndarray, level: float) -> np.ndarray:
+    """Contour segments of ``data[ix, iy]`` at ``level``: (2·S, 2) end points, pair after pair,
+    grid node (ix, iy) at (ix + 0.5, iy + 0.5)."""
+    v00, v10, v11, v01 = data[:-1, :-1], data[1:, :-1], data[1:, 1:], data[:-1, 1:]
+    case = ((v00 >= level) * 1 + (v10 >= level) * 2 + (v11 >= level) * 4
+            + (v01 >= level) * 8).ravel()
+    joined = ((v00 + v10 + v11 + v01) / 4 >= level).ravel()
+    case = np.where(joined & (case == 5), 16, np.where(joined & (case == 10), 17, case))
+    ix, iy = (g.ravel() + 0.5 for g in np.meshgrid(np.arange(data.shape[0] - 1),
+                                                     np.arange(data.shape[1] - 1), indexing="ij"))
+
+    def cross(a, b):                   # where along a → b the level is reached (0 … 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.clip(np.nan_to_num((level - a) / (b - a)).ravel(), 0.0, 1.0)
+
+    # crossing points of the four edges, (cells, 4, 2)
+    t0, t1, t2, t3 = cross(v00, v10), cross(v10, v11), cross(v01, v11), cross(v00, v01)
+    points = np.stack([np.column_stack([ix + t0, iy]), np.column_stack([ix + 1, iy + t1]),
+                       np.column_stack([ix + t2, iy + 1]), np.column_stack([ix, iy + t3])],
+                      axis=1)
+    ends = []
+    for slot in range(2):
+        edges = _CELL_SEGMENTS[case, slot]            # (cells, 2)
+        cells = np.flatnonzero(edges[:, 0] >= 0)
+        if cells.size:
+            pair = points[cells[:, None], edges[cells]]       # (n, 2 ends, 2)
+            ends.append(pair.reshape(-1, 2))
+    return np.concatenate(ends) if ends else np.zeros((0, 2))
+
+
 def contour_lines(image: np.ndarray, quantiles=CONTOUR_QUANTILES) -> np.ndarray:
     """Marching-squares contours of ``image[iy, ix]`` at quantiles of its finite values.
 
-    Returns (M, 2) points in the image's pixel coordinates (grid node (ix, iy) is at
-    (ix + 0.5, iy + 0.5), the centre of its pixel), one line after another separated by NaN rows,
-    for a curve drawn with ``connect='finite'`` as a child of the ImageItem: it inherits the image's
+    Returns (2·S, 2) points in the image's pixel coordinates (grid node (ix, iy) is at
+    (ix + 0.5, iy + 0.5), the centre of its pixel): S segments, each two consecutive points, for a
+    curve drawn with ``connect='pairs'`` as a child of the ImageItem: it inherits the image's
     placement, and the path holds small numbers however large the weights. NaN cells count as
-    above every level.
+    above every level. Vectorised: it runs on the surface thread while the window trains, and a
+    cell-by-cell loop in Python there (tens of ms a slice) kept the GUI thread waiting for the
+    interpreter lock.
     """
     finite = np.isfinite(image)
     if finite.sum() < 4:
         return np.zeros((0, 2))
     data = np.where(finite, image, np.nanmax(image[finite])).astype(float).T    # data[ix, iy]
-    parts = []
-    for level in np.unique(np.quantile(data[finite.T], quantiles)):
-        for line in pg.isocurve(data, level, connected=True):
-            parts += [np.array(line, dtype=float), np.full((1, 2), np.nan)]
-    return np.vstack(parts) if parts else np.zeros((0, 2))
+    parts = [_level_segments(data, level)
+             for level in np.unique(np.quantile(data[finite.T], quantiles))]
+    return np.concatenate(parts)
 
 
 def thin_path(path: np.ndarray, max_points: int = PATH_MAX_POINTS) -> np.ndarray:
@@ -252,7 +296,7 @@ class SliceResult:
     final: bool                   # the full slice (False for the preview)
     image: np.ndarray             # float32 log10 loss, (G, G), rows are y
     levels: tuple[float, float]
-    contours: np.ndarray          # (M, 2) in image pixels, lines separated by NaN rows
+    contours: np.ndarray          # (2·S, 2) in image pixels: S segments, two points each
     origin: np.ndarray            # (P,) flattened weights at the slice's centre
     projector: np.ndarray         # (2, P) pseudo-inverse of the slice's two directions
     note: str = ""                # e.g. why random directions replace the principal components
@@ -328,9 +372,13 @@ class SurfaceWorker(QObject):
     def __init__(self, executor=None):
         super().__init__()
         self.executor = executor          # threads sharing a paused slice's grid, or None
+        self.thread_id: int | None = None     # the OS id of the surface thread, once it ran
 
     @Slot(object)
     def compute(self, req: SliceRequest) -> None:
+        if self.thread_id is None:
+            self.thread_id = threading.get_native_id()
+            lower_this_thread()
         try:
             with np.errstate(all="ignore"):        # divergent regions give inf/NaN on purpose
                 for result in compute_results(req, self.executor):
@@ -379,7 +427,8 @@ class SurfaceView(QWidget):
 
         self.worker_thread = QThread()
         self.worker_thread.setObjectName("bpviz-surface")
-        self._pool = (ThreadPoolExecutor(SLICE_PARTS, thread_name_prefix="bpviz-surface-part")
+        self._pool = (ThreadPoolExecutor(SLICE_PARTS, thread_name_prefix="bpviz-surface-part",
+                                         initializer=lower_this_thread)
                       if SLICE_PARTS > 1 else None)
         self.worker = SurfaceWorker(self._pool)
         self.worker.moveToThread(self.worker_thread)
@@ -423,7 +472,7 @@ class SurfaceView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(lut)
         self.image.setZValue(-10)
-        self.contours = pg.PlotCurveItem(pen=pg.mkPen(CONTOUR_PEN, width=1), connect="finite")
+        self.contours = pg.PlotCurveItem(pen=pg.mkPen(CONTOUR_PEN, width=1), connect="pairs")
         self.path_item = pg.PlotDataItem(pen=pg.mkPen(PATH_COLOR, width=1), symbol="o",
                                          symbolSize=4, symbolPen=None, symbolBrush=PATH_COLOR)
         self.last_step = pg.PlotCurveItem(pen=pg.mkPen(POINT_COLOR, width=2))
@@ -660,7 +709,7 @@ class SurfaceView(QWidget):
                                   len(slc.xs) * dx, len(slc.ys) * dy))
         self.colorbar.setLevels(result.levels)
         self.colorbar.axis.setTicks([loss_ticks(result.levels)])   # the image holds log10(loss)
-        self.contours.setData(result.contours[:, 0], result.contours[:, 1], connect="finite")
+        self.contours.setData(result.contours[:, 0], result.contours[:, 1], connect="pairs")
         what = (MODES["weights"] if slc.axis_x.is_parameter and slc.axis_y.is_parameter
                 else "random directions" if slc.axis_x.kind == "random" else MODES["pca"])
         draggable = slc.axis_x.is_parameter and slc.axis_y.is_parameter
