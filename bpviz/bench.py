@@ -388,7 +388,11 @@ def bench_network(plan: Plan) -> dict:
     ``network_paint_drawlines_*`` figures draw the same frames with one ``drawLines`` per bin.
     """
     from .ui import network_view as nv
+    from .ui.qt import collect_garbage_on_gui_thread
     _qapp()
+    # as in the app: the garbage collector runs on a GUI timer, between events, not inside a
+    # frame (left automatic, a collection of up to 14 ms could land in a timed frame)
+    collect_garbage_on_gui_thread()
     snaps = network_snapshots(plan.network_frames + 5)
     total_edges = sum(w.size for w in snaps[0].weights)
     out = {"network_edges": total_edges}

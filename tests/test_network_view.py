@@ -329,7 +329,11 @@ def test_a_network_within_the_raster_limit_draws_every_edge_as_an_image(view, qt
     qtbot.waitUntil(lambda: (view.mouse_target().repaint(), view.edges_rastered())[1],
                     timeout=10000)
     assert view.raster_plan_ms() > 0
-    rastered = grab(view)
+    # a new frame (other values, other bins) is rendered on the render thread straight away
+    view.set_overlay("gradient")
+    assert view._edges._render_job is not None
+    rastered = grab(view)                     # the paint waits for that image
+    assert view._edges._render_job is None and view.edges_rastered()
     # the same frame drawn with one drawLines per bin
     view._edges.set_raster(None)
     view.mouse_target().repaint()
@@ -362,7 +366,7 @@ def test_a_network_within_the_raster_limit_draws_every_edge_as_an_image(view, qt
     assert commonest(rastered[middle]) == commonest(lines[middle]) != background
 
 
-def test_stop_ends_the_plan_thread(view, qtbot, make_snap):
+def test_stop_ends_the_plan_and_render_threads(view, qtbot, make_snap):
     shown(view, make_snap("spiral", passes=1, hidden=(64, 64, 64)))
     view.mouse_target().repaint()           # asks for a plan
     assert any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
@@ -373,8 +377,10 @@ def test_stop_ends_the_plan_thread(view, qtbot, make_snap):
         gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         assert os.getpriority(os.PRIO_PROCESS, plan_thread.native_id) == \
             min(19, gui + BACKGROUND_NICE)
+    view.set_overlay("gradient")            # a frame rendered on the render thread
+    assert any(t.name.startswith("bpviz-edge-render") for t in threading.enumerate())
     view.stop()
-    assert not any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
+    assert not any(t.name.startswith("bpviz-edge-") for t in threading.enumerate())
     view.mouse_target().repaint()           # the plan in place still serves
     assert view.edges_rastered()
     view.resize(700, 500)                   # a new transform: drawLines, and no new thread

@@ -266,7 +266,9 @@ class _EdgeLayer(pg.GraphicsObject):
       image rendered by :mod:`.edge_raster` from each edge's level (0 = not drawn, else 1 + its
       bin's position in the paint order). The plan behind it depends on the view transform and
       is built on a thread of its own after the transform changes (a resize, a new network);
-      meanwhile the bins paint with ``drawLines``.
+      meanwhile the bins paint with ``drawLines``. A new frame's image is rendered on a second
+      thread as soon as its levels arrive (numpy works outside the interpreter lock), while the
+      GUI thread updates the rest of the panel; the paint waits for it if it is not done.
     """
 
     PLAN_POLL_MS = 15
@@ -289,6 +291,8 @@ class _EdgeLayer(pg.GraphicsObject):
         self._poll = QTimer(self)
         self._poll.setInterval(self.PLAN_POLL_MS)
         self._poll.timeout.connect(self._collect_plan)
+        self._render_pool: ThreadPoolExecutor | None = None
+        self._render_job = None                      # (plan, frame, future) being rendered
         self.painted_raster = False                  # whether the last paint used a plan
         self.plan_ms = None                          # how long the last plan took to build
         self._stopped = False
@@ -315,6 +319,7 @@ class _EdgeLayer(pg.GraphicsObject):
         frame for the ``drawLines`` path."""
         self._levels = np.asarray(levels, dtype=np.uint8)
         self._frame += 1
+        self._start_render()
         self.update()
 
     def set_colors(self, colors) -> None:
@@ -358,6 +363,7 @@ class _EdgeLayer(pg.GraphicsObject):
             if isinstance(device, QWidget):
                 self._want_plan(key, t)
             return False
+        self._finish_render()
         if self._rendered != self._frame:
             self._plan.render(self._levels, self._colors)
             self._rendered = self._frame
@@ -367,6 +373,27 @@ class _EdgeLayer(pg.GraphicsObject):
             p.drawImage(QPoint(*self._plan.origin), self._qimage)
             p.restore()
         return True
+
+    def _start_render(self) -> None:
+        """Render the newest frame's image on the render thread (the levels array is replaced,
+        never changed, by later frames; the colours are copied)."""
+        plan = self._plan
+        if plan is None or self._stopped or self._levels is None:
+            return
+        self._finish_render()
+        if self._render_pool is None:
+            self._render_pool = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-render")
+        self._render_job = (plan, self._frame, self._render_pool.submit(
+            plan.render, self._levels, self._colors.copy()))
+
+    def _finish_render(self) -> None:
+        """Wait for the image being rendered, if any."""
+        if self._render_job is not None:
+            plan, frame, future = self._render_job
+            self._render_job = None
+            future.result()
+            if plan is self._plan:
+                self._rendered = frame
 
     def _want_plan(self, key, t: QTransform) -> None:
         seg = self._segments
@@ -407,13 +434,16 @@ class _EdgeLayer(pg.GraphicsObject):
         return self._plan is not None and self._wanted is None and self._building is None
 
     def stop(self) -> None:
-        """Wait for a plan being built and end its thread; safe to call twice."""
+        """Wait for a plan being built and an image being rendered and end their threads; safe to
+        call twice. Paints after this render on the GUI thread."""
         self._stopped = True
         self._poll.stop()
         self._building = self._wanted = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._finish_render()
+        for pool in (self._executor, self._render_pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._executor = self._render_pool = None
 
 
 class _NodeLayer(pg.GraphicsObject):
