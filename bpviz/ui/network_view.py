@@ -7,14 +7,16 @@ as ``W[l][i, j]`` in the design's numbering.
 
 What is drawn:
 
-- edges, one ``PlotCurveItem(connect='pairs')`` per colour bin (sign × magnitude bin, plus one
-  neutral bin for zero and NaN): sign is the colour (``style.POSITIVE`` blue, ``style.NEGATIVE``
-  orange), the magnitude on ``style.symlog_normalise``'s log scale sets the shade and, for small
-  networks, the width. Above ``EDGE_CAP`` edges only the strongest edges of each layer are drawn
-  (plus the chosen and focused ones);
-- neurons, one ``ScatterPlotItem``, filled by mean δ or mean activation on the same kind of scale;
-  for 2-D inputs and at most ``MAP_NEURON_LIMIT`` neurons a small heatmap of each neuron's output
-  over the input plane sits inside its circle;
+- edges, sorted into colour bins (sign × magnitude bin, plus one neutral bin for zero and NaN):
+  sign is the colour (``style.POSITIVE`` blue, ``style.NEGATIVE`` orange), the magnitude on
+  ``style.symlog_normalise``'s log scale sets the shade and, for small networks, the width; weak
+  bins paint first, the strongest on top. One item draws them all (``_EdgeLayer``): a
+  ``drawLines`` call per bin, or for networks of up to ``RASTER_EDGE_LIMIT`` one-pixel edges an
+  image rendered with numpy (:mod:`.edge_raster`). Larger networks draw only the strongest
+  ``EDGE_CAP`` edges (shared among the layers, plus the chosen and focused ones);
+- neurons, one item (``_NodeLayer``), filled by mean δ or mean activation on the same kind of
+  scale; for 2-D inputs and at most ``MAP_NEURON_LIMIT`` neurons a small heatmap of each
+  neuron's output over the input plane sits inside its circle;
 - layer labels, tiny values under the neurons of small layers, a hover card, a selection ring and
   halos for the hovered and chosen edges.
 
