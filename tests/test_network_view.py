@@ -390,6 +390,27 @@ def test_stop_ends_the_plan_and_render_threads(view, qtbot, make_snap):
     assert not any(t.name.startswith("bpviz-edge-plan") for t in threading.enumerate())
 
 
+def test_layer_labels_shorten_rather_than_overlap(view, qtbot, make_snap, classic):
+    def label_rects():
+        return [label.sceneBoundingRect() for label in view._layer_labels]
+
+    shown(view, classic)                                      # 900 px wide: room to spare
+    assert view.layer_label_texts() == ["input 2 neurons", "hidden 1 (sigmoid) 3 neurons",
+                                        "output (softmax) 3 neurons"]
+    big = make_snap("spiral", passes=1, hidden=(64, 64, 64))
+    view.resize(360, 500)                                     # a narrow dock
+    shown(view, big)
+    qtbot.waitUntil(lambda: view.layer_label_texts()[0] == "in 2", timeout=2000)
+    assert view.layer_label_texts() == ["in 2", "h1 64", "h2 64", "h3 64", "out 2"]
+    rects = label_rects()
+    assert all(a.right() < b.left() for a, b in zip(rects, rects[1:]))
+    view.resize(1400, 600)                                    # wide again: full labels
+    qtbot.waitUntil(lambda: view.layer_label_texts()[0] == "input 2 neurons", timeout=2000)
+    assert view.layer_label_texts()[1] == "hidden 1 (tanh) 64 neurons"
+    rects = label_rects()
+    assert all(a.right() < b.left() for a, b in zip(rects, rects[1:]))
+
+
 def test_nan_and_inf_never_raise(view, classic):
     def poison(arrays):
         out = [np.array(a, dtype=float) for a in arrays]

@@ -62,6 +62,7 @@ WIDE_EDGE_LIMIT = 300     # up to this many edges: wide, antialiased lines; abov
 MAP_NEURON_LIMIT = 64     # neuron heatmaps only for networks with at most this many neurons
 VALUE_LABEL_LIMIT = 12    # tiny values under the neurons of layers with at most this many
 VALUE_LABEL_PIXELS = 12  # ... shown only where that many pixels are free under each neuron
+LABEL_GAP_PIXELS = 6      # between neighbouring layer labels; closer, they are shortened
 MAG_BINS = 6              # magnitude bins per sign
 DECADES = 3.0             # the log scale spans this many decades below the largest |value|
 HIT_PIXELS = 4.0          # hover / click tolerance around an edge, in pixels
@@ -621,6 +622,8 @@ class NetworkView(QWidget):
         self._images: list[pg.ImageItem] = []
         self._node_brush_index = None                          # fills drawn, as LUT indices
         self._layer_labels: list[pg.TextItem] = []
+        self._label_html: list[tuple[str, str]] = []           # (full, short) per layer label
+        self._compact_labels: bool | None = None
         self._value_labels: dict[int, pg.TextItem] = {}       # flat neuron index → label
         self._edit_throttle = _Throttle(EMIT_INTERVAL_MS, self.parametersEdited.emit, self)
 
@@ -962,20 +965,26 @@ class NetworkView(QWidget):
 
         L = len(lay.sizes) - 1
         self._layer_labels = []
+        self._label_html = []
         for layer in range(L + 1):
             if layer == 0:
-                name = "input"
+                name, short = "input", "in"
             else:
-                kind = "output" if layer == L else f"hidden {layer}"
+                kind, short = (("output", "out") if layer == L else
+                               (f"hidden {layer}", f"h{layer}"))
                 name = f"{kind} ({snap.activations[layer - 1]})"
-            count = f"{lay.sizes[layer]} neuron{'s' if lay.sizes[layer] > 1 else ''}"
-            label = pg.TextItem(html=f"<div align='center' style='color:{style.FOREGROUND}'>"
-                                     f"{name}<br><span style='color:{MUTED}'>{count}</span></div>",
-                                anchor=(0.5, 0))
+            n = lay.sizes[layer]
+            self._label_html.append(tuple(
+                f"<div align='center' style='color:{style.FOREGROUND}'>{title}<br>"
+                f"<span style='color:{MUTED}'>{count}</span></div>"
+                for title, count in ((name, f"{n} neuron{'s' if n > 1 else ''}"),
+                                     (short, f"{n}"))))
+            label = pg.TextItem(anchor=(0.5, 0))
             label.setFont(self._font(9))
-            label.setTextWidth(label.textItem.document().idealWidth())   # lets align=center work
             self._box.addItem(label, ignoreBounds=True)
             self._layer_labels.append(label)
+        self._compact_labels = None
+        self._set_compact_labels(False)
         self._value_labels = {}
         for layer, n in enumerate(lay.sizes):
             if n > VALUE_LABEL_LIMIT:
@@ -1010,15 +1019,22 @@ class NetworkView(QWidget):
         if lay is None or width < 20 or height < 20:
             return
         value_px = VALUE_LABEL_PIXELS if self._value_labels else 0
-        sizes = [label.boundingRect() for label in self._layer_labels]
-        label_h = max(r.height() for r in sizes)
-        top_px, bottom_px = 6.0, value_px + label_h + 6.0
-        left_px, right_px = sizes[0].width() / 2 + 10, sizes[-1].width() / 2 + 10
-        r0, r1 = lay.diameter[0] / 2, lay.diameter[-1] / 2
-        span_x = lay.xs[-1] - lay.xs[0]                # > 0: a network has two layers or more
-        scale = max(1e-6, min((height - top_px - bottom_px) / (lay.top - lay.bottom),
-                              (width - 12) / (span_x + r0 + r1),
-                              (width - left_px - right_px) / span_x))
+        for compact in (False, True):       # short layer labels where the full ones would touch
+            self._set_compact_labels(compact)
+            sizes = [label.boundingRect() for label in self._layer_labels]
+            label_h = max(r.height() for r in sizes)
+            top_px, bottom_px = 6.0, value_px + label_h + 6.0
+            left_px, right_px = sizes[0].width() / 2 + 10, sizes[-1].width() / 2 + 10
+            r0, r1 = lay.diameter[0] / 2, lay.diameter[-1] / 2
+            span_x = lay.xs[-1] - lay.xs[0]            # > 0: a network has two layers or more
+            scale = max(1e-6, min((height - top_px - bottom_px) / (lay.top - lay.bottom),
+                                  (width - 12) / (span_x + r0 + r1),
+                                  (width - left_px - right_px) / span_x))
+            gaps = np.diff(lay.xs) * scale
+            needed = [(a.width() + b.width()) / 2 + LABEL_GAP_PIXELS
+                      for a, b in zip(sizes, sizes[1:])]
+            if all(g >= n for g, n in zip(gaps, needed)):
+                break
         extra = height - (lay.top - lay.bottom) * scale - top_px - bottom_px
         y0 = lay.bottom - (bottom_px + max(extra, 0) / 2) / scale
         cx = (lay.xs[0] + lay.xs[-1]) / 2
@@ -1032,6 +1048,19 @@ class NetworkView(QWidget):
             layer, _ = lay.layer_of(node)
             gap = (lay.spacing[layer] - lay.diameter[node] * (1 + RING_FACTOR) / 2) * scale
             label.setVisible(bool(gap >= VALUE_LABEL_PIXELS or lay.sizes[layer] == 1))
+
+    def _set_compact_labels(self, compact: bool) -> None:
+        """Layer labels in full ("hidden 1 (tanh)", "64 neurons") or short ("h1", "64")."""
+        if compact == self._compact_labels:
+            return
+        self._compact_labels = compact
+        for label, html in zip(self._layer_labels, self._label_html):
+            label.setHtml(html[compact])
+            label.setTextWidth(label.textItem.document().idealWidth())  # lets align=center work
+
+    def layer_label_texts(self) -> list[str]:
+        """The layer labels as shown (plain text, lines joined by a space)."""
+        return [" ".join(label.textItem.toPlainText().split()) for label in self._layer_labels]
 
     def _set_edge_pens(self, wide: bool) -> None:
         """Pens per bin: the colour fades toward the white background for weak bins (opaque
