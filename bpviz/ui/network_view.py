@@ -432,10 +432,6 @@ class _EdgeLayer(pg.GraphicsObject):
         elif self._wanted is not None:
             self._start_build()                   # the transform moved on while building
 
-    def plan_ready(self) -> bool:
-        """Whether the raster plan for the last painted transform is in place."""
-        return self._plan is not None and self._wanted is None and self._building is None
-
     def stop(self) -> None:
         """Wait for a plan being built and an image being rendered and end their threads; safe to
         call twice. Paints after this render on the GUI thread."""
@@ -460,7 +456,7 @@ class _NodeLayer(pg.GraphicsObject):
     """
 
     ATLAS_COLUMNS = 16
-    MAX_ATLASES = 16
+    MAX_ATLASES = 6           # an atlas of 80 px circles is 7 MB; resizing makes new sizes
 
     def __init__(self, palette: list[QColor], outline):
         super().__init__()
