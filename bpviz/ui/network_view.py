@@ -131,6 +131,7 @@ class _Layout:
     spacing: np.ndarray       # (L+1,) distance between neighbouring neuron centres per layer
     start: np.ndarray         # (L+2,) flat index of each layer's first neuron; start[-1] = N
     segments: tuple[np.ndarray, ...]   # per weights array wi: (4, n_in·n_out) x0, y0, x1, y1
+    all_segments: np.ndarray           # (4, E) the same, every weights array after the other
     bottom: float             # lowest point of any neuron's selection ring
     top: float                # highest point of any neuron's selection ring
 
@@ -163,6 +164,7 @@ def _make_layout(sizes: tuple[int, ...]) -> _Layout:
         segments.append(np.array([np.full(n_in * n_out, xs[wi]), np.repeat(ys[wi], n_out),
                                   np.full(n_in * n_out, xs[wi + 1]), np.tile(ys[wi + 1], n_in)]))
     return _Layout(tuple(sizes), xs, xy, diameter, spacing, start, tuple(segments),
+                   np.concatenate(segments, axis=1),
                    bottom=float((xy[:, 1] - diameter * RING_FACTOR / 2).min()),
                    top=float((xy[:, 1] + diameter * RING_FACTOR / 2).max()))
 
@@ -939,7 +941,7 @@ class NetworkView(QWidget):
         self._budget = counts if raster else _edge_budget(counts, EDGE_CAP)
         self._edge_offset = np.concatenate([[0], np.cumsum(counts)])
         self._drawn_all = False
-        self._edges.set_raster(np.concatenate(lay.segments, axis=1).T if raster else None)
+        self._edges.set_raster(lay.all_segments.T if raster else None)
         self._set_edge_pens(self._wide_edges)
         (x0, y0), (x1, y1) = lay.xy.min(axis=0), lay.xy.max(axis=0)
         self._edges.set_extent(QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -1102,7 +1104,7 @@ class NetworkView(QWidget):
                 self._drawn_all = True
                 self._drawn_wi = np.repeat(np.arange(len(values)), np.diff(self._edge_offset))
                 self._drawn_flat = np.arange(val.size) - self._edge_offset[self._drawn_wi]
-                self._drawn_seg = np.concatenate(lay.segments, axis=1)
+                self._drawn_seg = lay.all_segments
         else:
             self._drawn_all = False
             val = self._choose_edges(values, forced)
