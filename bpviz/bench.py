@@ -11,10 +11,9 @@ percentiles over frames):
   passes run in the pass runner process) against the same configuration trained headless in this
   process right before and after every window segment; ``gui_to_headless_ratio`` is the median of
   the segments' own ratios (the speed of a shared machine drifts between segments). While the
-  window trains,
-  every paint-timer tick is timed, and so is the painting Qt does after it: the window's
-  ``UpdateRequest`` (the backing-store sync that runs every dirty widget's ``paintEvent``), i.e.
-  what the app itself does each frame, with no extra forced repaint. A frame's *work* is its
+  window trains, every paint-timer tick is timed, and so is the painting Qt does after it: the
+  window's ``UpdateRequest`` (the backing-store sync that runs every dirty widget's
+  ``paintEvent``), i.e. what the app itself does each frame, with no extra forced repaint. A frame's *work* is its
   ``show_snapshot`` calls plus every paint until the next frame; *snapshot to paint* runs from the
   moment the worker built the snapshot (on the worker thread) to the end of the last of those
   paints. The same frames are then replayed with training paused, to tell the cost of a frame

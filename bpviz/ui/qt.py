@@ -88,9 +88,9 @@ def hand_the_lock_to_the_gui_sooner() -> None:
 BACKGROUND_NICE = 5     # surface slices and edge raster plans: below the GUI thread
 
 
-def lower_this_thread(by: int | None = None) -> bool:
-    """Put the calling thread ``by`` nice steps (default ``BACKGROUND_NICE``) below the process's
-    main thread; returns whether it could.
+def lower_this_thread() -> bool:
+    """Put the calling thread ``BACKGROUND_NICE`` nice steps below the process's main thread;
+    returns whether it could.
 
     For the window's background threads (surface slices, edge raster plans). On a busy 2-core
     machine the pass runner, a slice and the GUI thread all want a core; measured while training,
@@ -99,11 +99,10 @@ def lower_this_thread(by: int | None = None) -> bool:
     niceness of its own; elsewhere this does nothing."""
     if not sys.platform.startswith("linux"):
         return False
-    by = BACKGROUND_NICE if by is None else by
     tid = threading.get_native_id()
     try:
         # relative to the process's main thread: a thread inherits its creator's niceness
-        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + by)
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + BACKGROUND_NICE)
         if os.getpriority(os.PRIO_PROCESS, tid) < target:
             os.setpriority(os.PRIO_PROCESS, tid, target)
     except OSError:
