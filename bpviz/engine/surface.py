@@ -269,22 +269,37 @@ class _Affine:
     """``base + αx·d_x + αy·d_y`` for a chunk of points, as one small matmul (C, r) @ (r, size).
 
     ``d_x``/``d_y`` are None where that axis does not move ``base``; with neither, the value is
-    ``base`` at every point (``varies`` is False).
+    ``base`` at every point (``varies`` is False). Called with the chunk's coefficient rows
+    ``(1, αx, αy)`` (:func:`_coefficients`), of which it takes the columns its terms need.
     """
 
     def __init__(self, base: np.ndarray, d_x, d_y):
         self.base = base
         self.use_x, self.use_y = d_x is not None, d_y is not None
         self.stack = np.stack([t.ravel() for t in (base, d_x, d_y) if t is not None])
+        self.columns = None if self.use_x and self.use_y else [0] + [1] * self.use_x + [2] * self.use_y
 
     @property
     def varies(self) -> bool:
         return self.use_x or self.use_y
 
-    def __call__(self, ax: np.ndarray, ay: np.ndarray) -> np.ndarray:
+    @property
+    def terms(self) -> int:
+        return len(self.stack)
+
+    def __call__(self, coefs: np.ndarray) -> np.ndarray:
         """Shape (C, *base.shape)."""
-        coefs = [np.ones_like(ax)] + [ax] * self.use_x + [ay] * self.use_y
-        return (np.stack(coefs, axis=1) @ self.stack).reshape(ax.shape + self.base.shape)
+        c = coefs if self.columns is None else coefs[:, self.columns]
+        return (c @ self.stack).reshape(coefs.shape[:1] + self.base.shape)
+
+
+def _coefficients(ax: np.ndarray, ay: np.ndarray) -> np.ndarray:
+    """The rows ``(1, αx, αy)`` of a chunk's points, shape (C, 3), in the dtype of ``ax``."""
+    coefs = np.empty((len(ax), 3), dtype=ax.dtype)
+    coefs[:, 0] = 1
+    coefs[:, 1] = ax
+    coefs[:, 2] = ay
+    return coefs
 
 
 class _FullStep:
@@ -294,14 +309,36 @@ class _FullStep:
         self.W = _Affine(W, dW_x, dW_y)
         self.b = _Affine(b, db_x, db_y)
 
-    def __call__(self, a, ax, ay):
+    def __call__(self, a, coefs):
         C, N, n = a.shape
         if self.W.varies:
-            z = a @ self.W(ax, ay)
+            z = a @ self.W(coefs)
         else:                                                 # one matmul for the whole chunk
             z = (a.reshape(C * N, n) @ self.W.base).reshape(C, N, -1)
-        z += self.b(ax, ay)[:, None, :] if self.b.varies else self.b.base
+        z += self.b(coefs)[:, None, :] if self.b.varies else self.b.base
         return z
+
+
+class _ConstantInputStep:
+    """The first layer the axes touch, when its input is narrower than the terms of
+    :class:`_PartialStep`'s expansion (e.g. the 2 inputs of the data, with both axes moving every
+    column): z = a_c @ W(α) + b(α) directly, a matmul over so few inputs costing less than
+    reading the precomputed z_c, g_x and g_y."""
+
+    cols_out = None                     # every column: the layers above take the whole output
+
+    def __init__(self, a_c, W, b, dW_x, db_x, dW_y, db_y):
+        self.a_c = a_c
+        self.W = _Affine(W, dW_x, dW_y)
+        self.b = _Affine(b, db_x, db_y)
+
+    def __call__(self, a, coefs):
+        z = np.matmul(self.a_c, self.W(coefs)) if self.W.varies else (self.a_c @ self.W.base)[None]
+        if self.b.varies:
+            z = z + self.b(coefs)[:, None, :]
+        else:
+            z = z + self.b.base
+        return z if z.shape[0] == len(coefs) else np.repeat(z, len(coefs), axis=0)
 
 
 class _PartialStep:
@@ -349,16 +386,18 @@ class _PartialStep:
             g += db
         return g
 
-    def __call__(self, a, ax, ay):
+    def __call__(self, a, coefs):
         k = self.a_c.shape[1]
         if k == 0:
-            return self.z(ax, ay)
+            return self.z(coefs)
         delta = a - self.a_c
         if self.W.varies:
-            z = delta @ self.W(ax, ay)
+            z = delta @ self.W(coefs)
+        elif k == 1:                 # an outer product: a broadcast product costs half the matmul
+            z = delta * self.W.base[0]
         else:                                                 # one matmul for the whole chunk
             z = (delta.reshape(-1, k) @ self.W.base).reshape(delta.shape[:2] + (-1,))
-        z += self.z(ax, ay) if self.z.varies else self.z.base
+        z += self.z(coefs) if self.z.varies else self.z.base
         return z
 
 
@@ -398,6 +437,8 @@ class _SliceEvaluator:
                 self.steps.append(_FullStep(*args))
                 continue
             step = _PartialStep(a_c, *args, cols_in=cols_in, every_column=l == L - 1)
+            if len(cols_in) == 0 and step.cols_out is None and a_c.shape[1] < step.z.terms:
+                step = _ConstantInputStep(a_c, *args)
             self.steps.append(step)
             cols_in = step.cols_out
             if l < L - 1:
@@ -407,10 +448,10 @@ class _SliceEvaluator:
 
     def __call__(self, ax: np.ndarray, ay: np.ndarray) -> np.ndarray:
         """Mean per-sample loss at the points (ax[c], ay[c]), shape (C,)."""
-        ax, ay = ax.astype(self.T.dtype), ay.astype(self.T.dtype)
+        coefs = _coefficients(ax.astype(self.T.dtype), ay.astype(self.T.dtype))
         a = None
         for l, step in enumerate(self.steps, start=self.first):
-            z = step(a, ax, ay)
+            z = step(a, coefs)
             if l < self.net.n_layers - 1:
                 a = self.net.layer_forward(l, z)
         return self.net.out.loss(_samples_last(z), self.T).mean(axis=1)
