@@ -75,6 +75,44 @@ def test_render_equals_painting_level_after_level(seed):
     assert 0 < plan.pixels.size < plan.writes          # overlapping fans: fewer pixels than writes
 
 
+def test_frames_changing_a_few_edges_recompute_only_their_pixels():
+    """After a first frame, a frame with the same colours recomputes only the pixels covered by
+    edges whose level changed (up or down, to or from 0); the image still equals painting every
+    level from scratch. New colours, or many changed edges, render the whole image."""
+    rng = np.random.default_rng(7)
+    hubs_left, hubs_right = rng.uniform(5, 40, (8, 2)), rng.uniform(5, 40, (8, 2)) + [80, 0]
+    seg = np.array([[*a, *b] for a in hubs_left for b in hubs_right] * 2)   # 128: repeats overlap
+    seg[64:] += rng.uniform(-3, 3, (64, 4))
+    n, clip = len(seg), (0, 0, 130, 50)
+    plan = plan_raster(seg, clip)
+    colors = np.array([0, *rng.integers(1, 2**32, 6, dtype=np.uint32)], np.uint32)
+    levels = rng.integers(0, 7, n).astype(np.uint8)
+
+    def check(levels, colors):
+        image = plan.render(levels, colors).copy()
+        expected = painters_algorithm(seg, clip, levels, colors)
+        x0, y0 = plan.origin
+        np.testing.assert_array_equal(expected[y0:y0 + plan.height, x0:x0 + plan.width], image)
+        assert not expected.sum() - image.sum()         # nothing outside the plan's image
+        return plan.last_render_pixels
+
+    assert check(levels, colors) == plan.pixels.size         # the first frame: everything
+    partial = []
+    for frame in range(12):
+        levels = levels.copy()
+        changed = rng.choice(n, 2, replace=False)
+        levels[changed[0]] = 0 if frame % 3 == 0 else rng.integers(1, 7)    # hidden, or re-binned
+        levels[changed[1]] = max(0, int(levels[changed[1]]) - 2)             # lower: pixels revert
+        partial.append(check(levels, colors))
+    assert all(p < plan.pixels.size for p in partial) and max(partial) > 0
+    assert check(levels, colors) == 0                        # nothing changed: nothing recomputed
+    colors = colors.copy()
+    colors[3] ^= 0x00FF00FF
+    assert check(levels, colors) == plan.pixels.size         # new colours: everything
+    levels = rng.integers(0, 7, n).astype(np.uint8)
+    assert check(levels, colors) == plan.pixels.size         # most edges changed: everything
+
+
 def test_level_count_and_an_empty_plan():
     plan = plan_raster(np.array([[0, 0, 10, 10]], float), (0, 0, 20, 20))
     with pytest.raises(ValueError, match="expected 1 levels"):

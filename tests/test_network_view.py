@@ -366,6 +366,29 @@ def test_a_network_within_the_raster_limit_draws_every_edge_as_an_image(view, qt
     assert commonest(rastered[middle]) == commonest(lines[middle]) != background
 
 
+def test_a_frame_changing_a_few_edges_redraws_only_their_pixels(view, qtbot, make_snap):
+    snap = shown(view, make_snap("spiral", passes=2, hidden=(64, 64, 64)))
+    qtbot.waitUntil(lambda: (view.mouse_target().repaint(), view.edges_rastered())[1],
+                    timeout=10000)
+    before = grab(view)
+    weights = [np.array(W) for W in snap.weights]
+    small = np.argsort(np.abs(weights[1]).ravel())[:6]          # far from the largest |w|
+    weights[1].ravel()[small] = -np.sign(weights[1].ravel()[small]) * np.abs(weights[1]).max() / 3
+    shown(view, dataclasses.replace(snap, weights=tuple(weights)))
+    edges = view._edges
+    plan = edges._plan
+    assert edges._render_job is None                  # rendered on the GUI thread, at once
+    assert 0 < plan.last_render_pixels < plan.pixels.size / 10
+    changed = grab(view)
+    assert view.edges_rastered() and (changed != before).sum() > 50
+    # the same frame rendered in full, from no previous image
+    plan._colors = None
+    edges._rendered = -1
+    view.mouse_target().repaint()
+    assert plan.last_render_pixels == plan.pixels.size
+    np.testing.assert_array_equal(grab(view), changed)
+
+
 def test_stop_ends_the_plan_and_render_threads(view, qtbot, make_snap):
     shown(view, make_snap("spiral", passes=1, hidden=(64, 64, 64)))
     view.mouse_target().repaint()           # asks for a plan

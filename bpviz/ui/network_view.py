@@ -231,12 +231,24 @@ class _Legend(pg.LabelItem):
 
 class _EdgeBin:
     """One colour bin of edges: its pen and its segments as ``QLineF``s laid out in one float
-    array (x0, y0, x1, y1 per row), which ``QPainter.drawLines`` takes as it is."""
+    array (x0, y0, x1, y1 per row), which ``QPainter.drawLines`` takes as it is. A frame's bins
+    are split from the layer's binned edges only when read (the raster path does not need them)."""
 
-    def __init__(self):
+    def __init__(self, layer: "_EdgeLayer | None" = None):
         self.pen = QPen()
         self.antialias = False
-        self.lines = np.zeros((0, 4))
+        self._layer = layer
+        self._lines = np.zeros((0, 4))
+
+    @property
+    def lines(self) -> np.ndarray:
+        if self._layer is not None:
+            self._layer.split_bins()
+        return self._lines
+
+    @lines.setter
+    def lines(self, lines: np.ndarray) -> None:
+        self._lines = lines
 
     @property
     def opts(self) -> dict:
@@ -280,7 +292,8 @@ class _EdgeLayer(pg.GraphicsObject):
 
     def __init__(self, keys):
         super().__init__()
-        self.bins = {key: _EdgeBin() for key in keys}
+        self.bins = {key: _EdgeBin(self) for key in keys}
+        self._binned = None                          # (segments (E, 4), bin per edge) to split
         self._extent = QRectF()
         self._segments: np.ndarray | None = None     # (E, 4) every layout edge, view coordinates
         self._levels: np.ndarray | None = None       # (E,) uint8 of the newest frame, or None
@@ -306,10 +319,30 @@ class _EdgeLayer(pg.GraphicsObject):
         self.prepareGeometryChange()
         self._extent = QRectF(rect)
 
-    def set_lines(self, key, lines: np.ndarray) -> None:
-        """``lines``: (k, 4) rows x0, y0, x1, y1 (kept as C-ordered doubles: QLineF's layout)."""
-        self.bins[key].lines = np.ascontiguousarray(lines, dtype=np.float64)
+    def set_binned(self, segments: np.ndarray, bin_index: np.ndarray) -> None:
+        """This frame's drawn edges: ``segments`` (k, 4) rows x0, y0, x1, y1 and each one's bin
+        (the position of its key in ``bins``). Each bin's lines are split off when first read."""
+        self._binned = (segments, bin_index)
         self.update()
+
+    def clear_lines(self) -> None:
+        """Empty every bin (until the next frame)."""
+        self._binned = None
+        for edge_bin in self.bins.values():
+            edge_bin.lines = np.zeros((0, 4))
+
+    def split_bins(self) -> None:
+        """Give every bin its lines of the last :meth:`set_binned` frame, if not done yet."""
+        if self._binned is None:
+            return
+        segments, bin_index = self._binned
+        self._binned = None
+        order = np.argsort(bin_index, kind="stable")          # a radix sort for 8-bit keys
+        bounds = np.searchsorted(bin_index[order], np.arange(len(self.bins) + 1))
+        lines = segments[order]               # (edges, 4) rows x0, y0, x1, y1, bin after bin
+        for b, edge_bin in enumerate(self.bins.values()):
+            # kept as C-ordered doubles: QLineF's layout
+            edge_bin.lines = np.ascontiguousarray(lines[bounds[b]:bounds[b + 1]], np.float64)
 
     def set_raster(self, segments: np.ndarray | None) -> None:
         """Every edge of the layout ((E, 4), view coordinates) for the raster, or None to paint
@@ -380,12 +413,16 @@ class _EdgeLayer(pg.GraphicsObject):
         return True
 
     def _start_render(self) -> None:
-        """Render the newest frame's image on the render thread (the levels array is replaced,
-        never changed, by later frames; the colours are copied)."""
+        """Render the newest frame's image: here when only a few edges changed level since the
+        last frame (the usual case while training), otherwise on the render thread (the levels
+        array is replaced, never changed, by later frames; the colours are copied)."""
         plan = self._plan
         if plan is None or self._stopped or self._levels is None:
             return
         self._finish_render()
+        if plan.render_changes(self._levels, self._colors):    # a few edges changed: done here
+            self._rendered = self._frame
+            return
         if self._render_pool is None:
             self._render_pool = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-render")
         self._render_job = (plan, self._frame, self._render_pool.submit(
@@ -1075,8 +1112,8 @@ class NetworkView(QWidget):
                 width = float(widths[k])
             edge_bin.pen = pg.mkPen(rgb, width=width)
             edge_bin.antialias = wide
-            edge_bin.lines = np.zeros((0, 4))
             colors.append(rgb)
+        self._edges.clear_lines()
         self._edges.set_colors(colors)          # in bin order: the raster's levels 1, 2, …
         self._edges.update()
 
@@ -1143,12 +1180,7 @@ class NetworkView(QWidget):
         mag = np.abs(style.symlog_normalise(val, vmax or 1.0, DECADES))
         k = np.minimum((mag * MAG_BINS).astype(int), MAG_BINS - 1)
         bin_index = np.where(sign == 0, 0, 1 + 2 * k + (sign > 0)).astype(np.uint8)  # _bin_keys
-        order = np.argsort(bin_index, kind="stable")          # a radix sort for 8-bit keys
-        bounds = np.searchsorted(bin_index[order], np.arange(len(self._bin_keys) + 1))
-        seg = self._drawn_seg
-        lines = seg.T[order]                  # (edges, 4) rows x0, y0, x1, y1, bin after bin
-        for b, key in enumerate(self._bin_keys):
-            self._edges.set_lines(key, lines[bounds[b]:bounds[b + 1]])
+        self._edges.set_binned(self._drawn_seg.T, bin_index)
         if self._edges.raster_segments() is not None:
             levels = np.zeros(self._edge_offset[-1], np.uint8)
             levels[self._edge_offset[self._drawn_wi] + self._drawn_flat] = bin_index + 1
