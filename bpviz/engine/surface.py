@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .functions import LEAKY_SLOPE
 from .network import Network
 
 AXIS_KINDS = ("weight", "bias", "random", "pca")
@@ -333,12 +334,12 @@ class _ConstantInputStep:
         self.b = _Affine(b, db_x, db_y)
 
     def __call__(self, a, coefs):
-        z = np.matmul(self.a_c, self.W(coefs)) if self.W.varies else (self.a_c @ self.W.base)[None]
-        if self.b.varies:
-            z = z + self.b(coefs)[:, None, :]
+        if self.W.varies:
+            z = np.matmul(self.a_c, self.W(coefs))
         else:
-            z = z + self.b.base
-        return z if z.shape[0] == len(coefs) else np.repeat(z, len(coefs), axis=0)
+            z = np.repeat((self.a_c @ self.W.base)[None], len(coefs), axis=0)
+        z += self.b(coefs)[:, None, :] if self.b.varies else self.b.base
+        return z
 
 
 class _PartialStep:
@@ -410,6 +411,37 @@ def _samples_last(m: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(m, -1, -2)).swapaxes(-1, -2)
 
 
+def _sigmoid_in_place(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^−z), the operations of ``functions._sigmoid_fast`` in the same order."""
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.reciprocal(z, out=z)
+
+
+def _leaky_relu_in_place(z: np.ndarray) -> np.ndarray:
+    negative = z < 0
+    z[negative] *= LEAKY_SLOPE
+    return z
+
+
+# The hidden activations applied to a pre-activation the slice no longer needs, in its own memory:
+# the same values as ``Activation.f`` without a new array per layer and grid point.
+_IN_PLACE = {
+    "tanh": lambda z: np.tanh(z, out=z),
+    "sigmoid": _sigmoid_in_place,
+    "relu": lambda z: np.maximum(z, 0.0, out=z),
+    "leaky_relu": _leaky_relu_in_place,
+    "linear": lambda z: z,
+}
+
+
+def _activate(net: Network, layer: int, z: np.ndarray) -> np.ndarray:
+    """``net.layer_forward(layer, z)`` for a hidden layer, computed in ``z``'s memory."""
+    in_place = _IN_PLACE.get(net.hidden_activations[layer].name)
+    return net.layer_forward(layer, z) if in_place is None else in_place(z)
+
+
 class _SliceEvaluator:
     """Mean loss at θ_c + αx·d_x + αy·d_y for a chunk of points (αx, αy) at once."""
 
@@ -453,7 +485,7 @@ class _SliceEvaluator:
         for l, step in enumerate(self.steps, start=self.first):
             z = step(a, coefs)
             if l < self.net.n_layers - 1:
-                a = self.net.layer_forward(l, z)
+                a = _activate(self.net, l, z)
         return self.net.out.loss(_samples_last(z), self.T).mean(axis=1)
 
 
