@@ -19,13 +19,16 @@ percentiles over frames):
   paints. The same frames are then replayed with training paused, to tell the cost of a frame
   from the cost of sharing the interpreter with the training thread.
 - **network paint**: a 2-64-64-64-2 :class:`NetworkView` with all 8,448 edges drawn:
-  ``show_snapshot`` plus a synchronous ``viewport().repaint()`` per frame, on changing snapshots
-  (``network_paint_ms_*``); and ``show_snapshot`` plus the paint Qt then does on its own, as in the
+  ``show_snapshot`` plus a synchronous ``viewport().repaint()`` per frame (``network_paint_ms_*``),
+  on snapshots of the network in training ``NETWORK_PASSES_PER_FRAME`` passes apart, about what
+  the app trains between two frames; and ``show_snapshot`` plus the paint Qt then does on its own, as in the
   app (``network_paint_app_ms_*``: only the region the scene marked dirty is repainted, which can
   cost more than a full repaint). The app draws these edges as an image it renders with numpy from
   a plan of which edges cover which pixel (built on a thread, ``network_raster_plan_ms``); the
   same frames drawn with one ``QPainter.drawLines`` per colour bin are
-  ``network_paint_drawlines_*``.
+  ``network_paint_drawlines_*``. Between such frames only a few edges change colour bin, and the
+  raster recomputes only the pixels they cover (``network_raster_recomputed_share_*``: the share
+  of the image's pixels a frame recomputed).
 - **surface**: ``compute_slice`` for the panel's preview (25×25, 256 samples) and full slice
   (51×51, 1,000 samples) on a 2-64-64-64-2 network, through two first-layer weights and along
   two random directions, with the panel's chunk size; the slower of the two is reported. The
@@ -69,15 +72,19 @@ class Plan:
     engine_seconds: float          # per engine or plain repetition of one workload
     surface_reps: int
     network_frames: int
-    window_reps: int
-    headless_seconds: float
-    gui_seconds: float
+    window_reps: int               # window segments, each compared with the headless passes ...
+    headless_seconds: float        # ... measured this long between one segment and the next
+    gui_seconds: float             # a segment's measured length
 
 
+# The window is measured in many short segments: this machine class's speed drifts in steps of a
+# second or so (a loop with nothing else running alternates between two speeds, one twice the
+# other), so a segment is compared with the headless passes right around it, and the median of
+# many such ratios is what a drift cannot move far.
 QUICK = Plan(engine_reps=3, engine_seconds=0.15, surface_reps=1, network_frames=30,
-             window_reps=2, headless_seconds=2.0, gui_seconds=2.0)
-FULL = Plan(engine_reps=7, engine_seconds=0.4, surface_reps=3, network_frames=60,
-            window_reps=4, headless_seconds=4.0, gui_seconds=4.0)
+             window_reps=3, headless_seconds=1.0, gui_seconds=1.5)
+FULL = Plan(engine_reps=7, engine_seconds=0.4, surface_reps=5, network_frames=60,
+            window_reps=10, headless_seconds=1.0, gui_seconds=1.5)
 
 # name → (JSON path, comparison, limit, unit) — the targets of DESIGN.md and the bench brief
 TARGETS = {
@@ -337,13 +344,20 @@ def wait_until(cond, timeout: float, step: float = 0.02) -> bool:
     return True
 
 
-def network_snapshots(count: int):
-    """``count`` snapshots of a training 2-64-64-64-2 network, every one different."""
+# Passes between two of the network measurement's frames: about what the app trains of this
+# network between two frames at 30 frames per second on this machine class (300 passes per second).
+NETWORK_PASSES_PER_FRAME = 10
+
+
+def network_snapshots(count: int, passes_between: int = NETWORK_PASSES_PER_FRAME):
+    """``count`` snapshots of a training 2-64-64-64-2 network, ``passes_between`` passes apart."""
     from .engine.snapshot import data_bounds, make_snapshot
     trainer = make_trainer("2-64-64-64-2/1000")
     bounds = data_bounds(trainer.X)
     snaps = []
     for k in range(count):
+        for _ in range(passes_between - 1):
+            trainer.step()
         before = (list(trainer.network.weights), list(trainer.network.biases))
         result = trainer.step()
         snaps.append(make_snapshot(trainer, seq=k + 1, running=True, trace=result.trace,
@@ -411,12 +425,14 @@ def bench_network(plan: Plan) -> dict:
             if raster:
                 ready = wait_until(view.edges_rastered, 10.0)
                 out["network_raster_plan_ms"] = view.raster_plan_ms() if ready else None
-            explicit, natural = [], []
+            explicit, natural, shares = [], [], []
             for snap in snaps[5:]:
                 t0 = perf()
                 view.show_snapshot(snap)
                 target.repaint()
                 explicit.append((perf() - t0) * 1000)
+                if raster:
+                    shares.append(view.raster_recomputed_share())
                 run_for(0.03)             # untimed: the paint Qt queued as well
             for snap in snaps[5:][::-1]:  # changing again: the same snapshots backwards
                 view.paint_ms.clear()
@@ -440,6 +456,9 @@ def bench_network(plan: Plan) -> dict:
         out[f"{key}_edges_drawn"] = drawn
         if raster:
             out["network_paint_rastered"] = rastered
+            shares = [v for v in shares if v is not None]
+            out["network_raster_recomputed_share_p50"] = _pct(shares, 50)
+            out["network_raster_recomputed_share_p95"] = _pct(shares, 95)
     return out
 
 
@@ -583,7 +602,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
         # headless: the same configuration, in this thread, while the window is paused, right
         # before and after every window segment: the machine's speed drifts (a shared VM), so
         # each segment is compared with the headless speed around it
-        after = _rate(headless_trainer.step, plan.headless_seconds / 2)
+        after = _rate(headless_trainer.step, plan.headless_seconds)
         for rep in range(plan.window_reps):
             before = after
             # the window: play, let it get going, measure, pause
@@ -600,7 +619,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
                           if v[2] and t_start <= v[0] <= t_end)
             wait_until(lambda: window.latest is not None and not window.latest.running, 5)
             wait_until(window.surface.is_idle, 10)
-            after = _rate(headless_trainer.step, plan.headless_seconds / 2)
+            after = _rate(headless_trainer.step, plan.headless_seconds)
             headless.append((before + after) / 2)
             if len(made) >= 2:
                 (ta, pa, _), (tb, pb, _) = made[0], made[-1]
@@ -789,6 +808,8 @@ def format_table(r: dict) -> str:
         ("    show + Qt's own repaint p95", r["network_paint_app_ms_p95"], "ms",
          "network paint p95, Qt's own repaint"),
         ("  raster plan built (once per transform)", r["network_raster_plan_ms"], "ms", None),
+        ("  share of the image a frame recomputed, p50",
+         r["network_raster_recomputed_share_p50"], "", None),
         (f"  {r['network_paint_drawlines_edges_drawn']:,} edges by drawLines, repaint() p95",
          r["network_paint_drawlines_ms_p95"], "ms", None),
         ("    show + Qt's own repaint p95", r["network_paint_drawlines_app_ms_p95"], "ms", None),

@@ -910,6 +910,13 @@ class NetworkView(QWidget):
         """How long the newest edge raster plan took to build on its thread (None: none yet)."""
         return self._edges.plan_ms
 
+    def raster_recomputed_share(self) -> float | None:
+        """The share of the raster image's pixels its last render recomputed (1.0: a full render,
+        less: only the pixels of edges whose level changed); None without a plan."""
+        plan = self._edges._plan
+        return None if plan is None or not plan.pixels.size else \
+            plan.last_render_pixels / plan.pixels.size
+
     def mouse_target(self) -> QWidget:
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
         return self._graphics.viewport()
