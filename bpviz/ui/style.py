@@ -102,5 +102,9 @@ def style_plot(plot, grid: bool = True) -> None:
         # Repainting an axis replays its drawing (ticks, text and grid lines) at ~3 ms; cached as
         # a pixmap, a frame whose range did not change just copies it.
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # Major and minor ticks only: the third level (every tenth of a major step) doubles the
+        # lines an axis (and its grid) regenerates when the range moves, for lines a few pixels
+        # apart.
+        axis.setStyle(maxTickLevel=1)
     if grid:
         plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)

@@ -464,9 +464,7 @@ class SurfaceView(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)   # the range follows the slice
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
-        for name in ("left", "bottom"):
-            self.plot.getAxis(name).setTextPen(style.FOREGROUND)
-            self.plot.getAxis(name).setPen(style.FOREGROUND)
+        style.style_plot(self.plot, grid=False)       # its range moves with every slice
 
         lut = style.sequential_lut()
         self.image = pg.ImageItem(axisOrder="row-major")
