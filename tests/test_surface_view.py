@@ -446,3 +446,45 @@ def test_contour_of_a_circle_has_its_length():
     r = float(np.quantile(image, 0.5))
     length = np.hypot(*(seg[:, 1] - seg[:, 0]).T).sum() * (xs[1] - xs[0])
     assert length == pytest.approx(2 * np.pi * r, rel=0.01)
+
+
+def test_path_item_draws_a_line_and_a_dot_at_every_point(qtbot):
+    """The path of training: getData gives back what setData took, and a picture of it has the
+    path's colour on each point and along the line between two, and nowhere far from both."""
+    from PySide6.QtGui import QColor, QImage
+
+    from bpviz.ui.surface_view import PathItem
+    widget = pg.PlotWidget(background=(0, 0, 0))
+    qtbot.addWidget(widget)
+    widget.resize(300, 300)
+    item = PathItem((255, 255, 255))
+    widget.addItem(item)
+    assert item.getData() == (None, None) and item.boundingRect().isEmpty()
+    x, y = np.array([0.0, 1.0, 2.0, 8.0]), np.array([0.0, 4.0, 1.0, 9.0])
+    item.setData(x, y)
+    np.testing.assert_array_equal(item.getData()[0], x)
+    np.testing.assert_array_equal(item.getData()[1], y)
+    assert item.dataBounds(0) == (0.0, 8.0) and item.dataBounds(1) == (0.0, 9.0)
+    widget.setRange(xRange=(-1, 10), yRange=(-1, 10), padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    vb = widget.getPlotItem().vb
+
+    def colour_near(px, py, radius=1):
+        """The brightest pixel within ``radius`` of view point (px, py)."""
+        image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        pos = widget.mapFromScene(vb.mapViewToScene(pg.Point(px, py)))
+        return max(QColor(image.pixel(pos.x() + dx, pos.y() + dy)).lightness()
+                   for dx in range(-radius, radius + 1) for dy in range(-radius, radius + 1))
+
+    for px, py in zip(x, y):
+        assert colour_near(px, py) > 200                       # a dot on every point
+    assert colour_near(5.0, 5.0) > 100                         # the line from (2, 1) to (8, 9)
+    assert colour_near(6.0, 2.0, radius=3) < 40                # away from the path: background
+    assert item.boundingRect().contains(8.0, 9.0)
+    item.setData([3.0], [3.0])                                 # one point: no line, one dot
+    assert colour_near(3.0, 3.0) > 200 and colour_near(5.0, 5.0) < 40
+    item.setData([], [])
+    assert item.getData() == (None, None)
+    with pytest.raises(ValueError, match="as many x as y"):
+        item.setData([1.0, 2.0], [1.0])
