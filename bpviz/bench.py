@@ -21,14 +21,14 @@ percentiles over frames):
 - **network paint**: a 2-64-64-64-2 :class:`NetworkView` with all 8,448 edges drawn:
   ``show_snapshot`` plus a synchronous ``viewport().repaint()`` per frame (``network_paint_ms_*``),
   on snapshots of the network in training ``NETWORK_PASSES_PER_FRAME`` passes apart, about what
-  the app trains between two frames; and ``show_snapshot`` plus the paint Qt then does on its own, as in the
-  app (``network_paint_app_ms_*``: only the region the scene marked dirty is repainted, which can
-  cost more than a full repaint). The app draws these edges as an image it renders with numpy from
-  a plan of which edges cover which pixel (built on a thread, ``network_raster_plan_ms``); the
-  same frames drawn with one ``QPainter.drawLines`` per colour bin are
-  ``network_paint_drawlines_*``. Between such frames only a few edges change colour bin, and the
-  raster recomputes only the pixels they cover (``network_raster_recomputed_share_*``: the share
-  of the image's pixels a frame recomputed).
+  the app trains between two frames; and ``show_snapshot`` plus the paint Qt then does on its
+  own, as in the app (``network_paint_app_ms_*``: only the region the scene marked dirty is
+  repainted, which can cost more than a full repaint). The app draws these edges as an image it
+  renders with numpy from a plan of which edges cover which pixel (built on a thread,
+  ``network_raster_plan_ms``); the same frames drawn with one ``QPainter.drawLines`` per colour
+  bin are ``network_paint_drawlines_*``. Between such frames only a few edges change colour bin,
+  and the raster recomputes only the pixels they cover (``network_raster_recomputed_share_*``:
+  the share of the image's pixels a frame recomputed).
 - **surface**: ``compute_slice`` for the panel's preview (25×25, 256 samples) and full slice
   (51×51, 1,000 samples) on a 2-64-64-64-2 network, through two first-layer weights and along
   two random directions, with the panel's chunk size; the slower of the two is reported. The

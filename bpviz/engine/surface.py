@@ -278,7 +278,9 @@ class _Affine:
         self.base = base
         self.use_x, self.use_y = d_x is not None, d_y is not None
         self.stack = np.stack([t.ravel() for t in (base, d_x, d_y) if t is not None])
-        self.columns = None if self.use_x and self.use_y else [0] + [1] * self.use_x + [2] * self.use_y
+        # the columns of the coefficient rows (1, αx, αy) its terms take; None: all three
+        self.columns = (None if self.use_x and self.use_y
+                        else [0] + [1] * self.use_x + [2] * self.use_y)
 
     @property
     def varies(self) -> bool:

@@ -74,7 +74,7 @@ class RasterPlan:
     cover_start: np.ndarray      # per pixel (group order): its edges are cover_edges[start:+count]
     cover_count: np.ndarray
     cover_edges: np.ndarray
-    edge_start: np.ndarray       # (E + 1,): edge e covers the pixels edge_pixels[start[e]:start[e+1]]
+    edge_start: np.ndarray       # (E + 1,): edge e covers edge_pixels[start[e]:start[e + 1]]
     edge_pixels: np.ndarray      # pixel positions in group order
     image: np.ndarray = field(init=False)           # (height, width) uint32 premultiplied ARGB
     _levels: np.ndarray = field(init=False, repr=False)

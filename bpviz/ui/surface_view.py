@@ -388,7 +388,9 @@ class PathItem(pg.GraphicsObject):
         if x.shape != y.shape:
             raise ValueError(f"a path needs as many x as y, got {x.size} and {y.size}")
         self._x, self._y = x, y
-        self._polygon = pg.functions.arrayToQPolygonF(x, y) if x.size else QPolygonF()
+        finite = np.isfinite(x) & np.isfinite(y)         # a point off the plane is not drawn
+        self._polygon = (pg.functions.arrayToQPolygonF(x[finite], y[finite]) if finite.any()
+                         else QPolygonF())
         self._update_bounds()
         self.update()
 
