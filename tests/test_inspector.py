@@ -1,6 +1,7 @@
 """The inspector panel, fed snapshots directly (no thread)."""
 
 import html
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -377,3 +378,40 @@ def test_phase_by_phase_snapshot_has_no_update_yet(panel, run_snap, make_run):
     assert all(e.update is None for e in r.incoming)          # NaN updates are not shown
     assert np.isfinite(r.delta) and r.fd is not None
     assert "step by step" in panel.header_html()
+
+
+def test_steady_range_moves_only_when_the_data_leave_it_or_shrink():
+    from bpviz.ui.style import steady_range
+    assert steady_range((0.0, 1.0), 0.2, 0.9) is None                  # inside, filling 70%
+    assert steady_range((0.0, 1.0), 0.2, 1.2) == pytest.approx((0.2 - 0.03, 1.2 + 0.03))
+    assert steady_range((0.0, 1.0), -0.1, 0.5) == pytest.approx((-0.1 - 0.018, 0.5 + 0.018))
+    assert steady_range((0.0, 1.0), 0.4, 0.6) == pytest.approx((0.4 - 0.006, 0.6 + 0.006))
+    assert steady_range((-0.03, 0.03), 0.0, 0.0) is None              # all zero: a unit span
+
+
+def test_histogram_range_holds_while_the_deltas_stay_inside_it(panel, run_snap):
+    ds, trainer, snap = run_snap(passes=10)
+    panel.set_dataset(ds)
+    panel.select_neuron(1, 0)
+    panel.show_snapshot(snap)
+    r = panel.report()
+    h = r.delta_histogram
+    view = panel.hist_plot.vb
+    (x0, x1), (y0, y1) = view.viewRange()
+    lo, hi = min(h.edges[0], r.delta, 0.0), max(h.edges[-1], r.delta, 0.0)
+    assert x0 <= lo and hi <= x1 and y0 == 0 and max(h.counts) <= y1
+
+    def shown(edges, counts):
+        panel._render_histogram(replace(r, delta_histogram=replace(
+            h, edges=tuple(edges), counts=tuple(counts))))
+        return view.viewRange()
+
+    edges, counts = np.asarray(h.edges, float), np.asarray(h.counts, float)
+    # the deltas move a little, inside the range: the axes stay where they are
+    assert shown(edges * 0.98, counts) == [[x0, x1], [y0, y1]]
+    # they spread past it: x grows to hold them; the counts double: y grows
+    wide = edges * 3 + (hi - lo)
+    (a, b), _ = shown(wide, counts)
+    assert a <= min(wide[0], 0.0) and max(wide[-1], r.delta) <= b and (a, b) != (x0, x1)
+    _, (c, d) = shown(wide, counts * 2)
+    assert c == 0 and d >= 2 * max(h.counts) and d != y1

@@ -709,11 +709,16 @@ class InspectorPanel(QWidget):
         self.hist_sample_line.setValue(r.delta)
         self.hist_mean_line.setValue(r.delta_mean)
         self.hist_zero_line.setValue(0.0)
-        lo = min(edges[0], r.delta, 0.0)
-        hi = max(edges[-1], r.delta, 0.0)
-        span = (hi - lo) or 1.0
-        self.hist_plot.setXRange(lo - 0.03 * span, hi + 0.03 * span, padding=0)
-        self.hist_plot.setYRange(0, max(1.0, counts.max()) * 1.08, padding=0)
+        # the ranges move only when the data leave them or fill too little of them (refreshed a
+        # few times a second while training, a range moving every time rebuilt both axes)
+        (x0, x1), (y0, y1) = self.hist_plot.vb.viewRange()
+        x_range = style.steady_range((x0, x1), min(edges[0], r.delta, 0.0),
+                                     max(edges[-1], r.delta, 0.0))
+        if x_range is not None:
+            self.hist_plot.setXRange(*x_range, padding=0)
+        top = max(1.0, float(counts.max()))
+        if not (top <= y1 and top >= 0.5 * y1 and y0 == 0):
+            self.hist_plot.setYRange(0, top * 1.08, padding=0)
         self.hist_note.setText(f"solid line: pinned sample {r.sample} (δ = {fmt(r.delta)}) · dashed: "
                                f"batch mean δ̄ = {fmt(r.delta_mean)} · dotted: 0")
 

@@ -93,6 +93,19 @@ TEST_COLOR = (219, 39, 119)        # test-set curves: pink, apart from the sign 
 PASS_COLOR = (100, 116, 139, 110)  # the per-pass batch loss: a faint slate behind the epochs
 
 
+def steady_range(current: tuple[float, float], lo: float, hi: float, pad: float = 0.03,
+                 fill: float = 0.5) -> tuple[float, float] | None:
+    """The range to show data spanning [lo, hi], or None to keep ``current``: it is kept while it
+    holds the data and they fill at least ``fill`` of it, so that a plot refreshed several times a
+    second does not move (and regenerate its axes) for every small change. A new range is
+    [lo, hi] padded by ``pad`` of its span on each side."""
+    a, b = current
+    span = (hi - lo) or 1.0
+    if a <= lo and hi <= b and span >= fill * (b - a):
+        return None
+    return lo - pad * span, hi + pad * span
+
+
 def style_plot(plot, grid: bool = True) -> None:
     """Give a pyqtgraph PlotItem the shared look: foreground axes and (optionally) a faint grid."""
     for name in ("left", "bottom", "right", "top"):
