@@ -105,6 +105,9 @@ def test_frames_changing_a_few_edges_recompute_only_their_pixels():
         levels[changed[1]] = max(0, int(levels[changed[1]]) - 2)             # lower: pixels revert
         partial.append(check(levels, colors))
     assert all(p < plan.pixels.size for p in partial) and max(partial) > 0
+    kept = plan.image.copy()
+    np.testing.assert_array_equal(plan.render_full(levels, colors), kept)   # same, from scratch
+    assert plan.last_render_pixels == plan.pixels.size
     assert check(levels, colors) == 0                        # nothing changed: nothing recomputed
     colors = colors.copy()
     colors[3] ^= 0x00FF00FF

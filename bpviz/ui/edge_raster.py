@@ -111,6 +111,13 @@ class RasterPlan:
         levels, colors = self._checked(levels, colors)
         if self._render_changes(levels, colors):
             return self.image
+        return self._render_all(levels, colors)
+
+    def render_full(self, levels: np.ndarray, colors: np.ndarray) -> np.ndarray:
+        """:meth:`render` recomputing every pixel (for a frame :meth:`render_changes` declined)."""
+        return self._render_all(*self._checked(levels, colors))
+
+    def _render_all(self, levels: np.ndarray, colors: np.ndarray) -> np.ndarray:
         self._levels[:-1] = levels
         np.take(self._levels, self.take, out=self._values, mode="clip")   # no buffered copy
         for offset, rows, count, start in self.groups:

@@ -234,7 +234,7 @@ class _EdgeBin:
     array (x0, y0, x1, y1 per row), which ``QPainter.drawLines`` takes as it is. A frame's bins
     are split from the layer's binned edges only when read (the raster path does not need them)."""
 
-    def __init__(self, layer: "_EdgeLayer | None" = None):
+    def __init__(self, layer: "_EdgeLayer"):
         self.pen = QPen()
         self.antialias = False
         self._layer = layer
@@ -242,8 +242,7 @@ class _EdgeBin:
 
     @property
     def lines(self) -> np.ndarray:
-        if self._layer is not None:
-            self._layer.split_bins()
+        self._layer.split_bins()
         return self._lines
 
     @lines.setter
@@ -283,9 +282,11 @@ class _EdgeLayer(pg.GraphicsObject):
       image rendered by :mod:`.edge_raster` from each edge's level (0 = not drawn, else 1 + its
       bin's position in the paint order). The plan behind it depends on the view transform and
       is built on a thread of its own after the transform changes (a resize, a new network);
-      meanwhile the bins paint with ``drawLines``. A new frame's image is rendered on a second
-      thread as soon as its levels arrive (numpy works outside the interpreter lock), while the
-      GUI thread updates the rest of the panel; the paint waits for it if it is not done.
+      meanwhile the bins paint with ``drawLines``. As soon as a new frame's levels arrive, the
+      pixels of the few edges whose level changed are recomputed at once on the GUI thread; a
+      frame that changes many edges is rendered whole on a second thread (numpy works outside
+      the interpreter lock) while the GUI thread updates the rest of the panel, and the paint
+      waits for it if it is not done.
     """
 
     PLAN_POLL_MS = 15
@@ -426,7 +427,7 @@ class _EdgeLayer(pg.GraphicsObject):
         if self._render_pool is None:
             self._render_pool = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-render")
         self._render_job = (plan, self._frame, self._render_pool.submit(
-            plan.render, self._levels, self._colors.copy()))
+            plan.render_full, self._levels, self._colors.copy()))
 
     def _finish_render(self) -> None:
         """Wait for the image being rendered, if any."""
