@@ -407,11 +407,9 @@ class PathItem(pg.GraphicsObject):
         self._update_bounds()            # the dots' margin is in pixels
 
     def _update_bounds(self) -> None:
-        finite = np.isfinite(self._x) & np.isfinite(self._y)
         rect = QRectF()
-        if finite.any():
-            x, y = self._x[finite], self._y[finite]
-            rect = QRectF(float(x.min()), float(y.min()), float(np.ptp(x)), float(np.ptp(y)))
+        if not self._polygon.isEmpty():                  # the finite points
+            rect = self._polygon.boundingRect()
             px, py = self.pixelWidth() or 0.0, self.pixelHeight() or 0.0
             margin = self.opts["size"] + 1
             rect.adjust(-margin * px, -margin * py, margin * px, margin * py)
