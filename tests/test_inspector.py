@@ -63,12 +63,17 @@ def texts(table, col):
     return [table.item(r, col).text() for r in range(table.rowCount())]
 
 
-def test_displayed_numbers_equal_the_report(panel, run_snap):
+def inspect_first_hidden(panel, run_snap):
+    """Show neuron (1, 0) of a run 10 passes in: (dataset, snapshot, the panel's report)."""
     ds, trainer, snap = run_snap(passes=10)
     panel.set_dataset(ds)
     panel.select_neuron(1, 0)
     panel.show_snapshot(snap)
-    r = panel.report()
+    return ds, snap, panel.report()
+
+
+def test_displayed_numbers_equal_the_report(panel, run_snap):
+    ds, snap, r = inspect_first_hidden(panel, run_snap)
     assert (r.layer, r.index, r.sample) == (1, 0, 0)
     assert r.to_dict() == expected_report(snap, ds, 1, 0, 0).to_dict()
 
@@ -390,11 +395,7 @@ def test_steady_range_moves_only_when_the_data_leave_it_or_shrink():
 
 
 def test_histogram_range_holds_while_the_deltas_stay_inside_it(panel, run_snap):
-    ds, trainer, snap = run_snap(passes=10)
-    panel.set_dataset(ds)
-    panel.select_neuron(1, 0)
-    panel.show_snapshot(snap)
-    r = panel.report()
+    _, _, r = inspect_first_hidden(panel, run_snap)
     h = r.delta_histogram
     view = panel.hist_plot.vb
     (x0, x1), (y0, y1) = view.viewRange()
