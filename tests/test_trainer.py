@@ -46,7 +46,9 @@ def test_classic_example_reproduced_to_1e_9():
     ds, net, trainer = build(Config.preset("gaussian-clouds"))
     assert ds.X_train.shape == (1500, 2) and len(ds.X_test) == 0
     assert trainer.full_batch
-    trainer.run(epochs=1000)
+    assert trainer.run(epochs=1000) is None          # the divergence limit never fires here
+    assert trainer.start_loss == CLASSIC_LOSS_0
+    assert trainer.divergence_limit() == 1000.0 * CLASSIC_LOSS_0
     ref_loss, ref_rate, (W1, b1, W2, b2) = classic_reference(1000)
     loss = np.array(trainer.history.loss)
     assert loss[0] == CLASSIC_LOSS_0
@@ -267,3 +269,167 @@ def test_history_extend_equals_appending_row_by_row(max_rows):
             a.append(*row[:5], row[5:])
         b.extend(rows)
         assert np.array_equal(a.table(), b.table())
+
+
+# -- divergence that stays finite --------------------------------------------------------------
+
+def classic_first_step(lr):
+    """The classic data and initial weights, and the weights after one full-batch gradient descent
+    step of ``lr`` on the mean loss, with the loss at each (a log-sum-exp softmax: the loss after
+    a huge step is finite, which is the point)."""
+    rng = np.random.RandomState(1)
+    X = np.vstack([rng.randn(500, 2) + [0, -2], rng.randn(500, 2) + [2, 2],
+                   rng.randn(500, 2) + [-2, 2]])
+    Y = np.repeat([0, 1, 2], 500)
+    W1, b1, W2, b2 = rng.randn(2, 3), rng.randn(3), rng.randn(3, 3), rng.randn(3)
+
+    def loss_and_grads(W1, b1, W2, b2):
+        with np.errstate(over="ignore"):                 # sigmoid saturates after the step
+            Z = 1 / (1 + np.exp(-(X @ W1 + b1)))
+        A = Z @ W2 + b2
+        m = A.max(axis=1, keepdims=True)
+        log_y = A - m - np.log(np.exp(A - m).sum(axis=1, keepdims=True))
+        loss = -log_y[np.arange(1500), Y].mean()
+        d2 = np.exp(log_y)
+        d2[np.arange(1500), Y] -= 1
+        d1 = (d2 @ W2.T) * Z * (1 - Z)
+        return loss, (X.T @ d1 / 1500, d1.mean(0), Z.T @ d2 / 1500, d2.mean(0))
+
+    start = (W1, b1, W2, b2)
+    loss0, grads = loss_and_grads(*start)
+    after = tuple(p - lr * g for p, g in zip(start, grads))
+    return start, loss0, after, loss_and_grads(*after)[0]
+
+
+def test_a_finite_loss_far_above_the_start_stops_training_and_keeps_the_weights_before_it():
+    start, loss0, after, loss1 = classic_first_step(1e6)
+    assert round(loss0, 1) == 2.1 and round(loss1) == 613_933      # finite, and huge
+    cfg = Config.preset("gaussian-clouds")
+    cfg.lr = 1e6
+    _, net, trainer = build(cfg)
+    diverged = trainer.run(epochs=100)
+    assert diverged is not None and (diverged.epoch, diverged.pass_index) == (1, 1)
+    assert diverged.reason == ("the loss jumped from 2.1 to 613,933, more than 1,000 times where "
+                               "it started: the learning rate overshoots")
+    assert "smaller learning rate" in diverged.message()
+    # the pass that saw the jump is not applied and the update that caused it is taken back:
+    # the weights are the last ones whose loss was under the limit, here the initial ones
+    for mine, theirs in zip(net.parameters(), start):
+        assert np.array_equal(mine, theirs)
+    assert trainer.start_loss == CLASSIC_LOSS_0 and loss0 == pytest.approx(CLASSIC_LOSS_0)
+    assert list(trainer.history.loss) == [CLASSIC_LOSS_0]            # no row for the jump
+    # at that rate it jumps again, and a smaller one goes on from the kept weights
+    again = trainer.run(epochs=100)
+    assert again is not None and again.pass_index == 2 and "to 613,933" in again.reason
+    assert all(np.array_equal(mine, theirs) for mine, theirs in zip(net.parameters(), start))
+    trainer.lr = 1.5
+    assert trainer.step().diverged is None and trainer.diverged is None
+
+
+def test_factor_0_turns_the_limit_off_and_another_factor_moves_it(make_run):
+    _, _, _, trainer = make_run("gaussian-clouds", lr=1e6, divergence_factor=0.0)
+    assert trainer.run(epochs=5) is None and trainer.divergence_limit() is None
+    loss = trainer.evaluate(trainer.X, trainer.T, trainer.labels)[0]
+    assert np.isfinite(loss) and loss > 1e4
+    _, _, _, trainer = make_run("gaussian-clouds", lr=1e6, divergence_factor=1e6)
+    assert trainer.run(epochs=5) is None                             # 613,933 < 2.1 million
+    _, _, _, trainer = make_run("gaussian-clouds", lr=1e6, divergence_factor=1e5)
+    assert trainer.run(epochs=5).pass_index == 1
+
+
+@pytest.mark.parametrize("bad", [-1.0, 0.5, float("nan"), float("inf"), "1000", True])
+def test_bad_divergence_factors_are_refused(bad):
+    from bpviz.engine.errors import ConfigError
+    ds, _ = _quadratic_problem()
+    with pytest.raises(ValueError, match="divergence factor"):
+        Trainer(Network([3, 1], [], "linear", seed=1), ds, divergence_factor=bad)
+    cfg = Config.preset("gaussian-clouds")
+    cfg.divergence_factor = bad
+    with pytest.raises(ConfigError, match="divergence factor"):
+        cfg.validate()
+    with pytest.raises(ConfigError, match="divergence"):
+        Config.from_dict(dict(Config().to_dict(), divergence_factor=bad))
+
+
+def test_a_start_loss_near_0_is_measured_against_the_floor():
+    from bpviz.engine.trainer import START_LOSS_FLOOR
+    X = np.linspace(-1, 1, 20)[:, None]
+    ds = Dataset("line", "regression", X, 2 * X, np.zeros((0, 1)), np.zeros((0, 1)))
+    net = Network([1, 1], [], "linear", seed=0)
+    net.weights[0][:] = 2.0
+    net.biases[0][:] = 0.0
+    trainer = Trainer(net, ds, lr=0.01)
+    assert trainer.step().diverged is None and trainer.start_loss == 0.0   # a perfect fit
+    assert trainer.divergence_limit() == 1000.0 * START_LOSS_FLOOR
+    net.biases[0][:] = 4.0                      # set by hand: loss 8, under the floor's limit 10
+    assert trainer.step().diverged is None and trainer.start_loss == 0.0
+    net.biases[0][:] = 5.0                      # loss 12.5: over it
+    diverged = trainer.step().diverged
+    assert diverged is not None and "from 0 to 12.5" in diverged.reason
+    # stepped back to weights whose loss was under the limit
+    assert net.loss(trainer.X, trainer.T) <= trainer.divergence_limit()
+
+
+def test_the_start_loss_and_factor_survive_get_and_set_state(make_run):
+    _, _, _, a = make_run("moons", batch_size=16, divergence_factor=50.0)
+    fresh = a.get_state(history=False)                   # a checkpoint before the first pass
+    assert fresh["start_loss"] is None and fresh["divergence_factor"] == 50.0
+    a.run(epochs=2)
+    start = a.history.loss[0]                            # the whole training set, not one batch
+    assert a.start_loss == start
+    state = a.get_state()
+    _, _, _, b = make_run("moons", batch_size=16)
+    b.set_state(state)
+    assert (b.start_loss, b.divergence_factor) == (start, 50.0)
+    b.set_state(fresh)                                   # a rewind to before the first pass
+    assert b.start_loss is None
+    b.step()
+    assert b.start_loss == start                         # the same weights, the same start
+    # a state from before these fields: the start from the history's epoch 0 row, or unset
+    old = {k: v for k, v in state.items() if k not in ("start_loss", "divergence_factor")}
+    _, _, _, c = make_run("moons", batch_size=16)
+    c.set_state(old)
+    assert (c.start_loss, c.divergence_factor) == (start, 1000.0)
+    old["history"] = {k: v[1:] for k, v in old["history"].items()}   # no row of epoch 0
+    c.set_state(old)
+    assert c.start_loss is None
+    c.step()
+    assert c.start_loss == c.history.loss[-1]
+    for key, bad in (("start_loss", -1.0), ("start_loss", float("nan")),
+                     ("divergence_factor", 0.5)):
+        with pytest.raises(ValueError):
+            c.set_state(dict(state, **{key: bad}))
+    assert c.divergence_factor == 1000.0                 # nothing changed
+
+
+def test_the_pass_runner_detects_it_too():
+    """The child process runs ``run_chunk``, i.e. ``Trainer.step``: in this process and in a real
+    child, a chunk stops at the jump with the weights before it."""
+    import time
+
+    from bpviz.engine.passrunner import PassRunner, run_chunk
+    start = classic_first_step(1e6)[0]
+    cfg = Config.preset("gaussian-clouds")
+    cfg.lr = 1e6
+    result = run_chunk(build(cfg)[2], seconds=10)
+    assert result.diverged and result.passes == 1
+    assert "613,933" in result.state["diverged"]["reason"]
+    assert all(np.array_equal(w, s) for w, s in zip(result.state["weights"], start[0::2]))
+
+    trainer = build(cfg)[2]
+    runner = PassRunner()
+    try:
+        deadline = time.monotonic() + 30
+        while not runner.ready():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        runner.request(trainer, 10, None, 1)
+        result = None
+        while result is None:
+            result = runner.receive(5)
+    finally:
+        runner.close()
+    assert result.diverged and result.state["start_loss"] == CLASSIC_LOSS_0
+    trainer.set_state(dict(result.state, history_length=0))
+    assert trainer.diverged.reason.startswith("the loss jumped from 2.1 to 613,933")
+    assert all(np.array_equal(w, s) for w, s in zip(trainer.network.weights, start[0::2]))

@@ -21,7 +21,7 @@ from .errors import ConfigError
 from .functions import ACTIVATIONS, OUTPUTS
 from .network import INITS, Network
 from .optimizers import OPTIMIZERS
-from .trainer import Trainer
+from .trainer import DIVERGENCE_FACTOR, Trainer, check_divergence_factor
 
 MAX_NEURONS_PER_LAYER = 512
 MAX_HIDDEN_LAYERS = 8
@@ -48,6 +48,7 @@ class Config:
     batch_size: int = 0                 # 0: full batch
     l2: float = 0.0
     epochs: int = 1000
+    divergence_factor: float = DIVERGENCE_FACTOR   # loss above this × the start: diverged; 0: off
     notes: str = field(default="", compare=False)
 
     @staticmethod
@@ -95,7 +96,7 @@ class Config:
                 raise ConfigError(f"{key} must be text, got {d[key]!r}")
         if not isinstance(d.get("standardize", False), bool):
             raise ConfigError(f"standardize must be true or false, got {d['standardize']!r}")
-        for key in ("lr", "momentum", "l2", "noise", "test_fraction"):
+        for key in ("lr", "momentum", "l2", "noise", "test_fraction", "divergence_factor"):
             v = d.get(key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise ConfigError(f"{key} must be a number, got {v!r}")
@@ -125,6 +126,10 @@ class Config:
         finite("learning rate", self.lr, 0, lo_open=True)
         finite("momentum", self.momentum, 0, 1, hi_open=True)
         finite("L2", self.l2, 0)
+        try:
+            check_divergence_factor(self.divergence_factor)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         if self.noise is not None:
             finite("noise", self.noise, 0)
         if self.test_fraction is not None:
@@ -236,5 +241,5 @@ def build(config: Config, dataset: Dataset | None = None) -> tuple[Dataset, Netw
     net = Network(sizes, config.activations(), config.output, config.init, config.seed, rng=rng)
     trainer = Trainer(net, dataset, optimizer=config.optimizer, lr=config.lr,
                       momentum=config.momentum, batch_size=config.batch_size, l2=config.l2,
-                      seed=config.seed)
+                      seed=config.seed, divergence_factor=config.divergence_factor)
     return dataset, net, trainer

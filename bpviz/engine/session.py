@@ -19,7 +19,10 @@ A zip archive (deflate) that is also a valid ``.npz``: ``numpy.load(path)`` list
 ``config``         ``Config.to_dict()``
 ``dataset``        how to get the training data back (below)
 ``trainer``        ``Trainer.get_state()``: weights, optimizer state, counters, the current epoch's
-                   order, the shuffle generator, live hyper-parameters, history, last divergence
+                   order, the shuffle generator, live hyper-parameters, history, last divergence,
+                   the loss the run started at and the divergence factor (files written before
+                   these two existed take the start from the history's first row and the factor
+                   from the configuration)
 ``trajectory``     null, or the weight trajectory: ``capacity``, ``stride``, ``version``,
                    ``points`` (K, P) and ``passes`` (K,)
 ``extra``          the window's selections (selected neuron, surface axes, ...), plain JSON,

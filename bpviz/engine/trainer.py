@@ -12,8 +12,18 @@ Learning rate, momentum, batch size and L2 are plain attributes read on every pa
 change between passes without a reset.
 
 Divergence: a pass whose loss or gradient is not finite, or whose update would make a weight
-non-finite, is not applied. Training stops, ``diverged`` says in which epoch and pass and why, and
-the weights in place are the last ones with a finite loss.
+non-finite, is not applied. Nor is a pass whose loss, though finite, exceeds ``divergence_factor``
+times the loss the run started at (``start_loss``: the training loss at the weights of the run's
+first pass; a start below ``START_LOSS_FLOOR`` counts as that floor, so that a run starting near 0
+is not stopped by noise). A high learning rate with a stable softmax can send the loss from 2 to
+hundreds of thousands without ever making it NaN; this catches it. Factor 0 turns the check off.
+Training stops, ``diverged`` says in which epoch and pass and why, and the weights in place are
+the last ones with a finite loss (below the limit): when the loss at the weights in place is the
+problem, the last update is taken back.
+
+The start loss belongs to the run, not to a process: it is kept in ``get_state()``, so a resumed
+session, a rewind or a chunk run in the pass runner measure against the same start; weights set by
+hand do not move it.
 
 ``get_state()`` and ``set_state()`` copy out and restore everything that decides how training goes
 on (session files are built on them): a restored trainer continues bit for bit.
@@ -35,6 +45,28 @@ from .optimizers import make_optimizer
 
 SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
 MT19937_WORDS = 624            # length of the Mersenne Twister key in RandomState's state
+DIVERGENCE_FACTOR = 1000.0     # a loss above this many times the start loss counts as diverged
+START_LOSS_FLOOR = 0.01        # a start loss below this is measured as this (a run starting near 0)
+
+
+def readable(x: float) -> str:
+    """A loss for a sentence: 2.1, 0.149, 613,933, 6.14e+20."""
+    x = float(x)
+    if not math.isfinite(x) or abs(x) >= 1e15:
+        return f"{x:.3g}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def check_divergence_factor(value) -> float:
+    """``value`` as a divergence factor: 0 (off) or a finite number ≥ 1; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"divergence factor must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or not (v == 0 or v >= 1):
+        raise ValueError(f"divergence factor must be 0 (off) or at least 1, got {value!r}")
+    return v
 
 
 @dataclass
@@ -210,7 +242,8 @@ class Trainer:
 
     def __init__(self, network: Network, dataset: Dataset, *, optimizer: str = "sgd",
                  lr: float = 0.1, momentum: float = 0.0, batch_size: int = 0, l2: float = 0.0,
-                 seed: int = 0, history_rows: int | None = None):
+                 seed: int = 0, history_rows: int | None = None,
+                 divergence_factor: float = DIVERGENCE_FACTOR):
         self.network = network
         self.dataset = dataset
         self.X = np.ascontiguousarray(dataset.X_train, dtype=float)
@@ -229,6 +262,8 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.l2 = float(l2)
         self.seed = seed
+        self.divergence_factor = check_divergence_factor(divergence_factor)
+        self.start_loss: float | None = None   # training loss at the run's first pass
         self.optimizer = make_optimizer(optimizer, [p.shape for p in network.parameters()])
         self.shuffle_rng = np.random.RandomState(seed + SHUFFLE_SEED_OFFSET)
         self.epoch = 0            # completed epochs
@@ -265,6 +300,13 @@ class Trainer:
         if not self.taken:
             return -(-self.n_train // self._effective_batch())
         return self.pass_in_epoch + -(-(self.n_train - self.taken) // self._epoch_batch)
+
+    def divergence_limit(self) -> float | None:
+        """The loss above which a pass counts as diverged (None: no limit, because the check is
+        off or the run has not made its first pass)."""
+        if not self.divergence_factor or self.start_loss is None:
+            return None
+        return self.divergence_factor * max(self.start_loss, START_LOSS_FLOOR)
 
     def _effective_batch(self) -> int:
         return self.n_train if self.full_batch else self.batch_size
@@ -326,8 +368,20 @@ class Trainer:
             return self._diverge(result, f"the loss became {trace.loss}", rollback=True)
         if not all(np.isfinite(g).all() for g in grads):
             return self._diverge(result, "a gradient became non-finite")
+        limit = self.divergence_limit()
+        if limit is not None and trace.loss > limit:
+            # finite but far above the start: the weights in place overshot, step back as for NaN
+            return self._diverge(
+                result, f"the loss jumped from {readable(self.start_loss)} to "
+                        f"{readable(trace.loss)}, more than {readable(self.divergence_factor)} "
+                        f"times where it started: the learning rate overshoots", rollback=True)
+        start_loss = self.start_loss
         if epoch_start:
             self._record_epoch_row(trace, idx)
+            if start_loss is None:      # the training loss at these weights, whole set
+                start_loss = float(self.history.loss[-1])
+        if start_loss is None:          # a run first stepped mid-epoch: this pass's loss
+            start_loss = float(trace.loss)
         updates = self.optimizer.updates(grads, self.lr, self.momentum)
         params = net.parameters()
         new = [p + d for p, d in zip(params, updates)]
@@ -336,6 +390,7 @@ class Trainer:
                 self.history.truncate(len(self.history) - 1)
             return self._diverge(result, "an update made a weight non-finite")
         self._previous = params
+        self.start_loss = start_loss
         net.weights[:] = new[0::2]
         net.biases[:] = new[1::2]
         self.last_trace = trace
@@ -422,7 +477,8 @@ class Trainer:
         ahead of the epoch's first pass); ``shuffle_rng`` (``RandomState.get_state(legacy=
         False)``); ``history`` (one array per column, ``grad_norms`` of shape (rows, layers));
         ``last_update`` (the Δθ of the last pass, or None); ``diverged`` (the fields of the last
-        Divergence, or None). Only the last trace is left out: it is what the last pass showed,
+        Divergence, or None); ``start_loss`` (the training loss at the run's first pass, or None
+        before it) and ``divergence_factor``, which decide when a pass counts as diverged. Only the last trace is left out: it is what the last pass showed,
         and nothing that follows depends on it.
         """
         h = self.history
@@ -452,6 +508,8 @@ class Trainer:
             "last_update": (None if self.last_update is None else
                             [u.copy() for u in self.last_update]),
             "diverged": None if self.diverged is None else asdict(self.diverged),
+            "start_loss": self.start_loss,
+            "divergence_factor": self.divergence_factor,
         }
 
     def set_state(self, state: dict) -> None:
@@ -462,6 +520,11 @@ class Trainer:
         an array of the wrong shape, non-finite weights, a counter out of range, an order that is
         not a permutation of the training samples) raises ValueError or TypeError naming what is
         wrong, and leaves the trainer as it was.
+
+        States written before ``start_loss`` existed take it from the history's row of epoch 0
+        (the same number: the training loss before the first update), or leave it unset when that
+        row is not there, so the next pass sets it; without ``divergence_factor`` the trainer
+        keeps its own.
         """
         shapes = [p.shape for p in self.network.parameters()]
         weights = _arrays("weights", state["weights"], shapes[0::2], finite=True)
@@ -508,6 +571,16 @@ class Trainer:
                 raise TypeError("the divergence reason must be text")
             diverged = Divergence(_whole("divergence epoch", d["epoch"]),
                                   _whole("divergence pass", d["pass_index"]), d["reason"])
+        if "start_loss" in state:
+            start_loss = (None if state["start_loss"] is None else
+                          _real("start loss", state["start_loss"]))
+        else:
+            start_loss = None
+            if state["history"] is not None and len(history) and history.epoch[0] == 0 \
+                    and math.isfinite(history.loss[0]):
+                start_loss = float(history.loss[0])
+        divergence_factor = check_divergence_factor(
+            state.get("divergence_factor", self.divergence_factor))
 
         self.network.weights[:] = weights
         self.network.biases[:] = biases
@@ -524,6 +597,7 @@ class Trainer:
             self.history.truncate_epochs(keep)
         self.last_update = last_update
         self.diverged = diverged
+        self.start_loss, self.divergence_factor = start_loss, divergence_factor
         self.last_trace = None
 
     def _checked_optimizer_state(self, state: dict, shapes) -> dict:
