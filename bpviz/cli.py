@@ -46,6 +46,13 @@ def _number(kind, lo=None, lo_open=False, name=""):
     return parse
 
 
+def _divergence_factor(text):
+    v = _number(float, 0, name="divergence factor")(text)
+    if 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"must be 0 (off) or at least 1, got {text}")
+    return v
+
+
 def _hidden(text):
     text = text.strip()
     if text in ("", "none", "-"):
@@ -80,7 +87,7 @@ def _size(text):
     return w, h
 
 
-def _add_run_options(p: argparse.ArgumentParser, with_epochs=True) -> None:
+def _add_run_options(p: argparse.ArgumentParser, with_epochs=True, training=True) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", default="gaussian-clouds", help="preset name (sets every default)")
     src.add_argument("--data", metavar="FILE.csv", help="your own CSV data (header row; label in the "
@@ -104,6 +111,10 @@ def _add_run_options(p: argparse.ArgumentParser, with_epochs=True) -> None:
     p.add_argument("--samples", type=_number(int, 4, name="samples"), help="number of samples")
     p.add_argument("--test-fraction", type=_number(float, 0, name="test fraction"),
                    help="fraction of the data held out for testing (0 to 0.9)")
+    if training:
+        p.add_argument("--divergence-factor", type=_divergence_factor, metavar="F",
+                       help="stop as diverged when the loss exceeds F times the loss the run "
+                            "started at (default 1000; 0 turns it off)")
 
 
 def config_from_args(args):
@@ -121,7 +132,8 @@ def config_from_args(args):
                        ("init", "init"), ("optimizer", "optimizer"), ("lr", "lr"),
                        ("momentum", "momentum"), ("batch_size", "batch_size"), ("l2", "l2"),
                        ("epochs", "epochs"), ("seed", "seed"), ("noise", "noise"),
-                       ("samples", "n_samples"), ("test_fraction", "test_fraction")):
+                       ("samples", "n_samples"), ("test_fraction", "test_fraction"),
+                       ("divergence_factor", "divergence_factor")):
         value = getattr(args, flag, None)
         if value is not None:
             setattr(cfg, attr, value)
@@ -178,7 +190,8 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
              "passes_done": trainer.pass_count, "dataset": trainer.dataset.params or
              {"source": trainer.dataset.source},
              "live": {"lr": trainer.lr, "momentum": trainer.momentum,
-                      "batch_size": trainer.batch_size, "l2": trainer.l2}}
+                      "batch_size": trainer.batch_size, "l2": trainer.l2,
+                      "divergence_factor": trainer.divergence_factor}}
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(d, f, indent=2)
             f.write("\n")
@@ -189,9 +202,10 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
     save_session(out / "session.bpviz", trainer, config, trajectory=trajectory, extra=extra)
 
 
-# What --resume may change: the live hyper-parameters. Every other run option would change the
-# network or the data, which the session fixes, and is a usage error with --resume.
-RESUME_MAY_CHANGE = ("lr", "momentum", "batch_size", "l2")
+# What --resume may change: the live hyper-parameters and the divergence factor. Every other run
+# option would change the network or the data, which the session fixes, and is a usage error with
+# --resume.
+RESUME_MAY_CHANGE = ("lr", "momentum", "batch_size", "l2", "divergence_factor")
 
 
 def cmd_train(args) -> int:
@@ -298,14 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(preset=None)   # unset unless given, so that --resume can refuse it
     t.add_argument("--resume", metavar="FILE.bpviz",
                    help="continue a saved session for --epochs more epochs; only --lr, "
-                        "--momentum, --batch-size and --l2 may change; writes to --out, by "
-                        "default the session's folder")
+                        "--momentum, --batch-size, --l2 and --divergence-factor may change; "
+                        "writes to --out, by default the session's folder")
     t.add_argument("--out", metavar="DIR",
                    help="folder for history.csv, weights.npz, config.json, session.bpviz")
     t.set_defaults(func=cmd_train)
 
     g = sub.add_parser("gradcheck", help="compare backprop with finite differences")
-    _add_run_options(g, with_epochs=False)
+    _add_run_options(g, with_epochs=False, training=False)
     g.add_argument("--tolerance", type=_number(float, 0, True, "tolerance"), default=1e-6)
     g.add_argument("--samples-check", type=_number(int, 1, name="samples"), default=64,
                    help="samples to check on (default 64)")

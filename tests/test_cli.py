@@ -83,6 +83,10 @@ def test_flags_override_the_preset(tmp_path, capsys):
     (["train", "--hidden", "512,512,512", "--samples", "900000", "--preset", "moons",
       "--batch-size", "0"], "GiB"),
     (["frobnicate"], "invalid choice"),
+    (["train", "--divergence-factor", "-1"], "--divergence-factor: must be ≥ 0, got -1"),
+    (["train", "--divergence-factor", "lots"], "--divergence-factor: 'lots' is not a number"),
+    (["train", "--divergence-factor", "0.5"], "must be 0 (off) or at least 1"),
+    (["train", "--divergence-factor", "inf"], "not a finite number"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
     code, out, err = run_cli(*args)
@@ -123,6 +127,38 @@ def test_diverged_training_exits_3_and_writes_last_finite_weights(tmp_path):
     assert all(np.isfinite(weights[k]).all() for k in weights.files)
     history = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)
     assert np.isfinite(history["loss"]).all()
+
+
+def test_a_finite_jump_of_the_loss_exits_3_and_writes_the_weights_before_it(tmp_path):
+    code, out, err = run_cli("train", "--preset", "gaussian-clouds", "--lr", "1e6",
+                             "--out", str(tmp_path))
+    assert code == 3 and "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "bpviz train: training diverged in epoch 1 (pass 1): the loss jumped from 2.1 to 613,933, "
+        "more than 1,000 times where it started: the learning rate overshoots; the last finite "
+        "weights are kept — try a smaller learning rate"]
+    # the weights the run started from, drawn as the classic example draws them
+    rng = np.random.RandomState(1)
+    rng.randn(1500, 2)
+    start = {"W0": rng.randn(2, 3), "b0": rng.randn(3), "W1": rng.randn(3, 3), "b1": rng.randn(3)}
+    with np.load(tmp_path / "weights.npz") as weights:
+        assert all(np.array_equal(weights[k], start[k]) for k in start)
+    history = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)
+    assert history["loss"].tolist() == 2.0981205629348856    # one row: the start
+    assert json.loads((tmp_path / "config.json").read_text())["config"]["divergence_factor"] == 1000
+
+
+def test_divergence_factor_0_lets_the_loss_run_away(tmp_path, capsys):
+    assert main(["train", "--preset", "gaussian-clouds", "--lr", "1e6", "--epochs", "3",
+                 "--divergence-factor", "0", "--out", str(tmp_path)]) == 0
+    assert "epochs 3" in capsys.readouterr().out
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["config"]["divergence_factor"] == 0 and cfg["live"]["divergence_factor"] == 0
+    assert main(["train", "--preset", "gaussian-clouds", "--lr", "1e6", "--epochs", "3",
+                 "--divergence-factor", "1e7"]) == 0
+    assert main(["train", "--preset", "gaussian-clouds", "--lr", "1e6", "--epochs", "3",
+                 "--divergence-factor", "1e5"]) == 3
+    assert "to 613,933, more than 100,000 times" in capsys.readouterr().err
 
 
 def test_gradcheck_command():

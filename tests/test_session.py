@@ -130,6 +130,31 @@ def test_a_diverged_run_keeps_its_divergence_and_rollback(tmp_path):
     assert resumed.diverged == trainer.diverged
 
 
+def test_the_start_loss_and_divergence_factor_come_back(tmp_path):
+    cfg, trainer = run("moons", batch_size=32, divergence_factor=200.0)
+    trainer.run(epochs=2)
+    trainer.network.weights[0][0, 0] += 1.0          # set by hand: the start stays the start
+    trainer.divergence_factor = 300.0
+    save_session(tmp_path / "s.bpviz", trainer, cfg)
+    s = load_session(tmp_path / "s.bpviz")
+    assert s.trainer.start_loss == trainer.start_loss == trainer.history.loss[0]
+    assert s.trainer.divergence_factor == 300.0 and s.config.divergence_factor == 200.0
+    s.trainer.run(epochs=2)
+    trainer.run(epochs=2)
+    assert_same_training(s.trainer, trainer)
+
+
+def test_a_file_from_before_the_divergence_factor_takes_the_start_from_its_history(good, tmp_path):
+    def older(m):
+        for key in ("start_loss", "divergence_factor"):
+            del m["trainer"][key]
+        del m["config"]["divergence_factor"]
+        return m
+    s = load_session(rewrite(good, tmp_path / "old.bpviz", manifest=older))
+    assert s.trainer.start_loss == s.trainer.history.loss[0] == load_session(good).trainer.start_loss
+    assert s.trainer.divergence_factor == s.config.divergence_factor == 1000.0
+
+
 def test_the_file_is_also_an_npz(tmp_path):
     cfg, trainer = run()
     save_session(tmp_path / "s.bpviz", trainer, cfg)
@@ -346,6 +371,10 @@ def corrupt_cases(good, tmp_path):
             "trainer/weights/0": np.array([[None] * 3] * 2)}), "holds Python objects"),
         "trajectory": (lambda: rewrite(good, bad, arrays={"trajectory/points": np.zeros((2, 4))}),
                        "the saved trajectory does not fit"),
+        "start loss": (lambda: rewrite(good, bad, manifest=edit(**{"trainer.start_loss": -1})),
+                       "start loss must be a finite number ≥ 0"),
+        "divergence factor": (lambda: rewrite(good, bad, manifest=edit(
+            **{"trainer.divergence_factor": 0.5})), "must be 0 (off) or at least 1"),
     }
 
 
@@ -428,6 +457,7 @@ def test_the_version_1_file_still_loads():
     assert (t.epoch, t.pass_in_epoch, t.pass_count, t.lr) == (2, 3, 23, 0.05)
     assert len(t.history) == 3 and s.trajectory.count == 21
     assert len(t.peek_batch()) == 32
+    assert t.start_loss == t.history.loss[0] and t.divergence_factor == 1000.0   # not in the file
     with np.load(FIXTURE_V1) as saved:
         assert np.array_equal(t.network.weights[1], saved["trainer/weights/1"])
         assert np.array_equal(t.optimizer.state["velocity"][0], saved["trainer/optimizer/velocity/0"])
@@ -482,6 +512,22 @@ def test_cli_resume_refuses_flags_that_change_the_network_or_data(tmp_path, caps
     assert main(["train", "--resume", str(tmp_path / "session.bpviz"), *epochs, *extra_args]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and fragment in err
+
+
+def test_cli_resume_measures_divergence_from_the_start_of_the_run(tmp_path, capsys):
+    assert main(["train", "--preset", "gaussian-clouds", "--epochs", "50",
+                 "--out", str(tmp_path)]) == 0
+    session = str(tmp_path / "session.bpviz")
+    capsys.readouterr()
+    assert main(["train", "--resume", session, "--epochs", "5", "--lr", "1e6",
+                 "--out", str(tmp_path / "B")]) == 3
+    assert "the loss jumped from 2.1 to" in capsys.readouterr().err   # not from where it resumed
+    assert main(["train", "--resume", session, "--epochs", "5", "--lr", "1e6",
+                 "--divergence-factor", "0", "--out", str(tmp_path / "C")]) == 0
+    s = load_session(tmp_path / "C" / "session.bpviz")
+    assert s.trainer.divergence_factor == 0 and s.trainer.epoch == 55
+    assert main(["train", "--resume", session, "--epochs", "1", "--divergence-factor", "-3"]) == 2
+    assert "--divergence-factor: must be ≥ 0" in capsys.readouterr().err
 
 
 def test_cli_resume_checks_the_new_rates(tmp_path, capsys):
