@@ -5,17 +5,32 @@ optimizer applies live too, with fresh optimizer state. Everything that needs ne
 dataset and its noise, split, size and seed, the hidden layers, activation, output and
 initialisation — emits ``configChanged`` with the whole new configuration; the window rebuilds the
 network and says so. ``set_config`` shows a configuration without echoing it back (signals blocked).
+
+Numbers are shown as they are in force and typed values are never changed silently:
+
+- every numeric setting is a :class:`NumberBox`, which shows its value at full precision (the
+  shortest decimal that reads back as the same float: 1e-05 shows as 0.00001, 0.9999 as 0.9999);
+- a typed value is applied on Return (or when the box loses focus) if it lies in the box's range;
+  otherwise it is refused, the box goes back to the value in force, and a red note under it says
+  the range and the value that was not applied. Nothing is clamped or rounded;
+- the arrows and the Up/Down keys step through values a learner would pick (for the learning rate
+  1, 2, 5 per decade; for the batch size powers of two).
+
+The hidden layers: "Add layer" and "Remove layer" buttons sit in a fixed place above one labelled
+box per layer ("layer 1 … neurons"), so a layer added below never moves the buttons.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from decimal import Decimal
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QPushButton, QSlider, QStyle, QStyleOptionSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ..engine.config import DATASET_NAMES, MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, PRESETS, Config
 from ..engine.datasets import default_params
@@ -23,32 +38,268 @@ from ..engine.functions import ACTIVATIONS, OUTPUTS
 from ..engine.network import INITS
 from ..engine.optimizers import OPTIMIZERS
 
-LR_MIN, LR_MAX = 1e-4, 10.0
-LR_STEPS = 400          # slider positions over the four-and-a-bit decades
+LR_MIN, LR_MAX = 1e-6, 100.0
+LR_STEPS = 800          # slider positions over the eight decades (100 a decade)
+L2_MAX = 10.0
+MAX_SAMPLES = 100000
+MAX_BATCH = 100000
+MAX_SEED = 2 ** 31 - 1
 CSV_ITEM = "CSV file"
 OPTIMIZER_LABELS = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Adam"}
+REFUSED_STYLE = "color: #b91c1c;"       # red-700: a typed value that was not applied
+MUTED_STYLE = "color: #64748b;"
+
+
+def format_number(v: float | int) -> str:
+    """``v`` in the fewest digits that read back as exactly ``v``: positional from 1e-6 to below
+    1e7 (0.00001, 0.9999, 1500), scientific outside (1e-7, 2.5e8)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    d = Decimal(repr(v)).normalize()
+    if -6 <= d.adjusted() < 7:
+        return format(d, "f")
+    return format(d, "e").replace("e+", "e")
+
+
+def parse_number(text: str) -> float | None:
+    """A typed number (a true minus sign and a decimal comma accepted), or None."""
+    t = text.strip().replace("−", "-").replace(" ", "")
+    if "," in t and "." not in t:
+        t = t.replace(",", ".")
+    if not t or "_" in t:
+        return None
+    try:
+        v = float(t)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def nice_stops(lo: float, hi: float, zero: bool = False) -> list[float]:
+    """1, 2, 5 in every decade from ``lo`` to ``hi`` (and 0 first when ``zero``)."""
+    stops = [0.0] if zero else []
+    for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        for m in (1, 2, 5):
+            v = float(f"{m}e{e}")
+            if lo <= v <= hi:
+                stops.append(v)
+    return stops
+
+
+class NumberBox(QAbstractSpinBox):
+    """A number typed or stepped, shown exactly, never clamped or rounded behind the user's back.
+
+    ``valueChanged(object)`` (an int when ``integer``, else a float) on every accepted change,
+    typed, stepped or set with :meth:`setValue`. A typed value outside ``[lo, hi]`` (``hi``
+    excluded when ``hi_open``), or not a number, is refused: the box shows the value in force
+    again and :attr:`note` (a red label the owner places under the box) says why. ``refused(str)``
+    carries the same message.
+
+    Stepping (arrows, Up/Down, the wheel): ``step`` is added, or with ``stops`` the next listed
+    value above or below is taken. :meth:`setValue` shows any value it is given, even outside the
+    typing range (a session may hold one): the box always shows the value in force.
+    """
+
+    valueChanged = Signal(object)
+    refused = Signal(str)
+
+    def __init__(self, name: str, lo: float, hi: float, *, integer: bool = False,
+                 hi_open: bool = False, step: float = 1, stops: list[float] | None = None,
+                 special: str = "", value: float | None = None, parent=None):
+        super().__init__(parent)
+        self.name = name
+        self.lo, self.hi, self.hi_open = lo, hi, hi_open
+        self.integer = integer
+        self.step = step
+        self.stops = sorted(stops) if stops else None
+        self.special = special            # shown instead of ``lo`` (e.g. "full batch" for 0)
+        self._value = self._cast(lo if value is None else value)
+        self.note = QLabel(wordWrap=True)
+        self.note.setStyleSheet(REFUSED_STYLE)
+        self.note.hide()
+        self.setAccelerated(True)
+        self.lineEdit().setText(self.textFromValue(self._value))
+        self.editingFinished.connect(self._commit_text)
+        self.setToolTip(f"{name}: {self.range_text()}")
+
+    # -- value ----------------------------------------------------------------------------------
+
+    def _cast(self, v):
+        return int(v) if self.integer else float(v)
+
+    def value(self):
+        return self._value
+
+    def setValue(self, v) -> None:
+        """Show ``v`` exactly; emit ``valueChanged`` when it differs from the value in force."""
+        v = self._cast(v)
+        self.clear_note()
+        changed = v != self._value or (v == 0 and math.copysign(1, v) != math.copysign(1, self._value))
+        self._value = v
+        self.lineEdit().setText(self.textFromValue(v))
+        if changed:
+            self.valueChanged.emit(v)
+
+    def textFromValue(self, v) -> str:
+        if self.special and v == self.lo:
+            return self.special
+        return format_number(v)
+
+    def text(self) -> str:
+        return self.lineEdit().text()
+
+    # -- range ----------------------------------------------------------------------------------
+
+    def in_range(self, v: float) -> bool:
+        return self.lo <= v and (v < self.hi if self.hi_open else v <= self.hi)
+
+    def range_text(self) -> str:
+        lo, hi = format_number(self._cast(self.lo)), format_number(self._cast(self.hi))
+        if self.special:
+            lo = f"{lo} ({self.special})"
+        if self.hi_open:
+            return f"at least {lo} and less than {hi}"
+        return f"{'a whole number ' if self.integer else ''}between {lo} and {hi}"
+
+    def clear_note(self) -> None:
+        self.note.clear()
+        self.note.hide()
+
+    def _refuse(self, typed: str) -> None:
+        """Show the value in force again and say why ``typed`` was not applied."""
+        number = parse_number(typed) is not None
+        what = self.range_text()
+        if not number and not self.integer and not self.hi_open:
+            what = "a number " + what
+        shown = typed if number else f"“{typed}”"
+        msg = f"{self.name} must be {what}; {shown} was not applied"
+        self.lineEdit().setText(self.textFromValue(self._value))
+        self.note.setText(msg)
+        self.note.show()
+        self.refused.emit(msg)
+
+    def parse(self, text: str):
+        """The value of an acceptable typed text, else None."""
+        t = text.strip()
+        if self.special and t.lower() == self.special.lower():
+            return self._cast(self.lo)
+        v = parse_number(t)
+        if v is None or (self.integer and v != math.floor(v)) or not self.in_range(v):
+            return None
+        return self._cast(v)
+
+    @Slot()
+    def _commit_text(self) -> None:
+        """Apply the typed text (Return, or the box losing focus), or refuse it."""
+        text = self.text()
+        if text == self.textFromValue(self._value):
+            return
+        v = self.parse(text)
+        if v is None:
+            self._refuse(text.strip())
+        else:
+            self.setValue(v)
+
+    # -- QAbstractSpinBox -----------------------------------------------------------------------
+
+    def validate(self, text: str, pos: int):
+        """Any text may be typed (nothing is blocked at the keyboard); Return decides."""
+        v = self.parse(text)
+        return (QValidator.Acceptable if v is not None else QValidator.Intermediate), text, pos
+
+    def fixup(self, text: str) -> str:
+        return text
+
+    def _next(self, steps: int):
+        v = self._value
+        if self.stops is not None:
+            if steps > 0:
+                above = [s for s in self.stops if s > v and self.in_range(s)]
+                return self._cast(above[min(steps, len(above)) - 1]) if above else None
+            below = [s for s in self.stops if s < v and self.in_range(s)]
+            return self._cast(below[-min(-steps, len(below))]) if below else None
+        n = v + steps * self.step
+        n = round(n) if self.integer else round(n, 12)
+        if not self.in_range(n):
+            n = self.lo if steps < 0 else (None if self.hi_open else self.hi)
+            if n is None or n == v or (steps > 0) != (n > v):
+                return None
+        return self._cast(n)
+
+    def stepBy(self, steps: int) -> None:
+        self._commit_text()
+        n = self._next(steps)
+        if n is not None:
+            self.setValue(n)
+        self.selectAll()
+
+    def stepEnabled(self):
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if not self.isEnabled():
+            return flags
+        if self._next(1) is not None:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        if self._next(-1) is not None:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
+
+    def sizeHint(self) -> QSize:
+        self.ensurePolished()
+        fm = self.fontMetrics()
+        samples = [self.textFromValue(self._value), format_number(self._cast(self.lo)),
+                   format_number(self._cast(self.hi)), self.special, "0.00001"]
+        w = max(fm.horizontalAdvance(s) for s in samples) + 8
+        h = self.lineEdit().sizeHint().height()
+        opt = QStyleOptionSpinBox()
+        self.initStyleOption(opt)
+        return self.style().sizeFromContents(QStyle.CT_SpinBox, opt, QSize(w, h), self)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+
+def with_note(box: NumberBox) -> QWidget:
+    """``box`` with its refusal note under it, for a form row."""
+    w = QWidget()
+    v = QVBoxLayout(w)
+    v.setContentsMargins(0, 0, 0, 0)
+    v.setSpacing(1)
+    v.addWidget(box)
+    v.addWidget(box.note)
+    return w
 
 
 class LogSlider(QWidget):
-    """A logarithmic slider with a typed value beside it; ``valueChanged(float)`` on either."""
+    """A logarithmic slider with a typed value beside it; ``valueChanged(float)`` on either.
+
+    ``spin`` is the :class:`NumberBox` (its refusal note sits under the row)."""
 
     valueChanged = Signal(float)
 
-    def __init__(self, lo: float, hi: float, steps: int = LR_STEPS, decimals: int = 5, parent=None):
+    def __init__(self, lo: float, hi: float, steps: int = LR_STEPS, name: str = "learning rate",
+                 parent=None):
         super().__init__(parent)
         self.lo, self.hi, self.steps = lo, hi, steps
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, steps)
-        self.spin = QDoubleSpinBox()
-        self.spin.setDecimals(decimals)
-        self.spin.setRange(lo, hi)
-        self.spin.setSingleStep(lo)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(90)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.slider, 1)
-        lay.addWidget(self.spin)
+        decade = steps / math.log10(hi / lo)
+        self.slider.setSingleStep(max(1, round(decade / 10)))
+        self.slider.setPageStep(max(1, round(decade)))
+        self.spin = NumberBox(name, lo, hi, stops=nice_stops(lo, hi), value=lo)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(1)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.spin)
+        col.addLayout(row)
+        col.addWidget(self.spin.note)
         self.slider.valueChanged.connect(self._from_slider)
         self.spin.valueChanged.connect(self._from_spin)
 
@@ -62,13 +313,9 @@ class LogSlider(QWidget):
 
     @Slot(int)
     def _from_slider(self, pos: int) -> None:
-        v = self._from_pos(pos)
-        self.spin.blockSignals(True)
-        self.spin.setValue(v)
-        self.spin.blockSignals(False)
-        self.valueChanged.emit(v)
+        self.spin.setValue(self._from_pos(pos))    # emits, and so moves nothing else
 
-    @Slot(float)
+    @Slot(object)
     def _from_spin(self, v: float) -> None:
         self.slider.blockSignals(True)
         self.slider.setValue(self._to_pos(v))
@@ -89,22 +336,39 @@ class LogSlider(QWidget):
 
 
 class HiddenLayersEditor(QWidget):
-    """Neurons per hidden layer: one spin box per layer, with add and remove buttons."""
+    """The hidden layers: a title with their count, "Add layer" and "Remove layer" in a fixed row
+    under it, then one row per layer, "layer k [n] neurons", added and removed at the bottom."""
 
     changed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.row = QHBoxLayout(self)
-        self.row.setContentsMargins(0, 0, 0, 0)
-        self.spins: list[QSpinBox] = []
-        self.remove = QToolButton(text="−", toolTip="Remove the last hidden layer")
-        self.add = QToolButton(text="+", toolTip="Add a hidden layer")
-        self.remove.clicked.connect(self._remove)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(3)
+        self.title = QLabel()
+        col.addWidget(self.title)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        self.add = QPushButton("+ Add layer")
+        self.remove = QPushButton("− Remove layer")
         self.add.clicked.connect(self._add)
-        self.row.addWidget(self.remove)
-        self.row.addWidget(self.add)
-        self.row.addStretch(1)
+        self.remove.clicked.connect(self._remove)
+        buttons.addWidget(self.add)
+        buttons.addWidget(self.remove)
+        buttons.addStretch(1)
+        col.addLayout(buttons)
+        self.empty = QLabel("No hidden layer: the inputs connect straight to the outputs.",
+                            wordWrap=True)
+        self.empty.setStyleSheet(MUTED_STYLE)
+        col.addWidget(self.empty)
+        self.list = QVBoxLayout()
+        self.list.setContentsMargins(12, 0, 0, 0)
+        self.list.setSpacing(2)
+        col.addLayout(self.list)
+        self.rows: list[QWidget] = []
+        self.spins: list[NumberBox] = []
+        self._update_buttons()
 
     def sizes(self) -> tuple[int, ...]:
         return tuple(s.value() for s in self.spins)
@@ -112,43 +376,74 @@ class HiddenLayersEditor(QWidget):
     def set_sizes(self, sizes) -> None:
         """Show ``sizes`` without emitting."""
         while len(self.spins) > len(sizes):
-            spin = self.spins.pop()
-            spin.deleteLater()
+            self._drop_row()
         while len(self.spins) < len(sizes):
-            self._new_spin()
+            self._new_row(int(sizes[len(self.spins)]))
         for spin, n in zip(self.spins, sizes):
             spin.blockSignals(True)
             spin.setValue(int(n))
             spin.blockSignals(False)
         self._update_buttons()
 
-    def _new_spin(self) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(1, MAX_NEURONS_PER_LAYER)
-        spin.setKeyboardTracking(False)
-        spin.setToolTip("Neurons in this hidden layer")
+    def _new_row(self, n: int) -> NumberBox:
+        k = len(self.spins) + 1
+        spin = NumberBox(f"neurons in layer {k}", 1, MAX_NEURONS_PER_LAYER, integer=True, value=n)
+        spin.setToolTip(f"Neurons in hidden layer {k} (1 to {MAX_NEURONS_PER_LAYER})")
         spin.valueChanged.connect(self.changed)
-        self.row.insertWidget(len(self.spins), spin)
+        row = QWidget()
+        grid = QVBoxLayout(row)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(1)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        label = QLabel(f"layer {k}")
+        label.setBuddy(spin)
+        label.setMinimumWidth(label.fontMetrics().horizontalAdvance("layer 8") + 4)
+        line.addWidget(label)
+        line.addWidget(spin)
+        line.addWidget(QLabel("neurons"))
+        line.addStretch(1)
+        grid.addLayout(line)
+        grid.addWidget(spin.note)
+        self.list.addWidget(row)
+        self.rows.append(row)
         self.spins.append(spin)
         return spin
+
+    def _drop_row(self) -> None:
+        row = self.rows.pop()
+        self.spins.pop()
+        row.hide()
+        self.list.removeWidget(row)
+        row.deleteLater()
 
     @Slot()
     def _add(self) -> None:
         if len(self.spins) < MAX_HIDDEN_LAYERS:
-            self._new_spin().setValue(self.spins[-2].value() if len(self.spins) > 1 else 4)
+            self._new_row(self.spins[-1].value() if self.spins else 4)
             self._update_buttons()
             self.changed.emit()
 
     @Slot()
     def _remove(self) -> None:
         if self.spins:
-            self.spins.pop().deleteLater()
+            self._drop_row()
             self._update_buttons()
             self.changed.emit()
 
     def _update_buttons(self) -> None:
-        self.remove.setEnabled(bool(self.spins))
-        self.add.setEnabled(len(self.spins) < MAX_HIDDEN_LAYERS)
+        n = len(self.spins)
+        self.add.setEnabled(n < MAX_HIDDEN_LAYERS)
+        self.add.setToolTip(
+            f"Add a hidden layer after layer {n}, with as many neurons as it" if 0 < n < MAX_HIDDEN_LAYERS
+            else "Add a hidden layer of 4 neurons" if n == 0
+            else f"At most {MAX_HIDDEN_LAYERS} hidden layers: remove one to add another")
+        self.remove.setEnabled(n > 0)
+        self.remove.setToolTip(f"Remove hidden layer {n}, the last one" if n
+                               else "There is no hidden layer to remove")
+        self.empty.setVisible(n == 0)
+        self.title.setText(f"Hidden layers: {n} <span style='color:#64748b'>(at most "
+                           f"{MAX_HIDDEN_LAYERS})</span>")
 
 
 class ControlsPanel(QWidget):
@@ -166,16 +461,19 @@ class ControlsPanel(QWidget):
         self.preset = QComboBox()
         self.preset.addItems(list(DATASET_NAMES))
         self.preset.setToolTip("A preset sets the data, the network and the training defaults")
-        self.noise = QDoubleSpinBox(decimals=3, singleStep=0.05, maximum=10.0, keyboardTracking=False)
-        self.samples = QSpinBox(minimum=4, maximum=100000, singleStep=50, keyboardTracking=False)
-        self.test_fraction = QDoubleSpinBox(decimals=2, singleStep=0.05, maximum=0.9,
-                                            keyboardTracking=False)
-        self.seed = QSpinBox(maximum=2 ** 31 - 1, keyboardTracking=False)
+        self.noise = NumberBox("noise", 0.0, 10.0, step=0.05)
+        self.samples = NumberBox("samples", 4, MAX_SAMPLES, integer=True, step=50)
+        self.test_fraction = NumberBox("test fraction", 0.0, 0.9, step=0.05)
+        self.test_fraction.setToolTip("The share of the samples held out for testing "
+                                      "(between 0 and 0.9)")
+        self.seed = NumberBox("seed", 0, MAX_SEED, integer=True, step=1)
+        self.seed.setToolTip(f"Seed of the random stream that draws the data and the initial "
+                             f"weights (0 to {MAX_SEED})")
         f.addRow("Dataset", self.preset)
-        f.addRow("Noise", self.noise)
-        f.addRow("Samples", self.samples)
-        f.addRow("Test fraction", self.test_fraction)
-        f.addRow("Seed", self.seed)
+        f.addRow("Noise", with_note(self.noise))
+        f.addRow("Samples", with_note(self.samples))
+        f.addRow("Test fraction", with_note(self.test_fraction))
+        f.addRow("Seed", with_note(self.seed))
         outer.addWidget(data)
 
         net = QGroupBox("Network")
@@ -187,7 +485,7 @@ class ControlsPanel(QWidget):
         self.output.addItems(list(OUTPUTS))
         self.init = QComboBox()
         self.init.addItems(list(INITS))
-        f.addRow("Neurons per\nhidden layer", self.hidden)
+        f.addRow(self.hidden)
         f.addRow("Activation", self.activation)
         f.addRow("Output", self.output)
         f.addRow("Initialisation", self.init)
@@ -199,23 +497,27 @@ class ControlsPanel(QWidget):
         for name in OPTIMIZERS:
             self.optimizer.addItem(OPTIMIZER_LABELS[name], name)
         self.lr = LogSlider(LR_MIN, LR_MAX)
-        self.lr.setToolTip("Learning rate η (logarithmic slider; type an exact value on the right)")
-        self.momentum = QDoubleSpinBox(decimals=3, singleStep=0.05, maximum=0.999,
-                                       keyboardTracking=False)
-        self.momentum.setToolTip("Momentum α: Δw = −η∇ + αΔw_prev")
-        self.batch = QSpinBox(maximum=100000, singleStep=8, keyboardTracking=False)
-        self.batch.setSpecialValueText("full batch")
-        self.l2 = QDoubleSpinBox(decimals=5, singleStep=0.0001, maximum=10.0, keyboardTracking=False)
-        self.l2.setToolTip("L2 weight decay λ: adds λ·w to every weight's gradient")
+        self.lr.setToolTip(f"Learning rate η, {format_number(LR_MIN)} to {format_number(LR_MAX)} "
+                           f"(logarithmic slider; type an exact value on the right)")
+        self.momentum = NumberBox("momentum", 0.0, 1.0, hi_open=True,
+                                  stops=[0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+        self.momentum.setToolTip("Momentum α: Δw = −η∇ + αΔw_prev (at least 0, less than 1)")
+        self.batch = NumberBox("batch size", 0, MAX_BATCH, integer=True, special="full batch",
+                               stops=[0] + [2 ** k for k in range(17)])
+        self.batch.setToolTip(f"Samples per pass: 0 (full batch) to {MAX_BATCH}; type 0 or "
+                              f"“full batch” for all the training samples")
+        self.l2 = NumberBox("L2", 0.0, L2_MAX, stops=nice_stops(1e-6, L2_MAX, zero=True))
+        self.l2.setToolTip(f"L2 weight decay λ: adds λ·w to every weight's gradient "
+                           f"(0 to {format_number(L2_MAX)})")
         f.addRow("Optimizer", self.optimizer)
         f.addRow("Learning rate η", self.lr)
-        f.addRow("Momentum α", self.momentum)
-        f.addRow("Batch size", self.batch)
-        f.addRow("L2 λ", self.l2)
+        f.addRow("Momentum α", with_note(self.momentum))
+        f.addRow("Batch size", with_note(self.batch))
+        f.addRow("L2 λ", with_note(self.l2))
         outer.addWidget(train)
 
         self.note = QLabel(wordWrap=True)
-        self.note.setStyleSheet("color: #64748b;")
+        self.note.setStyleSheet(MUTED_STYLE)
         outer.addWidget(self.note)
         self.reset_button = QPushButton("Reset to preset defaults")
         self.reset_button.clicked.connect(self._preset_defaults)
@@ -231,12 +533,11 @@ class ControlsPanel(QWidget):
                     self.activation.currentTextChanged, self.output.currentTextChanged,
                     self.init.currentTextChanged):
             sig.connect(self._schedule_rebuild)
-        self.lr.valueChanged.connect(lambda v: self._hyper(lr=v))
-        self.momentum.valueChanged.connect(lambda v: self._hyper(momentum=v))
-        self.batch.valueChanged.connect(lambda v: self._hyper(batch_size=v))
-        self.l2.valueChanged.connect(lambda v: self._hyper(l2=v))
-        self.optimizer.currentIndexChanged.connect(
-            lambda _: self._hyper(optimizer=self.optimizer.currentData()))
+        self.lr.valueChanged.connect(self._on_lr)
+        self.momentum.valueChanged.connect(self._on_momentum)
+        self.batch.valueChanged.connect(self._on_batch)
+        self.l2.valueChanged.connect(self._on_l2)
+        self.optimizer.currentIndexChanged.connect(self._on_optimizer)
         self.set_config(config)
 
     # -- reading and showing --------------------------------------------------------------------
@@ -244,8 +545,12 @@ class ControlsPanel(QWidget):
     def config(self) -> Config:
         return replace(self._config)
 
+    def number_boxes(self) -> list[NumberBox]:
+        """Every numeric box of the panel (the hidden layers' included)."""
+        return self.findChildren(NumberBox)
+
     def set_config(self, config: Config, csv_label: str | None = None) -> None:
-        """Show ``config`` in every control without emitting anything."""
+        """Show ``config`` in every control without emitting anything; every value exactly."""
         self._config = replace(config)
         if csv_label is not None:
             self._csv_label = csv_label
@@ -284,6 +589,8 @@ class ControlsPanel(QWidget):
         finally:
             for w, b in zip(widgets, blocked):
                 w.blockSignals(b)
+        for box in self.number_boxes():
+            box.clear_note()
         self.note.setText(PRESETS[config.dataset].notes if config.dataset in PRESETS else "")
 
     def _drop_csv_item(self) -> None:
@@ -300,6 +607,26 @@ class ControlsPanel(QWidget):
             self.momentum.setEnabled(values["optimizer"] == "momentum")
         self.hyperChanged.emit(values)
 
+    @Slot(float)
+    def _on_lr(self, v: float) -> None:
+        self._hyper(lr=v)
+
+    @Slot(object)
+    def _on_momentum(self, v: float) -> None:
+        self._hyper(momentum=v)
+
+    @Slot(object)
+    def _on_batch(self, v: int) -> None:
+        self._hyper(batch_size=v)
+
+    @Slot(object)
+    def _on_l2(self, v: float) -> None:
+        self._hyper(l2=v)
+
+    @Slot(int)
+    def _on_optimizer(self, _index: int) -> None:
+        self._hyper(optimizer=self.optimizer.currentData())
+
     @Slot()
     def _schedule_rebuild(self) -> None:
         self._rebuild_timer.start()
@@ -311,9 +638,9 @@ class ControlsPanel(QWidget):
         cfg.output = self.output.currentText()
         cfg.init = self.init.currentText()
         cfg.seed = self.seed.value()
-        cfg.test_fraction = round(self.test_fraction.value(), 4)
+        cfg.test_fraction = self.test_fraction.value()
         if cfg.dataset != "csv" and cfg.dataset != "iris":
-            cfg.noise = round(self.noise.value(), 6)
+            cfg.noise = self.noise.value()
             cfg.n_samples = self.samples.value()
         self.activation.setEnabled(bool(cfg.hidden))
         return cfg
