@@ -25,6 +25,7 @@ import os
 import time
 from collections import OrderedDict
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -44,6 +45,12 @@ STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept in the window (older ones thinned)
 RUNNER_WAIT_S = 0.004       # one wait for a chunk from the pass runner, between looks at commands
 RUNNER_AHEAD = 3            # chunks asked of the pass runner ahead of the one being applied
+# Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
+SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
+PHASED_AT = 10              # at this speed and below every pass plays its phases, one snapshot each
+EVERY_PASS_AT = 60          # at this speed and below every pass is published as a snapshot
+CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
+UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back
 
 
 def processes_enabled() -> bool:
@@ -59,9 +66,10 @@ class TrainingWorker(QObject):
     failed = Signal(str)               # bad input: the previous state is untouched
     rebuilt = Signal(object)           # (Config, Dataset, extra or None) after a new network
     saved = Signal(object)             # (path, pass count) after a session was saved
+    undoChanged = Signal(str)          # what Undo would bring back now ('' when nothing)
 
     def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 30.0,
-                 processes: bool | None = None):
+                 processes: bool | None = None, speed: float | None = None):
         super().__init__()
         self.use_processes = processes_enabled() if processes is None else processes
         self.runner: PassRunner | None = None    # the child process that plays, once started
@@ -93,6 +101,11 @@ class TrainingWorker(QObject):
         self._pass_trace = None                 # full trace of the pass being walked
         self._checkpoints: OrderedDict = OrderedDict()   # snapshot seq → trainer state, no history
         self._checkpoint_bytes = 0
+        self.speed: float | None = speed     # passes per second while playing; None: max
+        self._pace_t0 = 0.0                  # paced playing: when counting started,
+        self._pace_done = 0                  # and the passes (or phases) done since
+        self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
+                                             # trainer, trajectory, last update)
 
     # -- lifecycle (runs on the worker thread) --------------------------------------------------
 
@@ -149,11 +162,42 @@ class TrainingWorker(QObject):
         if self.trainer is None or self.running:
             return
         self._halt_runner()
-        self._end_phases()
-        self._start_runner()
+        if not self._phased():
+            self._end_phases()
+        if self._paced() is None:
+            self._start_runner()
         self.running = True
-        self.timer.start()
+        self._restart_pace()
+        self.timer.start(0)
         self._publish(force=True)
+
+    def _paced(self) -> float | None:
+        """Passes per second while playing, or None at full speed (and for Step by one epoch
+        and run_epochs, which finish as fast as they can)."""
+        return self.speed if self._stop_at_epoch is None else None
+
+    def _phased(self) -> bool:
+        """Whether playing walks every pass phase by phase (slow enough to see it)."""
+        speed = self._paced()
+        return speed is not None and speed <= PHASED_AT
+
+    def _restart_pace(self) -> None:
+        self._pace_t0 = time.perf_counter()
+        self._pace_done = 0
+
+    @Slot(object)
+    def set_speed(self, speed) -> None:
+        """Passes per second while playing (None: as fast as it goes); takes effect at once."""
+        self.speed = None if speed is None else float(speed)
+        if not self.running:
+            return
+        self._halt_runner()
+        if not self._phased():
+            self._end_phases()
+        if self._paced() is None:
+            self._start_runner()
+        self._restart_pace()
+        self.timer.start(0)
 
     @Slot(int)
     def run_epochs(self, epochs: int) -> None:
@@ -225,7 +269,11 @@ class TrainingWorker(QObject):
         phase = self._plan[k]
         if phase.kind == UPDATE:
             self._plan = None
-            self._run_pass()          # the same batch and weights: the same numbers, now applied
+            # the same batch and weights: the same numbers, now applied
+            if self._run_pass().diverged:
+                self._phase = None
+                self._publish(force=True)
+                return
         else:
             self._last_trace = partial_trace(self._pass_trace, phase)
         self._phase = phase
@@ -250,17 +298,62 @@ class TrainingWorker(QObject):
         if self.config is None:
             return
         self.pause_quietly()
+        kept = self._set_aside("reset")
         if self._install(self.config, self.trainer.dataset):
-            self._publish(force=True, message="reset to the initial weights")
+            self._publish(force=True, message="reset to the initial weights" + kept)
+        else:
+            self._drop_set_aside(kept)
 
     @Slot(object)
     def rebuild(self, config: Config) -> None:
         """A new dataset or architecture: new weights. On bad input nothing changes."""
         self.pause_quietly()
+        change = describe_change(self.config, config)
+        kept = self._set_aside(change)
         if self._install(config):
-            self._publish(force=True, message="new network: weights re-initialised")
+            self._publish(force=True, message=f"new network ({change}): weights re-initialised"
+                          + kept)
         else:
+            self._drop_set_aside(kept)
             self._publish(force=True)
+
+    def _set_aside(self, what: str) -> str:
+        """Keep the run a re-initialisation is about to replace, so that Undo can bring it back
+        exactly; returns the words that tell the user (empty when there was nothing to lose)."""
+        t = self.trainer
+        if t is None or t.pass_count == 0:
+            return ""
+        self._halt_runner()
+        self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update))
+        del self._undo[:-UNDO_DEPTH]
+        self.undoChanged.emit(self.undo_text())
+        return f"; {training_words(t)} set aside: Undo (Ctrl+Z) brings them back"
+
+    def _drop_set_aside(self, kept: str) -> None:
+        if kept:
+            self._undo.pop()
+            self.undoChanged.emit(self.undo_text())
+
+    def undo_text(self) -> str:
+        """What Undo would bring back, as the menu says it ('' when nothing)."""
+        if not self._undo:
+            return ""
+        what, _, _, trainer, _, _ = self._undo[-1]
+        return f"Undo {what.split(';')[0]}: back to {training_words(trainer)}"
+
+    @Slot()
+    def undo(self) -> None:
+        """Bring back the run the last re-initialisation set aside, exactly as it was: its
+        configuration, dataset, weights, optimizer and random state, history and path."""
+        if not self._undo:
+            self.failed.emit("nothing to undo: no training was set aside")
+            return
+        self.pause_quietly()
+        what, config, ds, trainer, trajectory, last_update = self._undo.pop()
+        self.undoChanged.emit(self.undo_text())
+        self._adopt(config, ds, trainer, trajectory, None)
+        trainer.last_update = last_update
+        self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
 
     @Slot(object)
     def set_hyper(self, values: dict) -> None:
@@ -331,6 +424,7 @@ class TrainingWorker(QObject):
             self.failed.emit(str(e))
             return
         self.pause_quietly()
+        self._set_aside(f"opening {Path(str(path)).name}")
         self._adopt(session.config, session.dataset, session.trainer, session.trajectory,
                     dict(session.extra or {}, path=str(path),
                          pass_count=session.trainer.pass_count))
@@ -384,6 +478,9 @@ class TrainingWorker(QObject):
     def _tick(self) -> None:
         if not self.running:
             return
+        if self._paced() is not None:
+            self._tick_paced()
+            return
         if self._runner_ready():
             self._tick_runner()
             return
@@ -398,6 +495,43 @@ class TrainingWorker(QObject):
                 self._publish(force=True)
                 return
         self._publish()
+
+    def _tick_paced(self) -> None:
+        """Playing at a chosen speed: run the passes (or, slow enough, the phases of a pass) that
+        are due by now, publish, and sleep until the next one is due."""
+        speed = self._paced()
+        units = self.speed_units()
+        rate = speed * units
+        now = time.perf_counter()
+        due = int((now - self._pace_t0) * rate) - self._pace_done
+        if due > max(1, CATCH_UP_S * rate):     # fell behind (a slow frame): no burst to catch up
+            self._pace_t0 = now - self._pace_done / rate
+            due = 1
+        if due > 0:
+            if units > 1:
+                self._step_phase()
+                self._pace_done += 1
+            else:
+                deadline = now + self.chunk_s
+                done = 0
+                while done < due and (done == 0 or time.perf_counter() < deadline):
+                    result = self._run_pass()
+                    done += 1
+                    if result.diverged:
+                        self._publish(force=True)
+                        return
+                self._pace_done += done
+                self._publish(force=speed <= EVERY_PASS_AT)
+        if not self.running:
+            return
+        wait = self._pace_t0 + (self._pace_done + 1) / rate - time.perf_counter()
+        self.timer.start(max(0, int(wait * 1000)))
+
+    def speed_units(self) -> int:
+        """What paced playing counts: the phases of a pass when phased, else passes (1)."""
+        if not self._phased():
+            return 1
+        return 2 * self.trainer.network.n_layers + 3     # as phases.phase_plan lists them
 
     # -- training in the pass runner process -----------------------------------------------------
 
@@ -541,6 +675,36 @@ class TrainingWorker(QObject):
         self.snapshotReady.emit(snap)
 
 
+def training_words(trainer) -> str:
+    """'73 epochs of training' / '12 passes of training', for messages about a run."""
+    if trainer.epoch > 0:
+        return f"{trainer.epoch:,} epoch{'s' if trainer.epoch != 1 else ''} of training"
+    n = trainer.pass_count
+    return f"{n:,} pass{'es' if n != 1 else ''} of training"
+
+
+CHANGE_NAMES = {"dataset": "dataset", "data_file": "data file", "label": "label column",
+                "standardize": "standardising", "n_samples": "samples", "noise": "noise",
+                "test_fraction": "test split", "hidden": "hidden layers",
+                "activation": "activation", "output": "output", "init": "initialisation",
+                "seed": "seed", "optimizer": "optimizer"}
+
+
+def describe_change(before: Config | None, after: Config) -> str:
+    """The settings that differ, in words: 'hidden layers 3 → 3,3; seed 1 → 2'."""
+    if before is None:
+        return "new configuration"
+
+    def show(v):
+        if isinstance(v, (tuple, list)):
+            return ",".join(str(x) for x in v) or "none"
+        return "default" if v is None else str(v)
+
+    parts = [f"{name} {show(getattr(before, key))} → {show(getattr(after, key))}"
+             for key, name in CHANGE_NAMES.items() if getattr(before, key) != getattr(after, key)]
+    return "; ".join(parts) or "the same settings"
+
+
 class WorkerHost(QObject):
     """GUI-thread side: owns the thread, sends commands, keeps the newest snapshot."""
 
@@ -559,11 +723,14 @@ class WorkerHost(QObject):
     parametersRequested = Signal(object)
     pinRequested = Signal(object)
     shutdownRequested = Signal()
+    speedRequested = Signal(object)
+    undoRequested = Signal()
     # relays, emitted on the GUI thread
     snapshotArrived = Signal(object)
     failed = Signal(str)
     rebuilt = Signal(object)
     saved = Signal(object)
+    undoChanged = Signal(str)
 
     def __init__(self, config: Config, parent=None, **worker_kw):
         super().__init__(parent)
@@ -588,12 +755,15 @@ class WorkerHost(QObject):
                           (self.hyperRequested, self.worker.set_hyper),
                           (self.parametersRequested, self.worker.set_parameters),
                           (self.pinRequested, self.worker.set_pinned),
+                          (self.speedRequested, self.worker.set_speed),
+                          (self.undoRequested, self.worker.undo),
                           (self.shutdownRequested, self.worker.shutdown)):
             sig.connect(slot)
         self.worker.snapshotReady.connect(self._on_snapshot)
         self.worker.failed.connect(self._on_failed)
         self.worker.rebuilt.connect(self._on_rebuilt)
         self.worker.saved.connect(self._on_saved)
+        self.worker.undoChanged.connect(self._on_undo_changed)
         self._stopped = False
 
     def start(self) -> None:
@@ -616,6 +786,10 @@ class WorkerHost(QObject):
     @Slot(object)
     def _on_saved(self, payload) -> None:
         self.saved.emit(payload)
+
+    @Slot(str)
+    def _on_undo_changed(self, text: str) -> None:
+        self.undoChanged.emit(text)
 
     def stop(self, timeout_ms: int = 10000) -> None:
         """Stop training, quit the thread and wait for it; safe to call twice."""

@@ -67,8 +67,9 @@ def _no_unsaved_work_prompt(request, monkeypatch):
 
 @pytest.fixture
 def open_window(qtbot, tmp_path):
-    """``open_window(preset, size=None)`` → a shown MainWindow (resized to ``size``, (w, h), if
-    given) with throw-away settings whose worker has published its first snapshot; closed in
+    """``open_window(preset, size=None, speed="max")`` → a shown MainWindow (resized to ``size``,
+    (w, h), if given) with throw-away settings, remembering ``speed`` as the playing speed (None:
+    none remembered, so the default), whose worker has published its first snapshot; closed in
     teardown, which checks that the training thread stopped."""
     from PySide6.QtCore import QSettings
 
@@ -76,9 +77,11 @@ def open_window(qtbot, tmp_path):
     from bpviz.ui.main_window import MainWindow
     windows = []
 
-    def make(preset="gaussian-clouds", size=None):
-        w = MainWindow(Config.preset(preset),
-                       settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    def make(preset="gaussian-clouds", size=None, speed="max"):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+        if speed is not None:           # the speed a user chose in an earlier run
+            settings.setValue("speed", str(speed))
+        w = MainWindow(Config.preset(preset), settings=settings)
         qtbot.addWidget(w)
         if size is not None:
             w.resize(*size)

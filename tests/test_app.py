@@ -197,9 +197,9 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     from dataclasses import replace
 
     import bpviz.ui.main_window as mw
-    w = MainWindow(Config.preset("gaussian-clouds"),
-                   settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                   start_worker=False)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    settings.setValue("speed", "max")          # as fast as it goes: panels take turns
+    w = MainWindow(Config.preset("gaussian-clouds"), settings=settings, start_worker=False)
     qtbot.addWidget(w)
     w.show()
     w.paint_timer.stop()                       # ticks are driven by hand below

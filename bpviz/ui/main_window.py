@@ -9,22 +9,24 @@ commands to the worker; the next snapshot shows their effect in every panel.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QScrollArea, QToolBar, QWidget)
+from PySide6.QtWidgets import (QAbstractSlider, QApplication, QComboBox, QDockWidget,
+                               QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QPushButton, QScrollArea, QStyle, QToolBar, QWidget)
 
 from .. import __version__
 from ..engine.config import Config
 from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.snapshot import Snapshot
-from ..worker import WorkerHost
+from ..worker import PHASED_AT, SPEEDS, WorkerHost
 from .boundary_view import BoundaryView
 from .controls import ControlsPanel
 from .cost_view import CostView
@@ -55,14 +57,40 @@ LAYOUT_VERSION = 2
 
 STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
               ("one epoch", "epoch")]
+# The speed a new user starts at: the classic example's loss comes within 10% of where 1,000
+# epochs take it after about 190 epochs, so at 10 passes a second a learner watches it converge
+# over about 20 seconds, each pass played phase by phase.
+DEFAULT_SPEED = 10
+UNDO_SHOWN_MS = 30000       # how long the "Undo" offer stays in the status bar
 
 SHORTCUTS = [
-    ("Space", "play / pause"), ("S or →", "one pass (Step)"), ("R", "reset to the initial weights"),
-    ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Q", "quit"),
-    ("click a neuron", "select it"), ("click two edges", "make them the error-surface axes"),
+    ("Space", "play / pause"), ("S or →", "one step (see Step by)"),
+    ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
+    ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
+    ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
+    ("click a neuron", "inspect it (the Neuron inspector comes forward)"),
+    ("click two edges", "make them the error-surface axes"),
     ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
     ("click a data point", "pin that sample"),
 ]
+OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
+                 "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
+                 "edit the number. A focused slider keeps its arrow keys. Press Tab or click the "
+                 "diagram to leave a box.")
+
+
+def speed_label(speed) -> str:
+    return "max" if speed is None else f"{speed:,}"
+
+
+class _KeepArrowsForSliders(QObject):
+    """A focused slider keeps its arrow keys (the window's → means Step everywhere else)."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if (event.type() == QEvent.ShortcutOverride and isinstance(obj, QAbstractSlider)
+                and event.key() in (Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down)):
+            event.accept()
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -94,8 +122,11 @@ class MainWindow(QMainWindow):
         self._saved_pass: int | None = None      # pass count when last saved/opened
         self._message_box: QMessageBox | None = None
         self._closing = False
+        self._running = False
+        self._inspect_on_select = False          # the first selection is not a click
+        self.speed = self._remembered_speed()
 
-        self.host = WorkerHost(self.config, self, **(worker_kw or {}))
+        self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed))
         self.network = NetworkView()
         self.surface = SurfaceView()
         self.cost = CostView()
@@ -111,6 +142,9 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         self._connect()
         self.network.select_neuron(1, 0)       # the inspector starts on this neuron too
+        self._inspect_on_select = True
+        self._arrow_filter = _KeepArrowsForSliders(self)
+        QApplication.instance().installEventFilter(self._arrow_filter)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_settings()
 
@@ -172,12 +206,22 @@ class MainWindow(QMainWindow):
         return a
 
     def _build_actions(self) -> None:
-        self.play_action = self._action("Play", self.toggle_play, "Space", "Train continuously")
-        self.play_action.setCheckable(True)
+        style = self.style()
+        self._play_icon = style.standardIcon(QStyle.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.SP_MediaPause)
+        self.play_action = self._action("Play", self.toggle_play, "Space",
+                                        "Train continuously at the chosen speed (Space)")
+        self.play_action.setIcon(self._play_icon)
         self.step_action = self._action("Step", self.step, ["S", "Right"],
-                                        "Run exactly one pass: forward, backward, update")
+                                        "One step of training (S or →): see Step by")
+        self.step_action.setIcon(style.standardIcon(QStyle.SP_MediaSeekForward))
         self.reset_action = self._action("Reset", self.reset, "R",
-                                         "Back to the initial weights of this seed")
+                                         "Back to the initial weights of this seed (R)")
+        self.reset_action.setIcon(style.standardIcon(QStyle.SP_BrowserReload))
+        self.undo_action = self._action("Undo", self.undo, QKeySequence.Undo,
+                                        "Bring back the training a reset or a new network set "
+                                        "aside (Ctrl+Z)")
+        self.undo_action.setEnabled(False)
         open_csv = self._action("Open dataset CSV…", self.open_csv_dialog, QKeySequence.Open)
         self.exporter = Exporter(self)          # File → Export, right-click "Export…" on plots
         quit_action = self._action("Quit", self.close, QKeySequence.Quit)
@@ -207,8 +251,9 @@ class MainWindow(QMainWindow):
         view.addAction(self._action("Reset layout", self.reset_layout))
 
         train = mb.addMenu("&Train")
-        for a in (self.play_action, self.step_action, self.reset_action):
+        for a in (self.play_action, self.step_action, self.reset_action, self.undo_action):
             train.addAction(a)
+        self.train_menu = train
 
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1"))
@@ -217,8 +262,24 @@ class MainWindow(QMainWindow):
         tb = self.addToolBar("Training")
         tb.setObjectName("training-toolbar")
         tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         for a in (self.play_action, self.step_action, self.reset_action):
             tb.addAction(a)
+        self.toolbar = tb
+        self.speed_box = QComboBox()
+        for speed in SPEEDS:
+            self.speed_box.addItem(speed_label(speed), speed)
+        self.speed_box.setCurrentIndex(SPEEDS.index(self.speed))
+        self.speed_box.setToolTip(
+            f"Passes per second while playing. At {PHASED_AT} and below every pass is shown, "
+            f"and each plays its phases on the diagram: forward through the layers, the loss, "
+            f"the deltas from the output back, the gradients, the update. 'max' trains as fast "
+            f"as the machine goes.")
+        self.speed_box.currentIndexChanged.connect(self._on_speed)
+        tb.addWidget(QLabel("  Speed: "))
+        tb.addWidget(self.speed_box)
+        tb.addWidget(QLabel(" passes/s"))
+        tb.addSeparator()
         self.step_mode = QComboBox()
         for label, mode in STEP_MODES:
             self.step_mode.addItem(label, mode)
@@ -244,6 +305,20 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
+        self.undo_bar = QWidget()
+        row = QHBoxLayout(self.undo_bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.undo_label = QLabel()
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Bring the training back exactly as it was (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        row.addWidget(self.undo_label)
+        row.addWidget(self.undo_button)
+        self.undo_bar.hide()
+        sb.addPermanentWidget(self.undo_bar)
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.timeout.connect(self.undo_bar.hide)
         self.status_labels = {k: QLabel() for k in ("epoch", "pass", "loss", "accuracy", "speed")}
         for lab in self.status_labels.values():
             lab.setMinimumWidth(110)
@@ -255,6 +330,7 @@ class MainWindow(QMainWindow):
         h.failed.connect(self._on_failed)
         h.rebuilt.connect(self._on_rebuilt)
         h.saved.connect(self._on_saved)
+        h.undoChanged.connect(self._on_undo_changed)
         self.controls.configChanged.connect(self._on_config_changed)
         self.controls.hyperChanged.connect(self._on_hyper)
         self.network.parametersEdited.connect(self.set_parameters)
@@ -279,7 +355,7 @@ class MainWindow(QMainWindow):
             self.play()
 
     def is_running(self) -> bool:
-        return self.play_action.isChecked()
+        return self._running
 
     @Slot()
     def play(self) -> None:
@@ -302,9 +378,52 @@ class MainWindow(QMainWindow):
     def reset(self) -> None:
         self.host.resetRequested.emit()
 
+    @Slot()
+    def undo(self) -> None:
+        self.host.undoRequested.emit()
+
     def _set_running(self, running: bool) -> None:
-        self.play_action.setChecked(running)
+        self._running = running
         self.play_action.setText("Pause" if running else "Play")
+        self.play_action.setIcon(self._pause_icon if running else self._play_icon)
+        self.play_action.setStatusTip("Pause training (Space)" if running else
+                                      "Train continuously at the chosen speed (Space)")
+
+    def _remembered_speed(self):
+        value = self.settings.value("speed", DEFAULT_SPEED)
+        if str(value) == "max":
+            return None
+        try:
+            speed = int(float(value))
+        except (TypeError, ValueError):
+            return DEFAULT_SPEED
+        return speed if speed in SPEEDS else DEFAULT_SPEED
+
+    @Slot(int)
+    def _on_speed(self, _index: int) -> None:
+        self.speed = self.speed_box.currentData()
+        self.settings.setValue("speed", speed_label(self.speed).replace(",", ""))
+        self.host.speedRequested.emit(self.speed)
+        self._painted = None
+
+    def set_speed(self, speed) -> None:
+        """Passes per second while playing (None: max), as the toolbar's Speed box sets it."""
+        self.speed_box.setCurrentIndex(SPEEDS.index(speed))
+
+    def shows_every_pass(self) -> bool:
+        """Slow enough that every snapshot is shown in every panel as it arrives."""
+        return self.speed is not None and self.speed <= PHASED_AT
+
+    @Slot(str)
+    def _on_undo_changed(self, text: str) -> None:
+        self.undo_action.setEnabled(bool(text))
+        self.undo_action.setText(text or "Undo")
+        if text:
+            self.undo_label.setText(text.split(": back to ")[-1] + " set aside")
+            self.undo_bar.show()
+            self._undo_timer.start(UNDO_SHOWN_MS)
+        else:
+            self.undo_bar.hide()
 
     @Slot(object)
     def _on_scrubbed(self, snap) -> None:
@@ -352,6 +471,10 @@ class MainWindow(QMainWindow):
     @Slot(int, int)
     def _on_neuron_selected(self, layer: int, index: int) -> None:
         self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
+        if self._inspect_on_select:             # a click: bring the inspector forward
+            dock = self.docks["inspector"]
+            dock.show()
+            dock.raise_()
 
     @Slot(object)
     def _on_config_changed(self, config: Config) -> None:
@@ -574,7 +697,7 @@ class MainWindow(QMainWindow):
         snap = self.timeline.shown() or self.latest
         if snap is None or snap is self._painted:
             return
-        if snap.running and snap is self.latest:
+        if snap.running and snap is self.latest and not self.shows_every_pass():
             self._paint_training(snap)
             return
         self._painted = snap
@@ -623,7 +746,7 @@ class MainWindow(QMainWindow):
         s = self.status_labels
         s["epoch"].setText(f"epoch {snap.epoch}")
         s["pass"].setText(f"pass {snap.pass_count}")
-        s["loss"].setText(f"loss {snap.loss:.5g}")
+        s["loss"].setText(f"loss {snap.loss:.5g}" if math.isfinite(snap.loss) else "loss —")
         hist = self.cost.series("accuracy")[1] if snap.task == "classification" else ()
         s["accuracy"].setText(f"accuracy {hist[-1]:.3f}" if len(hist) else "accuracy —")
         s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
@@ -667,14 +790,23 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+        self._open_box(QMessageBox.Information, "Keyboard shortcuts",
+                       f"<table>{rows}</table><p>{OWN_KEYS_NOTE}</p>")
+
+    def _open_box(self, icon, title: str, text: str) -> QMessageBox:
+        """A window-modal message that does not block the event loop (training goes on)."""
+        box = QMessageBox(icon, title, text, QMessageBox.Ok, self)
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self._message_box = box
+        return box
 
     @Slot()
     def show_about(self) -> None:
-        QMessageBox.about(self, "About bpviz",
-                          f"<h3>bpviz {__version__}</h3><p>Backpropagation, visible: the error "
-                          f"signal on every edge, the delta on every neuron, the error surface and "
-                          f"the cost curve, after every backward pass.</p>")
+        self._open_box(QMessageBox.Information, "About bpviz",
+                       f"<h3>bpviz {__version__}</h3><p>Backpropagation, visible: the error "
+                       f"signal on every edge, the delta on every neuron, the error surface and "
+                       f"the cost curve, after every backward pass.</p>")
 
     # -- layout and lifecycle -------------------------------------------------------------------
 
@@ -706,6 +838,7 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self.paint_timer.stop()
+        QApplication.instance().removeEventFilter(self._arrow_filter)
         self.host.stop()
         self.surface.stop()
         self.network.stop()
