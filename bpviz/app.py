@@ -24,6 +24,14 @@ def install_exception_hook(app) -> None:
 
 
 def main(args=None) -> int:
+    # Before any Qt: with no display, no X server answering, or a library the X11 plugin needs
+    # missing, Qt aborts the process (exit 134); say instead what is wrong and what to install.
+    from .platform_check import platform_problem
+    problem = platform_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+
     from PySide6.QtWidgets import QApplication
 
     from .engine.config import Config
