@@ -35,8 +35,8 @@ def test_a_missing_library_gives_one_line_naming_its_package():
     assert problem == ("bpviz: the window cannot open: Qt's X11 platform plugin (xcb) needs "
                        "libxcb-cursor.so.0, which is not installed; install it with: sudo apt-get "
                        "install libxcb-cursor0")
-    assert platform_problem(X11, "linux", without("libxcb-cursor.so.0"), PLUGIN,
-                            ["fedora"]).endswith("install it with: sudo dnf install xcb-util-cursor")
+    fedora = platform_problem(X11, "linux", without("libxcb-cursor.so.0"), PLUGIN, ["fedora"])
+    assert fedora.endswith("install it with: sudo dnf install xcb-util-cursor")
     both = platform_problem(X11, "linux", without("libxcb-icccm.so.4", "libxcb-keysyms.so.1"),
                             PLUGIN, [])
     assert "\n" not in both
