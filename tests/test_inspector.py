@@ -6,12 +6,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QScrollBar, QTableWidget
 
 from bpviz.engine.inspect import delta_table, fmt, inspect_neuron
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
 from bpviz.ui import inspector as inspector_module
-from bpviz.ui.inspector import DEAD_BG, SATURATED_BG, InspectorPanel
+from bpviz.ui.inspector import DEAD_BG, SATURATED_BG, InspectorPanel, cell_margin, full_value
 
 
 @pytest.fixture
@@ -119,14 +122,17 @@ def test_displayed_numbers_equal_the_report(panel, run_snap):
     table = panel.delta_table()
     assert table.scope == "batch"
     ref = delta_table(trace_net(snap), ds.X_train, ds.T_train)
-    w = panel.delta_widget
-    for row, ld in enumerate(ref.layers):
+    w = panel.delta_widget                        # one column per layer, one row per neuron
+    for col, ld in enumerate(ref.layers):
+        assert w.horizontalHeaderItem(col).text() == f"layer {ld.layer}\n{ld.activation}"
         for j, v in enumerate(ld.delta):
-            assert w.item(row, j).data(Qt.UserRole) == float(v)
-            assert w.item(row, j).text() == fmt(v)
+            assert w.item(j, col).data(Qt.UserRole) == float(v)
+            assert w.item(j, col).text() == fmt(v)
+            assert w.item(j, col).toolTip().startswith(f"layer {ld.layer}, neuron {j}: δ = "
+                                                       f"{full_value(v)}")
     panel.set_scope("sample")
     ref = delta_table(trace_net(snap), ds.X_train, ds.T_train, sample=0)
-    assert [w.item(1, j).data(Qt.UserRole) for j in range(3)] == ref.layers[1].delta.tolist()
+    assert [w.item(j, 1).data(Qt.UserRole) for j in range(3)] == ref.layers[1].delta.tolist()
 
 
 def test_chain_rule_html_contains_every_term(panel, run_snap):
@@ -200,7 +206,9 @@ def test_selecting_and_pinning_update_without_echo(panel, run_snap, qtbot):
     assert chosen == [(2, 1)] and panel.report().is_output
     panel.index_box.setValue(0)
     assert chosen[-1] == (2, 0) and panel.report().index == 0
-    panel._on_delta_cell(0, 2)                    # a click in the delta table
+    w = panel.delta_widget                         # a click in the delta table: layer 1, neuron 2
+    QTest.mouseClick(w.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     w.visualRect(w.model().index(2, 0)).center())
     assert chosen[-1] == (1, 2) and panel.report().index == 2
 
     panel.select_neuron(7, 0)                     # not a neuron of this network: ignored
@@ -299,7 +307,7 @@ def test_dead_and_saturated_neurons_are_highlighted(panel, run_snap):
     assert panel.report().dead
     assert "dead" in panel.header_html()
     w = panel.delta_widget
-    assert w.item(0, 1).background().color() == DEAD_BG
+    assert w.item(1, 0).background().color() == DEAD_BG
     assert w.item(0, 0).background().color() != DEAD_BG
 
     def saturate(net):
@@ -311,7 +319,7 @@ def test_dead_and_saturated_neurons_are_highlighted(panel, run_snap):
     p2.set_dataset(ds)
     p2.show_snapshot(snap)
     assert p2.delta_table().layers[0].saturated.tolist() == [False, False, True]
-    assert p2.delta_widget.item(0, 2).background().color() == SATURATED_BG
+    assert p2.delta_widget.item(2, 0).background().color() == SATURATED_BG
     p2.select_neuron(1, 2)
     assert p2.report().saturated and "saturated" in p2.header_html()
     p2.deleteLater()
@@ -416,3 +424,111 @@ def test_histogram_range_holds_while_the_deltas_stay_inside_it(panel, run_snap):
     assert a <= min(wide[0], 0.0) and max(wide[-1], r.delta) <= b and (a, b) != (x0, x1)
     _, (c, d) = shown(wide, counts * 2)
     assert c == 0 and d >= 2 * max(h.counts) and d != y1
+
+
+def elided(table: QTableWidget) -> list:
+    """(row, column, text) of every cell and header whose text is wider than the room its column
+    leaves it (the column width less the style's text margins and the grid line): what the view
+    would elide to "−5.459e…"."""
+    margin = 2 * cell_margin(table) + (1 if table.showGrid() else 0)
+    out = []
+    for c in range(table.columnCount()):
+        width = table.columnWidth(c)
+        head = table.horizontalHeaderItem(c)
+        if head is not None:
+            fm = table.horizontalHeader().fontMetrics()
+            if max(fm.horizontalAdvance(line) for line in head.text().split("\n")) + 8 > width:
+                out.append((-1, c, head.text()))
+        for r in range(table.rowCount()):
+            item = table.item(r, c)
+            if item is None or not item.text():
+                continue
+            font = item.data(Qt.FontRole)
+            fm = QFontMetrics(font if font is not None else table.font())
+            if fm.horizontalAdvance(item.text()) + margin > width:
+                out.append((r, c, item.text()))
+    return out
+
+
+@pytest.mark.parametrize("size", [(700, 330), (1000, 700)])
+@pytest.mark.parametrize("preset, neuron", [("gaussian-clouds", (1, 0)), ("spiral", (2, 5)),
+                                            ("spiral3", (3, 1))])
+def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neuron):
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    _, ds, _, _ = make_run(preset)
+    panel.set_dataset(ds)
+    panel.select_neuron(*neuron)
+    snap = make_snap(preset, passes=10)
+    panel.show_snapshot(snap)
+    qtbot.wait(10)
+    r = panel.report()
+    assert (r.layer, r.index) == neuron
+
+    tables = (panel.incoming_table, panel.outgoing_table, panel.delta_widget)
+    for scope in ("sample", "batch"):
+        panel.set_scope(scope)
+        qtbot.wait(1)
+        for table in tables:
+            assert elided(table) == []
+            # every row and column in view: the table has nothing to scroll
+            assert table.verticalScrollBar().maximum() == 0
+            assert table.horizontalScrollBar().maximum() == 0
+        # one scroll area: at most one vertical scroll bar shows, the panel's own
+        bars = [b for b in panel.findChildren(QScrollBar)
+                if b.isVisible() and b.orientation() == Qt.Vertical]
+        assert bars in ([], [panel._scroll.verticalScrollBar()])
+        assert not panel._scroll.horizontalScrollBar().isVisible()
+
+    # rows as many as the neurons: incoming edges and bias, outgoing edges, the widest layer
+    sizes = snap.sizes
+    assert panel.incoming_table.rowCount() == sizes[neuron[0] - 1] + 1
+    assert panel.delta_widget.rowCount() == max(sizes[1:])
+    assert panel.delta_widget.columnCount() == len(sizes) - 1
+    # a cell keeps 4 significant digits; its tooltip every digit
+    item = panel.incoming_table.item(0, 2)
+    assert item.text() == fmt(r.incoming[0].grad)
+    assert item.toolTip() == full_value(r.incoming[0].grad)
+    assert float(item.toolTip().replace("−", "-")) == r.incoming[0].grad
+
+    # the chain rule starts within the first screen, beside the histogram from 600 px wide
+    scroll = panel._scroll
+    scroll.verticalScrollBar().setValue(0)
+    assert panel.chain.mapTo(scroll.viewport(), panel.chain.rect().topLeft()).y() \
+        < scroll.viewport().height() - 60
+    assert panel.layout_mode() == ("wide" if size[0] >= 1000 else "medium")
+    if panel.layout_mode() == "medium":
+        assert panel.hist_widget.mapTo(panel, panel.hist_widget.rect().topLeft()).x() \
+            > panel.chain.mapTo(panel, panel.chain.rect().topRight()).x()
+    else:
+        assert panel.incoming_table.mapTo(panel, panel.incoming_table.rect().topLeft()).x() \
+            > panel.chain.mapTo(panel, panel.chain.rect().topRight()).x()
+    # the panel's scroll bar brings every table's top, and its bottom, into view
+    bar, body = scroll.verticalScrollBar(), scroll.widget()
+    for table in tables:
+        top = table.mapTo(body, table.rect().topLeft()).y()
+        bar.setValue(top)
+        assert 0 <= table.mapTo(scroll.viewport(), table.rect().topLeft()).y() \
+            < scroll.viewport().height()
+        bar.setValue(top + table.height() - scroll.viewport().height())
+        bottom = table.mapTo(scroll.viewport(), table.rect().bottomLeft()).y()
+        assert 0 <= bottom < scroll.viewport().height()
+
+
+def test_narrow_dock_stacks_the_sections_in_one_column(panel, run_snap, qtbot):
+    ds, trainer, snap = run_snap(passes=3)
+    panel.resize(460, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_dataset(ds)
+    panel.show_snapshot(snap)
+    assert panel.layout_mode() == "narrow"
+    chain_bottom = panel.chain.mapTo(panel, panel.chain.rect().bottomLeft()).y()
+    assert panel.hist_widget.mapTo(panel, panel.hist_widget.rect().topLeft()).y() > chain_bottom
+    assert elided(panel.incoming_table) == [] and elided(panel.delta_widget) == []
+    bars = [b for b in panel.findChildren(QScrollBar) if b.isVisible()]
+    assert all(b in (panel._scroll.verticalScrollBar(), panel._scroll.horizontalScrollBar())
+               for b in bars)

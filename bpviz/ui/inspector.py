@@ -11,8 +11,14 @@ shows:
   (the "pinned sample / batch mean" toggle); for the output layer δ = y − t;
 - a histogram of δ over the training samples, with the pinned sample and the mean marked;
 - tables of the incoming edges (weight, ∂L/∂w, the last Δw, a finite-difference check) and the
-  outgoing edges (weight, δ_k, error signal), and the δ of every neuron of the network with dead and
-  saturated neurons highlighted.
+  outgoing edges (weight, δ_k, error signal), and the δ of every neuron of the network (one column
+  per layer, one row per neuron, as the diagram draws them) with dead and saturated neurons
+  highlighted.
+
+Layout: every section is shown in full in one scroll area (no tabs, no scroll bars inside it).
+Each table is sized to its cells (:func:`fit_table`), which hold 4 significant digits; the tooltip
+holds every digit. From :data:`MEDIUM` pixels wide the histogram sits beside the chain rule and the
+tables below them; from :data:`WIDE` the tables sit beside; narrower, one column.
 
 Which weights: by default (``at="trace"``) every number is computed at the weights the last pass's
 trace used (``snap.trace_weights`` / ``snap.trace_biases``, before that pass's update). That is where
@@ -37,10 +43,11 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QHBoxLayout, QHeaderView, QLabel,
-                               QRadioButton, QScrollArea, QSizePolicy, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayout, QButtonGroup,
+                               QHBoxLayout, QHeaderView, QLabel, QRadioButton, QScrollArea,
+                               QSizePolicy, QSpinBox, QStyle, QTableWidget, QTableWidgetItem,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
                               NeuronReport, delta_table, derivative_numbers, fmt, inspect_neuron,
@@ -59,6 +66,8 @@ DEAD_BG = QColor(203, 213, 225)        # slate-300
 SATURATED_BG = QColor(253, 230, 138)   # amber-200
 SELECTED_BG = QColor(191, 219, 254)    # blue-200
 MUTED = "#64748b"
+WIDE = 1000                   # from this width the tables sit beside the chain rule
+MEDIUM = 600                  # from this width the histogram sits beside the chain rule
 
 
 def _hex(rgb) -> str:
@@ -90,6 +99,64 @@ def _pnum(v, bold: bool = False) -> str:
     """Like :func:`_num`, in parentheses when negative."""
     inner = _num(v, bold)
     return f"({inner})" if v is not None and v < 0 else inner
+
+
+def full_value(v: float) -> str:
+    """Every digit of ``v`` (the shortest text that reads back as the same float)."""
+    return repr(float(v)).replace("-", "−") if np.isfinite(v) else str(v)
+
+
+def cell_margin(table: QTableWidget) -> int:
+    """Pixels a table cell keeps free on each side of its text (the style's text margin)."""
+    return table.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, table) + 1
+
+
+def fit_table(table: QTableWidget, columns: list[list[str]] | None = None,
+              bold: list[tuple[int, str]] = ()) -> None:
+    """Size every column to its widest text (header and cells) and the table to all its rows and
+    columns, so that no text is elided and it needs no scroll bar.
+
+    ``columns``: each column's cell texts, when the caller has them at hand (reading them back
+    from the items is slower); ``bold``: (column, text) of the cells drawn in bold. Without
+    ``columns`` the items are read, each in its own font."""
+    fm = table.fontMetrics()
+    if columns is None:
+        columns, bold = [[] for _ in range(table.columnCount())], []
+        for c in range(table.columnCount()):
+            for r in range(table.rowCount()):
+                item = table.item(r, c)
+                if item is not None and item.text():
+                    font = item.data(Qt.FontRole)
+                    if font is not None and font.bold():
+                        bold.append((c, item.text()))
+                    else:
+                        columns[c].append(item.text())
+    pad = 2 * cell_margin(table) + 8             # the text margins, the grid line, some air
+    header, side = table.horizontalHeader(), table.verticalHeader()
+    header.setSectionResizeMode(QHeaderView.Fixed)
+    header.setStretchLastSection(False)
+    side.setSectionResizeMode(QHeaderView.Fixed)
+    side.setDefaultSectionSize(fm.height() + 8)
+    widths = [max(40, header.sectionSizeHint(c)) for c in range(table.columnCount())]
+    for c, texts in enumerate(columns[:len(widths)]):
+        if texts:
+            widths[c] = max(widths[c], max(map(fm.horizontalAdvance, set(texts))) + pad)
+    if bold:
+        font = QFont(table.font())
+        font.setBold(True)
+        fmb = QFontMetrics(font)
+        for c, text in bold:
+            widths[c] = max(widths[c], fmb.horizontalAdvance(text) + pad)
+    for c, w in enumerate(widths):
+        if header.sectionSize(c) != w:
+            header.resizeSection(c, w)
+    width = sum(widths) + 2 * table.frameWidth()
+    if not side.isHidden():
+        width += side.sizeHint().width()
+    height = header.sizeHint().height() + table.rowCount() * side.defaultSectionSize() \
+        + 2 * table.frameWidth()
+    if (table.width(), table.height()) != (width, height) or table.minimumWidth() != width:
+        table.setFixedSize(width, height)
 
 
 class InspectorPanel(QWidget):
@@ -160,25 +227,34 @@ class InspectorPanel(QWidget):
         for box in (self.layer_box, self.index_box):
             box.setRange(0, 0)
 
-        controls = QHBoxLayout()
-        controls.setContentsMargins(4, 2, 4, 2)
-        controls.setSpacing(4)
+        picker = QWidget()
+        row = QHBoxLayout(picker)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
         for w in (QLabel("Layer"), self.layer_box, QLabel("neuron"), self.index_box):
-            controls.addWidget(w)
-        controls.addSpacing(12)
+            row.addWidget(w)
+        row.addSpacing(12)
         for w in (QLabel("Sample"), self.prev_button, self.sample_box, self.next_button):
-            controls.addWidget(w)
-        controls.addStretch(1)
-        scope_row = QHBoxLayout()
-        scope_row.setContentsMargins(4, 0, 4, 0)
-        scope_row.setSpacing(8)
+            row.addWidget(w)
+        row.addStretch(1)
+        scope = QWidget()
+        row = QHBoxLayout(scope)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
         scope_label = QLabel("Show for:")
         scope_label.setToolTip("The chain rule, the outgoing edges and the table of all deltas "
                                "show the pinned sample or the mean over the training samples")
-        scope_row.addWidget(scope_label)
-        scope_row.addWidget(self.sample_radio)
-        scope_row.addWidget(self.batch_radio)
-        scope_row.addStretch(1)
+        row.addWidget(scope_label)
+        row.addWidget(self.sample_radio)
+        row.addWidget(self.batch_radio)
+        row.addStretch(1)
+        self._bar_parts = (picker, scope)
+        self._bar = QBoxLayout(QBoxLayout.LeftToRight)
+        self._bar.setContentsMargins(4, 2, 4, 2)
+        self._bar.setSpacing(2)
+        self._bar.addWidget(picker)
+        self._bar.addSpacing(12)
+        self._bar.addWidget(scope, 1)
 
         self.header = QLabel()
         self.header.setTextFormat(Qt.RichText)
@@ -241,8 +317,6 @@ class InspectorPanel(QWidget):
         self.delta_widget = QTableWidget()
         self.delta_widget.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.delta_widget.setSelectionMode(QAbstractItemView.NoSelection)
-        self.delta_widget.verticalHeader().setDefaultSectionSize(22)
-        self.delta_widget.horizontalHeader().setDefaultSectionSize(78)
         self.delta_widget.cellClicked.connect(self._on_delta_cell)
         self.delta_note = QLabel(
             f'<span style="background:{DEAD_BG.name()}">&nbsp;dead&nbsp;</span> ReLU with z ≤ 0 for '
@@ -253,33 +327,62 @@ class InspectorPanel(QWidget):
         self.delta_note.setWordWrap(True)
         self.delta_note.setStyleSheet(f"color: {MUTED}; padding: 2px 4px;")
 
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self._with_note(self.incoming_table, self.incoming_note), "Incoming edges")
-        self.tabs.addTab(self._with_note(self.outgoing_table, self.outgoing_note), "Outgoing edges")
-        self.tabs.addTab(self._with_note(self.delta_widget, self.delta_note), "All deltas")
-        self.tabs.setMinimumHeight(170)
+        self.delta_widget.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.delta_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.delta_widget.setSizeAdjustPolicy(QAbstractScrollArea.AdjustIgnored)
+        self.delta_widget.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.delta_widget.setToolTip("δ of every neuron: one column per layer, as in the diagram")
+
+        # every section shown in full, in one scroll area: no tabs, no scroll bars of their own
+        chain = self._section("Chain rule", self.chain)
+        hist = self._section("δ over the training samples", self.hist_widget, self.hist_note)
+        incoming = self._section("Incoming edges: the weights into this neuron",
+                                 self.incoming_table, self.incoming_note)
+        outgoing = self._section("Outgoing edges: the error signals back to this neuron",
+                                 self.outgoing_table, self.outgoing_note)
+        deltas = self._section("All deltas", self.delta_widget, self.delta_note)
+        self.hist_plot.setLabel("bottom", "δ")
+
+        self._left = QBoxLayout(QBoxLayout.TopToBottom)      # the chain rule and the histogram
+        self._left.setContentsMargins(0, 0, 0, 0)
+        self._left.setSpacing(8)
+        self._left.addWidget(chain, 3)
+        self._left.addWidget(hist, 2)
+        left = QWidget()
+        left.setLayout(self._left)
+        right = QWidget()                                    # the tables
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(8)
+        for w in (incoming, outgoing, deltas):
+            col.addWidget(w)
+        col.addStretch(1)
+        self._main = QBoxLayout(QBoxLayout.TopToBottom)
+        self._main.setContentsMargins(0, 0, 0, 0)
+        self._main.setSpacing(8)
+        self._main.addWidget(left, 1, Qt.AlignTop)
+        self._main.addWidget(right, 1, Qt.AlignTop)
 
         body = QWidget()
         col = QVBoxLayout(body)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(4)
+        col.setContentsMargins(4, 0, 4, 6)
+        col.setSpacing(6)
         col.addWidget(self.header)
-        col.addWidget(self.chain)
-        col.addWidget(self.hist_widget)
-        col.addWidget(self.hist_note)
-        col.addWidget(self.tabs, 1)
+        col.addLayout(self._main)
+        col.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setWidget(body)
         self._scroll = scroll
+        self._mode = ""
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addLayout(controls)
-        layout.addLayout(scope_row)
+        layout.addLayout(self._bar)
         layout.addWidget(scroll, 1)
+        self._arrange(self.width())
 
         self.layer_box.valueChanged.connect(self._on_layer_box)
         self.index_box.valueChanged.connect(self._on_index_box)
@@ -290,26 +393,55 @@ class InspectorPanel(QWidget):
 
     @staticmethod
     def _table(headers) -> QTableWidget:
+        """A table shown in full: sized to its cells (see :func:`fit_table`), no scroll bars."""
         t = QTableWidget(0, len(headers))
         t.setHorizontalHeaderLabels(headers)
         t.setEditTriggers(QAbstractItemView.NoEditTriggers)
         t.setSelectionMode(QAbstractItemView.NoSelection)
         t.verticalHeader().setVisible(False)
-        t.verticalHeader().setDefaultSectionSize(22)
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        t.horizontalHeader().setMinimumSectionSize(40)
+        t.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        t.setSizeAdjustPolicy(QAbstractScrollArea.AdjustIgnored)
+        t.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        fit_table(t)
         return t
 
     @staticmethod
-    def _with_note(table: QWidget, note: QLabel) -> QWidget:
+    def _section(title: str, *widgets: QWidget) -> QWidget:
         w = QWidget()
         v = QVBoxLayout(w)
         v.setContentsMargins(0, 0, 0, 0)
-        v.setSpacing(0)
-        v.addWidget(table, 1)
-        v.addWidget(note)
+        v.setSpacing(2)
+        label = QLabel(f"<b>{html.escape(title)}</b>")
+        label.setStyleSheet(f"color: {style.FOREGROUND}; padding: 0 2px;")
+        v.addWidget(label)
+        for x in widgets:
+            v.addWidget(x)
         return w
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width())
+
+    def _arrange(self, width: int) -> None:
+        """Lay the sections out for ``width``: wide, the tables beside the chain rule and the
+        histogram; medium, the chain rule beside the histogram and the tables below; narrow, one
+        column. The selector bar takes one row when it fits, two otherwise."""
+        mode = "wide" if width >= WIDE else "medium" if width >= MEDIUM else "narrow"
+        one_row = sum(w.sizeHint().width() for w in self._bar_parts) + 28
+        self._bar.setDirection(QBoxLayout.LeftToRight if width >= one_row
+                               else QBoxLayout.TopToBottom)
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self._main.setDirection(QBoxLayout.LeftToRight if mode == "wide"
+                                else QBoxLayout.TopToBottom)
+        self._left.setDirection(QBoxLayout.LeftToRight if mode == "medium"
+                                else QBoxLayout.TopToBottom)
+
+    def layout_mode(self) -> str:
+        """"wide", "medium" or "narrow" (see :meth:`_arrange`)."""
+        return self._mode
 
     # -- public API ---------------------------------------------------------------------------------
 
@@ -421,10 +553,12 @@ class InspectorPanel(QWidget):
 
     @Slot(int, int)
     def _on_delta_cell(self, row: int, col: int) -> None:
-        if not self._sizes or row + 1 >= len(self._sizes) or col >= self._sizes[row + 1]:
+        """A click in the delta table: row ``row`` is the neuron, column ``col`` layer col + 1."""
+        layer, index = col + 1, row
+        if not self._sizes or layer >= len(self._sizes) or index >= self._sizes[layer]:
             return
-        self.select_neuron(row + 1, col)
-        self.neuronChosen.emit(row + 1, col)
+        self.select_neuron(layer, index)
+        self.neuronChosen.emit(layer, index)
 
     @staticmethod
     def _set_quietly(box: QSpinBox, maximum: int, value: int) -> None:
@@ -634,7 +768,7 @@ class InspectorPanel(QWidget):
         if c.kind == "input":
             return (f"<p>a = x = {_num(c.a, True)}</p><p style='color:{MUTED}'>An input neuron has "
                     f"no δ: there is no weight below it to learn. Its outgoing edges carry the "
-                    f"error signals w·δ back (tab “Outgoing edges”).</p>")
+                    f"error signals w·δ back (“Outgoing edges” below).</p>")
         if c.kind == "output":
             if scope == "sample":
                 head = f"<b>δ = y − t</b> &nbsp;<span style='color:{MUTED}'>({html.escape(r.loss)}: " \
@@ -723,9 +857,11 @@ class InspectorPanel(QWidget):
                                f"batch mean δ̄ = {fmt(r.delta_mean)} · dotted: 0")
 
     def _fill(self, table: QTableWidget, rows: list[list], signed: tuple[int, ...] = ()) -> None:
-        """Fill ``table``; a cell is (text, value) with the value kept in Qt.UserRole. Columns in
-        ``signed`` are coloured by sign (blue positive, orange negative)."""
+        """Fill ``table``; a cell is (text, value) with the value kept in Qt.UserRole and shown in
+        full in the tooltip. Columns in ``signed`` are coloured by sign (blue positive, orange
+        negative). The table is then sized to its cells."""
         table.setRowCount(len(rows))
+        columns = [[] for _ in range(table.columnCount())]
         for i, row in enumerate(rows):
             for j, (text, value) in enumerate(row):
                 item = table.item(i, j)
@@ -734,11 +870,14 @@ class InspectorPanel(QWidget):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                     table.setItem(i, j, item)
                 item.setText(text)
+                columns[j].append(text)
                 item.setData(Qt.UserRole, value)
+                item.setToolTip(full_value(value) if isinstance(value, float) else "")
                 colour = style.FOREGROUND
                 if j in signed and isinstance(value, float) and np.isfinite(value) and value != 0:
                     colour = _hex(style.POSITIVE if value > 0 else style.NEGATIVE)
                 item.setForeground(QBrush(QColor(colour)))
+        fit_table(table, columns)
 
     @staticmethod
     def _cell(v):
@@ -798,26 +937,30 @@ class InspectorPanel(QWidget):
             "The diagram's edge signal is the batch mean w_jk·δ̄_k.")
 
     def _render_deltas(self) -> None:
+        """One column per layer and one row per neuron, as the diagram draws them."""
         table = self._tables.get(self._scope)
         w = self.delta_widget
         if table is None:
             w.setRowCount(0)
+            fit_table(w)
             return
-        width = max(len(ld.delta) for ld in table.layers)
-        if w.rowCount() != len(table.layers) or w.columnCount() != width:
+        height = max(len(ld.delta) for ld in table.layers)
+        if w.columnCount() != len(table.layers) or w.rowCount() != height:
             w.clear()
-            w.setRowCount(len(table.layers))
-            w.setColumnCount(width)
-        w.setHorizontalHeaderLabels([str(j) for j in range(width)])
-        w.setVerticalHeaderLabels([f"layer {ld.layer} {ld.activation}" for ld in table.layers])
+            w.setColumnCount(len(table.layers))
+            w.setRowCount(height)
+        w.setHorizontalHeaderLabels([f"layer {ld.layer}\n{ld.activation}" for ld in table.layers])
+        w.setVerticalHeaderLabels([str(j) for j in range(height)])
         sel_layer, sel_index = self._selected
-        for row, ld in enumerate(table.layers):
-            for j in range(width):
-                item = w.item(row, j)
+        columns, bold = [], []
+        for col, ld in enumerate(table.layers):
+            columns.append([fmt(v) for v in ld.delta])
+            for j in range(height):
+                item = w.item(j, col)
                 if item is None:
                     item = QTableWidgetItem()
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    w.setItem(row, j, item)
+                    w.setItem(j, col, item)
                 if j >= len(ld.delta):
                     item.setText("")
                     item.setData(Qt.UserRole, None)
@@ -825,22 +968,28 @@ class InspectorPanel(QWidget):
                     item.setToolTip("")
                     continue
                 v = float(ld.delta[j])
-                item.setText(fmt(v))
+                item.setText(columns[col][j])
                 item.setData(Qt.UserRole, v)
+                selected = (ld.layer, j) == (sel_layer, sel_index)
+                if selected:
+                    bold.append((col, columns[col][j]))
                 font = item.font()
-                font.setBold((ld.layer, j) == (sel_layer, sel_index))
-                item.setFont(font)
+                if font.bold() != selected:
+                    font.setBold(selected)
+                    item.setFont(font)
+                tip = f"layer {ld.layer}, neuron {j}: δ = {full_value(v)}"
                 if ld.dead[j]:
                     item.setBackground(DEAD_BG)
-                    item.setToolTip("dead: z ≤ 0 for every sample, so no gradient flows")
+                    tip += "\ndead: z ≤ 0 for every sample, so no gradient flows"
                 elif ld.saturated[j]:
                     item.setBackground(SATURATED_BG)
-                    item.setToolTip(f"saturated: f′(z) < {SATURATION_FPRIME:g}")
+                    tip += f"\nsaturated: f′(z) < {SATURATION_FPRIME:g}"
                 elif (ld.layer, j) == (sel_layer, sel_index):
                     item.setBackground(SELECTED_BG)
-                    item.setToolTip("the inspected neuron")
+                    tip += "\nthe inspected neuron"
                 else:
                     item.setBackground(QBrush())
-                    item.setToolTip("")
+                item.setToolTip(tip)
                 colour = style.POSITIVE if v > 0 else style.NEGATIVE if v < 0 else (100, 116, 139)
                 item.setForeground(QBrush(QColor(*colour)))
+        fit_table(w, columns, bold)
