@@ -253,6 +253,24 @@ def test_typed_values_in_range_apply_exactly(make_panel, qtbot, name, typed, fie
         assert panel.configs_seen[-1] == panel.config()
 
 
+def test_a_typed_value_applies_when_the_box_loses_focus(make_panel, qtbot):
+    panel = make_panel()
+    click_at(qtbot, panel, centre(panel.noise.lineEdit(), panel))
+    QTest.keyClick(panel.noise, Qt.Key_A, Qt.ControlModifier)
+    QTest.keyClicks(panel.noise, "0.35")
+    assert panel.configs_seen == []                 # nothing while typing
+    with qtbot.waitSignal(panel.configChanged, timeout=2000) as sig:
+        QTest.keyClick(panel.noise, Qt.Key_Tab)     # on to the next box
+    assert sig.args[0].noise == 0.35 and panel.noise.text() == "0.35"
+    click_at(qtbot, panel, centre(panel.samples.lineEdit(), panel))
+    QTest.keyClick(panel.samples, Qt.Key_A, Qt.ControlModifier)
+    QTest.keyClicks(panel.samples, "2")
+    click_at(qtbot, panel, centre(panel.seed.lineEdit(), panel))      # a click elsewhere
+    assert panel.samples.text() == "1500"
+    assert panel.samples.note.text() == ("samples must be a whole number between 4 and 100000; "
+                                         "2 was not applied")
+
+
 def test_set_config_shows_every_value_exactly(make_panel, qtbot):
     panel = make_panel()
     cfg = replace(Config.preset("gaussian-clouds"), optimizer="momentum", lr=1e-5,
