@@ -122,3 +122,27 @@ def test_per_epoch_history_is_bounded_and_keeps_its_shape():
     assert recent[:, 0].tolist() == list(range(9990, 10_000))  # the newest stay at full resolution
     h.truncate_epochs(5000)
     assert h.end_epoch <= 5000 and h.epoch[-1] < 5000
+
+
+def test_the_timeline_never_writes_nan_for_a_loss_not_computed_yet(qtbot, make_run):
+    """A pass walked phase by phase has no loss before its loss phase."""
+    from bpviz.engine.phases import partial_trace, phase_plan
+    from bpviz.engine.snapshot import make_snapshot
+    from bpviz.ui.timeline import TimelineBar
+
+    _, _, net, trainer = make_run()
+    plan = phase_plan(net, len(trainer.X))
+    trace = net.backprop(trainer.X, trainer.T)
+    history = SnapshotHistory()
+    bar = TimelineBar(history)
+    qtbot.addWidget(bar)
+    for k in (0, 2):                                   # forward through layer 1, then the loss
+        history.append(make_snapshot(trainer, seq=k, running=False,
+                                     trace=partial_trace(trace, plan[k]), trace_weights=None,
+                                     trace_biases=None, phase=plan[k]))
+    bar.refresh()
+    assert bar.label.text() == f"pass 0 · epoch 0 · loss {trace.loss:.4g} · phase 3/7  (live)"
+    bar.scrub_to(0)
+    text = bar.label.text()
+    assert "nan" not in text.lower()
+    assert text == "pass 0 · epoch 0 · loss — · phase 1/7  (earlier)"

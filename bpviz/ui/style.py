@@ -86,6 +86,24 @@ def format_value(v: float, digits: int = 4) -> str:
     return f"{v:.{max(1, digits - 1)}e}".replace("-", "−")
 
 
+NOT_COMPUTED = "—"    # a value not computed yet (a pass walked phase by phase holds NaN there)
+
+
+def format_known(v: float | None, digits: int = 4) -> str:
+    """:func:`format_value`, or ``NOT_COMPUTED`` for None and NaN (no value yet, never "nan")."""
+    if v is None or np.isnan(v):
+        return NOT_COMPUTED
+    return format_value(v, digits)
+
+
+def format_loss(value: float | None, digits: int = 5) -> str:
+    """A loss for a status line: ``f"{value:.5g}"`` ("0.99335"), or ``NOT_COMPUTED`` when it is
+    not computed yet (None or NaN: the forward phases of a pass walked phase by phase)."""
+    if value is None or np.isnan(value):
+        return NOT_COMPUTED
+    return f"{value:.{digits}g}"
+
+
 # -- curves and plot frames (added for the cost curve and the decision boundary) -----------------
 
 TRAIN_COLOR = (31, 41, 55)         # training-set curves: the foreground colour

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from ..engine.snapshot import Snapshot, snapshot_nbytes
+from .style import format_loss
 
 HISTORY_BYTES = 12 * 1024 * 1024
 
@@ -148,7 +149,10 @@ class TimelineBar(QWidget):
             self.label.setText("live")
             return
         snap = self.history[self.slider.value()]
-        where = f"pass {snap.pass_count} · epoch {snap.epoch} · loss {snap.loss:.4g}"
+        # a pass walked phase by phase has no loss before its loss phase: "—", never "nan"
+        where = f"pass {snap.pass_count} · epoch {snap.epoch} · loss {format_loss(snap.loss, 4)}"
+        if snap.phase is not None:
+            where += f" · phase {snap.phase.index + 1}/{snap.phase.total}"
         self.label.setText(f"{where}  ({'earlier' if self._scrubbing else 'live'})")
 
     def _update_buttons(self) -> None:
