@@ -39,6 +39,35 @@ def test_partial_trace_knows_only_what_is_computed():
     assert partial_trace(trace, plan[7]) is trace
 
 
+def test_snapshots_say_whether_the_update_fields_hold_a_real_update(make_run):
+    from bpviz.engine.snapshot import make_snapshot
+    _, _, net, trainer = make_run()
+
+    def snap(trace, phase=None):
+        return make_snapshot(trainer, seq=0, running=False, trace=trace, trace_weights=None,
+                             trace_biases=None, phase=phase)
+
+    assert not snap(None).has_update                            # before the first pass
+    plan = phase_plan(net, len(trainer.X))
+    walked = net.backprop(trainer.X, trainer.T)
+    for phase in plan[:-1]:                                     # the update is not known yet
+        s = snap(partial_trace(walked, phase), phase)
+        assert not s.has_update and np.isnan(s.update_weights[0]).all(), phase.kind
+    trace = trainer.step().trace
+    assert snap(trace).has_update and snap(trace, plan[-1]).has_update
+    trainer.last_update = None                                  # a weight set by hand, a reset
+    s = snap(net.backprop(trainer.X, trainer.T))
+    assert not s.has_update and not any(np.any(u) for u in s.update_weights)
+
+
+def test_loss_not_computed_yet_is_a_dash():
+    from bpviz.ui.style import NOT_COMPUTED, format_known, format_loss
+    assert format_loss(float("nan")) == format_loss(None) == NOT_COMPUTED == "—"
+    assert format_loss(0.9933512) == "0.99335" and format_loss(2.0981205629348856, 4) == "2.098"
+    assert format_loss(float("inf")) == "inf"                  # diverged: a value, not "—"
+    assert format_known(float("nan")) == NOT_COMPUTED and format_known(-0.5) == "−0.5"
+
+
 @pytest.fixture
 def window(open_window):
     return open_window()

@@ -81,7 +81,7 @@ class Snapshot:
     grad_weights: tuple[np.ndarray, ...]
     grad_biases: tuple[np.ndarray, ...]
     edge_signals: tuple[np.ndarray, ...]     # w_ij · mean δ_j
-    update_weights: tuple[np.ndarray, ...]   # Δw of the last update
+    update_weights: tuple[np.ndarray, ...]   # Δw of the last update (see has_update)
     update_biases: tuple[np.ndarray, ...]
     delta_mean: tuple[np.ndarray, ...]       # per non-input layer, batch mean of δ
     delta_abs_mean: tuple[np.ndarray, ...]
@@ -103,6 +103,10 @@ class Snapshot:
     stepped_sample: int | None = None        # the one training sample a single-sample Step used
     diverged: str | None = None
     message: str = ""
+    # the update fields hold the Δw of a real last update: False before the first pass, after
+    # a weight set by hand, a reset or a session opened (zeros then), and in the phases of a
+    # pass walked phase by phase before its update (NaN then)
+    has_update: bool = False
 
     @property
     def n_layers(self) -> int:
@@ -179,9 +183,11 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
     if trace is not None:
         tw = trace_weights if trace_weights is not None else net.weights
         tb = trace_biases if trace_biases is not None else net.biases
+        has_update = trainer.last_update is not None
         upd = trainer.last_update or [np.zeros_like(p) for p in net.parameters()]
         if phase is not None and phase.kind != UPDATE:     # this pass's update is not known yet
             upd = [np.full_like(p, np.nan) for p in net.parameters()]
+            has_update = False
         delta_mean = [d.mean(axis=0) for d in trace.deltas]
         delta_abs = [np.abs(d).mean(axis=0) for d in trace.deltas]
         act_mean = [a.mean(axis=0) for a in trace.activations]
@@ -189,6 +195,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         loss = trace.loss
     else:
         tw, tb = net.weights, net.biases
+        has_update = False
         upd = [z for pair in zip(zeros_w, zeros_b) for z in pair]
         y, acts, zs = net.forward(trainer.X, keep=True) if len(trainer.X) else (None, [], [])
         act_mean = [a.mean(axis=0) for a in acts]
@@ -226,6 +233,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
         phase=phase, rewound_to=rewound_to, stepped_sample=stepped_sample,
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
+        has_update=has_update,
     )
 
 
