@@ -512,3 +512,197 @@ def test_the_diagram_repaints_its_whole_view_at_once(qtbot):
     qtbot.addWidget(view)
     assert (view.mouse_target().parent().viewportUpdateMode()
             == QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+
+
+# -- a pass walked phase by phase, and no update yet ---------------------------------------------
+
+@pytest.fixture
+def phase_snap(make_run):
+    """``phase_snap(k)`` → the classic run's snapshot at phase ``k`` of its first pass, made as
+    the worker makes it (the trace with what is not computed yet set to NaN)."""
+    from bpviz.engine.phases import partial_trace, phase_plan
+    from bpviz.engine.snapshot import data_bounds, make_snapshot
+
+    def make(k):
+        _, ds, net, trainer = make_run()
+        plan = phase_plan(net, len(trainer.X))
+        trace = net.backprop(trainer.X, trainer.T)
+        return make_snapshot(trainer, seq=k, running=False, trace=partial_trace(trace, plan[k]),
+                             trace_weights=None, trace_biases=None,
+                             bounds=data_bounds(ds.X_all), phase=plan[k])
+
+    return make
+
+
+def test_values_not_computed_yet_show_a_dash_never_nan(view, phase_snap):
+    snap = shown(view, phase_snap(0))                   # forward through layer 1 of 2
+    assert (snap.phase.kind, snap.phase.layer) == ("forward", 1)
+    assert view.node_mode() == "activation"
+    labels = view.value_label_texts()
+    assert set(labels) == {(layer, i) for layer, n in enumerate(snap.sizes) for i in range(n)}
+    for i in range(3):
+        assert labels[(1, i)] == fv(float(snap.activation_mean[1][i]), 3)   # computed
+        assert labels[(2, i)] == style.NOT_COMPUTED                         # not reached yet
+    assert not any("nan" in text.lower() for text in labels.values())
+    view.hover_at(view.neuron_pos(2, 0))
+    assert "mean a = — (not computed yet)" in view.hover_text()
+    assert "nan" not in view.hover_text().lower()
+    assert "not computed yet" in view.legend_texts()[1]
+
+    snap = shown(view, phase_snap(3))                   # output deltas: layer 1's δ not yet
+    assert (snap.phase.kind, view.node_mode()) == ("output_delta", "delta")
+    labels = view.value_label_texts()
+    assert labels[(2, 0)] == fv(float(snap.delta_mean[1][0]), 3)
+    assert [labels[(1, i)] for i in range(3)] == [style.NOT_COMPUTED] * 3
+    view.set_overlay("update")                          # chosen by hand before the update phase
+    edge_legend = view.legend_texts()[0]
+    assert "Δw not computed yet" in edge_legend and "nan" not in edge_legend.lower()
+    view.hover_at(view.edge_pos(1, 0, 0))
+    assert "update Δw = — (not computed yet)" in view.hover_text()
+    assert set(drawn_bins(view, snap).values()) == {(0, 0)}
+
+
+def test_update_overlay_with_no_update_yet_says_so(view, make_run, classic):
+    """After a weight set by hand, a reset or a session opened there is no last update: the
+    snapshot says so and the diagram writes a note instead of a blank."""
+    from bpviz.engine.snapshot import make_snapshot
+
+    _, _, net, trainer = make_run()
+    trainer.step()
+    trainer.last_update = None                          # as the worker does after an edit
+    snap = make_snapshot(trainer, seq=1, running=False,
+                         trace=net.backprop(trainer.X, trainer.T), trace_weights=None,
+                         trace_biases=None)
+    assert not snap.has_update and classic.has_update
+    view.set_overlay("update")
+    shown(view, snap)
+    edge_legend = view.legend_texts()[0]
+    assert "no update yet — step or play to see Δw" in edge_legend
+    assert set(drawn_bins(view, snap).values()) == {(0, 0)}         # every edge neutral
+    view.hover_at(view.edge_pos(0, 1, 2))
+    assert "update Δw = — (no update yet)" in view.hover_text()
+    path = os.environ.get("BPVIZ_TEST_SHOTS")
+    if path:
+        view.grab().save(os.path.join(path, "network_no_update.png"))
+
+    shown(view, classic)                                # a real update: the scale, no note
+    edge_legend = view.legend_texts()[0]
+    assert "no update yet" not in edge_legend and "|value| max" in edge_legend
+    assert {sign for sign, _ in drawn_bins(view, classic).values()} == {-1, 1}
+    view.hover_at(view.edge_pos(0, 1, 2))
+    assert f"update Δw = {fv(float(classic.update_weights[0][1, 2]))}" in view.hover_text()
+
+
+# -- exports: what the window shows, in PNG and SVG ---------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _rgb(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    a = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
+                                                          image.bytesPerLine() // 4, 4)
+    return a[:, :image.width(), 2::-1].astype(int)          # BGRA in memory → RGB
+
+
+def _label_rects(view):
+    """Viewport pixel rectangles (x0, y0, x1, y1) of the value labels on screen."""
+    from bpviz.ui.export import plot_view
+    gv = plot_view(view)
+    out = {}
+    for key, item in view.value_label_items().items():
+        if item.isVisible() and item.textItem.toPlainText():
+            r = gv.mapFromScene(item.textItem.sceneBoundingRect()).boundingRect()
+            out[key] = (r.left(), r.top(), r.right() + 1, r.bottom() + 1)
+    return out
+
+
+def _inherited(root, tag):
+    """(element, fill it inherits) for every ``tag`` element under ``root``."""
+    out = []
+
+    def walk(elem, fill):
+        for child in elem:
+            f = child.get("fill", fill)
+            if child.tag == SVG + tag:
+                out.append((child, f))
+            walk(child, f)
+
+    walk(root, None)
+    return out
+
+
+def _hex(c) -> str:
+    return f"#{c.red():02x}{c.green():02x}{c.blue():02x}"
+
+
+@pytest.mark.parametrize("preset", ["gaussian-clouds", "iris"])
+def test_svg_export_draws_neurons_as_circles_in_their_colours_with_the_labels(
+        view, qtbot, make_snap, tmp_path, preset):
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    from bpviz.ui.export import plot_view, render_svg
+    snap = shown(view, make_snap(preset, passes=3))
+    gv = plot_view(view)
+    path = tmp_path / "network.svg"
+    path.write_bytes(render_svg(gv, "network"))
+    root = ET.parse(path).getroot()
+
+    # one circle per neuron, in pixels (no scaled-up cosmetic outline), filled as on screen
+    circles = _inherited(root, "circle")
+    assert len(circles) == sum(snap.sizes)
+    assert not any(c.get("vector-effect") or c.get("transform") for c, _ in circles)
+    by_centre = {(round(float(c.get("cx"))), round(float(c.get("cy")))): (c, fill)
+                 for c, fill in circles}
+    centres = {}
+    for layer, n in enumerate(snap.sizes):
+        for i in range(n):
+            p = view.viewport_point(view.neuron_pos(layer, i))
+            match = [v for (x, y), v in by_centre.items()
+                     if abs(x - p.x()) <= 1 and abs(y - p.y()) <= 1]
+            assert len(match) == 1, (layer, i)
+            circle, fill = match[0]
+            assert fill == _hex(view.neuron_brush(layer, i)), (layer, i)
+            radius = float(circle.get("r"))
+            assert 2 < radius < 100
+            centres[(layer, i)] = (p.x(), p.y(), radius)
+
+    # the numbers under the neurons, as text
+    texts = {"".join(t.itertext()).strip() for t, _ in _inherited(root, "text")}
+    labels = {k: t for k, t in view.value_label_texts().items() if t}
+    assert labels and set(labels.values()) <= texts
+
+    # a standard renderer draws each neuron in its colour (inside its circle, clear of the map)
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg is None:
+        pytest.skip("rsvg-convert (librsvg2-bin) is not installed")
+    png = tmp_path / "network.png"
+    subprocess.run([rsvg, str(path), "-o", str(png)], check=True, timeout=60)
+    pixels = _rgb(QImage(str(png)))
+    maps = bool(view.neuron_map_items())
+    for (layer, i), (x, y, r) in centres.items():
+        # the neuron maps cover ±0.32 diameters around the centre: look between map and rim
+        py = round(y + 0.82 * r) if maps else round(y)
+        got = pixels[py, round(x)]
+        want = np.array(view.neuron_brush(layer, i).getRgb()[:3])
+        assert np.abs(got - want).max() <= 8, ((layer, i), got, want)
+
+
+def test_png_export_shows_the_numbers_under_the_neurons(view, classic):
+    from bpviz.ui.export import plot_view, render_png
+    shown(view, classic)
+    gv = plot_view(view)
+    rects = _label_rects(view)
+    assert len(rects) == 6                               # hidden and output layers (δ mode)
+    screen = _rgb(gv.viewport().grab().toImage())
+    for scale in (1, 2):
+        exported = _rgb(render_png(gv, scale))
+        for key, (x0, y0, x1, y1) in rects.items():
+            mine = exported[y0 * scale:y1 * scale, x0 * scale:x1 * scale]
+            dark = (mine.max(axis=2) < 170).sum()         # the text's pixels
+            assert dark >= 8 * scale * scale, (key, scale, dark)
+            if scale == 1:
+                on_screen = screen[y0:y1, x0:x1]
+                assert (np.abs(mine - on_screen).max(axis=2) > 60).mean() < 0.02, key

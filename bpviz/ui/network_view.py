@@ -37,7 +37,7 @@ import shiboken6
 from PySide6.QtCore import (QEvent, QLineF, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer,
                             Signal, Slot)
 from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QPainter, QPaintEngine, QPen,
-                           QPixmap, QTransform)
+                           QPixmap, QTextDocument, QTransform)
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsRectItem, QGraphicsView,
                                QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget)
 
@@ -82,6 +82,8 @@ CHOSEN_HALO = (245, 158, 11, 190)   # edges chosen as surface axes
 HOVER_HALO = (100, 116, 139, 120)   # the edge under the cursor
 RING = (15, 23, 42)                 # the selected neuron
 MUTED = "#64748b"                   # secondary text
+NOTE_FILL, NOTE_TEXT = "#fef3c7", "#92400e"   # a note in the edge legend (amber)
+NO_UPDATE_NOTE = "no update yet — step or play to see Δw"
 
 
 def _subscript(k: int) -> str:
@@ -540,11 +542,29 @@ class _NodeLayer(pg.GraphicsObject):
             self._paint_vectors(p)
 
     def _paint_vectors(self, p) -> None:
+        """Circles in device coordinates, with a one-pixel outline that is not cosmetic: a vector
+        device (QSvgGenerator) writes a cosmetic pen as ``vector-effect="non-scaling-stroke"``
+        under the view's scale, which librsvg ignores (the outline then grows a hundred times
+        wider and covers the neuron), and a circle in view units under a ``matrix()`` is drawn
+        the same way everywhere only if the viewer applies that matrix exactly."""
+        if not len(self._xy):
+            return
+        t = p.transform()
+        scale = float(np.hypot(t.m11(), t.m12()))
+        x, y = self._xy[:, 0], self._xy[:, 1]
+        centre_x = (t.m11() * x + t.m21() * y + t.dx()).tolist()
+        centre_y = (t.m12() * x + t.m22() * y + t.dy()).tolist()
+        radius = (self._diameter * scale / 2).tolist()
+        pen = QPen(self._pen)
+        pen.setCosmetic(False)
+        p.save()
+        p.resetTransform()
         p.setRenderHint(p.RenderHint.Antialiasing, True)
-        p.setPen(self._pen)
-        for (x, y), d, k in zip(self._xy.tolist(), self._diameter.tolist(), self._index.tolist()):
+        p.setPen(pen)
+        for cx, cy, r, k in zip(centre_x, centre_y, radius, self._index.tolist()):
             p.setBrush(self._brushes[k])
-            p.drawEllipse(QRectF(x - d / 2, y - d / 2, d, d))
+            p.drawEllipse(QPointF(cx, cy), r, r)
+        p.restore()
 
     def _paint_pixmaps(self, p) -> None:
         if not len(self._xy):
@@ -935,6 +955,27 @@ class NetworkView(QWidget):
         """The QColor a neuron is filled with."""
         return self._nodes.color(self._layout.node(layer, index))
 
+    def value_label_texts(self) -> dict[tuple[int, int], str]:
+        """The small values under the neurons, as shown: (layer, index) → text, for every label
+        on screen (layers of at most ``VALUE_LABEL_LIMIT`` neurons, where there is room)."""
+        return {self._layout.layer_of(node): label.textItem.toPlainText()
+                for node, label in self._value_labels.items() if label.isVisible()}
+
+    def value_label_items(self) -> dict[tuple[int, int], pg.TextItem]:
+        """The items of :meth:`value_label_texts` ((layer, index) → TextItem, shown or not)."""
+        return {self._layout.layer_of(node): label for node, label in self._value_labels.items()}
+
+    def legend_texts(self) -> tuple[str, str]:
+        """The plain text of the edge legend and of the neuron legend."""
+        return tuple(" ".join(self._plain(label.text).split())
+                     for label in (self._edge_legend, self._node_legend))
+
+    @staticmethod
+    def _plain(html: str) -> str:
+        doc = QTextDocument()
+        doc.setHtml(html)
+        return doc.toPlainText()
+
     def hover_text(self) -> str:
         """Plain text of the hover card ("" when hidden)."""
         return self._card.textItem.toPlainText() if self._card.isVisible() else ""
@@ -1136,7 +1177,22 @@ class NetworkView(QWidget):
         self._refresh_strip_value()
 
     def _overlay_values(self) -> tuple[np.ndarray, ...]:
+        """What the edges show; with no update yet, "update Δw" shows every edge neutral."""
+        if self.overlay() == "update" and self._no_update_note():
+            return tuple(np.zeros(np.shape(W)) for W in self._snap.weights)
         return getattr(self._snap, OVERLAYS[self.overlay()][1])
+
+    def _no_update_note(self) -> str:
+        """Why "update Δw" has nothing to show ('' when it has): no update yet (before the first
+        pass, after a weight set by hand, a reset or a session opened), or, in a pass walked phase
+        by phase, not computed before its last phase."""
+        snap = self._snap
+        if snap.has_update:
+            return ""
+        if snap.phase is not None and snap.phase.kind != UPDATE:
+            return (f"Δw not computed yet: the update is phase {snap.phase.total}/"
+                    f"{snap.phase.total} of this pass")
+        return NO_UPDATE_NOTE
 
     def _draw_edges(self) -> None:
         lay = self._layout
@@ -1196,6 +1252,12 @@ class NetworkView(QWidget):
         self._draw_chosen_halo()
 
         label, _ = OVERLAYS[self.overlay()]
+        note = self._no_update_note() if self.overlay() == "update" else ""
+        if note:                              # every edge neutral: say why instead of a scale
+            self._set_label(self._edge_legend,
+                f"<b>edges: {label}</b> &nbsp; <span style='background-color:{NOTE_FILL}; "
+                f"color:{NOTE_TEXT}'>&nbsp;{note}&nbsp;</span>")
+            return
         total = sum(v.size for v in values)
         shown = (f", strongest {self._drawn_flat.size:,} of {total:,} edges drawn"
                  if self._drawn_flat.size < total else "")
@@ -1204,7 +1266,9 @@ class NetworkView(QWidget):
             f"<b>edges: {label}</b> &nbsp; |value| max {style.format_value(vmax, 3)}, "
             f"log scale over {DECADES:g} decades (shade{', width' if self._wide_edges else ''}), "
             f"<span style='color:{blue}'>■ +</span> "
-            f"<span style='color:{orange}'>■ −</span>{shown}")
+            f"<span style='color:{orange}'>■ −</span>{shown}"
+            + (f", <span style='color:rgb{NEUTRAL_EDGE}'>■</span> not computed yet"
+               if self._snap.phase is not None and np.isnan(val).any() else ""))
 
     @staticmethod
     def _set_label(label: pg.LabelItem, text: str) -> None:
@@ -1239,7 +1303,8 @@ class NetworkView(QWidget):
         for node, label in self._value_labels.items():
             layer, i = self._layout.layer_of(node)
             v = per_layer[layer]
-            text = "" if v is None else style.format_value(float(v[i]), 3)
+            # NaN: not computed yet (a forward phase has not reached this layer): "—", not "nan"
+            text = "" if v is None else style.format_known(float(v[i]), 3)
             if label.textItem.toPlainText() != text:
                 label.setText(text)
         self._set_label(self._node_legend,
@@ -1247,6 +1312,9 @@ class NetworkView(QWidget):
             f"{style.format_value(vmax, 3)}, log scale over {DECADES:g} decades, "
             f"<span style='color:rgb{style.POSITIVE}'>■ +</span> "
             f"<span style='color:rgb{style.NEGATIVE}'>■ −</span>"
+            + (f", <span style='color:rgb{style.NEUTRAL}'>■</span> not computed yet"
+               if self._snap.phase is not None
+               and any(v is not None and np.isnan(v).any() for v in per_layer) else "")
             + (" &nbsp;·&nbsp; inside: output over the input plane"
                if self._images else ""))
 
@@ -1343,8 +1411,15 @@ class NetworkView(QWidget):
     def _edge_name(self, wi: int, i: int, j: int) -> str:
         return f"{self._layer_name(wi)} #{i} → {self._layer_name(wi + 1)} #{j}"
 
+    def _card_value(self, v: float) -> str:
+        """A number for a hover card; in a pass walked phase by phase NaN is a value not computed
+        yet and says so."""
+        if np.isnan(v) and self._snap.phase is not None:
+            return f"{style.NOT_COMPUTED} (not computed yet)"
+        return style.format_value(v)
+
     def _neuron_card(self, layer: int, i: int) -> str:
-        snap, fv = self._snap, style.format_value
+        snap, fv = self._snap, self._card_value
 
         def pick(arrays, k):
             a = arrays[k] if 0 <= k < len(arrays) else None
@@ -1361,17 +1436,19 @@ class NetworkView(QWidget):
         return "<br>".join(rows)
 
     def _edge_card(self, wi: int, i: int, j: int) -> str:
-        snap, fv = self._snap, style.format_value
+        snap, fv = self._snap, self._card_value
 
         def val(arrays):
             return fv(float(arrays[wi][i, j])) if wi < len(arrays) else "—"
 
+        update = (val(snap.update_weights) if snap.has_update or snap.phase is not None
+                  else f"{style.NOT_COMPUTED} (no update yet)")
         return "<br>".join([
             f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {self._edge_name(wi, i, j)}",
             f"weight w = {val(snap.weights)}",
             f"gradient ∂L/∂w = {val(snap.grad_weights)}",
             f"error signal w·δ = {val(snap.edge_signals)}",
-            f"update Δw = {val(snap.update_weights)}",
+            f"update Δw = {update}",
         ])
 
     # -- clicks -------------------------------------------------------------------------------
