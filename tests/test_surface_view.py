@@ -16,7 +16,7 @@ from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM
                                    SliceRequest, SurfaceView, compute_results, contour_lines,
                                    default_weight_axes, log_loss_image, loss_ticks)
 from bpviz.ui.qt import BACKGROUND_NICE
-from bpviz.ui.surface_view import SLICE_PARTS, _level_segments
+from bpviz.ui.surface_view import SLICE_PARTS, _level_segments, samples_text
 
 WAIT_MS = 30_000
 
@@ -136,7 +136,7 @@ def test_slice_centre_is_the_network_loss_and_the_image_is_the_log_loss(qtbot, v
     assert levels == pytest.approx((np.log10(slc.loss.min()), np.log10(slc.loss.max())))
     assert view.colorbar.levels() == pytest.approx(levels)
     assert view.plot.getAxis("bottom").labelText == slc.axis_x.label()
-    assert "1000 samples" in view.plot.titleLabel.text
+    assert view.title_text() == "loss over two weights, on 1,000 of 1,500 training samples"
     np.testing.assert_allclose(marker_xy(view), slc.center)
 
 
@@ -488,3 +488,57 @@ def test_path_item_draws_a_line_and_a_dot_at_every_point(qtbot):
     assert item.getData() == (None, None)
     with pytest.raises(ValueError, match="as many x as y"):
         item.setData([1.0, 2.0], [1.0])
+
+
+# -- the title: which samples, and room for the colour bar ---------------------------------------
+
+def test_the_title_says_the_loss_is_on_a_subset_of_the_training_samples(qtbot, view, make_snap,
+                                                                         make_run, clouds):
+    assert samples_text(1000, 1500) == "on 1,000 of 1,500 training samples"
+    assert samples_text(256, 256) == "on all 256 training samples"
+    view.set_dataset(clouds)
+    view.show_snapshot(make_snap(passes=2))
+    wait_full(qtbot, view)
+    n = len(clouds.X_train)
+    assert n == 1500 > FULL_SAMPLES                    # the inspector's "1500 training samples"
+    assert view.title_text() == f"loss over two weights, on {FULL_SAMPLES:,} of {n:,} training samples"
+
+    ds = make_run("xor")[1]                            # fewer samples than a slice takes: all
+    view.set_dataset(ds)
+    view.show_snapshot(make_snap("xor", passes=1))
+    wait_full(qtbot, view)
+    assert len(ds.X_train) < FULL_SAMPLES
+    assert view.title_text() == f"loss over two weights, on all {len(ds.X_train):,} training samples"
+
+
+def test_a_long_title_wraps_within_a_narrow_panel(qtbot, make_snap, clouds):
+    """The principal components' title is wider than a 450-px panel: it wraps, the panel asks for
+    no more width than with a short title, and the colour bar and the title stay inside."""
+    view = SurfaceView()
+    qtbot.addWidget(view)
+    view.resize(450, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    try:
+        view.set_dataset(clouds)
+        view.show_snapshot(make_snap(passes=4))
+        wait_full(qtbot, view)
+        short_hint = view.minimumSizeHint().width()
+        view.set_mode("pca")
+        qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().axis_x.kind == "pca"
+                        and len(view.current_slice().xs) == FULL_GRID, timeout=WAIT_MS)
+        qtbot.wait(50)                                 # let the layout settle
+        assert view.title_text().startswith("loss over principal components of the path, on ")
+        assert view.minimumSizeHint().width() <= short_hint <= 450
+        area = view.graphics.viewport().rect()
+        for item in (view.colorbar, view.title, view.plot):
+            rect = view.graphics.mapFromScene(item.sceneBoundingRect()).boundingRect()
+            assert area.contains(rect), (type(item).__name__, rect, area)
+        text = view.graphics.mapFromScene(
+            view.title.item.mapRectToScene(view.title.item.boundingRect())).boundingRect()
+        assert area.contains(text)
+        assert view.title.item.document().firstBlock().layout().lineCount() == 2   # wrapped
+        if os.environ.get("BPVIZ_TEST_SHOTS"):
+            view.grab().save(os.path.join(os.environ["BPVIZ_TEST_SHOTS"], "surface_pca_450.png"))
+    finally:
+        view.stop()

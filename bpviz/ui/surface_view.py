@@ -41,6 +41,11 @@ the shown slice's projection (:meth:`SliceResult.coordinates`: exact values for 
 least-squares coefficients on the directions otherwise, as ``project_trajectory``), so they follow
 the newest weights between slices; the path is thinned to 400 points.
 
+The title names the axes and the samples the loss is on: a fixed subset beyond 1,000 training
+samples, said as such ("loss over two weights, on 1,000 of 1,500 training samples"). It spans the
+plot and the colour bar and wraps within the panel's width (:class:`WrappingTitle`), so a long one
+never widens the layout past the panel.
+
 Non-finite losses (divergence) never raise: NaN is transparent, +inf is clipped to the top colour.
 """
 
@@ -55,7 +60,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPoint, QRectF, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QTextOption
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from bpviz.engine.network import Network
@@ -301,6 +306,7 @@ class SliceResult:
     origin: np.ndarray            # (P,) flattened weights at the slice's centre
     projector: np.ndarray         # (2, P) pseudo-inverse of the slice's two directions
     note: str = ""                # e.g. why random directions replace the principal components
+    n_total: int = 0              # training samples the loss was evaluated on a subset of (or all)
 
     def coordinates(self, theta: np.ndarray) -> np.ndarray:
         """Slice coordinates of flattened parameters θ, (P,) or (K, P) → (2,) or (K, 2).
@@ -313,11 +319,20 @@ class SliceResult:
 
 
 def make_result(request_id: int, slc: SurfaceSlice, final: bool, origin: np.ndarray,
-                projector: np.ndarray, note: str = "") -> SliceResult:
-    """Wrap a slice with its log image, levels and contour lines."""
+                projector: np.ndarray, note: str = "", n_total: int = 0) -> SliceResult:
+    """Wrap a slice with its log image, levels and contour lines; ``n_total`` is the size of the
+    training set its samples were drawn from."""
     image, levels = log_loss_image(slc.loss)
     return SliceResult(request_id, slc, final, image, levels,
-                       contour_lines(image), origin, projector, note)
+                       contour_lines(image), origin, projector, note, n_total)
+
+
+def samples_text(n_samples: int, n_total: int) -> str:
+    """Which samples a slice's loss is on: "on 1,000 of 1,500 training samples" (a fixed subset:
+    the full training set would make a slice too slow) or "on all 300 training samples"."""
+    if n_samples >= n_total:
+        return f"on all {n_samples:,} training samples"
+    return f"on {n_samples:,} of {n_total:,} training samples"
 
 
 def _resolve_directions(net: Network, req: SliceRequest):
@@ -360,7 +375,37 @@ def compute_results(req: SliceRequest, executor=None):
                 break
         if not slc.complete:
             return
-        yield make_result(req.id, slc, final, origin, projector, note)
+        yield make_result(req.id, slc, final, origin, projector, note, n_total=len(req.X))
+
+
+class WrappingTitle(pg.LabelItem):
+    """A title that wraps onto more lines, centred, within the width the layout gives it. A plain
+    ``LabelItem`` asks for its whole one-line width: a long title (the principal components' with
+    the sample count) made the layout wider than the panel and pushed the colour bar out of it."""
+
+    def __init__(self, text: str = "", **opts):
+        super().__init__("", **opts)
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.item.document().setDefaultTextOption(option)
+        self.setText(text)
+
+    def resizeEvent(self, ev) -> None:
+        width = self.size().width()
+        if width > 0 and self.item.textWidth() != width:
+            self.item.setTextWidth(width)          # wraps; its height follows in updateMin
+        super().resizeEvent(ev)
+
+    def updateMin(self) -> None:
+        height = self.itemRect().height() if self.text else 0.0
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height)
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (0, height),
+                          Qt.SizeHint.PreferredSize: (0, height),
+                          Qt.SizeHint.MaximumSize: (-1, height),
+                          Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
 
 
 class PathItem(pg.GraphicsObject):
@@ -528,7 +573,10 @@ class SurfaceView(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(style.BACKGROUND)
-        self.plot = self.graphics.addPlot(row=0, col=0)
+        # the title spans the plot and the colour bar, and wraps rather than widening the panel
+        self.title = WrappingTitle(size="11pt", color=style.FOREGROUND)
+        self.graphics.addItem(self.title, row=0, col=0, colspan=2)
+        self.plot = self.graphics.addPlot(row=1, col=0)
         self.plot.setMouseEnabled(x=False, y=False)   # the range follows the slice
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
@@ -565,7 +613,7 @@ class SurfaceView(QWidget):
         self.colorbar.axis.setWidth(COLORBAR_AXIS_WIDTH)      # room for labels like "1e−05"
         self.colorbar.getAxis("left").setTextPen(style.FOREGROUND)
         self.colorbar.axis.setTextPen(style.FOREGROUND)
-        self.graphics.addItem(self.colorbar, row=0, col=1)
+        self.graphics.addItem(self.colorbar, row=1, col=1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -644,6 +692,10 @@ class SurfaceView(QWidget):
     def current_slice(self) -> SurfaceSlice | None:
         """The slice drawn last (None before the first)."""
         return None if self._shown is None else self._shown.slice
+
+    def title_text(self) -> str:
+        """The plot's title as shown ('' before the first slice)."""
+        return self.title.text.replace("\u00a0", " ")
 
     def current_result(self) -> SliceResult | None:
         """The result drawn last, with its image, levels, contours and projection."""
@@ -781,13 +833,15 @@ class SurfaceView(QWidget):
         # labels, title and tips only when they change: each new text lays the plot out again
         # (several milliseconds, while training every slice would pay it)
         texts = (slc.axis_x.label(), slc.axis_y.label(),
-                 f"loss over {what}, {slc.n_samples} samples"
+                 # the sample count wraps as a whole, after the comma
+                 f"loss over {what}, "
+                 + samples_text(slc.n_samples, result.n_total).replace(" ", "\u00a0")
                  + ("" if result.final else " (preview)"), draggable)
         if texts != self._texts:
             self._texts = texts
             self.plot.setLabel("bottom", texts[0])
             self.plot.setLabel("left", texts[1])
-            self.plot.setTitle(texts[2], color=style.FOREGROUND)
+            self.title.setText(texts[2])
             self.marker.setToolTip("drag to set these two parameters" if draggable else
                                    "the current weights (a direction is not one parameter: "
                                    "dragging is off)")
