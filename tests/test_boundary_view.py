@@ -232,3 +232,20 @@ def test_switching_datasets_resets_the_items(view, make_run):
     assert view.fit_curve.isVisible() and not view.boundary_line.isVisible()
     view.set_dataset(moons)
     assert not view.fit_curve.isVisible() and view.image.isVisible()
+
+
+def test_the_panel_does_not_repeat_its_dock_title(view, make_run):
+    """The window's dock is titled "Decision boundary": the panel does not write it again, and
+    keeps the note on what the colours mean."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    ds, _, snap = trained(make_run, "gaussian-clouds", 1)
+    view.set_dataset(ds)
+    view.show_snapshot(snap)
+    texts = [w.text() for w in view.findChildren(QLabel) + view.findChildren(QAbstractButton)]
+    texts += [view.plot.titleLabel.text]
+    texts += [item.toPlainText() for item in view.graphics.scene().items()
+              if hasattr(item, "toPlainText")]
+    assert not any("decision boundary" in t.lower() for t in texts), texts
+    assert view.note().startswith("Colour: the class the network predicts")
+    assert "boundary line" in texts                        # the checkbox still says what it draws

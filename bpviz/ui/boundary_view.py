@@ -239,9 +239,10 @@ class BoundaryView(QWidget):
         self._note.setWordWrap(True)
         self._note.setStyleSheet("color: #475569;")
 
+        # no title of its own: the panel's dock is titled "Decision boundary" already; the note
+        # under the plot says what the colours mean
         controls = QHBoxLayout()
         controls.setContentsMargins(4, 0, 4, 0)
-        controls.addWidget(QLabel("Decision boundary"))
         controls.addStretch(1)
         controls.addWidget(self._line_box)
         layout = QVBoxLayout(self)
