@@ -17,8 +17,15 @@ What is drawn:
 - neurons, one item (``_NodeLayer``), filled by mean δ or mean activation on the same kind of
   scale; for 2-D inputs and at most ``MAP_NEURON_LIMIT`` neurons a small heatmap of each
   neuron's output over the input plane sits inside its circle;
-- layer labels, tiny values under the neurons of small layers, a hover card, a selection ring and
-  halos for the hovered and chosen edges.
+- layer labels, tiny values under the neurons of small layers ("—" where a pass walked phase by
+  phase has not computed the value yet: the snapshot holds NaN there), a hover card, a selection
+  ring and halos for the hovered and chosen edges;
+- two legends, for the edges and the neurons: the scale, or why the edges have nothing to show
+  ("update Δw" with no update yet: before the first pass, after a weight set by hand, a reset or
+  a session opened; every edge is drawn neutral then).
+
+Exports render the same scene: PNG paints as the screen does; SVG gets the edges as lines per bin
+and the neurons as circles in pixel coordinates (see ``_NodeLayer._paint_vectors``).
 
 Every item is created once per architecture and updated with ``setData``/``setImage`` per frame.
 The panel never changes a weight: dragging an edge or editing the strip under the plot emits
@@ -494,7 +501,7 @@ class _NodeLayer(pg.GraphicsObject):
     for 194 neurons). On screen the circles come from an atlas per (pixel diameter, pixel ratio):
     one pixmap with a cell per palette entry, each cell drawn the first time it is needed, and all
     the neurons of one diameter go out in one ``drawPixmapFragments`` call (one ``drawPixmap`` per
-    neuron cost 1.6 ms a frame for 194 neurons). Vector devices (SVG export) get real ellipses.
+    neuron cost 1.6 ms a frame for 194 neurons). Vector devices (SVG export) get real circles.
     """
 
     ATLAS_COLUMNS = 16
