@@ -1,24 +1,33 @@
-"""The cost curve panel: exact series, bounded memory, log scale, hover readout, NaN safety."""
+"""The cost curve panel: exact series, bounded memory, log scale, hover readout, NaN safety,
+ranges of a new run, axis labels, legends, and the gradient norm of every layer."""
 
 import dataclasses
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtCore import QEvent, QPoint, QPointF
+from PySide6.QtWidgets import QApplication
 
+from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
-from bpviz.ui import style
-from bpviz.ui.cost_view import CostView, SeriesBuffer, decimate_minmax
+from bpviz.ui import export, style
+from bpviz.ui.cost_view import (AUTO_LOG_GROWTH, CostView, SeriesBuffer, decimate_minmax,
+                                log_tick_strings, tick_strings)
+from tests.conftest import run_passes
 
 
 def train_snapshots(trainer, epochs, every=3):
     """Train for ``epochs`` epochs, taking a snapshot every ``every`` passes (and at the end), each
-    with the pass losses and history rows since the previous one, as the worker sends them."""
+    with the pass losses and history rows since the previous one, as the worker sends them. A
+    diverged pass (not applied, and not sent) ends the training."""
     snaps, losses, positions, history_from = [], [], [], 0
     while trainer.epoch < epochs:
-        positions.append(trainer.epoch + trainer.pass_in_epoch / trainer.passes_per_epoch())
-        losses.append(trainer.step().trace.loss)
-        if trainer.pass_count % every == 0 or trainer.epoch >= epochs:
+        position = trainer.epoch + trainer.pass_in_epoch / trainer.passes_per_epoch()
+        loss = trainer.step().trace.loss
+        if not trainer.diverged:
+            positions.append(position)
+            losses.append(loss)
+        if trainer.pass_count % every == 0 or trainer.epoch >= epochs or trainer.diverged:
             snaps.append(make_snapshot(trainer, seq=len(snaps) + 1, running=True,
                                        trace=trainer.last_trace, trace_weights=None,
                                        trace_biases=None, new_pass_losses=losses,
@@ -26,6 +35,8 @@ def train_snapshots(trainer, epochs, every=3):
                                        history_from=history_from))
             history_from = len(trainer.history)
             losses, positions = [], []
+        if trainer.diverged:
+            break
     return snaps
 
 # showing a window on the offscreen platform logs this warning; it is harmless
@@ -278,3 +289,316 @@ def test_the_view_follows_the_data_in_steps_and_stops_when_moved_by_hand(view, m
     assert view.loss_plot.vb.viewRange()[0] == pytest.approx([1, 2])
     view.loss_plot.autoBtn.clicked.emit(view.loss_plot.autoBtn)
     assert view.loss_plot.vb.viewRange()[0][1] >= view.series("loss")[0].max()
+
+
+# -- a new run starts with a fitted range ------------------------------------------------------
+
+def feed(view, snaps):
+    for snap in snaps:
+        view.ingest(snap)
+        view.show_snapshot(snap)
+
+
+def synthetic(snap, epochs, losses):
+    """``snap`` carrying history rows for ``epochs`` with train loss ``losses``."""
+    header = list(snap.history_header)
+    rows = np.zeros((len(epochs), len(header)))
+    rows[:, header.index("epoch")] = epochs
+    rows[:, header.index("loss")] = losses
+    rows[:, 2:] = np.nan
+    return dataclasses.replace(snap, new_history=rows, new_pass_losses=np.zeros(0),
+                               new_pass_positions=np.zeros(0))
+
+
+def assert_fitted(view, trainer):
+    """The loss plot shows this run's data, and not much more."""
+    (x0, x1), (y0, y1) = view.loss_plot.vb.viewRange()
+    h = trainer.history
+    x, y = view.series("pass_loss")
+    lo, hi = min(y.min(), h.loss.min()), max(y.max(), h.loss.max())
+    assert x0 == 0 and max(x.max(), h.epoch.max()) <= x1 <= 1.6 * max(1, x.max(), h.epoch.max())
+    assert y0 <= lo and hi <= y1
+    assert y1 - y0 <= 1.5 * max(hi - lo, 0.1 * hi)
+
+
+def test_clear_fits_the_next_run_even_after_a_zoom_by_hand(view, make_run, make_snap):
+    view.ingest(synthetic(make_snap("moons", passes=1), [0, 75_000, 150_000], [0.5, 1.5e5, 1e18]))
+    view.show_snapshot()
+    view.loss_plot.vb.sigRangeChangedManually.emit([True, True])      # the user zoomed
+    view.loss_plot.setXRange(0, 150_000, padding=0)
+    view.loss_plot.setYRange(0, 1.5e18, padding=0)
+    view.clear()
+    view.show_snapshot(None)                 # a paint before the new run's first snapshot
+    assert view.loss_plot.vb.viewRange()[1][1] < 10
+    _, _, _, trainer = make_run("moons")
+    feed(view, train_snapshots(trainer, epochs=3, every=4))
+    assert_fitted(view, trainer)
+    # the new run is followed: more epochs extend the range
+    feed(view, train_snapshots(trainer, epochs=20, every=50))
+    assert_fitted(view, trainer)
+
+
+def test_a_first_point_gets_a_readable_range(view, make_snap):
+    """One point (or a flat curve) spans at least a tenth of its value, not 1e-12 of it."""
+    view.ingest(synthetic(make_snap("moons", passes=1), [0], [2.0981205629348856]))
+    view.show_snapshot()
+    (_, _), (y0, y1) = view.loss_plot.vb.viewRange()
+    assert y0 < 2.0981205629348856 < y1 and 0.2 < y1 - y0 < 0.3
+    view.grab()
+
+
+@SHOWN
+def test_reset_in_the_window_fits_the_cost_curve_to_the_new_run(open_window, qtbot):
+    window = open_window("gaussian-clouds")
+    run_passes(qtbot, window, 3)
+    cost = window.cost
+    cost.loss_plot.vb.sigRangeChangedManually.emit([True, True])
+    cost.loss_plot.setXRange(0, 150_000, padding=0)
+    cost.loss_plot.setYRange(0, 1.5e18, padding=0)
+    window.reset_action.trigger()
+    qtbot.waitUntil(lambda: window.latest.pass_count == 0 and not len(cost.series("loss")[0]),
+                    timeout=5000)
+    run_passes(qtbot, window, 2)
+    window.paint_now()
+    (x0, x1), (y0, y1) = cost.loss_plot.vb.viewRange()
+    losses = cost.series("loss")[1]
+    assert len(losses) == 2 and losses[0] == pytest.approx(2.0981205629348856)
+    assert x0 == 0 and 1 <= x1 <= 1.5
+    assert y0 <= losses.min() and losses.max() <= y1 < 3
+
+
+def test_a_diverging_loss_turns_the_log_scale_on_for_that_run_only(view, make_run):
+    """A spike of more than AUTO_LOG_GROWTH times the first loss would flatten the rest of the
+    curve on a linear axis: the axis turns logarithmic, so the losses after the spike still fill
+    a good part of the plot; the next run starts linear and fitted again."""
+    _, _, _, trainer = make_run("sine", lr=3.0, divergence_factor=0.0)   # spikes, then recovers
+    feed(view, train_snapshots(trainer, epochs=400, every=25))
+    losses = view.series("loss")[1]
+    assert losses.max() > AUTO_LOG_GROWTH * losses[0]
+    assert view.log_scale() and view.loss_plot.getAxis("left").logMode
+    (_, _), (y0, y1) = view.loss_plot.vb.viewRange()
+    later = np.log10(losses[len(losses) // 2:])               # the second half of the run
+    assert y0 <= np.log10(view.series("pass_loss")[1]).min()
+    assert np.log10(losses.max()) <= y1
+    assert (later.max() - later.min()) / (y1 - y0) > 0.05        # on a linear axis: < 0.0001
+
+    view.clear()
+    assert not view.log_scale() and not view.loss_plot.getAxis("left").logMode
+    _, _, _, trainer = make_run("moons")
+    feed(view, train_snapshots(trainer, epochs=3, every=4))
+    assert not view.log_scale()
+    assert_fitted(view, trainer)
+
+
+def test_unticking_the_automatic_log_scale_keeps_it_linear(view, make_run):
+    _, _, _, trainer = make_run("plane", lr=2.0, divergence_factor=0.0)   # up to 1e305, then inf
+    snaps = train_snapshots(trainer, epochs=400, every=10)
+    assert trainer.diverged
+    feed(view, snaps[:-5])
+    assert view.log_scale()
+    view._log_box.click()                                    # the user wants it linear
+    feed(view, snaps[-5:])
+    assert not view.log_scale()
+    (_, _), (y0, y1) = view.loss_plot.vb.viewRange()
+    y = view.series("pass_loss")[1]
+    finite = y[np.isfinite(y) & (y < 1e30)]
+    assert y0 <= finite.min() and finite.max() <= y1 < 1e31        # the range holds finite data
+    view.grab()
+
+
+# -- axis labels in the data's own units -------------------------------------------------------
+
+def test_tick_strings_are_plain_numbers_in_the_data_units():
+    assert tick_strings([0.0002, 0.0004, 0.0006, 0.0008], 0.0002) == \
+        ["0.0002", "0.0004", "0.0006", "0.0008"]
+    assert tick_strings([200, 400, 600, 800], 200) == ["200", "400", "600", "800"]
+    assert tick_strings([0, 50_000, 100_000, 150_000], 50_000) == ["0", "50000", "100000", "150000"]
+    assert tick_strings([0.3412, 0.3414], 0.0002) == ["0.3412", "0.3414"]
+    assert tick_strings([-0.5, 0.5], 0.5) == ["−0.5", "0.5"]
+    assert tick_strings([5e17, 1e18, 1.5e18], 5e17) == ["5e17", "1e18", "1.5e18"]
+    assert tick_strings([0, 2e-5, 4e-5, 1e-4], 2e-5) == ["0", "2e−5", "4e−5", "1e−4"]
+    assert log_tick_strings([-5, -3, 0, 2, 5]) == ["1e−5", "0.001", "1", "100", "1e5"]
+    assert log_tick_strings(np.log10([0.02, 0.03, 50]), minor=True) == ["0.02", "", "50"]
+
+
+@pytest.mark.parametrize("losses", [np.linspace(0.0008, 0.0002, 12), np.linspace(1.5e5, 10, 12),
+                                    np.geomspace(1e18, 1.0, 12)])
+def test_axes_have_no_si_prefix_or_scale_factor(view, make_snap, losses):
+    view.ingest(synthetic(make_snap("moons", passes=1), np.arange(12), losses))
+    view.show_snapshot()
+    view.grab()
+    for plot in (view.loss_plot, view.accuracy_plot, view.grad_plot):
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            assert not axis.autoSIPrefix and axis.autoSIPrefixScale == 1.0
+            assert "(x" not in axis.labelString() and "×" not in axis.labelString()
+    axis = view.loss_plot.getAxis("left")
+    (y0, y1) = view.loss_plot.vb.viewRange()[1]
+    levels = axis.tickValues(y0, y1, 200)
+    spacing, values = levels[0]
+    labels = axis.tickStrings(values, 1.0, spacing)
+    assert labels == tick_strings(values, spacing)
+    # the labels read back as the tick values, in the data's own units
+    for label, value in zip(labels, values):
+        assert float(label.replace("−", "-")) == pytest.approx(value, rel=1e-6, abs=1e-12)
+
+
+# -- the hover readout: gone when the mouse leaves, never in an export -------------------------
+
+def hover_at(view, qtbot, plot, x, y=None):
+    """Move the mouse over ``plot`` at (x, y) in its data (y None: half-way up)."""
+    if y is None:
+        y = float(np.mean(plot.vb.viewRange()[1]))
+    target = view.graphics.mapFromScene(plot.vb.mapViewToScene(QPointF(x, y)))
+    qtbot.mouseMove(view.graphics.viewport(), QPoint(target.x(), target.y()))
+
+
+@pytest.fixture
+def hovered(view, qtbot, make_run):
+    """A shown view with a run, and the mouse over the loss plot at epoch 3."""
+    _, _, _, trainer = make_run("moons")
+    feed(view, train_snapshots(trainer, epochs=6, every=4))
+    view.show()
+    qtbot.waitExposed(view)
+    view.loss_plot.vb.autoRange()
+    hover_at(view, qtbot, view.loss_plot, 3.0, float(np.mean(trainer.history.loss)))
+    qtbot.waitUntil(view._readout.isVisible, timeout=1000)
+    assert view._readout.toPlainText().startswith("epoch 3")
+    return view
+
+
+@SHOWN
+def test_the_readout_goes_when_the_mouse_leaves(hovered, qtbot):
+    view = hovered
+    QApplication.sendEvent(view.graphics, QEvent(QEvent.Type.Leave))
+    assert not view._readout.isVisible()
+    assert not any(line.isVisible() for line in view._hover_lines)
+    view.show_snapshot(None)                       # a later paint does not bring it back
+    assert not view._readout.isVisible()
+    # hiding the panel (a dock closed or tabbed away) hides it too
+    hover_at(view, qtbot, view.grad_plot, 2.0)
+    qtbot.waitUntil(view._grad_readout.isVisible, timeout=1000)
+    assert view._grad_readout.toPlainText() == view.gradient_readout_text(2.0)
+    assert not view._readout.isVisible()
+    view.hide()
+    assert not view._grad_readout.isVisible() and not view._readout.isVisible()
+
+
+@SHOWN
+def test_the_readout_is_never_exported(hovered, qtbot, monkeypatch):
+    view = hovered
+    seen = []
+    scene = view.graphics.scene()
+    render = scene.render
+
+    def spy(*args):
+        seen.append((view._readout.isVisible(), any(l.isVisible() for l in view._hover_lines)))
+        return render(*args)
+
+    monkeypatch.setattr(scene, "render", spy)
+    with_hover = export.render_png(view.graphics, 1)
+    assert seen == [(False, False)]                       # hidden while the scene rendered
+    assert view._readout.isVisible()                       # and back afterwards
+    svg = export.render_svg(view.graphics, "cost")
+    assert view._readout.isVisible()
+    assert b"train loss" in svg                            # the legend is there ...
+    assert view.readout_text(3.0).splitlines()[1].split("    ")[0].encode() not in svg
+    monkeypatch.undo()
+    QApplication.sendEvent(view.graphics, QEvent(QEvent.Type.Leave))
+    without = export.render_png(view.graphics, 1)
+    assert with_hover == without                           # ... and the picture is the same
+
+
+# -- legends: wholly inside their plot, every label complete ----------------------------------
+
+def legend_fits(view, plot):
+    legend = view.legend(plot)
+    box = plot.vb.sceneBoundingRect().adjusted(-0.5, -0.5, 0.5, 0.5)
+    frame = legend.sceneBoundingRect()
+    assert box.contains(frame), (plot, frame, box)
+    for sample, label in legend.items:
+        text = label.item.sceneBoundingRect()
+        assert frame.adjusted(-0.5, -0.5, 0.5, 0.5).contains(text), (label.text, text, frame)
+        assert box.contains(sample.sceneBoundingRect())
+
+
+@SHOWN
+@pytest.mark.parametrize("size", [(700, 330), (560, 280), (460, 240)])
+def test_legends_lie_wholly_inside_their_plots(qtbot, make_run, size):
+    view = CostView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    _, _, _, trainer = make_run("moons", hidden=(8, 8, 8))    # train, test and per-pass curves
+    feed(view, train_snapshots(trainer, epochs=5, every=4))
+    view.grab()
+    expected = {view.loss_plot: ["train loss", "test loss", "batch loss (per pass)"],
+                view.accuracy_plot: ["train accuracy", "test accuracy"],
+                view.grad_plot: ["layer 1 (input→h1)", "layer 2 (h1→h2)", "layer 3 (h2→h3)",
+                                 "layer 4 (h3→output)"]}
+    for plot, labels in expected.items():
+        legend = view.legend(plot)
+        assert legend.isVisible()
+        legend_fits(view, plot)
+        assert len(legend.labels()) == len(labels)
+        if size == (700, 330):                              # the default dock: labels in full
+            assert legend.labels() == labels
+        else:
+            assert all(shown in full for shown, full in zip(legend.labels(), labels))
+
+
+# -- the gradient norm of every layer ----------------------------------------------------------
+
+def test_gradient_norms_of_a_deep_sigmoid_network(view, make_run):
+    _, _, net, trainer = make_run("gaussian-clouds", hidden=(8, 8, 8, 8))   # sigmoid hidden layers
+    assert net.activation_names[:4] == ("sigmoid",) * 4 or \
+        list(net.activation_names[:4]) == ["sigmoid"] * 4
+    start = Network(net.sizes, [a.name for a in net.hidden_activations], net.out.name,
+                    weights=[w.copy() for w in net.weights], biases=[b.copy() for b in net.biases])
+    trace = start.backprop(trainer.X, trainer.T)               # the first epoch, by hand
+    first = [np.sqrt((gw ** 2).sum() + (gb ** 2).sum())
+             for gw, gb in zip(trace.grad_weights, trace.grad_biases)]
+    feed(view, train_snapshots(trainer, epochs=6, every=2))
+
+    L = net.n_layers
+    assert view.gradient_layers() == L == 5
+    h = trainer.history
+    for l in range(1, L + 1):
+        x, y = view.series(f"grad_norm_{l}")
+        np.testing.assert_array_equal(x, h.epoch)
+        np.testing.assert_array_equal(y, h.grad_norms[:, l - 1])
+        assert y[0] == pytest.approx(first[l - 1], rel=1e-10)
+        assert view.is_drawn(f"grad_norm_{l}")
+        px, py = view._grad_items[l - 1].getData()             # what is drawn: log10 of them
+        np.testing.assert_allclose(10 ** py, h.grad_norms[:, l - 1], rtol=1e-12)
+    norms = h.grad_norms
+    assert (norms[:, 0] < norms[:, -1]).all()                  # the first layer's vanish
+    assert view.grad_plot.getAxis("left").logMode
+    assert view.legend(view.grad_plot).labels() == [
+        "layer 1 (input→h1)", "layer 2 (h1→h2)", "layer 3 (h2→h3)", "layer 4 (h3→h4)",
+        "layer 5 (h4→output)"]
+    assert "gradient norm" in view.grad_plot.titleLabel.text
+    (_, _), (y0, y1) = view.grad_plot.vb.viewRange()
+    assert y0 <= np.log10(norms.min()) and np.log10(norms.max()) <= y1
+    text = view.gradient_readout_text(2.2)
+    assert text.startswith("epoch 2")
+    assert style.format_value(norms[2, 0]) in text.splitlines()[1]
+
+
+def test_gradient_curves_are_made_once_and_follow_the_network(view, make_run):
+    _, _, _, trainer = make_run("gaussian-clouds", hidden=(8, 8, 8, 8))
+    feed(view, train_snapshots(trainer, epochs=2))
+    items = list(view._grad_items)
+    feed(view, train_snapshots(trainer, epochs=4))
+    assert view._grad_items == items and len(items) == 5        # setData, nothing re-added
+    view.clear()
+    assert not view.legend(view.grad_plot).isVisible()
+    _, _, _, trainer = make_run("gaussian-clouds")               # 2-3-3: two layers
+    feed(view, train_snapshots(trainer, epochs=3))
+    assert view._grad_items[:5] == items
+    assert [view.is_drawn(f"grad_norm_{l}") for l in (1, 2)] == [True, True]
+    assert sum(item.isVisible() for item in items) == 2
+    assert view.legend(view.grad_plot).labels() == ["layer 1 (input→h1)",
+                                                    "layer 2 (h1→output)"]
+    np.testing.assert_array_equal(view.series("grad_norm_2")[1], trainer.history.grad_norms[:, 1])
