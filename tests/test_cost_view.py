@@ -602,3 +602,29 @@ def test_gradient_curves_are_made_once_and_follow_the_network(view, make_run):
     assert view.legend(view.grad_plot).labels() == ["layer 1 (input→h1)",
                                                     "layer 2 (h1→output)"]
     np.testing.assert_array_equal(view.series("grad_norm_2")[1], trainer.history.grad_norms[:, 1])
+
+
+def test_gradient_series_stay_bounded_and_keep_their_extremes(qtbot, make_snap):
+    view = CostView(max_points=1000)
+    qtbot.addWidget(view)
+    snap = make_snap("gaussian-clouds", passes=1, hidden=(4, 4))
+    header = list(snap.history_header)
+    k = [header.index(f"grad_norm_{l}") for l in (1, 2, 3)]
+    rng = np.random.RandomState(0)
+    n = 10_000
+    norms = np.exp(rng.randn(n, 3))
+    norms[1234, 0] = 1e-9                                     # a vanishing moment, long ago
+    for start in range(0, n, 400):
+        rows = np.zeros((len(norms[start:start + 400]), len(header)))
+        rows[:, 0] = np.arange(start, start + len(rows))
+        rows[:, k] = norms[start:start + 400]
+        view.ingest(dataclasses.replace(snap, new_history=rows, new_pass_losses=np.zeros(0),
+                                        new_pass_positions=np.zeros(0)))
+        view.show_snapshot(snap)
+    for l in (1, 2, 3):
+        x, y = view.series(f"grad_norm_{l}")
+        assert len(y) <= 250 and x[-1] == n - 1 and y[-1] == norms[-1, l - 1]
+        assert y.min() == norms[:, l - 1].min() and y.max() == norms[:, l - 1].max()
+        np.testing.assert_array_equal(y, norms[x.astype(int), l - 1])
+    (_, _), (y0, y1) = view.grad_plot.vb.viewRange()
+    assert y0 <= -9 and np.log10(norms.max()) <= y1

@@ -40,7 +40,7 @@ for its legend.
 
 Memory stays bounded on long runs: every series keeps at most ``max_points`` points (default
 :data:`MAX_POINTS`, 6,000: several per pixel of a wide panel, and cheap to redraw every
-frame). A series is a *coarse* stretch (the older points, thinned) followed by a *raw* stretch
+frame; a layer's gradient norm a quarter of that). A series is a *coarse* stretch (the older points, thinned) followed by a *raw* stretch
 (the newer points, every one kept). When the series grows past the cap, the older half of the raw
 stretch moves into the coarse stretch, thinned with a min/max scheme: each bucket
 of ``block`` consecutive points keeps only its smallest and its largest value, so spikes and the
@@ -86,6 +86,8 @@ REGRESSION_NOTES = (REGRESSION_NOTE, "no accuracy: a regression task", "regressi
 GRADIENT_AXIS = "norm (log scale)"
 TITLE_SIZE = "9pt"
 GRAD_PREFIX = "grad_norm_"      # history columns grad_norm_1 .. grad_norm_L; also series names
+GRAD_POINTS_SHARE = 4      # a layer's gradient curve keeps max_points / 4 points (1,500): several
+                           # per pixel of its narrower plot, and a deep network stays cheap to draw
 
 AUTO_LOG_GROWTH = 100.0    # a loss this many times the run's first one turns the log scale on
 MIN_SPAN = 0.1             # a flat loss curve gets a y range of at least 10% of its value
@@ -580,7 +582,8 @@ class CostView(QWidget):
         grad_columns = [k for k, name in enumerate(header) if name.startswith(GRAD_PREFIX)]
         if tuple(snap.sizes) != self._sizes or len(grad_columns) != len(self._grad_buffers):
             self._sizes = tuple(snap.sizes)
-            self._grad_buffers = [SeriesBuffer(self._max_points) for _ in grad_columns]
+            cap = max(4 * BUCKET, self._max_points // GRAD_POINTS_SHARE)
+            self._grad_buffers = [SeriesBuffer(cap) for _ in grad_columns]
             self._dirty.add(GRAD_PREFIX)
         if snap.rewound_to is not None:           # the run went back: drop what followed
             self._buffers["pass_loss"].truncate(snap.rewound_to)
