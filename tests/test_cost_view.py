@@ -628,3 +628,29 @@ def test_gradient_series_stay_bounded_and_keep_their_extremes(qtbot, make_snap):
         np.testing.assert_array_equal(y, norms[x.astype(int), l - 1])
     (_, _), (y0, y1) = view.grad_plot.vb.viewRange()
     assert y0 <= -9 and np.log10(norms.max()) <= y1
+
+
+@SHOWN
+def test_the_window_exports_the_cost_panel_without_the_readout(open_window, qtbot, tmp_path):
+    """Export all (PNG and SVG) and a GIF of the cost panel while the mouse is over it: the
+    gradient plot is in the picture, the readout is not, and the PNG is the one made after the
+    mouse left."""
+    window = open_window("gaussian-clouds", size=(1200, 800))
+    run_passes(qtbot, window, 4)
+    window.paint_now()
+    cost = window.cost
+    assert cost.isVisible()
+    hover_at(cost, qtbot, cost.loss_plot, 2.0)
+    qtbot.waitUntil(cost._readout.isVisible, timeout=1000)
+    text = cost._readout.toPlainText()
+    hovered = export.export_all(window, tmp_path / "hovered")
+    assert cost._readout.isVisible()                        # still there on screen
+    export.export_panel(window, "cost", "gif", tmp_path / "cost.gif", frames=2)
+    svg = (tmp_path / "hovered" / "cost.svg").read_bytes()
+    assert b"gradient norm" in svg and b"layer 1 (input" in svg
+    assert text.splitlines()[1].split("    ")[0].encode() not in svg
+    QApplication.sendEvent(cost.graphics, QEvent(QEvent.Type.Leave))
+    export.export_panel(window, "cost", "png", tmp_path / "left.png")
+    assert not cost._readout.isVisible()
+    assert (tmp_path / "hovered" / "cost.png") in hovered
+    assert (tmp_path / "hovered" / "cost.png").read_bytes() == (tmp_path / "left.png").read_bytes()
