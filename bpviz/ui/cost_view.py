@@ -9,7 +9,7 @@ empty with a note. The right one shows, on a logarithmic axis, the gradient norm
 as the history holds it: ‖(∂L/∂W[l], ∂L/∂b[l])‖, the norm of the layer's whole gradient, weights
 and biases together, of the first pass of each epoch (the whole training set when full-batch).
 One curve per layer, from dark (next to the input) to light (the output layer): in a deep sigmoid
-network the curves of the early layers lie decades below the later ones, which is what
+network the curves of the early layers lie below the later ones, often by decades: that is what
 "vanishing gradients" means.
 
 Feeding: the window calls :meth:`CostView.ingest` for *every* snapshot it receives (cheap: the new
@@ -25,8 +25,8 @@ switches to a log scale by itself when a loss climbs more than :data:`AUTO_LOG_G
 the run's first loss (a diverging run, whose huge losses would otherwise flatten the rest of the
 curve against zero); the "log scale" box shows it, and the next run starts linear again. Once the
 box is set by hand, that choice stays, also for later runs. Values that are not finite are left
-out of every range. Axes label their ticks
-in the data's own units (:class:`PlainAxis`): no SI prefix, no "(x0.001)" factor in the label.
+out of every range. Axes label their ticks in the data's own units (:class:`PlainAxis`): no SI
+prefix, no "(x0.001)" factor in the label.
 
 The hover readout (a dashed line at the nearest epoch on every plot, and a box with that epoch's
 values next to the mouse) goes when the mouse leaves the plots or the panel, and is never part of
@@ -35,19 +35,20 @@ PNG, SVG and GIF export of this panel sets (:class:`HiddenInExport`).
 
 Legends (:class:`FittedLegend`) sit in a corner of their plot and are always wholly inside it:
 when the full labels do not fit they go to more columns, then to short labels, and when nothing
-fits the legend hides rather than being cut off. The gradient plot leaves room above its curves
-for its legend.
+fits the legend hides rather than being cut off. The gradient plot's range leaves room for its
+legend above the points at the epochs the legend spans, so that it does not cover the curves
+(in a very small panel it still may).
 
 Memory stays bounded on long runs: every series keeps at most ``max_points`` points (default
 :data:`MAX_POINTS`, 6,000: several per pixel of a wide panel, and cheap to redraw every
-frame; a layer's gradient norm a quarter of that). A series is a *coarse* stretch (the older points, thinned) followed by a *raw* stretch
-(the newer points, every one kept). When the series grows past the cap, the older half of the raw
-stretch moves into the coarse stretch, thinned with a min/max scheme: each bucket
-of ``block`` consecutive points keeps only its smallest and its largest value, so spikes and the
-overall shape survive. When the coarse stretch fills half the cap, it is itself thinned by two
-(buckets of four kept points keep two) and ``block`` doubles, so the whole coarse stretch has about
-one resolution however long the run. The very first point is never thinned, nor is the newest
-quarter of the cap, nor any global minimum or maximum.
+frame; a layer's gradient norm a quarter of that). A series is a *coarse* stretch (the older
+points, thinned) followed by a *raw* stretch (the newer points, every one kept). When the series
+grows past the cap, the older half of the raw stretch moves into the coarse stretch, thinned with
+a min/max scheme: each bucket of ``block`` consecutive points keeps only its smallest and its
+largest value, so spikes and the overall shape survive. When the coarse stretch fills half the
+cap, it is itself thinned by two (buckets of four kept points keep two) and ``block`` doubles, so
+the whole coarse stretch has about one resolution however long the run. The very first point is
+never thinned, nor is the newest quarter of the cap, nor any global minimum or maximum.
 """
 
 from __future__ import annotations
