@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (and exit status 2) instead of a page."""
 
     def error(self, message):
-        raise UsageError(f"{self.prog}: {message}")
+        # "argument --seed: --seed must be ..." says the flag twice: once is enough
+        flag = re.match(r"argument (\S+?)(?:/\S+)?: (\1 .*)$", message)
+        raise UsageError(f"{self.prog}: {flag.group(2) if flag else message}")
 
 
 # -- argument types ----------------------------------------------------------------------------
@@ -46,14 +49,29 @@ def _number(kind, lo=None, lo_open=False, name=""):
     return parse
 
 
-def _divergence_factor(text):
-    v = _number(float, 0, name="divergence factor")(text)
-    if 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"must be 0 (off) or at least 1, got {text}")
-    return v
+def _setting(key: str, flag: str, **change):
+    """The argument type of a flag that sets configuration field ``key``: its range is the one in
+    ``config.RANGES`` (with ``change`` applied, e.g. ``lo=0``), refused as '--seed must be a whole
+    number from 0 to 2147483647; got 3000000000'."""
+    from dataclasses import replace
+
+    from .engine.config import RANGES
+    rng = replace(RANGES[key], **change)
+
+    def parse(text):
+        try:
+            v = int(text) if rng.integer else float(text)
+        except ValueError:
+            v = None
+        if v is None or not rng.accepts(v):
+            raise argparse.ArgumentTypeError(f"{flag} must be {rng.text()}; got {text}")
+        return v
+    parse.__name__ = rng.name
+    return parse
 
 
 def _hidden(text):
+    from .engine.config import MAX_HIDDEN_LAYERS, RANGES
     text = text.strip()
     if text in ("", "none", "-"):
         return ()
@@ -62,9 +80,22 @@ def _hidden(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of neuron counts, "
                                          f"e.g. 8,8")
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"every hidden layer needs at least one neuron, got {text}")
+    if len(sizes) > MAX_HIDDEN_LAYERS or not all(RANGES["hidden"].accepts(s) for s in sizes):
+        raise argparse.ArgumentTypeError(
+            f"--hidden must be at most {MAX_HIDDEN_LAYERS} neuron counts, each "
+            f"{RANGES['hidden'].text()}; got {text}")
     return sizes
+
+
+MAX_SOAK_MINUTES = 24 * 60
+
+
+def _minutes(text):
+    v = _number(float, 0, True, "minutes")(text)
+    if v > MAX_SOAK_MINUTES:
+        raise argparse.ArgumentTypeError(f"--soak must be a number of minutes above 0 and at most "
+                                         f"{MAX_SOAK_MINUTES} (a day); got {text}")
+    return v
 
 
 def _neuron(text):
@@ -99,20 +130,21 @@ def _add_run_options(p: argparse.ArgumentParser, with_epochs=True, training=True
     p.add_argument("--output", help="softmax, sigmoid or linear")
     p.add_argument("--init", help="normal, xavier, he or uniform")
     p.add_argument("--optimizer", help="sgd, momentum or adam")
-    p.add_argument("--lr", type=_number(float, 0, True, "learning rate"), help="learning rate")
-    p.add_argument("--momentum", type=_number(float, 0, name="momentum"), help="momentum α")
-    p.add_argument("--batch-size", type=_number(int, 0, name="batch size"),
+    p.add_argument("--lr", type=_setting("lr", "--lr"), help="learning rate")
+    p.add_argument("--momentum", type=_setting("momentum", "--momentum"), help="momentum α")
+    p.add_argument("--batch-size", type=_setting("batch_size", "--batch-size"),
                    help="mini-batch size (0 = full batch)")
-    p.add_argument("--l2", type=_number(float, 0, name="L2"), help="L2 weight decay λ")
+    p.add_argument("--l2", type=_setting("l2", "--l2"), help="L2 weight decay λ")
     if with_epochs:
-        p.add_argument("--epochs", type=_number(int, 1, name="epochs"), help="epochs to train")
-    p.add_argument("--seed", type=_number(int, 0, name="seed"), help="random seed")
-    p.add_argument("--noise", type=_number(float, 0, name="noise"), help="dataset noise level")
-    p.add_argument("--samples", type=_number(int, 4, name="samples"), help="number of samples")
-    p.add_argument("--test-fraction", type=_number(float, 0, name="test fraction"),
+        p.add_argument("--epochs", type=_setting("epochs", "--epochs"), help="epochs to train")
+    p.add_argument("--seed", type=_setting("seed", "--seed"), help="random seed")
+    p.add_argument("--noise", type=_setting("noise", "--noise"), help="dataset noise level")
+    p.add_argument("--samples", type=_setting("n_samples", "--samples"), help="number of samples")
+    p.add_argument("--test-fraction", type=_setting("test_fraction", "--test-fraction"),
                    help="fraction of the data held out for testing (0 to 0.9)")
     if training:
-        p.add_argument("--divergence-factor", type=_divergence_factor, metavar="F",
+        p.add_argument("--divergence-factor", type=_setting("divergence_factor",
+                                                            "--divergence-factor"), metavar="F",
                        help="stop as diverged when the loss exceeds F times the loss the run "
                             "started at (default 1000; 0 turns it off)")
 
@@ -335,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure speed and frame times on this machine")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
-    b.add_argument("--soak", type=_number(float, 0, True, "minutes"), metavar="MINUTES",
+    b.add_argument("--soak", type=_minutes, metavar="MINUTES",
                    help="also run the window at full speed this long and report RSS")
     b.set_defaults(func=_lazy("bench"))
 

@@ -21,11 +21,11 @@ from .engine.errors import ConfigError
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Declare the ``inspect`` command on ``subparsers`` (the one ``cli.build_parser`` makes)."""
-    from .cli import _add_run_options, _neuron, _number
+    from .cli import _add_run_options, _neuron, _number, _setting
     p = subparsers.add_parser("inspect", help="print one neuron's delta with the chain rule "
                                               "written out (no window)")
     _add_run_options(p, with_epochs=False)
-    p.add_argument("--epochs", type=_number(int, 0, name="epochs"), default=0,
+    p.add_argument("--epochs", type=_setting("epochs", "--epochs", lo=0), default=0,
                    help="epochs to train first (default 0: the initial weights)")
     p.add_argument("--neuron", type=_neuron, required=True, metavar="L:J",
                    help="neuron J of layer L (layer 0 is the input, the last layer the output)")

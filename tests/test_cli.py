@@ -71,22 +71,33 @@ def test_flags_override_the_preset(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["train", "--lr", "-1"], "--lr"),
-    (["train", "--lr", "nan"], "not a finite number"),
-    (["train", "--epochs", "0"], "--epochs"),
-    (["train", "--hidden", "3,0"], "at least one neuron"),
+    (["train", "--lr", "-1"], "bpviz train: --lr must be a number from 0.000001 to 1000000; got -1"),
+    (["train", "--lr", "nan"], "--lr must be a number from 0.000001 to 1000000; got nan"),
+    (["train", "--epochs", "0"], "--epochs must be a whole number from 1 to 1000000; got 0"),
+    (["train", "--hidden", "3,0"], "--hidden must be at most 8 neuron counts, each a whole number "
+                                   "from 1 to 512; got 3,0"),
     (["train", "--preset", "nope"], "unknown preset 'nope'"),
     (["train", "--activation", "swish"], "unknown activation 'swish'"),
-    (["train", "--momentum", "1.5"], "momentum must be < 1"),
+    (["train", "--momentum", "1.5"], "--momentum must be a number at least 0 and less than 1; "
+                                     "got 1.5"),
     (["train", "--data", "/no/such/file.csv"], "/no/such/file.csv"),
     (["train", "--preset", "sine", "--output", "softmax"], "regression dataset"),
-    (["train", "--hidden", "512,512,512", "--samples", "900000", "--preset", "moons",
+    (["train", "--hidden", "512,512,512", "--samples", "100000", "--preset", "moons",
       "--batch-size", "0"], "GiB"),
     (["frobnicate"], "invalid choice"),
-    (["train", "--divergence-factor", "-1"], "--divergence-factor: must be ≥ 0, got -1"),
-    (["train", "--divergence-factor", "lots"], "--divergence-factor: 'lots' is not a number"),
-    (["train", "--divergence-factor", "0.5"], "must be 0 (off) or at least 1"),
-    (["train", "--divergence-factor", "inf"], "not a finite number"),
+    (["train", "--divergence-factor", "-1"], "--divergence-factor must be 0 (off) or a number "
+                                             "from 1 to 1e12; got -1"),
+    (["train", "--divergence-factor", "lots"], "--divergence-factor must be 0 (off) or a number "
+                                               "from 1 to 1e12; got lots"),
+    (["train", "--divergence-factor", "0.5"], "must be 0 (off) or a number from 1 to 1e12"),
+    (["train", "--divergence-factor", "inf"], "; got inf"),
+    (["train", "--seed", "4294967295"], "bpviz train: --seed must be a whole number from 0 to "
+                                        "2147483647; got 4294967295"),
+    (["train", "--batch-size", "3000000000"], "--batch-size must be a whole number from 0 to "
+                                              "100000; got 3000000000"),
+    (["inspect", "--neuron", "1:0", "--epochs", "-1"], "bpviz inspect: --epochs must be a whole "
+                                                       "number from 0 to 1000000; got -1"),
+    (["bench", "--soak", "1e9"], "--soak must be a number of minutes above 0 and at most 1440"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
     code, out, err = run_cli(*args)
@@ -172,3 +183,55 @@ def test_gradcheck_command():
 def test_python_m_bpviz_version():
     code, out, _ = run_cli("--version")
     assert code == 0 and out.startswith("bpviz ")
+
+
+# -- one range per setting, the same on every path ---------------------------------------------
+
+FLAGS = {"seed": "--seed", "n_samples": "--samples", "noise": "--noise",
+         "test_fraction": "--test-fraction", "lr": "--lr", "momentum": "--momentum",
+         "batch_size": "--batch-size", "l2": "--l2", "epochs": "--epochs",
+         "divergence_factor": "--divergence-factor"}
+
+
+def _just_outside(r):
+    """A value just above the range and one just below it (for the divergence factor, between
+    its "off" value and the range)."""
+    step = 1 if r.integer else max(abs(r.hi), 1) * 1e-9
+    above = r.hi if r.hi_open else r.hi + step
+    below = (r.off + r.lo) / 2 if r.off is not None else r.lo - (1 if r.integer else r.lo / 2 or 1e-9)
+    return above, below
+
+
+@pytest.mark.parametrize("key", list(FLAGS))
+def test_every_flag_accepts_exactly_its_range(key, capsys):
+    """A flag takes both ends of the setting's range from config.RANGES, which is what
+    Config.validate and the window's boxes use, and refuses anything outside as one line."""
+    from bpviz.cli import build_parser, config_from_args
+    from bpviz.engine.config import RANGES, Config
+    r, flag = RANGES[key], FLAGS[key]
+    fmt = (lambda v: str(int(v))) if r.integer else repr
+    for v in (r.lo, r.hi) if not r.hi_open else (r.lo,):
+        args = build_parser().parse_args(["train", "--preset", "xor", f"{flag}={fmt(v)}"])
+        cfg = config_from_args(args)
+        assert getattr(cfg, key) == v
+        Config.from_dict(cfg.to_dict())                      # and so a session file holds it
+    for v in _just_outside(r):
+        assert main(["train", f"{flag}={fmt(v)}", "--epochs", "1"]) == 2
+        err = capsys.readouterr().err
+        assert err == f"bpviz train: {flag} must be {r.text()}; got {fmt(v)}\n"
+
+
+def test_the_largest_seed_trains_and_its_streams_stay_in_range(tmp_path):
+    """Seed 2**31 - 1 with the offsets added for the shuffle and the split stays under numpy's
+    2**32 limit, on generated and on CSV data."""
+    from bpviz.engine.config import RANGES
+    from bpviz.engine.csvdata import SPLIT_SEED_OFFSET
+    from bpviz.engine.trainer import SHUFFLE_SEED_OFFSET
+    top = int(RANGES["seed"].hi)
+    assert top + max(SHUFFLE_SEED_OFFSET, SPLIT_SEED_OFFSET) < 2 ** 32
+    assert top < 2 ** 31                                      # a Qt int holds it
+    assert main(["train", "--preset", "moons", "--seed", str(top), "--batch-size", "32",
+                 "--epochs", "1", "--out", str(tmp_path)]) == 0
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    assert main(["train", "--data", str(path), "--seed", str(top), "--epochs", "1"]) == 0

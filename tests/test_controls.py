@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyle, QStyleOptionSlider, QStyleOptionSpinBox
 
-from bpviz.engine.config import MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, Config
+from bpviz.engine.config import MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, RANGES, Config
 from bpviz.ui.controls import ControlsPanel
 
 
@@ -124,7 +124,7 @@ def test_neurons_of_a_layer_typed(make_panel, qtbot):
     assert sig.args[0].hidden == (4, 12) and first.text() == "4"
 
 
-def test_a_typed_learning_rate_up_to_100_is_applied_as_typed(make_panel, qtbot):
+def test_a_typed_learning_rate_up_to_1e6_is_applied_as_typed(make_panel, qtbot):
     panel = make_panel()
     box, slider = panel.lr.spin, panel.lr.slider
     assert box.text() == "1.5"
@@ -135,16 +135,20 @@ def test_a_typed_learning_rate_up_to_100_is_applied_as_typed(make_panel, qtbot):
     type_into(qtbot, panel, box, "100")
     assert box.text() == "100" and panel.hyper_seen[-1] == {"lr": 100.0}
     assert slider.value() == slider.maximum()
+    # beyond the slider's end, up to the range's: typed, applied, the slider stays at its end
+    type_into(qtbot, panel, box, "1e6")
+    assert box.text() == "1000000" and panel.hyper_seen[-1] == {"lr": 1e6}
+    assert slider.value() == slider.maximum() and not box.note.isVisible()
 
 
 def test_a_typed_learning_rate_out_of_range_is_refused_visibly(make_panel, qtbot):
     panel = make_panel()
     box = panel.lr.spin
-    type_into(qtbot, panel, box, "500")
+    type_into(qtbot, panel, box, "2e6")
     assert box.text() == "1.5"                       # the value in force, unchanged
     assert panel.hyper_seen == [] and panel.config().lr == 1.5
     assert box.note.isVisible()
-    assert box.note.text() == ("learning rate must be between 0.000001 and 100; 500 was not "
+    assert box.note.text() == ("learning rate must be between 0.000001 and 1000000; 2e6 was not "
                                "applied")
     type_into(qtbot, panel, box, "fast")
     assert box.text() == "1.5" and panel.hyper_seen == []
@@ -321,3 +325,42 @@ def test_grab_renders(make_panel, qtbot, tmp_path):
     path = tmp_path / "controls.png"
     assert panel.grab().save(str(path))
     assert path.stat().st_size > 5_000
+
+
+# every box against the one table of ranges (bpviz.engine.config.RANGES)
+BOXES = {"seed": "seed", "samples": "n_samples", "noise": "noise",
+         "test_fraction": "test_fraction", "momentum": "momentum", "batch": "batch_size",
+         "l2": "l2"}
+
+
+def test_every_box_takes_its_range_from_the_table(make_panel):
+    panel = make_panel("xor", hidden=(3, 3))
+    boxes = {key: getattr(panel, name) for name, key in BOXES.items()}
+    boxes["lr"] = panel.lr.spin
+    for k, spin in enumerate(panel.hidden.spins):
+        boxes[f"hidden {k}"] = spin
+    for name, box in boxes.items():
+        r = RANGES[name.split()[0]]
+        assert (box.lo, box.hi, box.integer, box.hi_open) == (r.lo, r.hi, r.integer, r.hi_open), name
+    assert len(panel.number_boxes()) == len(boxes)       # no numeric box left out
+
+
+def test_a_configuration_at_the_top_of_every_range_shows_exactly(make_panel, qtbot):
+    """What the command line and session files accept, the panel shows as it is, unchanged and
+    without a refusal: the largest seed, batch size, samples and so on."""
+    top = {key: (r.hi if not r.hi_open else 0.999999) for key, r in RANGES.items()
+           if key not in ("hidden", "epochs", "divergence_factor")}
+    top = {k: (int(v) if RANGES[k].integer else v) for k, v in top.items()}
+    cfg = replace(Config.preset("xor"), hidden=(int(RANGES["hidden"].hi),) * 2, **top)
+    Config.from_dict(cfg.to_dict())                      # a session may hold exactly this
+    panel = make_panel("xor")
+    panel.set_config(cfg)
+    assert panel.config() == cfg
+    assert panel.seed.text() == "2147483647" and panel.batch.text() == "100000"
+    assert panel.samples.text() == "100000" and panel.lr.spin.text() == "1000000"
+    assert [s.text() for s in panel.hidden.spins] == ["512", "512"]
+    assert not any(box.note.isVisible() for box in panel.number_boxes())
+    for box in panel.number_boxes():
+        assert box.in_range(box.value())
+    qtbot.wait(300)
+    assert panel.hyper_seen == [] and panel.configs_seen == []

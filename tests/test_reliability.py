@@ -5,7 +5,7 @@ import math
 import sys
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -128,6 +128,58 @@ def test_any_configuration_is_accepted_or_refused_with_config_error(changes):
         assert str(e)
         return
     assert cfg.lr > 0 and 0 <= cfg.momentum < 1 and cfg.epochs >= 1
+
+
+def _edges():
+    """Both ends of every range and the values just past them."""
+    from bpviz.engine.config import RANGES
+    out = []
+    for r in RANGES.values():
+        out += [r.lo, r.hi, r.lo - 1, r.hi + 1, r.hi * (1 + 1e-12)]
+        if r.integer:
+            out += [int(r.lo), int(r.hi), int(r.hi) + 1]
+    return out
+
+
+big = st.one_of(st.integers(-10, 10 ** 6), st.integers(-2 ** 40, 2 ** 40),
+                st.sampled_from([2 ** 31, 2 ** 32 - 1, 3_000_000_000, 1e308]),
+                st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(_edges()))
+numeric_keys = st.sampled_from(["seed", "batch_size", "n_samples", "epochs", "lr", "momentum",
+                                "l2", "noise", "test_fraction", "divergence_factor"])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(numeric_keys, st.one_of(st.sampled_from(_edges()), big), max_size=2),
+       st.one_of(st.lists(st.integers(1, 512), max_size=3), st.lists(big, max_size=2)))
+def test_any_accepted_configuration_fits_the_controls_and_the_streams(qtbot, changes, hidden):
+    """Whatever Config.from_dict accepts (and so a session file or config.json) lies in the one
+    table of ranges, shows in the controls without a refusal, and seeds every random stream."""
+    from bpviz.engine.config import RANGES
+    from bpviz.engine.csvdata import SPLIT_SEED_OFFSET
+    from bpviz.engine.trainer import SHUFFLE_SEED_OFFSET
+    from bpviz.ui.controls import ControlsPanel
+    d = Config.preset("xor").to_dict()
+    d.update(changes)
+    d["hidden"] = hidden
+    try:
+        cfg = Config.from_dict(d)
+    except ConfigError as e:
+        assert str(e)
+        event("refused")
+        return
+    event("accepted")
+    for key, r in RANGES.items():
+        values = cfg.hidden if key == "hidden" else [getattr(cfg, key)]
+        assert all(v is None or r.accepts(v) for v in values), key
+    np.random.RandomState(cfg.seed + SHUFFLE_SEED_OFFSET)
+    np.random.RandomState(cfg.seed + SPLIT_SEED_OFFSET)
+    panel = ControlsPanel(cfg)
+    qtbot.addWidget(panel)
+    assert panel.config() == cfg
+    assert all(box.in_range(box.value()) for box in panel.number_boxes())
+    assert not any(box.note.text() for box in panel.number_boxes())
+    panel.deleteLater()
 
 
 def test_garbage_is_collected_on_the_gui_thread_only(qtbot, tmp_path):

@@ -63,3 +63,42 @@ def test_export_command_renders_every_panel_of_a_session(tmp_path):
                         str(tmp_path / "none.bpviz"), "--out", str(out)], capture_output=True,
                        text=True, timeout=120, env=env)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_numbers_beyond_their_range_are_refused_before_any_window(tmp_path):
+    """The command line accepts only what the window can hold: a seed or batch size past its range
+    is one line and exit 2, never an abort in the window."""
+    code, _, stderr = run("--preset", "moons", "--seed", "3000000000", "--out",
+                          str(tmp_path / "x.png"))
+    assert code == 2 and stderr == ("bpviz snapshot: --seed must be a whole number from 0 to "
+                                    "2147483647; got 3000000000\n")
+    code, _, stderr = run("--preset", "moons", "--batch-size", "3000000000", "--out",
+                          str(tmp_path / "x.png"))
+    assert code == 2 and stderr == ("bpviz snapshot: --batch-size must be a whole number from 0 "
+                                    "to 100000; got 3000000000\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_export_refuses_a_session_with_a_seed_beyond_its_range(tmp_path):
+    import json
+    import zipfile
+    run_dir = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "bpviz", "train", "--preset", "moons", "--epochs",
+                        "1", "--out", str(run_dir)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    good, bad = run_dir / "session.bpviz", tmp_path / "big-seed.bpviz"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "session.json":
+                manifest = json.loads(data)
+                manifest["config"]["seed"] = 3000000000
+                data = json.dumps(manifest)
+            zout.writestr(info.filename, data)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "-m", "bpviz", "export", "--session", str(bad), "--out",
+                        str(tmp_path / "figs")], capture_output=True, text=True, timeout=300,
+                       env=env)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "seed must be a whole number from 0 to 2147483647; got 3000000000" in p.stderr
+    assert not (tmp_path / "figs").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
+from decimal import Decimal
 
 import numpy as np
 
@@ -21,11 +22,99 @@ from .errors import ConfigError
 from .functions import ACTIVATIONS, OUTPUTS
 from .network import INITS, Network
 from .optimizers import OPTIMIZERS
-from .trainer import DIVERGENCE_FACTOR, Trainer, check_divergence_factor
+from .trainer import DIVERGENCE_FACTOR, Trainer
 
-MAX_NEURONS_PER_LAYER = 512
 MAX_HIDDEN_LAYERS = 8
 MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
+
+
+def format_number(v: float | int) -> str:
+    """``v`` in the fewest digits that read back as exactly ``v``: positional from 1e-6 to below
+    1e7 (0.00001, 0.9999, 1500), scientific outside (1e-7, 2.5e8)."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return str(int(v))
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    d = Decimal(repr(v)).normalize()
+    if -6 <= d.adjusted() < 7:
+        return format(d, "f")
+    return format(d, "e").replace("e+", "e")
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values one numeric setting accepts: ``lo`` to ``hi`` (``hi`` itself excluded when
+    ``hi_open``), whole numbers only when ``integer``; ``off``, when set, is one more value below
+    ``lo`` that turns the setting off."""
+
+    name: str              # the setting in words, as messages and the window's notes name it
+    lo: float
+    hi: float
+    integer: bool = False
+    hi_open: bool = False
+    off: float | None = None
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.integer:
+            if not isinstance(value, (int, np.integer)):
+                return False
+        elif not isinstance(value, (int, float, np.integer, np.floating)):
+            return False
+        v = float(value) if not self.integer else int(value)
+        if self.off is not None and v == self.off:
+            return True
+        if not math.isfinite(v):
+            return False
+        return self.lo <= v and (v < self.hi if self.hi_open else v <= self.hi)
+
+    def text(self) -> str:
+        """What the setting accepts, in words: 'a whole number from 0 to 2147483647'."""
+        lo, hi = format_number(self.lo), format_number(self.hi)
+        kind = "a whole number" if self.integer else "a number"
+        span = (f"{kind} at least {lo} and less than {hi}" if self.hi_open
+                else f"{kind} from {lo} to {hi}")
+        if self.off is not None:
+            return f"{format_number(self.off)} (off) or {span}"
+        return span
+
+    def check(self, value, name: str | None = None):
+        """``value`` if it is in range, else ConfigError: '<name> must be <text>; got <value>'."""
+        if not self.accepts(value):
+            raise ConfigError(f"{name or self.name} must be {self.text()}; got {_shown(value)}")
+        return value
+
+
+def _shown(value) -> str:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return format_number(value)
+    return repr(value)
+
+
+# Every numeric setting's range, defined once. Config.validate checks against it (and so every
+# configuration made from command-line flags, session files or config.json), the command-line
+# flags parse with it and the window's controls take their ranges from it, so that a value one
+# of them accepts fits everywhere it goes. The seed stops at 2**31 - 1 so that the streams derived
+# from it (seed + 104729 for the shuffle, seed + 7919 for the split) stay below numpy's 2**32 and
+# the number fits a signed 32-bit integer (Qt's int).
+RANGES: dict[str, Range] = {
+    "seed": Range("seed", 0, 2 ** 31 - 1, integer=True),
+    "n_samples": Range("samples", 4, 100_000, integer=True),
+    "noise": Range("noise", 0.0, 10.0),
+    "test_fraction": Range("test fraction", 0.0, 0.9),
+    "hidden": Range("neurons per hidden layer", 1, 512, integer=True),
+    "lr": Range("learning rate", 1e-6, 1e6),
+    "momentum": Range("momentum", 0.0, 1.0, hi_open=True),
+    "batch_size": Range("batch size", 0, 100_000, integer=True),       # 0: full batch
+    "l2": Range("L2", 0.0, 10.0),
+    "epochs": Range("epochs", 1, 1_000_000, integer=True),
+    "divergence_factor": Range("divergence factor", 1.0, 1e12, off=0.0),
+}
+MAX_NEURONS_PER_LAYER = int(RANGES["hidden"].hi)
 
 
 @dataclass
@@ -110,44 +199,18 @@ class Config:
         return list(self.activation)
 
     def validate(self) -> None:
-        """Raise ConfigError naming the first value that is out of range."""
-        def finite(name, value, lo=None, hi=None, lo_open=False, hi_open=False):
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{name} must be a number, got {value!r}") from None
-            if not math.isfinite(v):
-                raise ConfigError(f"{name} must be finite, got {value!r}")
-            if lo is not None and (v < lo or (lo_open and v == lo)):
-                raise ConfigError(f"{name} must be {'>' if lo_open else '≥'} {lo}, got {value!r}")
-            if hi is not None and (v > hi or (hi_open and v == hi)):
-                raise ConfigError(f"{name} must be {'<' if hi_open else '≤'} {hi}, got {value!r}")
-
-        finite("learning rate", self.lr, 0, lo_open=True)
-        finite("momentum", self.momentum, 0, 1, hi_open=True)
-        finite("L2", self.l2, 0)
-        try:
-            check_divergence_factor(self.divergence_factor)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
-        if self.noise is not None:
-            finite("noise", self.noise, 0)
-        if self.test_fraction is not None:
-            finite("test fraction", self.test_fraction, 0, 0.9)
-        for name, v, lo in (("epochs", self.epochs, 1), ("batch size", self.batch_size, 0),
-                            ("seed", self.seed, 0)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ConfigError(f"{name} must be a whole number ≥ {lo}, got {v!r}")
-        if self.n_samples is not None and (not isinstance(self.n_samples, int)
-                                           or isinstance(self.n_samples, bool) or self.n_samples < 4):
-            raise ConfigError(f"number of samples must be a whole number ≥ 4, got {self.n_samples!r}")
+        """Raise ConfigError naming the first value that is out of range (:data:`RANGES`)."""
+        for key in ("lr", "momentum", "l2", "divergence_factor", "epochs", "batch_size", "seed"):
+            RANGES[key].check(getattr(self, key))
+        for key in ("noise", "test_fraction", "n_samples"):
+            if getattr(self, key) is not None:          # None: the dataset's default
+                RANGES[key].check(getattr(self, key))
+        if not isinstance(self.hidden, (tuple, list)):
+            raise ConfigError(f"hidden must be a list of neuron counts, got {self.hidden!r}")
         if len(self.hidden) > MAX_HIDDEN_LAYERS:
             raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(self.hidden)}")
         for k, n in enumerate(self.hidden):
-            if (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1
-                    or n > MAX_NEURONS_PER_LAYER):
-                raise ConfigError(f"hidden layer {k + 1} needs 1 to {MAX_NEURONS_PER_LAYER} neurons, "
-                                  f"got {n!r}")
+            RANGES["hidden"].check(n, f"hidden layer {k + 1}'s neuron count")
         acts = self.activations()
         if len(acts) != len(self.hidden):
             raise ConfigError(f"{len(acts)} activations given for {len(self.hidden)} hidden layers")

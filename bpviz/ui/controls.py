@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from decimal import Decimal
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QValidator
@@ -32,38 +31,26 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QGroupB
                                QLabel, QPushButton, QSlider, QStyle, QStyleOptionSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..engine.config import DATASET_NAMES, MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, PRESETS, Config
+from ..engine.config import (DATASET_NAMES, MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, PRESETS,
+                             RANGES, Config, format_number)
 from ..engine.datasets import default_params
 from ..engine.functions import ACTIVATIONS, OUTPUTS
 from ..engine.network import INITS
 from ..engine.optimizers import OPTIMIZERS
 
-LR_MIN, LR_MAX = 1e-6, 100.0
-LR_STEPS = 800          # slider positions over the eight decades (100 a decade)
-L2_MAX = 10.0
-MAX_SAMPLES = 100000
-MAX_BATCH = 100000
-MAX_SEED = 2 ** 31 - 1
+# Every box's range is the setting's range in bpviz.engine.config.RANGES, the one the command line
+# and session files are checked against, so that any value they accept shows and types here.
+LR_MIN, LR_MAX = RANGES["lr"].lo, RANGES["lr"].hi
+LR_SLIDER_MAX = 100.0   # the slider spans LR_MIN to this; larger rates are typed
+LR_STEPS = 800          # slider positions over the slider's eight decades (100 a decade)
+L2_MAX = RANGES["l2"].hi
+MAX_SAMPLES = int(RANGES["n_samples"].hi)
+MAX_BATCH = int(RANGES["batch_size"].hi)
+MAX_SEED = int(RANGES["seed"].hi)
 CSV_ITEM = "CSV file"
 OPTIMIZER_LABELS = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Adam"}
 REFUSED_STYLE = "color: #b91c1c;"       # red-700: a typed value that was not applied
 MUTED_STYLE = "color: #64748b;"
-
-
-def format_number(v: float | int) -> str:
-    """``v`` in the fewest digits that read back as exactly ``v``: positional from 1e-6 to below
-    1e7 (0.00001, 0.9999, 1500), scientific outside (1e-7, 2.5e8)."""
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    v = float(v)
-    if not math.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    d = Decimal(repr(v)).normalize()
-    if -6 <= d.adjusted() < 7:
-        return format(d, "f")
-    return format(d, "e").replace("e+", "e")
 
 
 def parse_number(text: str) -> float | None:
@@ -126,6 +113,12 @@ class NumberBox(QAbstractSpinBox):
         self.lineEdit().setText(self.textFromValue(self._value))
         self.editingFinished.connect(self._commit_text)
         self.setToolTip(f"{name}: {self.range_text()}")
+
+    @classmethod
+    def for_setting(cls, key: str, name: str | None = None, **kw) -> "NumberBox":
+        """A box for configuration field ``key``, with its range from ``RANGES[key]``."""
+        r = RANGES[key]
+        return cls(name or r.name, r.lo, r.hi, integer=r.integer, hi_open=r.hi_open, **kw)
 
     # -- value ----------------------------------------------------------------------------------
 
@@ -282,12 +275,13 @@ class LogSlider(QWidget):
     valueChanged = Signal(float)
 
     def __init__(self, lo: float, hi: float, steps: int = LR_STEPS, name: str = "learning rate",
-                 parent=None):
+                 slider_hi: float | None = None, parent=None):
         super().__init__(parent)
-        self.lo, self.hi, self.steps = lo, hi, steps
+        # the box accepts lo..hi; the slider spans lo..slider_hi (by default hi as well)
+        self.lo, self.hi, self.steps = lo, hi if slider_hi is None else slider_hi, steps
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, steps)
-        decade = steps / math.log10(hi / lo)
+        decade = steps / math.log10(self.hi / lo)
         self.slider.setSingleStep(max(1, round(decade / 10)))
         self.slider.setPageStep(max(1, round(decade)))
         self.spin = NumberBox(name, lo, hi, stops=nice_stops(lo, hi), value=lo)
@@ -387,7 +381,7 @@ class HiddenLayersEditor(QWidget):
 
     def _new_row(self, n: int) -> NumberBox:
         k = len(self.spins) + 1
-        spin = NumberBox(f"neurons in layer {k}", 1, MAX_NEURONS_PER_LAYER, integer=True, value=n)
+        spin = NumberBox.for_setting("hidden", f"neurons in layer {k}", value=n)
         spin.setToolTip(f"Neurons in hidden layer {k} (1 to {MAX_NEURONS_PER_LAYER})")
         spin.valueChanged.connect(self.changed)
         row = QWidget()
@@ -461,12 +455,12 @@ class ControlsPanel(QWidget):
         self.preset = QComboBox()
         self.preset.addItems(list(DATASET_NAMES))
         self.preset.setToolTip("A preset sets the data, the network and the training defaults")
-        self.noise = NumberBox("noise", 0.0, 10.0, step=0.05)
-        self.samples = NumberBox("samples", 4, MAX_SAMPLES, integer=True, step=50)
-        self.test_fraction = NumberBox("test fraction", 0.0, 0.9, step=0.05)
+        self.noise = NumberBox.for_setting("noise", step=0.05)
+        self.samples = NumberBox.for_setting("n_samples", step=50)
+        self.test_fraction = NumberBox.for_setting("test_fraction", step=0.05)
         self.test_fraction.setToolTip("The share of the samples held out for testing "
                                       "(between 0 and 0.9)")
-        self.seed = NumberBox("seed", 0, MAX_SEED, integer=True, step=1)
+        self.seed = NumberBox.for_setting("seed", step=1)
         self.seed.setToolTip(f"Seed of the random stream that draws the data and the initial "
                              f"weights (0 to {MAX_SEED})")
         f.addRow("Dataset", self.preset)
@@ -496,17 +490,18 @@ class ControlsPanel(QWidget):
         self.optimizer = QComboBox()
         for name in OPTIMIZERS:
             self.optimizer.addItem(OPTIMIZER_LABELS[name], name)
-        self.lr = LogSlider(LR_MIN, LR_MAX)
+        self.lr = LogSlider(LR_MIN, LR_MAX, slider_hi=LR_SLIDER_MAX)
         self.lr.setToolTip(f"Learning rate η, {format_number(LR_MIN)} to {format_number(LR_MAX)} "
-                           f"(logarithmic slider; type an exact value on the right)")
-        self.momentum = NumberBox("momentum", 0.0, 1.0, hi_open=True,
-                                  stops=[0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+                           f"(the logarithmic slider goes to {format_number(LR_SLIDER_MAX)}; type "
+                           f"an exact value, or a larger one, on the right)")
+        self.momentum = NumberBox.for_setting("momentum",
+                                              stops=[0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
         self.momentum.setToolTip("Momentum α: Δw = −η∇ + αΔw_prev (at least 0, less than 1)")
-        self.batch = NumberBox("batch size", 0, MAX_BATCH, integer=True, special="full batch",
-                               stops=[0] + [2 ** k for k in range(17)])
+        self.batch = NumberBox.for_setting("batch_size", special="full batch",
+                                           stops=[0] + [2 ** k for k in range(17)])
         self.batch.setToolTip(f"Samples per pass: 0 (full batch) to {MAX_BATCH}; type 0 or "
                               f"“full batch” for all the training samples")
-        self.l2 = NumberBox("L2", 0.0, L2_MAX, stops=nice_stops(1e-6, L2_MAX, zero=True))
+        self.l2 = NumberBox.for_setting("l2", stops=nice_stops(1e-6, L2_MAX, zero=True))
         self.l2.setToolTip(f"L2 weight decay λ: adds λ·w to every weight's gradient "
                            f"(0 to {format_number(L2_MAX)})")
         f.addRow("Optimizer", self.optimizer)
