@@ -355,7 +355,8 @@ def corrupt_cases(good, tmp_path):
             k: v for k, v in m.items() if k != "trainer"}),
                         "session.json lacks trainer"),
         "bad config": (lambda: rewrite(good, bad, manifest=edit(**{"config.lr": -1})),
-                       "the saved configuration is not valid: learning rate must be > 0"),
+                       "the saved configuration is not valid: learning rate must be a number "
+                       "from 0.000001 to 1000000; got -1"),
         "wrong shape": (lambda: rewrite(good, bad, arrays={"trainer/weights/0": np.zeros((5, 5))}),
                         "weights 0 has shape (5, 5), the network needs (2, 3)"),
         "non-finite weights": (lambda: rewrite(good, bad,
@@ -373,8 +374,19 @@ def corrupt_cases(good, tmp_path):
                        "the saved trajectory does not fit"),
         "start loss": (lambda: rewrite(good, bad, manifest=edit(**{"trainer.start_loss": -1})),
                        "start loss must be a finite number ≥ 0"),
+        "seed out of range": (lambda: rewrite(good, bad, manifest=edit(
+            **{"config.seed": 3000000000})), "the saved configuration is not valid: seed must be "
+                                             "a whole number from 0 to 2147483647; got 3000000000"),
+        "live batch size out of range": (lambda: rewrite(good, bad, manifest=edit(
+            **{"trainer.batch_size": 3000000000})), "the saved training state is not valid: "
+                                                    "batch size must be a whole number from 0 to "
+                                                    "100000; got 3000000000"),
+        "live rate out of range": (lambda: rewrite(good, bad, manifest=edit(
+            **{"trainer.lr": 1e308})), "learning rate must be a number from 0.000001 to 1000000; "
+                                       "got 1e308"),
         "divergence factor": (lambda: rewrite(good, bad, manifest=edit(
-            **{"trainer.divergence_factor": 0.5})), "must be 0 (off) or at least 1"),
+            **{"trainer.divergence_factor": 0.5})),
+                              "divergence factor must be 0 (off) or a number from 1 to 1e12"),
     }
 
 
@@ -390,6 +402,120 @@ def test_damaged_or_foreign_files_are_refused_with_the_file_name(good, tmp_path,
     text = str(info.value)
     assert text.startswith(f"{tmp_path / 'bad.bpviz'}: ") and "\n" not in text
     assert message in text
+
+
+# -- decompression bombs: refused from the declared sizes, before anything is inflated ------------
+
+def bomb(src, dst, member, inflated_bytes):
+    """Copy session ``src`` to ``dst`` with ``member`` replaced by a valid .npy of zeros that
+    inflates to ``inflated_bytes`` (deflate makes it about a thousand times smaller), written a
+    megabyte at a time so that making it costs no memory either."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (inflated_bytes // 8,)})
+    zeros = bytes(1 << 20)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != member:
+                zout.writestr(info.filename, zin.read(info))
+                continue
+            info = zipfile.ZipInfo(member)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zout.open(info, "w", force_zip64=True) as f:
+                f.write(header.getvalue())
+                left = inflated_bytes - inflated_bytes % 8
+                while left:
+                    f.write(zeros[:min(left, len(zeros))])
+                    left -= min(left, len(zeros))
+    return dst
+
+
+def load_measured(path, monkeypatch):
+    """load_session(path) → (the SessionError, peak bytes allocated, members opened)."""
+    import tracemalloc
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SessionError) as info:
+            load_session(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return info.value, peak, opened
+
+
+def test_a_member_that_inflates_far_past_the_configuration_is_refused_unread(good, tmp_path,
+                                                                            monkeypatch):
+    """The session's 2-3-2 network has 6 weights in its first layer (at most 64 × 3 for any
+    input a dataset may have): a weights member declaring 256 MB is refused from the zip
+    directory, never opened, at next to no memory."""
+    path = bomb(good, tmp_path / "bomb.bpviz", "trainer/weights/0.npy", 256 * 1024 ** 2)
+    assert path.stat().st_size < 2 * 1024 ** 2
+    error, peak, opened = load_measured(path, monkeypatch)
+    assert str(error).startswith(f"{path}: member trainer/weights/0.npy declares 268,435,584 "
+                                 f"bytes, "), error
+    # the limit: 64 × 3 weights of 8 bytes, and room for the .npy header
+    limit = 64 * 3 * 8 + session_module.NPY_HEADER_BYTES
+    assert str(error).endswith(f"more than this session's configuration can need ({limit:,}); "
+                               f"refused unread")
+    assert "trainer/weights/0.npy" not in opened and opened == ["session.json"]
+    assert peak < 2 * 1024 ** 2
+
+
+def test_history_and_order_are_limited_by_the_run_they_belong_to(good, tmp_path, monkeypatch):
+    """The history holds a row per epoch done and the order an entry per sample: more declared
+    than that is refused before it is read."""
+    for member in ("trainer/history/loss.npy", "trainer/order.npy"):
+        path = bomb(good, tmp_path / "b.bpviz", member, 64 * 1024 ** 2)
+        error, peak, opened = load_measured(path, monkeypatch)
+        assert f"member {member} declares 67,108,992 bytes" in str(error)
+        assert member not in opened
+        assert peak < 2 * 1024 ** 2
+
+
+def test_all_members_together_are_capped(good, tmp_path, monkeypatch):
+    monkeypatch.setattr(session_module, "MAX_SESSION_BYTES", 4096)
+    error, _, opened = load_measured(good, monkeypatch)
+    assert "arrays declare" in str(error) and "more than the 4,096 bpviz allows" in str(error)
+    assert opened == ["session.json"]
+
+
+def test_a_manifest_that_inflates_past_its_cap_is_refused_unread(good, tmp_path, monkeypatch):
+    path = tmp_path / "m.bpviz"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "session.json":      # valid JSON, padded with 40 MB of spaces
+                data = data + b" " * (40 * 1024 ** 2)
+            zout.writestr(info.filename, data)
+    error, peak, opened = load_measured(path, monkeypatch)
+    assert "member session.json is larger than bpviz allows" in str(error)
+    assert opened == [] and peak < 2 * 1024 ** 2
+
+
+def test_an_array_header_larger_than_its_member_is_refused_before_allocating(good, tmp_path,
+                                                                             monkeypatch):
+    """A small member whose .npy header claims a huge shape: the header is read (a few bytes),
+    nothing is allocated for the shape it claims."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10 ** 9,)})
+    path = tmp_path / "h.bpviz"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "trainer/weights/0.npy":
+                data = header.getvalue() + bytes(64)
+            zout.writestr(info.filename, data)
+    error, peak, _ = load_measured(path, monkeypatch)
+    assert "trainer/weights/0.npy: an array of shape (1000000000,) is larger than" in str(error)
+    assert peak < 2 * 1024 ** 2
 
 
 def test_damaged_member_data_is_refused(good, tmp_path):
@@ -527,7 +653,8 @@ def test_cli_resume_measures_divergence_from_the_start_of_the_run(tmp_path, caps
     s = load_session(tmp_path / "C" / "session.bpviz")
     assert s.trainer.divergence_factor == 0 and s.trainer.epoch == 55
     assert main(["train", "--resume", session, "--epochs", "1", "--divergence-factor", "-3"]) == 2
-    assert "--divergence-factor: must be ≥ 0" in capsys.readouterr().err
+    assert "--divergence-factor must be 0 (off) or a number from 1 to 1e12; got -3" in \
+        capsys.readouterr().err
 
 
 def test_cli_resume_checks_the_new_rates(tmp_path, capsys):
@@ -535,7 +662,8 @@ def test_cli_resume_checks_the_new_rates(tmp_path, capsys):
     session = str(tmp_path / "session.bpviz")
     capsys.readouterr()
     assert main(["train", "--resume", session, "--epochs", "1", "--momentum", "1.5"]) == 2
-    assert "momentum must be < 1" in capsys.readouterr().err
+    assert "--momentum must be a number at least 0 and less than 1; got 1.5" in \
+        capsys.readouterr().err
     assert main(["train", "--preset", "spiral", "--epochs", "1", "--out", str(tmp_path)]) == 0
     capsys.readouterr()
     assert main(["train", "--resume", session, "--epochs", "1", "--momentum", "0.5"]) == 2

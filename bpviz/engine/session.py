@@ -49,6 +49,15 @@ The ``dataset`` entry holds ``sha256``, the checksum of the training and test ar
 Saving is atomic: the archive goes to a temporary file in the same folder, is flushed to disk and
 renamed over ``path``, so a crash mid-save leaves any previous file whole and no temporary file.
 Loading builds everything (configuration, data, network, trainer, trajectory) before it returns.
+
+Nothing is inflated before its size is known to fit: ``session.json`` must declare at most
+``MAX_MANIFEST_BYTES``; then every array the manifest refers to must declare (in the zip's
+directory) no more than what the session's own configuration can need — a parameter array no more
+than the network's largest weight matrix, the history one row per epoch done, the epoch's order
+one entry per sample, embedded data under ``EMBED_LIMIT_BYTES``, the trajectory what the window
+keeps — and all of them together at most ``MAX_SESSION_BYTES``. Each array's ``.npy`` header is
+read (a few bytes) and its shape checked against the same limit before its data is read, straight
+into the array. A file that declares more is refused before anything large is read.
 Anything wrong (not a zip or truncated, a missing member, a foreign or newer format, arrays of the
 wrong shape, non-finite weights, data that does not match its checksum, a CSV file missing or
 changed) raises :class:`SessionError` with one line naming the file and the problem; no other
@@ -71,11 +80,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from . import csvdata, datasets, trajectory as trajectory_module
 from .config import MEMORY_LIMIT_BYTES, Config, build, make_dataset
 from .data import CLASSIFICATION, REGRESSION, Dataset
-from .errors import BpvizError, SessionError
+from .errors import BpvizError, ConfigError, SessionError
 from .network import Network
-from .trainer import Trainer
+from .trainer import MT19937_WORDS, Trainer
 from .trajectory import Trajectory
 
 FORMAT_NAME = "bpviz-session"
@@ -84,6 +94,10 @@ MANIFEST = "session.json"
 ARRAY_KEY = "$array"
 EMBED_LIMIT_BYTES = 5 * 1024 ** 2      # CSV data smaller than this is stored in the session
 MAX_MEMBER_BYTES = MEMORY_LIMIT_BYTES  # a larger member is refused before it is decompressed
+MAX_MANIFEST_BYTES = 16 * 1024 ** 2    # session.json: the configuration, counters and selections
+MAX_SESSION_BYTES = 2 * 1024 ** 3      # every array of a session together, as declared
+NPY_HEADER_BYTES = 10_000 + 12         # the largest .npy header numpy reads, with its preamble
+LIVE_SETTINGS = ("lr", "momentum", "batch_size", "l2", "divergence_factor")
 MANIFEST_KEYS = ("bpviz_version", "config", "dataset", "trainer", "trajectory", "extra")
 
 
@@ -266,9 +280,12 @@ def _read_session(zf: zipfile.ZipFile, path: Path) -> Session:
         config = Config.from_dict(manifest["config"])
     except BpvizError as e:
         raise SessionError(f"the saved configuration is not valid: {e}") from None
+    _check_live_settings(manifest["trainer"], config)
+    limits = _ArrayLimits(manifest, config)
+    _check_declared_sizes(zf, manifest, limits)      # before anything is inflated
 
     def read(name):
-        return _read_array(zf, name)
+        return _read_array(zf, name, limits.nbytes(name))
 
     entry = _decode(manifest["dataset"], read)
     dataset, config = _saved_data(entry, config, path)
@@ -321,36 +338,155 @@ def _read_manifest(zf: zipfile.ZipFile) -> dict:
     return manifest
 
 
-def _member(zf: zipfile.ZipFile, name: str) -> bytes:
+def _info(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
     try:
-        info = zf.getinfo(name)
+        return zf.getinfo(name)
     except KeyError:
         raise SessionError(f"missing member {name}") from None
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise SessionError(f"member {name} is larger than bpviz allows ({info.file_size:,} bytes)")
+
+
+def _member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MANIFEST_BYTES) -> bytes:
+    info = _info(zf, name)
+    if info.file_size > limit:
+        raise SessionError(f"member {name} is larger than bpviz allows ({info.file_size:,} bytes, "
+                           f"at most {limit:,})")
     return zf.read(info)
 
 
-def _read_array(zf: zipfile.ZipFile, name) -> np.ndarray:
-    """The array in member ``name.npy``, checked against its header before anything is
-    allocated."""
+def _check_live_settings(state, config: Config) -> None:
+    """The live hyper-parameters saved with the trainer (which may differ from the
+    configuration's) must lie in the same ranges as the configuration's own."""
+    if not isinstance(state, dict):
+        raise SessionError("the saved training state is not an object")
+    live = {k: state[k] for k in LIVE_SETTINGS if k in state}
+    try:
+        replace(config, **live).validate()
+    except ConfigError as e:
+        raise SessionError(f"the saved training state is not valid: {e}") from None
+
+
+def _whole(value, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SessionError(f"{what} must be a whole number ≥ 0, got {value!r}")
+    return value
+
+
+class _ArrayLimits:
+    """The most bytes each array of a session can hold, from what the session's own configuration
+    and counters imply (upper bounds: the exact shapes are checked when the state is restored)."""
+
+    def __init__(self, manifest: dict, config: Config):
+        # inputs and outputs: at most what a CSV file may have (generated data has fewer)
+        sizes = [csvdata.MAX_FEATURES, *config.hidden, csvdata.MAX_CLASSES]
+        layers = list(zip(sizes[:-1], sizes[1:]))
+        self.parameter = max(a * b for a, b in layers)           # the largest weight matrix
+        parameters = sum(a * b + b for a, b in layers)            # a trajectory point
+        trainer = manifest["trainer"]
+        self.history_rows = _whole(trainer.get("epoch"), "the saved epoch count") + 1
+        self.columns = len(sizes) - 1                             # grad norm per layer
+        if config.dataset != "csv":
+            self.samples = config.n_samples or datasets.default_params(config.dataset)["n_samples"]
+        elif isinstance(manifest["dataset"], dict) and manifest["dataset"].get("kind") == "file":
+            self.samples = csvdata.MAX_BYTES // 2                 # a row is at least "0\n"
+        else:
+            self.samples = EMBED_LIMIT_BYTES // 8
+        # the window's trajectory: DEFAULT_MAX_BYTES of points, or 64 points when fewer fit
+        self.trajectory_points = max(trajectory_module.DEFAULT_MAX_BYTES // 8, 64 * parameters)
+        self.trajectory_passes = max(trajectory_module.DEFAULT_MAX_BYTES // 8, 64)
+
+    def nbytes(self, name: str) -> int:
+        """The most bytes array ``name`` can hold; SessionError for a name bpviz never writes."""
+        f8 = 8
+        if name.startswith("dataset/"):
+            return EMBED_LIMIT_BYTES
+        if name == "trainer/order":
+            return self.samples * f8
+        if name == "trainer/shuffle_rng/state/key":
+            return MT19937_WORDS * f8
+        if name == "trainer/history/grad_norms":
+            return self.history_rows * self.columns * f8
+        if name.startswith("trainer/history/"):
+            return self.history_rows * f8
+        if name.startswith("trainer/"):
+            return self.parameter * f8
+        if name == "trajectory/points":
+            return self.trajectory_points * f8
+        if name == "trajectory/passes":
+            return self.trajectory_passes * f8
+        raise SessionError(f"unexpected array {name!r} (not part of a bpviz session)")
+
+
+def _array_names(value, names: set) -> set:
+    """Every array name ``value`` (a part of the manifest) refers to."""
+    if isinstance(value, dict):
+        if set(value) == {ARRAY_KEY}:
+            if not isinstance(value[ARRAY_KEY], str):
+                raise SessionError(f"an array reference must be a name, got {value[ARRAY_KEY]!r}")
+            names.add(value[ARRAY_KEY])
+        else:
+            for v in value.values():
+                _array_names(v, names)
+    elif isinstance(value, list):
+        for v in value:
+            _array_names(v, names)
+    return names
+
+
+def _check_declared_sizes(zf: zipfile.ZipFile, manifest: dict, limits: _ArrayLimits) -> None:
+    """Refuse, before anything is inflated, an array member whose declared size is more than the
+    session's configuration can need, or arrays that declare more than MAX_SESSION_BYTES in all."""
+    names = set()
+    for key in ("dataset", "trainer", "trajectory"):
+        _array_names(manifest[key], names)
+    total = 0
+    for name in sorted(names):
+        member = f"{name}.npy"
+        info = _info(zf, member)
+        limit = limits.nbytes(name) + NPY_HEADER_BYTES
+        if info.file_size > limit:
+            raise SessionError(f"member {member} declares {info.file_size:,} bytes, more than this "
+                               f"session's configuration can need ({limit:,}); refused unread")
+        total += info.file_size
+    if total > MAX_SESSION_BYTES:
+        raise SessionError(f"its arrays declare {total:,} bytes in all, more than the "
+                           f"{MAX_SESSION_BYTES:,} bpviz allows; refused unread")
+
+
+def _read_array(zf: zipfile.ZipFile, name, limit: int) -> np.ndarray:
+    """The array in member ``name.npy``: its header is read and checked against ``limit`` bytes
+    and the member's declared size before the data is allocated, then the data is read straight
+    into the array, a chunk at a time."""
     member = f"{name}.npy"
-    data = _member(zf, member)
-    fp = io.BytesIO(data)
-    version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:
-        raise SessionError(f"{member}: unsupported .npy version {version}")
-    if dtype.hasobject:
-        raise SessionError(f"{member} holds Python objects, which bpviz never writes")
-    count, offset = math.prod(shape), fp.tell()
-    if len(data) - offset != count * dtype.itemsize:
-        raise SessionError(f"{member}: the array data does not match its shape {shape}")
-    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-    return array.reshape(shape, order="F" if fortran else "C").copy()
+    info = _info(zf, member)
+    with zf.open(info) as fp:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise SessionError(f"{member}: unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise SessionError(f"{member} holds Python objects, which bpviz never writes")
+        if dtype.kind not in "biuf":
+            raise SessionError(f"{member} holds {dtype}, which bpviz never writes")
+        count, offset = math.prod(shape), fp.tell()
+        nbytes = count * dtype.itemsize
+        if nbytes > limit:
+            raise SessionError(f"{member}: an array of shape {shape} is larger than this session's "
+                               f"configuration can need ({limit:,} bytes)")
+        if info.file_size - offset != nbytes:
+            raise SessionError(f"{member}: the array data does not match its shape {shape}")
+        array = np.empty(count, dtype=dtype)
+        raw = array.view(np.uint8)
+        done = 0
+        while done < nbytes:
+            chunk = fp.read(min(1 << 20, nbytes - done))
+            if not chunk:
+                raise SessionError(f"{member}: the array data is truncated")
+            raw[done:done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            done += len(chunk)
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def _decode(value, read):
