@@ -2,18 +2,32 @@
 
 It needs no display: Qt's offscreen platform is used unless another one was asked for. The window
 uses throw-away settings, so the picture does not depend on the layout a user saved.
+
+Every wait here has an end and a reason to stop: the window's first snapshot (60 s), a run of N
+epochs (it reached them, diverged, stopped short, the window reported an error, or no pass was
+made for ``STALL_S``), an opened session (60 s, or the window's error) and the surface slice
+(``SURFACE_WAIT_S``; the picture is taken without it after that). A run that diverges still saves
+its picture and exits 3 with the divergence on stderr, as ``train`` does.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .engine.errors import ConfigError
+from .engine.errors import BpvizError, ConfigError
 
+EXIT_OK, EXIT_DIVERGED = 0, 3     # as in cli
 SURFACE_WAIT_S = 20.0
+START_WAIT_S = 60.0
+STALL_S = 60.0          # a run with no new pass for this long has stopped without saying why
+
+
+class WindowError(BpvizError):
+    """The window could not do what the command asked (it said why, or it stopped progressing)."""
 
 
 def _wait(app, condition, timeout_s: float) -> bool:
@@ -26,8 +40,38 @@ def _wait(app, condition, timeout_s: float) -> bool:
     return condition()
 
 
+def _wait_for_epochs(app, window, target: int, stall_s: float = STALL_S) -> str | None:
+    """Wait until the run the window was asked for ends: None when it reached epoch ``target``,
+    the divergence message when it diverged. Raises WindowError when the window reports an error,
+    the run stops short of ``target`` without diverging, or no pass is made for ``stall_s``."""
+    error_before = window.last_error
+    seen_running = False
+    progress, last_move = None, time.monotonic()
+    while True:
+        app.processEvents()
+        snap = window.latest
+        seen_running = seen_running or snap.running
+        if not snap.running:
+            if snap.diverged:
+                return snap.diverged
+            if snap.epoch >= target:
+                return None
+            if seen_running:
+                raise WindowError(f"training stopped at epoch {snap.epoch} of {target}"
+                                  f"{': ' + window.last_error if window.last_error else ''}")
+        if window.last_error and window.last_error != error_before:
+            raise WindowError(window.last_error)
+        if (snap.seq, snap.pass_count) != progress:
+            progress, last_move = (snap.seq, snap.pass_count), time.monotonic()
+        elif time.monotonic() - last_move > stall_s:
+            raise WindowError(f"training made no progress for {stall_s:g} s (epoch {snap.epoch} "
+                              f"of {target})")
+        time.sleep(0.005)
+
+
 def render_window(config, epochs: int, size=(1600, 1000), select=None):
-    """Build the main window, train ``epochs`` epochs, and return (QImage, window, app)."""
+    """Build the main window, train ``epochs`` epochs, and return (QImage, window, app,
+    divergence message or None)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -42,24 +86,23 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
     window = MainWindow(config, settings=settings)
     window.resize(*size)
     window.show()
+    diverged = None
     try:
-        if not _wait(app, lambda: window.latest is not None, 60):
-            raise ConfigError("the window did not start training")
-        if window.last_error:
-            raise ConfigError(window.last_error)
+        if not _wait(app, lambda: window.latest is not None or bool(window.last_error),
+                     START_WAIT_S) or window.last_error:
+            raise WindowError(window.last_error or "the window did not start training")
         if select is not None:
             window.select_neuron(*select)
         if epochs:
-            window.host.runEpochsRequested.emit(epochs)
             target = window.latest.epoch + epochs
-            _wait(app, lambda: window.latest.epoch >= target and not window.latest.running,
-                  24 * 3600)
+            window.host.runEpochsRequested.emit(epochs)
+            diverged = _wait_for_epochs(app, window, target)
         window.paint_now()
         _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
               SURFACE_WAIT_S)
         window.paint_now()
         app.processEvents()
-        return window.grab().toImage(), window, app
+        return window.grab().toImage(), window, app, diverged
     except BaseException:
         window.shutdown()
         window.close()
@@ -82,7 +125,7 @@ def cmd_snapshot(args) -> int:
             raise ConfigError(f"--select {layer}:{index}: the network has layers "
                               f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
     epochs = args.epochs if args.epochs is not None else 0
-    image, window, app = render_window(config, epochs, args.size, args.select)
+    image, window, app, diverged = render_window(config, epochs, args.size, args.select)
     try:
         tmp = out.with_name(f".{out.name}.tmp.png")
         if not image.save(str(tmp), "PNG"):
@@ -93,7 +136,10 @@ def cmd_snapshot(args) -> int:
         window.close()
     snap = window.latest
     print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {snap.loss:.5g}")
-    return 0
+    if diverged:
+        print(f"bpviz snapshot: {diverged}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return EXIT_OK
 
 
 def cmd_export(args) -> int:
@@ -118,9 +164,10 @@ def cmd_export(args) -> int:
     try:
         window.open_session(args.session)
         target = session.trainer.pass_count
-        if not _wait(app, lambda: window.latest is not None and window.session_path is not None
-                     and window.latest.pass_count == target, 60):
-            raise ConfigError(window.last_error or f"{args.session}: could not be opened")
+        if not _wait(app, lambda: bool(window.last_error) or (
+                window.latest is not None and window.session_path is not None
+                and window.latest.pass_count == target), START_WAIT_S) or window.last_error:
+            raise WindowError(window.last_error or f"{args.session}: could not be opened")
         window.paint_now()
         _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
               SURFACE_WAIT_S)

@@ -102,3 +102,68 @@ def test_export_refuses_a_session_with_a_seed_beyond_its_range(tmp_path):
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "seed must be a whole number from 0 to 2147483647; got 3000000000" in p.stderr
     assert not (tmp_path / "figs").exists()
+
+
+def test_a_diverging_run_ends_with_exit_3_one_line_and_the_picture(tmp_path):
+    """The run pauses at the divergence and never reaches its last epoch: the command stops
+    waiting, saves the picture of the paused window, and exits 3 as `train` does."""
+    out = tmp_path / "diverged.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "-m", "bpviz", "snapshot", "--preset", "sine", "--lr", "10",
+                        "--optimizer", "sgd", "--batch-size", "1", "--epochs", "5", "--out",
+                        str(out)], capture_output=True, text=True, timeout=90, env=env)
+    assert p.returncode == 3, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bpviz snapshot: training diverged in epoch 0")
+    assert "smaller learning rate" in lines[0] and "Traceback" not in p.stderr
+    assert out.stat().st_size > 0 and "wrote" in p.stdout
+    assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]
+
+
+class FakeSnap:
+    def __init__(self, seq, epoch, passes, running, diverged=None):
+        self.seq, self.epoch, self.pass_count = seq, epoch, passes
+        self.running, self.diverged = running, diverged
+
+
+class FakeWindow:
+    """What _wait_for_epochs reads of a window: ``latest`` and ``last_error``; ``script`` gives
+    the next snapshot each time events are processed (the last one repeats)."""
+
+    def __init__(self, *script, error_at=None):
+        self.script, self.calls, self.error_at = list(script), 0, error_at
+        self.latest, self.last_error = self.script[0], ""
+
+    def processEvents(self):
+        self.calls += 1
+        self.latest = self.script[min(self.calls, len(self.script) - 1)]
+        if self.error_at is not None and self.calls >= self.error_at:
+            self.last_error = "cannot apply this change"
+
+
+def test_waiting_for_epochs_ends_for_every_reason():
+    import time
+
+    import pytest
+
+    from bpviz.snapshot_cmd import WindowError, _wait_for_epochs
+    start = FakeSnap(1, 0, 0, False)
+    done = FakeWindow(start, FakeSnap(2, 0, 0, True), FakeSnap(3, 2, 20, True),
+                      FakeSnap(4, 5, 50, False))
+    assert _wait_for_epochs(done, done, 5, stall_s=5) is None
+    diverged = FakeWindow(start, FakeSnap(2, 0, 3, True), FakeSnap(3, 0, 4, False, "diverged"))
+    assert _wait_for_epochs(diverged, diverged, 5, stall_s=5) == "diverged"
+    short = FakeWindow(start, FakeSnap(2, 0, 3, True), FakeSnap(3, 1, 9, False))
+    with pytest.raises(WindowError, match="stopped at epoch 1 of 5"):
+        _wait_for_epochs(short, short, 5, stall_s=5)
+    failed = FakeWindow(start, FakeSnap(2, 0, 3, True), error_at=3)
+    with pytest.raises(WindowError, match="cannot apply this change"):
+        _wait_for_epochs(failed, failed, 5, stall_s=5)
+    stuck = FakeWindow(start, FakeSnap(2, 0, 3, True))          # running, never another pass
+    t0 = time.monotonic()
+    with pytest.raises(WindowError, match="no progress for 0.3 s"):
+        _wait_for_epochs(stuck, stuck, 5, stall_s=0.3)
+    assert time.monotonic() - t0 < 5
+    never = FakeWindow(start)                                   # the run never even starts
+    with pytest.raises(WindowError, match="no progress"):
+        _wait_for_epochs(never, never, 5, stall_s=0.3)
