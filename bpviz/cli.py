@@ -182,21 +182,13 @@ def config_from_args(args):
 
 # -- commands ----------------------------------------------------------------------------------
 
-def _write_atomic(path: Path, write) -> None:
-    """Write through a temporary file beside ``path`` and rename, so no half-written file stays."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> None:
-    """history.csv, weights.npz, config.json and session.bpviz of a run into ``out``."""
+    """history.csv, weights.npz, config.json and session.bpviz of a run into ``out``, together:
+    each is written under a temporary name in ``out`` first, and they replace the old files only
+    once all four were written (``engine.fileset``); otherwise every old file stays as it was."""
     import numpy as np
 
+    from .engine.fileset import FileSet
     from .engine.session import save_session
     out.mkdir(parents=True, exist_ok=True)
     hist = trainer.history
@@ -228,10 +220,15 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
             json.dump(d, f, indent=2)
             f.write("\n")
 
-    _write_atomic(out / "history.csv", history_csv)
-    _write_atomic(out / "weights.npz", weights_npz)
-    _write_atomic(out / "config.json", config_json)
-    save_session(out / "session.bpviz", trainer, config, trajectory=trajectory, extra=extra)
+    def session_bpviz(tmp):
+        save_session(tmp, trainer, config, trajectory=trajectory, extra=extra)
+
+    with FileSet(out) as files:
+        files.write("history.csv", history_csv)
+        files.write("weights.npz", weights_npz)
+        files.write("config.json", config_json)
+        files.write("session.bpviz", session_bpviz)
+        files.commit()
 
 
 # What --resume may change: the live hyper-parameters and the divergence factor. Every other run

@@ -235,3 +235,66 @@ def test_the_largest_seed_trains_and_its_streams_stay_in_range(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b,c\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     assert main(["train", "--data", str(path), "--seed", str(top), "--epochs", "1"]) == 0
+
+
+# -- the files of one output are replaced together, or none is -----------------------------------
+
+RUN_FILES = ("history.csv", "config.json", "weights.npz", "session.bpviz")
+
+
+def _old_run(folder):
+    """A run written to ``folder``: its files' bytes."""
+    assert main(["train", "--preset", "xor", "--epochs", "2", "--out", str(folder)]) == 0
+    return {name: (folder / name).read_bytes() for name in RUN_FILES}
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_folder_in_the_way_replaces_none_of_the_run_files(tmp_path, capsys):
+    old = _old_run(tmp_path)
+    (tmp_path / "session.bpviz").unlink()
+    (tmp_path / "session.bpviz").mkdir()
+    code, out, err = run_cli("train", "--preset", "xor", "--epochs", "3", "--out", str(tmp_path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "session.bpviz" in err
+    for name in ("history.csv", "config.json", "weights.npz"):
+        assert (tmp_path / name).read_bytes() == old[name], name
+    assert (tmp_path / "session.bpviz").is_dir() and _leftovers(tmp_path) == []
+
+
+def test_a_failed_write_replaces_none_of_the_run_files(tmp_path, capsys, monkeypatch):
+    import numpy
+    old = _old_run(tmp_path)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(numpy, "savez", full_disk)            # weights.npz, the second file
+    assert main(["train", "--preset", "xor", "--epochs", "3", "--out", str(tmp_path)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert {name: (tmp_path / name).read_bytes() for name in RUN_FILES} == old
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failed_rename_puts_back_the_files_already_moved(tmp_path, capsys, monkeypatch):
+    from bpviz.engine import fileset
+    old = _old_run(tmp_path)
+    real_replace = fileset.os.replace
+    moves = []
+
+    def third_fails(src, dst):
+        if str(src).endswith(".tmp"):
+            moves.append(dst)
+            if len(moves) == 3:
+                raise PermissionError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+    monkeypatch.setattr(fileset.os, "replace", third_fails)
+    assert main(["train", "--preset", "xor", "--epochs", "3", "--out", str(tmp_path)]) == 2
+    assert "Permission denied" in capsys.readouterr().err
+    assert {name: (tmp_path / name).read_bytes() for name in RUN_FILES} == old
+    assert _leftovers(tmp_path) == []
+    # and into a new folder, the files that were moved are taken away again
+    moves.clear()
+    assert main(["train", "--preset", "xor", "--epochs", "3", "--out", str(tmp_path / "new")]) == 2
+    assert list((tmp_path / "new").iterdir()) == []

@@ -387,6 +387,50 @@ def test_a_failed_write_leaves_nothing_behind_and_names_the_path(window, tmp_pat
     assert str(missing) in window.last_error
 
 
+def test_export_all_replaces_every_file_or_none(qtbot, window, tmp_path, monkeypatch):
+    """A file that cannot be put in place (a folder in its way), or a failure half-way through
+    writing: every old file of the folder is left byte for byte, and no temporary file stays."""
+    folder = tmp_path / "figures"
+    export_all(window, folder)
+    old = {p.name: p.read_bytes() for p in folder.iterdir()}
+    window.step()                                            # the next export differs
+    qtbot.waitUntil(lambda: window.latest.pass_count == PASSES + 1, timeout=10000)
+    window.paint_now()
+    (folder / "surface.svg").unlink()
+    (folder / "surface.svg").mkdir()                         # written after network's files
+    with pytest.raises(ExportError, match="surface.svg") as err:
+        export_all(window, folder)
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(old)
+    assert all((folder / name).read_bytes() == data for name, data in old.items()
+               if name != "surface.svg")
+
+    (folder / "surface.svg").rmdir()
+    real = export.render_svg
+    calls = []
+
+    def third_svg_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ExportError("Qt could not render the third panel")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(export, "render_svg", third_svg_fails)
+    with pytest.raises(ExportError, match="third panel"):
+        export_all(window, folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(set(old) - {"surface.svg"})
+    assert all((folder / name).read_bytes() == data for name, data in old.items()
+               if name != "surface.svg")
+
+    # a panel's CSV and its companions go together too
+    monkeypatch.setattr(export, "render_svg", real)
+    (folder / "network_neurons.csv").unlink()
+    (folder / "network_neurons.csv").mkdir()
+    with pytest.raises(ExportError, match="network_neurons.csv"):
+        export_panel(window, "network", "csv", folder / "network.csv")
+    assert (folder / "network.csv").read_bytes() == old["network.csv"]
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
 def test_unknown_panel_or_format_is_a_clear_error(window, tmp_path):
     with pytest.raises(ExportError, match="no panel named 'histogram'"):
         export_panel(window, "histogram", "png", tmp_path / "x.png")

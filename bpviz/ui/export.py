@@ -35,7 +35,10 @@ Formats:
   keeps identical pictures apart: Pillow would merge identical consecutive frames.
 
 Every file is written atomically (a temporary file beside the target, then ``os.replace``; on
-error the temporary file is removed and the target is untouched). Errors are raised as
+error the temporary file is removed and the target is untouched). The files of one export (a
+panel's CSV and its companions; everything *Export all* writes, manifest included) are put in
+place together, only once all of them were written (:class:`bpviz.engine.fileset.FileSet`): a
+failure leaves every old file of the folder as it was and no temporary file. Errors are raised as
 :class:`ExportError` with a one-line message naming the path; the window shows them in a message
 box.
 
@@ -69,6 +72,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGraphicsItem, QGraphi
 
 from .. import __version__
 from ..engine.errors import BpvizError
+from ..engine.fileset import FileSet
 from ..engine.snapshot import Snapshot
 from ..engine.surface import flatten
 from ..engine.trainer import History
@@ -99,13 +103,21 @@ class ExportError(BpvizError):
 
 # -- atomic files ----------------------------------------------------------------------------------
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` to create a temporary file beside ``path``, then rename it to ``path``.
+def write_atomic(path: Path, write: Callable[[Path], None], files: FileSet | None = None) -> Path:
+    """Call ``write(tmp)`` to create a temporary file beside ``path``, then rename it to ``path``;
+    with ``files`` (a FileSet of ``path``'s folder) the file is only staged there, and is put in
+    place with the others by :func:`commit`.
 
     Nothing is left behind on error: the temporary file is removed and ``path`` keeps its old
     content (or stays absent). An ``OSError`` becomes an :class:`ExportError` naming ``path``.
     """
     path = Path(path)
+    if files is not None:
+        try:
+            files.write(path.name, write)
+        except OSError as e:
+            raise ExportError(f"cannot write {path}: {e.strerror or e}") from e
+        return path
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         write(tmp)
@@ -118,11 +130,19 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def write_bytes(path: Path, data: bytes) -> Path:
+def commit(files: FileSet) -> None:
+    """Put every file staged in ``files`` in place, or none (ExportError naming the file)."""
+    try:
+        files.commit()
+    except OSError as e:
+        raise ExportError(f"cannot write {e.filename or files.folder}: {e.strerror or e}") from e
+
+
+def write_bytes(path: Path, data: bytes, files: FileSet | None = None) -> Path:
     def write(tmp: Path) -> None:
         with open(tmp, "xb") as f:
             f.write(data)
-    return write_atomic(path, write)
+    return write_atomic(path, write, files)
 
 
 def png_bytes(image: QImage) -> bytes:
@@ -143,13 +163,13 @@ class Table(NamedTuple):
     rows: Sequence[Sequence]
 
 
-def write_table(path: Path, table: Table) -> Path:
+def write_table(path: Path, table: Table, files: FileSet | None = None) -> Path:
     def write(tmp: Path) -> None:
         with open(tmp, "x", newline="", encoding="utf-8") as f:
             out = csv.writer(f)
             out.writerow(table.header)
             out.writerows(table.rows)
-    return write_atomic(path, write)
+    return write_atomic(path, write, files)
 
 
 def _cell(arrays: Sequence[np.ndarray], k: int, i: int):
@@ -1035,15 +1055,17 @@ def _description(snap: Snapshot) -> str:
 
 
 def _write_panel(entry: PanelExport, snap: Snapshot, fmt: str, path: Path, scale: int = 1,
-                 snaps: Sequence[Snapshot] = ()) -> list[Path]:
-    """Write one format of one panel; ``snaps`` are a GIF's frames."""
+                 snaps: Sequence[Snapshot] = (), files: FileSet | None = None) -> list[Path]:
+    """Write one format of one panel (staged in ``files`` when given); ``snaps`` are a GIF's
+    frames."""
     if fmt == "png":
-        return [write_bytes(path, png_bytes(render_png(entry.view, scale)))]
+        return [write_bytes(path, png_bytes(render_png(entry.view, scale)), files)]
     if fmt == "svg":
         data = render_svg(entry.view, f"bpviz — {entry.title.lower()}", _description(snap))
-        return [write_bytes(path, data)]
+        return [write_bytes(path, data, files)]
     if fmt == "csv":
-        return [write_table(path if key == "" else path.with_name(f"{path.stem}_{key}.csv"), table)
+        return [write_table(path if key == "" else path.with_name(f"{path.stem}_{key}.csv"), table,
+                            files)
                 for key, table in entry.tables(snap).items()]
     if entry.frames is None:
         raise ExportError(f"the {entry.title.lower()} panel cannot be animated")
@@ -1082,7 +1104,11 @@ def export_panel(window: "MainWindow", name: str, fmt: str, path, scale: int = 1
                           f"got {frames!r}")
     snap = _prepare(window)
     snaps = film(window, frames) if fmt == "gif" else ()
-    return _write_panel(entry, snap, fmt, Path(path), scale, snaps)
+    path = Path(path)
+    with FileSet(path.parent) as files:          # a CSV and its companions: all or none
+        written = _write_panel(entry, snap, fmt, path, scale, snaps, files)
+        commit(files)
+    return written
 
 
 def _json_default(value):
@@ -1104,16 +1130,31 @@ def export_all(window: "MainWindow", folder) -> list[Path]:
     except OSError as e:
         raise ExportError(f"cannot create the folder {folder}: {e.strerror or e}") from e
     snap = _prepare(window)
+    staged = FileSet(folder)        # every file, then the manifest, put in place together
+    with staged:
+        files = _export_all_files(window, snap, folder, staged)
+        manifest_path = _export_all_manifest(window, snap, folder, files, staged)
+        commit(staged)
+    return [folder / f["file"] for f in files] + [manifest_path]
+
+
+def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path,
+                      staged: FileSet) -> list[dict]:
     files = []
     for name, entry in window.exporter.panels.items():
         jobs = [("png", scale, f"{name}.png" if scale == 1 else f"{name}@{scale}x.png")
                 for scale in ALL_PNG_SCALES]
         jobs += [("svg", 1, f"{name}.svg"), ("csv", 1, f"{name}.csv")]
         for fmt, scale, filename in jobs:
-            for path in _write_panel(entry, snap, fmt, folder / filename, scale):
+            for path in _write_panel(entry, snap, fmt, folder / filename, scale, files=staged):
                 files.append({"file": path.name, "panel": name, "format": fmt,
                               **({"scale": scale} if fmt == "png" else {}),
-                              "bytes": path.stat().st_size})
+                              "bytes": staged.temporary(path).stat().st_size})
+    return files
+
+
+def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, files: list[dict],
+                         staged: FileSet) -> Path:
     ds = window.dataset
     manifest = {
         "bpviz_version": __version__,
@@ -1127,5 +1168,4 @@ def export_all(window: "MainWindow", folder) -> list[Path]:
         "files": files,
     }
     text = json.dumps(manifest, indent=2, default=_json_default) + "\n"
-    manifest_path = write_bytes(folder / "manifest.json", text.encode("utf-8"))
-    return [folder / f["file"] for f in files] + [manifest_path]
+    return write_bytes(folder / "manifest.json", text.encode("utf-8"), staged)
