@@ -142,7 +142,7 @@ def _edges():
 
 
 big = st.one_of(st.integers(-10, 10 ** 6), st.integers(-2 ** 40, 2 ** 40),
-                st.sampled_from([2 ** 31, 2 ** 32 - 1, 3_000_000_000, 1e308]),
+                st.sampled_from([2 ** 31, 2 ** 32 - 1, 3_000_000_000, 1e308, 10 ** 400]),
                 st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(_edges()))
 numeric_keys = st.sampled_from(["seed", "batch_size", "n_samples", "epochs", "lr", "momentum",
                                 "l2", "noise", "test_fraction", "divergence_factor"])

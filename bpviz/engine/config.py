@@ -65,7 +65,10 @@ class Range:
                 return False
         elif not isinstance(value, (int, float, np.integer, np.floating)):
             return False
-        v = float(value) if not self.integer else int(value)
+        try:
+            v = float(value) if not self.integer else int(value)
+        except OverflowError:                     # an integer too large for a float
+            return False
         if self.off is not None and v == self.off:
             return True
         if not math.isfinite(v):
@@ -90,6 +93,9 @@ class Range:
 
 
 def _shown(value) -> str:
+    """A refused value as the message shows it (a very long whole number shortened)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(value) >= 1e21:
+        return format(Decimal(int(value)), ".3e").replace("e+", "e")
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return format_number(value)
     return repr(value)
