@@ -587,6 +587,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
     window = None
     try:
         settings = QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat)
+        settings.setValue("speed", "max")          # the window at the Speed box's "max"
         window = _window_class()(config, settings=settings, recorder=rec)
         window.show()
         if not wait_until(lambda: window.latest is not None, 30):

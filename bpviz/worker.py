@@ -31,7 +31,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from .engine.config import Config, build
+from .engine.datasets import default_params
 from .engine.errors import BpvizError
+from .engine.optimizers import make_optimizer
 from .engine.passrunner import CHUNK_S, PassRunner, PassRunnerError
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import Snapshot, data_bounds, make_snapshot
@@ -104,6 +106,11 @@ class TrainingWorker(QObject):
         self.speed: float | None = speed     # passes per second while playing; None: max
         self._pace_t0 = 0.0                  # paced playing: when counting started,
         self._pace_done = 0                  # and the passes (or phases) done since
+        # Slow enough to show every snapshot, playing waits until the window has painted the
+        # last one (the window writes the seq it painted; an int attribute is written and read
+        # whole across threads): a window slower than the pace slows training instead of
+        # queueing snapshots. None: nobody paints, do not wait.
+        self.painted_seq: int | None = None
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
                                              # trainer, trajectory, last update)
 
@@ -300,7 +307,7 @@ class TrainingWorker(QObject):
         self.pause_quietly()
         kept = self._set_aside("reset")
         if self._install(self.config, self.trainer.dataset):
-            self._publish(force=True, message="reset to the initial weights" + kept)
+            self._publish(force=True, message="reset to the initial weights")
         else:
             self._drop_set_aside(kept)
 
@@ -311,25 +318,26 @@ class TrainingWorker(QObject):
         change = describe_change(self.config, config)
         kept = self._set_aside(change)
         if self._install(config):
-            self._publish(force=True, message=f"new network ({change}): weights re-initialised"
-                          + kept)
+            self._publish(force=True, message=f"new network ({change}): weights re-initialised")
         else:
             self._drop_set_aside(kept)
             self._publish(force=True)
 
-    def _set_aside(self, what: str) -> str:
+    def _set_aside(self, what: str) -> bool:
         """Keep the run a re-initialisation is about to replace, so that Undo can bring it back
-        exactly; returns the words that tell the user (empty when there was nothing to lose)."""
+        exactly as it was, down to the trace on screen; False when there was nothing to lose."""
         t = self.trainer
         if t is None or t.pass_count == 0:
-            return ""
+            return False
         self._halt_runner()
-        self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update))
+        shown = (self._trace_now(), self._trace_params)
+        self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
+                           shown))
         del self._undo[:-UNDO_DEPTH]
         self.undoChanged.emit(self.undo_text())
-        return f"; {training_words(t)} set aside: Undo (Ctrl+Z) brings them back"
+        return True
 
-    def _drop_set_aside(self, kept: str) -> None:
+    def _drop_set_aside(self, kept: bool) -> None:
         if kept:
             self._undo.pop()
             self.undoChanged.emit(self.undo_text())
@@ -338,7 +346,7 @@ class TrainingWorker(QObject):
         """What Undo would bring back, as the menu says it ('' when nothing)."""
         if not self._undo:
             return ""
-        what, _, _, trainer, _, _ = self._undo[-1]
+        what, _, _, trainer, *_ = self._undo[-1]
         return f"Undo {what.split(';')[0]}: back to {training_words(trainer)}"
 
     @Slot()
@@ -349,10 +357,11 @@ class TrainingWorker(QObject):
             self.failed.emit("nothing to undo: no training was set aside")
             return
         self.pause_quietly()
-        what, config, ds, trainer, trajectory, last_update = self._undo.pop()
+        what, config, ds, trainer, trajectory, last_update, shown = self._undo.pop()
         self.undoChanged.emit(self.undo_text())
         self._adopt(config, ds, trainer, trajectory, None)
         trainer.last_update = last_update
+        self._last_trace, self._trace_params = shown
         self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
 
     @Slot(object)
@@ -366,6 +375,14 @@ class TrainingWorker(QObject):
             if key in values:
                 setattr(t, key, type(getattr(t, key))(values[key]))
                 setattr(self.config, key, getattr(t, key))
+        name = values.get("optimizer")
+        if name is not None and name != t.optimizer.name:
+            # a new optimizer starts with fresh state (no velocity, no moments); training states
+            # kept for rewinding hold the old one's, so they go
+            t.optimizer = make_optimizer(name, [p.shape for p in t.network.parameters()])
+            self.config.optimizer = name
+            self._checkpoints.clear()
+            self._checkpoint_bytes = 0
         if not self.running:
             self._publish(force=True)
 
@@ -464,6 +481,8 @@ class TrainingWorker(QObject):
         result = t.step(samples)
         if result.diverged:
             self.pause_quietly()
+            self._end_phases()
+            self._preview_trace()     # what the panels show: the weights kept, not the pass
             return result
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
@@ -503,6 +522,13 @@ class TrainingWorker(QObject):
         units = self.speed_units()
         rate = speed * units
         now = time.perf_counter()
+        painted = self.painted_seq
+        if speed <= PHASED_AT and painted is not None and painted < self._seq:
+            # the window has not shown the last snapshot yet: look again shortly, and start
+            # counting afresh from here so that no burst follows
+            self._pace_t0 = now - self._pace_done / rate
+            self.timer.start(2)
+            return
         due = int((now - self._pace_t0) * rate) - self._pace_done
         if due > max(1, CATCH_UP_S * rate):     # fell behind (a slow frame): no burst to catch up
             self._pace_t0 = now - self._pace_done / rate
@@ -700,8 +726,17 @@ def describe_change(before: Config | None, after: Config) -> str:
             return ",".join(str(x) for x in v) or "none"
         return "default" if v is None else str(v)
 
-    parts = [f"{name} {show(getattr(before, key))} → {show(getattr(after, key))}"
-             for key, name in CHANGE_NAMES.items() if getattr(before, key) != getattr(after, key)]
+    def value(cfg, key):
+        v = getattr(cfg, key)
+        if v is None and key in ("n_samples", "noise", "test_fraction") and cfg.dataset != "csv":
+            try:        # a generator's default, so that "default → 1500" is no change
+                v = default_params(cfg.dataset).get(key)
+            except BpvizError:
+                pass
+        return v
+
+    parts = [f"{name} {show(value(before, key))} → {show(value(after, key))}"
+             for key, name in CHANGE_NAMES.items() if value(before, key) != value(after, key)]
     return "; ".join(parts) or "the same settings"
 
 

@@ -141,8 +141,9 @@ def test_the_timeline_never_writes_nan_for_a_loss_not_computed_yet(qtbot, make_r
                                      trace=partial_trace(trace, plan[k]), trace_weights=None,
                                      trace_biases=None, phase=plan[k]))
     bar.refresh()
-    assert bar.label.text() == f"pass 0 · epoch 0 · loss {trace.loss:.4g} · phase 3/7  (live)"
+    # the pass being walked is the first one: "pass 1" until its update is applied
+    assert bar.label.text() == f"pass 1 · phase 3/7 · epoch 0 · loss {trace.loss:.4g}  (live)"
     bar.scrub_to(0)
     text = bar.label.text()
     assert "nan" not in text.lower()
-    assert text == "pass 0 · epoch 0 · loss — · phase 1/7  (earlier)"
+    assert text == "pass 1 · phase 1/7 · epoch 0 · loss —  (earlier)"

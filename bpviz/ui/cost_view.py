@@ -565,7 +565,6 @@ class CostView(QWidget):
 
         controls = QHBoxLayout()
         controls.setContentsMargins(4, 0, 4, 0)
-        controls.addWidget(QLabel("Cost"))
         controls.addStretch(1)
         controls.addWidget(self._log_box)
         box = QVBoxLayout(self)

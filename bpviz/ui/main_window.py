@@ -9,7 +9,6 @@ commands to the worker; the next snapshot shows their effect in every panel.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from dataclasses import replace
@@ -32,6 +31,7 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
+from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
 from .surface_view import SurfaceView
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.speed = self._remembered_speed()
 
         self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed))
+        self.host.worker.painted_seq = 0      # playing slowly waits for this window's paint
         self.network = NetworkView()
         self.surface = SurfaceView()
         self.cost = CostView()
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(False)
         open_csv = self._action("Open dataset CSV…", self.open_csv_dialog, QKeySequence.Open)
         self.exporter = Exporter(self)          # File → Export, right-click "Export…" on plots
-        quit_action = self._action("Quit", self.close, QKeySequence.Quit)
+        quit_action = self._action("Quit", self.close, "Ctrl+Q")
 
         open_session = self._action("Open session…", self.open_session_dialog, "Ctrl+Shift+O")
         self.save_action = self._action("Save session", self.save_session_quick, QKeySequence.Save)
@@ -470,8 +471,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int, int)
     def _on_neuron_selected(self, layer: int, index: int) -> None:
-        self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
         if self._inspect_on_select:             # a click: bring the inspector forward
+            self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
             dock = self.docks["inspector"]
             dock.show()
             dock.raise_()
@@ -487,15 +488,19 @@ class MainWindow(QMainWindow):
     def load_csv(self, path: str) -> bool:
         """Load a CSV file as the dataset; on bad input say why and change nothing."""
         try:
-            load_csv(path)          # validate here, so the message names the file at once
+            data = load_csv(path)   # validate here, so the message names the file at once
         except BpvizError as e:
             self.show_error("Cannot open this dataset", str(e))
             return False
         cfg = replace(self.controls.config(), dataset="csv", data_file=str(path), label=None,
                       noise=None, n_samples=None, test_fraction=0.2, standardize=True)
         cfg.hidden = cfg.hidden or (8,)
-        if cfg.output == "linear":
-            cfg.output = "softmax"
+        # an output that fits the data: class labels → softmax, numeric targets → linear
+        output = "softmax" if data.is_classification else "linear"
+        if cfg.output != output and not (data.is_classification and cfg.output == "sigmoid"):
+            cfg.output = output
+            kind = "class labels" if data.is_classification else "numeric targets (regression)"
+            self.statusBar().showMessage(f"{Path(path).name} has {kind}: {output} output", 8000)
         self.controls.set_config(cfg, csv_label=Path(path).name)
         self.host.rebuildRequested.emit(cfg)
         return True
@@ -700,12 +705,17 @@ class MainWindow(QMainWindow):
         if snap.running and snap is self.latest and not self.shows_every_pass():
             self._paint_training(snap)
             return
-        self._painted = snap
+        previous, self._painted = self._painted, snap
+        # a phase of a pass being walked changes what the diagram and the inspector show; the
+        # weights, and so the other panels, change with its last phase, the update
+        walking = (snap.phase is not None and snap.phase.kind != "update" and previous is not None
+                   and previous.pass_count == snap.pass_count and snap is self.latest)
         for name, panel in self._panels():
-            if panel.isVisible():
+            if panel.isVisible() and not (walking and name in ("surface", "cost", "boundary")):
                 self._show_panel(name, panel, snap)
         self._panel_due.clear()
         self._update_status(snap)
+        self.host.worker.painted_seq = snap.seq
 
     def _paint_training(self, snap: Snapshot) -> None:
         """One panel, the most overdue, then the status bar if its time has come."""
@@ -745,8 +755,8 @@ class MainWindow(QMainWindow):
         speed = (p1 - p0) / (t1 - t0) if t1 > t0 and snap.running else 0.0
         s = self.status_labels
         s["epoch"].setText(f"epoch {snap.epoch}")
-        s["pass"].setText(f"pass {snap.pass_count}")
-        s["loss"].setText(f"loss {snap.loss:.5g}" if math.isfinite(snap.loss) else "loss —")
+        s["pass"].setText(style.pass_words(snap))
+        s["loss"].setText(f"loss {style.format_loss(snap.loss)}")
         hist = self.cost.series("accuracy")[1] if snap.task == "classification" else ()
         s["accuracy"].setText(f"accuracy {hist[-1]:.3f}" if len(hist) else "accuracy —")
         s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")

@@ -667,6 +667,10 @@ class NetworkView(QWidget):
         super().__init__(parent)
         self._snap: Snapshot | None = None
         self._arch = None
+        # while a pass is shown phase by phase, the edges and neurons follow the phase; the
+        # user's own choice of (overlay, neuron mode) comes back when the phases end
+        self._chosen_modes: tuple[str, str] | None = None
+        self._phase_setting = False
         self._layout: _Layout | None = None
         self._budget: list[int] = []                           # edges drawn per weights array
         self._wide_edges = True                                # wide lines (small network)?
@@ -824,15 +828,24 @@ class NetworkView(QWidget):
         if arch != self._arch:
             self._rebuild(snap, maps)
             self._arch = arch
-        self._show_phase(snap.phase)
+        self._show_phase(snap.phase, snap.running)
         self._paint_frame()
 
-    def _show_phase(self, phase: Phase | None) -> None:
-        """Highlight the layer of a step-by-step phase, name the phase, and show its values."""
+    def _show_phase(self, phase: Phase | None, running: bool = False) -> None:
+        """Highlight the layer of a step-by-step phase, name the phase, and show its values:
+        the weights and activations going forward, the error signals and deltas going back,
+        then the gradients and the update. When the phases end, the edges and neurons show
+        what the user chose again."""
         if phase is None:
             self._phase_band.hide()
             self._phase_label.hide()
+            if self._chosen_modes is not None:
+                overlay, node_mode = self._chosen_modes
+                self._chosen_modes = None
+                self._set_modes_for_phase(overlay, node_mode)
             return
+        if self._chosen_modes is None:
+            self._chosen_modes = (self.overlay(), self.node_mode())
         xs = self._layout.xs
         half = (xs[1] - xs[0]) * 0.3 if len(xs) > 1 else 0.5
         lo, hi = sorted((self._layout.bottom, self._layout.top))
@@ -840,13 +853,23 @@ class NetworkView(QWidget):
             (xs[phase.layer] - half, xs[phase.layer] + half)
         self._phase_band.setRect(QRectF(x0, lo, x1 - x0, hi - lo))
         self._phase_band.show()
-        self._phase_label.setText(f"<b>{phase.label()}</b><br>{phase.detail}")
+        hint = (" <span style='color:#64748b'>— pause and Step by one phase to take it at "
+                "your own pace</span>" if running else "")
+        self._phase_label.setText(f"<b>{phase.label()}</b>{hint}<br>{phase.detail}")
         self._phase_label.show()
         if phase.kind in (FORWARD, LOSS):
-            self.set_node_mode("activation")
+            self._set_modes_for_phase("weight", "activation")
         else:
-            self.set_node_mode("delta")
-            self.set_overlay({GRADIENTS: "gradient", UPDATE: "update"}.get(phase.kind, "signal"))
+            self._set_modes_for_phase(
+                {GRADIENTS: "gradient", UPDATE: "update"}.get(phase.kind, "signal"), "delta")
+
+    def _set_modes_for_phase(self, overlay: str, node_mode: str) -> None:
+        self._phase_setting = True
+        try:
+            self.set_overlay(overlay)
+            self.set_node_mode(node_mode)
+        finally:
+            self._phase_setting = False
 
     def phase_text(self) -> str:
         """The phase banner's text ('' outside step-by-step mode)."""
@@ -1322,7 +1345,7 @@ class NetworkView(QWidget):
             + (f", <span style='color:rgb{style.NEUTRAL}'>■</span> not computed yet"
                if self._snap.phase is not None
                and any(v is not None and np.isnan(v).any() for v in per_layer) else "")
-            + (" &nbsp;·&nbsp; inside: output over the input plane"
+            + ("<br>inside each neuron: its output over the input plane"
                if self._images else ""))
 
     def _draw_maps(self) -> None:
@@ -1577,5 +1600,7 @@ class NetworkView(QWidget):
 
     @Slot(int)
     def _on_mode_changed(self, _index: int) -> None:
+        if self._chosen_modes is not None and not self._phase_setting:   # the user's choice
+            self._chosen_modes = (self.overlay(), self.node_mode())
         if self._snap is not None:
             self._paint_frame()

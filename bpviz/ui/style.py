@@ -104,6 +104,21 @@ def format_loss(value: float | None, digits: int = 5) -> str:
     return f"{value:.{digits}g}"
 
 
+def shown_pass(snap) -> int:
+    """The pass a snapshot shows, counted from 1: while a pass is walked phase by phase it is
+    the pass being walked (its last phase, the update, is what adds it to ``pass_count``)."""
+    phase = getattr(snap, "phase", None)
+    walking = phase is not None and phase.kind != "update"
+    return snap.pass_count + 1 if walking else snap.pass_count
+
+
+def pass_words(snap) -> str:
+    """'pass 12', or 'pass 12 · phase 3/7' while a pass is walked phase by phase."""
+    phase = getattr(snap, "phase", None)
+    words = f"pass {shown_pass(snap)}"
+    return words if phase is None else f"{words} · phase {phase.index + 1}/{phase.total}"
+
+
 # -- curves and plot frames (added for the cost curve and the decision boundary) -----------------
 
 TRAIN_COLOR = (31, 41, 55)         # training-set curves: the foreground colour
@@ -137,5 +152,7 @@ def style_plot(plot, grid: bool = True) -> None:
         # lines an axis (and its grid) regenerates when the range moves, for lines a few pixels
         # apart.
         axis.setStyle(maxTickLevel=1)
+        # plain numbers in the data's own units: no "(x0.001)" beside the label
+        axis.enableAutoSIPrefix(False)
     if grid:
         plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)

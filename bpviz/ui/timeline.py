@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from ..engine.snapshot import Snapshot, snapshot_nbytes
-from .style import format_loss
+from .style import format_loss, pass_words
 
 HISTORY_BYTES = 12 * 1024 * 1024
 
@@ -114,6 +114,7 @@ class TimelineBar(QWidget):
             self.slider.setRange(0, max(n - 1, 0))
             self.slider.setValue(max(n - 1, 0))
         self.slider.blockSignals(False)
+        self.slider.setEnabled(n > 1)          # one snapshot: nothing to scrub through
         self._update_label()
         self._update_buttons()
 
@@ -150,9 +151,7 @@ class TimelineBar(QWidget):
             return
         snap = self.history[self.slider.value()]
         # a pass walked phase by phase has no loss before its loss phase: "—", never "nan"
-        where = f"pass {snap.pass_count} · epoch {snap.epoch} · loss {format_loss(snap.loss, 4)}"
-        if snap.phase is not None:
-            where += f" · phase {snap.phase.index + 1}/{snap.phase.total}"
+        where = f"{pass_words(snap)} · epoch {snap.epoch} · loss {format_loss(snap.loss, 4)}"
         self.label.setText(f"{where}  ({'earlier' if self._scrubbing else 'live'})")
 
     def _update_buttons(self) -> None:
