@@ -52,6 +52,7 @@ SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 PHASED_AT = 10              # at this speed and below every pass plays its phases, one snapshot each
 EVERY_PASS_AT = 60          # at this speed and below every pass is published as a snapshot
 CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
+STALL_S = 5.0               # training that publishes nothing this long while playing has stalled
 UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back
 
 
@@ -111,6 +112,7 @@ class TrainingWorker(QObject):
         # whole across threads): a window slower than the pace slows training instead of
         # queueing snapshots. None: nobody paints, do not wait.
         self.painted_seq: int | None = None
+        self._note = ""                      # a message for the next snapshot
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
                                              # trainer, trajectory, last update)
 
@@ -573,14 +575,17 @@ class TrainingWorker(QObject):
             return False
         try:
             return self.runner.ready()
-        except PassRunnerError:
-            self._give_up_runner()
+        except PassRunnerError as e:
+            self._give_up_runner(str(e))
             return False
 
-    def _give_up_runner(self) -> None:
-        """The child failed: train on this thread from now on (the trainer here is intact)."""
+    def _give_up_runner(self, why: str = "") -> None:
+        """The child failed: train on this thread from now on (the trainer here is intact), and
+        say so with the next snapshot."""
         self._close_runner()
         self.use_processes = False
+        self._note = ("the training process stopped" + (f" ({why})" if why else "")
+                      + "; training goes on in the window's own process")
 
     def _close_runner(self) -> None:
         if self.runner is not None:
@@ -614,8 +619,8 @@ class TrainingWorker(QObject):
             if (not result.diverged and (stop is None or result.state["epoch"] < stop)
                     and len(self.runner.in_flight) < 2 * RUNNER_AHEAD):
                 self._request_chunk()
-        except PassRunnerError:
-            self._give_up_runner()
+        except PassRunnerError as e:
+            self._give_up_runner(str(e))
             return
         self._apply_chunk(result)
         if result.diverged:
@@ -678,6 +683,8 @@ class TrainingWorker(QObject):
         now = time.perf_counter()
         if not force and now - self._last_publish < self.min_publish_s:
             return
+        if self._note and not message:
+            message, self._note = self._note, ""
         t = self.trainer
         self._seq += 1
         trace = self._trace_now()
@@ -766,11 +773,19 @@ class WorkerHost(QObject):
     rebuilt = Signal(object)
     saved = Signal(object)
     undoChanged = Signal(str)
+    stalled = Signal(str)              # playing, and nothing arrived for STALL_S seconds
 
     def __init__(self, config: Config, parent=None, **worker_kw):
         super().__init__(parent)
         self.latest: Snapshot | None = None
         self.received = 0
+        self._arrived_at = time.perf_counter()
+        # the heartbeat: while playing, snapshots arrive many times a second; when none has for
+        # STALL_S, a training process that stopped answering is ended (the worker then trains
+        # on its own thread and says so) and the window is told
+        self.watchdog = QTimer(self)
+        self.watchdog.setInterval(1000)
+        self.watchdog.timeout.connect(self._check_stall)
         self.thread = QThread()
         self.thread.setObjectName("bpviz-training")
         self.worker = TrainingWorker(config, **worker_kw)
@@ -803,10 +818,29 @@ class WorkerHost(QObject):
 
     def start(self) -> None:
         self.thread.start()
+        self.watchdog.start()
+
+    @Slot()
+    def _check_stall(self) -> None:
+        snap = self.latest
+        if self._stopped or snap is None or not snap.running:
+            return
+        silent = time.perf_counter() - self._arrived_at
+        if silent < STALL_S:
+            return
+        runner = self.worker.runner          # read whole from the worker (None or the runner)
+        if runner is not None:
+            runner.kill()
+            self.stalled.emit(f"training stopped answering for {silent:.0f} s: its process "
+                              f"was ended and training goes on in this one")
+        else:
+            self.stalled.emit(f"training has not answered for {silent:.0f} s")
+        self._arrived_at = time.perf_counter()
 
     @Slot(object)
     def _on_snapshot(self, snap: Snapshot) -> None:
         self.latest = snap
+        self._arrived_at = time.perf_counter()
         self.received += 1
         self.snapshotArrived.emit(snap)
 
@@ -826,13 +860,20 @@ class WorkerHost(QObject):
     def _on_undo_changed(self, text: str) -> None:
         self.undoChanged.emit(text)
 
-    def stop(self, timeout_ms: int = 10000) -> None:
-        """Stop training, quit the thread and wait for it; safe to call twice."""
+    def stop(self, timeout_ms: int = 3000) -> None:
+        """Stop training, quit the thread and wait for it, within a few seconds whatever the
+        training process does; safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
+        self.watchdog.stop()
         if self.thread.isRunning():
             self.shutdownRequested.emit()
             if not self.thread.wait(timeout_ms):
+                runner = self.worker.runner        # a stalled child can block the worker's
+                if runner is not None:             # writes: ending it unblocks them
+                    runner.kill()
                 self.thread.quit()
-                self.thread.wait()
+                if not self.thread.wait(timeout_ms):
+                    self.thread.terminate()        # last resort: never hang the quit
+                    self.thread.wait(timeout_ms)

@@ -290,6 +290,14 @@ class PassRunner:
             return reply
         return None
 
+    def kill(self) -> None:
+        """End the child at once, from any thread (a stalled child: the worker's next read or
+        write then fails and it trains on its own thread)."""
+        try:
+            self.process.kill()
+        except OSError:
+            pass
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop the child and reap it; safe to call twice."""
         if self.closed:

@@ -332,6 +332,7 @@ class MainWindow(QMainWindow):
         h.rebuilt.connect(self._on_rebuilt)
         h.saved.connect(self._on_saved)
         h.undoChanged.connect(self._on_undo_changed)
+        h.stalled.connect(self._on_stalled)
         self.controls.configChanged.connect(self._on_config_changed)
         self.controls.hyperChanged.connect(self._on_hyper)
         self.network.parametersEdited.connect(self.set_parameters)
@@ -414,6 +415,11 @@ class MainWindow(QMainWindow):
     def shows_every_pass(self) -> bool:
         """Slow enough that every snapshot is shown in every panel as it arrives."""
         return self.speed is not None and self.speed <= PHASED_AT
+
+    @Slot(str)
+    def _on_stalled(self, message: str) -> None:
+        self.last_error = message
+        self.statusBar().showMessage(message, 10000)
 
     @Slot(str)
     def _on_undo_changed(self, text: str) -> None:
@@ -512,6 +518,8 @@ class MainWindow(QMainWindow):
         self.latest = snap
         self._latest_at = time.perf_counter()
         self.cost.ingest(snap)
+        if snap.message:            # every message, also from a snapshot never painted
+            self.statusBar().showMessage(snap.message, 8000)
         if snap.rewound_to is not None and self._rewind_target is not None:
             self.history.truncate_after(self._rewind_target)
             self._rewind_target = None
@@ -764,8 +772,6 @@ class MainWindow(QMainWindow):
         batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
         self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {snap.lr:g}"
                                   f"  ·  {batch}")
-        if snap.message:
-            self.statusBar().showMessage(snap.message, 5000)
 
     def paint_now(self) -> None:
         """Paint the newest snapshot immediately (tests and the snapshot command)."""

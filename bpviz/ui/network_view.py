@@ -1345,7 +1345,7 @@ class NetworkView(QWidget):
             + (f", <span style='color:rgb{style.NEUTRAL}'>■</span> not computed yet"
                if self._snap.phase is not None
                and any(v is not None and np.isnan(v).any() for v in per_layer) else "")
-            + ("<br>inside each neuron: its output over the input plane"
+            + (" &nbsp;·&nbsp; inside: its output map"
                if self._images else ""))
 
     def _draw_maps(self) -> None:

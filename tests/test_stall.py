@@ -1,0 +1,65 @@
+"""A training process that stops answering, or dies, never stalls the window or its closing."""
+
+import os
+import signal
+import time
+
+import pytest
+
+import bpviz.worker as worker_mod
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
+
+
+def playing_in_the_runner(qtbot, w):
+    """Play at full speed until chunks come back from the pass runner; its process."""
+    w.play()
+    qtbot.waitUntil(lambda: w.host.worker.chunks_from_runner > 3, timeout=60000)
+    return w.host.worker.runner.process
+
+
+def epoch(w) -> int:
+    return int(w.status_labels["epoch"].text().split()[-1])
+
+
+def test_a_stopped_training_process_is_reported_and_training_goes_on(qtbot, open_window,
+                                                                     monkeypatch):
+    monkeypatch.setattr(worker_mod, "STALL_S", 1.5)
+    w = open_window(size=(1200, 800))
+    process = playing_in_the_runner(qtbot, w)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        qtbot.waitUntil(lambda: "stopped answering" in w.statusBar().currentMessage(),
+                        timeout=20000)
+        qtbot.waitUntil(lambda: process.poll() is not None, timeout=10000)   # it was ended
+        start = epoch(w)
+        qtbot.waitUntil(lambda: epoch(w) > start + 20, timeout=20000)      # training goes on
+        assert w.host.worker.runner is None and w.latest.running
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+
+
+def test_a_killed_training_process_is_survived_and_the_user_told(qtbot, open_window):
+    w = open_window(size=(1200, 800))
+    process = playing_in_the_runner(qtbot, w)
+    os.kill(process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "the training process stopped" in w.statusBar().currentMessage(),
+                    timeout=20000)
+    start = epoch(w)
+    qtbot.waitUntil(lambda: epoch(w) > start + 20, timeout=20000)
+
+
+def test_closing_with_a_stopped_training_process_ends(qtbot, open_window):
+    w = open_window(size=(1200, 800))
+    process = playing_in_the_runner(qtbot, w)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        w.close()                       # a bound, not a speed: it used to wait forever
+        assert time.monotonic() - t0 < 30
+        assert not w.host.thread.isRunning()
+        assert process.poll() is not None
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
