@@ -71,7 +71,7 @@ class Range:
             return False
         if self.off is not None and v == self.off:
             return True
-        if not math.isfinite(v):
+        if not self.integer and not math.isfinite(v):
             return False
         return self.lo <= v and (v < self.hi if self.hi_open else v <= self.hi)
 
