@@ -170,15 +170,21 @@ class TrainingWorker(QObject):
     def play(self) -> None:
         if self.trainer is None or self.running:
             return
+        self.running = True
+        self._begin_playing()
+        self._publish(force=True)
+
+    def _begin_playing(self) -> None:
+        """Start (or restart, at a new speed) the timer that plays: full speed in the pass
+        runner, or paced here, walking each pass phase by phase when slow enough."""
         self._halt_runner()
         if not self._phased():
             self._end_phases()
         if self._paced() is None:
             self._start_runner()
-        self.running = True
-        self._restart_pace()
+        self._pace_t0 = time.perf_counter()
+        self._pace_done = 0
         self.timer.start(0)
-        self._publish(force=True)
 
     def _paced(self) -> float | None:
         """Passes per second while playing, or None at full speed (and for Step by one epoch
@@ -190,23 +196,12 @@ class TrainingWorker(QObject):
         speed = self._paced()
         return speed is not None and speed <= PHASED_AT
 
-    def _restart_pace(self) -> None:
-        self._pace_t0 = time.perf_counter()
-        self._pace_done = 0
-
     @Slot(object)
     def set_speed(self, speed) -> None:
         """Passes per second while playing (None: as fast as it goes); takes effect at once."""
         self.speed = None if speed is None else float(speed)
-        if not self.running:
-            return
-        self._halt_runner()
-        if not self._phased():
-            self._end_phases()
-        if self._paced() is None:
-            self._start_runner()
-        self._restart_pace()
-        self.timer.start(0)
+        if self.running:
+            self._begin_playing()
 
     @Slot(int)
     def run_epochs(self, epochs: int) -> None:

@@ -157,6 +157,14 @@ def wait_epoch(qtbot, w, condition, timeout=15000):
     return epoch_shown(w)
 
 
+def steps(qtbot, w, n: int, k=Qt.Key.Key_S):
+    """Press Step (S) ``n`` times, each once the previous pass shows."""
+    for _ in range(n):
+        target = pass_shown(w) + 1
+        key(qtbot, w, k)
+        qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
+
+
 def wait_paused(qtbot, w):
     qtbot.waitUntil(lambda: speed_shown(w) == "paused", timeout=10000)
 
@@ -224,9 +232,7 @@ def test_step_button_and_menu(qtbot, window):
 
 
 def test_reset_key_and_undo_button_bring_the_run_back_exactly(qtbot, window):
-    for n in range(1, 6):
-        key(qtbot, window, Qt.Key.Key_S)
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 5)
     loss_before = window.status_labels["loss"].text()
     key(qtbot, window, Qt.Key.Key_R)
     qtbot.waitUntil(lambda: epoch_shown(window) == 0, timeout=5000)
@@ -240,9 +246,7 @@ def test_reset_key_and_undo_button_bring_the_run_back_exactly(qtbot, window):
     assert not undo.isVisible()
     assert window.status_labels["loss"].text() == loss_before     # the same numbers on screen
     # three more steps continue the run as if it had never been reset
-    for n in range(6, 9):
-        key(qtbot, window, Qt.Key.Key_S)
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 3)
     _, _, trainer = build(Config.preset("gaussian-clouds"))
     trainer.run(epochs=8)
     for shown, expected in zip(window.latest.weights, trainer.network.weights):
@@ -261,9 +265,7 @@ def test_reset_from_the_toolbar_and_undo_from_the_menu(qtbot, window):
 
 
 def test_ctrl_z_undoes_a_new_architecture(qtbot, window):
-    for n in range(1, 4):
-        key(qtbot, window, Qt.Key.Key_S)
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 3)
     add = next(b for b in window.controls.findChildren(QPushButton)
                if "Add layer" in b.text() and b.isVisible())
     click(qtbot, add)
@@ -353,9 +355,7 @@ def test_ctrl_s_saves_through_the_dialog_and_the_title_names_the_file(qtbot, win
 
 
 def test_open_session_dialog_restores_the_run(qtbot, window, tmp_path):
-    for n in (1, 2, 3):
-        key(qtbot, window, Qt.Key.Key_S)
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 3)
     target = tmp_path / "three.bpviz"
     answer_file_dialog(qtbot, str(target))
     click_menu(qtbot, window, "File", "Save session as")
@@ -679,9 +679,7 @@ def test_the_diagram_selectors_and_the_choice_coming_back_after_phases(qtbot, wi
 
 
 def test_scrubbing_the_history_and_rewinding(qtbot, window):
-    for n in range(1, 6):
-        key(qtbot, window, Qt.Key.Key_S)
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 5)
     slider = window.timeline.slider
     assert slider.isEnabled()
     slider.setFocus()
