@@ -114,7 +114,8 @@ class TrainingWorker(QObject):
         self.painted_seq: int | None = None
         self._note = ""                      # a message for the next snapshot
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
-                                             # trainer, trajectory, last update)
+                                             # trainer, trajectory, last update, the trace
+                                             # shown and its weights)
 
     # -- lifecycle (runs on the worker thread) --------------------------------------------------
 
