@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QStyle,
-                               QStyleOptionSlider)
+                               QStyleOptionSlider, QTabBar)
 
 from shiboken6 import isValid
 
@@ -466,6 +466,14 @@ def test_clicking_a_neuron_brings_the_inspector_forward_on_it(qtbot, window):
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=3000)
     qtbot.waitUntil(lambda: "Layer 2, neuron 1" in window.inspector.header_html(), timeout=5000)
     assert "selected neuron 1 of layer 2" in message(window)
+    # behind the cost curve again, a click on the neuron already selected brings it back
+    tabs = next(bar for bar in window.findChildren(QTabBar)
+                if any(bar.tabText(i) == "Cost curve" for i in range(bar.count())))
+    cost_tab = next(i for i in range(tabs.count()) if tabs.tabText(i) == "Cost curve")
+    click(qtbot, tabs, tabs.tabRect(cost_tab).center())
+    qtbot.waitUntil(lambda: dock.visibleRegion().isEmpty(), timeout=3000)
+    click(qtbot, target, diagram_point(window, window.network.neuron_pos(2, 1)))
+    qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=3000)
 
 
 def test_dragging_an_edge_sets_its_weight_shown_under_the_diagram(qtbot, window):

@@ -123,7 +123,6 @@ class MainWindow(QMainWindow):
         self._message_box: QMessageBox | None = None
         self._closing = False
         self._running = False
-        self._inspect_on_select = False          # the first selection is not a click
         self.speed = self._remembered_speed()
 
         self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed))
@@ -143,7 +142,6 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         self._connect()
         self.network.select_neuron(1, 0)       # the inspector starts on this neuron too
-        self._inspect_on_select = True
         self._arrow_filter = _KeepArrowsForSliders(self)
         QApplication.instance().installEventFilter(self._arrow_filter)
         self._default_state = self.saveState(LAYOUT_VERSION)
@@ -337,7 +335,7 @@ class MainWindow(QMainWindow):
         self.controls.hyperChanged.connect(self._on_hyper)
         self.network.parametersEdited.connect(self.set_parameters)
         self.network.surfaceAxesChosen.connect(self.surface.set_axes)
-        self.network.neuronSelected.connect(self._on_neuron_selected)
+        self.network.neuronClicked.connect(self._on_neuron_clicked)
         self.network.neuronSelected.connect(self.inspector.select_neuron)
         self.inspector.neuronChosen.connect(self.select_neuron)
         self.inspector.sampleChanged.connect(self.pin_sample)
@@ -476,12 +474,12 @@ class MainWindow(QMainWindow):
             self.inspector.show_snapshot(snap)      # it was not fed while hidden
 
     @Slot(int, int)
-    def _on_neuron_selected(self, layer: int, index: int) -> None:
-        if self._inspect_on_select:             # a click: bring the inspector forward
-            self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
-            dock = self.docks["inspector"]
-            dock.show()
-            dock.raise_()
+    def _on_neuron_clicked(self, layer: int, index: int) -> None:
+        """A click on a neuron (the selected one too) brings the inspector forward on it."""
+        self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
+        dock = self.docks["inspector"]
+        dock.show()
+        dock.raise_()
 
     @Slot(object)
     def _on_config_changed(self, config: Config) -> None:

@@ -660,6 +660,8 @@ class NetworkView(QWidget):
     """
 
     neuronSelected = Signal(int, int)
+
+    neuronClicked = Signal(int, int)     # every click on a neuron, also on the selected one
     surfaceAxesChosen = Signal(object)
     parametersEdited = Signal(object)
 
@@ -1495,6 +1497,7 @@ class NetworkView(QWidget):
                 self._draw_chosen_halo()
         elif hit[0] == "neuron":
             self.select_neuron(hit[1], hit[2])
+            self.neuronClicked.emit(hit[1], hit[2])
         else:
             self._toggle_edge(hit[1:])
 
