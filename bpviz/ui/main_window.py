@@ -58,7 +58,7 @@ LAYOUT_VERSION = 2
 STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
               ("one epoch", "epoch")]
 # The speed a new user starts at: the classic example's loss comes within 10% of where 1,000
-# epochs take it after about 190 epochs, so at 10 passes a second a learner watches it converge
+# epochs take it after about 180 epochs, so at 10 passes a second a learner watches it converge
 # over about 20 seconds, each pass played phase by phase.
 DEFAULT_SPEED = 10
 UNDO_SHOWN_MS = 30000       # how long the "Undo" offer stays in the status bar
