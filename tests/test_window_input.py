@@ -790,3 +790,15 @@ def test_a_loss_that_jumps_stops_training_and_says_so_in_plain_words(qtbot, wind
     net.biases[:] = [np.array(b) for b in shown.biases]
     expected = net.backprop(trainer.X, trainer.T).loss
     assert window.status_labels["loss"].text() == f"loss {expected:.5g}"
+
+
+def test_the_preset_note_says_when_the_settings_are_no_longer_the_presets(qtbot, window):
+    note = window.controls.note
+    assert note.text().startswith("the classic numpy example")
+    type_into(qtbot, window.controls.lr.spin, "0.5")
+    qtbot.waitUntil(lambda: "Changed since: learning rate." in note.text(), timeout=5000)
+    choose(qtbot, window.controls.activation, "relu")
+    qtbot.waitUntil(lambda: "Changed since: network, learning rate." in note.text(),
+                    timeout=10000)
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: note.text().startswith("the classic numpy example"), timeout=10000)

@@ -37,6 +37,7 @@ from ..engine.datasets import default_params
 from ..engine.functions import ACTIVATIONS, OUTPUTS
 from ..engine.network import INITS
 from ..engine.optimizers import OPTIMIZERS
+from ..worker import describe_change
 
 # Every box's range is the setting's range in bpviz.engine.config.RANGES, the one the command line
 # and session files are checked against, so that any value they accept shows and types here.
@@ -586,7 +587,21 @@ class ControlsPanel(QWidget):
                 w.blockSignals(b)
         for box in self.number_boxes():
             box.clear_note()
-        self.note.setText(PRESETS[config.dataset].notes if config.dataset in PRESETS else "")
+        self._update_note()
+
+    def _update_note(self) -> None:
+        """The preset's description, and whether the settings still are the preset's."""
+        config = self._config
+        preset = PRESETS.get(config.dataset)
+        if preset is None:
+            self.note.setText("")
+            return
+        changed = [] if describe_change(preset, config) == "the same settings" else ["network"]
+        changed += [name for key, name in (("optimizer", "optimizer"), ("lr", "learning rate"),
+                                           ("momentum", "momentum"), ("batch_size", "batch size"),
+                                           ("l2", "L2")) if getattr(preset, key) != getattr(config, key)]
+        self.note.setText(preset.notes if not changed else
+                          f"preset: {preset.notes}. Changed since: {', '.join(changed)}.")
 
     def _drop_csv_item(self) -> None:
         for k in range(self.preset.count() - 1, -1, -1):
@@ -598,6 +613,7 @@ class ControlsPanel(QWidget):
     def _hyper(self, **values) -> None:
         for k, v in values.items():
             setattr(self._config, k, v)
+        self._update_note()
         if "optimizer" in values:
             self.momentum.setEnabled(values["optimizer"] == "momentum")
         self.hyperChanged.emit(values)
