@@ -69,7 +69,7 @@ class TrainingWorker(QObject):
     failed = Signal(str)               # bad input: the previous state is untouched
     rebuilt = Signal(object)           # (Config, Dataset, extra or None) after a new network
     saved = Signal(object)             # (path, pass count) after a session was saved
-    undoChanged = Signal(str)          # what Undo would bring back now ('' when nothing)
+    undoChanged = Signal(object)       # (what was reset, the training Undo brings back), or None
 
     def __init__(self, config: Config, chunk_ms: float = 8.0, max_fps: float = 30.0,
                  processes: bool | None = None, speed: float | None = None):
@@ -332,20 +332,20 @@ class TrainingWorker(QObject):
         self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
                            shown))
         del self._undo[:-UNDO_DEPTH]
-        self.undoChanged.emit(self.undo_text())
+        self.undoChanged.emit(self.undo_offer())
         return True
 
     def _drop_set_aside(self, kept: bool) -> None:
         if kept:
             self._undo.pop()
-            self.undoChanged.emit(self.undo_text())
+            self.undoChanged.emit(self.undo_offer())
 
-    def undo_text(self) -> str:
-        """What Undo would bring back, as the menu says it ('' when nothing)."""
+    def undo_offer(self) -> tuple[str, str] | None:
+        """What Undo would undo and bring back: ("reset", "5 epochs of training"), or None."""
         if not self._undo:
-            return ""
+            return None
         what, _, _, trainer, *_ = self._undo[-1]
-        return f"Undo {what.split(';')[0]}: back to {training_words(trainer)}"
+        return what.split(";")[0], training_words(trainer)
 
     @Slot()
     def undo(self) -> None:
@@ -356,7 +356,7 @@ class TrainingWorker(QObject):
             return
         self.pause_quietly()
         what, config, ds, trainer, trajectory, last_update, shown = self._undo.pop()
-        self.undoChanged.emit(self.undo_text())
+        self.undoChanged.emit(self.undo_offer())
         self._adopt(config, ds, trainer, trajectory, None)
         trainer.last_update = last_update
         self._last_trace, self._trace_params = shown
@@ -555,7 +555,7 @@ class TrainingWorker(QObject):
         """What paced playing counts: the phases of a pass when phased, else passes (1)."""
         if not self._phased():
             return 1
-        return 2 * self.trainer.network.n_layers + 3     # as phases.phase_plan lists them
+        return len(phase_plan(self.trainer.network, 1))
 
     # -- training in the pass runner process -----------------------------------------------------
 
@@ -716,7 +716,7 @@ CHANGE_NAMES = {"dataset": "dataset", "data_file": "data file", "label": "label 
                 "standardize": "standardising", "n_samples": "samples", "noise": "noise",
                 "test_fraction": "test split", "hidden": "hidden layers",
                 "activation": "activation", "output": "output", "init": "initialisation",
-                "seed": "seed", "optimizer": "optimizer"}
+                "seed": "seed"}      # what re-initialises; the optimizer changes live
 
 
 def describe_change(before: Config | None, after: Config) -> str:
@@ -768,7 +768,7 @@ class WorkerHost(QObject):
     failed = Signal(str)
     rebuilt = Signal(object)
     saved = Signal(object)
-    undoChanged = Signal(str)
+    undoChanged = Signal(object)
     stalled = Signal(str)              # playing, and nothing arrived for STALL_S seconds
 
     def __init__(self, config: Config, parent=None, **worker_kw):
@@ -852,9 +852,9 @@ class WorkerHost(QObject):
     def _on_saved(self, payload) -> None:
         self.saved.emit(payload)
 
-    @Slot(str)
-    def _on_undo_changed(self, text: str) -> None:
-        self.undoChanged.emit(text)
+    @Slot(object)
+    def _on_undo_changed(self, offer) -> None:
+        self.undoChanged.emit(offer)
 
     def stop(self, timeout_ms: int = 3000) -> None:
         """Stop training, quit the thread and wait for it, within a few seconds whatever the

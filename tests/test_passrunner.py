@@ -104,41 +104,35 @@ def test_a_chunk_stops_at_the_epoch_asked_and_on_divergence():
     assert np.isfinite(result.losses).all() and len(result.losses) == result.passes
 
 
-def test_the_child_process_trains_exactly_like_this_one():
+def test_the_child_process_trains_exactly_like_this_one(pass_runner):
     config = configured(*CONFIGS[1])
     direct = build(config)[2]
     direct.run(epochs=4)
     here = build(config)[2]
     traj = Trajectory(here.network)
-    runner = PassRunner()
-    try:
-        deadline = time.monotonic() + 30
-        while not runner.ready():
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        # the child yields a busy core to the window's threads
-        assert os.getpriority(os.PRIO_PROCESS, runner.pid) == min(
-            19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
+    runner = pass_runner
+    # the child yields a busy core to the window's threads
+    assert os.getpriority(os.PRIO_PROCESS, runner.pid) == min(
+        19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
+    runner.request(here, 0.002, 4, traj.stride)
+    runner.request(None, 0.002, 4, traj.stride)       # pipelined: goes on from its own copy
+    stale = runner.request(None, 0.002, 4, traj.stride)
+    for _ in range(2):
+        result = None
+        while result is None:
+            result = runner.receive(5)
+        apply(here, traj, result)
+    runner.discard()                                   # the third chunk no longer applies
+    while here.epoch < 4:
         runner.request(here, 0.002, 4, traj.stride)
-        runner.request(None, 0.002, 4, traj.stride)       # pipelined: goes on from its own copy
-        stale = runner.request(None, 0.002, 4, traj.stride)
-        for _ in range(2):
-            result = None
-            while result is None:
-                result = runner.receive(5)
-            apply(here, traj, result)
-        runner.discard()                                   # the third chunk no longer applies
-        while here.epoch < 4:
-            runner.request(here, 0.002, 4, traj.stride)
-            result = None
-            while result is None:
-                result = runner.receive(5)
-            assert result.id != stale
-            apply(here, traj, result)
-        assert_same_training(direct, here)
-        assert not runner.in_flight
-    finally:
-        runner.close()
+        result = None
+        while result is None:
+            result = runner.receive(5)
+        assert result.id != stale
+        apply(here, traj, result)
+    assert_same_training(direct, here)
+    assert not runner.in_flight
+    runner.close()                                         # closing reaps it
     assert runner.process.returncode is not None           # reaped
 
 

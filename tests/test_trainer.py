@@ -402,12 +402,10 @@ def test_the_start_loss_and_factor_survive_get_and_set_state(make_run):
     assert c.divergence_factor == 1000.0                 # nothing changed
 
 
-def test_the_pass_runner_detects_it_too():
+def test_the_pass_runner_detects_it_too(pass_runner):
     """The child process runs ``run_chunk``, i.e. ``Trainer.step``: in this process and in a real
     child, a chunk stops at the jump with the weights before it."""
-    import time
-
-    from bpviz.engine.passrunner import PassRunner, run_chunk
+    from bpviz.engine.passrunner import run_chunk
     start = classic_first_step(1e6)[0]
     cfg = Config.preset("gaussian-clouds")
     cfg.lr = 1e6
@@ -417,18 +415,10 @@ def test_the_pass_runner_detects_it_too():
     assert all(np.array_equal(w, s) for w, s in zip(result.state["weights"], start[0::2]))
 
     trainer = build(cfg)[2]
-    runner = PassRunner()
-    try:
-        deadline = time.monotonic() + 30
-        while not runner.ready():
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        runner.request(trainer, 10, None, 1)
-        result = None
-        while result is None:
-            result = runner.receive(5)
-    finally:
-        runner.close()
+    pass_runner.request(trainer, 10, None, 1)
+    result = None
+    while result is None:
+        result = pass_runner.receive(5)
     assert result.diverged and result.state["start_loss"] == CLASSIC_LOSS_0
     trainer.set_state(dict(result.state, history_length=0))
     assert trainer.diverged.reason.startswith("the loss jumped from 2.1 to 613,933")

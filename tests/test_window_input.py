@@ -157,11 +157,15 @@ def wait_epoch(qtbot, w, condition, timeout=15000):
     return epoch_shown(w)
 
 
-def steps(qtbot, w, n: int, k=Qt.Key.Key_S):
-    """Press Step (S) ``n`` times, each once the previous pass shows."""
+def steps(qtbot, w, n: int, press=None):
+    """Step ``n`` times, each once the previous pass shows: with ``press()`` if given, else the
+    S key."""
     for _ in range(n):
         target = pass_shown(w) + 1
-        key(qtbot, w, k)
+        if press is None:
+            key(qtbot, w, Qt.Key.Key_S)
+        else:
+            press()
         qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
 
 
@@ -217,18 +221,15 @@ def test_space_plays_and_pauses_wherever_the_focus_is(qtbot, window, focus):
 @pytest.mark.parametrize("k", [Qt.Key.Key_S, Qt.Key.Key_Right])
 def test_step_keys_run_exactly_one_pass(qtbot, window, k):
     click(qtbot, window.network.mouse_target(), QPoint(5, 5))     # focus on the diagram
-    for n in (1, 2, 3):
-        key(qtbot, window, k)
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 3, lambda: key(qtbot, window, k))
     qtbot.wait(200)
     assert pass_shown(window) == 3 and epoch_shown(window) == 3    # full batch: a pass an epoch
 
 
 def test_step_button_and_menu(qtbot, window):
-    click(qtbot, button(window, window.step_action))
-    qtbot.waitUntil(lambda: pass_shown(window) == 1, timeout=5000)
-    click_menu(qtbot, window, "Train", "Step")
-    qtbot.waitUntil(lambda: pass_shown(window) == 2, timeout=5000)
+    steps(qtbot, window, 1, lambda: click(qtbot, button(window, window.step_action)))
+    steps(qtbot, window, 1, lambda: click_menu(qtbot, window, "Train", "Step"))
+    assert pass_shown(window) == 2
 
 
 def test_reset_key_and_undo_button_bring_the_run_back_exactly(qtbot, window):
@@ -255,9 +256,7 @@ def test_reset_key_and_undo_button_bring_the_run_back_exactly(qtbot, window):
 
 
 def test_reset_from_the_toolbar_and_undo_from_the_menu(qtbot, window):
-    for n in (1, 2):
-        click(qtbot, button(window, window.step_action))
-        qtbot.waitUntil(lambda: pass_shown(window) == n, timeout=5000)
+    steps(qtbot, window, 2, lambda: click(qtbot, button(window, window.step_action)))
     click(qtbot, button(window, window.reset_action))
     qtbot.waitUntil(lambda: pass_shown(window) == 0, timeout=5000)
     click_menu(qtbot, window, "Train", "Undo reset")

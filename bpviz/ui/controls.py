@@ -596,10 +596,10 @@ class ControlsPanel(QWidget):
         if preset is None:
             self.note.setText("")
             return
+        live = (("optimizer", "optimizer"), ("lr", "learning rate"), ("momentum", "momentum"),
+                ("batch_size", "batch size"), ("l2", "L2"))
         changed = [] if describe_change(preset, config) == "the same settings" else ["network"]
-        changed += [name for key, name in (("optimizer", "optimizer"), ("lr", "learning rate"),
-                                           ("momentum", "momentum"), ("batch_size", "batch size"),
-                                           ("l2", "L2")) if getattr(preset, key) != getattr(config, key)]
+        changed += [name for key, name in live if getattr(preset, key) != getattr(config, key)]
         self.note.setText(preset.notes if not changed else
                           f"preset: {preset.notes}. Changed since: {', '.join(changed)}.")
 

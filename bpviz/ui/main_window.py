@@ -24,6 +24,7 @@ from .. import __version__
 from ..engine.config import Config
 from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
+from ..engine.phases import UPDATE
 from ..engine.snapshot import Snapshot
 from ..worker import PHASED_AT, SPEEDS, WorkerHost
 from .boundary_view import BoundaryView
@@ -419,15 +420,18 @@ class MainWindow(QMainWindow):
         self.last_error = message
         self.statusBar().showMessage(message, 10000)
 
-    @Slot(str)
-    def _on_undo_changed(self, text: str) -> None:
-        self.undo_action.setEnabled(bool(text))
-        self.undo_action.setText(text or "Undo")
-        if text:
-            self.undo_label.setText(text.split(": back to ")[-1] + " set aside")
+    @Slot(object)
+    def _on_undo_changed(self, offer) -> None:
+        """``offer``: (what was reset, the training Undo brings back), or None."""
+        self.undo_action.setEnabled(offer is not None)
+        if offer is not None:
+            what, training = offer
+            self.undo_action.setText(f"Undo {what}: back to {training}")
+            self.undo_label.setText(f"{training} set aside")
             self.undo_bar.show()
             self._undo_timer.start(UNDO_SHOWN_MS)
         else:
+            self.undo_action.setText("Undo")
             self.undo_bar.hide()
 
     @Slot(object)
@@ -714,7 +718,7 @@ class MainWindow(QMainWindow):
         previous, self._painted = self._painted, snap
         # a phase of a pass being walked changes what the diagram and the inspector show; the
         # weights, and so the other panels, change with its last phase, the update
-        walking = (snap.phase is not None and snap.phase.kind != "update" and previous is not None
+        walking = (snap.phase is not None and snap.phase.kind != UPDATE and previous is not None
                    and previous.pass_count == snap.pass_count and snap is self.latest)
         for name, panel in self._panels():
             if panel.isVisible() and not (walking and name in ("surface", "cost", "boundary")):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QGraphicsItem
 
+from ..engine.phases import UPDATE
+
 POSITIVE = (37, 99, 235)      # blue
 NEGATIVE = (234, 88, 12)      # orange
 NEUTRAL = (226, 232, 240)     # light grey
@@ -108,7 +110,7 @@ def shown_pass(snap) -> int:
     """The pass a snapshot shows, counted from 1: while a pass is walked phase by phase it is
     the pass being walked (its last phase, the update, is what adds it to ``pass_count``)."""
     phase = getattr(snap, "phase", None)
-    walking = phase is not None and phase.kind != "update"
+    walking = phase is not None and phase.kind != UPDATE
     return snap.pass_count + 1 if walking else snap.pass_count
 
 
