@@ -189,7 +189,7 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
     import numpy as np
 
     from .engine.fileset import FileSet
-    from .engine.session import save_session
+    from .engine.session import LIVE_SETTINGS, save_session
     out.mkdir(parents=True, exist_ok=True)
     hist = trainer.history
     header = hist.header(trainer.network.n_layers)
@@ -213,9 +213,7 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
              "activations": trainer.network.activation_names, "epochs_done": trainer.epoch,
              "passes_done": trainer.pass_count, "dataset": trainer.dataset.params or
              {"source": trainer.dataset.source},
-             "live": {"lr": trainer.lr, "momentum": trainer.momentum,
-                      "batch_size": trainer.batch_size, "l2": trainer.l2,
-                      "divergence_factor": trainer.divergence_factor}}
+             "live": {name: getattr(trainer, name) for name in LIVE_SETTINGS}}
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(d, f, indent=2)
             f.write("\n")
@@ -229,12 +227,6 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
         files.write("config.json", config_json)
         files.write("session.bpviz", session_bpviz)
         files.commit()
-
-
-# What --resume may change: the live hyper-parameters and the divergence factor. Every other run
-# option would change the network or the data, which the session fixes, and is a usage error with
-# --resume.
-RESUME_MAY_CHANGE = ("lr", "momentum", "batch_size", "l2", "divergence_factor")
 
 
 def cmd_train(args) -> int:
@@ -255,9 +247,11 @@ def _resume_train(args) -> int:
     session's own folder (its session.bpviz, history.csv, weights.npz and config.json replaced)."""
     from dataclasses import replace
 
-    from .engine.session import load_session
+    # --resume may change the live settings (the ones a session keeps as the trainer's own);
+    # every other run option would change the network or the data, which the session fixes
+    from .engine.session import LIVE_SETTINGS, load_session
     for dest, value in vars(args).items():
-        if dest not in RESUME_MAY_CHANGE + ("epochs", "resume", "out", "command", "func") \
+        if dest not in LIVE_SETTINGS + ("epochs", "resume", "out", "command", "func") \
                 and value is not None and value is not False:
             raise UsageError(f"bpviz train: --{dest.replace('_', '-')} cannot be used with "
                              f"--resume: the session fixes the network and the data")
@@ -269,7 +263,7 @@ def _resume_train(args) -> int:
         raise UsageError(f"bpviz train: --momentum has no effect on the session's "
                          f"{session.config.optimizer} optimizer")
     live = {name: getattr(trainer, name) if getattr(args, name) is None else getattr(args, name)
-            for name in RESUME_MAY_CHANGE}
+            for name in LIVE_SETTINGS}
     replace(session.config, **live).validate()     # e.g. a momentum of 1 or more
     for name, value in live.items():
         setattr(trainer, name, value)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from .engine.errors import BpvizError, ConfigError
 
-EXIT_OK, EXIT_DIVERGED = 0, 3     # as in cli
 SURFACE_WAIT_S = 20.0
 START_WAIT_S = 60.0
 STALL_S = 60.0          # a run with no new pass for this long has stopped without saying why
@@ -110,7 +109,7 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
 
 
 def cmd_snapshot(args) -> int:
-    from .cli import config_from_args
+    from .cli import EXIT_DIVERGED, EXIT_OK, config_from_args
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: the picture is saved as PNG, name it FILE.png")

@@ -74,7 +74,7 @@ def test_add_and_remove_layer_buttons_stay_put(make_panel, qtbot):
 
 def test_layer_limits_disable_the_buttons_and_say_why(make_panel, qtbot):
     panel = make_panel(hidden=(5,) * (MAX_HIDDEN_LAYERS - 1))
-    add, remove = panel.hidden.add, panel.hidden.remove
+    add = panel.hidden.add
     with qtbot.waitSignal(panel.configChanged, timeout=2000) as sig:
         click_at(qtbot, panel, centre(add, panel))
     assert sig.args[0].hidden == (5,) * MAX_HIDDEN_LAYERS

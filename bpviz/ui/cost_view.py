@@ -59,7 +59,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from bpviz.engine.data import CLASSIFICATION
 from bpviz.engine.snapshot import Snapshot
@@ -284,12 +284,8 @@ def log_tick_strings(exponents, minor: bool = False) -> list[str]:
 
 class PlainAxis(pg.AxisItem):
     """An axis that labels its ticks in the data's own units (:func:`tick_strings`,
-    :func:`log_tick_strings`): pyqtgraph's automatic SI prefix, which rewrites the label as
-    "loss (x0.001)" and the ticks as 200 … 800, is off."""
-
-    def __init__(self, orientation: str, **kwargs):
-        super().__init__(orientation, **kwargs)
-        self.enableAutoSIPrefix(False)
+    :func:`log_tick_strings`); ``style.style_plot`` turns pyqtgraph's automatic SI prefix off
+    (it would rewrite the label as "loss (x0.001)" and the ticks as 200 … 800)."""
 
     MINOR_LOG_LABELS = 1.5   # decades: on a log axis spanning fewer, 2s and 5s are labelled too
     MINOR_LOG_TICKS = 4.0    # decades: on a log axis spanning more, only decades are ticked
@@ -612,7 +608,8 @@ class CostView(QWidget):
             self._task = snap.task
         if self._task != self._shown_task:
             self._show_task(self._task)
-        if GRAD_PREFIX in self._dirty:
+        gradients = GRAD_PREFIX in self._dirty
+        if gradients:
             self._dirty.discard(GRAD_PREFIX)
             self._show_gradients()
         for name in sorted(self._dirty):
@@ -626,7 +623,7 @@ class CostView(QWidget):
                             and not (accuracy and self._is_regression()))
         self._dirty.clear()
         if self._following:
-            self._follow_data()
+            self._follow_data(gradients=gradients)
         if self._hover_pos is not None:
             self._update_readout(self._hover_pos)
 
@@ -665,10 +662,12 @@ class CostView(QWidget):
         self.grad_plot.setYRange(-3.0, 0.0, padding=0)
         self.accuracy_plot.setYRange(0.0, 1.05, padding=0)
 
-    def _follow_data(self, force: bool = False, auto_log: bool = True) -> None:
+    def _follow_data(self, force: bool = False, auto_log: bool = True,
+                     gradients: bool = True) -> None:
         """Fit the view to the data, changing the range only when the data leave it or fill
         too little of it: x grows in 1-1.5-2-3-5-7.5 steps, y to the data and a margin. With
-        ``auto_log``, a diverging loss may turn the log scale on first."""
+        ``auto_log``, a diverging loss may turn the log scale on first. The gradient plot's
+        range is looked at when ``gradients`` (new gradient rows arrived) or ``force``."""
         xs, ys = [], []
         for name in ("pass_loss", "loss", "test_loss", "accuracy", "test_accuracy"):
             x, y = self._buffers[name].arrays()
@@ -695,7 +694,8 @@ class CostView(QWidget):
             if force or lo < y0 or hi > y1 or span < 0.5 * (y1 - y0):
                 mid, half = (lo + hi) / 2, 0.5 * span * 1.16        # 8% margins
                 self.loss_plot.setYRange(mid - half, mid + half, padding=0)
-        self._follow_gradients(force)
+        if gradients or force:
+            self._follow_gradients(force)
 
     def _follow_gradients(self, force: bool = False) -> None:
         """The gradient plot's y range (in decades): the curves with a margin, and above the
