@@ -8,7 +8,7 @@ percentiles over frames):
   the classic hand-written example is: no trace, no history, no divergence checks, the loss not
   computed every pass). Engine and plain repetitions are interleaved, so machine noise hits both.
 - **window**: the classic example trained in the real :class:`MainWindow` (offscreen; playing, its
-  passes run in the pass runner process) against the same configuration trained headless in this
+  passes run in the training process) against the same configuration trained headless in this
   process right before and after every window segment; ``gui_to_headless_ratio`` is the median of
   the segments' own ratios (the speed of a shared machine drifts between segments). While the
   window trains, every paint-timer tick is timed, and so is the painting Qt does after it: the
@@ -121,9 +121,9 @@ def rss_mb(pid="self") -> float:
 
 
 def _runner_rss_mb(window) -> float:
-    """RSS of the window's pass runner process (0 if it has none)."""
-    runner = window.host.worker.runner
-    return rss_mb(runner.pid) if runner is not None else 0.0
+    """RSS of the window's training process (0 if it trains in a thread)."""
+    process = window.host.process
+    return rss_mb(process.pid) if process is not None else 0.0
 
 
 def _pct(values, q: float) -> float:
@@ -568,27 +568,25 @@ def _window_class():
 
 def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
     from PySide6.QtCore import QSettings
-    from . import worker as worker_mod
     from .engine.config import Config, build
 
     app = _qapp()
     rec = _FrameRecorder(keep_snapshots=60)
-    original = worker_mod.make_snapshot
+    recording = [True]
 
-    def timed_make_snapshot(*a, **kw):    # runs on the worker thread
-        snap = original(*a, **kw)
-        rec.created[snap.seq] = (perf(), snap.pass_count, snap.running)
-        return snap
+    def record_made(snap):      # when the training session made it, in its own process
+        if recording[0]:
+            rec.created[snap.seq] = (snap.made_at, snap.pass_count, snap.running)
 
     config = Config.preset("gaussian-clouds")
     out: dict = {}
     tmp = tempfile.TemporaryDirectory(prefix="bpviz-bench-")
-    worker_mod.make_snapshot = timed_make_snapshot
     window = None
     try:
         settings = QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat)
         settings.setValue("speed", "max")          # the window at the Speed box's "max"
         window = _window_class()(config, settings=settings, recorder=rec)
+        window.host.snapshotArrived.connect(record_made)
         window.show()
         if not wait_until(lambda: window.latest is not None, 30):
             raise RuntimeError("the window's worker published no snapshot within 30 s")
@@ -674,11 +672,10 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
         rec.snapshots.clear()
 
         if soak_minutes:
-            worker_mod.make_snapshot = original      # record nothing that grows
+            recording[0] = False                     # record nothing that grows
             rec.created.clear()
             out.update(_soak(window, soak_minutes))
     finally:
-        worker_mod.make_snapshot = original
         if window is not None:
             window.shutdown()              # joins the threads; then close() asks nothing
             window.close()                 # (settings go to the temporary file)
@@ -694,7 +691,7 @@ def _soak(window, minutes: float) -> dict:
     gc.collect()
     passes0 = window.latest.pass_count
     window.play()
-    run_for(1.0)                      # the pass runner is running (started by an earlier play)
+    run_for(1.0)                      # the training process is training
     samples, runner = [rss_mb()], [_runner_rss_mb(window)]
     t0 = perf()
     total = minutes * 60.0
@@ -704,10 +701,10 @@ def _soak(window, minutes: float) -> dict:
         samples.append(rss_mb())
         runner.append(_runner_rss_mb(window))
         _log(f"soak: {(perf() - t0) / 60:.1f} min, RSS {samples[-1]:.1f} MB "
-             f"(+ pass runner {runner[-1]:.1f} MB)")
+             f"(+ training process {runner[-1]:.1f} MB)")
     window.pause()
     wait_until(lambda: not window.latest.running, 5)
-    # the window's process and its pass runner together
+    # the window's process and its training process together
     samples = [a + b for a, b in zip(samples, runner)]
     out = {"soak_minutes": minutes, "soak_rss_mb_samples": samples,
            "soak_runner_rss_mb_samples": runner,

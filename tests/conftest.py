@@ -56,23 +56,6 @@ def make_snap(make_run):
     return make
 
 
-@pytest.fixture
-def pass_runner():
-    """A started :class:`PassRunner` (its child has said it is ready); closed in teardown."""
-    import time
-
-    from bpviz.engine.passrunner import PassRunner
-    runner = PassRunner()
-    try:
-        deadline = time.monotonic() + 30
-        while not runner.ready():
-            assert time.monotonic() < deadline, "the pass runner did not start within 30 s"
-            time.sleep(0.01)
-        yield runner
-    finally:
-        runner.close()
-
-
 @pytest.fixture(autouse=True)
 def _no_unsaved_work_prompt(request, monkeypatch):
     """Windows in tests close without asking about unsaved training (a modal question would
@@ -110,7 +93,7 @@ def open_window(qtbot, tmp_path):
     yield make
     for w in windows:
         w.close()
-        assert not w.host.thread.isRunning()
+        assert not w.host.alive()
 
 
 def run_passes(qtbot, window, n):

@@ -168,9 +168,13 @@ def test_close_during_training_leaves_no_running_thread(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.latest is not None, timeout=10000)
     w.play()
     qtbot.waitUntil(lambda: w.latest.pass_count > 20, timeout=10000)
-    threads = [w.host.thread, w.surface.worker_thread]
+    host, process = w.host, w.host.process
+    threads = list(host._threads)
+    assert threads and all(t.is_alive() for t in threads)
     w.close()
-    assert all(isinstance(t, QThread) and not t.isRunning() for t in threads)
+    assert not host.alive() and not any(t.is_alive() for t in threads)
+    assert process is None or (not process.is_alive() and process.exitcode is not None)
+    assert isinstance(w.surface.worker_thread, QThread) and not w.surface.worker_thread.isRunning()
 
 
 def test_layout_is_remembered(qtbot, tmp_path):

@@ -94,4 +94,4 @@ def test_unsaved_training_asks_before_it_is_lost(qtbot, window, monkeypatch):
     assert window.isVisible()                              # cancelled: still open, still training
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
     window.close()
-    assert not window.isVisible() and not window.host.thread.isRunning()
+    assert not window.isVisible() and not window.host.alive()

@@ -64,10 +64,10 @@ def test_rapid_commands_and_changes_while_training_never_crash(qtbot, tmp_path):
             qtbot.wait(int(rng.randint(0, 6)))
         w.play()
         qtbot.wait(300)
-        assert w.host.thread.isRunning() and not w.last_error.startswith("Traceback")
+        assert w.host.alive() and not w.last_error.startswith("Traceback")
     finally:
         w.close()
-    assert not w.host.thread.isRunning() and not w.surface.worker_thread.isRunning()
+    assert not w.host.alive() and not w.surface.worker_thread.isRunning()
 
 
 def test_dragging_the_surface_point_while_training(qtbot, tmp_path):
@@ -89,7 +89,7 @@ def test_closing_mid_run_of_a_large_network(qtbot, tmp_path):
     w.play()
     qtbot.waitUntil(lambda: w.latest.pass_count > 3, timeout=20000)
     w.close()
-    assert not w.host.thread.isRunning() and not w.surface.worker_thread.isRunning()
+    assert not w.host.alive() and not w.surface.worker_thread.isRunning()
 
 
 def test_exception_hook_shows_a_dialog_and_keeps_the_app_alive(qtbot, monkeypatch):

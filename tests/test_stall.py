@@ -11,11 +11,13 @@ import bpviz.worker as worker_mod
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
 
 
-def playing_in_the_runner(qtbot, w):
-    """Play at full speed until chunks come back from the pass runner; its process."""
+def playing_in_its_process(qtbot, w):
+    """Play at full speed in the training process until it has trained a while; its process."""
+    if w.host.mode != "process":
+        pytest.skip("training runs in a thread here (BPVIZ_PROCESSES=0)")
     w.play()
-    qtbot.waitUntil(lambda: w.host.worker.chunks_from_runner > 3, timeout=60000)
-    return w.host.worker.runner.process
+    qtbot.waitUntil(lambda: w.latest.running and w.latest.epoch > 20, timeout=60000)
+    return w.host.process
 
 
 def epoch(w) -> int:
@@ -26,42 +28,44 @@ def test_a_stopped_training_process_is_reported_and_training_goes_on(qtbot, open
                                                                      monkeypatch):
     monkeypatch.setattr(worker_mod, "STALL_S", 1.5)
     w = open_window(size=(1200, 800))
-    process = playing_in_the_runner(qtbot, w)
+    process = playing_in_its_process(qtbot, w)
     os.kill(process.pid, signal.SIGSTOP)
     try:
-        # the window says so (its status bar then shows the worker's own word on it, which
+        # the window says so (its status bar then shows the session's own word on it, which
         # may come first or right after)
         qtbot.waitUntil(lambda: "stopped answering" in w.last_error, timeout=20000)
         qtbot.waitUntil(lambda: "stopped" in w.statusBar().currentMessage(), timeout=20000)
-        qtbot.waitUntil(lambda: process.poll() is not None, timeout=10000)   # it was ended
+        qtbot.waitUntil(lambda: not process.is_alive(), timeout=10000)      # it was ended
         start = epoch(w)
         qtbot.waitUntil(lambda: epoch(w) > start + 20, timeout=20000)      # training goes on
-        assert w.host.worker.runner is None and w.latest.running
+        assert w.host.mode == "thread" and w.host.process is None and w.latest.running
     finally:
-        if process.poll() is None:
+        if process.is_alive():
             os.kill(process.pid, signal.SIGKILL)
 
 
 def test_a_killed_training_process_is_survived_and_the_user_told(qtbot, open_window):
     w = open_window(size=(1200, 800))
-    process = playing_in_the_runner(qtbot, w)
+    process = playing_in_its_process(qtbot, w)
+    before = w.latest.epoch
     os.kill(process.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: "the training process stopped" in w.statusBar().currentMessage(),
                     timeout=20000)
     start = epoch(w)
+    assert start >= before - 1000      # carried on from its last state, not from the start
     qtbot.waitUntil(lambda: epoch(w) > start + 20, timeout=20000)
 
 
 def test_closing_with_a_stopped_training_process_ends(qtbot, open_window):
     w = open_window(size=(1200, 800))
-    process = playing_in_the_runner(qtbot, w)
+    process = playing_in_its_process(qtbot, w)
     os.kill(process.pid, signal.SIGSTOP)
     try:
         t0 = time.monotonic()
         w.close()                       # a bound, not a speed: it used to wait forever
         assert time.monotonic() - t0 < 30
-        assert not w.host.thread.isRunning()
-        assert process.poll() is not None
+        assert not w.host.alive()
+        assert not process.is_alive()
     finally:
-        if process.poll() is None:
+        if process.is_alive():
             os.kill(process.pid, signal.SIGKILL)

@@ -396,7 +396,7 @@ def test_end_to_end_with_the_training_worker(qtbot, view):
         assert (W[0, 0], W[1, 0]) == pytest.approx(target)
     finally:
         host.stop()
-    assert not host.thread.isRunning()
+    assert not host.alive()
 
 
 def segment_set(points):

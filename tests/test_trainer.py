@@ -402,24 +402,25 @@ def test_the_start_loss_and_factor_survive_get_and_set_state(make_run):
     assert c.divergence_factor == 1000.0                 # nothing changed
 
 
-def test_the_pass_runner_detects_it_too(pass_runner):
-    """The child process runs ``run_chunk``, i.e. ``Trainer.step``: in this process and in a real
-    child, a chunk stops at the jump with the weights before it."""
-    from bpviz.engine.passrunner import run_chunk
+def test_a_training_process_detects_it_too(qtbot):
+    """The spawned training session runs ``Trainer.step``: in a real child process too, playing
+    stops at the jump with the weights before it, and says why."""
+    from bpviz.worker import WorkerHost
     start = classic_first_step(1e6)[0]
     cfg = Config.preset("gaussian-clouds")
     cfg.lr = 1e6
-    result = run_chunk(build(cfg)[2], seconds=10)
-    assert result.diverged and result.passes == 1
-    assert "613,933" in result.state["diverged"]["reason"]
-    assert all(np.array_equal(w, s) for w, s in zip(result.state["weights"], start[0::2]))
-
-    trainer = build(cfg)[2]
-    pass_runner.request(trainer, 10, None, 1)
-    result = None
-    while result is None:
-        result = pass_runner.receive(5)
-    assert result.diverged and result.state["start_loss"] == CLASSIC_LOSS_0
-    trainer.set_state(dict(result.state, history_length=0))
-    assert trainer.diverged.reason.startswith("the loss jumped from 2.1 to 613,933")
-    assert all(np.array_equal(w, s) for w, s in zip(trainer.network.weights, start[0::2]))
+    host = WorkerHost(cfg, processes=True)
+    host.start()
+    try:
+        qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
+        host.playRequested.emit()
+        qtbot.waitUntil(lambda: host.latest.diverged is not None, timeout=20000)
+        assert host.mode == "process"
+        assert "the loss jumped from 2.1 to 613,933" in host.latest.diverged
+        here = build(cfg)[2]
+        while not here.step().diverged:
+            pass
+        assert not host.latest.running and host.latest.pass_count == here.pass_count
+        assert all(np.array_equal(w, s) for w, s in zip(host.latest.weights, start[0::2]))
+    finally:
+        host.stop()

@@ -448,7 +448,7 @@ def test_ctrl_q_quits_and_stops_training(qtbot, window):
     wait_epoch(qtbot, window, lambda e: e >= 3)
     key(qtbot, window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
-    assert not window.host.thread.isRunning()
+    assert not window.host.alive()
 
 
 # -- the panels ---------------------------------------------------------------------------------

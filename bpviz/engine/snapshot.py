@@ -11,6 +11,7 @@ curve.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -107,6 +108,9 @@ class Snapshot:
     # a weight set by hand, a reset or a session opened (zeros then), and in the phases of a
     # pass walked phase by phase before its update (NaN then)
     has_update: bool = False
+    # when it was made, by time.perf_counter(): the system's monotonic clock on Linux, macOS and
+    # Windows, so the window can time a snapshot made in the training process
+    made_at: float = 0.0
 
     @property
     def n_layers(self) -> int:
@@ -232,6 +236,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         trajectory=None if trajectory is None else frozen(trajectory.points),
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
         phase=phase, rewound_to=rewound_to, stepped_sample=stepped_sample,
+        made_at=time.perf_counter(),
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
         has_update=has_update,
     )

@@ -22,7 +22,7 @@ the last ones with a finite loss (below the limit): when the loss at the weights
 problem, the last update is taken back.
 
 The start loss belongs to the run, not to a process: it is kept in ``get_state()``, so a resumed
-session, a rewind or a chunk run in the pass runner measure against the same start; weights set by
+session, a rewind or a run carried on in another process measure against the same start; weights set by
 hand do not move it.
 
 ``get_state()`` and ``set_state()`` copy out and restore everything that decides how training goes

@@ -31,13 +31,9 @@ class Trajectory:
 
     def record(self, net: Network, pass_index: int, force: bool = False) -> None:
         """Record the current parameters after pass ``pass_index`` (every ``stride``-th pass)."""
-        if force or pass_index % self.stride == 0:
-            self.record_flat(flat_parameters(net), pass_index, force=True)
-
-    def record_flat(self, point: np.ndarray, pass_index: int, force: bool = False) -> None:
-        """``record`` for parameters already flattened (as a pass runner process sends them)."""
         if not force and pass_index % self.stride:
             return
+        point = flat_parameters(net)
         if self.count == self.capacity:
             keep = self._points[0:self.count:2].copy()
             kp = self._passes[0:self.count:2].copy()

@@ -126,8 +126,9 @@ class MainWindow(QMainWindow):
         self._running = False
         self.speed = self._remembered_speed()
 
-        self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed))
-        self.host.worker.painted_seq = 0      # playing slowly waits for this window's paint
+        # playing slowly waits for this window's paint of each snapshot
+        self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed,
+                                                         paced_by_paint=True))
         self.network = NetworkView()
         self.surface = SurfaceView()
         self.cost = CostView()
@@ -725,7 +726,7 @@ class MainWindow(QMainWindow):
                 self._show_panel(name, panel, snap)
         self._panel_due.clear()
         self._update_status(snap)
-        self.host.worker.painted_seq = snap.seq
+        self.host.painted(snap.seq)
 
     def _paint_training(self, snap: Snapshot) -> None:
         """One panel, the most overdue, then the status bar if its time has come."""

@@ -76,9 +76,9 @@ GUI_SWITCH_INTERVAL_S = 0.001   # how long another thread may keep the interpret
 
 
 def hand_the_lock_to_the_gui_sooner() -> None:
-    """Let the window's other threads (training worker, surface slices) keep the interpreter lock
+    """Let the window's other threads (snapshot relay, surface slices) keep the interpreter lock
     at most 1 ms once the GUI thread asks for it, instead of Python's 5 ms. Training itself runs in
-    the pass runner process, so the extra switching costs it nothing; the GUI thread waits less
+    its own process, so the extra switching costs it nothing; the GUI thread waits less
     (two runs each: frame interval max 40–42 ms against 46–50 ms, within this machine's
     noise)."""
     if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
@@ -93,9 +93,9 @@ def lower_this_thread() -> bool:
     returns whether it could.
 
     For the window's background threads (surface slices, edge raster plans). On a busy 2-core
-    machine the pass runner, a slice and the GUI thread all want a core; measured while training,
-    the GUI thread's worst paint-timer gaps were time spent runnable but waiting for a core (33 of
-    58 ms) while a slice and the pass runner (itself at nice 5) ran. Linux gives each thread a
+    machine training, a slice and the GUI thread all want a core; measured while training, the GUI
+    thread's worst paint-timer gaps were time spent runnable but waiting for a core (33 of 58 ms)
+    while a slice and the training process (itself at nice 5) ran. Linux gives each thread a
     niceness of its own; elsewhere this does nothing."""
     if not sys.platform.startswith("linux"):
         return False

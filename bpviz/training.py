@@ -1,0 +1,710 @@
+"""The training session: the one owner of training. Plain Python — no Qt.
+
+A :class:`TrainingSession` owns the trainer, its history, the checkpoints "rewind" goes back to, the
+runs Undo brings back and the pinned sample. It takes commands as messages — ``("play",)``,
+``("hyper", {"lr": 0.1})``, ``("parameters", [...])`` … (see :data:`COMMANDS`) — and publishes
+events through the one callable it is given: ``emit(kind, payload)`` with kind ``"snapshot"`` (an
+immutable :class:`~bpviz.engine.snapshot.Snapshot`), ``"failed"`` (bad input; nothing changed),
+``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"undo"`` (what Undo
+would bring back, or None), ``"checkpoint"`` (the training state, for a host that must be able to
+carry on without this session) and ``"answer"`` (to a ``("query", id, name)``).
+
+:func:`serve` is its loop: wait for a command (or until playing needs the next pass), handle it,
+train. A host runs that loop either in a child process started with ``multiprocessing``'s *spawn*
+context (:func:`child_main`; the one start method that works on Linux, macOS and Windows), or in a
+thread of the window's process. The arithmetic is the same either way, and so are the passes, bit
+for bit. Nothing but commands goes in and nothing but events comes out: no state is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .engine.config import Config, build
+from .engine.datasets import default_params
+from .engine.errors import BpvizError
+from .engine.optimizers import make_optimizer
+from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
+from .engine.snapshot import data_bounds, make_snapshot
+from .engine.trainer import state_nbytes
+from .engine.trajectory import Trajectory
+
+PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
+TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
+CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
+STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
+HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
+# Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
+SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
+PHASED_AT = 10              # at this speed and below every pass plays its phases, one snapshot each
+EVERY_PASS_AT = 60          # at this speed and below every pass is published as a snapshot
+CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
+UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back
+CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often
+PAINT_WAIT_S = 0.002        # slow playing waiting for the window's paint looks again this soon
+
+COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "reset", "rebuild",
+            "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
+            "painted", "query", "shutdown")
+
+
+class TrainingSession:
+    """Owns the trainer; takes commands (:meth:`handle`), trains (:meth:`tick`), and tells the
+    world through ``emit(kind, payload)``.
+
+    ``dataset`` and ``state`` (a ``Trainer.get_state``) carry on a run begun elsewhere, with
+    ``note`` as the first snapshot's message. ``checkpoints=True`` makes it send its training state now and then (``"checkpoint"`` events),
+    for a host that runs it in a process which might die. ``paced_by_paint``: slow playing waits
+    for ``("painted", seq)`` of the last snapshot before the next phase, so that a window slower
+    than the pace slows training instead of queueing snapshots.
+    """
+
+    def __init__(self, config: Config, emit, *, chunk_ms: float = 8.0, max_fps: float = 30.0,
+                 speed: float | None = None, paced_by_paint: bool = False,
+                 checkpoints: bool = False, dataset=None, state: dict | None = None,
+                 note: str = ""):
+        self.emit = emit
+        self.chunk_s = chunk_ms / 1000.0
+        self.min_publish_s = 1.0 / max_fps
+        self.send_checkpoints = checkpoints
+        self.closed = False
+        self.trainer = None
+        self.config: Config | None = None
+        self.running = False
+        self.pinned: int | None = 0
+        self.trajectory: Trajectory | None = None
+        self.speed: float | None = speed     # passes per second while playing; None: max
+        self.step_mode = "pass"              # what Step does: one of STEP_MODES
+        self.painted_seq: int | None = 0 if paced_by_paint else None
+        self._wake_at: float | None = None   # when playing next needs a tick (None: idle)
+        self._seq = 0
+        self._pending_losses: list[float] = []
+        self._pending_positions: list[float] = []
+        self._history_sent = 0
+        self._last_publish = 0.0
+        self._last_checkpoint = 0.0
+        self._last_trace = None              # the trace the panels show, and the weights
+        self._trace_params = None            # it was computed at
+        self._bounds = None
+        self._trajectory_sent = (-1, 0.0)    # (version, time) of the last trajectory sent
+        self._stop_at_epoch: int | None = None
+        self._plan: list[Phase] | None = None   # phases of the pass being walked (phase mode)
+        self._phase: Phase | None = None        # the phase the last snapshot showed
+        self._pass_trace = None                 # full trace of the pass being walked
+        self._checkpoints: OrderedDict = OrderedDict()   # snapshot seq → trainer state
+        self._checkpoint_bytes = 0
+        self._pace_t0 = 0.0                  # paced playing: when counting started,
+        self._pace_done = 0                  # and the passes (or phases) done since
+        self._note = note                    # a message for the next snapshot
+        self._quiet = state is not None      # carrying on: the window knows this network
+        self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
+                                             # trainer, trajectory, last update, trace shown)
+        if self._install(config, dataset):
+            if state is not None:
+                self._restore(state)
+            self._publish(force=True)
+        self._quiet = False
+
+    # -- the loop's side ---------------------------------------------------------------------------
+
+    def handle(self, command: tuple) -> None:
+        """Carry out one command message ``(name, *args)``."""
+        name, *args = command
+        if name not in COMMANDS:
+            self.emit("failed", f"unknown training command {name!r}")
+            return
+        getattr(self, "cmd_" + name)(*args)
+
+    def wait_s(self) -> float | None:
+        """Seconds until playing needs the next :meth:`tick` (0: now), or None when idle."""
+        if not self.running or self._wake_at is None:
+            return None
+        return max(0.0, self._wake_at - time.perf_counter())
+
+    def tick(self) -> None:
+        """Train what is due: a chunk of passes at full speed, or the passes (or phases) due at
+        the chosen speed."""
+        if not self.running:
+            return
+        if self._paced() is not None:
+            self._tick_paced()
+        else:
+            self._tick_full()
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def cmd_play(self) -> None:
+        if self.trainer is None or self.running:
+            return
+        self.running = True
+        self._begin_playing()
+        self._publish(force=True)
+
+    def cmd_pause(self) -> None:
+        if not self.running:
+            return
+        self._pause_quietly()
+        self._publish(force=True)
+
+    def cmd_run_epochs(self, epochs: int) -> None:
+        """Train exactly ``epochs`` more epochs as fast as it goes, then pause."""
+        if self.trainer is None or epochs <= 0:
+            return
+        self._stop_at_epoch = self.trainer.epoch + int(epochs)
+        self.running = False
+        self.cmd_play()
+
+    def cmd_speed(self, speed) -> None:
+        """Passes per second while playing (None: as fast as it goes); takes effect at once."""
+        self.speed = None if speed is None else float(speed)
+        if self.running:
+            self._begin_playing()
+
+    def cmd_step(self) -> None:
+        """One step of the current granularity (one training sample, a pass over the next
+        mini-batch, a phase of a pass, or the rest of the epoch), then a snapshot; pauses first."""
+        if self.trainer is None:
+            return
+        self._pause_quietly()
+        if self.step_mode == "phase":
+            self._step_phase()
+        elif self.step_mode == "sample":
+            self._end_phases()
+            result = self._run_pass(samples=1)
+            if result.diverged:
+                self._publish(force=True)
+                return
+            index = int(result.indices[0]) if result.indices is not None else 0
+            self._publish(force=True, message=self._sample_message(index), stepped_sample=index)
+        elif self.step_mode == "epoch":
+            self._end_phases()
+            self._stop_at_epoch = self.trainer.epoch + 1
+            self.cmd_play()
+        else:
+            self._end_phases()
+            self._run_pass()
+            self._publish(force=True)
+
+    def cmd_step_mode(self, mode: str) -> None:
+        if mode not in STEP_MODES:
+            return
+        self.step_mode = mode
+        if mode != "phase" and self._plan is not None:
+            self._end_phases()
+            if not self.running:
+                self._preview_trace()
+                self._publish(force=True)
+
+    def cmd_reset(self) -> None:
+        """Back to the initial weights of the same configuration (same seed → same weights)."""
+        if self.config is None:
+            return
+        self._pause_quietly()
+        kept = self._set_aside("reset")
+        if self._install(self.config, self.trainer.dataset):
+            self._publish(force=True, message="reset to the initial weights")
+        else:
+            self._drop_set_aside(kept)
+
+    def cmd_rebuild(self, config: Config) -> None:
+        """A new dataset or architecture: new weights. On bad input nothing changes."""
+        self._pause_quietly()
+        change = describe_change(self.config, config)
+        kept = self._set_aside(change)
+        if self._install(config):
+            self._publish(force=True, message=f"new network ({change}): weights re-initialised")
+        else:
+            self._drop_set_aside(kept)
+            self._publish(force=True)
+
+    def cmd_undo(self) -> None:
+        """Bring back the run the last re-initialisation set aside, exactly as it was: its
+        configuration, dataset, weights, optimizer and random state, history and path."""
+        if not self._undo:
+            self.emit("failed", "nothing to undo: no training was set aside")
+            return
+        self._pause_quietly()
+        what, config, ds, trainer, trajectory, last_update, shown = self._undo.pop()
+        self.emit("undo", self.undo_offer())
+        self._adopt(config, ds, trainer, trajectory, None)
+        trainer.last_update = last_update
+        self._last_trace, self._trace_params = shown
+        self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
+
+    def cmd_hyper(self, values: dict) -> None:
+        """Learning rate, momentum, batch size, L2, optimizer: from the next pass, no reset."""
+        t = self.trainer
+        if t is None:
+            return
+        for key in ("lr", "momentum", "batch_size", "l2"):
+            if key in values:
+                setattr(t, key, type(getattr(t, key))(values[key]))
+                setattr(self.config, key, getattr(t, key))
+        name = values.get("optimizer")
+        if name is not None and name != t.optimizer.name:
+            # a new optimizer starts with fresh state (no velocity, no moments); training states
+            # kept for rewinding hold the old one's, so they go
+            t.optimizer = make_optimizer(name, [p.shape for p in t.network.parameters()])
+            self.config.optimizer = name
+            self._checkpoints.clear()
+            self._checkpoint_bytes = 0
+        if not self.running:
+            self._publish(force=True)
+
+    def cmd_parameters(self, changes: list) -> None:
+        """Set weights/biases: a list of (kind 'W'|'b', layer, i, j, value), paused or running."""
+        t = self.trainer
+        if t is None:
+            return
+        net = t.network
+        for kind, layer, i, j, value in changes:
+            if not np.isfinite(value):
+                continue
+            if kind == "W":
+                net.weights[layer][i, j] = value
+            else:
+                net.biases[layer][j] = value
+        self.trajectory.record(net, t.pass_count, force=True)
+        self._end_phases()
+        if not self.running:
+            self._preview_trace()
+            self._publish(force=True, message="weights set by hand")
+
+    def cmd_rewind(self, seq: int) -> None:
+        """Go back to the training state of snapshot ``seq`` and continue from there later:
+        weights, optimizer state, shuffle generator and counters as they were, history cut."""
+        cp = self._checkpoints.get(seq)
+        if cp is None:
+            self.emit("failed", "that moment is no longer in the history; rewind to a later one")
+            return
+        self._pause_quietly()
+        self._end_phases()
+        t = self.trainer
+        t.set_state(cp)
+        self.trajectory.truncate(cp["pass_count"])
+        while self._checkpoints and next(reversed(self._checkpoints)) > seq:
+            _, dropped = self._checkpoints.popitem()
+            self._checkpoint_bytes -= dropped["nbytes"]
+        self._history_sent = t.history.end_epoch
+        self._pending_losses, self._pending_positions = [], []
+        self._preview_trace()
+        t.last_update = cp["last_update"]
+        self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
+                      rewound_to=t.position)
+
+    def cmd_open_session(self, path) -> None:
+        """Continue a saved session; a file that cannot be used changes nothing."""
+        from .engine.session import load_session
+        try:
+            session = load_session(path)
+        except BpvizError as e:
+            self.emit("failed", str(e))
+            return
+        self._pause_quietly()
+        self._set_aside(f"opening {Path(str(path)).name}")
+        self._adopt(session.config, session.dataset, session.trainer, session.trajectory,
+                    dict(session.extra or {}, path=str(path),
+                         pass_count=session.trainer.pass_count))
+        self._publish(force=True, message=f"opened {path}")
+
+    def cmd_save_session(self, request) -> None:
+        """Save ``(path, extra)``; reports ``saved`` or ``failed``."""
+        from .engine.session import save_session
+        path, extra = request
+        try:
+            save_session(path, self.trainer, self.config, trajectory=self.trajectory, extra=extra)
+        except (OSError, TypeError, ValueError) as e:
+            self.emit("failed", f"cannot save {path}: {getattr(e, 'strerror', None) or e}")
+            return
+        self.emit("saved", (str(path), self.trainer.pass_count))
+
+    def cmd_pin(self, index) -> None:
+        self.pinned = None if index is None else int(index)
+        if not self.running:
+            self._publish(force=True)
+
+    def cmd_painted(self, seq: int) -> None:
+        """The window has painted snapshot ``seq`` (slow playing waits for this)."""
+        self.painted_seq = int(seq)
+
+    def cmd_query(self, query_id: int, name: str, *args) -> None:
+        """Answer a question about the run with ``("answer", (query_id, value))``; an unknown
+        question is answered with a BpvizError as the value."""
+        t = self.trainer
+        if name == "history":       # (column names, one row per recorded epoch)
+            value = (t.history.header(t.network.n_layers), t.history.table())
+        elif name == "state":
+            value = (replace(self.config), t.get_state(history=True))
+        else:
+            value = BpvizError(f"unknown query {name!r}")
+        self.emit("answer", (query_id, value))
+
+    def cmd_shutdown(self) -> None:
+        self._pause_quietly()
+        self.closed = True
+
+    # -- set-up --------------------------------------------------------------------------------------
+
+    def _install(self, config: Config, dataset=None) -> bool:
+        try:
+            ds, _net, trainer = build(config, dataset)
+        except BpvizError as e:
+            self.emit("failed", str(e))
+            return False
+        self._adopt(config, ds, trainer, None, None)
+        return True
+
+    def _restore(self, state: dict) -> None:
+        """Carry on from a checkpoint of this configuration (the history before it stays with
+        whoever showed it)."""
+        state = dict(state, history_length=self.trainer.history.end_epoch)
+        self.trainer.set_state(state)
+        self.trajectory = Trajectory(self.trainer.network)
+        self.trajectory.record(self.trainer.network, self.trainer.pass_count)
+        self._history_sent = self.trainer.history.end_epoch
+        self._preview_trace()
+
+    def _adopt(self, config, ds, trainer, trajectory, extra) -> None:
+        """Make ``trainer`` the one trained from now on (a new network, a reset or a session)."""
+        self._end_phases()
+        trainer.history.max_rows = HISTORY_ROWS
+        self.config, self.trainer = config, trainer
+        if trajectory is None:
+            trajectory = Trajectory(trainer.network)
+            trajectory.record(trainer.network, trainer.pass_count)
+        self.trajectory = trajectory
+        self._bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
+        self._history_sent = 0
+        self._checkpoints.clear()
+        self._checkpoint_bytes = 0
+        self._pending_losses.clear()
+        self._pending_positions.clear()
+        self._preview_trace()
+        if self.pinned is not None and self.pinned >= len(trainer.X):
+            self.pinned = 0
+        if not self._quiet:
+            self.emit("rebuilt", (replace(config), ds, extra))
+
+    # -- Undo ------------------------------------------------------------------------------------------
+
+    def _set_aside(self, what: str) -> bool:
+        """Keep the run a re-initialisation is about to replace, so that Undo can bring it back
+        exactly as it was, down to the trace on screen; False when there was nothing to lose."""
+        t = self.trainer
+        if t is None or t.pass_count == 0:
+            return False
+        shown = (self._last_trace, self._trace_params)
+        self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
+                           shown))
+        del self._undo[:-UNDO_DEPTH]
+        self.emit("undo", self.undo_offer())
+        return True
+
+    def _drop_set_aside(self, kept: bool) -> None:
+        if kept:
+            self._undo.pop()
+            self.emit("undo", self.undo_offer())
+
+    def undo_offer(self) -> tuple[str, str] | None:
+        """What Undo would undo and bring back: ("reset", "5 epochs of training"), or None."""
+        if not self._undo:
+            return None
+        what, _, _, trainer, *_ = self._undo[-1]
+        return what.split(";")[0], training_words(trainer)
+
+    # -- training --------------------------------------------------------------------------------------
+
+    def _begin_playing(self) -> None:
+        """Start (or restart, at a new speed) playing: as fast as it goes, or paced, walking each
+        pass phase by phase when slow enough."""
+        if not self._phased():
+            self._end_phases()
+        self._pace_t0 = time.perf_counter()
+        self._pace_done = 0
+        self._wake_at = self._pace_t0
+
+    def _paced(self) -> float | None:
+        """Passes per second while playing, or None at full speed (and for Step by one epoch
+        and run_epochs, which finish as fast as they can)."""
+        return self.speed if self._stop_at_epoch is None else None
+
+    def _phased(self) -> bool:
+        """Whether playing walks every pass phase by phase (slow enough to see it)."""
+        speed = self._paced()
+        return speed is not None and speed <= PHASED_AT
+
+    def speed_units(self) -> int:
+        """What paced playing counts: the phases of a pass when phased, else passes (1)."""
+        if not self._phased():
+            return 1
+        return len(phase_plan(self.trainer.network, 1))
+
+    def _pause_quietly(self) -> None:
+        self.running = False
+        self._stop_at_epoch = None
+        self._wake_at = None
+
+    def _tick_full(self) -> None:
+        deadline = time.perf_counter() + self.chunk_s
+        while self.running and time.perf_counter() < deadline:
+            result = self._run_pass()
+            if result.diverged:
+                self._publish(force=True)
+                return
+            if self._stop_at_epoch is not None and self.trainer.epoch >= self._stop_at_epoch:
+                self._pause_quietly()
+                self._publish(force=True)
+                return
+        self._wake_at = time.perf_counter()
+        self._publish()
+
+    def _tick_paced(self) -> None:
+        """Playing at a chosen speed: run the passes (or, slow enough, the phases of a pass) that
+        are due by now, publish, and sleep until the next one is due."""
+        speed = self._paced()
+        units = self.speed_units()
+        rate = speed * units
+        now = time.perf_counter()
+        painted = self.painted_seq
+        if speed <= PHASED_AT and painted is not None and painted < self._seq:
+            # the window has not shown the last snapshot yet: look again shortly, and start
+            # counting afresh from here so that no burst follows
+            self._pace_t0 = now - self._pace_done / rate
+            self._wake_at = now + PAINT_WAIT_S
+            return
+        due = int((now - self._pace_t0) * rate) - self._pace_done
+        if due > max(1, CATCH_UP_S * rate):     # fell behind (a slow frame): no burst to catch up
+            self._pace_t0 = now - self._pace_done / rate
+            due = 1
+        if due > 0:
+            if units > 1:
+                self._step_phase()
+                self._pace_done += 1
+            else:
+                deadline = now + self.chunk_s
+                done = 0
+                while done < due and (done == 0 or time.perf_counter() < deadline):
+                    result = self._run_pass()
+                    done += 1
+                    if result.diverged:
+                        self._publish(force=True)
+                        return
+                self._pace_done += done
+                self._publish(force=speed <= EVERY_PASS_AT)
+        if self.running:
+            self._wake_at = self._pace_t0 + (self._pace_done + 1) / rate
+
+    def _step_phase(self) -> None:
+        """Advance one phase of the current pass; the update phase runs the real pass."""
+        t = self.trainer
+        if self._plan is None:
+            idx = t.peek_batch()
+            X, T = (t.X, t.T) if idx is None else (t.X[idx], t.T[idx])
+            self._pass_trace = t.network.backprop(X, T)
+            self._trace_params = (list(t.network.weights), list(t.network.biases))
+            self._plan = phase_plan(t.network, len(X))
+            k = 0
+        else:
+            k = self._phase.index + 1
+        phase = self._plan[k]
+        if phase.kind == UPDATE:
+            self._plan = None
+            # the same batch and weights: the same numbers, now applied
+            if self._run_pass().diverged:
+                self._phase = None
+                self._publish(force=True)
+                return
+        else:
+            self._last_trace = partial_trace(self._pass_trace, phase)
+        self._phase = phase
+        self._publish(force=True)
+
+    def _sample_message(self, index: int) -> str:
+        ds = self.trainer.dataset
+        label = ""
+        if ds.is_classification:
+            label = f" (class {ds.class_names[int(ds.y_train[index])]})"
+        return f"one sample: trained on training sample {index}{label}"
+
+    def _end_phases(self) -> None:
+        """Leave a pass walked phase by phase; nothing of it was applied."""
+        self._plan = None
+        self._phase = None
+        self._pass_trace = None
+
+    def _run_pass(self, samples: int | None = None):
+        t = self.trainer
+        before_w, before_b = list(t.network.weights), list(t.network.biases)
+        position = t.position
+        result = t.step(samples)
+        if result.diverged:
+            self._pause_quietly()
+            self._end_phases()
+            self._preview_trace()     # what the panels show: the weights kept, not the pass
+            return result
+        self._last_trace = result.trace
+        self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        self._phase = None
+        self._pending_losses.append(result.trace.loss)
+        self._pending_positions.append(position)
+        self.trajectory.record(t.network, t.pass_count)
+        return result
+
+    def _preview_trace(self) -> None:
+        """A trace at the current weights (no update) so a paused window shows real deltas."""
+        t = self.trainer
+        n = min(len(t.X), PREVIEW_SAMPLES)
+        self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
+        self._trace_params = (list(t.network.weights), list(t.network.biases))
+        t.last_update = None
+
+    def _keep_checkpoint(self, seq: int) -> None:
+        cp = self.trainer.get_state(history=False)
+        cp["nbytes"] = state_nbytes(cp)
+        self._checkpoints[seq] = cp
+        self._checkpoint_bytes += cp["nbytes"]
+        while self._checkpoint_bytes > CHECKPOINT_BYTES and len(self._checkpoints) > 1:
+            _, old = self._checkpoints.popitem(last=False)
+            self._checkpoint_bytes -= old["nbytes"]
+        now = time.perf_counter()
+        if self.send_checkpoints and (not self.running
+                                      or now - self._last_checkpoint >= CHECKPOINT_EVERY_S):
+            self._last_checkpoint = now
+            self.emit("checkpoint", (replace(self.config), cp))
+
+    def _publish(self, force: bool = False, message: str = "",
+                 rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_publish < self.min_publish_s:
+            return
+        if self._note and not message:
+            message, self._note = self._note, ""
+        t = self.trainer
+        self._seq += 1
+        tw, tb = self._trace_params or (None, None)
+        version, sent_at = self._trajectory_sent
+        send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
+        if send_path:
+            self._trajectory_sent = (self.trajectory.version, now)
+        snap = make_snapshot(
+            t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
+            trace_biases=tb, new_pass_losses=self._pending_losses,
+            new_pass_positions=self._pending_positions, history_from=self._history_sent,
+            bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
+            trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
+            stepped_sample=stepped_sample)
+        self._keep_checkpoint(snap.seq)
+        self._pending_losses = []
+        self._pending_positions = []
+        self._history_sent = t.history.end_epoch
+        self._last_publish = now
+        self.emit("snapshot", snap)
+
+
+def serve(session: TrainingSession, receive) -> None:
+    """The session's loop: ``receive(timeout)`` gives the next command, or None when ``timeout``
+    seconds (None: no limit) pass without one. Commands are handled as they arrive, before the
+    next chunk of training; the loop ends on ``("shutdown",)``, or when ``receive`` raises
+    EOFError (the host is gone)."""
+    while not session.closed:
+        try:
+            command = receive(session.wait_s())
+        except EOFError:
+            return
+        if command is not None:
+            session.handle(command)
+        elif session.running:
+            session.tick()
+
+
+def queue_receiver(inbox):
+    """``receive`` for :func:`serve` over a ``queue.Queue`` or a multiprocessing queue."""
+    def receive(timeout):
+        try:
+            if timeout is not None and timeout <= 0:
+                return inbox.get_nowait()
+            return inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        except (OSError, ValueError) as e:      # the queue was closed under us
+            raise EOFError(str(e)) from None
+    return receive
+
+
+CHILD_NICE = 5              # below the window's threads: on a busy machine they get a core first
+
+
+def child_main(config: Config, options: dict, inbox, outbox, blas_threads: int | None) -> None:
+    """A child process's life: one session, serving commands from ``inbox`` and putting events
+    on ``outbox`` until told to shut down. ``blas_threads`` is the window's BLAS thread count,
+    so that the child sums in the same order and gives the same passes bit for bit."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(CHILD_NICE)   # on a busy machine the window's threads get a core first
+        except OSError:
+            pass
+    limits = None
+    if blas_threads:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(blas_threads, user_api="blas")
+
+    def emit(kind, payload):
+        outbox.put((kind, payload))
+
+    try:
+        session = TrainingSession(config, emit, **options)
+        emit("ready", os.getpid())
+        serve(session, queue_receiver(inbox))
+    except Exception as e:          # reported to the window, which carries on in its own process
+        emit("crashed", f"{type(e).__name__}: {e}")
+    finally:
+        outbox.put(("closed", None))
+        outbox.close()
+        outbox.join_thread()
+        del limits
+
+
+def training_words(trainer) -> str:
+    """'73 epochs of training' / '12 passes of training', for messages about a run."""
+    if trainer.epoch > 0:
+        return f"{trainer.epoch:,} epoch{'s' if trainer.epoch != 1 else ''} of training"
+    n = trainer.pass_count
+    return f"{n:,} pass{'es' if n != 1 else ''} of training"
+
+
+CHANGE_NAMES = {"dataset": "dataset", "data_file": "data file", "label": "label column",
+                "standardize": "standardising", "n_samples": "samples", "noise": "noise",
+                "test_fraction": "test split", "hidden": "hidden layers",
+                "activation": "activation", "output": "output", "init": "initialisation",
+                "seed": "seed"}      # what re-initialises; the optimizer changes live
+
+
+def describe_change(before: Config | None, after: Config) -> str:
+    """The settings that differ, in words: 'hidden layers 3 → 3,3; seed 1 → 2'."""
+    if before is None:
+        return "new configuration"
+
+    def show(v):
+        if isinstance(v, (tuple, list)):
+            return ",".join(str(x) for x in v) or "none"
+        return "default" if v is None else str(v)
+
+    def value(cfg, key):
+        v = getattr(cfg, key)
+        if v is None and key in ("n_samples", "noise", "test_fraction") and cfg.dataset != "csv":
+            try:        # a generator's default, so that "default → 1500" is no change
+                v = default_params(cfg.dataset).get(key)
+            except BpvizError:
+                pass
+        return v
+
+    parts = [f"{name} {show(value(before, key))} → {show(value(after, key))}"
+             for key, name in CHANGE_NAMES.items() if value(before, key) != value(after, key)]
+    return "; ".join(parts) or "the same settings"

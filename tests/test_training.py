@@ -1,0 +1,237 @@
+"""The training session, the one owner of training: plain Python in a thread or a spawned process,
+the same passes bit for bit either way, and a host that carries on when a process dies."""
+
+import pickle
+import queue
+import threading
+
+import numpy as np
+import pytest
+
+from bpviz.engine import Config, Network, build
+from bpviz.training import COMMANDS, TrainingSession, queue_receiver, serve
+
+CONFIGS = [
+    ("gaussian-clouds", {}),
+    # shuffled mini-batches, momentum and L2: the order, the generator and the velocity matter
+    ("gaussian-clouds", {"batch_size": 64, "optimizer": "momentum", "momentum": 0.9, "l2": 1e-3,
+                         "hidden": (5, 4), "activation": "tanh"}),
+]
+
+
+def configured(preset, overrides):
+    config = Config.preset(preset)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+def direct(config, epochs):
+    """The same run, trainer.step by trainer.step: the losses of every pass, and the trainer."""
+    trainer = build(config)[2]
+    losses = []
+    while trainer.epoch < epochs:
+        losses.append(trainer.step().trace.loss)
+    return trainer, losses
+
+
+def test_a_network_pickles_by_activation_names():
+    net = Network([2, 4, 3], ["tanh"], "softmax", seed=3)
+    copy = pickle.loads(pickle.dumps(net))
+    X = np.random.RandomState(0).randn(7, 2)
+    assert copy.activation_names == net.activation_names
+    assert np.array_equal(copy.predict(X), net.predict(X))
+
+
+# -- the session alone: commands in, events out, no Qt ----------------------------------------------
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, kind, payload):
+        self.events.append((kind, payload))
+
+    def of(self, kind):
+        return [p for k, p in self.events if k == kind]
+
+
+def test_the_session_takes_commands_and_publishes_snapshots():
+    rec = Recorder()
+    session = TrainingSession(Config.preset("gaussian-clouds"), rec)
+    assert [k for k, _ in rec.events] == ["rebuilt", "snapshot"]
+    assert rec.of("snapshot")[0].pass_count == 0
+    session.handle(("step",))
+    session.handle(("step",))
+    snaps = rec.of("snapshot")
+    assert [s.pass_count for s in snaps] == [0, 1, 2]
+    trainer, losses = build(Config.preset("gaussian-clouds"))[2], []
+    for _ in range(2):
+        losses.append(trainer.step().trace.loss)
+    assert [s.new_pass_losses.tolist() for s in snaps[1:]] == [[losses[0]], [losses[1]]]
+    session.handle(("hyper", {"lr": 0.25}))
+    assert session.trainer.lr == 0.25 and rec.of("snapshot")[-1].lr == 0.25
+    session.handle(("no such thing",))
+    assert "unknown training command" in rec.of("failed")[-1]
+    assert all(hasattr(session, "cmd_" + name) for name in COMMANDS)
+
+
+def test_the_session_module_imports_no_qt():
+    """Run in a fresh interpreter: importing the session and training with it loads no Qt."""
+    import subprocess
+    import sys
+    code = ("import sys; from bpviz.training import TrainingSession; "
+            "from bpviz.engine import Config; "
+            "s = TrainingSession(Config.preset('gaussian-clouds'), lambda k, p: None); "
+            "s.handle(('step',)); "
+            "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
+def test_serve_plays_until_the_epoch_and_answers_queries_between_chunks():
+    rec = Recorder()
+    inbox = queue.Queue()
+    config = configured(*CONFIGS[1])
+    session = TrainingSession(config, rec)
+    for command in (("run_epochs", 30), ("query", 7, "history"), ("shutdown",)):
+        inbox.put(command)
+    done = threading.Event()
+
+    def receive(timeout):
+        # the query and the shutdown wait until training has paused by itself at epoch 30
+        if session.running and inbox.qsize() < 3:
+            return None
+        return queue_receiver(inbox)(timeout)
+
+    thread = threading.Thread(target=lambda: (serve(session, receive), done.set()))
+    thread.start()
+    thread.join(120)
+    assert done.is_set()
+    trainer, losses = direct(config, 30)
+    played = [x for s in rec.of("snapshot") for x in s.new_pass_losses.tolist()]
+    assert played == losses
+    assert session.trainer.epoch == 30 and not session.running
+    (query_id, (header, rows)), = rec.of("answer")
+    assert query_id == 7 and header[:2] == ["epoch", "loss"]
+    assert np.array_equal(rows, trainer.history.table(), equal_nan=True)
+
+
+def test_an_unknown_query_is_answered_with_an_error():
+    rec = Recorder()
+    session = TrainingSession(Config.preset("gaussian-clouds"), rec)
+    session.handle(("query", 1, "nonsense"))
+    (query_id, value), = rec.of("answer")
+    assert query_id == 1 and "nonsense" in str(value)
+
+
+# -- the host: a spawned process or a thread ------------------------------------------------------
+
+class Played:
+    """A WorkerHost without a window: runs of epochs and every pass loss its snapshots carried."""
+
+    def __init__(self, qtbot, config, processes):
+        from bpviz.worker import WorkerHost
+        self.qtbot = qtbot
+        self.host = WorkerHost(config, processes=processes)
+        self.losses = []
+        self.host.snapshotArrived.connect(
+            lambda snap: self.losses.extend(snap.new_pass_losses.tolist()))
+        self.host.start()
+        qtbot.waitUntil(lambda: self.host.latest is not None, timeout=60000)
+
+    def run(self, epochs):
+        target = self.host.latest.epoch + epochs
+        self.host.runEpochsRequested.emit(epochs)
+        self.qtbot.waitUntil(lambda: self.host.latest.epoch == target
+                             and not self.host.latest.running, timeout=60000)
+        return target
+
+    def stop(self):
+        self.host.stop()
+        assert not self.host.alive()
+
+
+@pytest.mark.parametrize("processes", [True, False], ids=["process", "thread"])
+@pytest.mark.parametrize("preset, overrides", CONFIGS)
+def test_both_run_modes_give_the_same_passes_bit_for_bit(qtbot, processes, preset, overrides):
+    config = configured(preset, overrides)
+    played = Played(qtbot, config, processes)
+    try:
+        assert played.host.mode == ("process" if processes else "thread")
+        epochs = played.run(40)
+        stepped = played.host.latest.pass_count + 1
+        played.host.stepRequested.emit()               # and commands in between
+        qtbot.waitUntil(lambda: played.host.latest.pass_count == stepped, timeout=10000)
+        epochs = played.run(20)
+        history = played.host.query("history")
+    finally:
+        played.stop()
+    trainer, expected = direct(config, epochs)
+    assert played.losses[:len(expected)] == expected[:len(played.losses)]
+    snap = played.host.latest
+    # the step added one pass; train the direct run on to the same pass
+    while trainer.pass_count < snap.pass_count:
+        expected.append(trainer.step().trace.loss)
+    assert played.losses == expected
+    for W, expected_W in zip(snap.weights, trainer.network.weights):
+        assert np.array_equal(W, expected_W)
+    header, rows = history
+    assert np.array_equal(rows, trainer.history.table(), equal_nan=True)
+
+
+def test_the_training_process_is_spawned_and_reaped(qtbot):
+    played = Played(qtbot, Config.preset("gaussian-clouds"), processes=True)
+    process = played.host.process
+    try:
+        assert process.is_alive() and process.pid != __import__("os").getpid()
+        played.host.playRequested.emit()                # stopped while it trains
+        qtbot.waitUntil(lambda: played.host.latest.running, timeout=10000)
+    finally:
+        played.stop()
+    assert not process.is_alive() and process.exitcode is not None
+
+
+def test_a_training_process_that_dies_leaves_training_exact_in_a_thread(qtbot):
+    config = configured(*CONFIGS[1])
+    played = Played(qtbot, config, processes=True)
+    messages = []
+    played.host.snapshotArrived.connect(lambda snap: snap.message and messages.append(snap.message))
+    try:
+        played.run(20)                                 # paused: the checkpoint is this state
+        qtbot.waitUntil(lambda: played.host._checkpoint is not None
+                        and played.host._checkpoint[1]["epoch"] == 20)
+        played.host.process.kill()
+        qtbot.waitUntil(lambda: played.host.mode == "thread", timeout=20000)
+        epochs = played.run(30)
+    finally:
+        played.stop()
+    assert any("the training process stopped" in m for m in messages)
+    trainer, expected = direct(config, epochs)
+    assert played.losses == expected                  # no pass lost, none twice
+    for W, expected_W in zip(played.host.latest.weights, trainer.network.weights):
+        assert np.array_equal(W, expected_W)
+
+
+def test_no_child_process_means_a_thread_and_a_word_about_it(qtbot, monkeypatch):
+    from bpviz import worker
+
+    def refuse(self):
+        raise OSError("processes are not allowed here")
+    monkeypatch.setattr(worker.WorkerHost, "_start_process", refuse)
+    played = Played(qtbot, Config.preset("gaussian-clouds"), processes=True)
+    try:
+        assert played.host.mode == "thread"
+        assert "processes are not allowed here" in played.host.latest.message
+        played.run(2)
+    finally:
+        played.stop()
+
+
+def test_processes_can_be_turned_off(monkeypatch):
+    from bpviz.worker import processes_enabled
+    monkeypatch.setenv("BPVIZ_PROCESSES", "0")
+    assert not processes_enabled()
+    monkeypatch.setenv("BPVIZ_PROCESSES", "1")
+    assert processes_enabled()
