@@ -4,6 +4,7 @@ writes with clear messages, and the menus that lead there."""
 
 import csv
 import dataclasses
+import errno
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -434,6 +435,28 @@ def test_export_all_replaces_every_file_or_none(qtbot, window, tmp_path, monkeyp
         export_panel(window, "network", "csv", folder / "network.csv")
     assert (folder / "network.csv").read_bytes() == old["network.csv"]
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_an_export_that_cannot_be_flushed_to_disk_leaves_the_old_files(window, tmp_path,
+                                                                       monkeypatch):
+    """Every file is flushed before anything is put in place: a disk error on the fifth file
+    of "Export all" (network_neurons.csv) names it and leaves the folder as it was."""
+    folder = tmp_path / "figures"
+    export_all(window, folder)
+    old = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_fsync = fileset.os.fsync
+    calls = []
+
+    def fifth_fails(fd):
+        calls.append(fd)
+        if len(calls) == 5:
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+    monkeypatch.setattr(fileset.os, "fsync", fifth_fails)
+    with pytest.raises(ExportError, match="Input/output error") as err:
+        export_all(window, folder)
+    assert str(folder / "network_neurons.csv") in str(err.value)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == old
 
 
 def test_unknown_panel_or_format_is_a_clear_error(window, tmp_path):
