@@ -85,7 +85,8 @@ def cost_tables(header: Sequence[str], history: np.ndarray, passes: np.ndarray,
     rows = [[int(row[0]), *row[1:]] for row in np.asarray(history).tolist()]
     pass_rows = [[first_pass + k, position, loss]
                  for k, (position, loss) in enumerate(np.asarray(passes).tolist())]
-    return {"": Table(tuple(header), rows), "passes": Table(("pass", "position", "loss"), pass_rows)}
+    return {"": Table(tuple(header), rows),
+            "passes": Table(("pass", "position", "loss"), pass_rows)}
 
 
 def surface_tables(result, snap: Snapshot, trajectory: np.ndarray | None,
