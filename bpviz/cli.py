@@ -189,7 +189,7 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
     import numpy as np
 
     from .engine.fileset import FileSet
-    from .engine.session import LIVE_SETTINGS, save_session
+    from .engine.session import LIVE_SETTINGS, write_session
     out.mkdir(parents=True, exist_ok=True)
     hist = trainer.history
     header = hist.header(trainer.network.n_layers)
@@ -219,7 +219,7 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
             f.write("\n")
 
     def session_bpviz(tmp):
-        save_session(tmp, trainer, config, trajectory=trajectory, extra=extra)
+        write_session(tmp, trainer, config, trajectory=trajectory, extra=extra)
 
     with FileSet(out) as files:
         files.write("history.csv", history_csv)

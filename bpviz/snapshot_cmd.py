@@ -126,10 +126,9 @@ def cmd_snapshot(args) -> int:
     epochs = args.epochs if args.epochs is not None else 0
     image, window, app, diverged = render_window(config, epochs, args.size, args.select)
     try:
-        tmp = out.with_name(f".{out.name}.tmp.png")
-        if not image.save(str(tmp), "PNG"):
-            raise OSError(f"cannot write {out}")
-        os.replace(tmp, out)
+        from .engine.fileset import write_file
+        from .ui.formats import png_bytes
+        write_file(out, lambda tmp: tmp.write_bytes(png_bytes(image)))
     finally:
         window.shutdown()        # headless: no question about unsaved training
         window.close()

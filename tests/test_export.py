@@ -4,6 +4,7 @@ writes with clear messages, and the menus that lead there."""
 
 import csv
 import dataclasses
+import errno
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -14,10 +15,12 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 
+from bpviz.engine import fileset
+from bpviz.engine.tables import cost_tables
 from bpviz.engine.trainer import History
-from bpviz.ui import export, style
-from bpviz.ui.export import (GIF_MAX_FRAMES, ExportError, RunRecord, clean_svg, export_all,
-                             export_panel, film, write_atomic)
+from bpviz.ui import export, formats, style
+from bpviz.ui.export import GIF_MAX_FRAMES, ExportError, RunRecord, export_all, export_panel, film
+from bpviz.ui.formats import clean_svg
 
 PANELS = ("network", "boundary", "surface", "cost")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -82,8 +85,8 @@ def test_svg_painter_draws_what_the_scene_draws(window):
         painter = QPainter(mine)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        with export._export_mode(view):
-            export.paint_items(view, painter)
+        with formats._export_mode(view):
+            formats.paint_items(view, painter)
         painter.end()
         assert (np.abs(rgb(reference) - rgb(mine)).max(axis=2) > 32).mean() < 1e-3, name
 
@@ -277,7 +280,9 @@ def test_run_record_keeps_the_history_as_the_trainer_does(make_snap):
     assert record.passes()[:, 1].tolist() == [2.0, 1.5]
     record.ingest(at([2], 3, 5, [1.1, 1.0, 0.9]))         # over the pass cap: the oldest go
     assert record.pass_offset == 1 and record.passes()[:, 1].tolist() == [1.5, 1.1, 1.0, 0.9]
-    assert [r[0] for r in export.cost_tables(record)["passes"].rows] == [2, 3, 4, 5]
+    passes = cost_tables(record.history_header, record.history(), record.passes(),
+                         first_pass=record.pass_offset + 1)["passes"]
+    assert [r[0] for r in passes.rows] == [2, 3, 4, 5]
     early = record.cost_snapshot(at([], 1, 3, []))
     np.testing.assert_array_equal(early.new_history, [row(0)])
     assert early.new_pass_losses.tolist() == [1.5, 1.1]
@@ -305,7 +310,7 @@ def test_gif_has_the_requested_number_of_frames(window, tmp_path):
         with Image.open(path) as im:
             assert im.n_frames == 3
             w, h = view_size(window, name)
-            assert im.size == (w, h + export.CAPTION_HEIGHT)
+            assert im.size == (w, h + formats.CAPTION_HEIGHT)
     export_panel(window, "network", "gif", tmp_path / "all.gif", frames=GIF_MAX_FRAMES)
     with Image.open(tmp_path / "all.gif") as im:
         assert im.n_frames == kept                          # as many as are kept
@@ -318,7 +323,7 @@ def test_gif_has_the_requested_number_of_frames(window, tmp_path):
 def test_gif_without_pillow_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(ExportError, match="Pillow"):
-        export._pillow()
+        formats._pillow()
 
 
 # -- Export all --------------------------------------------------------------------------------
@@ -365,7 +370,7 @@ def test_a_failed_write_leaves_nothing_behind_and_names_the_path(window, tmp_pat
         raise PermissionError(13, "Permission denied", str(dst))
 
     with monkeypatch.context() as patch:
-        patch.setattr(export.os, "replace", refuse)
+        patch.setattr(fileset.os, "replace", refuse)
         for fmt, name in (("csv", "cost.csv"), ("svg", "cost.svg"), ("gif", "cost.gif")):
             with pytest.raises(ExportError, match="Permission denied") as err:
                 export_panel(window, "cost", fmt, out / name, frames=2)
@@ -377,8 +382,9 @@ def test_a_failed_write_leaves_nothing_behind_and_names_the_path(window, tmp_pat
         tmp.write_text("half")
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(ExportError, match="No space left"):
-        write_atomic(target, half_then_fail)
+    with pytest.raises(OSError, match="No space left") as err:
+        fileset.write_file(target, half_then_fail)
+    assert err.value.filename == str(target)
     assert target.read_text() == "the old file\n"
     assert [p.name for p in out.iterdir()] == ["cost.csv"]
 
@@ -429,6 +435,28 @@ def test_export_all_replaces_every_file_or_none(qtbot, window, tmp_path, monkeyp
         export_panel(window, "network", "csv", folder / "network.csv")
     assert (folder / "network.csv").read_bytes() == old["network.csv"]
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_an_export_that_cannot_be_flushed_to_disk_leaves_the_old_files(window, tmp_path,
+                                                                       monkeypatch):
+    """Every file is flushed before anything is put in place: a disk error on the fifth file
+    of "Export all" (network_neurons.csv) names it and leaves the folder as it was."""
+    folder = tmp_path / "figures"
+    export_all(window, folder)
+    old = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_fsync = fileset.os.fsync
+    calls = []
+
+    def fifth_fails(fd):
+        calls.append(fd)
+        if len(calls) == 5:
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+    monkeypatch.setattr(fileset.os, "fsync", fifth_fails)
+    with pytest.raises(ExportError, match="Input/output error") as err:
+        export_all(window, folder)
+    assert str(folder / "network_neurons.csv") in str(err.value)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == old
 
 
 def test_unknown_panel_or_format_is_a_clear_error(window, tmp_path):

@@ -1,4 +1,5 @@
-"""The files of one output, written aside and put in place together, or not at all.
+"""The one way bpviz writes files: the files of one output are written aside and put in place
+together, or not at all.
 
 ::
 
@@ -7,13 +8,20 @@
     files.write("weights.npz", write_weights)
     files.commit()                                 # every file in place, or none replaced
 
-Each file is first written under a temporary name in ``folder`` (``.<name>.<random>.tmp``), so an
-error while writing any of them leaves every old file as it was. ``commit`` then checks that every
-target can be replaced (a folder in the way is refused before anything moves), keeps a hard link
-(or, where links are not possible, a copy) of each old file, and renames the new files over the
-old ones; if a rename fails, the files already moved are put back from those links. On success or
-failure no temporary file is left; only a crash in the middle of ``commit`` (a few renames) can
-leave the output half replaced.
+    write_file(path, write)                        # one file: a FileSet of one
+
+Each file is first written under a temporary name in its own folder (``.<name>.<random>.tmp``)
+and flushed to disk (``fsync``), so an error while writing any of them leaves every old file as
+it was. ``commit`` then checks that every target can be replaced (a folder in the way is refused
+before anything moves), keeps a hard link (or, where links are not possible, a copy) of each old
+file, and renames (``os.replace``) the new files over the old ones; if a rename fails, the files
+already moved are put back from those links, and a file that did not exist before is taken away
+again. Once every file is in place the folder itself is flushed, so the renames survive a power
+cut. On success or failure no temporary file is left; only a crash in the middle of ``commit``
+(a few renames) can leave the output half replaced.
+
+An ``OSError`` raised while writing or putting a file in place names that file (the target, not
+its temporary name) in ``filename``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,21 @@ from pathlib import Path
 from typing import Callable
 
 
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _named(e: OSError, tmp: Path, target: Path) -> OSError:
+    """``e`` naming ``target`` where it named the temporary file, or nothing."""
+    if e.filename is None or str(e.filename) == str(tmp):
+        e.filename = str(target)
+    return e
+
+
 class FileSet:
     """Files to be put into ``folder`` together (see the module's description)."""
 
@@ -38,14 +61,19 @@ class FileSet:
         return path.with_name(f".{path.name}.{secrets.token_hex(4)}.{kind}")
 
     def write(self, name, write: Callable[[Path], None]) -> Path:
-        """Call ``write(tmp)`` to make the file that will become ``folder / name``; returns the
-        temporary path (its size is the final file's). On error the temporary file is removed."""
+        """Call ``write(tmp)`` to make the file that will become ``folder / name`` and flush it to
+        disk; returns the temporary path (its size is the final file's). On error the temporary
+        file is removed."""
         target = self.folder / name
         if target in self.staged:
             raise ValueError(f"{target} is already part of this output")
         tmp = self._temporary(target, "tmp")
         try:
             write(tmp)
+            _fsync(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise _named(e, tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -68,30 +96,38 @@ class FileSet:
             for target in self.staged:
                 if target.is_dir() and not target.is_symlink():
                     raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
-            backups: dict[Path, Path] = {}
-            moved: list[Path] = []
-            try:
-                for target in self.staged:
-                    if target.exists():
-                        backups[target] = self._backup(target)
-                for target, tmp in self.staged.items():
-                    os.replace(tmp, target)
-                    moved.append(target)
-            except BaseException:
-                for target in reversed(moved):          # undo: the old file back, or none
-                    with contextlib.suppress(OSError):
-                        if target in backups:
-                            os.replace(backups.pop(target), target)
-                        else:
-                            target.unlink()
-                raise
-            finally:
-                for backup in backups.values():
-                    with contextlib.suppress(OSError):
-                        backup.unlink()
+            self._replace_all()
+            for folder in {target.parent for target in self.staged}:
+                _sync_folder(folder)
             return list(self.staged)
         finally:
             self.discard()
+
+    def _replace_all(self) -> None:
+        backups: dict[Path, Path] = {}
+        moved: list[Path] = []
+        try:
+            for target in self.staged:
+                if target.exists():
+                    backups[target] = self._backup(target)
+            for target, tmp in self.staged.items():
+                try:
+                    os.replace(tmp, target)
+                except OSError as e:
+                    raise _named(e, tmp, target)
+                moved.append(target)
+        except BaseException:
+            for target in reversed(moved):          # undo: the old file back, or none
+                with contextlib.suppress(OSError):
+                    if target in backups:
+                        os.replace(backups.pop(target), target)
+                    else:
+                        target.unlink()
+            raise
+        finally:
+            for backup in backups.values():
+                with contextlib.suppress(OSError):
+                    backup.unlink()
 
     def _backup(self, target: Path) -> Path:
         backup = self._temporary(target, "old")
@@ -106,3 +142,22 @@ class FileSet:
 
     def __exit__(self, *exc) -> None:
         self.discard()          # after commit there is nothing left to discard
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames into ``folder`` durable (POSIX; elsewhere a rename is as durable as the
+    file system makes it)."""
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            _fsync(folder, os.O_RDONLY)
+
+
+def write_file(path, write: Callable[[Path], None]) -> Path:
+    """One file, atomically: call ``write(tmp)`` to make a temporary file beside ``path``, flush
+    it and rename it over ``path``. On any error the temporary file is removed and ``path`` keeps
+    its old content (or stays absent); an ``OSError`` names ``path``."""
+    path = Path(path)
+    with FileSet(path.parent) as files:
+        files.write(path.name, write)
+        files.commit()
+    return path

@@ -66,15 +66,13 @@ exception escapes ``load_session``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import math
-import os
-import secrets
 import zipfile
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +82,7 @@ from . import csvdata, datasets, trajectory as trajectory_module
 from .config import MEMORY_LIMIT_BYTES, Config, build, make_dataset
 from .data import CLASSIFICATION, REGRESSION, Dataset
 from .errors import BpvizError, ConfigError, SessionError
+from .fileset import write_file
 from .network import Network
 from .trainer import MT19937_WORDS, Trainer
 from .trajectory import Trajectory
@@ -143,12 +142,20 @@ def save_session(path, trainer: Trainer, config: Config, *, trajectory: Trajecto
                  extra: dict | None = None) -> None:
     """Save ``trainer`` (its data, network and complete state), the ``config`` it was built from,
     the weight ``trajectory`` if given and ``extra`` (plain JSON: dicts, lists, strings, numbers)
-    to ``path``, atomically.
+    to ``path``, atomically (:func:`bpviz.engine.fileset.write_file`).
 
     Raises OSError when the file cannot be written and TypeError when ``extra`` is not plain JSON;
     in both cases an existing file at ``path`` is left as it was.
     """
-    path = Path(path)
+    write_file(path, partial(write_session, trainer=trainer, config=config, trajectory=trajectory,
+                             extra=extra))
+
+
+def write_session(file, trainer: Trainer, config: Config, *,
+                  trajectory: Trajectory | None = None, extra: dict | None = None) -> None:
+    """The session archive of :func:`save_session` written to ``file`` (a new file's path or a
+    binary file object) as it is, not atomically: for a file that is one of a
+    :class:`~bpviz.engine.fileset.FileSet`'s."""
     arrays: dict[str, np.ndarray] = {}
     manifest = {
         "format": FORMAT_NAME,
@@ -162,7 +169,7 @@ def save_session(path, trainer: Trainer, config: Config, *, trajectory: Trajecto
         "extra": {} if extra is None else extra,
     }
     text = json.dumps(manifest, indent=1, ensure_ascii=False, default=_plain)
-    _write_atomic(path, lambda f: _write_archive(f, text, arrays))
+    _write_archive(file, text, arrays)
 
 
 def _dataset_entry(dataset: Dataset, config: Config) -> dict:
@@ -217,29 +224,6 @@ def _write_array(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
     zf.writestr(f"{name}.npy", buffer.getvalue())
-
-
-def _write_atomic(path: Path, write) -> None:
-    """Call ``write(file)`` on a new temporary file beside ``path``, flush it to disk and rename
-    it over ``path``; on any failure remove the temporary file and leave ``path`` alone."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if os.name == "posix":   # make the rename itself durable
-        with contextlib.suppress(OSError):
-            folder = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
 
 
 # -- loading -----------------------------------------------------------------------------------
