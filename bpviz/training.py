@@ -18,10 +18,11 @@ for bit. Nothing but commands goes in and nothing but events comes out: no state
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,6 +50,29 @@ CATCH_UP_S = 0.5            # paced playing that falls this far behind starts co
 UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back
 CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often
 PAINT_WAIT_S = 0.002        # slow playing waiting for the window's paint looks again this soon
+MAX_PASS_ROWS = 250_000     # per-pass losses kept for the run record: the newest, 6 MB at most
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RunRecord:
+    """The run as the session holds it, for exports: the history row for row, the loss of every
+    kept pass (``passes``: (n, 2) position and loss; ``pass_offset`` passes were dropped before
+    them) and the recorded weight trajectory."""
+
+    history_header: tuple[str, ...]
+    history: np.ndarray
+    passes: np.ndarray
+    pass_offset: int
+    trajectory: np.ndarray
+    trajectory_passes: np.ndarray
+
+    def cost_snapshot(self, snap):
+        """``snap`` carrying the history and every kept pass up to it: fed to an empty cost
+        panel, it draws the curves as they were when ``snap`` arrived."""
+        passes = self.passes[:max(0, snap.pass_count - self.pass_offset)]
+        history = self.history
+        return replace(snap, new_history=history[history[:, 0] < snap.history_length],
+                       new_pass_positions=passes[:, 0], new_pass_losses=passes[:, 1])
+
 
 COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "reset", "rebuild",
             "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
@@ -105,7 +129,9 @@ class TrainingSession:
         self._note = note                    # a message for the next snapshot
         self._quiet = state is not None      # carrying on: the window knows this network
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
-                                             # trainer, trajectory, last update, trace shown)
+                                             # trainer, trajectory, last update, trace shown,
+                                             # pass log)
+        self._pass_log: deque = deque(maxlen=MAX_PASS_ROWS)   # (pass, position, loss)
         if self._install(config, dataset):
             if state is not None:
                 self._restore(state)
@@ -231,9 +257,10 @@ class TrainingSession:
             self.emit("failed", "nothing to undo: no training was set aside")
             return
         self._pause_quietly()
-        what, config, ds, trainer, trajectory, last_update, shown = self._undo.pop()
+        what, config, ds, trainer, trajectory, last_update, shown, log = self._undo.pop()
         self.emit("undo", self.undo_offer())
         self._adopt(config, ds, trainer, trajectory, None)
+        self._pass_log = log
         trainer.last_update = last_update
         self._last_trace, self._trace_params = shown
         self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
@@ -294,6 +321,8 @@ class TrainingSession:
             self._checkpoint_bytes -= dropped["nbytes"]
         self._history_sent = t.history.end_epoch
         self._pending_losses, self._pending_positions = [], []
+        while self._pass_log and self._pass_log[-1][0] > t.pass_count:
+            self._pass_log.pop()
         self._preview_trace()
         t.last_update = cp["last_update"]
         self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
@@ -340,11 +369,21 @@ class TrainingSession:
         t = self.trainer
         if name == "history":       # (column names, one row per recorded epoch)
             value = (t.history.header(t.network.n_layers), t.history.table())
+        elif name == "record":
+            value = self.run_record()
         elif name == "state":
             value = (replace(self.config), t.get_state(history=True))
         else:
             value = BpvizError(f"unknown query {name!r}")
         self.emit("answer", (query_id, value))
+
+    def run_record(self) -> RunRecord:
+        t = self.trainer
+        log = np.array(self._pass_log, dtype=float).reshape(-1, 3)
+        first = int(log[0, 0]) if len(log) else t.pass_count + 1
+        return RunRecord(tuple(t.history.header(t.network.n_layers)), t.history.table(),
+                         log[:, 1:], first - 1, self.trajectory.points.copy(),
+                         self.trajectory.passes.copy())
 
     def cmd_shutdown(self) -> None:
         self._pause_quietly()
@@ -386,6 +425,7 @@ class TrainingSession:
         self._checkpoint_bytes = 0
         self._pending_losses.clear()
         self._pending_positions.clear()
+        self._pass_log = deque(maxlen=MAX_PASS_ROWS)
         self._preview_trace()
         if self.pinned is not None and self.pinned >= len(trainer.X):
             self.pinned = 0
@@ -402,7 +442,7 @@ class TrainingSession:
             return False
         shown = (self._last_trace, self._trace_params)
         self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
-                           shown))
+                           shown, self._pass_log))
         del self._undo[:-UNDO_DEPTH]
         self.emit("undo", self.undo_offer())
         return True
@@ -554,6 +594,7 @@ class TrainingSession:
         self._phase = None
         self._pending_losses.append(result.trace.loss)
         self._pending_positions.append(position)
+        self._pass_log.append((t.pass_count, position, result.trace.loss))
         self.trajectory.record(t.network, t.pass_count)
         return result
 

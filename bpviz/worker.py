@@ -28,9 +28,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from .engine.config import Config
 from .engine.errors import BpvizError
 from .engine.snapshot import Snapshot
-from .training import (HISTORY_ROWS, PHASED_AT, SPEEDS,  # noqa: F401 (for the window)
-                       TrainingSession, child_main, describe_change, queue_receiver, serve,
-                       training_words)
+from .training import TrainingSession, child_main, queue_receiver, serve
 
 STALL_S = 5.0               # training that publishes nothing this long while playing has stalled
 START_TIMEOUT_S = 60.0      # a training process that has not said it is ready by then is given up

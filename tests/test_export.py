@@ -19,7 +19,7 @@ from bpviz.engine import fileset
 from bpviz.engine.tables import cost_tables
 from bpviz.engine.trainer import History
 from bpviz.ui import export, formats, style
-from bpviz.ui.export import GIF_MAX_FRAMES, ExportError, RunRecord, export_all, export_panel, film
+from bpviz.ui.export import GIF_MAX_FRAMES, ExportError, export_all, export_panel, film
 from bpviz.ui.formats import clean_svg
 
 PANELS = ("network", "boundary", "surface", "cost")
@@ -251,52 +251,6 @@ def test_csv_numbers_equal_the_engine_arrays(window, tmp_path):
     np.testing.assert_array_equal(np.array([r[:2] for r in rows], dtype=float), ds.X_train)
     assert [int(r[2]) for r in rows] == ds.y_train.tolist()
     assert {r[3] for r in rows} == {"train"}             # this preset has no test split
-
-
-def test_run_record_keeps_the_history_as_the_trainer_does(make_snap):
-    """Rows are addressed by epoch and passes by pass count (rewinds cut them), the history thins
-    exactly like the trainer's, and the kept passes are capped."""
-    snap = make_snap(passes=1)
-    header = ("epoch", "loss", "accuracy", "test_loss", "test_accuracy", "grad_norm_1")
-
-    def row(epoch):
-        return [epoch, 2.0 / (epoch + 1), 0.5, np.nan, np.nan, 0.1 * epoch]
-
-    def at(epochs, end_epoch, pass_count, losses):
-        return dataclasses.replace(
-            snap, history_header=header, history_length=end_epoch,
-            new_history=np.array([row(e) for e in epochs], dtype=float).reshape(-1, 6),
-            pass_count=pass_count, new_pass_losses=np.array(losses, dtype=float),
-            new_pass_positions=np.arange(pass_count - len(losses), pass_count, dtype=float),
-            trajectory=None)
-
-    record = RunRecord(max_history_rows=None, max_pass_rows=4)
-    record.ingest(at([0], 1, 0, []))
-    record.ingest(at([1, 2], 3, 3, [2.0, 1.5, 1.2]))
-    np.testing.assert_array_equal(record.history(), [row(0), row(1), row(2)])
-    assert record.passes()[:, 1].tolist() == [2.0, 1.5, 1.2]
-    record.ingest(at([], 2, 2, []))                        # a rewind to pass 2, epoch 2
-    np.testing.assert_array_equal(record.history(), [row(0), row(1)])
-    assert record.passes()[:, 1].tolist() == [2.0, 1.5]
-    record.ingest(at([2], 3, 5, [1.1, 1.0, 0.9]))         # over the pass cap: the oldest go
-    assert record.pass_offset == 1 and record.passes()[:, 1].tolist() == [1.5, 1.1, 1.0, 0.9]
-    passes = cost_tables(record.history_header, record.history(), record.passes(),
-                         first_pass=record.pass_offset + 1)["passes"]
-    assert [r[0] for r in passes.rows] == [2, 3, 4, 5]
-    early = record.cost_snapshot(at([], 1, 3, []))
-    np.testing.assert_array_equal(early.new_history, [row(0)])
-    assert early.new_pass_losses.tolist() == [1.5, 1.1]
-
-    # with a row cap the record thins the history exactly as the trainer's own does
-    trainer_history = History(max_rows=8)
-    record = RunRecord(max_history_rows=8)
-    for first in range(0, 30, 3):
-        epochs = range(first, first + 3)
-        for e in epochs:
-            trainer_history.append(*row(e)[:5], row(e)[5:])
-        record.ingest(at(epochs, first + 3, first + 3, []))
-    np.testing.assert_array_equal(record.history(), trainer_history.table())
-    assert len(record.history()) <= 8
 
 
 # -- GIF ---------------------------------------------------------------------------------------

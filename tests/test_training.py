@@ -126,6 +126,43 @@ def test_an_unknown_query_is_answered_with_an_error():
     assert query_id == 1 and "nonsense" in str(value)
 
 
+def test_the_run_record_is_the_sessions_own_history_passes_and_path(monkeypatch):
+    """What exports are given: the history row for row, every kept pass's loss (a rewind cuts
+    them, the oldest go over the cap, Undo brings them back) and the trajectory."""
+    from bpviz import training
+    from bpviz.engine.tables import cost_tables
+    monkeypatch.setattr(training, "MAX_PASS_ROWS", 4)
+    rec = Recorder()
+    config = configured(*CONFIGS[1])
+    session = TrainingSession(config, rec)
+    trainer, losses = build(config)[2], []
+    for _ in range(3):
+        session.handle(("step",))
+        losses.append(trainer.step().trace.loss)
+    seq_at_3 = rec.of("snapshot")[-1].seq
+    record = session.run_record()
+    assert record.passes[:, 1].tolist() == losses and record.pass_offset == 0
+    np.testing.assert_array_equal(record.history, trainer.history.table())
+    assert record.history_header == tuple(trainer.history.header(trainer.network.n_layers))
+    np.testing.assert_array_equal(record.trajectory_passes, [0, 1, 2, 3])
+    for _ in range(3):
+        session.handle(("step",))
+        losses.append(trainer.step().trace.loss)
+    record = session.run_record()                  # over the cap: the oldest two went
+    assert record.pass_offset == 2 and record.passes[:, 1].tolist() == losses[2:]
+    passes = cost_tables(record.history_header, record.history, record.passes,
+                         first_pass=record.pass_offset + 1)["passes"]
+    assert [r[0] for r in passes.rows] == [3, 4, 5, 6]
+    early = record.cost_snapshot(rec.of("snapshot")[-3])     # as it was after pass 4
+    assert early.new_pass_losses.tolist() == losses[2:4]
+    session.handle(("rewind", seq_at_3))
+    assert session.run_record().passes[:, 1].tolist() == [losses[2]]
+    session.handle(("reset",))
+    assert len(session.run_record().passes) == 0
+    session.handle(("undo",))
+    assert session.run_record().passes[:, 1].tolist() == [losses[2]]
+
+
 # -- the host: a spawned process or a thread ------------------------------------------------------
 
 class Played:

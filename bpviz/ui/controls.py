@@ -37,7 +37,7 @@ from ..engine.datasets import default_params
 from ..engine.functions import ACTIVATIONS, OUTPUTS
 from ..engine.network import INITS
 from ..engine.optimizers import OPTIMIZERS
-from ..worker import describe_change
+from ..training import describe_change
 
 # Every box's range is the setting's range in bpviz.engine.config.RANGES, the one the command line
 # and session files are checked against, so that any value they accept shows and types here.

@@ -13,7 +13,8 @@ Each registration gives:
 
 How each format is made is in :mod:`bpviz.ui.formats` (PNG, SVG, GIF) and
 :mod:`bpviz.engine.tables` (the CSV tables of each panel); what the cost and surface tables need
-beyond the panels is kept by :class:`bpviz.ui.run_record.RunRecord`.
+beyond the panels (the history row for row, every pass's loss, the whole trajectory) is the
+training session's :class:`~bpviz.training.RunRecord`, asked for when an export needs it.
 
 A **GIF** shows the last N snapshots up to the one shown: the window's timeline already keeps the
 recent snapshots (``window.history``, immutable, memory-capped, cleared for a new network), so
@@ -48,9 +49,11 @@ from PySide6.QtGui import QAction, QCursor, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsView, QInputDialog, QMenu, QWidget
 
 from .. import __version__
+from ..engine.errors import BpvizError
 from ..engine.fileset import FileSet
 from ..engine.snapshot import Snapshot
 from ..engine.surface import flatten
+from ..training import RunRecord
 from ..engine.tables import (Table, boundary_tables, cost_tables, network_tables, surface_tables,
                              write_csv)
 from .boundary_view import BoundaryView
@@ -58,7 +61,6 @@ from .cost_view import CostView
 from .formats import (ExportError, captioned, png_bytes, render_png, render_svg, settle_layouts,
                       view_size, write_gif)
 from .network_view import NetworkView
-from .run_record import RunRecord
 from .surface_view import thin_path
 
 if TYPE_CHECKING:
@@ -149,7 +151,15 @@ def _boundary_export(window: "MainWindow") -> PanelExport:
     return PanelExport("boundary", "Decision boundary", live, plot_view(live), tables, frames)
 
 
-def _surface_export(window: "MainWindow", record: RunRecord) -> PanelExport:
+def run_record(window: "MainWindow") -> RunRecord:
+    """The run as the training session holds it."""
+    try:
+        return window.host.query("record")
+    except BpvizError as e:
+        raise ExportError(f"cannot export the run: {e}") from e
+
+
+def _surface_export(window: "MainWindow") -> PanelExport:
     """The slice is computed on the surface thread; a GIF keeps the shown slice and moves the
     point and the path to where each snapshot's weights project onto it."""
     live = window.surface
@@ -161,10 +171,12 @@ def _surface_export(window: "MainWindow", record: RunRecord) -> PanelExport:
         return result
 
     def tables(snap):
+        record = run_record(window)
         return surface_tables(shown_result(), snap, record.trajectory, record.trajectory_passes)
 
     def frames(snaps):
         result = shown_result()
+        record = run_record(window)
         if len(flatten(snaps[-1].weights, snaps[-1].biases)) != len(result.origin):
             raise ExportError("the error surface is still being computed for the new network")
         saved = (live.path_item.getData(), live.last_step.getData(), live.marker.pos(),
@@ -194,10 +206,11 @@ def _surface_export(window: "MainWindow", record: RunRecord) -> PanelExport:
     return PanelExport("surface", "Error surface", live, plot_view(live), tables, frames)
 
 
-def _cost_export(window: "MainWindow", record: RunRecord) -> PanelExport:
+def _cost_export(window: "MainWindow") -> PanelExport:
     live = window.cost
 
     def frames(snaps):
+        record = run_record(window)
         copy = CostView()
         copy.set_log_scale(live.log_scale())
         with _offscreen_copy(live, copy) as view:
@@ -208,7 +221,8 @@ def _cost_export(window: "MainWindow", record: RunRecord) -> PanelExport:
                 yield view
 
     def tables(_snap):
-        return cost_tables(record.history_header, record.history(), record.passes(),
+        record = run_record(window)
+        return cost_tables(record.history_header, record.history, record.passes,
                            first_pass=record.pass_offset + 1)
 
     return PanelExport("cost", "Cost curve", live, plot_view(live), tables, frames)
@@ -227,7 +241,7 @@ def _busy():
 
 
 class Exporter(QObject):
-    """The window's export hub: the run record, the panels' registrations and the Export menus.
+    """The window's export hub: the panels' registrations and the Export menus.
 
     ``menu`` is File → Export: one submenu per panel (PNG 1×/2×/4×, SVG, CSV, GIF) and
     "Export all…". Right-clicking a panel's plot offers the same under "Export…"; where pyqtgraph
@@ -237,7 +251,6 @@ class Exporter(QObject):
     def __init__(self, window: "MainWindow"):
         super().__init__(window)
         self.window = window
-        self.record = RunRecord()
         self.panels: dict[str, PanelExport] = {}
         self._export_menus: dict[str, QMenu] = {}      # "Export…" ▸ formats, per panel
         self._context_menus: dict[str, QMenu] = {}     # right click: "Export…" ▸
@@ -248,19 +261,9 @@ class Exporter(QObject):
                                      "with a manifest")
         self.all_action.triggered.connect(self.export_all_dialog)
         self.menu.addAction(self.all_action)
-        window.host.snapshotArrived.connect(self._on_snapshot)
-        window.host.rebuilt.connect(self._on_rebuilt)
         for entry in (_network_export(window), _boundary_export(window),
-                      _surface_export(window, self.record), _cost_export(window, self.record)):
+                      _surface_export(window), _cost_export(window)):
             self.register(entry)
-
-    @Slot(object)
-    def _on_snapshot(self, snap: Snapshot) -> None:
-        self.record.ingest(snap)
-
-    @Slot(object)
-    def _on_rebuilt(self, _payload) -> None:
-        self.record.clear()
 
     # -- registration and menus -------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The main window: dock panels around the training worker.
 
-The window owns a :class:`~bpviz.worker.WorkerHost` (the training thread) and five panels. Every
+The window owns a :class:`~bpviz.worker.WorkerHost` (training, in its own process) and five panels. Every
 snapshot that arrives is *ingested* by the panels that accumulate (the cost curve); a paint timer on
 the GUI thread shows only the newest snapshot (while training, at most one panel per paint tick).
 User actions in the panels (dragging a weight, choosing surface axes, pinning a sample) become
@@ -26,7 +26,8 @@ from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
 from ..engine.snapshot import Snapshot
-from ..worker import PHASED_AT, SPEEDS, WorkerHost
+from ..training import PHASED_AT, SPEEDS
+from ..worker import WorkerHost
 from .boundary_view import BoundaryView
 from .controls import ControlsPanel
 from .cost_view import CostView
