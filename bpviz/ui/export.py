@@ -182,7 +182,7 @@ def _cell(arrays: Sequence[np.ndarray], k: int, i: int):
 def network_tables(snap: Snapshot) -> dict[str, Table]:
     """Edges (one row per weight) and neurons of ``snap``.
 
-    ``layer`` is the design's numbering: an edge of layer l belongs to ``W[l]`` (the snapshot's
+    ``layer`` is the engine's numbering: an edge of layer l belongs to ``W[l]`` (the snapshot's
     ``weights[l − 1]``) and runs from neuron ``from`` of layer l − 1 to neuron ``to`` of layer l.
     ``weight`` is the current weight (after the last update); ``gradient``, ``error_signal`` (w·δ)
     and ``update`` (Δw) belong to the last pass. Neurons of layer 0 (the inputs) have no δ or bias:
