@@ -47,7 +47,7 @@ def installed(tmp_path_factory):
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
     shutil.copytree(ROOT / "bpviz", src / "bpviz", ignore=ignore)
     shutil.copytree(ROOT / "resources", src / "resources", ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, src / name)
     dist = tmp / "dist"
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, src]
