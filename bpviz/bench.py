@@ -58,6 +58,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .engine.ranges import readable
+
 perf = time.perf_counter
 
 CLASSIC = "classic"
@@ -86,7 +88,7 @@ QUICK = Plan(engine_reps=3, engine_seconds=0.15, surface_reps=1, network_frames=
 FULL = Plan(engine_reps=7, engine_seconds=0.4, surface_reps=5, network_frames=60,
             window_reps=10, headless_seconds=1.0, gui_seconds=1.5)
 
-# name → (JSON path, comparison, limit, unit) — the targets of DESIGN.md and the bench brief
+# name → (JSON path, comparison, limit, unit): the targets the README's performance table states
 TARGETS = {
     "engine classic vs plain numpy": (("engine_vs_plain_numpy", CLASSIC), ">=", 1.0, "×"),
     "gui / headless passes": (("gui_to_headless_ratio",), ">=", 0.75, "×"),
@@ -755,9 +757,7 @@ def evaluate_targets(results: dict) -> dict:
 def _fmt(v) -> str:
     if v is None:
         return "n/a"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
-    return str(v)
+    return readable(v) if isinstance(v, float) else str(v)
 
 
 def format_table(r: dict) -> str:

@@ -19,6 +19,17 @@ def wait_snapshot(qtbot, w, condition, timeout=10000):
     return w.latest
 
 
+def answer_to_a_command(qtbot, w, sample=5):
+    """Pin training sample ``sample`` and wait for the worker's answer, a snapshot pinning it.
+    Snapshots arrive in the order the worker sent them, so every one it sent before the answer has
+    arrived too. Returns how many snapshots arrived, the answer included."""
+    before = w.host.received
+    w.pin_sample(sample)
+    qtbot.waitUntil(lambda: w.latest.sample is not None and w.latest.sample.index == sample,
+                    timeout=10000)
+    return w.host.received - before
+
+
 def test_opens_on_the_classic_example_ready_to_play(window):
     snap = window.latest
     assert snap.sizes == (2, 3, 3) and snap.activations == ("sigmoid", "softmax")
@@ -38,10 +49,11 @@ def test_play_trains_and_pause_stops_snapshots(qtbot, window):
     assert losses[0] == 2.0981205629348856 and losses[-1] < losses[0]
     window.pause()
     wait_snapshot(qtbot, window, lambda s: not s.running)
-    received = window.host.received
-    epoch = window.latest.epoch
-    qtbot.wait(400)
-    assert window.host.received == received and window.latest.epoch == epoch
+    epoch, passes = window.latest.epoch, window.latest.pass_count
+    # paused: the only snapshot that still comes is the answer to a command, at the same pass
+    assert answer_to_a_command(qtbot, window) == 1
+    assert not window.latest.running
+    assert (window.latest.epoch, window.latest.pass_count) == (epoch, passes)
     # every pass reached the cost curve although only some snapshots were painted
     assert len(window.cost.series("pass_loss")[1]) == window.latest.pass_count
     assert window.status_labels["epoch"].text() == f"epoch {epoch}"
@@ -51,16 +63,16 @@ def test_step_runs_exactly_one_pass_and_every_panel_shows_it(qtbot, window):
     before = window.latest
     window.step()
     snap = wait_snapshot(qtbot, window, lambda s: s.pass_count == 1)
-    qtbot.wait(200)
-    assert window.latest.pass_count == 1
+    assert window.network._snap is snap                   # the diagram shows the pass
     # the pass's update is −η·∇ at the weights before it
     for k in range(2):
         assert np.allclose(snap.weights[k], before.weights[k] - 1.5 * snap.grad_weights[k],
                            rtol=1e-12, atol=1e-15)
         assert np.array_equal(snap.trace_weights[k], before.weights[k])
     assert window.cost.series("pass_loss")[1].tolist() == [pytest.approx(2.0981205629348856)]
-    assert window.network._snap is snap if hasattr(window.network, "_snap") else True
     assert window.status_labels["pass"].text() == "pass 1"
+    # one pass, no more: the answer to a later command still shows pass 1
+    assert answer_to_a_command(qtbot, window) == 1 and window.latest.pass_count == 1
 
 
 def test_new_learning_rate_changes_the_next_update(qtbot, window):
@@ -146,8 +158,9 @@ def test_bad_csv_keeps_the_previous_state(qtbot, window, tmp_path):
     before = window.latest
     assert not window.load_csv(str(bad))
     assert "broken.csv" in window.last_error
-    qtbot.wait(200)
+    assert answer_to_a_command(qtbot, window) == 1       # no new network came before the answer
     assert window.latest.sizes == before.sizes and window.config.dataset == "gaussian-clouds"
+    assert window.latest.pass_count == before.pass_count
 
 
 def test_csv_file_loads_as_dataset(qtbot, window, tmp_path):

@@ -3,7 +3,7 @@
 PySide6 6.12.0 on CPython 3.11 decrements the reference counts of ``None``, ``True`` and ``False``
 on common calls (``QGraphicsItem.update()``, painting, ``Signal.emit()``); after enough calls the
 count reaches zero and the process aborts with ``Fatal Python error: none_dealloc`` (or
-``bool_dealloc``). See DESIGN.md, "Known dependency pitfalls".
+``bool_dealloc``). The README and ``pyproject.toml`` exclude that release.
 
 The probe runs in a subprocess, so a binding that crashes fails this test instead of killing pytest.
 It does thousands of the calls that bite and compares ``sys.getrefcount`` of the three singletons

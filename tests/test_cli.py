@@ -48,6 +48,18 @@ def test_train_does_not_import_qt(tmp_path):
     assert p.stdout.strip().splitlines()[-1] == "0 []", p.stderr
 
 
+def test_main_sets_one_blas_thread_before_numpy_loads():
+    """Importing the command line loads no numpy, so ``main`` still sets one BLAS thread; the
+    engine the command then imports sees it."""
+    code = ("import os, sys; from bpviz.cli import main; loaded = 'numpy' in sys.modules; "
+            "rc = main(['gradcheck', '--preset', 'xor', '--samples-check', '2']); "
+            "print(loaded, rc, os.environ['OPENBLAS_NUM_THREADS'])")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env=env)
+    assert p.stdout.strip().splitlines()[-1] == "False 0 1", p.stderr
+
+
 def test_engine_does_not_import_qt():
     code = ("import sys, bpviz.engine, bpviz.engine.surface, bpviz.engine.datasets, "
             "bpviz.engine.csvdata, bpviz.engine.snapshot, bpviz.engine.trajectory; "

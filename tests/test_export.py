@@ -3,7 +3,6 @@ CSV numbers equal to the engine's arrays, GIF frame counts, "Export all" with it
 writes with clear messages, and the menus that lead there."""
 
 import csv
-import dataclasses
 import errno
 import json
 import sys
@@ -16,8 +15,6 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 
 from bpviz.engine import fileset
-from bpviz.engine.tables import cost_tables
-from bpviz.engine.trainer import History
 from bpviz.ui import export, formats, style
 from bpviz.ui.export import GIF_MAX_FRAMES, ExportError, export_all, export_panel, film
 from bpviz.ui.formats import clean_svg

@@ -418,13 +418,7 @@ def test_report_is_frozen_and_json_ready(classic):
 # -- the command line --------------------------------------------------------------------------
 
 def _cli_prefix():
-    """``bpviz inspect`` once cli.py declares it; until then the module's own entry point."""
-    from bpviz import cli
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    if "inspect" in sub.choices:
-        return [sys.executable, "-m", "bpviz", "inspect"]
-    return [sys.executable, "-m", "bpviz.inspect_cmd", "inspect"]
+    return [sys.executable, "-m", "bpviz", "inspect"]
 
 
 def _run(args):
@@ -497,7 +491,7 @@ def test_cli_bad_input_exits_2_with_one_line(args, words):
 
 def test_inspect_command_does_not_import_qt():
     code = ("import sys, io, contextlib\n"
-            "from bpviz.inspect_cmd import main\n"
+            "from bpviz.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    rc = main(['inspect', '--neuron', '1:0', '--json'])\n"
             "assert rc == 0, rc\n"

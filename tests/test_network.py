@@ -29,7 +29,7 @@ def _loss_of_z(net, X, T, layer, n, j, eps):
         if i == layer:
             z = z.copy()
             z[0, j] += eps
-        a = net.layer_forward(i, z)
+        a = net.activate(i + 1, z)
     return float(net.out.loss(z, T[n:n + 1])[0])
 
 

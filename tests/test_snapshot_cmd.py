@@ -146,7 +146,7 @@ def test_waiting_for_epochs_ends_for_every_reason():
 
     import pytest
 
-    from bpviz.snapshot_cmd import WindowError, _wait_for_epochs
+    from bpviz.cli.snapshot import WindowError, _wait_for_epochs
     start = FakeSnap(1, 0, 0, False)
     done = FakeWindow(start, FakeSnap(2, 0, 0, True), FakeSnap(3, 2, 20, True),
                       FakeSnap(4, 5, 50, False))

@@ -200,7 +200,7 @@ def test_samples_in_columns_pass_equals_the_row_layout_formulas():
         for i, (W, b) in enumerate(zip(net.weights, net.biases)):
             z = acts[-1] @ W + b
             zs.append(z)
-            acts.append(net.layer_forward(i, z))
+            acts.append(net.activate(i + 1, z))
         assert np.allclose(tr.output, acts[-1], rtol=1e-13, atol=1e-15)
         assert np.allclose(tr.losses, net.out.loss(zs[-1], T), rtol=1e-13)
         assert tr.activations[1].shape == (50, 5) and tr.deltas[0].shape == (50, 5)

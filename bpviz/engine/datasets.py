@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Integral, Real
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -48,8 +47,9 @@ import numpy as np
 from .csvdata import check_split_args, load_csv, split_indices, zscore
 from .data import CLASSIFICATION, REGRESSION, Dataset
 from .errors import ConfigError, DataError
+from ..resources import resource_dir
 
-RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES_DIR = resource_dir()
 MAX_SAMPLES = 1_000_000
 
 CLOUD_CENTRES = ((0.0, -2.0), (2.0, 2.0), (-2.0, 2.0))
@@ -177,7 +177,7 @@ def _draw_sine(rng, n, noise):
 
 
 def _draw_iris(rng, n, noise):
-    """The 150 rows of resources/iris.csv in file order, plus noise·N(0, 1) centimetres."""
+    """The 150 rows of the iris.csv bpviz ships (``resources/``) in file order, plus noise·N(0, 1) centimetres."""
     data = load_csv(RESOURCES_DIR / "iris.csv", label="species", task=CLASSIFICATION)
     if (len(data.X_train) != n or data.feature_names != IRIS_FEATURES
             or data.class_names != IRIS_CLASSES):

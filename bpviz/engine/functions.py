@@ -2,10 +2,12 @@
 
 Every activation is a pair ``(f, df)``: ``f(z)`` gives the activation, ``df(z, a)`` its derivative
 f'(z), where ``a = f(z)`` is passed in so that sigmoid and tanh reuse it (σ' = a(1 − a),
-tanh' = 1 − a²). The derivative sits next to the formula it differentiates.
+tanh' = 1 − a²). The derivative sits next to the formula it differentiates. ``f_in_place(z)``
+gives the values of ``f(z)`` bit for bit, computed in ``z``'s own memory (the surface slice
+applies activations to many grid points at once and needs no new array per layer).
 
 Every output is a softmax, sigmoid or linear layer paired with its canonical loss, so that the output
-delta δ^L = ∂ℓ/∂z^L is ``y − t`` for all three (see DESIGN.md). Per-sample losses are computed from
+delta δ^L = ∂ℓ/∂z^L is ``y − t`` for all three. Per-sample losses are computed from
 the pre-activation ``z`` in numerically stable forms: log-sum-exp for softmax cross-entropy and
 softplus for binary cross-entropy, so no ``log(0)`` is ever taken.
 """
@@ -35,6 +37,21 @@ def _sigmoid_fast(z: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+def _sigmoid_in_place(z: np.ndarray) -> np.ndarray:
+    """``_sigmoid_fast`` in ``z``'s memory: the same operations in the same order."""
+    with np.errstate(over="ignore"):
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        return np.reciprocal(z, out=z)
+
+
+def _leaky_relu_in_place(z: np.ndarray) -> np.ndarray:
+    negative = z < 0
+    z[negative] *= LEAKY_SLOPE
+    return z
+
+
 @dataclass(frozen=True)
 class Activation:
     name: str
@@ -42,22 +59,24 @@ class Activation:
     df: Callable[[np.ndarray, np.ndarray], np.ndarray]
     formula: str        # f(z), for the inspector
     derivative: str     # f'(z), for the inspector
+    f_in_place: Callable[[np.ndarray], np.ndarray]   # f(z) written into z, returned
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("sigmoid", _sigmoid_fast, lambda z, a: a * (1.0 - a),
-                   "σ(z) = 1 / (1 + e^−z)", "σ′(z) = a (1 − a)"),
+                   "σ(z) = 1 / (1 + e^−z)", "σ′(z) = a (1 − a)", _sigmoid_in_place),
         Activation("tanh", np.tanh, lambda z, a: 1.0 - a * a,
-                   "tanh(z)", "tanh′(z) = 1 − a²"),
+                   "tanh(z)", "tanh′(z) = 1 − a²", lambda z: np.tanh(z, out=z)),
         Activation("relu", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(float),
-                   "max(0, z)", "1 if z > 0 else 0"),
+                   "max(0, z)", "1 if z > 0 else 0", lambda z: np.maximum(z, 0.0, out=z)),
         Activation("leaky_relu", lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
                    lambda z, a: np.where(z > 0, 1.0, LEAKY_SLOPE),
-                   f"z if z > 0 else {LEAKY_SLOPE}·z", f"1 if z > 0 else {LEAKY_SLOPE}"),
+                   f"z if z > 0 else {LEAKY_SLOPE}·z", f"1 if z > 0 else {LEAKY_SLOPE}",
+                   _leaky_relu_in_place),
         Activation("linear", lambda z: z.copy(), lambda z, a: np.ones_like(z),
-                   "z", "1"),
+                   "z", "1", lambda z: z),
     )
 }
 

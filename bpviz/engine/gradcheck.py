@@ -21,7 +21,8 @@ class GradCheck:
         return max(float(e.max()) for e in self.rel_error)
 
     def worst_location(self) -> tuple[str, int, tuple[int, ...]]:
-        """('W' or 'b', layer index, element index) of the worst relative error."""
+        """('W' or 'b', k, element index) of the worst relative error: in weights[k] or
+        biases[k], which feed layer k + 1."""
         k = int(np.argmax([e.max() for e in self.rel_error]))
         e = self.rel_error[k]
         return ("W" if k % 2 == 0 else "b", k // 2, tuple(int(i) for i in np.unravel_index(e.argmax(), e.shape)))

@@ -282,15 +282,6 @@ def _fprime(net: Network, trace: Trace, layer: int) -> np.ndarray:
     return act.df(trace.pre_activations[layer - 1], trace.activations[layer])
 
 
-def _loss_from(net: Network, layer: int, z: np.ndarray, T: np.ndarray) -> float:
-    """Mean loss when layer ``layer`` has pre-activation ``z`` (the layers above recomputed)."""
-    L = net.n_layers
-    for i in range(layer - 1, L - 1):
-        a = net.hidden_activations[i].f(z)
-        z = a @ net.weights[i + 1] + net.biases[i + 1]
-    return float(net.out.loss(z, T).mean())
-
-
 def finite_differences(net: Network, X, T, layer: int, index: int, rows: Sequence[int],
                        h: float = FD_STEP) -> tuple[np.ndarray, float]:
     """Five-point finite differences of the mean loss in w[i→index] (i in ``rows``) and b[index].
@@ -301,11 +292,9 @@ def finite_differences(net: Network, X, T, layer: int, index: int, rows: Sequenc
     """
     X = np.asarray(X, dtype=float)
     T = np.asarray(T, dtype=float)
-    a = X
-    for i in range(layer - 1):
-        a = net.hidden_activations[i].f(a @ net.weights[i] + net.biases[i])
+    a = net.forward_to(layer - 1, X)
     W, b = net.weights[layer - 1], net.biases[layer - 1]
-    z0 = a @ W + b
+    z0 = net.pre_activation(layer, a)
 
     grads_w = []
     for i in rows:
@@ -316,13 +305,13 @@ def finite_differences(net: Network, X, T, layer: int, index: int, rows: Sequenc
             w2[i] = w[i] + step
             z = z0.copy()
             z[:, index] = a @ w2 + b[index]
-            vals.append(_loss_from(net, layer, z, T))
+            vals.append(net.loss_from(layer, z, T))
         grads_w.append((-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h))
     vals = []
     for step in (2 * h, h, -h, -2 * h):
         z = z0.copy()
         z[:, index] = a @ W[:, index] + (b[index] + step)
-        vals.append(_loss_from(net, layer, z, T))
+        vals.append(net.loss_from(layer, z, T))
     grad_b = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
     return np.array(grads_w, dtype=float), float(grad_b)
 

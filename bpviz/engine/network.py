@@ -1,16 +1,22 @@
 """The network, its forward pass and backpropagation with a full trace.
 
-Indices follow the array layout (as in ``net.weights[i]``): ``weights[i]`` has shape
-``(n_i, n_{i+1})`` and feeds layer ``i + 1`` (the diagram's layer numbering, where 0 is the input).
-For one mini-batch ``X`` of N samples:
+Layers are numbered as in the package docstring: layer 0 is the input, layer l ≥ 1 is fed by
+``weights[l − 1]`` and ``biases[l − 1]`` (W[l] and b[l] below), and layer L = ``n_layers`` is the
+output. For one mini-batch ``X`` of N samples:
 
     a[0] = X
-    z[i] = a[i] @ W[i] + b[i]                 pre_activations[i], (N, n_{i+1})
-    a[i+1] = f_{i+1}(z[i])                    activations[i + 1]
-    δ[last] = y − t                           canonical output/loss pairs
-    δ[i] = f'_{i+1}(z[i]) ⊙ (δ[i+1] @ W[i+1]ᵀ)   deltas[i], per sample, not divided by N
-    ∂loss/∂W[i] = a[i]ᵀ δ[i] / N,  ∂loss/∂b[i] = mean_n δ[i]
-    edge signal i→j of W[i] = W[i][i, j] · mean_n δ[i][n, j]
+    z[l] = a[l−1] W[l] + b[l]                 pre_activation(l, a), (N, n_l)
+    a[l] = f_l(z[l])                          activate(l, z)
+    δ[L] = y − t                              canonical output/loss pairs
+    δ[l] = f'_l(z[l]) ⊙ (δ[l+1] W[l+1]ᵀ)       per sample, not divided by N
+    ∂loss/∂W[l] = a[l−1]ᵀ δ[l] / N,  ∂loss/∂b[l] = mean_n δ[l]
+    edge signal i→j of W[l] = W[l][i, j] · mean_n δ[l][n, j]
+
+``pre_activation`` and ``activate`` are the one forward pass: training, the surface slice and the
+inspector all go through them (``forward_to`` and ``forward_from`` chain them). The lists of a
+:class:`Trace` are indexed from 0 like ``weights``: ``activations[l]`` is a[l] (``activations[0]``
+is X), while ``pre_activations[l − 1]``, ``deltas[l − 1]``, ``grad_weights[l − 1]``,
+``grad_biases[l − 1]`` and ``edge_signals[l − 1]`` belong to layer l.
 
 The backward sweep reuses δ of the layer above: that reuse is what makes backprop dynamic
 programming.
@@ -64,12 +70,12 @@ class Trace:
 
     loss: float
     losses: np.ndarray                 # (N,) per-sample loss ℓ_n
-    activations: list[np.ndarray]      # a[0] = X ... a[L] = y; (N, n_i)
-    pre_activations: list[np.ndarray]  # z[i], (N, n_{i+1})
-    deltas: list[np.ndarray]           # δ[i] = ∂ℓ_n/∂z[i], (N, n_{i+1})
-    grad_weights: list[np.ndarray]     # ∂loss/∂W[i]
-    grad_biases: list[np.ndarray]      # ∂loss/∂b[i]
-    edge_signals: list[np.ndarray]     # W[i] · mean_n δ[i], (n_i, n_{i+1})
+    activations: list[np.ndarray]      # [l]: a[l], (N, n_l); a[0] = X ... a[L] = y
+    pre_activations: list[np.ndarray]  # [l − 1]: z[l], (N, n_l)
+    deltas: list[np.ndarray]           # [l − 1]: δ[l] = ∂ℓ_n/∂z[l], (N, n_l)
+    grad_weights: list[np.ndarray]     # [l − 1]: ∂loss/∂W[l], shaped like weights[l − 1]
+    grad_biases: list[np.ndarray]      # [l − 1]: ∂loss/∂b[l]
+    edge_signals: list[np.ndarray]     # [l − 1]: W[l] · mean_n δ[l], (n_{l−1}, n_l)
 
     @property
     def output(self) -> np.ndarray:
@@ -122,7 +128,7 @@ class Network:
 
     @property
     def n_layers(self) -> int:
-        """Number of weight layers."""
+        """Number of weight layers: L, the output layer's number."""
         return len(self.weights)
 
     @property
@@ -159,11 +165,47 @@ class Network:
 
     # -- forward -----------------------------------------------------------------------------
 
-    def layer_forward(self, i: int, z: np.ndarray) -> np.ndarray:
-        """Activation of the layer fed by ``weights[i]`` from its pre-activation."""
-        if i == self.n_layers - 1:
+    def pre_activation(self, l: int, a: np.ndarray, dtype=None) -> np.ndarray:
+        """z[l] = a[l−1] W[l] + b[l] for layer ``l`` ≥ 1, samples in rows: ``a`` is (..., n_{l−1})
+        (any leading axes, e.g. grid points × samples). With ``dtype`` the weights and biases are
+        cast to it first."""
+        W, b = self.weights[l - 1], self.biases[l - 1]
+        if dtype is not None:
+            W, b = W.astype(dtype), b.astype(dtype)
+        return a @ W + b
+
+    def pre_activation_t(self, l: int, aT: np.ndarray) -> np.ndarray:
+        """``pre_activation`` for samples in columns: aT is (n_{l−1}, N), z[l]ᵀ is (n_l, N)."""
+        z = self.weights[l - 1].T @ aT
+        z += self.biases[l - 1][:, None]
+        return z
+
+    def activate(self, l: int, z: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """a[l] = f_l(z[l]) for layer ``l`` ≥ 1: a hidden layer's activation (element-wise, any
+        layout; with ``in_place`` written into ``z``, the same values bit for bit) or, for the
+        output layer L, the output activation of samples in rows."""
+        if l == self.n_layers:
             return self.out.f(z)
-        return self.hidden_activations[i].f(z)
+        act = self.hidden_activations[l - 1]
+        return act.f_in_place(z) if in_place else act.f(z)
+
+    def forward_to(self, l: int, X: np.ndarray, dtype=None) -> np.ndarray:
+        """a[l], the activations of layer ``l`` (0 ≤ l < L), from the inputs X (samples in rows)."""
+        a = X
+        for k in range(1, l + 1):
+            a = self.activate(k, self.pre_activation(k, a, dtype))
+        return a
+
+    def forward_from(self, l: int, z: np.ndarray) -> np.ndarray:
+        """z[L], the output layer's pre-activation, from z[l] of layer ``l`` ≥ 1 (samples in rows):
+        the layers above ``l`` recomputed."""
+        for k in range(l + 1, self.n_layers + 1):
+            z = self.pre_activation(k, self.activate(k - 1, z))
+        return z
+
+    def loss_from(self, l: int, z: np.ndarray, T: np.ndarray) -> float:
+        """Mean loss when layer ``l`` has pre-activation ``z`` (the layers above recomputed)."""
+        return float(self.out.loss(self.forward_from(l, z), T).mean())
 
     # The passes below keep samples in columns, (n, N): numpy's inner loops then run along the
     # N samples instead of along a handful of neurons, and bias adds and per-sample reductions
@@ -175,13 +217,13 @@ class Network:
         activations below it ([XT, a1, ...]) and every layer's z; otherwise empty lists."""
         a = XT
         acts, zs = [XT], []
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = W.T @ a                                    # z[i] = a[i] W[i] + b[i]
-            z += b[:, None]
+        L = self.n_layers
+        for l in range(1, L + 1):
+            z = self.pre_activation_t(l, a)
             if keep:
                 zs.append(z)
-            if i < self.n_layers - 1:
-                a = self.hidden_activations[i].f(z)
+            if l < L:
+                a = self.activate(l, z)
                 if keep:
                     acts.append(a)
         return z, acts, zs
@@ -231,18 +273,18 @@ class Network:
         grads_W: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         grads_b: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         signals: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-        delta = y - TT                                     # δ^L = y − t
-        for i in range(L - 1, -1, -1):
-            deltas[i] = delta.T
-            gW = acts[i] @ delta.T                         # Σ_n a[i][n]ᵀ δ[i][n]
+        delta = y - TT                                     # δ[L] = y − t
+        for l in range(L, 0, -1):                          # layer l, fed by weights[l − 1]
+            deltas[l - 1] = delta.T
+            gW = acts[l - 1] @ delta.T                     # Σ_n a[l−1][n]ᵀ δ[l][n]
             gW /= N
-            grads_W[i] = gW
+            grads_W[l - 1] = gW
             mean_delta = delta.sum(axis=1)
             mean_delta /= N
-            grads_b[i] = mean_delta
-            signals[i] = self.weights[i] * mean_delta      # w_ij · mean δ_j
-            if i > 0:
-                act = self.hidden_activations[i - 1]
-                delta = act.df(zs[i - 1], acts[i]) * (self.weights[i] @ delta)
+            grads_b[l - 1] = mean_delta
+            signals[l - 1] = self.weights[l - 1] * mean_delta      # w_ij · mean δ_j
+            if l > 1:                                      # δ[l−1] = f′(z[l−1]) ⊙ (δ[l] W[l]ᵀ)
+                act = self.hidden_activations[l - 2]
+                delta = act.df(zs[l - 2], acts[l - 1]) * (self.weights[l - 1] @ delta)
         return Trace(float(losses.mean()), losses, [a.T for a in acts], [z.T for z in zs], deltas,
                      grads_W, grads_b, signals)

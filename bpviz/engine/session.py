@@ -84,6 +84,7 @@ from .data import CLASSIFICATION, REGRESSION, Dataset
 from .errors import BpvizError, ConfigError, SessionError
 from .fileset import write_file
 from .network import Network
+from .ranges import whole_number
 from .trainer import MT19937_WORDS, Trainer
 from .trajectory import Trajectory
 
@@ -349,12 +350,6 @@ def _check_live_settings(state, config: Config) -> None:
         raise SessionError(f"the saved training state is not valid: {e}") from None
 
 
-def _whole(value, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise SessionError(f"{what} must be a whole number ≥ 0, got {value!r}")
-    return value
-
-
 class _ArrayLimits:
     """The most bytes each array of a session can hold, from what the session's own configuration
     and counters imply (upper bounds: the exact shapes are checked when the state is restored)."""
@@ -366,7 +361,7 @@ class _ArrayLimits:
         self.parameter = max(a * b for a, b in layers)           # the largest weight matrix
         parameters = sum(a * b + b for a, b in layers)            # a trajectory point
         trainer = manifest["trainer"]
-        self.history_rows = _whole(trainer.get("epoch"), "the saved epoch count") + 1
+        self.history_rows = whole_number("the saved epoch count", trainer.get("epoch"), SessionError) + 1
         self.columns = len(sizes) - 1                             # grad norm per layer
         if config.dataset != "csv":
             self.samples = config.n_samples or datasets.default_params(config.dataset)["n_samples"]

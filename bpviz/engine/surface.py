@@ -37,7 +37,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .functions import LEAKY_SLOPE
 from .network import Network
 
 AXIS_KINDS = ("weight", "bias", "random", "pca")
@@ -413,39 +412,11 @@ def _samples_last(m: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(m, -1, -2)).swapaxes(-1, -2)
 
 
-def _sigmoid_in_place(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^−z), the operations of ``functions._sigmoid_fast`` in the same order."""
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    z += 1.0
-    return np.reciprocal(z, out=z)
-
-
-def _leaky_relu_in_place(z: np.ndarray) -> np.ndarray:
-    negative = z < 0
-    z[negative] *= LEAKY_SLOPE
-    return z
-
-
-# The hidden activations applied to a pre-activation the slice no longer needs, in its own memory:
-# the same values as ``Activation.f`` without a new array per layer and grid point.
-_IN_PLACE = {
-    "tanh": lambda z: np.tanh(z, out=z),
-    "sigmoid": _sigmoid_in_place,
-    "relu": lambda z: np.maximum(z, 0.0, out=z),
-    "leaky_relu": _leaky_relu_in_place,
-    "linear": lambda z: z,
-}
-
-
-def _activate(net: Network, layer: int, z: np.ndarray) -> np.ndarray:
-    """``net.layer_forward(layer, z)`` for a hidden layer, computed in ``z``'s memory."""
-    in_place = _IN_PLACE.get(net.hidden_activations[layer].name)
-    return net.layer_forward(layer, z) if in_place is None else in_place(z)
-
-
 class _SliceEvaluator:
-    """Mean loss at θ_c + αx·d_x + αy·d_y for a chunk of points (αx, αy) at once."""
+    """Mean loss at θ_c + αx·d_x + αy·d_y for a chunk of points (αx, αy) at once.
+
+    Built on the network's forward pass (``pre_activation``, ``activate``); ``k`` counts weight
+    arrays, ``weights[k]`` feeding layer k + 1."""
 
     def __init__(self, net: Network, X: np.ndarray, T: np.ndarray, d_x, d_y, dtype):
         self.net = net
@@ -455,28 +426,26 @@ class _SliceEvaluator:
         def cast(d):      # the direction's arrays in ``dtype``, None where they are zero
             return [p.astype(dtype) if np.any(p) else None for p in d]
         d_x, d_y = cast(d_x), cast(d_y)
-        touched = [any(d[k] is not None for d in (d_x, d_y) for k in (2 * l, 2 * l + 1))
-                   for l in range(L)]
+        touched = [any(d[m] is not None for d in (d_x, d_y) for m in (2 * k, 2 * k + 1))
+                   for k in range(L)]
         self.first = touched.index(True) if any(touched) else L - 1
-        a_c = X.astype(dtype)          # the centre's activations, up to the first touched layer
-        for l in range(self.first):
-            W, b = net.weights[l].astype(dtype), net.biases[l].astype(dtype)
-            a_c = net.layer_forward(l, a_c @ W + b)
+        # the centre's activations, up to the first touched layer (fed by weights[first])
+        a_c = net.forward_to(self.first, X.astype(dtype), dtype)
         self.steps: list = []
         cols_in = np.arange(0)          # the first touched layer's input is the same everywhere
-        for l in range(self.first, L):
-            W, b = net.weights[l].astype(dtype), net.biases[l].astype(dtype)
-            args = (W, b, d_x[2 * l], d_x[2 * l + 1], d_y[2 * l], d_y[2 * l + 1])
+        for k in range(self.first, L):
+            W, b = net.weights[k].astype(dtype), net.biases[k].astype(dtype)
+            args = (W, b, d_x[2 * k], d_x[2 * k + 1], d_y[2 * k], d_y[2 * k + 1])
             if cols_in is None:
                 self.steps.append(_FullStep(*args))
                 continue
-            step = _PartialStep(a_c, *args, cols_in=cols_in, every_column=l == L - 1)
+            step = _PartialStep(a_c, *args, cols_in=cols_in, every_column=k == L - 1)
             if len(cols_in) == 0 and step.cols_out is None and a_c.shape[1] < step.z.terms:
                 step = _ConstantInputStep(a_c, *args)
             self.steps.append(step)
             cols_in = step.cols_out
-            if l < L - 1:
-                a_c = net.layer_forward(l, a_c @ W + b)
+            if k < L - 1:
+                a_c = net.activate(k + 1, net.pre_activation(k + 1, a_c, dtype))
         # the widest array a chunk holds per point and sample
         self.width = max(net.sizes[self.first:])
 
@@ -484,10 +453,10 @@ class _SliceEvaluator:
         """Mean per-sample loss at the points (ax[c], ay[c]), shape (C,)."""
         coefs = _coefficients(ax.astype(self.T.dtype), ay.astype(self.T.dtype))
         a = None
-        for l, step in enumerate(self.steps, start=self.first):
+        for k, step in enumerate(self.steps, start=self.first):
             z = step(a, coefs)
-            if l < self.net.n_layers - 1:
-                a = _activate(self.net, l, z)
+            if k < self.net.n_layers - 1:          # hidden layer k + 1, in z's own memory
+                a = self.net.activate(k + 1, z, in_place=True)
         return self.net.out.loss(_samples_last(z), self.T).mean(axis=1)
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import Callable
 
 import numpy as np
@@ -42,6 +42,7 @@ from .data import Dataset
 from .memory import deep_sizeof
 from .network import Network, Trace
 from .optimizers import make_optimizer
+from .ranges import RANGES, readable, whole_number
 
 SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
 MT19937_WORDS = 624            # length of the Mersenne Twister key in RandomState's state
@@ -49,24 +50,9 @@ DIVERGENCE_FACTOR = 1000.0     # a loss above this many times the start loss cou
 START_LOSS_FLOOR = 0.01        # a start loss below this is measured as this (a run starting near 0)
 
 
-def readable(x: float) -> str:
-    """A loss for a sentence: 2.1, 0.149, 613,933, 6.14e+20."""
-    x = float(x)
-    if not math.isfinite(x) or abs(x) >= 1e15:
-        return f"{x:.3g}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
-
-
 def check_divergence_factor(value) -> float:
-    """``value`` as a divergence factor: 0 (off) or a finite number ≥ 1; ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"divergence factor must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or not (v == 0 or v >= 1):
-        raise ValueError(f"divergence factor must be 0 (off) or at least 1, got {value!r}")
-    return v
+    """``value`` as a divergence factor, in its range (``RANGES``); ValueError otherwise."""
+    return float(RANGES["divergence_factor"].check(value, error=ValueError))
 
 
 @dataclass
@@ -535,13 +521,13 @@ class Trainer:
         lr = _real("learning rate", state["lr"], positive=True)
         momentum = _real("momentum", state["momentum"])
         l2 = _real("L2", state["l2"])
-        batch_size = _whole("batch size", state["batch_size"])
-        epoch = _whole("epoch", state["epoch"])
-        pass_count = _whole("pass count", state["pass_count"])
-        pass_in_epoch = _whole("pass in epoch", state["pass_in_epoch"])
-        epoch_batch = _whole("epoch batch size", state["epoch_batch"])
+        batch_size = whole_number("batch size", state["batch_size"])
+        epoch = whole_number("epoch", state["epoch"])
+        pass_count = whole_number("pass count", state["pass_count"])
+        pass_in_epoch = whole_number("pass in epoch", state["pass_in_epoch"])
+        epoch_batch = whole_number("epoch batch size", state["epoch_batch"])
         # states written before single-sample passes existed hold whole batches only
-        taken = _whole("samples taken", state.get("taken", pass_in_epoch * epoch_batch))
+        taken = whole_number("samples taken", state.get("taken", pass_in_epoch * epoch_batch))
         order = None if state["order"] is None else self._checked_order(state["order"])
         order_drawn = state["order_drawn"]
         if not isinstance(order_drawn, bool):
@@ -558,7 +544,7 @@ class Trainer:
         if state["history"] is not None:
             history = self._checked_history(state["history"])
         else:
-            keep = _whole("history length", state["history_length"])
+            keep = whole_number("history length", state["history_length"])
             if keep > self.history.end_epoch:
                 raise ValueError(f"a checkpoint of history up to epoch {keep} does not fit a "
                                  f"history that ends at epoch {self.history.end_epoch}")
@@ -569,8 +555,8 @@ class Trainer:
             d = state["diverged"]
             if not isinstance(d["reason"], str):
                 raise TypeError("the divergence reason must be text")
-            diverged = Divergence(_whole("divergence epoch", d["epoch"]),
-                                  _whole("divergence pass", d["pass_index"]), d["reason"])
+            diverged = Divergence(whole_number("divergence epoch", d["epoch"]),
+                                  whole_number("divergence pass", d["pass_index"]), d["reason"])
         if "start_loss" in state:
             start_loss = (None if state["start_loss"] is None else
                           _real("start loss", state["start_loss"]))
@@ -607,7 +593,7 @@ class Trainer:
                              f"{', '.join(sorted(current)) or 'no state'}, got "
                              f"{', '.join(sorted(state)) or 'none'}")
         return {k: (_arrays(f"optimizer {k}", v, shapes) if isinstance(current[k], list)
-                    else _whole(f"optimizer {k}", v))
+                    else whole_number(f"optimizer {k}", v))
                 for k, v in state.items()}
 
     def _checked_order(self, order) -> np.ndarray:
@@ -649,12 +635,6 @@ def _arrays(name: str, arrays, shapes, finite: bool = False) -> list[np.ndarray]
     return out
 
 
-def _whole(name: str, value) -> int:
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
-    return int(value)
-
-
 def _real(name: str, value, positive: bool = False) -> float:
     if (not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value)
             or value < 0 or (positive and value == 0)):
@@ -667,7 +647,7 @@ def _random_state(state: dict) -> np.random.RandomState:
     """A RandomState set to ``state`` (``get_state(legacy=False)`` form), checked first: numpy
     trusts the key position and reads out of bounds when it is wrong."""
     key = np.asarray(state["state"]["key"])
-    pos = _whole("shuffle generator position", state["state"]["pos"])
+    pos = whole_number("shuffle generator position", state["state"]["pos"])
     if (state["bit_generator"] != "MT19937" or key.dtype.kind not in "iu"
             or key.shape != (MT19937_WORDS,) or key.min() < 0 or key.max() >= 2 ** 32
             or pos > MT19937_WORDS or state["has_gauss"] not in (0, 1)

@@ -609,6 +609,10 @@ class InspectorPanel(QWidget):
                     and all(np.array_equal(a, b) for a, b in zip(old.update_weights,
                                                                   snap.update_weights)))
 
+    def recompute_pending(self) -> bool:
+        """A recomputation is scheduled: snapshots came faster than ``MIN_INTERVAL_S`` apart."""
+        return self._timer.isActive()
+
     @Slot()
     def _on_timer(self) -> None:
         self._update(force=True)

@@ -38,8 +38,9 @@ from .network_view import NetworkView
 from .inspector import InspectorPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
+from ..resources import resource_dir
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = resource_dir()
 PAINT_INTERVAL_MS = 16
 # While training, every panel is repainted at most this often (frames per second) and at most one
 # panel per paint tick, each within its share of the GUI thread's time: training, painting and the

@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .engine.errors import BpvizError, ConfigError
+from ..engine.errors import BpvizError, ConfigError
+from .common import (EXIT_DIVERGED, EXIT_OK, add_run_options, config_from_args, neuron,
+                     window_size)
 
 SURFACE_WAIT_S = 20.0
 START_WAIT_S = 60.0
@@ -75,8 +77,8 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from .ui.main_window import MainWindow
-    from .ui.qt import quiet_platform_messages
+    from ..ui.main_window import MainWindow
+    from ..ui.qt import quiet_platform_messages
 
     quiet_platform_messages()
     app = QApplication.instance() or QApplication(["bpviz"])
@@ -108,8 +110,24 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
         raise
 
 
+def add_parser(subparsers) -> None:
+    s = subparsers.add_parser("snapshot", help="save a picture of the window after N epochs "
+                              "(no display)")
+    add_run_options(s)
+    s.add_argument("--select", type=neuron, metavar="L:J", help="inspect neuron J of layer L")
+    s.add_argument("--size", type=window_size, default=(1600, 1000), metavar="WxH")
+    s.add_argument("--out", required=True, metavar="FILE.png")
+    s.set_defaults(func=cmd_snapshot)
+
+
+def add_export_parser(subparsers) -> None:
+    e = subparsers.add_parser("export", help="render every panel of a session in every format")
+    e.add_argument("--session", required=True, metavar="FILE.bpviz")
+    e.add_argument("--out", required=True, metavar="DIR")
+    e.set_defaults(func=cmd_export)
+
+
 def cmd_snapshot(args) -> int:
-    from .cli import EXIT_DIVERGED, EXIT_OK, config_from_args
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: the picture is saved as PNG, name it FILE.png")
@@ -117,7 +135,7 @@ def cmd_snapshot(args) -> int:
         raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
     config = config_from_args(args)
     if args.select is not None:           # checked before any window exists
-        from .engine.config import build
+        from ..engine.config import build
         sizes = build(config)[1].sizes
         layer, index = args.select
         if layer >= len(sizes) or index >= sizes[layer]:
@@ -126,8 +144,8 @@ def cmd_snapshot(args) -> int:
     epochs = args.epochs if args.epochs is not None else 0
     image, window, app, diverged = render_window(config, epochs, args.size, args.select)
     try:
-        from .engine.fileset import write_file
-        from .ui.formats import png_bytes
+        from ..engine.fileset import write_file
+        from ..ui.formats import png_bytes
         write_file(out, lambda tmp: tmp.write_bytes(png_bytes(image)))
     finally:
         window.shutdown()        # headless: no question about unsaved training
@@ -146,10 +164,10 @@ def cmd_export(args) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from .engine.session import load_session
-    from .ui.export import export_all
-    from .ui.main_window import MainWindow
-    from .ui.qt import quiet_platform_messages
+    from ..engine.session import load_session
+    from ..ui.export import export_all
+    from ..ui.main_window import MainWindow
+    from ..ui.qt import quiet_platform_messages
 
     session = load_session(args.session)          # refuse a bad file before any window exists
     quiet_platform_messages()

@@ -16,20 +16,21 @@ import argparse
 import json
 import sys
 
-from .engine.errors import ConfigError
+from ..engine.errors import ConfigError
+from .common import (EXIT_DIVERGED, EXIT_OK, add_run_options, config_from_args, neuron, number,
+                     setting)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Declare the ``inspect`` command on ``subparsers`` (the one ``cli.build_parser`` makes)."""
-    from .cli import _add_run_options, _neuron, _number, _setting
     p = subparsers.add_parser("inspect", help="print one neuron's delta with the chain rule "
                                               "written out (no window)")
-    _add_run_options(p, with_epochs=False)
-    p.add_argument("--epochs", type=_setting("epochs", "--epochs", lo=0), default=0,
+    add_run_options(p, with_epochs=False)
+    p.add_argument("--epochs", type=setting("epochs", "--epochs", lo=0), default=0,
                    help="epochs to train first (default 0: the initial weights)")
-    p.add_argument("--neuron", type=_neuron, required=True, metavar="L:J",
+    p.add_argument("--neuron", type=neuron, required=True, metavar="L:J",
                    help="neuron J of layer L (layer 0 is the input, the last layer the output)")
-    p.add_argument("--sample", type=_number(int, 0, name="sample"), default=0, metavar="I",
+    p.add_argument("--sample", type=number(int, 0, name="sample"), default=0, metavar="I",
                    help="the pinned training sample (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-fd", action="store_true", help="skip the finite-difference check")
@@ -38,9 +39,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_inspect(args) -> int:
-    from .cli import EXIT_DIVERGED, EXIT_OK, config_from_args
-    from .engine.config import build
-    from .engine.inspect import inspect_neuron
+    from ..engine.config import build
+    from ..engine.inspect import inspect_neuron
 
     # --epochs here may be 0, which Config.epochs does not allow: train it ourselves
     cfg = config_from_args(argparse.Namespace(**{**vars(args), "epochs": None}))
@@ -72,29 +72,3 @@ def cmd_inspect(args) -> int:
         print(f"bpviz inspect: {diverged.message()}", file=sys.stderr)
         return EXIT_DIVERGED
     return EXIT_OK
-
-
-def main(argv=None) -> int:
-    """``python -m bpviz.inspect_cmd inspect ...``: the command before cli.py declares it.
-
-    Runs ``cli.main`` (same error handling and exit codes) with ``inspect`` added to its parser.
-    """
-    from . import cli
-    base = cli.build_parser
-
-    def build_parser():
-        parser = base()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "inspect" not in sub.choices:
-            add_parser(sub)
-        return parser
-
-    cli.build_parser = build_parser
-    try:
-        return cli.main(argv)
-    finally:
-        cli.build_parser = base
-
-
-if __name__ == "__main__":
-    sys.exit(main())

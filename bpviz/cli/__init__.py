@@ -1,0 +1,68 @@
+"""The command line: ``bpviz`` (the desktop app) and its headless commands.
+
+One module per command (``train``, ``gradcheck``, ``inspect``, ``snapshot`` with ``export``,
+``bench``, and ``window`` for the app), each declaring its options with ``add_parser`` and running
+with its ``cmd_*`` function; ``common`` holds what they share (exit codes, argument types, the
+options of a run).
+
+Exit status: 0 done; 2 bad input (usage, data, configuration, session file), reported as one line on
+stderr that says what is wrong and where, never a traceback; 3 training diverged.
+
+Headless commands never import Qt unless they render (``snapshot``, ``export``, ``bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .common import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OK, Parser, UsageError, config_from_args
+from .window import cmd_app
+
+__all__ = ["EXIT_OK", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "UsageError", "build_parser",
+           "config_from_args", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # the commands' modules import the engine, and with it numpy: not before main() has set the
+    # number of BLAS threads
+    from .. import __version__
+    from . import bench, gradcheck, inspect, snapshot, train
+    p = Parser(prog="bpviz", description="See backpropagation happen, number by number.")
+    p.add_argument("--version", action="version", version=f"bpviz {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    for command in (train, gradcheck, snapshot, bench):
+        command.add_parser(sub)
+    snapshot.add_export_parser(sub)
+    inspect.add_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # One BLAS thread: on a two-core machine more threads fight the GUI thread and small matrices
+    # gain nothing. Only effective before numpy is first imported, hence here.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    from ..engine.errors import BpvizError
+    args = None
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return cmd_app(args)
+        return args.func(args)
+    except UsageError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BpvizError as e:
+        command = getattr(args, "command", None)
+        print(f"bpviz {command}: {e}" if command else f"bpviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"bpviz: cannot write or read{where}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,144 @@
+"""``bpviz train``: a run from a preset or CSV data, or ``--resume`` a saved session; writes
+history.csv, weights.npz, config.json and session.bpviz with ``--out``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .common import EXIT_DIVERGED, EXIT_OK, UsageError, add_run_options, config_from_args
+
+
+def add_parser(subparsers) -> None:
+    t = subparsers.add_parser("train", help="train headless and write history.csv, weights.npz, "
+                              "config.json, session.bpviz")
+    add_run_options(t)
+    t.set_defaults(preset=None)   # unset unless given, so that --resume can refuse it
+    t.add_argument("--resume", metavar="FILE.bpviz",
+                   help="continue a saved session for --epochs more epochs; only --lr, "
+                        "--momentum, --batch-size, --l2 and --divergence-factor may change; "
+                        "writes to --out, by default the session's folder")
+    t.add_argument("--out", metavar="DIR",
+                   help="folder for history.csv, weights.npz, config.json, session.bpviz")
+    t.set_defaults(func=cmd_train)
+
+
+def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> None:
+    """history.csv, weights.npz, config.json and session.bpviz of a run into ``out``, together:
+    each is written under a temporary name in ``out`` first, and they replace the old files only
+    once all four were written (``engine.fileset``); otherwise every old file stays as it was."""
+    import numpy as np
+
+    from ..engine.fileset import FileSet
+    from ..engine.session import LIVE_SETTINGS, write_session
+    out.mkdir(parents=True, exist_ok=True)
+    hist = trainer.history
+    header = hist.header(trainer.network.n_layers)
+
+    def history_csv(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(",".join(header) + "\n")
+            for row in hist.table():
+                cells = [str(int(row[0]))] + [repr(float(v)) for v in row[1:]]
+                f.write(",".join(cells) + "\n")
+
+    def weights_npz(tmp):
+        arrays = {}
+        for i, (W, b) in enumerate(zip(trainer.network.weights, trainer.network.biases)):
+            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    def config_json(tmp):
+        d = {"config": config.to_dict(), "sizes": trainer.network.sizes,
+             "activations": trainer.network.activation_names, "epochs_done": trainer.epoch,
+             "passes_done": trainer.pass_count, "dataset": trainer.dataset.params or
+             {"source": trainer.dataset.source},
+             "live": {name: getattr(trainer, name) for name in LIVE_SETTINGS}}
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(d, f, indent=2)
+            f.write("\n")
+
+    def session_bpviz(tmp):
+        write_session(tmp, trainer, config, trajectory=trajectory, extra=extra)
+
+    with FileSet(out) as files:
+        files.write("history.csv", history_csv)
+        files.write("weights.npz", weights_npz)
+        files.write("config.json", config_json)
+        files.write("session.bpviz", session_bpviz)
+        files.commit()
+
+
+def cmd_train(args) -> int:
+    """Train a new run from a preset or CSV data, or with --resume continue a saved session."""
+    from ..engine.config import build
+    if args.resume:
+        return _resume_train(args)
+    if args.preset is None:   # the train parser leaves it unset so that --resume can refuse it
+        args.preset = "gaussian-clouds"
+    cfg = config_from_args(args)
+    _, _, trainer = build(cfg)
+    diverged = trainer.run(epochs=cfg.epochs)
+    return _finish_train(cfg, trainer, diverged, Path(args.out) if args.out else None)
+
+
+def _resume_train(args) -> int:
+    """--resume FILE --epochs N: N more epochs of the session, written to --out or else to the
+    session's own folder (its session.bpviz, history.csv, weights.npz and config.json replaced)."""
+    from dataclasses import replace
+
+    # --resume may change the live settings (the ones a session keeps as the trainer's own);
+    # every other run option would change the network or the data, which the session fixes
+    from ..engine.session import LIVE_SETTINGS, load_session
+    for dest, value in vars(args).items():
+        if dest not in LIVE_SETTINGS + ("epochs", "resume", "out", "command", "func") \
+                and value is not None and value is not False:
+            raise UsageError(f"bpviz train: --{dest.replace('_', '-')} cannot be used with "
+                             f"--resume: the session fixes the network and the data")
+    if args.epochs is None:
+        raise UsageError("bpviz train: --resume needs --epochs N, the number of epochs to add")
+    session = load_session(args.resume)
+    trainer = session.trainer
+    if args.momentum is not None and session.config.optimizer != "momentum":
+        raise UsageError(f"bpviz train: --momentum has no effect on the session's "
+                         f"{session.config.optimizer} optimizer")
+    live = {name: getattr(trainer, name) if getattr(args, name) is None else getattr(args, name)
+            for name in LIVE_SETTINGS}
+    replace(session.config, **live).validate()     # e.g. a momentum of 1 or more
+    for name, value in live.items():
+        setattr(trainer, name, value)
+    trajectory = session.trajectory
+
+    def record(result):
+        if not result.diverged:
+            trajectory.record(trainer.network, trainer.pass_count)
+
+    diverged = trainer.run(epochs=args.epochs, on_pass=None if trajectory is None else record)
+    out = Path(args.out) if args.out else Path(args.resume).parent
+    return _finish_train(session.config, trainer, diverged, out, trajectory=trajectory,
+                         extra=session.extra)
+
+
+def _finish_train(cfg, trainer, diverged, out, *, trajectory=None, extra=None) -> int:
+    """Write the run to ``out`` (if given) and print its one-line summary; the exit status."""
+    dataset, net = trainer.dataset, trainer.network
+    loss, acc = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
+    test_loss, test_acc = trainer.evaluate(trainer.X_test, trainer.T_test, trainer.test_labels)
+    if out is not None:
+        write_run(out, cfg, trainer, trajectory=trajectory, extra=extra)
+    sizes = "-".join(str(s) for s in net.sizes)
+    parts = [f"{dataset.name} {sizes}", f"epochs {trainer.epoch}", f"loss {loss:.6g}"]
+    if dataset.is_classification:
+        parts.append(f"accuracy {acc:.4g}")
+    if len(trainer.X_test):
+        parts.append(f"test loss {test_loss:.6g}")
+        if dataset.is_classification:
+            parts.append(f"test accuracy {test_acc:.4g}")
+    if diverged:
+        print(f"bpviz train: {diverged.message()}", file=sys.stderr)
+        print(", ".join(parts))
+        return EXIT_DIVERGED
+    print(", ".join(parts))
+    return EXIT_OK
