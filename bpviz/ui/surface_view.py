@@ -606,8 +606,7 @@ class SurfaceView(QWidget):
         legend.addItem(pg.ScatterPlotItem(symbol="o", size=10, pen=pg.mkPen("w"),
                                           brush=POINT_COLOR), "current weights")
 
-        positions = np.linspace(0.0, 1.0, len(lut))
-        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.ColorMap(positions, lut),
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=style.sequential_map(),
                                         label="loss (log scale)", interactive=False,
                                         colorMapMenu=False)
         self.colorbar.axis.setWidth(COLORBAR_AXIS_WIDTH)      # room for labels like "1e−05"
