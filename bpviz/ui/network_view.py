@@ -102,6 +102,7 @@ class NetworkView(QWidget):
         self._edit_proxy = pg.SignalProxy(self._editOffered, delay=EMIT_INTERVAL_MS / 1000,
                                           rateLimit=1000 / EMIT_INTERVAL_MS,
                                           slot=self._emit_edit, threadSafe=False)
+        self._edit_proxy.setParent(self)       # goes, with its timer's connection, with the panel
 
         self._build_controls()
         self._build_plot()
