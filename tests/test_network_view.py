@@ -280,13 +280,18 @@ def test_spinbox_emits_exact_values(view, qtbot, classic):
     assert sig.args == [[("W", 0, 1, 2, 0.12345)]]
 
 
-def test_slider_emits_values_in_its_range(view, qtbot, classic):
+def slider_for_edge(view, qtbot, classic):
+    """Click edge (0, 1, 2) into the edit strip: its slider and the range ±span it covers."""
     shown(view, classic)
     qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
                      pos=vp(view, view.edge_pos(0, 1, 2)))
-    slider = view.findChild(QSlider)
     w = value(classic.weights, (0, 1, 2))
-    span = next(m for m in (1, 2, 5, 10, 20, 50) if m >= max(1.0, 2 * abs(w)))
+    return view.findChild(QSlider), next(m for m in (1, 2, 5, 10, 20, 50)
+                                         if m >= max(1.0, 2 * abs(w)))
+
+
+def test_slider_emits_values_in_its_range(view, qtbot, classic):
+    slider, span = slider_for_edge(view, qtbot, classic)
     with qtbot.waitSignal(view.parametersEdited, timeout=1000) as sig:
         slider.setValue(slider.maximum() // 2)
     assert sig.args[0][0][:4] == ("W", 0, 1, 2)
@@ -294,12 +299,7 @@ def test_slider_emits_values_in_its_range(view, qtbot, classic):
 
 
 def test_slider_edits_are_rate_limited_and_end_on_the_last_value(view, qtbot, classic):
-    shown(view, classic)
-    qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
-                     pos=vp(view, view.edge_pos(0, 1, 2)))
-    slider = view.findChild(QSlider)
-    w = value(classic.weights, (0, 1, 2))
-    span = next(m for m in (1, 2, 5, 10, 20, 50) if m >= max(1.0, 2 * abs(w)))
+    slider, span = slider_for_edge(view, qtbot, classic)
     edits = []
     view.parametersEdited.connect(edits.append)
     slider.setFocus()
