@@ -9,6 +9,7 @@ import sys
 import threading
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
@@ -86,13 +87,19 @@ def drag(qtbot, view, start: QPoint, dy: int, steps: int = 6):
     """Press at ``start``, move vertically by ``dy`` pixels in steps, release."""
     target = view.mouse_target()
     left = Qt.MouseButton.LeftButton
-    send_mouse(target, QEvent.Type.MouseButtonPress, start, left)
-    for k in range(1, steps + 1):
-        qtbot.wait(15)                       # pyqtgraph drops moves closer than 10 ms
-        send_mouse(target, QEvent.Type.MouseMove, start + QPoint(0, round(dy * k / steps)), left)
-    qtbot.wait(15)
-    send_mouse(target, QEvent.Type.MouseButtonRelease, start + QPoint(0, dy),
-               Qt.MouseButton.NoButton)
+    # pyqtgraph drops moves that follow the last one within 1/mouseRateLimit seconds; switched
+    # off, every move of the drag arrives without waiting between them
+    rate_limit = pg.getConfigOption("mouseRateLimit")
+    pg.setConfigOption("mouseRateLimit", 0)
+    try:
+        send_mouse(target, QEvent.Type.MouseButtonPress, start, left)
+        for k in range(1, steps + 1):
+            send_mouse(target, QEvent.Type.MouseMove, start + QPoint(0, round(dy * k / steps)),
+                       left)
+        send_mouse(target, QEvent.Type.MouseButtonRelease, start + QPoint(0, dy),
+                   Qt.MouseButton.NoButton)
+    finally:
+        pg.setConfigOption("mouseRateLimit", rate_limit)
 
 
 # -- edges ------------------------------------------------------------------------------------
@@ -242,7 +249,6 @@ def test_drag_edge_edits_its_weight(view, qtbot, classic):
     assert view.focused_edge() == ("W", *edge)
 
     edits.clear()
-    qtbot.wait(50)
     drag(qtbot, view, vp(view, view.edge_pos(*edge)), dy=30)             # downwards
     assert edits[-1][0][4] < w0
     assert np.isclose(edits[-1][0][4], w0 - 30 * 0.01 * max(1.0, abs(w0)))
@@ -254,9 +260,9 @@ def test_plain_click_on_edge_is_not_an_edit(view, qtbot, classic):
     view.parametersEdited.connect(edits.append)
     qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
                      pos=vp(view, view.edge_pos(0, 1, 2)))
-    qtbot.wait(60)
-    assert edits == []
     assert view.focused_edge() == ("W", 0, 1, 2)
+    assert edits == []
+    assert view._edit_proxy.args is None              # and none held back to come later
 
 
 def test_spinbox_emits_exact_values(view, qtbot, classic):
@@ -274,17 +280,37 @@ def test_spinbox_emits_exact_values(view, qtbot, classic):
     assert sig.args == [[("W", 0, 1, 2, 0.12345)]]
 
 
-def test_slider_emits_values_in_its_range(view, qtbot, classic):
+def slider_for_edge(view, qtbot, classic):
+    """Click edge (0, 1, 2) into the edit strip: its slider and the range ±span it covers."""
     shown(view, classic)
     qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
                      pos=vp(view, view.edge_pos(0, 1, 2)))
-    slider = view.findChild(QSlider)
     w = value(classic.weights, (0, 1, 2))
-    span = next(m for m in (1, 2, 5, 10, 20, 50) if m >= max(1.0, 2 * abs(w)))
+    return view.findChild(QSlider), next(m for m in (1, 2, 5, 10, 20, 50)
+                                         if m >= max(1.0, 2 * abs(w)))
+
+
+def test_slider_emits_values_in_its_range(view, qtbot, classic):
+    slider, span = slider_for_edge(view, qtbot, classic)
     with qtbot.waitSignal(view.parametersEdited, timeout=1000) as sig:
         slider.setValue(slider.maximum() // 2)
     assert sig.args[0][0][:4] == ("W", 0, 1, 2)
     assert sig.args[0][0][4] == pytest.approx(span / 2)
+
+
+def test_slider_edits_are_rate_limited_and_end_on_the_last_value(view, qtbot, classic):
+    slider, span = slider_for_edge(view, qtbot, classic)
+    edits = []
+    view.parametersEdited.connect(edits.append)
+    slider.setFocus()
+    start = slider.value()
+    for _ in range(12):                               # twelve page steps in a burst
+        qtbot.keyClick(slider, Qt.Key.Key_PageUp)
+    final = (start + 12 * slider.pageStep()) / 1000 * span
+    qtbot.waitUntil(lambda: bool(edits) and edits[-1][0][4] == pytest.approx(final),
+                    timeout=2000)
+    assert len(edits) < 12                            # held back, not one per step
+    assert all(e[0][:4] == ("W", 0, 1, 2) for e in edits)
 
 
 # -- sizes and robustness ---------------------------------------------------------------------

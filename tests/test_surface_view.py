@@ -191,6 +191,34 @@ def test_dragging_the_point_emits_the_two_parameters(qtbot, view, make_snap, clo
     assert view.current_slice() is slc                 # the panel changed no weight itself
 
 
+def test_a_fast_drag_is_rate_limited_and_ends_where_the_mouse_let_go(qtbot, view, make_snap,
+                                                                      clouds):
+    view.set_dataset(clouds)
+    view.show_snapshot(make_snap(passes=3))
+    slc = wait_full(qtbot, view)
+    emitted = []
+    view.parametersDragged.connect(emitted.append)
+    viewport = view.graphics.viewport()
+    p0 = view.point_widget_pos()
+    rate_limit = pg.getConfigOption("mouseRateLimit")
+    pg.setConfigOption("mouseRateLimit", 0)            # every move reaches the point
+    try:
+        qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=p0)
+        for k in range(1, 13):                         # twelve moves in a burst
+            qtbot.mouseMove(viewport, p0 + QPoint(5 * k, -3 * k))
+        p1 = p0 + QPoint(60, -36)
+        qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=p1)
+    finally:
+        pg.setConfigOption("mouseRateLimit", rate_limit)
+    assert 1 <= len(emitted) < 12                      # held back, not one per move
+    assert emitted[-1][0][4] > slc.center[0] and emitted[-1][1][4] > slc.center[1]
+    assert emitted[-1][0][4] == pytest.approx(marker_xy(view)[0], rel=1e-12)
+    assert emitted[-1][1][4] == pytest.approx(marker_xy(view)[1], rel=1e-12)
+    count = len(emitted)
+    qtbot.waitUntil(lambda: not view._drag_proxy.timer.isActive(), timeout=1000)
+    assert len(emitted) == count                       # nothing held back comes after the end
+
+
 def test_dragging_is_off_for_direction_axes(qtbot, view, make_snap, clouds):
     view.set_dataset(clouds)
     view.set_mode("random")

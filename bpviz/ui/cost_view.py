@@ -963,7 +963,7 @@ class CostView(QWidget):
 
 
 def gradient_colors(n: int) -> list[tuple[int, int, int]]:
-    """A colour per layer, dark next to the input to light at the output (viridis-like, without
+    """A colour per layer, dark next to the input to light at the output (viridis, without
     its palest yellow, which vanishes on white)."""
     lut = style.sequential_lut(256)                # dark purple … yellow
     picks = np.linspace(0, 200, n).astype(int) if n > 1 else np.array([0])

@@ -190,6 +190,10 @@ class InspectorPanel(QWidget):
         self._sizes: tuple[int, ...] = ()
         self._subset: tuple[int, int] | None = None   # (samples used, training samples)
 
+        # The recompute throttle is written out (this timer and the time of the last recompute)
+        # rather than a pyqtgraph SignalProxy: an idle panel recomputes at once, in the call that
+        # brought the change (a proxy always defers to its timer), and whether a snapshot needs a
+        # recompute at all is decided when it arrives.
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)

@@ -1,20 +1,28 @@
 """The network diagram panel: neurons in layer columns, edges coloured by the chosen overlay.
 
-Layer numbering follows DESIGN.md: layer ``l = 0`` is the input and layer ``l ≥ 1`` is fed by the
-weights array ``snap.weights[l - 1]`` of shape (n_{l-1}, n_l). Signals name a weight as
-``("W", wi, i, j)`` with ``wi = l − 1`` (the weights array index); cards and the edit strip show it
-as ``W[l][i, j]`` in the design's numbering.
+Layer 0 is the input; layer l ≥ 1 is fed by the weights array ``snap.weights[l - 1]`` of shape
+(n_{l-1}, n_l). Signals name a weight as ``("W", wi, i, j)`` with ``wi = l − 1`` (the weights
+array index); cards and the edit strip show it as ``W[l][i, j]``, numbered by the layer it feeds.
+
+The panel is three modules:
+
+- :mod:`.network_layout` (no Qt): where every neuron and edge goes, how the diagram fits the
+  panel, what is at a point, which edges a large network draws, what a drag does to a weight and
+  how values become colour bins and fills;
+- :mod:`.network_items`: the painted items that draw it;
+- this module: :class:`NetworkView`, which builds the items, feeds them each snapshot and turns
+  the mouse into hover cards, selections and edits.
 
 What is drawn:
 
 - edges, sorted into colour bins (sign × magnitude bin, plus one neutral bin for zero and NaN):
   sign is the colour (``style.POSITIVE`` blue, ``style.NEGATIVE`` orange), the magnitude on
   ``style.symlog_normalise``'s log scale sets the shade and, for small networks, the width; weak
-  bins paint first, the strongest on top. One item draws them all (``_EdgeLayer``): a
+  bins paint first, the strongest on top. One item draws them all (``EdgeLayer``): a
   ``drawLines`` call per bin, or for networks of up to ``RASTER_EDGE_LIMIT`` one-pixel edges an
   image rendered with numpy (:mod:`.edge_raster`). Larger networks draw only the strongest
   ``EDGE_CAP`` edges (shared among the layers, plus the chosen and focused ones);
-- neurons, one item (``_NodeLayer``), filled by mean δ or mean activation on the same kind of
+- neurons, one item (``NodeLayer``), filled by mean δ or mean activation on the same kind of
   scale; for 2-D inputs and at most ``MAP_NEURON_LIMIT`` neurons a small heatmap of each
   neuron's output over the input plane sits inside its circle;
 - layer labels, tiny values under the neurons of small layers ("—" where a pass walked phase by
@@ -24,630 +32,32 @@ What is drawn:
   ("update Δw" with no update yet: before the first pass, after a weight set by hand, a reset or
   a session opened; every edge is drawn neutral then).
 
-Exports render the same scene: PNG paints as the screen does; SVG gets the edges as lines per bin
-and the neurons as circles in pixel coordinates (see ``_NodeLayer._paint_vectors``).
-
-Every item is created once per architecture and updated with ``setData``/``setImage`` per frame.
 The panel never changes a weight: dragging an edge or editing the strip under the plot emits
 ``parametersEdited`` and the next snapshot shows the result.
 """
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
-import shiboken6
-from PySide6.QtCore import (QEvent, QLineF, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer,
-                            Signal, Slot)
-from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QPainter, QPaintEngine, QPen,
-                           QPixmap, QTextDocument, QTransform)
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsRectItem, QGraphicsView,
-                               QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsView, QHBoxLayout, QLabel,
+                               QSlider, QVBoxLayout, QWidget)
 
 from ..engine.phases import FORWARD, GRADIENTS, LOSS, UPDATE, Phase
 from ..engine.snapshot import Snapshot
-from . import edge_raster, style
-from .qt import lower_this_thread
+from . import network_items as items
+from . import network_layout as nl
+from . import style
+# The drawing limits are read from this module when a new architecture is laid out, so that a
+# test or the bench can set them here.
+from .network_layout import (EDGE_CAP, MAG_BINS, MAP_NEURON_LIMIT, NODE_MODES, OVERLAYS,
+                             RASTER_EDGE_LIMIT, RING_FACTOR, VALUE_LABEL_PIXELS, WIDE_EDGE_LIMIT)
 
-# -- what the combos offer: name → (label, Snapshot field) -------------------------------------
-OVERLAYS = {
-    "weight": ("weight", "weights"),
-    "gradient": ("gradient ∂L/∂w", "grad_weights"),
-    "signal": ("error signal w·δ", "edge_signals"),
-    "update": ("update Δw", "update_weights"),
-}
-NODE_MODES = {"delta": "mean δ", "activation": "mean activation"}
+__all__ = ["NetworkView", "OVERLAYS", "NODE_MODES", "EDGE_CAP", "MAG_BINS", "RASTER_EDGE_LIMIT"]
 
-# -- drawing limits and scales -----------------------------------------------------------------
-RASTER_EDGE_LIMIT = 12000  # networks with up to this many edges draw them all (a raster image)
-EDGE_CAP = 2000           # larger ones draw at most this many (plus the chosen and focused ones)
-WIDE_EDGE_LIMIT = 300     # up to this many edges: wide, antialiased lines; above: 1 px, aliased
-MAP_NEURON_LIMIT = 64     # neuron heatmaps only for networks with at most this many neurons
-VALUE_LABEL_LIMIT = 12    # tiny values under the neurons of layers with at most this many
-VALUE_LABEL_PIXELS = 12  # ... shown only where that many pixels are free under each neuron
-LABEL_GAP_PIXELS = 6      # between neighbouring layer labels; closer, they are shortened
-MAG_BINS = 6              # magnitude bins per sign
-DECADES = 3.0             # the log scale spans this many decades below the largest |value|
-HIT_PIXELS = 4.0          # hover / click tolerance around an edge, in pixels
-EMIT_INTERVAL_MS = 33     # throttle for edits while dragging (≤ 30 per second)
-
-# -- geometry, in view units (the view keeps its aspect ratio) ---------------------------------
-NEURON_SPACING = 1.0      # between neuron centres in small layers
-MAX_COLUMN_SPAN = 11.0    # the tallest column spans at most this
-DIAGRAM_ASPECT = 1.8      # width / height the column spacing aims at
-MAP_FRACTION = 0.64       # heatmap side as a fraction of the neuron diameter
-MAP_LUT_SIZE = 64         # heatmap colours (pyqtgraph rebuilds a colour table per image per frame)
-RING_FACTOR = 1.3         # selection ring diameter as a fraction of the neuron diameter
-
-OUTLINE = (148, 163, 184)           # neuron outline
-NEUTRAL_EDGE = (203, 213, 225)      # zero / NaN edges
-CHOSEN_HALO = (245, 158, 11, 190)   # edges chosen as surface axes
-HOVER_HALO = (100, 116, 139, 120)   # the edge under the cursor
-RING = (15, 23, 42)                 # the selected neuron
-MUTED = "#64748b"                   # secondary text
-NOTE_FILL, NOTE_TEXT = "#fef3c7", "#92400e"   # a note in the edge legend (amber)
+EMIT_INTERVAL_MS = 33     # edits while dragging go out at most this often (≤ 30 per second)
 NO_UPDATE_NOTE = "no update yet — step or play to see Δw"
-
-
-def _subscript(k: int) -> str:
-    return str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
-
-def _finite_absmax(arrays) -> float:
-    """Largest finite |value| over ``arrays``; 0 when there is none."""
-    best = 0.0
-    for a in arrays:
-        a = np.asarray(a, dtype=float)
-        finite = a[np.isfinite(a)]
-        if finite.size:
-            best = max(best, float(np.abs(finite).max()))
-    return best
-
-
-def _nice_ceiling(x: float) -> float:
-    """The smallest 1, 2 or 5 × 10^k that is ≥ ``x`` (> 0)."""
-    decade = 10.0 ** np.floor(np.log10(x))
-    return float(next(m * decade for m in (1, 2, 5, 10) if m * decade >= x * (1 - 1e-12)))
-
-
-def _edge_budget(counts: list[int], cap: int) -> list[int]:
-    """Edges to draw per layer so the total stays ≤ ``cap``: small layers are drawn whole and the
-    rest of the budget is shared equally among the larger ones (water-filling)."""
-    budget = [0] * len(counts)
-    left, remaining = cap, len(counts)
-    for wi in sorted(range(len(counts)), key=counts.__getitem__):
-        budget[wi] = min(counts[wi], left // remaining)
-        left -= budget[wi]
-        remaining -= 1
-    return budget
-
-
-FLOAT32_SAFE = 1e30     # neuron maps are drawn as float32: larger values (divergence) are clipped
-
-
-@dataclass(frozen=True, eq=False)
-class _Layout:
-    """Where every neuron and edge sits, in view coordinates; computed once per architecture."""
-
-    sizes: tuple[int, ...]
-    xs: np.ndarray            # (L+1,) x of each layer column
-    xy: np.ndarray            # (N, 2) neuron centres, layer after layer, neuron 0 on top
-    diameter: np.ndarray      # (N,)
-    spacing: np.ndarray       # (L+1,) distance between neighbouring neuron centres per layer
-    start: np.ndarray         # (L+2,) flat index of each layer's first neuron; start[-1] = N
-    segments: tuple[np.ndarray, ...]   # per weights array wi: (4, n_in·n_out) x0, y0, x1, y1
-    all_segments: np.ndarray           # (4, E) the same, every weights array after the other
-    bottom: float             # lowest point of any neuron's selection ring
-    top: float                # highest point of any neuron's selection ring
-
-    def node(self, layer: int, index: int) -> int:
-        return int(self.start[layer] + index)
-
-    def layer_of(self, node: int) -> tuple[int, int]:
-        layer = int(np.searchsorted(self.start, node, side="right") - 1)
-        return layer, int(node - self.start[layer])
-
-
-def _make_layout(sizes: tuple[int, ...]) -> _Layout:
-    """Columns ``dx`` apart, neurons centred vertically; the tallest column spans at most
-    ``MAX_COLUMN_SPAN`` and ``dx`` makes the diagram about ``DIAGRAM_ASPECT`` wide per unit high."""
-    L = len(sizes) - 1
-    spacing = np.array([NEURON_SPACING if n - 1 <= MAX_COLUMN_SPAN else MAX_COLUMN_SPAN / (n - 1)
-                        for n in sizes])
-    diam = np.minimum(0.6, 0.8 * spacing)
-    half = max((n - 1) * s for n, s in zip(sizes, spacing)) / 2 + diam.max() / 2
-    dx = max(2.4, DIAGRAM_ASPECT * (2 * half + 1.0) / max(L, 1))
-    xs = np.arange(L + 1) * dx
-    ys = [((n - 1) / 2 - np.arange(n)) * s for n, s in zip(sizes, spacing)]
-    xy = np.column_stack([np.concatenate([np.full(n, x) for n, x in zip(sizes, xs)]),
-                          np.concatenate(ys)])
-    diameter = np.concatenate([np.full(n, d) for n, d in zip(sizes, diam)])
-    start = np.concatenate([[0], np.cumsum(sizes)])
-    segments = []
-    for wi in range(L):
-        n_in, n_out = sizes[wi], sizes[wi + 1]
-        segments.append(np.array([np.full(n_in * n_out, xs[wi]), np.repeat(ys[wi], n_out),
-                                  np.full(n_in * n_out, xs[wi + 1]), np.tile(ys[wi + 1], n_in)]))
-    return _Layout(tuple(sizes), xs, xy, diameter, spacing, start, tuple(segments),
-                   np.concatenate(segments, axis=1),
-                   bottom=float((xy[:, 1] - diameter * RING_FACTOR / 2).min()),
-                   top=float((xy[:, 1] + diameter * RING_FACTOR / 2).max()))
-
-
-def _segment_distances(px: float, py: float, seg: np.ndarray) -> np.ndarray:
-    """Distance from the point (px, py) to each segment of ``seg`` (rows x0, y0, x1, y1)."""
-    x0, y0, x1, y1 = seg
-    vx, vy = x1 - x0, y1 - y0
-    t = np.clip(((px - x0) * vx + (py - y0) * vy) / np.maximum(vx * vx + vy * vy, 1e-300), 0, 1)
-    return np.hypot(x0 + t * vx - px, y0 + t * vy - py)
-
-
-class _Throttle(QObject):
-    """Calls ``emit(payload)`` at most once per ``interval_ms``; the last payload offered is always
-    delivered (trailing edge), so a fast drag ends on its final value."""
-
-    def __init__(self, interval_ms: int, emit, parent=None):
-        super().__init__(parent)
-        self._interval = interval_ms / 1000.0
-        self._emit = emit
-        self._last = -1e9
-        self._pending = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._flush)
-
-    def offer(self, payload) -> None:
-        wait = self._last + self._interval - time.monotonic()
-        if wait <= 0:
-            self.deliver(payload)
-        else:
-            self._pending = payload
-            if not self._timer.isActive():
-                self._timer.start(int(wait * 1000) + 1)
-
-    def deliver(self, payload) -> None:
-        """Emit ``payload`` now and drop anything pending."""
-        self._timer.stop()
-        self._pending = None
-        self._last = time.monotonic()
-        self._emit(payload)
-
-    @Slot()
-    def _flush(self) -> None:
-        if self._pending is not None:
-            self.deliver(self._pending)
-
-
-class _Legend(pg.LabelItem):
-    """A one-line legend that takes the width the layout gives it instead of widening the layout:
-    in a narrow panel its end is cut rather than the diagram being pushed out of view."""
-
-    def __init__(self):
-        super().__init__("", justify="left", size="9pt", color=style.FOREGROUND)
-
-    def updateMin(self):
-        super().updateMin()
-        self.setMinimumWidth(0)
-
-    def sizeHint(self, hint, constraint):
-        size = super().sizeHint(hint, constraint)
-        return size if hint == Qt.SizeHint.MaximumSize else QSizeF(0, size.height())
-
-
-class _EdgeBin:
-    """One colour bin of edges: its pen and its segments as ``QLineF``s laid out in one float
-    array (x0, y0, x1, y1 per row), which ``QPainter.drawLines`` takes as it is. A frame's bins
-    are split from the layer's binned edges only when read (the raster path does not need them)."""
-
-    def __init__(self, layer: "_EdgeLayer"):
-        self.pen = QPen()
-        self.antialias = False
-        self._layer = layer
-        self._lines = np.zeros((0, 4))
-
-    @property
-    def lines(self) -> np.ndarray:
-        self._layer.split_bins()
-        return self._lines
-
-    @lines.setter
-    def lines(self, lines: np.ndarray) -> None:
-        self._lines = lines
-
-    @property
-    def opts(self) -> dict:
-        return {"pen": self.pen, "antialias": self.antialias}
-
-    def getData(self):
-        """x and y as a ``connect='pairs'`` curve holds them: start, end, start, end, ..."""
-        if not len(self.lines):
-            return None, None
-        return self.lines[:, [0, 2]].ravel(), self.lines[:, [1, 3]].ravel()
-
-    @property
-    def xData(self):
-        return self.getData()[0]
-
-
-def _timed_plan(device: np.ndarray, clip) -> tuple[edge_raster.RasterPlan, float]:
-    """:func:`edge_raster.plan_raster` and the milliseconds it took (runs on the plan thread)."""
-    t0 = time.perf_counter()
-    plan = edge_raster.plan_raster(device, clip)
-    return plan, (time.perf_counter() - t0) * 1000
-
-
-class _EdgeLayer(pg.GraphicsObject):
-    """Every edge of the diagram, one item: the bins paint in order (weak first, strongest on top).
-    Its bounds are the diagram's, fixed by the layout.
-
-    Two ways to paint, with the same picture:
-    - ``QPainter.drawLines`` per bin, straight from its array (every small network, the capped
-      edges of a very large one, exports, and until a raster plan is ready);
-    - for the aliased one-pixel edges of a network with at most ``RASTER_EDGE_LIMIT`` edges, an
-      image rendered by :mod:`.edge_raster` from each edge's level (0 = not drawn, else 1 + its
-      bin's position in the paint order). The plan behind it depends on the view transform and
-      is built on a thread of its own after the transform changes (a resize, a new network);
-      meanwhile the bins paint with ``drawLines``. As soon as a new frame's levels arrive, the
-      pixels of the few edges whose level changed are recomputed at once on the GUI thread; a
-      frame that changes many edges is rendered whole on a second thread (numpy works outside
-      the interpreter lock) while the GUI thread updates the rest of the panel, and the paint
-      waits for it if it is not done.
-    """
-
-    PLAN_POLL_MS = 15
-
-    def __init__(self, keys):
-        super().__init__()
-        self.bins = {key: _EdgeBin(self) for key in keys}
-        self._binned = None                          # (segments (E, 4), bin per edge) to split
-        self._extent = QRectF()
-        self._segments: np.ndarray | None = None     # (E, 4) every layout edge, view coordinates
-        self._levels: np.ndarray | None = None       # (E,) uint8 of the newest frame, or None
-        self._colors = np.zeros(len(keys) + 1, np.uint32)   # premultiplied ARGB per level
-        self._frame = 0                              # bumped by every new frame
-        self._plan: edge_raster.RasterPlan | None = None
-        self._plan_key = None
-        self._qimage: QImage | None = None
-        self._rendered = -1                          # the frame the plan's image shows
-        self._executor: ThreadPoolExecutor | None = None
-        self._building = None                        # (key, segments, future) being built
-        self._wanted = None                          # (key, device segments, clip) to build next
-        self._poll = QTimer(self)
-        self._poll.setInterval(self.PLAN_POLL_MS)
-        self._poll.timeout.connect(self._collect_plan)
-        self._render_pool: ThreadPoolExecutor | None = None
-        self._render_job = None                      # (plan, frame, future) being rendered
-        self.painted_raster = False                  # whether the last paint used a plan
-        self.plan_ms = None                          # how long the last plan took to build
-        self._stopped = False
-
-    def set_extent(self, rect: QRectF) -> None:
-        self.prepareGeometryChange()
-        self._extent = QRectF(rect)
-
-    def set_binned(self, segments: np.ndarray, bin_index: np.ndarray) -> None:
-        """This frame's drawn edges: ``segments`` (k, 4) rows x0, y0, x1, y1 and each one's bin
-        (the position of its key in ``bins``). Each bin's lines are split off when first read."""
-        self._binned = (segments, bin_index)
-        self.update()
-
-    def clear_lines(self) -> None:
-        """Empty every bin (until the next frame)."""
-        self._binned = None
-        for edge_bin in self.bins.values():
-            edge_bin.lines = np.zeros((0, 4))
-
-    def split_bins(self) -> None:
-        """Give every bin its lines of the last :meth:`set_binned` frame, if not done yet."""
-        if self._binned is None:
-            return
-        segments, bin_index = self._binned
-        self._binned = None
-        order = np.argsort(bin_index, kind="stable")          # a radix sort for 8-bit keys
-        bounds = np.searchsorted(bin_index[order], np.arange(len(self.bins) + 1))
-        lines = segments[order]               # (edges, 4) rows x0, y0, x1, y1, bin after bin
-        for b, edge_bin in enumerate(self.bins.values()):
-            # kept as C-ordered doubles: QLineF's layout
-            edge_bin.lines = np.ascontiguousarray(lines[bounds[b]:bounds[b + 1]], np.float64)
-
-    def set_raster(self, segments: np.ndarray | None) -> None:
-        """Every edge of the layout ((E, 4), view coordinates) for the raster, or None to paint
-        with ``drawLines`` only. Drops the plan and any levels."""
-        self._segments = None if segments is None else np.asarray(segments, float).reshape(-1, 4)
-        self._levels = None
-        self._plan = self._plan_key = self._qimage = self._wanted = None
-        self.update()
-
-    def set_levels(self, levels: np.ndarray) -> None:
-        """This frame's level per layout edge (see the class notes); the bins must hold the same
-        frame for the ``drawLines`` path."""
-        self._levels = np.asarray(levels, dtype=np.uint8)
-        self._frame += 1
-        self._start_render()
-        self.update()
-
-    def set_colors(self, colors) -> None:
-        """RGB per bin, in paint order (level 1, 2, …); the colours must be opaque."""
-        rgb = np.asarray(colors, dtype=np.uint32).reshape(-1, 3)
-        self._colors[1:] = 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-        self._frame += 1
-
-    def raster_segments(self) -> np.ndarray | None:
-        """The segments the raster plans are built for, or None (``drawLines`` only)."""
-        return self._segments
-
-    def boundingRect(self) -> QRectF:
-        return self._extent
-
-    def paint(self, p, *args) -> None:
-        self.painted_raster = (self._levels is not None and self._segments is not None
-                               and self._paint_raster(p))
-        if self.painted_raster:
-            return
-        for edge_bin in self.bins.values():
-            lines = edge_bin.lines
-            if not len(lines):
-                continue
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, edge_bin.antialias)
-            p.setPen(edge_bin.pen)
-            p.drawLines(shiboken6.wrapInstance(lines.ctypes.data, QLineF), len(lines))
-
-    # -- the raster path --------------------------------------------------------------------
-
-    def _paint_raster(self, p) -> bool:
-        """Paint this frame from the plan for the painter's transform and device size; False when
-        there is none. A widget (the view on screen) without one asks for it to be built; other
-        devices (a grab of the view, an export) use the widget's plan when theirs is the same."""
-        device, engine, t = p.device(), p.paintEngine(), p.transform()
-        if (device is None or engine is None or engine.type() != QPaintEngine.Type.Raster
-                or t.m12() or t.m21() or t.m13() or t.m23()):
-            return False                  # vectors, or more than a scale and a shift
-        key = (t.m11(), t.m22(), t.dx(), t.dy(), device.width(), device.height())
-        if key != self._plan_key:
-            if isinstance(device, QWidget):
-                self._want_plan(key, t)
-            return False
-        self._finish_render()
-        if self._rendered != self._frame:
-            self._plan.render(self._levels, self._colors)
-            self._rendered = self._frame
-        if self._qimage is not None:
-            p.save()
-            p.resetTransform()
-            p.drawImage(QPoint(*self._plan.origin), self._qimage)
-            p.restore()
-        return True
-
-    def _start_render(self) -> None:
-        """Render the newest frame's image: here when only a few edges changed level since the
-        last frame (the usual case while training), otherwise on the render thread (the levels
-        array is replaced, never changed, by later frames; the colours are copied)."""
-        plan = self._plan
-        if plan is None or self._stopped or self._levels is None:
-            return
-        self._finish_render()
-        if plan.render_changes(self._levels, self._colors):    # a few edges changed: done here
-            self._rendered = self._frame
-            return
-        if self._render_pool is None:
-            self._render_pool = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-render")
-        self._render_job = (plan, self._frame, self._render_pool.submit(
-            plan.render_full, self._levels, self._colors.copy()))
-
-    def _finish_render(self) -> None:
-        """Wait for the image being rendered, if any."""
-        if self._render_job is not None:
-            plan, frame, future = self._render_job
-            self._render_job = None
-            future.result()
-            if plan is self._plan:
-                self._rendered = frame
-
-    def _want_plan(self, key, t: QTransform) -> None:
-        seg = self._segments
-        device = np.column_stack([t.m11() * seg[:, 0] + t.dx(), t.m22() * seg[:, 1] + t.dy(),
-                                  t.m11() * seg[:, 2] + t.dx(), t.m22() * seg[:, 3] + t.dy()])
-        self._wanted = (key, device, (0, 0, key[4], key[5]))
-        if self._building is None and not self._stopped:
-            self._start_build()
-
-    def _start_build(self) -> None:
-        key, device, clip = self._wanted
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="bpviz-edge-plan",
-                                                initializer=lower_this_thread)
-        self._building = (key, self._segments, self._executor.submit(_timed_plan, device, clip))
-        self._poll.start()
-
-    @Slot()
-    def _collect_plan(self) -> None:
-        key, segments, future = self._building
-        if not future.done():
-            return
-        self._building = None
-        self._poll.stop()
-        if segments is self._segments and self._wanted is not None and key == self._wanted[0]:
-            self._wanted = None
-            plan, self.plan_ms = future.result()
-            self._plan, self._plan_key, self._rendered = plan, key, -1
-            self._qimage = (pg.functions.ndarray_to_qimage(
-                plan.image, QImage.Format.Format_ARGB32_Premultiplied) if plan.image.size
-                else None)
-            self.update()
-        elif self._wanted is not None:
-            self._start_build()                   # the transform moved on while building
-
-    def stop(self) -> None:
-        """Wait for a plan being built and an image being rendered and end their threads; safe to
-        call twice. Paints after this render on the GUI thread."""
-        self._stopped = True
-        self._poll.stop()
-        self._building = self._wanted = None
-        self._finish_render()
-        for pool in (self._executor, self._render_pool):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._executor = self._render_pool = None
-
-
-class _NodeLayer(pg.GraphicsObject):
-    """The neurons: one item painting a filled circle per neuron, filled from a palette by index.
-
-    A new frame only stores the indices (a scatter plot's per-spot brushes cost about 2 ms a frame
-    for 194 neurons). On screen the circles come from an atlas per (pixel diameter, pixel ratio):
-    one pixmap with a cell per palette entry, each cell drawn the first time it is needed, and all
-    the neurons of one diameter go out in one ``drawPixmapFragments`` call (one ``drawPixmap`` per
-    neuron cost 1.6 ms a frame for 194 neurons). Vector devices (SVG export) get real circles.
-    """
-
-    ATLAS_COLUMNS = 16
-    MAX_ATLASES = 6           # an atlas of 80 px circles is 7 MB; resizing makes new sizes
-
-    def __init__(self, palette: list[QColor], outline):
-        super().__init__()
-        self._brushes = [QBrush(c) for c in palette]
-        self._pen = QPen(QColor(*outline))
-        self._pen.setCosmetic(True)
-        self._pen.setWidthF(1.0)
-        self._xy = np.zeros((0, 2))
-        self._diameter = np.zeros(0)
-        self._index = np.zeros(0, dtype=int)
-        self._extent = QRectF()
-        # (diameter px, pixel ratio) → (atlas pixmap, cell side in device pixels, cells drawn)
-        self._atlases: dict[tuple[int, float], tuple[QPixmap, int, np.ndarray]] = {}
-
-    def set_nodes(self, xy: np.ndarray, diameter: np.ndarray, index: int) -> None:
-        self.prepareGeometryChange()
-        self._xy = np.asarray(xy, dtype=float)
-        self._diameter = np.asarray(diameter, dtype=float)
-        self._index = np.full(len(self._xy), index)
-        r = float(self._diameter.max()) if len(self._diameter) else 0.0
-        (x0, y0), (x1, y1) = self._xy.min(axis=0), self._xy.max(axis=0)
-        self._extent = QRectF(x0 - r, y0 - r, x1 - x0 + 2 * r, y1 - y0 + 2 * r)
-        self.update()
-
-    def set_fill(self, index: np.ndarray) -> None:
-        self._index = np.asarray(index, dtype=int)
-        self.update()
-
-    def color(self, node: int) -> QColor:
-        return self._brushes[int(self._index[node])].color()
-
-    def boundingRect(self) -> QRectF:
-        return self._extent
-
-    def paint(self, p, *args) -> None:
-        engine = p.paintEngine()
-        if engine is not None and engine.type() in (QPaintEngine.Type.Raster,
-                                                    QPaintEngine.Type.OpenGL2):
-            self._paint_pixmaps(p)
-        else:
-            self._paint_vectors(p)
-
-    def _paint_vectors(self, p) -> None:
-        """Circles in device coordinates, with a one-pixel outline that is not cosmetic: a vector
-        device (QSvgGenerator) writes a cosmetic pen as ``vector-effect="non-scaling-stroke"``
-        under the view's scale, which librsvg ignores (the outline then grows a hundred times
-        wider and covers the neuron), and a circle in view units under a ``matrix()`` is drawn
-        the same way everywhere only if the viewer applies that matrix exactly."""
-        if not len(self._xy):
-            return
-        t = p.transform()
-        scale = float(np.hypot(t.m11(), t.m12()))
-        x, y = self._xy[:, 0], self._xy[:, 1]
-        centre_x = (t.m11() * x + t.m21() * y + t.dx()).tolist()
-        centre_y = (t.m12() * x + t.m22() * y + t.dy()).tolist()
-        radius = (self._diameter * scale / 2).tolist()
-        pen = QPen(self._pen)
-        pen.setCosmetic(False)
-        p.save()
-        p.resetTransform()
-        p.setRenderHint(p.RenderHint.Antialiasing, True)
-        p.setPen(pen)
-        for cx, cy, r, k in zip(centre_x, centre_y, radius, self._index.tolist()):
-            p.setBrush(self._brushes[k])
-            p.drawEllipse(QPointF(cx, cy), r, r)
-        p.restore()
-
-    def _paint_pixmaps(self, p) -> None:
-        if not len(self._xy):
-            return
-        t = p.transform()
-        scale = float(np.hypot(t.m11(), t.m12()))
-        x, y = self._xy[:, 0], self._xy[:, 1]
-        centre_x = t.m11() * x + t.m21() * y + t.dx()
-        centre_y = t.m12() * x + t.m22() * y + t.dy()
-        size = np.maximum(1, np.rint(self._diameter * scale)).astype(int)
-        device = p.device()
-        dpr = float(device.devicePixelRatioF()) if device is not None else 1.0
-        p.save()
-        p.resetTransform()
-        for s in np.unique(size).tolist():
-            sel = np.flatnonzero(size == s)
-            k = self._index[sel]
-            atlas, side = self._atlas(s, dpr, k)
-            # QPainter::PixmapFragment: x, y (target centre), source left, top, width, height,
-            # scale x, y, rotation, opacity
-            frags = np.empty((sel.size, 10))
-            frags[:, 0], frags[:, 1] = centre_x[sel], centre_y[sel]
-            frags[:, 2] = k % self.ATLAS_COLUMNS * side
-            frags[:, 3] = k // self.ATLAS_COLUMNS * side
-            frags[:, 4:6] = side
-            frags[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)
-            p.drawPixmapFragments(shiboken6.wrapInstance(frags.ctypes.data,
-                                                         QPainter.PixmapFragment),
-                                  len(frags), atlas)
-        p.restore()
-
-    def _atlas(self, size: int, dpr: float, needed: np.ndarray) -> tuple[QPixmap, int]:
-        """The atlas of circles ``size`` logical pixels wide at pixel ratio ``dpr``, with every
-        fill in ``needed`` drawn, and its cell side in device pixels."""
-        key = (size, dpr)
-        if key not in self._atlases:
-            if len(self._atlases) >= self.MAX_ATLASES:
-                self._atlases.clear()
-            side = int(np.ceil((size + 2) * dpr))
-            rows = -(-len(self._brushes) // self.ATLAS_COLUMNS)
-            pixmap = QPixmap(self.ATLAS_COLUMNS * side, rows * side)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            self._atlases[key] = (pixmap, side, np.zeros(len(self._brushes), bool))
-        pixmap, side, drawn = self._atlases[key]
-        missing = np.unique(needed[~drawn[needed]])
-        if missing.size:
-            q = QPainter(pixmap)
-            q.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            q.setPen(self._pen)
-            for k in missing.tolist():
-                q.save()
-                q.translate(k % self.ATLAS_COLUMNS * side, k // self.ATLAS_COLUMNS * side)
-                q.scale(dpr, dpr)
-                q.setBrush(self._brushes[k])
-                q.drawEllipse(QRectF(1, 1, size, size))
-                q.restore()
-            q.end()
-            drawn[missing] = True
-        return pixmap, side
-
-
-class _DiagramBox(pg.ViewBox):
-    """A ViewBox that neither pans nor zooms and hands left-button drags to the panel."""
-
-    def __init__(self, on_drag):
-        super().__init__(enableMenu=False)
-        self._on_drag = on_drag
-        self.setMouseEnabled(False, False)
-        self.setAspectLocked(True)
-        self.enableAutoRange(enable=False)
-
-    def mouseDragEvent(self, ev, axis=None):
-        if ev.button() == Qt.MouseButton.LeftButton:
-            self._on_drag(ev)
-        else:
-            ev.ignore()
 
 
 class NetworkView(QWidget):
@@ -664,6 +74,7 @@ class NetworkView(QWidget):
     neuronClicked = Signal(int, int)     # every click on a neuron, also on the selected one
     surfaceAxesChosen = Signal(object)
     parametersEdited = Signal(object)
+    _editOffered = Signal(object)        # an edit while dragging, rate-limited on its way out
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -673,28 +84,25 @@ class NetworkView(QWidget):
         # user's own choice of (overlay, neuron mode) comes back when the phases end
         self._chosen_modes: tuple[str, str] | None = None
         self._phase_setting = False
-        self._layout: _Layout | None = None
-        self._budget: list[int] = []                           # edges drawn per weights array
-        self._wide_edges = True                                # wide lines (small network)?
+        self._layout: nl.Layout | None = None
+        self._plan = nl.EdgePlan(wide=True, raster=False, budget=[])
+        self._every_edge = False                               # every edge drawn, every frame
+        self._drawn = nl.DrawnEdges.none()                     # what the last frame drew
         self._selected: tuple[int, int] | None = None
         self._chosen: list[tuple[int, int, int]] = []          # (wi, i, j)
         self._focus: tuple[int, int, int] | None = None        # the edge in the edit strip
         self._hover = None                                     # hit under the cursor
         self._hover_pos = QPointF()
         self._drag: dict | None = None
-        # what the last frame drew, for hit tests: weights index, flat index i·n_out + j, segment
-        self._drawn_wi = np.zeros(0, int)
-        self._drawn_flat = np.zeros(0, int)
-        self._drawn_seg = np.zeros((4, 0))
-        self._edge_offset = np.zeros(1, int)                   # first flat edge per weights array
-        self._drawn_all = False                                # _drawn_* hold every edge
         self._images: list[pg.ImageItem] = []
-        self._node_brush_index = None                          # fills drawn, as LUT indices
-        self._layer_labels: list[pg.TextItem] = []
-        self._label_html: list[tuple[str, str]] = []           # (full, short) per layer label
-        self._compact_labels: bool | None = None
-        self._value_labels: dict[int, pg.TextItem] = {}       # flat neuron index → label
-        self._edit_throttle = _Throttle(EMIT_INTERVAL_MS, self.parametersEdited.emit, self)
+        self._node_brush_index = None                          # fills drawn, as palette indices
+        self._labels: items.LayerLabels | None = None
+        self._values: items.ValueLabels | None = None
+        # drag and slider edits: at most one per EMIT_INTERVAL_MS, the last one always delivered
+        self._edit_proxy = pg.SignalProxy(self._editOffered, delay=EMIT_INTERVAL_MS / 1000,
+                                          rateLimit=1000 / EMIT_INTERVAL_MS,
+                                          slot=self._emit_edit, threadSafe=False)
+        self._edit_proxy.setParent(self)       # goes, with its timer's connection, with the panel
 
         self._build_controls()
         self._build_plot()
@@ -736,10 +144,10 @@ class NetworkView(QWidget):
         self._graphics.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self._graphics.ci.setContentsMargins(6, 2, 6, 2)
         self._graphics.ci.layout.setSpacing(0)
-        self._edge_legend = _Legend()
-        self._box = _DiagramBox(self._on_drag)
+        self._edge_legend = items.Legend()
+        self._box = items.DiagramBox(self._on_drag)
         self._box.sigResized.connect(self._fit_view)
-        self._node_legend = _Legend()
+        self._node_legend = items.Legend()
         for row, item in enumerate((self._edge_legend, self._box, self._node_legend)):
             self._graphics.addItem(item, row=row, col=0)
         scene = self._graphics.scene()
@@ -747,53 +155,25 @@ class NetworkView(QWidget):
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         self._graphics.viewport().installEventFilter(self)
 
-        # edge bins: key (sign, k) with sign ∈ {−1, +1}, k the magnitude bin; (0, 0) is neutral.
-        # Stronger bins paint above weaker ones (z order = position in this list).
-        self._bin_keys = [(0, 0)] + [(s, k) for k in range(MAG_BINS) for s in (-1, 1)]
-        self._edges = _EdgeLayer(self._bin_keys)
+        self._edges = items.EdgeLayer(nl.BIN_KEYS)
         self._box.addItem(self._edges, ignoreBounds=True)
-        # step-by-step mode: a band behind the layer the current phase works on
-        self._phase_band = QGraphicsRectItem()
-        self._phase_band.setBrush(QBrush(QColor(250, 204, 21, 70)))
-        self._phase_band.setPen(QPen(QColor(202, 138, 4, 160), 0))
-        self._phase_band.setZValue(-10)
-        self._phase_band.hide()
+        self._phase_band = items.phase_band()
         self._box.addItem(self._phase_band, ignoreBounds=True)
-        self._phase_label = QLabel()
-        self._phase_label.setWordWrap(True)
-        self._phase_label.setStyleSheet("background: #fef9c3; border: 1px solid #eab308; "
-                                        "border-radius: 3px; padding: 3px 6px; color: #422006;")
-        self._phase_label.hide()
-        self._chosen_halo = self._halo(CHOSEN_HALO, 9, z=-2)
-        self._hover_halo = self._halo(HOVER_HALO, 7, z=-1)
+        self._phase_label = items.phase_banner()
+        self._chosen_halo = items.halo(items.CHOSEN_HALO, 9, z=-2)
+        self._hover_halo = items.halo(items.HOVER_HALO, 7, z=-1)
 
         self._scale = 1.0                      # pixels per view unit, set by _fit_view
-        lut = style.diverging_rgb(np.linspace(-1, 1, 255))
-        self._palette = [QColor(*(int(v) for v in c)) for c in lut]
-        self._nodes = _NodeLayer(self._palette, OUTLINE)
+        self._palette = items.node_palette()
+        self._nodes = items.NodeLayer(self._palette, items.OUTLINE)
         self._nodes.setZValue(50)
-        self._box.addItem(self._nodes, ignoreBounds=True)
-        self._ring = pg.ScatterPlotItem(pxMode=True, symbol="o", antialias=True,
-                                        pen=pg.mkPen(RING, width=2.5), brush=None)
-        self._ring.setZValue(60)
-        self._box.addItem(self._ring, ignoreBounds=True)
-
-        self._card = pg.TextItem(anchor=(0, 1), border=pg.mkPen(OUTLINE),
-                                 fill=pg.mkBrush(255, 255, 255, 240))
-        self._card.setFont(self._font(9))
-        self._card.setZValue(100)
-        self._card.hide()
-        self._box.addItem(self._card, ignoreBounds=True)
-
-    def _halo(self, rgba, width, z) -> pg.PlotCurveItem:
-        curve = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(rgba, width=width), antialias=True)
-        curve.setZValue(z)
-        self._box.addItem(curve, ignoreBounds=True)
-        return curve
+        self._ring = items.selection_ring()
+        self._card = items.hover_card()
+        for item in (self._chosen_halo, self._hover_halo, self._nodes, self._ring, self._card):
+            self._box.addItem(item, ignoreBounds=True)
 
     def _build_edit_strip(self) -> None:
-        self._focus_label = QLabel("click or drag an edge to edit its weight")
-        self._focus_label.setStyleSheet(f"color: {MUTED}")
+        self._focus_label = QLabel()
         self._spin = QDoubleSpinBox()
         self._spin.setRange(-1e6, 1e6)
         self._spin.setDecimals(5)
@@ -801,7 +181,7 @@ class NetworkView(QWidget):
         self._spin.setKeyboardTracking(False)    # emit on Enter / focus out, not per keystroke
         self._spin.setMinimumWidth(110)
         self._slider = QSlider(Qt.Orientation.Horizontal)
-        self._slider.setRange(-1000, 1000)
+        self._slider.setRange(-nl.SLIDER_STEPS, nl.SLIDER_STEPS)
         self._slider_scale = 1.0
         self._spin.valueChanged.connect(self._on_spin_changed)
         self._slider.valueChanged.connect(self._on_slider_changed)
@@ -811,12 +191,6 @@ class NetworkView(QWidget):
         self._strip.addWidget(self._spin)
         self._strip.addWidget(self._slider, 1)
         self._set_strip_enabled(False)
-
-    @staticmethod
-    def _font(points: float) -> QFont:
-        font = QFont()
-        font.setPointSizeF(points)
-        return font
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -848,16 +222,9 @@ class NetworkView(QWidget):
             return
         if self._chosen_modes is None:
             self._chosen_modes = (self.overlay(), self.node_mode())
-        xs = self._layout.xs
-        half = (xs[1] - xs[0]) * 0.3 if len(xs) > 1 else 0.5
-        lo, hi = sorted((self._layout.bottom, self._layout.top))
-        x0, x1 = (xs[0] - half, xs[-1] + half) if phase.layer < 0 else \
-            (xs[phase.layer] - half, xs[phase.layer] + half)
-        self._phase_band.setRect(QRectF(x0, lo, x1 - x0, hi - lo))
+        self._phase_band.setRect(QRectF(*nl.phase_band(self._layout, phase.layer)))
         self._phase_band.show()
-        hint = (" <span style='color:#64748b'>— pause and Step by one phase to take it at "
-                "your own pace</span>" if running else "")
-        self._phase_label.setText(f"<b>{phase.label()}</b>{hint}<br>{phase.detail}")
+        self._phase_label.setText(items.phase_banner_html(phase, running))
         self._phase_label.show()
         if phase.kind in (FORWARD, LOSS):
             self._set_modes_for_phase("weight", "activation")
@@ -905,17 +272,13 @@ class NetworkView(QWidget):
         Before the first snapshot the choice is kept and checked when the network is known (it
         is dropped then if that neuron does not exist); afterwards a missing neuron raises.
         """
-        if self._layout is not None and not self._exists(layer, index):
+        if self._layout is not None and not self._layout.exists(layer, index):
             raise ValueError(f"no neuron {index} in layer {layer}")
         changed = self._selected != (layer, index)
         self._selected = (layer, index)
         self._draw_ring()
         if changed:
             self.neuronSelected.emit(layer, index)
-
-    def _exists(self, layer: int, index: int) -> bool:
-        sizes = self._layout.sizes
-        return 0 <= layer < len(sizes) and 0 <= index < sizes[layer]
 
     def chosen_edges(self) -> list[tuple[str, int, int, int]]:
         """Edges clicked as surface axes, as ("W", wi, i, j) (0, 1 or 2 of them)."""
@@ -933,14 +296,7 @@ class NetworkView(QWidget):
     def edge_pos(self, wi: int, i: int, j: int) -> QPointF:
         """A point on edge i→j of ``weights[wi]`` (view coordinates) that is clear of neurons and as
         far as possible from every other drawn edge: where a click or hover finds this edge."""
-        seg = self._layout.segments[wi][:, i * self._layout.sizes[wi + 1] + j]
-        ts = np.linspace(0.15, 0.85, 29)
-        pts = seg[:2, None] + ts * (seg[2:, None] - seg[:2, None])
-        other = ~((self._drawn_wi == wi) & (self._drawn_flat == i * self._layout.sizes[wi + 1] + j))
-        clearance = [_segment_distances(px, py, self._drawn_seg[:, other]).min(initial=np.inf)
-                     for px, py in pts.T]
-        x, y = pts[:, int(np.argmax(clearance))]
-        return QPointF(float(x), float(y))
+        return QPointF(*nl.edge_point(self._layout, self._drawn, wi, i, j))
 
     def viewport_point(self, view_pt: QPointF) -> QPoint:
         """Pixel position in :meth:`mouse_target` of a point in view coordinates."""
@@ -956,7 +312,7 @@ class NetworkView(QWidget):
         super().closeEvent(event)
 
     def edges_rastered(self) -> bool:
-        """Whether the last paint of the edges came from a raster plan (see ``_EdgeLayer``)."""
+        """Whether the last paint of the edges came from a raster plan (see ``EdgeLayer``)."""
         return self._edges.painted_raster
 
     def raster_plan_ms(self) -> float | None:
@@ -974,7 +330,7 @@ class NetworkView(QWidget):
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
         return self._graphics.viewport()
 
-    def edge_items(self) -> dict[tuple[int, int], _EdgeBin]:
+    def edge_items(self) -> dict[tuple[int, int], items.EdgeBin]:
         """The edge bins (pen and segments; ``getData()`` as a pairs curve): (sign, k) with sign
         ±1 and k = 0 (faint) … MAG_BINS − 1 (strongest); (0, 0) holds zero and NaN edges."""
         return dict(self._edges.bins)
@@ -990,23 +346,27 @@ class NetworkView(QWidget):
     def value_label_texts(self) -> dict[tuple[int, int], str]:
         """The small values under the neurons, as shown: (layer, index) → text, for every label
         on screen (layers of at most ``VALUE_LABEL_LIMIT`` neurons, where there is room)."""
-        return {self._layout.layer_of(node): label.textItem.toPlainText()
-                for node, label in self._value_labels.items() if label.isVisible()}
+        return {key: label.textItem.toPlainText()
+                for key, label in self.value_label_items().items() if label.isVisible()}
 
     def value_label_items(self) -> dict[tuple[int, int], pg.TextItem]:
         """The items of :meth:`value_label_texts` ((layer, index) → TextItem, shown or not)."""
-        return {self._layout.layer_of(node): label for node, label in self._value_labels.items()}
+        if self._values is None:
+            return {}
+        return {self._layout.layer_of(node): label for node, label in self._values.items.items()}
+
+    @property
+    def _layer_labels(self) -> list[pg.TextItem]:
+        return [] if self._labels is None else self._labels.items
+
+    def layer_label_texts(self) -> list[str]:
+        """The layer labels as shown (plain text, lines joined by a space)."""
+        return [] if self._labels is None else self._labels.texts()
 
     def legend_texts(self) -> tuple[str, str]:
         """The plain text of the edge legend and of the neuron legend."""
-        return tuple(" ".join(self._plain(label.text).split())
+        return tuple(items.plain_text(label.text)
                      for label in (self._edge_legend, self._node_legend))
-
-    @staticmethod
-    def _plain(html: str) -> str:
-        doc = QTextDocument()
-        doc.setHtml(html)
-        return doc.toPlainText()
 
     def hover_text(self) -> str:
         """Plain text of the hover card ("" when hidden)."""
@@ -1017,28 +377,12 @@ class NetworkView(QWidget):
         self._set_hover(self.hit_test(view_pt), view_pt)
 
     def hit_test(self, view_pt: QPointF):
-        """("neuron", layer, index), ("edge", wi, i, j) or None for a point in view coordinates.
-
-        Neurons win over edges (tiny neurons are hit within ``HIT_PIXELS`` pixels); an edge is hit
-        within ``HIT_PIXELS`` pixels, and only if drawn.
-        """
+        """("neuron", layer, index), ("edge", wi, i, j) or None for a point in view coordinates
+        (see :func:`.network_layout.hit_test`: neurons win, edges only if drawn)."""
         if self._layout is None:
             return None
-        px, py = view_pt.x(), view_pt.y()
-        pixel = max(self._box.viewPixelSize())
-        d = np.hypot(self._layout.xy[:, 0] - px, self._layout.xy[:, 1] - py)
-        node = int(np.argmin(d))
-        if d[node] <= max(self._layout.diameter[node] / 2 + pixel, HIT_PIXELS * pixel):
-            return ("neuron", *self._layout.layer_of(node))
-        if not self._drawn_flat.size:
-            return None
-        dist = _segment_distances(px, py, self._drawn_seg)
-        k = int(np.argmin(dist))
-        if dist[k] > HIT_PIXELS * pixel:
-            return None
-        wi = int(self._drawn_wi[k])
-        i, j = divmod(int(self._drawn_flat[k]), self._layout.sizes[wi + 1])
-        return ("edge", wi, i, j)
+        return nl.hit_test(self._layout, self._drawn, view_pt.x(), view_pt.y(),
+                           max(self._box.viewPixelSize()))
 
     # -- building per architecture ------------------------------------------------------------
 
@@ -1050,74 +394,26 @@ class NetworkView(QWidget):
 
     def _rebuild(self, snap: Snapshot, maps) -> None:
         """New layout and per-architecture items; resets what no longer exists."""
-        for item in [*self._images, *self._layer_labels, *self._value_labels.values()]:
-            self._box.removeItem(item)
-        lay = self._layout = _make_layout(tuple(snap.sizes))
-        counts = [a * b for a, b in zip(lay.sizes[:-1], lay.sizes[1:])]
-        self._wide_edges = sum(counts) <= WIDE_EDGE_LIMIT
-        raster = not self._wide_edges and sum(counts) <= RASTER_EDGE_LIMIT
-        self._budget = counts if raster else _edge_budget(counts, EDGE_CAP)
-        self._edge_offset = np.concatenate([[0], np.cumsum(counts)])
-        self._drawn_all = False
-        self._edges.set_raster(lay.all_segments.T if raster else None)
-        self._set_edge_pens(self._wide_edges)
-        (x0, y0), (x1, y1) = lay.xy.min(axis=0), lay.xy.max(axis=0)
-        self._edges.set_extent(QRectF(x0, y0, x1 - x0, y1 - y0))
-
+        for image in self._images:
+            self._box.removeItem(image)
+        for group in (self._labels, self._values):
+            if group is not None:
+                group.remove(self._box)
+        lay = self._layout = nl.make_layout(snap.sizes)
+        self._plan = nl.edge_plan(lay.sizes, RASTER_EDGE_LIMIT, EDGE_CAP, WIDE_EDGE_LIMIT)
+        self._every_edge = bool(np.all(np.diff(lay.edge_offset) <= self._plan.budget))
+        self._drawn = nl.DrawnEdges.every(lay) if self._every_edge else nl.DrawnEdges.none()
+        self._edges.set_raster(lay.all_segments.T if self._plan.raster else None)
+        self._edges.set_styles(*nl.bin_styles(self._plan.wide), antialias=self._plan.wide)
+        self._edges.set_extent(QRectF(*lay.extent()))
         self._nodes.set_nodes(lay.xy, lay.diameter, len(self._palette) // 2)
         self._node_brush_index = None
-        self._images = []
-        if maps:
-            lut = style.diverging_lut(MAP_LUT_SIZE)
-            blank = np.zeros(snap.neuron_maps[0].shape[1:], np.float32)
-            for (x, y), d in zip(lay.xy, lay.diameter):
-                image = pg.ImageItem(blank, axisOrder="row-major", levels=(-1, 1))
-                image.setLookupTable(lut)
-                side = d * MAP_FRACTION        # setRect scales the image: it needs its size
-                image.setRect(QRectF(x - side / 2, y - side / 2, side, side))
-                image.setZValue(55)
-                self._box.addItem(image, ignoreBounds=True)
-                self._images.append(image)
+        self._images = (items.neuron_maps(self._box, lay, snap.neuron_maps[0].shape[1:])
+                        if maps else [])
+        self._labels = items.LayerLabels(self._box, lay, snap.activations)
+        self._values = items.ValueLabels(self._box, lay)
 
-        L = len(lay.sizes) - 1
-        self._layer_labels = []
-        self._label_html = []
-        for layer in range(L + 1):
-            if layer == 0:
-                name, short = "input", "in"
-            else:
-                kind, short = (("output", "out") if layer == L else
-                               (f"hidden {layer}", f"h{layer}"))
-                name = f"{kind} ({snap.activations[layer - 1]})"
-            n = lay.sizes[layer]
-            self._label_html.append(tuple(
-                f"<div align='center' style='color:{style.FOREGROUND}'>{title}<br>"
-                f"<span style='color:{MUTED}'>{count}</span></div>"
-                for title, count in ((name, f"{n} neuron{'s' if n > 1 else ''}"),
-                                     (short, f"{n}"))))
-            label = pg.TextItem(anchor=(0.5, 0))
-            label.setFont(self._font(9))
-            self._box.addItem(label, ignoreBounds=True)
-            self._layer_labels.append(label)
-        self._compact_labels = None
-        self._set_compact_labels(False)
-        self._value_labels = {}
-        for layer, n in enumerate(lay.sizes):
-            if n > VALUE_LABEL_LIMIT:
-                continue
-            for i in range(n):
-                node = lay.node(layer, i)
-                label = pg.TextItem("", color=MUTED, anchor=(0.5, 0),
-                                    fill=pg.mkBrush(255, 255, 255, 190))
-                label.setFont(self._font(7.5))
-                label.textItem.document().setDocumentMargin(0)
-                x, y = lay.xy[node]
-                label.setPos(float(x), float(y - lay.diameter[node] * RING_FACTOR / 2))
-                label.setZValue(58)
-                self._box.addItem(label, ignoreBounds=True)
-                self._value_labels[node] = label
-
-        if self._selected and not self._exists(*self._selected):
+        if self._selected and not lay.exists(*self._selected):
             self._selected = None
         self._chosen = []
         self._focus = None
@@ -1129,74 +425,23 @@ class NetworkView(QWidget):
     @Slot()
     def _fit_view(self) -> None:
         """Fit the diagram into the box, leaving room in pixels for the labels; runs on every
-        resize (the locked aspect would otherwise move the range) and places the layer labels."""
+        resize (the locked aspect would otherwise move the range) and places the layer labels,
+        shortened where the full ones would touch."""
         lay = self._layout
         width, height = self._box.width(), self._box.height()
         if lay is None or width < 20 or height < 20:
             return
-        value_px = VALUE_LABEL_PIXELS if self._value_labels else 0
-        for compact in (False, True):       # short layer labels where the full ones would touch
-            self._set_compact_labels(compact)
-            sizes = [label.boundingRect() for label in self._layer_labels]
-            label_h = max(r.height() for r in sizes)
-            top_px, bottom_px = 6.0, value_px + label_h + 6.0
-            left_px, right_px = sizes[0].width() / 2 + 10, sizes[-1].width() / 2 + 10
-            r0, r1 = lay.diameter[0] / 2, lay.diameter[-1] / 2
-            span_x = lay.xs[-1] - lay.xs[0]            # > 0: a network has two layers or more
-            scale = max(1e-6, min((height - top_px - bottom_px) / (lay.top - lay.bottom),
-                                  (width - 12) / (span_x + r0 + r1),
-                                  (width - left_px - right_px) / span_x))
-            gaps = np.diff(lay.xs) * scale
-            needed = [(a.width() + b.width()) / 2 + LABEL_GAP_PIXELS
-                      for a, b in zip(sizes, sizes[1:])]
-            if all(g >= n for g, n in zip(gaps, needed)):
+        value_px = VALUE_LABEL_PIXELS if self._values.items else 0
+        for compact in (False, True):
+            self._labels.set_compact(compact)
+            fit = nl.fit_panel(lay, width, height, self._labels.sizes(), value_px)
+            if fit.labels_fit:
                 break
-        extra = height - (lay.top - lay.bottom) * scale - top_px - bottom_px
-        y0 = lay.bottom - (bottom_px + max(extra, 0) / 2) / scale
-        cx = (lay.xs[0] + lay.xs[-1]) / 2
-        self._box.setRange(QRectF(cx - width / 2 / scale, y0, width / scale, height / scale),
-                           padding=0)
-        self._scale = scale
+        self._box.setRange(QRectF(*fit.rect), padding=0)
+        self._scale = fit.scale
         self._draw_ring()
-        for label, x in zip(self._layer_labels, lay.xs):
-            label.setPos(float(x), lay.bottom - value_px / scale)
-        for node, label in self._value_labels.items():
-            layer, _ = lay.layer_of(node)
-            gap = (lay.spacing[layer] - lay.diameter[node] * (1 + RING_FACTOR) / 2) * scale
-            label.setVisible(bool(gap >= VALUE_LABEL_PIXELS or lay.sizes[layer] == 1))
-
-    def _set_compact_labels(self, compact: bool) -> None:
-        """Layer labels in full ("hidden 1 (tanh)", "64 neurons") or short ("h1", "64")."""
-        if compact == self._compact_labels:
-            return
-        self._compact_labels = compact
-        for label, html in zip(self._layer_labels, self._label_html):
-            label.setHtml(html[compact])
-            label.setTextWidth(label.textItem.document().idealWidth())  # lets align=center work
-
-    def layer_label_texts(self) -> list[str]:
-        """The layer labels as shown (plain text, lines joined by a space)."""
-        return [" ".join(label.textItem.toPlainText().split()) for label in self._layer_labels]
-
-    def _set_edge_pens(self, wide: bool) -> None:
-        """Pens per bin: the colour fades toward the white background for weak bins (opaque
-        colours paint faster than translucent ones) and, for small networks, the width grows."""
-        strength = np.linspace(0.35, 1.0, MAG_BINS) if wide else np.linspace(0.15, 0.85, MAG_BINS)
-        widths = np.linspace(1.0, 4.0, MAG_BINS) if wide else np.ones(MAG_BINS)
-        colors = []
-        for (sign, k), edge_bin in self._edges.bins.items():
-            if sign == 0:
-                rgb, width = NEUTRAL_EDGE, 1.0
-            else:
-                full = np.array(style.POSITIVE if sign > 0 else style.NEGATIVE, float)
-                rgb = tuple(int(round(c)) for c in 255.0 + (full - 255.0) * strength[k])
-                width = float(widths[k])
-            edge_bin.pen = pg.mkPen(rgb, width=width)
-            edge_bin.antialias = wide
-            colors.append(rgb)
-        self._edges.clear_lines()
-        self._edges.set_colors(colors)          # in bin order: the raster's levels 1, 2, …
-        self._edges.update()
+        self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
+        self._values.fit(fit.scale)
 
     # -- painting a frame ---------------------------------------------------------------------
 
@@ -1227,143 +472,48 @@ class NetworkView(QWidget):
         return NO_UPDATE_NOTE
 
     def _draw_edges(self) -> None:
+        """Bin the drawn edges' values and hand them to the edge layer; update the legend. A
+        network within its budget draws the same edges every frame (only their values change);
+        a larger one each weights array's strongest, plus the chosen and focused edges."""
         lay = self._layout
         values = self._overlay_values()
-        forced = {*self._chosen, *([self._focus] if self._focus else [])}
-        everything = self._edge_offset[1:] - self._edge_offset[:-1] <= self._budget
-        if everything.all():                  # the same edges every frame: only values change
+        if self._every_edge:
             val = np.concatenate([np.asarray(W, dtype=float).ravel() for W in values])
-            if not self._drawn_all:
-                self._drawn_all = True
-                self._drawn_wi = np.repeat(np.arange(len(values)), np.diff(self._edge_offset))
-                self._drawn_flat = np.arange(val.size) - self._edge_offset[self._drawn_wi]
-                self._drawn_seg = lay.all_segments
         else:
-            self._drawn_all = False
-            val = self._choose_edges(values, forced)
-        self._draw_edge_values(values, val)
-
-    def _choose_edges(self, values, forced) -> np.ndarray:
-        """Pick each weights array's strongest edges within its budget (plus the ``forced``
-        ones); sets the ``_drawn_*`` arrays and returns the drawn values in their order."""
-        lay = self._layout
-        wis, flats, vals, segs = [], [], [], []
-        for wi, W in enumerate(values):
-            flat = np.asarray(W, dtype=float).ravel()
-            k = self._budget[wi]
-            if k >= flat.size:
-                idx = np.arange(flat.size)
-            else:
-                key = np.where(np.isnan(flat), -1.0, np.abs(flat))
-                idx = np.argpartition(key, flat.size - k)[flat.size - k:]
-                extra = [i * lay.sizes[wi + 1] + j for (w, i, j) in forced if w == wi]
-                if extra:
-                    idx = np.union1d(idx, extra)
-            wis.append(np.full(idx.size, wi))
-            flats.append(idx)
-            vals.append(flat[idx])
-            segs.append(lay.segments[wi][:, idx])
-        self._drawn_wi = np.concatenate(wis)
-        self._drawn_flat = np.concatenate(flats)
-        self._drawn_seg = np.concatenate(segs, axis=1)
-        return np.concatenate(vals)
-
-    def _draw_edge_values(self, values, val: np.ndarray) -> None:
-        """Bin the drawn edges' values ``val`` (in ``_drawn_*`` order) and hand them to the edge
-        layer; update the legend."""
-        vmax = _finite_absmax(values)
-        sign = np.sign(np.nan_to_num(val, nan=0.0)).astype(int)
-        mag = np.abs(style.symlog_normalise(val, vmax or 1.0, DECADES))
-        k = np.minimum((mag * MAG_BINS).astype(int), MAG_BINS - 1)
-        bin_index = np.where(sign == 0, 0, 1 + 2 * k + (sign > 0)).astype(np.uint8)  # _bin_keys
-        self._edges.set_binned(self._drawn_seg.T, bin_index)
+            forced = {*self._chosen, *([self._focus] if self._focus else [])}
+            self._drawn, val = nl.strongest_edges(lay, values, self._plan.budget, forced)
+        vmax = nl.finite_absmax(values)
+        bin_index = nl.edge_bins(val, vmax)
+        self._edges.set_binned(self._drawn.seg.T, bin_index)
         if self._edges.raster_segments() is not None:
-            levels = np.zeros(self._edge_offset[-1], np.uint8)
-            levels[self._edge_offset[self._drawn_wi] + self._drawn_flat] = bin_index + 1
+            levels = np.zeros(lay.edge_offset[-1], np.uint8)
+            levels[self._drawn.layout_index(lay)] = bin_index + 1
             self._edges.set_levels(levels)
         self._draw_chosen_halo()
-
-        label, _ = OVERLAYS[self.overlay()]
         note = self._no_update_note() if self.overlay() == "update" else ""
-        if note:                              # every edge neutral: say why instead of a scale
-            self._set_label(self._edge_legend,
-                f"<b>edges: {label}</b> &nbsp; <span style='background-color:{NOTE_FILL}; "
-                f"color:{NOTE_TEXT}'>&nbsp;{note}&nbsp;</span>")
-            return
-        total = sum(v.size for v in values)
-        shown = (f", strongest {self._drawn_flat.size:,} of {total:,} edges drawn"
-                 if self._drawn_flat.size < total else "")
-        blue, orange = (f"rgb{c}" for c in (style.POSITIVE, style.NEGATIVE))
-        self._set_label(self._edge_legend,
-            f"<b>edges: {label}</b> &nbsp; |value| max {style.format_value(vmax, 3)}, "
-            f"log scale over {DECADES:g} decades (shade{', width' if self._wide_edges else ''}), "
-            f"<span style='color:{blue}'>■ +</span> "
-            f"<span style='color:{orange}'>■ −</span>{shown}"
-            + (f", <span style='color:rgb{NEUTRAL_EDGE}'>■</span> not computed yet"
-               if self._snap.phase is not None and np.isnan(val).any() else ""))
-
-    @staticmethod
-    def _set_label(label: pg.LabelItem, text: str) -> None:
-        """Set a legend's text only when it changed (a new text re-lays the label out)."""
-        if label.text != text:
-            label.setText(text)
-
-    def _node_values(self) -> list[np.ndarray | None]:
-        """Per layer, what the neuron fill shows (None: no value, drawn neutral)."""
-        snap, sizes = self._snap, self._layout.sizes
-        if self.node_mode() == "delta":
-            per_layer = [None, *snap.delta_mean]
-        else:
-            per_layer = list(snap.activation_mean)
-        out = []
-        for layer, n in enumerate(sizes):
-            v = per_layer[layer] if layer < len(per_layer) else None
-            out.append(None if v is None or np.shape(v) != (n,) else np.asarray(v, dtype=float))
-        return out
+        items.set_legend(self._edge_legend, items.edge_legend_html(
+            OVERLAYS[self.overlay()][0], note, vmax, self._plan.wide, self._drawn.size,
+            sum(np.size(v) for v in values),
+            self._snap.phase is not None and bool(np.isnan(val).any())))
 
     def _draw_nodes(self) -> None:
-        per_layer = self._node_values()
-        vmax = _finite_absmax([v for v in per_layer if v is not None])
-        u = np.concatenate([np.zeros(n) if v is None else style.symlog_normalise(v, vmax or 1.0,
-                                                                                 DECADES)
-                            for v, n in zip(per_layer, self._layout.sizes)])
-        steps = len(self._palette) - 1
-        index = np.rint((u + 1) / 2 * steps).astype(int)
+        per_layer = nl.node_values(self._snap, self._layout.sizes, self.node_mode())
+        index, vmax = nl.node_fill(per_layer, self._layout.sizes, len(self._palette) - 1)
         if not np.array_equal(index, self._node_brush_index):
             self._node_brush_index = index
             self._nodes.set_fill(index)
-        for node, label in self._value_labels.items():
-            layer, i = self._layout.layer_of(node)
-            v = per_layer[layer]
-            # NaN: not computed yet (a forward phase has not reached this layer): "—", not "nan"
-            text = "" if v is None else style.format_known(float(v[i]), 3)
-            if label.textItem.toPlainText() != text:
-                label.setText(text)
-        self._set_label(self._node_legend,
-            f"<b>neurons: {NODE_MODES[self.node_mode()]}</b> &nbsp; |max| "
-            f"{style.format_value(vmax, 3)}, log scale over {DECADES:g} decades, "
-            f"<span style='color:rgb{style.POSITIVE}'>■ +</span> "
-            f"<span style='color:rgb{style.NEGATIVE}'>■ −</span>"
-            + (f", <span style='color:rgb{style.NEUTRAL}'>■</span> not computed yet"
-               if self._snap.phase is not None
-               and any(v is not None and np.isnan(v).any() for v in per_layer) else "")
-            + (" &nbsp;·&nbsp; inside: its output map"
-               if self._images else ""))
+        self._values.set_values(per_layer)
+        not_computed = self._snap.phase is not None and any(
+            v is not None and np.isnan(v).any() for v in per_layer)
+        items.set_legend(self._node_legend, items.node_legend_html(
+            self.node_mode(), vmax, not_computed, bool(self._images)))
 
     def _draw_maps(self) -> None:
         if not self._images:
             return
         snap, lay = self._snap, self._layout
         for layer, maps in enumerate(snap.neuron_maps):
-            act = snap.activations[layer - 1] if layer > 0 else "linear"
-            finite = maps[np.isfinite(maps)]
-            if act in ("sigmoid", "softmax"):
-                lo, hi = 0.0, 1.0
-            else:
-                m = min(float(np.abs(finite).max()) if finite.size else 1.0, FLOAT32_SAFE)
-                lo, hi = -(m or 1.0), (m or 1.0)
-            clean = np.clip(np.nan_to_num(maps, nan=(lo + hi) / 2, posinf=hi, neginf=lo),
-                            lo, hi).astype(np.float32)
+            clean, lo, hi = nl.map_levels(maps, snap.activations[layer - 1] if layer else "linear")
             for i in range(lay.sizes[layer]):
                 self._images[lay.node(layer, i)].setImage(clean[i], levels=(lo, hi),
                                                           autoLevels=False)
@@ -1379,16 +529,7 @@ class NetworkView(QWidget):
         self._ring.show()
 
     def _draw_chosen_halo(self) -> None:
-        self._set_segments(self._chosen_halo, self._chosen)
-
-    def _set_segments(self, curve: pg.PlotCurveItem, edges) -> None:
-        lay = self._layout
-        pts = [lay.segments[wi][:, i * lay.sizes[wi + 1] + j] for wi, i, j in edges]
-        if not pts:
-            curve.setData([], [])
-            return
-        seg = np.array(pts).T
-        curve.setData(np.ravel(seg[[0, 2]].T), np.ravel(seg[[1, 3]].T))
+        items.set_halo_edges(self._chosen_halo, self._layout, self._chosen)
 
     # -- hover --------------------------------------------------------------------------------
 
@@ -1415,7 +556,8 @@ class NetworkView(QWidget):
                 self._place_card(view_pt)
             return
         self._hover = hit
-        self._set_segments(self._hover_halo, [hit[1:]] if hit and hit[0] == "edge" else [])
+        items.set_halo_edges(self._hover_halo, self._layout,
+                             [hit[1:]] if hit and hit[0] == "edge" else [])
         if hit is None:
             self._card.hide()
             return
@@ -1434,15 +576,6 @@ class NetworkView(QWidget):
         self._card.setPos(view_pt.x() + (-12 if right else 12) * pw,
                           view_pt.y() + (12 if low else -12) * ph)
 
-    def _layer_name(self, layer: int) -> str:
-        L = len(self._layout.sizes) - 1
-        if layer == 0:
-            return "input"
-        return "output" if layer == L else f"hidden {layer}"
-
-    def _edge_name(self, wi: int, i: int, j: int) -> str:
-        return f"{self._layer_name(wi)} #{i} → {self._layer_name(wi + 1)} #{j}"
-
     def _card_value(self, v: float) -> str:
         """A number for a hover card; in a pass walked phase by phase NaN is a value not computed
         yet and says so."""
@@ -1457,9 +590,9 @@ class NetworkView(QWidget):
             a = arrays[k] if 0 <= k < len(arrays) else None
             return fv(float(a[i])) if a is not None and i < np.size(a) else "—"
 
-        rows = [f"<b>{self._layer_name(layer)} · neuron {i}</b>"]
+        rows = [f"<b>{nl.layer_name(self._layout.sizes, layer)} · neuron {i}</b>"]
         if layer == 0:
-            rows.append(f"input x{_subscript(i)} (no δ)")
+            rows.append(f"input x{nl.subscript(i)} (no δ)")
         else:
             rows += [f"activation {snap.activations[layer - 1]}",
                      f"mean δ = {pick(snap.delta_mean, layer - 1)}",
@@ -1476,7 +609,7 @@ class NetworkView(QWidget):
         update = (val(snap.update_weights) if snap.has_update or snap.phase is not None
                   else f"{style.NOT_COMPUTED} (no update yet)")
         return "<br>".join([
-            f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {self._edge_name(wi, i, j)}",
+            f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {nl.edge_name(self._layout.sizes, wi, i, j)}",
             f"weight w = {val(snap.weights)}",
             f"gradient ∂L/∂w = {val(snap.grad_weights)}",
             f"error signal w·δ = {val(snap.edge_signals)}",
@@ -1517,33 +650,39 @@ class NetworkView(QWidget):
     # -- editing a weight: drag an edge, or the strip under the plot --------------------------
 
     def _on_drag(self, ev) -> None:
-        """Vertical drag on an edge: the weight moves by 0.01·max(1, |w|) per pixel (×0.1 with
-        Shift), emitted while dragging (throttled) and on release."""
+        """Vertical drag on an edge: the weight moves as :func:`.network_layout.dragged_weight`
+        says (Shift: finer), emitted while dragging (rate-limited) and on release."""
         if ev.isStart():
             hit = self.hit_test(self._box.mapSceneToView(ev.buttonDownScenePos()))
             if self._snap is None or hit is None or hit[0] != "edge":
                 ev.ignore()
                 return
             wi, i, j = hit[1:]
-            w0 = float(self._snap.weights[wi][i, j])
-            w0 = w0 if np.isfinite(w0) else 0.0
-            self._drag = {"edge": (wi, i, j), "w0": w0, "step": 0.01 * max(1.0, abs(w0))}
+            self._drag = {"edge": (wi, i, j), "w0": float(self._snap.weights[wi][i, j])}
             self._set_focus((wi, i, j))
         if self._drag is None:
             ev.ignore()
             return
         ev.accept()
         dy = ev.buttonDownScenePos().y() - ev.scenePos().y()        # up is positive
-        fine = 0.1 if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1.0
-        value = self._drag["w0"] + dy * self._drag["step"] * fine
+        fine = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        value = nl.dragged_weight(self._drag["w0"], dy, fine)
         wi, i, j = self._drag["edge"]
-        payload = [("W", wi, i, j, float(value))]
+        payload = [("W", wi, i, j, value)]
         self._show_strip_value(value)
         if ev.isFinish():
             self._drag = None
-            self._edit_throttle.deliver(payload)
+            self._deliver_edit(payload)
         else:
-            self._edit_throttle.offer(payload)
+            self._editOffered.emit(payload)
+
+    def _deliver_edit(self, payload) -> None:
+        """Emit ``payload`` now, dropping an edit still held back by the rate limit."""
+        self._editOffered.emit(payload)
+        self._edit_proxy.flush()
+
+    def _emit_edit(self, args) -> None:
+        self.parametersEdited.emit(args[0])
 
     def _set_focus(self, edge: tuple[int, int, int]) -> None:
         """Put ``edge`` in the edit strip, with a slider range that fits its current weight."""
@@ -1551,10 +690,10 @@ class NetworkView(QWidget):
             return
         self._focus = edge
         wi, i, j = edge
-        w = float(self._snap.weights[wi][i, j])
-        self._slider_scale = _nice_ceiling(max(1.0, 2 * abs(w)) if np.isfinite(w) else 1.0)
-        self._focus_label.setText(f"W[{wi + 1}][{i}, {j}]  {self._edge_name(wi, i, j)}   "
-                                  f"(slider ±{self._slider_scale:g})")
+        self._slider_scale = nl.slider_scale(float(self._snap.weights[wi][i, j]))
+        self._focus_label.setText(
+            f"W[{wi + 1}][{i}, {j}]  {nl.edge_name(self._layout.sizes, wi, i, j)}   "
+            f"(slider ±{self._slider_scale:g})")
         self._focus_label.setStyleSheet(f"color: {style.FOREGROUND}")
         self._set_strip_enabled(True)
         self._refresh_strip_value()
@@ -1564,7 +703,7 @@ class NetworkView(QWidget):
         self._slider.setEnabled(on)
         if not on:
             self._focus_label.setText("click or drag an edge to edit its weight")
-            self._focus_label.setStyleSheet(f"color: {MUTED}")
+            self._focus_label.setStyleSheet(f"color: {items.MUTED}")
 
     def _refresh_strip_value(self) -> None:
         """Show the focused weight of the newest snapshot, unless the user is editing it."""
@@ -1576,10 +715,8 @@ class NetworkView(QWidget):
 
     def _show_strip_value(self, value: float) -> None:
         """Display ``value`` in the spin box and slider without emitting."""
-        shown = value if np.isfinite(value) else 0.0
-        for widget, v in ((self._spin, shown),
-                          (self._slider, int(round(np.clip(shown / self._slider_scale, -1, 1)
-                                                   * 1000)))):
+        for widget, v in ((self._spin, value if np.isfinite(value) else 0.0),
+                          (self._slider, nl.slider_position(value, self._slider_scale))):
             widget.blockSignals(True)
             widget.setValue(v)
             widget.blockSignals(False)
@@ -1587,17 +724,17 @@ class NetworkView(QWidget):
     @Slot(float)
     def _on_spin_changed(self, value: float) -> None:
         if self._focus is not None:
-            self._edit_throttle.deliver([("W", *self._focus, float(value))])
+            self._deliver_edit([("W", *self._focus, float(value))])
 
     @Slot(int)
     def _on_slider_changed(self, position: int) -> None:
         if self._focus is None:
             return
-        value = position / 1000 * self._slider_scale
+        value = nl.slider_value(position, self._slider_scale)
         self._spin.blockSignals(True)
         self._spin.setValue(value)
         self._spin.blockSignals(False)
-        self._edit_throttle.offer([("W", *self._focus, float(value))])
+        self._editOffered.emit([("W", *self._focus, float(value))])
 
     # -- modes --------------------------------------------------------------------------------
 

@@ -2,13 +2,18 @@
 
 Sign: positive values are blue, negative values orange (as in TensorFlow Playground), zero a light
 grey. Magnitude uses a symmetric log-like scale, ``symlog``, so that a 1e-4 gradient and a 3.0
-weight can share one legend.
+weight can share one legend. Colour maps are pyqtgraph ``ColorMap``s: :func:`diverging_map` for
+signed values, viridis (:func:`sequential_map`) for the loss surface.
+
+The module imports no Qt until a colour map or a plot is asked for, so that Qt-free modules (the
+network diagram's layout) can share its colours and scales.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
-from PySide6.QtWidgets import QGraphicsItem
 
 from ..engine.phases import UPDATE
 
@@ -51,29 +56,37 @@ def symlog_normalise(x, vmax: float | None = None, decades: float = 3.0) -> np.n
     return np.clip(out, -1.0, 1.0)
 
 
+@cache
+def diverging_map():
+    """The sign colour map, a ``pyqtgraph.ColorMap`` over [−1, 1] (diverging mapping): orange at
+    −1, grey at 0, blue at +1, straight lines between them in RGB."""
+    import pyqtgraph as pg
+    return pg.ColorMap([0.0, 0.5, 1.0], [NEGATIVE, NEUTRAL, POSITIVE], mapping="diverging",
+                       name="bpviz-sign")
+
+
+@cache
+def sequential_map():
+    """Viridis (``pyqtgraph.colormap.get``): dark purple at 0 to yellow at 1."""
+    import pyqtgraph as pg
+    return pg.colormap.get("viridis")
+
+
 def diverging_rgb(u) -> np.ndarray:
-    """Colours (…, 3) uint8 for u in [−1, 1]: orange ← grey → blue."""
-    u = np.clip(np.nan_to_num(np.asarray(u, dtype=float)), -1.0, 1.0)[..., None]
-    pos = np.array(POSITIVE, float)
-    neg = np.array(NEGATIVE, float)
-    mid = np.array(NEUTRAL, float)
-    rgb = np.where(u >= 0, mid + (pos - mid) * u, mid + (neg - mid) * (-u))
-    return rgb.astype(np.uint8)
+    """Colours (…, 3) uint8 for u in [−1, 1] (:func:`diverging_map`): orange ← grey → blue; NaN is
+    grey, values beyond ±1 take the end colours."""
+    u = np.clip(np.nan_to_num(np.asarray(u, dtype=float)), -1.0, 1.0)
+    return diverging_map().map(u, mode="byte")[..., :3]
 
 
 def diverging_lut(n: int = 256) -> np.ndarray:
     """A (n, 3) lookup table for images normalised to [0, 1] (0.5 is zero)."""
-    return diverging_rgb(np.linspace(-1.0, 1.0, n))
+    return diverging_map().getLookupTable(-1.0, 1.0, n, alpha=False, mode="byte")
 
 
 def sequential_lut(n: int = 256) -> np.ndarray:
-    """A perceptually ordered light-to-dark lookup table for loss surfaces (viridis-like)."""
-    anchors = np.array([(253, 231, 37), (94, 201, 98), (33, 145, 140), (59, 82, 139), (68, 1, 84)],
-                       float)
-    t = np.linspace(0, 1, n) * (len(anchors) - 1)
-    k = np.minimum(t.astype(int), len(anchors) - 2)
-    f = (t - k)[:, None]
-    return (anchors[k] * (1 - f) + anchors[k + 1] * f).astype(np.uint8)[::-1]
+    """A (n, 3) viridis lookup table for loss surfaces, dark purple (low) to yellow (high)."""
+    return sequential_map().getLookupTable(0.0, 1.0, n, alpha=False, mode="byte")
 
 
 def format_value(v: float, digits: int = 4) -> str:
@@ -143,6 +156,7 @@ def steady_range(current: tuple[float, float], lo: float, hi: float, pad: float 
 
 def style_plot(plot, grid: bool = True) -> None:
     """Give a pyqtgraph PlotItem the shared look: foreground axes and (optionally) a faint grid."""
+    from PySide6.QtWidgets import QGraphicsItem
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
         axis.setPen(FOREGROUND)

@@ -509,6 +509,7 @@ class SurfaceView(QWidget):
 
     parametersDragged = Signal(object)   # [(kind, layer, i, j, value_x), (kind, layer, i, j, value_y)]
     sliceShown = Signal(object)          # the SurfaceSlice just drawn
+    _pointDragged = Signal()             # the mouse moved the point: rate-limited on its way out
     _computeRequested = Signal(object)   # SliceRequest, queued to the worker
 
     def __init__(self, parent=None):
@@ -534,7 +535,6 @@ class SurfaceView(QWidget):
         self._shown: SliceResult | None = None
         self._shown_key = None
         self._texts = None                # axis labels, title and draggability last drawn
-        self._last_drag_emit = -1e9
         self._stopped = False
         self._build_ui()
 
@@ -552,12 +552,18 @@ class SurfaceView(QWidget):
         self.worker.requestDone.connect(self._on_done)
         self.worker_thread.start()
 
-        self._refresh_timer = QTimer(self)      # the throttle of paused and training refreshes
+        # The throttle of paused and training refreshes is written out (a timer and the time of
+        # the last request) rather than a pyqtgraph SignalProxy: its interval follows how long the
+        # last slice took, a change of axes or data goes out at once, and a training refresh
+        # waits for the running request instead of a clock.
+        self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._on_refresh_timer)
-        self._drag_timer = QTimer(self)         # the trailing emission of a throttled drag
-        self._drag_timer.setSingleShot(True)
-        self._drag_timer.timeout.connect(self._emit_drag)
+        # while dragging, at most one parametersDragged per DRAG_EMIT_S, the last move always sent
+        self._drag_proxy = pg.SignalProxy(self._pointDragged, delay=DRAG_EMIT_S,
+                                          rateLimit=1 / DRAG_EMIT_S, slot=self._emit_drag,
+                                          threadSafe=False)
+        self._drag_proxy.setParent(self)       # goes, with its timer's connection, with the panel
 
     def _build_ui(self) -> None:
         self.mode_combo = QComboBox()
@@ -606,8 +612,7 @@ class SurfaceView(QWidget):
         legend.addItem(pg.ScatterPlotItem(symbol="o", size=10, pen=pg.mkPen("w"),
                                           brush=POINT_COLOR), "current weights")
 
-        positions = np.linspace(0.0, 1.0, len(lut))
-        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.ColorMap(positions, lut),
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=style.sequential_map(),
                                         label="loss (log scale)", interactive=False,
                                         colorMapMenu=False)
         self.colorbar.axis.setWidth(COLORBAR_AXIS_WIDTH)      # room for labels like "1e−05"
@@ -716,7 +721,7 @@ class SurfaceView(QWidget):
             return
         self._stopped = True
         self._refresh_timer.stop()
-        self._drag_timer.stop()
+        self._drag_proxy.disconnect()             # nothing held back goes out any more
         if self._in_flight is not None:
             self._in_flight.cancel.set()
         self._in_flight = None
@@ -916,20 +921,16 @@ class SurfaceView(QWidget):
     def _on_marker_moved(self, _item) -> None:
         if not self.marker.moving:                    # moved by a snapshot, not by the mouse
             return
-        wait = DRAG_EMIT_S - (time.perf_counter() - self._last_drag_emit)
-        if wait <= 0:
-            self._emit_drag()
-        elif not self._drag_timer.isActive():
-            self._drag_timer.start(int(wait * 1000) + 1)
+        self._pointDragged.emit()
 
     @Slot(object)
     def _on_marker_released(self, _item) -> None:
-        self._drag_timer.stop()
-        self._emit_drag()
+        self._pointDragged.emit()                     # the final position, now
+        self._drag_proxy.flush()
         self._fit_view()
 
-    @Slot()
-    def _emit_drag(self) -> None:
+    def _emit_drag(self, _args=()) -> None:
+        """Emit ``parametersDragged`` for where the point is now."""
         if self._shown is None:
             return
         slc = self._shown.slice
@@ -938,5 +939,4 @@ class SurfaceView(QWidget):
         for axis, value in ((slc.axis_x, pos.x()), (slc.axis_y, pos.y())):
             kind, i = ("W", axis.i) if axis.kind == "weight" else ("b", 0)
             changes.append((kind, axis.layer, i, axis.j, float(value)))
-        self._last_drag_emit = time.perf_counter()
         self.parametersDragged.emit(changes)
