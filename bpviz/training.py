@@ -31,6 +31,7 @@ import numpy as np
 from .engine.config import Config, build
 from .engine.datasets import default_params
 from .engine.errors import BpvizError
+from .engine.inspect import answer_inspect
 from .engine.optimizers import make_optimizer
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import data_bounds, make_snapshot
@@ -364,13 +365,20 @@ class TrainingSession:
         self.painted_seq = int(seq)
 
     def cmd_query(self, query_id: int, name: str, *args) -> None:
-        """Answer a question about the run with ``("answer", (query_id, value))``; an unknown
-        question is answered with a BpvizError as the value."""
+        """Answer a question about the run with ``("answer", (query_id, value))``: ``"history"``
+        (column names, rows), ``"record"`` (a RunRecord), ``"inspect"`` (an InspectAnswer for an
+        InspectRequest), ``"state"`` (configuration, training state). A question that cannot be
+        answered gets a BpvizError as the value."""
         t = self.trainer
         if name == "history":       # (column names, one row per recorded epoch)
             value = (t.history.header(t.network.n_layers), t.history.table())
         elif name == "record":
             value = self.run_record()
+        elif name == "inspect":     # the inspector's report: (InspectRequest,)
+            try:
+                value = answer_inspect(args[0], t.X, t.T)
+            except (ValueError, IndexError) as e:
+                value = BpvizError(str(e))
         elif name == "state":
             value = (replace(self.config), t.get_state(history=True))
         else:

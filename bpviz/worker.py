@@ -95,7 +95,8 @@ class WorkerHost(QObject):
         self._checkpoint = None            # (config, training state) last sent by the session
         self._replay: dict = {}            # the last value of each REPLAYED command
         self._painted = None
-        self._answers: dict = {}
+        self._answers: dict = {}           # query id → [Event, value] of a waiting query
+        self._callbacks: dict = {}         # query id → done(value) of an asked one
         self._query_ids = itertools.count(1)
         self._stopped = False
         self._arrived_at = time.perf_counter()
@@ -196,6 +197,13 @@ class WorkerHost(QObject):
             self._painted = seq
             self.send("painted", seq)
 
+    def ask(self, name: str, *args, done) -> None:
+        """Ask the session without waiting: ``done(value)`` is called on the GUI thread when the
+        answer comes (a BpvizError as the value when it cannot be answered)."""
+        query_id = next(self._query_ids)
+        self._callbacks[query_id] = done
+        self.send("query", query_id, name, *args)
+
     def query(self, name: str, *args, timeout_s: float = 10.0):
         """Ask the session (``"history"``: (column names, rows); ``"state"``: (config, training
         state)) and wait for its answer; BpvizError if none comes in ``timeout_s``."""
@@ -222,7 +230,7 @@ class WorkerHost(QObject):
             if answer is not None:
                 answer[1] = value
                 answer[0].set()
-            return
+                return
         self._event.emit((kind, payload))
 
     def _run_session(self, config, dataset, state, note, inbox) -> None:
@@ -270,6 +278,10 @@ class WorkerHost(QObject):
             self.config, self._dataset = payload[0], payload[1]
             self._checkpoint = None
             self.rebuilt.emit(payload)
+        elif kind == "answer":
+            done = self._callbacks.pop(payload[0], None)
+            if done is not None:
+                done(payload[1])
         elif kind == "checkpoint":
             self._checkpoint = payload
         elif kind == "failed":

@@ -10,6 +10,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QScrollBar, QTableWidget
 
+from bpviz.engine import inspect as engine_inspect
 from bpviz.engine.inspect import delta_table, fmt, inspect_neuron
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
@@ -363,13 +364,13 @@ def test_grab_renders(panel, run_snap, tmp_path):
 
 
 def test_big_data_is_capped_and_said_so(panel, run_snap, monkeypatch):
-    monkeypatch.setattr(inspector_module, "WORK_BUDGET", 1.0)      # → MIN_SAMPLES samples
+    monkeypatch.setattr(engine_inspect, "WORK_BUDGET", 1.0)        # → MIN_SAMPLES samples
     ds, trainer, snap = run_snap(passes=2)
     panel.set_dataset(ds)
     panel.set_pinned(1000)
     panel.show_snapshot(snap)
     r = panel.report()
-    n = inspector_module.MIN_SAMPLES
+    n = engine_inspect.MIN_SAMPLES
     assert r.n_samples == n and r.sample == 1000
     assert f"over the first {n} of the 1500 training samples" in panel.header_html()
     rows = np.r_[np.arange(n - 1), 1000]
@@ -535,3 +536,43 @@ def test_narrow_dock_stacks_the_sections_in_one_column(panel, run_snap, qtbot):
     bars = [b for b in panel.findChildren(QScrollBar) if b.isVisible()]
     assert all(b in (panel._scroll.verticalScrollBar(), panel._scroll.horizontalScrollBar())
                for b in bars)
+
+
+# -- computed by the training session ------------------------------------------------------------
+
+def test_an_answer_to_an_older_question_is_not_shown(panel, run_snap):
+    """Asked elsewhere (the training session), answers may come late: only the newest question's
+    answer is shown."""
+    from bpviz.engine.inspect import answer_inspect
+    ds, trainer, snap = run_snap(passes=5)
+    asked = []
+    panel.ask = lambda request, done: asked.append((request, done))
+    panel.set_dataset(ds)
+    panel.show_snapshot(snap)
+    panel.select_neuron(1, 2)
+    assert [r.index for r, _ in asked][-2:] == [0, 2] and panel.report() is None
+    for request, done in reversed(asked):       # the newest answer first, the older one late
+        done(answer_inspect(request, ds.X_train, ds.T_train))
+    r = panel.report()
+    expected = expected_report(snap, ds, 1, 2, 0)
+    assert (r.layer, r.index) == (1, 2) and (r.z, r.delta) == (expected.z, expected.delta)
+    assert "Layer 1, neuron 2" in panel.header_html()
+    panel.show_snapshot(snap)                   # nothing changed: nothing asked
+    assert len(asked) == 2
+
+
+def test_the_window_asks_the_training_session_for_the_inspectors_numbers(qtbot, open_window):
+    w = open_window()
+    assert w.inspector.ask is not None
+    w.docks["inspector"].raise_()
+    w.step()
+    qtbot.waitUntil(lambda: w.latest.pass_count == 1, timeout=10000)
+    shown = w.inspector.reports_shown
+    w.inspector.select_neuron(1, 1)
+    qtbot.waitUntil(lambda: w.inspector.reports_shown > shown
+                    and w.inspector.report().index == 1, timeout=10000)
+    snap, ds = w.latest, w.dataset
+    r = w.inspector.report()
+    expected = expected_report(snap, ds, 1, 1, w.inspector.pinned())
+    assert (r.z, r.a, r.delta, r.delta_mean) == (expected.z, expected.a, expected.delta,
+                                                 expected.delta_mean)

@@ -589,7 +589,7 @@ def test_dragging_the_learning_rate_slider(qtbot, window):
 @pytest.mark.parametrize("name, text, shown", [
     ("momentum", "0.9", lambda s: s.momentum == 0.9),
     ("batch", "32", lambda s: s.batch_size == 32),
-    ("l2", "0.001", lambda s: True)])
+    ("l2", "0.001", lambda s: s.l2 == 0.001)])
 def test_typed_training_settings_apply_live(qtbot, window, name, text, shown):
     if name == "momentum":
         choose(qtbot, window.controls.optimizer, "momentum")
@@ -598,7 +598,7 @@ def test_typed_training_settings_apply_live(qtbot, window, name, text, shown):
     qtbot.waitUntil(lambda: shown(window.latest), timeout=5000)
     assert box.text() == text
     if name == "batch":
-        assert "batch 32" in info(window)
+        qtbot.waitUntil(lambda: "batch 32" in info(window), timeout=5000)
     assert "re-initialised" not in message(window)             # live: no new weights
 
 

@@ -28,7 +28,7 @@ Pure numpy; no Qt. Everything here is tested against a forward/backward pass wri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -557,6 +557,86 @@ def delta_table(net: Network, X, T, sample: int | None = None, *,
             name = net.out.name
         layers.append(LayerDeltas(l, name, delta, dead, sat))
     return DeltaTable("batch" if sample is None else "sample", sample, N, tuple(layers))
+
+
+# -- one recomputation of the inspector --------------------------------------------------------
+
+FD_BUDGET = 4e7               # multiply-adds the finite-difference check may spend (~tens of ms)
+WORK_BUDGET = 2e8             # multiply-adds one recomputation may spend: beyond, fewer samples
+MIN_SAMPLES = 256             # ... but never fewer than this
+
+
+@dataclass(frozen=True, eq=False)
+class InspectRequest:
+    """What the inspector shows, asked of whoever holds the training data: neuron ``index`` of
+    layer ``layer`` at these weights, with ``sample`` pinned; ``update`` (ΔW0, Δb0, …) and
+    ``update_weights`` (the weights its gradient was computed at) when a real update is known;
+    ``running``: no finite-difference check (it is for a paused run)."""
+
+    layer: int
+    index: int
+    sample: int
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    update: tuple[np.ndarray, ...] | None
+    update_weights: tuple[np.ndarray, ...] | None
+    running: bool
+
+
+@dataclass(frozen=True, eq=False)
+class InspectAnswer:
+    report: NeuronReport
+    tables: dict                          # "sample" and "batch": DeltaTable
+    subset: tuple[int, int] | None        # (samples used, samples in all) when capped
+
+
+def sample_limit(sizes) -> int:
+    """Most samples one recomputation may use (forward + backward within ``WORK_BUDGET``)."""
+    per_sample = 3 * sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return max(MIN_SAMPLES, int(WORK_BUDGET // per_sample))
+
+
+def fd_entries(sizes, layer: int, n: int) -> int | None:
+    """Incoming weights the finite-difference check can afford (None: not even the bias)."""
+    if layer == 0:
+        return None
+    per_eval = n * sum(sizes[m - 1] * sizes[m] + sizes[m] for m in range(layer, len(sizes)))
+    entries = int(FD_BUDGET // max(1, per_eval)) // 4 - 1
+    return None if entries < 0 else entries
+
+
+def answer_inspect(request: InspectRequest, X, T) -> InspectAnswer:
+    """The inspector's report and delta tables for ``request`` over the training set (X, T):
+    one backprop trace, on at most :func:`sample_limit` samples (the pinned one always among
+    them)."""
+    r = request
+    acts = list(r.activations)
+    if len(r.sizes) < 2 or X.shape[1] != r.sizes[0] or T.shape[1] != r.sizes[-1]:
+        raise ValueError("the request is for another network's data")
+    net = Network(r.sizes, acts[:-1], acts[-1], weights=list(r.weights), biases=list(r.biases))
+    sample, subset = r.sample, None
+    limit = sample_limit(r.sizes)
+    if len(X) > limit:               # a cap keeps one recomputation short on big data
+        rows = np.arange(limit)
+        if sample >= limit:
+            rows[-1], sample = sample, limit - 1
+        X, T, subset = X[rows], T[rows], (limit, len(X))
+    with np.errstate(all="ignore"):
+        trace = net.backprop(X, T)
+        fd = None if r.running else fd_entries(r.sizes, r.layer, len(X))
+        report = inspect_neuron(
+            net, X, T, r.layer, r.index, sample=sample,
+            weights_for_update=list(r.update_weights) if r.update is not None else None,
+            last_update=list(r.update) if r.update is not None else None,
+            fd_check=fd is not None and r.layer > 0, fd_max_entries=fd, trace=trace)
+        tables = {"sample": delta_table(net, X, T, sample, trace=trace),
+                  "batch": delta_table(net, X, T, None, trace=trace)}
+    if sample != r.sample:           # name the sample by its index in the training set
+        report = replace(report, sample=r.sample)
+        tables["sample"] = replace(tables["sample"], sample=r.sample)
+    return InspectAnswer(report, tables, subset)
 
 
 # -- text ---------------------------------------------------------------------------------------

@@ -29,16 +29,18 @@ set is computed here, so all numbers are self-consistent; the header says which 
 
 Cost: the report is recomputed only when the neuron, the pinned sample, the weights or the
 snapshot's pass change, and at most ~5 times a second while training runs. The finite-difference
-check runs only when training is paused, within a small budget (see :data:`FD_BUDGET`). On big data
-one recomputation uses at most the first samples that fit :data:`WORK_BUDGET` (the pinned sample
-always among them), and the header says so.
+check runs only when training is paused, within a small budget (see
+:data:`bpviz.engine.inspect.FD_BUDGET`). On big data one recomputation uses at most the first
+samples that fit :data:`~bpviz.engine.inspect.WORK_BUDGET` (the pinned sample always among them),
+and the header says so. In the window the training session computes it (``ask``), off the GUI
+thread; the panel shows the answer when it comes, unless it asked for something newer since.
 """
 
 from __future__ import annotations
 
 import html
 import time
-from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
@@ -50,16 +52,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayou
                                QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
-                              NeuronReport, delta_table, derivative_numbers, fmt, inspect_neuron,
-                              paren)
-from ..engine.network import Network
+                              InspectRequest, answer_inspect,
+                              NeuronReport, derivative_numbers, fmt, paren)
 from ..engine.snapshot import Snapshot
 from . import style
 
 MIN_INTERVAL_S = 0.2          # at most ~5 recomputations a second while running
-FD_BUDGET = 4e7               # multiply-adds the finite-difference check may spend (~tens of ms)
-WORK_BUDGET = 2e8             # multiply-adds one recomputation may spend: beyond, fewer samples
-MIN_SAMPLES = 256             # ... but never fewer than this
 MAX_TERMS_SHOWN = 12          # chain-rule terms written out; the rest are summed in one line
 MONO = "DejaVu Sans Mono, Noto Sans Mono, Menlo, Consolas, monospace"
 DEAD_BG = QColor(203, 213, 225)        # slate-300
@@ -186,7 +184,11 @@ class InspectorPanel(QWidget):
         self._key = None                      # what the shown report was computed from
         self._computed_snap: Snapshot | None = None
         self._last_compute = -1e9
-        self.compute_count = 0                # recomputations so far (for tests and tuning)
+        self.compute_count = 0                # recomputations asked for (for tests and tuning)
+        self.reports_shown = 0                # and answers shown
+        # ask(request, done): computes an InspectRequest elsewhere and calls done(answer or
+        # exception) on the GUI thread; None: computed here
+        self.ask = None
         self._sizes: tuple[int, ...] = ()
         self._subset: tuple[int, int] | None = None   # (samples used, training samples)
 
@@ -644,59 +646,38 @@ class InspectorPanel(QWidget):
         self._recompute(snap)
 
     def _recompute(self, snap: Snapshot) -> None:
+        """Ask for the report of the selected neuron at ``snap``'s weights: of the training
+        session (``self.ask``, off the GUI thread) in the window, or computed here."""
         layer, index = self._selected
         W, b = self._weights(snap)
-        acts = list(snap.activations)
-        net = Network(snap.sizes, acts[:-1], acts[-1], weights=W, biases=b)
-        X, T, sample = self._X, self._T, self._pinned
-        limit = self._sample_limit(net)
-        self._subset = None
-        if len(X) > limit:               # a cap keeps the GUI thread responsive on big data
-            rows = np.arange(limit)
-            if sample >= limit:
-                rows[-1], sample = sample, limit - 1
-            X, T, self._subset = X[rows], T[rows], (limit, len(self._X))
-        with np.errstate(all="ignore"):
-            trace = net.backprop(X, T)
-            upd = [u for pair in zip(snap.update_weights, snap.update_biases) for u in pair]
-            # no update yet (all zero), or not known yet (NaN while a pass is walked phase by phase)
-            has_update = snap.has_trace and all(np.isfinite(u).all() for u in upd) \
-                and any(np.any(u) for u in upd)
-            fd_entries = None if snap.running else self._fd_entries(net, layer, len(X))
-            self._report = inspect_neuron(
-                net, X, T, layer, index, sample=sample,
-                weights_for_update=snap.trace_weights if has_update else None,
-                last_update=upd if has_update else None,
-                fd_check=fd_entries is not None and layer > 0,
-                fd_max_entries=fd_entries, trace=trace)
-            self._tables = {"sample": delta_table(net, X, T, sample, trace=trace),
-                            "batch": delta_table(net, X, T, None, trace=trace)}
-        if sample != self._pinned:       # name the sample by its index in the training set
-            self._report = replace(self._report, sample=self._pinned)
-            self._tables["sample"] = replace(self._tables["sample"], sample=self._pinned)
-        self._key = (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
-                     snap.pass_count, snap.running)
-        self._computed_snap = snap
+        upd = [u for pair in zip(snap.update_weights, snap.update_biases) for u in pair]
+        # no update yet (all zero), or not known yet (NaN while a pass is walked phase by phase)
+        has_update = snap.has_trace and all(np.isfinite(u).all() for u in upd) \
+            and any(np.any(u) for u in upd)
+        request = InspectRequest(layer, index, self._pinned, tuple(snap.sizes),
+                                 tuple(snap.activations), tuple(W), tuple(b),
+                                 tuple(upd) if has_update else None,
+                                 tuple(snap.trace_weights) if has_update else None, snap.running)
+        key = (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
+               snap.pass_count, snap.running)
+        self._key, self._computed_snap = key, snap
         self._last_compute = time.monotonic()
         self.compute_count += 1
+        if self.ask is None:
+            self._take(key, answer_inspect(request, self._X, self._T))
+        else:
+            self.ask(request, partial(self._take, key))
+
+    def _take(self, key, answer) -> None:
+        """A report arrived; shown unless something newer was asked for since."""
+        if key != self._key:
+            return
+        if isinstance(answer, BaseException):
+            self._show_placeholder(f"cannot compute this neuron's numbers: {answer}")
+            return
+        self._report, self._tables, self._subset = answer.report, answer.tables, answer.subset
+        self.reports_shown += 1
         self._render()
-
-    @staticmethod
-    def _sample_limit(net: Network) -> int:
-        """Most samples one recomputation may use (forward + backward within ``WORK_BUDGET``)."""
-        per_sample = 3 * sum(a * b + b for a, b in zip(net.sizes[:-1], net.sizes[1:]))
-        return max(MIN_SAMPLES, int(WORK_BUDGET // per_sample))
-
-    @staticmethod
-    def _fd_entries(net: Network, layer: int, n: int) -> int | None:
-        """Incoming weights the finite-difference check can afford (None: not even the bias)."""
-        if layer == 0:
-            return None
-        per_eval = n * sum(net.sizes[m - 1] * net.sizes[m] + net.sizes[m]
-                           for m in range(layer, len(net.sizes)))
-        evals = int(FD_BUDGET // max(1, per_eval))
-        entries = evals // 4 - 1
-        return None if entries < 0 else entries
 
     # -- rendering ----------------------------------------------------------------------------------
 

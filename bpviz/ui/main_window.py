@@ -157,6 +157,9 @@ class MainWindow(QMainWindow):
         self.paint_timer.start()
         if start_worker:
             self.host.start()
+            # the inspector's numbers are computed by the training session, off this thread
+            self.inspector.ask = lambda request, done: self.host.ask("inspect", request,
+                                                                     done=done)
 
     # -- construction ---------------------------------------------------------------------------
 
