@@ -33,6 +33,7 @@ from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
 from .graph_view import GraphView
+from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
@@ -71,6 +72,7 @@ SHORTCUTS = [
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
     ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
+    ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
     ("click a neuron", "inspect it (the Neuron inspector comes forward)"),
     ("click two edges", "make them the error-surface axes"),
     ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineBar(self.history)
         self._rewind_target: int | None = None
         self._build_docks()
+        self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
         self._build_status()
         self._fill_recent_menu()
@@ -262,6 +265,9 @@ class MainWindow(QMainWindow):
 
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1"))
+        help_menu.addAction(self._action("What's This? (the focused panel)", self.help.whats_this,
+                                         "Shift+F1"))
+        help_menu.addAction(self._action("Glossary", self.help.show_glossary))
         help_menu.addAction(self._action("About bpviz", self.show_about))
 
         tb = self.addToolBar("Training")
