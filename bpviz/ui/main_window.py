@@ -501,7 +501,7 @@ class MainWindow(QMainWindow):
         """A click on a neuron (the selected one too) brings the inspector forward on it, unless
         the Graph panel is in view: it follows the click itself."""
         self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
-        if self.graph_view.isVisible():
+        if not self.docks["graph"].visibleRegion().isEmpty():
             return
         dock = self.docks["inspector"]
         dock.show()
