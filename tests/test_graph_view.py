@@ -149,3 +149,25 @@ def test_the_graph_follows_the_sample_pinned_on_the_decision_boundary(qtbot, win
     x = window.dataset.X_train[index]
     assert g.graph["x0"].value == x[0] and g.graph["x1"].value == x[1]
     assert in_view(window)
+
+
+def test_ctrl_wheel_zooms_the_drawing(qtbot, window):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+    g = show_graph_tab(qtbot, window)
+    vp = g.view.viewport()
+    before = g.view.transform().m11()
+
+    def wheel(steps, modifiers):
+        c = QPointF(vp.rect().center())
+        event = QWheelEvent(c, QPointF(vp.mapToGlobal(c.toPoint())), QPoint(), QPoint(0, 120 * steps),
+                            Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(vp, event)
+
+    wheel(2, Qt.KeyboardModifier.ControlModifier)
+    assert g.view.transform().m11() == pytest.approx(before * 1.15 ** 2)
+    wheel(-2, Qt.KeyboardModifier.ControlModifier)
+    assert g.view.transform().m11() == pytest.approx(before)
+    wheel(-1, Qt.KeyboardModifier.NoModifier)             # a plain wheel scrolls, zooms not
+    assert g.view.transform().m11() == pytest.approx(before)

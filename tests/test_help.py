@@ -146,6 +146,7 @@ def test_the_title_bar_keeps_float_and_close(qtbot, window):
     bar = dock.titleBarWidget()
     qtbot.mouseClick(bar.float_button, LEFT, pos=bar.float_button.rect().center())
     qtbot.waitUntil(dock.isFloating, timeout=3000)
+    assert dock.width() >= 960 and dock.height() >= 600          # big enough to read
     qtbot.mouseClick(bar.float_button, LEFT, pos=bar.float_button.rect().center())
     qtbot.waitUntil(lambda: not dock.isFloating(), timeout=3000)
     qtbot.mouseClick(bar.close_button, LEFT, pos=bar.close_button.rect().center())

@@ -97,6 +97,7 @@ class GraphView(QWidget):
         self._items: dict[str, _NodeItem] = {}
         self._edges: dict[tuple[str, str], QGraphicsPathItem] = {}
         self._placeholder = ""
+        self.zoom = 1.0          # Ctrl+wheel on the drawing
         self._build()
         self._show_placeholder("Waiting for the first snapshot…")
 
@@ -240,6 +241,11 @@ class GraphView(QWidget):
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.MouseButtonPress:
             self.setFocus(Qt.MouseFocusReason)
+        elif event.type() == QEvent.Wheel and event.modifiers() & Qt.ControlModifier:
+            self.zoom *= 1.15 ** (event.angleDelta().y() / 120)
+            self.zoom = min(3.0, max(0.3, self.zoom))
+            self._fit()
+            return True
         return False
 
     def mousePressEvent(self, event) -> None:
@@ -355,8 +361,8 @@ class GraphView(QWidget):
         self.header.setText(
             f"<b>Layer {layer}, neuron {index}</b> ({act}) · sample #{sv.index}: "
             f"x = {vec(sv.x)}, t = {vec(sv.target)} · {pair} · "
-            f'<span style="color:{MUTED}">ℓ is this sample\'s loss; training minimises the mean '
-            f"of ℓ over the mini-batch</span>")
+            f'<span style="color:{MUTED}">ℓ: this sample\'s loss (training minimises the mean of ℓ '
+            f"over the mini-batch)</span>")
         self.header.setToolTip(f"{g.normalisation} The weights are those the last pass used.")
 
     def resizeEvent(self, event) -> None:
@@ -368,8 +374,8 @@ class GraphView(QWidget):
         vp = self.view.viewport().size()
         if rect.isEmpty() or vp.width() < 10:
             return
-        scale = min(1.0, max(MIN_SCALE, min(vp.width() / rect.width(),
-                                            vp.height() / rect.height())))
+        scale = self.zoom * min(1.0, max(MIN_SCALE, min(vp.width() / rect.width(),
+                                                        vp.height() / rect.height())))
         self.view.resetTransform()
         self.view.scale(scale, scale)
 
@@ -428,8 +434,8 @@ class GraphView(QWidget):
                     ((not backward_current and dst == current) or
                      (backward_current and src == current)))
             edge.setPen(QPen(EDGE_FLOW if flow else EDGE, 2.4 if flow else 1.0))
-        if current is not None:
-            self.view.ensureVisible(self._items[current].box.sceneBoundingRect(), 40, 20)
+        follow = current if current is not None else g.forward_order[0]
+        self.view.ensureVisible(self._items[follow].box.sceneBoundingRect(), 40, 20)
         self._update_arithmetic()
 
     def _update_progress(self) -> None:

@@ -21,6 +21,9 @@ from .. import helptext
 from ..engine.errors import BpvizError
 
 
+FLOAT_MIN = (960, 600)      # a panel floated from its title bar opens at least this large
+
+
 class HelpTitleBar(QWidget):
     """A dock's title bar: its title, "?", and the float and close buttons it had."""
 
@@ -41,7 +44,7 @@ class HelpTitleBar(QWidget):
         self.help_button.clicked.connect(self.helpRequested)
         self.float_button = self._tool("", "Float the panel in its own window, or dock it again")
         self.float_button.setIcon(style.standardIcon(QStyle.SP_TitleBarNormalButton))
-        self.float_button.clicked.connect(lambda: dock.setFloating(not dock.isFloating()))
+        self.float_button.clicked.connect(self.toggle_floating)
         self.close_button = self._tool("", "Close the panel (View brings it back)")
         self.close_button.setIcon(style.standardIcon(QStyle.SP_TitleBarCloseButton))
         self.close_button.clicked.connect(dock.close)
@@ -62,9 +65,19 @@ class HelpTitleBar(QWidget):
         self.float_button.setVisible(bool(features & QDockWidget.DockWidgetFloatable))
         self.close_button.setVisible(bool(features & QDockWidget.DockWidgetClosable))
 
+    @Slot()
+    def toggle_floating(self) -> None:
+        """Float the panel in a window at least ``FLOAT_MIN`` large, or dock it again."""
+        dock = self.dock
+        dock.setFloating(not dock.isFloating())
+        if dock.isFloating():
+            w, h = FLOAT_MIN
+            if dock.width() < w or dock.height() < h:
+                dock.resize(max(dock.width(), w), max(dock.height(), h))
+
     def mouseDoubleClickEvent(self, event) -> None:
         if self.dock.features() & QDockWidget.DockWidgetFloatable:
-            self.dock.setFloating(not self.dock.isFloating())
+            self.toggle_floating()
         event.accept()
 
 
@@ -85,7 +98,7 @@ class HelpPopup(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.close)
         lay.addWidget(buttons)
-        self.resize(460, 340)
+        self.resize(520, 420)
         self.panel = ""
 
     def show_text(self, panel: str, title: str, text: str, near: QPoint | None = None) -> None:
