@@ -192,8 +192,15 @@ def test_help_glossary_through_the_menu_and_its_filter_box(qtbot, window):
     assert [n.lower() for n in dialog.shown_terms()] == GLOSSARY_TERMS
     assert dialog.definition().startswith("Pass")
     qtbot.mouseClick(dialog.filter, LEFT, pos=dialog.filter.rect().center())
+    qtbot.keyClicks(dialog.filter, "delta")
+    assert "Delta δ" in dialog.shown_terms() and "Pass" in dialog.shown_terms()   # "deltas"
+    assert dialog.definition().startswith("Delta δ")          # the term so named comes first
+    for _ in range(len("delta")):
+        qtbot.keyClick(dialog.filter, Qt.Key.Key_Backspace)
+    assert [n.lower() for n in dialog.shown_terms()] == GLOSSARY_TERMS
     qtbot.keyClicks(dialog.filter, "relu")
     assert dialog.shown_terms() == ["Activation a", "Dead ReLU"]
+    assert dialog.definition().startswith("Dead ReLU")
     qtbot.keyClicks(dialog.filter, " dead")
     assert dialog.shown_terms() == ["Dead ReLU"]
     assert "z ≤ 0 for every sample" in dialog.definition()

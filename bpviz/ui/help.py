@@ -163,18 +163,30 @@ class GlossaryDialog(QDialog):
     def definition(self) -> str:
         return self.browser.toPlainText()
 
+    @staticmethod
+    def _rank(term: helptext.Term, words: list[str]) -> int:
+        """0: every word in the name; 1: in the name or its other names; 2: anywhere."""
+        name = term.name.lower()
+        names = " ".join((term.name, *term.also)).lower()
+        return 0 if all(w in name for w in words) else 1 if all(w in names for w in words) else 2
+
     @Slot(str)
     def _filter(self, text: str) -> None:
-        first = None
+        words = text.lower().split()
+        best, best_rank = None, 3
         for i in range(self.list.count()):
             item = self.list.item(i)
             term = item.data(Qt.UserRole)
-            hidden = bool(text.strip()) and not term.matches(text)
+            hidden = bool(words) and not term.matches(text)
             item.setHidden(hidden)
-            if not hidden and first is None:
-                first = item
-        current = self.list.currentItem()
-        if first is not None and (current is None or current.isHidden()):
+            if not hidden:
+                rank = self._rank(term, words)
+                if rank < best_rank:
+                    best, best_rank = item, rank
+        first = best
+        if first is not None and words:           # the best match: a term named so first
+            self.list.setCurrentItem(first)
+        elif first is not None and self.list.currentItem() is None:
             self.list.setCurrentItem(first)
         elif first is None:
             self.list.setCurrentItem(None)
