@@ -171,3 +171,9 @@ def test_ctrl_wheel_zooms_the_drawing(qtbot, window):
     assert g.view.transform().m11() == pytest.approx(before)
     wheel(-1, Qt.KeyboardModifier.NoModifier)             # a plain wheel scrolls, zooms not
     assert g.view.transform().m11() == pytest.approx(before)
+
+
+def test_the_panel_never_widens_the_window(qtbot, window):
+    g = show_graph_tab(qtbot, window)
+    click(qtbot, g.run_button)          # the longest progress line and arithmetic
+    assert g.minimumSizeHint().width() <= window.inspector.minimumSizeHint().width()

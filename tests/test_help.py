@@ -217,3 +217,23 @@ def test_help_glossary_through_the_menu_and_its_filter_box(qtbot, window):
     assert dialog.shown_terms() == [] and "No term matches" in dialog.definition()
     # non-modal: the window trains while it is open
     assert window.isEnabled()
+
+
+def test_shift_f1_outside_the_panels_then_a_click_on_one_shows_its_text(qtbot, window):
+    from PySide6.QtWidgets import QWhatsThis
+    box = window.speed_box
+    qtbot.mouseClick(box, LEFT, pos=box.rect().center())
+    if box.view().isVisible():
+        qtbot.keyClick(box.view(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is box, timeout=2000)
+    qtbot.keyClick(box, Qt.Key.Key_F1, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(QWhatsThis.inWhatsThisMode, timeout=2000)
+    label = window.boundary.findChild(type(window.toolbar_info))       # a QLabel of the panel
+    target = next(w for w in window.boundary.findChildren(type(window.toolbar_info))
+                  if w.isVisible()) if label is not None else window.boundary
+    qtbot.mouseClick(target, LEFT, pos=target.rect().center())
+    qtbot.waitUntil(lambda: not QWhatsThis.inWhatsThisMode(), timeout=2000)
+    popups = [w for w in QApplication.topLevelWidgets()
+              if w.metaObject().className() == "QWhatsThat" and w.isVisible()]
+    assert popups, "no What's This text appeared"
+    QWhatsThis.hideText()

@@ -105,26 +105,28 @@ class GraphView(QWidget):
 
     def _build(self) -> None:
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setContentsMargins(2, 4, 2, 4)
         lay.setSpacing(4)
         self.header = QLabel()
         self.header.setTextFormat(Qt.RichText)
         self.header.setWordWrap(True)
         lay.addWidget(self.header)
         row = QHBoxLayout()
+        row.setSpacing(3)
         self.start_button = self._button("Start over", "start_over",
                                          "Hide every computed value and gradient again (Home)")
-        self.previous_button = self._button("◂ Undo one", "previous",
+        self.previous_button = self._button("◂ Undo", "previous",
                                             "Take back the last node computed (← or P)")
         self.next_button = self._button("Next node ▸", "next",
                                         "Compute one more node: forward values first, then the "
                                         "gradients from the loss back (→ or N)")
-        self.run_button = self._button("Run to the end ▸▸", "run_all",
+        self.run_button = self._button("Run all ▸▸", "run_all",
                                        "Compute every remaining value and gradient (End)")
         for b in (self.start_button, self.previous_button, self.next_button, self.run_button):
             row.addWidget(b)
         self.progress = QLabel()
         self.progress.setStyleSheet("padding-left: 8px;")
+        self.progress.setWordWrap(True)         # a narrow panel wraps it, never widens for it
         row.addWidget(self.progress, 1)
         lay.addLayout(row)
         self.scene = QGraphicsScene(self)
