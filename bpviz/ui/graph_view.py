@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSimpleTextItem,
-                               QGraphicsView, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QGraphicsView, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
 from ..engine.errors import BpvizError
@@ -126,7 +126,9 @@ class GraphView(QWidget):
             row.addWidget(b)
         self.progress = QLabel()
         self.progress.setStyleSheet("padding-left: 8px;")
-        self.progress.setWordWrap(True)         # a narrow panel wraps it, never widens for it
+        self.progress.setWordWrap(True)
+        # it takes the width the buttons leave and never widens the panel (nor the window)
+        self.progress.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         row.addWidget(self.progress, 1)
         lay.addLayout(row)
         self.scene = QGraphicsScene(self)
@@ -151,8 +153,10 @@ class GraphView(QWidget):
         self._bold = QFont(self._font)
         self._bold.setBold(True)
 
-    def _button(self, text: str, what: str, tip: str) -> QPushButton:
-        b = QPushButton(text)
+    def _button(self, text: str, what: str, tip: str) -> QToolButton:
+        b = QToolButton()             # a push button's minimum width would widen the window
+        b.setText(text)
+        b.setToolButtonStyle(Qt.ToolButtonTextOnly)
         b.setToolTip(tip)
         b.setFocusPolicy(Qt.NoFocus)        # the panel keeps the focus, and with it the keys
         b.clicked.connect(lambda _=False, w=what: self._act(w))
