@@ -177,3 +177,20 @@ def test_the_panel_never_widens_the_window(qtbot, window):
     g = show_graph_tab(qtbot, window)
     click(qtbot, g.run_button)          # the longest progress line and arithmetic
     assert g.minimumSizeHint().width() <= window.inspector.minimumSizeHint().width()
+
+
+def test_behind_another_tab_it_waits_while_training_and_catches_up_when_shown(qtbot, window):
+    g = window.graph_view
+    qtbot.waitUntil(lambda: g.graph is not None, timeout=5000)
+    assert window.docks["graph"].visibleRegion().isEmpty()        # behind the cost curve
+    built = g.build_count
+    qtbot.keyClick(window, Qt.Key.Key_Space)                      # play
+    qtbot.waitUntil(lambda: window.latest.running and window.latest.pass_count >= 5, timeout=10000)
+    assert g.build_count == built
+    show_graph_tab(qtbot, window)
+    qtbot.waitUntil(lambda: g.build_count > built, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)                      # pause
+    qtbot.waitUntil(lambda: not window.latest.running, timeout=5000)
+    window.paint_now()
+    snap = window.latest
+    qtbot.waitUntil(lambda: g.graph["w1_0_0"].value == snap.trace_weights[0][0, 0], timeout=5000)

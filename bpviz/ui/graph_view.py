@@ -98,6 +98,7 @@ class GraphView(QWidget):
         self._edges: dict[tuple[str, str], QGraphicsPathItem] = {}
         self._placeholder = ""
         self.zoom = 1.0          # Ctrl+wheel on the drawing
+        self.build_count = 0     # graphs built (and drawn) so far
         self._build()
         self._show_placeholder("Waiting for the first snapshot…")
 
@@ -182,7 +183,11 @@ class GraphView(QWidget):
 
     @Slot(object)
     def show_snapshot(self, snap: Snapshot) -> None:
+        """Show ``snap``. While training runs and the panel is off screen (behind another tab) it
+        only keeps the snapshot: the window hands it over again when the panel comes into view."""
         self._snap = snap
+        if snap.running and self.graph is not None and self.visibleRegion().isEmpty():
+            return
         self._refresh()
 
     def next_node(self) -> None:
@@ -295,6 +300,7 @@ class GraphView(QWidget):
         keep = key == self._key and self.graph is not None and \
             list(graph.nodes) == list(self.graph.nodes)
         self.graph, self._key = graph, key
+        self.build_count += 1
         self._weights, self._sample = (W, B), (sv.x, sv.target)
         self._net = net
         self._placeholder = ""
