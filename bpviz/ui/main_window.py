@@ -80,7 +80,8 @@ SHORTCUTS = [
 ]
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
-                 "edit the number. A focused slider keeps its arrow keys. Press Tab or click the "
+                 "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
+                 "once clicked, keeps →, ←, Home and End to step its nodes. Press Tab or click the "
                  "diagram to leave a box.")
 
 
