@@ -90,6 +90,16 @@ def test_the_buttons_step_node_by_node_and_show_the_engines_numbers(qtbot, windo
     for k in range(3):
         assert g.node_texts(f"w2_0_{k}")[1] == f"gradient = {fmt(trace.grad_weights[1][0, k])}"
         assert g.node_texts(f"b2_{k}")[1] == f"∂ℓ/∂b²{'₀₁₂'[k]} = {fmt(trace.grad_biases[1][k])}"
+    # every box shows its node's value and gradient; the values are the network's forward pass
+    for nid, node in graph.nodes.items():
+        value, grad = g.node_texts(nid)
+        assert value == f"= {fmt(node.value)}", nid
+        assert grad == ("" if node.grad is None else
+                        f"{g.node_item(nid).grad_name} = {fmt(node.grad)}"), nid
+    for k in range(3):
+        assert g.node_texts(f"z2_{k}")[0] == f"= {fmt(trace.pre_activations[1][0, k])}"
+        assert g.node_texts(f"z2_{k}")[1].endswith(f"= {fmt(trace.deltas[1][0, k])}")
+        assert g.node_texts(f"y{k}")[0] == f"= {fmt(trace.output[0, k])}"
     # undo one, then start over
     click(qtbot, g.previous_button)
     assert g.steps == nf + nb - 1 and g.stage == "backward"
@@ -194,3 +204,22 @@ def test_behind_another_tab_it_waits_while_training_and_catches_up_when_shown(qt
     window.paint_now()
     snap = window.latest
     qtbot.waitUntil(lambda: g.graph["w1_0_0"].value == snap.trace_weights[0][0, 0], timeout=5000)
+
+
+def test_a_graph_too_large_to_read_says_so_and_a_neuron_nearer_the_output_is_drawn(qtbot,
+                                                                                 open_window):
+    w = open_window("spiral3", size=(1500, 950))            # 2-24-24-3
+    tabs = next(bar for bar in w.findChildren(QTabBar)
+                if any(bar.tabText(i) == "Graph" for i in range(bar.count())))
+    i = next(i for i in range(tabs.count()) if tabs.tabText(i) == "Graph")
+    qtbot.mouseClick(tabs, LEFT, pos=tabs.tabRect(i).center())
+    g = w.graph_view
+    qtbot.waitUntil(lambda: "nearer the output" in g.placeholder(), timeout=5000)
+    assert "Layer 1, neuron 0" in g.header.text() and not g.next_button.isEnabled()
+    target = w.network.mouse_target()
+    qtbot.mouseClick(target, LEFT, pos=w.network.viewport_point(w.network.neuron_pos(3, 2)))
+    qtbot.waitUntil(lambda: g.graph is not None and g.graph.z_id == "z3_2", timeout=5000)
+    click(qtbot, g.run_button)
+    snap = w.latest
+    assert g.node_texts("z3_2")[1].endswith(
+        f"= {fmt(snap.sample.a[-1][2] - snap.sample.target[2])}")
