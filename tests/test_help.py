@@ -7,7 +7,7 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication
 
 from bpviz import helptext
 from bpviz.engine.errors import BpvizError
@@ -228,9 +228,7 @@ def test_shift_f1_outside_the_panels_then_a_click_on_one_shows_its_text(qtbot, w
     qtbot.waitUntil(lambda: QApplication.focusWidget() is box, timeout=2000)
     qtbot.keyClick(box, Qt.Key.Key_F1, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(QWhatsThis.inWhatsThisMode, timeout=2000)
-    label = window.boundary.findChild(type(window.toolbar_info))       # a QLabel of the panel
-    target = next(w for w in window.boundary.findChildren(type(window.toolbar_info))
-                  if w.isVisible()) if label is not None else window.boundary
+    target = window.boundary.graphics.viewport()        # the decision boundary's plot
     qtbot.mouseClick(target, LEFT, pos=target.rect().center())
     qtbot.waitUntil(lambda: not QWhatsThis.inWhatsThisMode(), timeout=2000)
     popups = [w for w in QApplication.topLevelWidgets()
