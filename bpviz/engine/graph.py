@@ -210,8 +210,7 @@ def build_graph(net: Network, x, t, layer: int, index: int, *,
                       w.value * src.value, layer=l)
             terms.append(m.id)
         if rest is not None:
-            r = b.add(f"r{l}_{j}", "const", f"Σ_(i≠{sources[0]}) w{sup(l)}[i→{j}]·a{sup(l - 1)}ᵢ",
-                      value=rest, layer=l)
+            r = b.add(f"r{l}_{j}", "const", f"Σ(i≠{sources[0]}) w·a", value=rest, layer=l)
             terms.append(r.id)
         s = b.add(f"s{l}_{j}", "sum", f"Σ{sup(l)}{sub(j)}", terms,
                   sum(b.nodes[i].value for i in terms), layer=l)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QObject, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWidget, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QSplitter, QStyle,
                                QTextBrowser, QToolButton, QVBoxLayout, QWhatsThis, QWidget)
@@ -101,15 +101,24 @@ class HelpPopup(QDialog):
         self.resize(520, 420)
         self.panel = ""
 
-    def show_text(self, panel: str, title: str, text: str, near: QPoint | None = None) -> None:
+    def show_text(self, panel: str, title: str, text: str, near: QPoint | None = None,
+                  avoid: QRect | None = None) -> None:
+        """Show ``text``; beside ``avoid`` (the panel's rectangle on screen) where it fits,
+        otherwise under ``near`` (the "?" button)."""
         self.panel = panel
         self.setWindowTitle(f"{title} — what it shows")
         self.browser.setHtml(f"<h3>{html.escape(title)}</h3>{text}")
         if near is not None:
             screen = QApplication.screenAt(near) or QApplication.primaryScreen()
             area = screen.availableGeometry()
-            x = min(max(area.left(), near.x() - self.width()), area.right() - self.width())
-            y = min(max(area.top(), near.y()), area.bottom() - self.height())
+            w, h = self.width(), self.height()
+            y = min(max(area.top(), near.y()), area.bottom() - h)
+            x = min(max(area.left(), near.x() - w), area.right() - w)
+            if avoid is not None:
+                if avoid.right() + 8 + w <= area.right():
+                    x = avoid.right() + 8
+                elif avoid.left() - 8 - w >= area.left():
+                    x = avoid.left() - 8 - w
             self.move(x, y)
         self.show()
         self.raise_()
@@ -243,10 +252,12 @@ class HelpDesk(QObject):
     def show_panel_help(self, name: str) -> None:
         title, text = self._text(name)
         bar = self.title_bars.get(name)
-        near = None
+        near = avoid = None
         if bar is not None and bar.isVisible():
             near = bar.help_button.mapToGlobal(bar.help_button.rect().bottomRight())
-        self.popup.show_text(name, title, text, near)
+            dock = self.docks[name]
+            avoid = QRect(dock.mapToGlobal(QPoint(0, 0)), dock.size())
+        self.popup.show_text(name, title, text, near, avoid)
 
     def panel_of(self, widget: QWidget | None) -> str | None:
         """The dock name ``widget`` sits in, if any."""
