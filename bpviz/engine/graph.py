@@ -111,8 +111,9 @@ class Node:
     def symbol(self) -> str:
         """The operation as one short sign for a node box."""
         return {"input": "input", "weight": "weight", "bias": "bias", "const": "constant",
-                "mul": "×", "sum": "Σ", "add_bias": "+ b", "softmax": "softmax", "log": "log",
-                "one_minus": "1 − ·", "diff": "− t", "loss": "loss"}.get(self.op, self.op)
+                "mul": "×", "sum": "Σ", "add_bias": "+ b", "softmax": "softmax", "loss": "loss",
+                # their labels say it all: "log y₀", "1 − y₀", "y₀ − t₀"
+                "log": "", "one_minus": "", "diff": ""}.get(self.op, self.op)
 
 
 @dataclass

@@ -63,7 +63,7 @@ class _NodeItem:
         self.box = QGraphicsPathItem(path)
         self.box.setPos(x, y)
         scene.addItem(self.box)
-        self.title = QGraphicsSimpleTextItem(f"{node.symbol}  {node.label}", self.box)
+        self.title = QGraphicsSimpleTextItem(f"{node.symbol}  {node.label}".strip(), self.box)
         self.title.setFont(bold)
         self.title.setPos(6, 3)
         self.value = QGraphicsSimpleTextItem("", self.box)
