@@ -33,6 +33,8 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
+from .graph_view import GraphView
+from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
@@ -46,9 +48,10 @@ PAINT_INTERVAL_MS = 16
 # panel per paint tick, each within its share of the GUI thread's time: training, painting and the
 # surface slice share two cores and one interpreter, and a panel that repaints on every snapshot
 # starves training. Paused, stepped or scrubbed, every panel shows every new snapshot at once.
-TRAINING_PANEL_FPS = {"network": 20, "cost": 10, "surface": 10, "boundary": 5, "inspector": 4}
+TRAINING_PANEL_FPS = {"network": 20, "cost": 10, "surface": 10, "boundary": 5, "inspector": 4,
+                      "graph": 4}
 TRAINING_PANEL_SHARE = {"network": 0.06, "cost": 0.04, "surface": 0.02, "boundary": 0.03,
-                        "inspector": 0.02}
+                        "inspector": 0.02, "graph": 0.02}
 PAINT_COST_FACTOR = 2.0     # Qt's repaint after an update costs about as much as the update
 STATUS_INTERVAL_S = 0.1
 PANEL_GAP_S = 0.008         # while training, at least this long between two panel updates
@@ -56,7 +59,7 @@ FRESH_S = 0.012             # while training, a panel shows a snapshot at most t
                             # arrived; a due panel otherwise waits for the next one (≤ 33 ms)
 RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
               ("one epoch", "epoch")]
@@ -71,6 +74,7 @@ SHORTCUTS = [
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
     ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
+    ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
     ("click a neuron", "inspect it (the Neuron inspector comes forward)"),
     ("click two edges", "make them the error-surface axes"),
     ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
@@ -78,7 +82,8 @@ SHORTCUTS = [
 ]
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
-                 "edit the number. A focused slider keeps its arrow keys. Press Tab or click the "
+                 "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
+                 "once clicked, keeps →, ←, Home and End to step its nodes. Press Tab or click the "
                  "diagram to leave a box.")
 
 
@@ -137,10 +142,12 @@ class MainWindow(QMainWindow):
         self.boundary = BoundaryView()
         self.controls = ControlsPanel(self.config)
         self.inspector = InspectorPanel()
+        self.graph_view = GraphView()
         self.history = SnapshotHistory()
         self.timeline = TimelineBar(self.history)
         self._rewind_target: int | None = None
         self._build_docks()
+        self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
         self._build_status()
         self._fill_recent_menu()
@@ -189,6 +196,7 @@ class MainWindow(QMainWindow):
             "cost": self._dock("Cost curve", "cost", self.cost, Qt.RightDockWidgetArea),
             "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
                                     Qt.RightDockWidgetArea),
+            "graph": self._dock("Graph", "graph", self.graph_view, Qt.RightDockWidgetArea),
         }
         d = self.docks
         self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
@@ -198,6 +206,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["network"], d["cost"]], [560, 330], Qt.Vertical)
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
         self.tabifyDockWidget(d["cost"], d["inspector"])
+        self.tabifyDockWidget(d["inspector"], d["graph"])
         d["cost"].raise_()
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
@@ -263,6 +272,9 @@ class MainWindow(QMainWindow):
 
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1"))
+        help_menu.addAction(self._action("What's This? (the focused panel)", self.help.whats_this,
+                                         "Shift+F1"))
+        help_menu.addAction(self._action("Glossary", self.help.show_glossary))
         help_menu.addAction(self._action("About bpviz", self.show_about))
 
         tb = self.addToolBar("Training")
@@ -344,6 +356,8 @@ class MainWindow(QMainWindow):
         self.network.surfaceAxesChosen.connect(self.surface.set_axes)
         self.network.neuronClicked.connect(self._on_neuron_clicked)
         self.network.neuronSelected.connect(self.inspector.select_neuron)
+        self.network.neuronSelected.connect(self.graph_view.select_neuron)
+        self.docks["graph"].visibilityChanged.connect(self._on_graph_visible)
         self.inspector.neuronChosen.connect(self.select_neuron)
         self.inspector.sampleChanged.connect(self.pin_sample)
         self.docks["inspector"].visibilityChanged.connect(self._on_inspector_visible)
@@ -483,10 +497,19 @@ class MainWindow(QMainWindow):
         if visible and snap is not None:
             self.inspector.show_snapshot(snap)      # it was not fed while hidden
 
+    @Slot(bool)
+    def _on_graph_visible(self, visible: bool) -> None:
+        snap = self.timeline.shown() or self.latest
+        if visible and snap is not None:
+            self.graph_view.show_snapshot(snap)     # it was not fed while hidden
+
     @Slot(int, int)
     def _on_neuron_clicked(self, layer: int, index: int) -> None:
-        """A click on a neuron (the selected one too) brings the inspector forward on it."""
+        """A click on a neuron (the selected one too) brings the inspector forward on it, unless
+        the Graph panel is in view: it follows the click itself."""
         self.statusBar().showMessage(f"selected neuron {index} of layer {layer}", 4000)
+        if not self.docks["graph"].visibleRegion().isEmpty():
+            return
         dock = self.docks["inspector"]
         dock.show()
         dock.raise_()
@@ -711,7 +734,8 @@ class MainWindow(QMainWindow):
 
     def _panels(self):
         return (("network", self.network), ("surface", self.surface), ("cost", self.cost),
-                ("boundary", self.boundary), ("inspector", self.inspector))
+                ("boundary", self.boundary), ("inspector", self.inspector),
+                ("graph", self.graph_view))
 
     @Slot()
     def _paint(self) -> None:
