@@ -17,13 +17,9 @@ except ModuleNotFoundError:            # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .engine.errors import BpvizError
+from .resources import resource_path
 
 PANELS = ("controls", "network", "boundary", "surface", "cost", "inspector", "graph", "lessons")
-
-
-def resource_path(name: str) -> Path:
-    """A file under the project's ``resources`` folder (the one place that knows where it is)."""
-    return Path(__file__).resolve().parents[1] / "resources" / name
 
 
 def load_toml(path) -> dict:

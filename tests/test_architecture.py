@@ -26,7 +26,7 @@ PACKAGE = ROOT / "bpviz"
 # The layers in order; a module belongs to the layer of the longest prefix that matches its name
 # (a prefix "a.b" matches "a.b" itself and "a.b.*"; "bpviz", the package's __init__, only itself).
 LAYERS = (
-    ("engine", ("bpviz.engine", "bpviz.resources", "bpviz")),     # bpviz: the package's __init__
+    ("engine", ("bpviz.engine", "bpviz.resources", "bpviz.helptext", "bpviz")),  # bpviz: its __init__
     ("training", ("bpviz.training",)),
     ("worker", ("bpviz.worker",)),
     ("ui", ("bpviz.ui",)),
