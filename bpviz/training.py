@@ -19,6 +19,7 @@ for bit. Nothing but commands goes in and nothing but events comes out: no state
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import queue
 import time
@@ -688,6 +689,7 @@ def queue_receiver(inbox):
 
 
 CHILD_NICE = 5              # below the window's threads: on a busy machine they get a core first
+PARENT_CHECK_S = 1.0        # a training process looks this often whether its window still runs
 
 
 def child_main(config: Config, options: dict, inbox, outbox, blas_threads: int | None) -> None:
@@ -707,16 +709,31 @@ def child_main(config: Config, options: dict, inbox, outbox, blas_threads: int |
     def emit(kind, payload):
         outbox.put((kind, payload))
 
+    receive_command = queue_receiver(inbox)
+    parent = multiprocessing.parent_process()
+
+    def receive(timeout):
+        # look at least once a second whether the window's process is still there: one that
+        # was killed cannot say goodbye, and this process must not outlive it
+        command = receive_command(PARENT_CHECK_S if timeout is None
+                                  else min(timeout, PARENT_CHECK_S))
+        if command is None and parent is not None and not parent.is_alive():
+            raise EOFError("the window's process has gone")
+        return command
+
     try:
         session = TrainingSession(config, emit, **options)
         emit("ready", os.getpid())
-        serve(session, queue_receiver(inbox))
+        serve(session, receive)
     except Exception as e:          # reported to the window, which carries on in its own process
         emit("crashed", f"{type(e).__name__}: {e}")
     finally:
-        outbox.put(("closed", None))
-        outbox.close()
-        outbox.join_thread()
+        if parent is None or parent.is_alive():
+            outbox.put(("closed", None))
+            outbox.close()
+            outbox.join_thread()
+        else:                        # nobody reads: do not wait for the queue to drain
+            outbox.cancel_join_thread()
         del limits
 
 

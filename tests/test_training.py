@@ -272,3 +272,45 @@ def test_processes_can_be_turned_off(monkeypatch):
     assert not processes_enabled()
     monkeypatch.setenv("BPVIZ_PROCESSES", "1")
     assert processes_enabled()
+
+
+ORPHAN_SCRIPT = """
+import os, sys
+from PySide6.QtCore import QCoreApplication
+from bpviz.engine import Config
+from bpviz.worker import WorkerHost
+
+if __name__ == "__main__":
+    app = QCoreApplication([])
+    host = WorkerHost(Config.preset("gaussian-clouds"), processes=True)
+    host.start()
+    while host.latest is None:
+        app.processEvents()
+    print(host.process.pid, flush=True)
+    os._exit(9)             # killed: no shutdown is sent, nothing is joined
+"""
+
+
+def test_a_training_process_does_not_outlive_a_killed_window(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "killed_window.py"
+    script.write_text(ORPHAN_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert out.returncode == 9, out.stderr
+    pid = int(out.stdout.split()[-1])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return                                      # it has gone
+        with open(f"/proc/{pid}/stat") as f:            # gone but not reaped (a zombie) counts
+            if f.read().split(")")[-1].split()[0] == "Z":
+                return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    raise AssertionError("the training process outlived its window by 30 s")
