@@ -35,6 +35,7 @@ from .export import Exporter
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
+from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
 
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel()
         self.history = SnapshotHistory()
         self.timeline = TimelineBar(self.history)
+        self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
         self._build_docks()
         self._build_actions()
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
             "cost": self._dock("Cost curve", "cost", self.cost, Qt.RightDockWidgetArea),
             "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
                                     Qt.RightDockWidgetArea),
+            "lessons": self._dock("Lessons", "lessons", self.lessons, Qt.LeftDockWidgetArea),
         }
         d = self.docks
         self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
@@ -193,6 +196,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
         self.tabifyDockWidget(d["cost"], d["inspector"])
         d["cost"].raise_()
+        self.splitDockWidget(d["controls"], d["lessons"], Qt.Vertical)
+        d["lessons"].hide()                    # Help → Lessons, or the first-launch offer
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
         a = QAction(text, self)
@@ -256,6 +261,8 @@ class MainWindow(QMainWindow):
         self.train_menu = train
 
         help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self._action("Lessons", self.lessons.open_lessons,
+                                         tip="Short guided lessons on backpropagation"))
         help_menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1"))
         help_menu.addAction(self._action("About bpviz", self.show_about))
 
@@ -319,6 +326,7 @@ class MainWindow(QMainWindow):
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self.undo_bar.hide)
+        sb.addPermanentWidget(self.lessons.make_offer())     # "New to backprop? ..."
         self.status_labels = {k: QLabel() for k in ("epoch", "pass", "loss", "accuracy", "speed")}
         for lab in self.status_labels.values():
             lab.setMinimumWidth(110)
