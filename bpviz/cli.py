@@ -352,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(s)
     s.add_argument("--select", type=_neuron, metavar="L:J", help="inspect neuron J of layer L")
     s.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH")
+    s.add_argument("--lesson", type=_number(int, 1, name="lesson"), metavar="N",
+                   help="show lesson N (its own set-up) in the Lessons panel")
     s.add_argument("--out", required=True, metavar="FILE.png")
     s.set_defaults(func=_lazy("snapshot"))
 

@@ -321,6 +321,10 @@ def parse_lesson(source: str, path: Path) -> Lesson:
             raise LessonError(f"{key} {problem}", key_line(source, None, key))
     for key, (required, _) in TOP_KEYS.items():
         if required and key not in data:
+            setup = data.get("setup")
+            if isinstance(setup, dict) and key in setup:
+                raise LessonError(f"{key} is written inside [setup]: put it above [setup], or "
+                                  f"under a [{key}] header", key_line(source, "setup", key))
             raise LessonError(f"{key} is missing", 1)
     for key in ("title", "text", "task", "done"):
         try:
@@ -404,6 +408,18 @@ def load_lessons(folder=None) -> tuple[list[Lesson], list[Refusal]]:
         except OSError as e:
             refused.append(Refusal(path, None, f"cannot read it: {e.strerror or e}"))
     return lessons, refused
+
+
+def check_lesson_number(number: int, folder=None) -> Lesson:
+    """Lesson ``number`` (1-based, in the order the panel lists them); ConfigError when there is
+    no such lesson."""
+    from .engine.errors import ConfigError
+    lessons, refused = load_lessons(folder)
+    if not 1 <= number <= len(lessons):
+        extra = f" ({len(refused)} file(s) refused: {refused[0]})" if refused else ""
+        raise ConfigError(f"--lesson {number}: there are lessons 1 to {len(lessons)}{extra}"
+                          if lessons else f"--lesson {number}: no lesson could be loaded{extra}")
+    return lessons[number - 1]
 
 
 def lesson_config(setup: dict):

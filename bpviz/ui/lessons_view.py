@@ -25,6 +25,7 @@ from ..lessons import (Context, Lesson, Observed, all_done, lesson_config, load_
 
 FRAME_COLOR = QColor("#f59e0b")
 FRAME_WIDTH = 4
+LESSONS_WIDTH = 380            # the width the lessons' column gets when they open
 REFRESH_MS = 100               # while training, the lesson's numbers are redrawn at most this often
 DONE_KEY, CURRENT_KEY, OFFER_KEY = "lessons/done", "lessons/current", "lessons/offerDismissed"
 
@@ -98,12 +99,14 @@ class LessonsPanel(QWidget):
         self._kept: _Kept | None = None
         self._restoring: str | None = None
         self._pending_restore: _Kept | None = None
+        self._announce_back = False
         self._awaiting = False          # a lesson's new network is on its way
         self._apply_next = False        # its first snapshot arrived: set the window up
         self._ready = False             # the lesson is set up; what the learner does counts
         self._done = False
         self._seen = Observed()
         self._last_snap = None
+        self._shown_seq = None
         self._frames: list[PanelFrame] = []
         self._attached = False
         self._graph_connected = False
@@ -151,6 +154,7 @@ class LessonsPanel(QWidget):
         task_layout.addWidget(heading)
         task_layout.addWidget(self.task_label)
         task_layout.addWidget(self.status_label)
+        task.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         layout.addWidget(task)
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
@@ -284,6 +288,10 @@ class LessonsPanel(QWidget):
         """True when the learner did the open lesson's task."""
         return self._done
 
+    def shown_seq(self) -> int | None:
+        """The seq of the snapshot whose numbers the lesson shows (and whose state was checked)."""
+        return self._shown_seq
+
     def current(self) -> int | None:
         """The open lesson's index (0-based), or None."""
         return self._index
@@ -294,12 +302,26 @@ class LessonsPanel(QWidget):
         self.dismiss_offer()
         dock = self._dock()
         if dock is not None:
+            was_hidden = dock.isHidden()
             dock.show()
             dock.raise_()
+            if was_hidden:
+                self._make_room(dock)
         if not self.lessons:
             return
         if self._index is None or not self.is_active():
             self.open_lesson(self._first_to_open())
+
+    def _make_room(self, dock: QDockWidget) -> None:
+        """Give the lessons most of their column (and the column enough width to read)."""
+        w = self.window
+        controls = w.docks.get("controls")
+        if controls is None or controls.isHidden() or controls.isFloating() or dock.isFloating():
+            return
+        if w.dockWidgetArea(controls) == w.dockWidgetArea(dock):
+            height = max(400, w.height() - 200)
+            w.resizeDocks([controls, dock], [int(height * 0.4), int(height * 0.6)], Qt.Vertical)
+            w.resizeDocks([dock], [max(dock.width(), LESSONS_WIDTH)], Qt.Horizontal)
 
     @Slot(int)
     def open_lesson(self, index: int) -> None:
@@ -420,7 +442,7 @@ class LessonsPanel(QWidget):
             self._restoring = None
             if kept is not None:
                 self._put_back_file_state(kept)
-            self.window.statusBar().showMessage("lessons closed: your own network is back", 8000)
+            self._announce_back = True          # over the worker's "opened <temporary file>"
             return
         if self._awaiting:
             self._awaiting = False
@@ -428,6 +450,9 @@ class LessonsPanel(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
+        if self._announce_back:
+            self._announce_back = False
+            self.window.statusBar().showMessage("lessons closed: your own network is back", 8000)
         if self._apply_next:
             self._apply_next = False
             QTimer.singleShot(0, self._set_window_up)
@@ -547,6 +572,7 @@ class LessonsPanel(QWidget):
             return
         lesson = self.lessons[self._index]
         ctx = self.context()
+        self._shown_seq = None if ctx.snapshot is None else ctx.snapshot.seq
         k = self._index
         self.title_label.setText(f"{k + 1}. {render(lesson.title, ctx)}")
         self.text_label.setText(render(lesson.text, ctx))
