@@ -15,6 +15,7 @@ order of their names)::
     speed = 10                                  # passes per second, or "max"
     step_mode = "sample"
     front = ["inspector"]                       # panels brought to the front
+    control = "lr"                              # the control scrolled into view
     select = [1, 0]                             # (layer, index) of the neuron selected
     pin = 0                                     # the sample pinned
 
@@ -67,6 +68,7 @@ STEP_MODES = ("sample", "pass", "phase", "epoch")
 EDGE_MODES = ("weight", "gradient", "signal", "update")
 NEURON_MODES = ("delta", "activation")
 GRAPH_STAGES = ("forward", "backward", "done")
+CONTROLS = ("hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "l2")
 SETTINGS = ("lr", "momentum", "batch_size", "l2", "optimizer", "activation", "hidden_layers")
 
 
@@ -208,6 +210,7 @@ SETUP_KEYS: dict[str, Callable] = {
     "speed": _speed,
     "step_mode": _choice(STEP_MODES),
     "front": _list_of(_choice(PANELS)),
+    "control": _choice(CONTROLS),
     "select": _list_of(_int_at_least(0), length=2),
     "pin": _int_at_least(0),
     "edges": _choice(EDGE_MODES),
@@ -449,10 +452,14 @@ class Observed:
     graph_stage: str | None = None         # None: no graph panel
     edge_mode: str | None = None
 
-    def see(self, snap, previous=None) -> None:
-        """Take in a new snapshot (``previous``: the one before, to count passes)."""
+    def see(self, snap, previous=None, settings=()) -> None:
+        """Take in a new snapshot (``previous``: the one before, to count passes). Passes count
+        only while every check of ``settings`` (the lesson's "setting" checks) holds: "train 50
+        passes with momentum" counts no pass trained without it."""
         if previous is not None and snap.pass_count > previous.pass_count:
-            self.passes_trained += snap.pass_count - previous.pass_count
+            probe = Observed(snapshot=snap)
+            if all(check_done(c, probe) for c in settings):
+                self.passes_trained += snap.pass_count - previous.pass_count
         if snap.stepped_sample is not None and (previous is None or snap.seq != previous.seq):
             self.samples_stepped += 1
         if snap.diverged:

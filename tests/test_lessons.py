@@ -264,6 +264,17 @@ def test_setting_checks(make_snap):
     assert check_done({"kind": "setting", "name": "momentum", "at_most": 0.5}, slow)
 
 
+def test_passes_count_only_while_the_lessons_settings_hold(make_snap):
+    settings = [{"kind": "setting", "name": "momentum", "at_least": 0.5}]
+    plain = [make_snap(passes=k, optimizer="momentum", momentum=0.0) for k in (1, 4)]
+    fast = [make_snap(passes=k, optimizer="momentum", momentum=0.9) for k in (4, 6)]
+    seen = Observed()
+    seen.see(plain[1], plain[0], settings)
+    assert seen.passes_trained == 0
+    seen.see(fast[1], fast[0], settings)
+    assert seen.passes_trained == 2
+
+
 def test_observed_counts_passes_across_a_new_network(make_snap):
     seen = Observed()
     a, b = make_snap(passes=3), make_snap(passes=5)
@@ -528,6 +539,7 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
 
     # 7. the learning rate: make it diverge
     wait_ready(qtbot, w, 7)
+    assert not w.controls.lr.spin.visibleRegion().isEmpty()     # scrolled into view
     type_into(qtbot, w.controls.lr.spin, "5000")
     qtbot.waitUntil(lambda: "η = 5000 " in info(w), timeout=5000)
     focus_diagram(qtbot, w)
@@ -655,7 +667,9 @@ def other_7(qtbot, w):
 
 
 def other_8(qtbot, w):
-    train_until(qtbot, w, lambda: pass_shown(w) >= 60)     # no momentum
+    train_until(qtbot, w, lambda: pass_shown(w) >= 60)     # no momentum, and only then set it
+    type_into(qtbot, w.controls.momentum, "0.9")
+    qtbot.waitUntil(lambda: w.latest.momentum == 0.9, timeout=5000)
 
 
 def other_9(qtbot, w):

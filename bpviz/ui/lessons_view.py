@@ -27,6 +27,7 @@ FRAME_COLOR = QColor("#f59e0b")
 FRAME_WIDTH = 4
 LESSONS_WIDTH = 380            # the width the lessons' column gets when they open
 REFRESH_MS = 100               # while training, the lesson's numbers are redrawn at most this often
+CONTROL_WIDGETS = {"batch_size": "batch"}    # a control's name → its ControlsPanel attribute
 DONE_KEY, CURRENT_KEY, OFFER_KEY = "lessons/done", "lessons/current", "lessons/offerDismissed"
 
 
@@ -198,6 +199,9 @@ class LessonsPanel(QWidget):
         row.setContentsMargins(0, 0, 6, 0)
         row.setSpacing(2)
         self.offer_button = QPushButton("New to backprop? Open the lessons")
+        self.offer_button.setStyleSheet("QPushButton { background: #fde68a; border: 1px solid "
+                                        "#f59e0b; border-radius: 3px; padding: 1px 8px; "
+                                        "font-weight: 600; }")
         self.offer_button.setToolTip("Short guided lessons, one idea each, with this window's "
                                      "live numbers (Help → Lessons)")
         self.offer_button.clicked.connect(self.open_lessons)
@@ -458,7 +462,9 @@ class LessonsPanel(QWidget):
             QTimer.singleShot(0, self._set_window_up)
             return
         if self._ready:
-            self._seen.see(snap, self._last_snap)
+            lesson = self.lessons[self._index]
+            self._seen.see(snap, self._last_snap,
+                           [c for c in lesson.checks if c["kind"] == "setting"])
             self._last_snap = snap
         self._schedule()
 
@@ -490,6 +496,8 @@ class LessonsPanel(QWidget):
                 continue
             dock.show()
             dock.raise_()
+        if "control" in s:
+            self._show_control(s["control"])
         if "speed" in s:
             w.set_speed(_nearest_speed(s["speed"]))
         if "step_mode" in s:
@@ -514,7 +522,21 @@ class LessonsPanel(QWidget):
         self._seen = Observed()
         self._last_snap = w.latest
         self._ready = True
+        w.statusBar().showMessage(f"lesson {self._index + 1}: the window is set up for it; your "
+                                  f"own network comes back when you leave the lessons", 8000)
         self.refresh()
+
+    def _show_control(self, name: str) -> None:
+        """Scroll the Controls panel to one of its controls (and bring the panel forward)."""
+        dock = self.window.docks.get("controls")
+        widget = getattr(self.window.controls, CONTROL_WIDGETS.get(name, name), None)
+        if dock is None or widget is None:
+            return
+        dock.show()
+        dock.raise_()
+        scroll = dock.widget()
+        if isinstance(scroll, QScrollArea):
+            QTimer.singleShot(0, lambda: scroll.ensureWidgetVisible(widget, 20, 60))
 
     def _set_note(self, missing) -> None:
         names = sorted(set(missing))
