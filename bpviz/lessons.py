@@ -34,7 +34,6 @@ window shows and what the learner did (:class:`Observed`).
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import string
@@ -240,37 +239,45 @@ CHECKS: dict[str, dict[str, tuple[bool, Callable]]] = {
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
 
 
-def key_line(source: str, table: str | None, key: str) -> int | None:
-    """The 1-based line where ``key`` is given (in ``[table]`` when ``table`` is set, else at the
-    top level or inline), or None when it cannot be found."""
+def key_line(source: str, table: str | None, key: str, nth: int = 0) -> int | None:
+    """The 1-based line where ``key`` is given: at the top level (``table`` None), or in the
+    ``nth`` ``[table]`` / ``[[table]]`` section or inline table of ``table = [...]``; None when it
+    cannot be found."""
     lines = source.splitlines()
-    assign = re.compile(rf"^\s*(?:[A-Za-z0-9_]+\.)?{re.escape(key)}\s*=")
-    inline = re.compile(rf"[{{,]\s*{re.escape(key)}\s*=")
-    current = None
+    assign = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    if table is None:
+        for n, line in enumerate(lines, 1):
+            if _HEADER.match(line):
+                return None
+            if assign.match(line):
+                return n
+        return None
+    seen, current, header_line = -1, None, None
     for n, line in enumerate(lines, 1):
         header = _HEADER.match(line)
         if header:
             current = header.group(1).strip().strip("\"'")
+            if current == table:
+                seen += 1
+                if seen == nth:
+                    header_line = n
             continue
-        if table is None and current is None and assign.match(line):
+        if current == table and seen == nth and assign.match(line):
             return n
-        if table is not None and (current == table and assign.match(line)
-                                  or re.match(rf"^\s*{re.escape(table)}\.{re.escape(key)}\s*=",
-                                              line)):
+        if re.match(rf"^\s*{re.escape(table)}\.{re.escape(key)}\s*=", line):
             return n
-    if table is not None:
-        start = None
-        for n, line in enumerate(lines, 1):
-            if re.match(rf"^\s*{re.escape(table)}\s*=", line):
-                start = n
-            if start is not None and inline.search(line):
-                return n
-        for n, line in enumerate(lines, 1):
-            header = _HEADER.match(line)
-            if header and header.group(1).strip() == table:
-                return n
-        return start
-    return None
+    if header_line is not None:
+        return header_line
+    inline = re.compile(rf"[{{,]\s*{re.escape(key)}\s*=")
+    start, found = None, []
+    for n, line in enumerate(lines, 1):
+        if start is None and re.match(rf"^\s*{re.escape(table)}\s*=", line):
+            start = n
+        if start is not None:
+            found += [n] * len(inline.findall(line))
+    if found:
+        return found[min(nth, len(found) - 1)]
+    return start
 
 
 def text_line(source: str, key: str, placeholder: str) -> int | None:
@@ -355,21 +362,21 @@ def parse_lesson(source: str, path: Path) -> Lesson:
     if not isinstance(checks, list) or not checks or not all(isinstance(c, dict) for c in checks):
         raise LessonError("check must be a table ([check] with a kind) or a list of them",
                           key_line(source, None, "check") or key_line(source, "check", "kind"))
-    for check in checks:
-        _validate_check(check, source)
+    for k, check in enumerate(checks):
+        _validate_check(check, source, k)
     return Lesson(id=path.stem, title=data["title"], text=data["text"], task=data["task"],
                   done=data.get("done", ""), highlight=tuple(data.get("highlight", ())),
                   setup=dict(setup), checks=tuple(dict(c) for c in checks), path=path)
 
 
-def _validate_check(check: dict, source: str) -> None:
+def _validate_check(check: dict, source: str, k: int = 0) -> None:
     kind = check.get("kind")
     if kind is None:
-        raise LessonError("a check needs a kind", key_line(source, "check", "kind")
+        raise LessonError("a check needs a kind", key_line(source, "check", "kind", k)
                           or key_line(source, None, "check"))
     if kind not in CHECKS:
         raise LessonError(f"unknown check kind {kind!r}; choose one of {', '.join(CHECKS)}",
-                          key_line(source, "check", "kind"))
+                          key_line(source, "check", "kind", k))
     params = CHECKS[kind]
     for key, value in check.items():
         if key == "kind":
@@ -377,16 +384,16 @@ def _validate_check(check: dict, source: str) -> None:
         if key not in params:
             known = ", ".join(params) or "no parameters"
             raise LessonError(f"check {kind!r} has no parameter {key!r} (it takes {known})",
-                              key_line(source, "check", key))
+                              key_line(source, "check", key, k))
         problem = params[key][1](value)
         if problem:
-            raise LessonError(f"check {kind!r}: {key} {problem}", key_line(source, "check", key))
+            raise LessonError(f"check {kind!r}: {key} {problem}", key_line(source, "check", key, k))
     for key, (required, _) in params.items():
         if required and key not in check:
-            raise LessonError(f"check {kind!r} needs {key}", key_line(source, "check", "kind"))
+            raise LessonError(f"check {kind!r} needs {key}", key_line(source, "check", "kind", k))
     if kind == "setting" and not any(k in check for k in ("at_least", "at_most", "equals")):
         raise LessonError("check 'setting' needs at_least, at_most or equals",
-                          key_line(source, "check", "kind"))
+                          key_line(source, "check", "kind", k))
 
 
 def load_lesson(path) -> Lesson:

@@ -204,6 +204,12 @@ def test_a_check_list_and_inline_tables_find_their_line():
     assert "inside [setup]" in str(error) and error.line == 9
 
 
+def test_the_second_of_two_checks_is_found_on_its_own_line():
+    source = GOOD.replace("[check]", "[[check]]") + '\n[[check]]\nkind = "edge_mode"\nmode = "gradients"\n'
+    error = refusal(source)
+    assert "mode is 'gradients'" in str(error) and error.line == 15
+
+
 def test_a_missing_check_and_a_missing_parameter():
     assert "check is missing" in str(refusal(GOOD.split("[check]")[0]))
     error = refusal(GOOD.replace("at_least = 1\n", ""))
