@@ -730,7 +730,9 @@ def test_leaving_gives_the_learners_own_state_back(qtbot, window, tmp_path):
     assert w.network.overlay() == "signal"
     assert w.network.selected_neuron() == (2, 2)
     assert w.docks["surface"].isVisible() == surface_visible
-    assert not w.docks["lessons"].isVisible() and panel(w).framed() == []
+    lessons = w.docks["lessons"]                  # back behind the cost curve, where it was
+    assert w.docks["cost"] in w.tabifiedDockWidgets(lessons) and lessons.visibleRegion().isEmpty()
+    assert not panel(w).is_active() and panel(w).framed() == []
     assert "untitled" in w.windowTitle() and not w.recent_menu.isEnabled()
     assert not os.path.exists(kept)
     assert str(w.settings.value("speed")) == "30"
@@ -756,6 +758,8 @@ def test_the_first_launch_offer_opens_the_lessons(qtbot, open_window):
     w = open_window(size=(1600, 1000))
     offer = panel(w).offer
     assert offer.isVisible()
+    lessons = w.docks["lessons"]              # a tab behind the cost curve; nothing started
+    assert lessons.isVisible() and lessons.visibleRegion().isEmpty() and not panel(w).is_active()
     click(qtbot, panel(w).offer_button)
     wait_ready(qtbot, w, 1)
     assert not offer.isVisible()
@@ -767,7 +771,8 @@ def test_the_first_launch_offer_opens_the_lessons(qtbot, open_window):
 def test_the_first_launch_offer_dismissed_is_remembered(qtbot, open_window):
     w = open_window(size=(1600, 1000))
     click(qtbot, panel(w).offer_close)
-    assert not panel(w).offer.isVisible() and not w.docks["lessons"].isVisible()
+    assert not panel(w).offer.isVisible() and w.docks["lessons"].visibleRegion().isEmpty()
+    assert not panel(w).is_active()
     w.close()
     again = open_window(size=(1600, 1000))
     assert not panel(again).offer.isVisible()

@@ -304,28 +304,33 @@ class LessonsPanel(QWidget):
     def open_lessons(self) -> None:
         """Show the panel and open the last lesson open (or the first not done)."""
         self.dismiss_offer()
+        if not self.lessons or self.is_active():
+            self._bring_out()
+            return
+        self.open_lesson(self._first_to_open())
+
+    def _bring_out(self) -> None:
         dock = self._dock()
         if dock is not None:
-            was_hidden = dock.isHidden()
             dock.show()
             dock.raise_()
-            if was_hidden:
-                self._make_room(dock)
-        if not self.lessons:
-            return
-        if self._index is None or not self.is_active():
-            self.open_lesson(self._first_to_open())
 
-    def _make_room(self, dock: QDockWidget) -> None:
-        """Give the lessons most of their column (and the column enough width to read)."""
+    def _make_room(self) -> None:
+        """Put the lessons under the Controls (out of a tab group) and give them most of that
+        column, and the column enough width to read; a floating panel stays where it is."""
         w = self.window
-        controls = w.docks.get("controls")
-        if controls is None or controls.isHidden() or controls.isFloating() or dock.isFloating():
+        dock, controls = self._dock(), w.docks.get("controls")
+        if dock is None:
             return
-        if w.dockWidgetArea(controls) == w.dockWidgetArea(dock):
+        dock.show()
+        if (controls is not None and not controls.isHidden() and not controls.isFloating()
+                and not dock.isFloating()):
+            if w.tabifiedDockWidgets(dock) or w.dockWidgetArea(dock) != w.dockWidgetArea(controls):
+                w.splitDockWidget(controls, dock, Qt.Vertical)
             height = max(400, w.height() - 200)
             w.resizeDocks([controls, dock], [int(height * 0.4), int(height * 0.6)], Qt.Vertical)
             w.resizeDocks([dock], [max(dock.width(), LESSONS_WIDTH)], Qt.Horizontal)
+        dock.raise_()
 
     @Slot(int)
     def open_lesson(self, index: int) -> None:
@@ -347,7 +352,10 @@ class LessonsPanel(QWidget):
         self._show_frames(())
         self.window.pause()
         if self._kept is None:
-            self._keep_learner_state()
+            self._keep_learner_state()          # the layout too, before the lessons move in
+            self._make_room()
+        else:
+            self._bring_out()
         cfg = lesson_config(lesson.setup)
         self._awaiting, self._apply_next = True, False
         self.window.controls.set_config(cfg)
@@ -373,9 +381,6 @@ class LessonsPanel(QWidget):
         kept, self._kept = self._kept, None
         self._show_frames(())
         self._ready = self._awaiting = self._apply_next = False
-        dock = self._dock()
-        if dock is not None and not dock.isHidden():
-            dock.hide()
         if kept is None:
             return
         w = self.window
@@ -391,9 +396,7 @@ class LessonsPanel(QWidget):
         w.set_step_mode(kept.step_mode)
         w.network.set_overlay(kept.overlay)
         w.network.set_node_mode(kept.node_mode)
-        w.restoreState(kept.layout)
-        if dock is not None:
-            dock.hide()
+        w.restoreState(kept.layout)            # the lessons go back where they were
         self._pending_restore = kept
         self._show_nothing()
         self.left.emit()

@@ -195,9 +195,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["network"], d["cost"]], [560, 330], Qt.Vertical)
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
         self.tabifyDockWidget(d["cost"], d["inspector"])
+        self.tabifyDockWidget(d["inspector"], d["lessons"])     # Help → Lessons brings it out
         d["cost"].raise_()
-        self.splitDockWidget(d["controls"], d["lessons"], Qt.Vertical)
-        d["lessons"].hide()                    # Help → Lessons, or the first-launch offer
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
         a = QAction(text, self)
