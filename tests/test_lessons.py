@@ -333,6 +333,25 @@ def test_gradient_quantities_against_a_hand_pass(make_run, make_snap):
     assert q["n_weights"] == "15" and q["lr"] == "1.5"
 
 
+def test_the_other_quantities_against_their_own_computation(make_run, make_snap):
+    from bpviz.engine.surface import Axis
+    cfg, ds, net, trainer = make_run()
+    snap = make_snap(passes=4, pinned=2)
+    _, acts, _, _, _ = hand_pass(snap.trace_weights, snap.trace_biases, ds.X_train, ds.T_train)
+    loss = -np.mean(np.sum(ds.T_train * np.log(acts[-1]), axis=1))    # cross-entropy
+    axes = (Axis("weight", 1, 0, 0), Axis("weight", 0, 1, 2))
+    q = quantities(Context(snap, selected=(2, 1), axes=axes, graph_stage="backward"))
+    assert q["loss"] == f(loss)
+    assert q["epoch"] == "4" and q["passes"] == "4" and q["momentum"] == "0"
+    assert q["optimizer"] == "sgd" and q["mults_ratio"] == f"{51 / 27:.3g}"
+    assert q["edge"] == "neuron 0 of layer 1 → neuron 1 of layer 2"
+    assert q["edge_weight"] == f(snap.weights[1][0, 1]) and q["edge_a"] == f(acts[1][2, 0])
+    assert q["axis_x"] == "weight layer 2, 0→0" and q["axis_y"] == "weight layer 1, 1→2"
+    assert q["w_x"] == f(snap.weights[1][0, 0]) and q["w_y"] == f(snap.weights[0][1, 2])
+    assert q["graph_stage"] == "backward" and q["activation"] == "softmax"
+    assert quantities(Context(snap, selected=(1, 0)))["activation"] == "sigmoid"
+
+
 def test_dead_relus_are_counted(make_run):
     cfg, ds, net, trainer = make_run(hidden=(4,), activation="relu")
     net.biases[0][1] = -1e3                   # neuron 1's z is negative for every sample
@@ -539,8 +558,13 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     drag_surface_point(qtbot, w)
     wait_done(qtbot, w)
     settle(qtbot, w)
-    W1 = w.latest.weights[1]
+    snap = w.latest
+    W1 = snap.weights[1]
     assert f"(now {f(W1[0, 0])})" in shown(w) and f"(now {f(W1[1, 0])})" in shown(w)
+    _, acts, _, _, _ = hand_pass(snap.weights, snap.biases, w.dataset.X_train,
+                                 w.dataset.T_train)
+    loss = -np.mean(np.sum(w.dataset.T_train * np.log(acts[-1]), axis=1))
+    assert f"The loss where the point is now: {f(loss)}" in shown(w)
     click(qtbot, lesson_button(w, "Next lesson"))
 
     # 7. the learning rate: make it diverge
@@ -548,6 +572,7 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     assert not w.controls.lr.spin.visibleRegion().isEmpty()     # scrolled into view
     type_into(qtbot, w.controls.lr.spin, "5000")
     qtbot.waitUntil(lambda: "η = 5000 " in info(w), timeout=5000)
+    qtbot.waitUntil(lambda: "The learning rate η is now 5000." in shown(w), timeout=5000)
     focus_diagram(qtbot, w)
     key(qtbot, w, Qt.Key.Key_Space)
     close_divergence_box(qtbot, w)
@@ -575,6 +600,12 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     choose(qtbot, w.controls.activation, "relu")
     qtbot.waitUntil(lambda: "relu / softmax" in info(w), timeout=10000)
     train_until(qtbot, w, lambda: status(w).startswith("✓ Done."))
+    settle(qtbot, w)
+    snap = w.latest
+    _, acts, _, _, _ = hand_pass(snap.trace_weights, snap.trace_biases, w.dataset.X_train,
+                                 w.dataset.T_train, hidden="relu")
+    dead = sum(int(np.sum(np.all(a == 0, axis=0))) for a in acts[1:-1])
+    assert f"Dead ReLUs now: {dead}." in shown(w)
 
     done = p.done_ids()
     assert done == SHIPPED[:9]
@@ -752,6 +783,31 @@ def test_closing_the_lessons_panel_also_gives_the_state_back(qtbot, window):
                     timeout=10000)
     assert w.latest.sizes == before.sizes
     assert all(np.array_equal(a, b) for a, b in zip(w.latest.weights, before.weights))
+
+
+def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_window):
+    w = open_window(size=(1600, 1000))
+    focus_diagram(qtbot, w)
+    for target in (1, 2, 3):
+        key(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
+    mine = w.latest
+    open_lessons(qtbot, w, 1)
+    kept = panel(w)._kept.path
+    w.close()                                              # in the middle of lesson 1
+    again = open_window(size=(1600, 1000))
+    recent = [a.text() for a in again.recent_menu.actions()]
+    assert recent[0] == kept and again.recent_menu.isEnabled()
+    bar = again.menuBar()
+    file_menu = next(a.menu() for a in bar.actions() if a.text() == "&File")
+    click(qtbot, bar, bar.actionGeometry(file_menu.menuAction()).center())
+    qtbot.waitUntil(file_menu.isVisible, timeout=2000)
+    menu = again.recent_menu
+    click(qtbot, file_menu, file_menu.actionGeometry(menu.menuAction()).center())
+    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    click(qtbot, menu, menu.actionGeometry(menu.actions()[0]).center())
+    qtbot.waitUntil(lambda: pass_shown(again) == 3, timeout=10000)
+    assert all(np.array_equal(a, b) for a, b in zip(again.latest.weights, mine.weights))
 
 
 def test_the_first_launch_offer_opens_the_lessons(qtbot, open_window):

@@ -29,6 +29,7 @@ LESSONS_WIDTH = 380            # the width the lessons' column gets when they op
 REFRESH_MS = 100               # while training, the lesson's numbers are redrawn at most this often
 CONTROL_WIDGETS = {"batch_size": "batch"}    # a control's name → its ControlsPanel attribute
 DONE_KEY, CURRENT_KEY, OFFER_KEY = "lessons/done", "lessons/current", "lessons/offerDismissed"
+KEPT_KEY = "lessons/keptSession"   # the learner's session while the lessons are open
 
 
 class PanelFrame(QWidget):
@@ -101,6 +102,7 @@ class LessonsPanel(QWidget):
         self._restoring: str | None = None
         self._pending_restore: _Kept | None = None
         self._announce_back = False
+        self.recovered: str | None = None     # the session kept when bpviz closed in a lesson
         self._awaiting = False          # a lesson's new network is on its way
         self._apply_next = False        # its first snapshot arrived: set the window up
         self._ready = False             # the lesson is set up; what the learner does counts
@@ -116,6 +118,19 @@ class LessonsPanel(QWidget):
         self._refresh_timer.timeout.connect(self.refresh)
         self.offer: QWidget | None = None
         self._build()
+        self._recover_kept()
+
+    def _recover_kept(self) -> None:
+        """A learner who closed bpviz during the lessons finds the network they had before in
+        File → Open recent session (the window fills that menu from the settings after this)."""
+        path = self.settings.value(KEPT_KEY)
+        self.settings.remove(KEPT_KEY)
+        if not isinstance(path, str) or not os.path.isfile(path):
+            return
+        value = self.settings.value("recentSessions") or []
+        recent = [value] if isinstance(value, str) else [str(v) for v in value]
+        self.settings.setValue("recentSessions", [path] + [p for p in recent if p != path])
+        self.recovered = path
 
     # -- construction -------------------------------------------------------------------------
 
@@ -383,6 +398,7 @@ class LessonsPanel(QWidget):
         self._ready = self._awaiting = self._apply_next = False
         if kept is None:
             return
+        self.settings.remove(KEPT_KEY)
         w = self.window
         w.pause()
         if kept.saved:
@@ -427,6 +443,7 @@ class LessonsPanel(QWidget):
             return
         kept.saved = True
         self._put_back_file_state(kept)
+        self.settings.setValue(KEPT_KEY, kept.path)
         self.window.statusBar().showMessage("your own network is kept aside until you leave the "
                                             "lessons", 5000)
 
