@@ -131,6 +131,8 @@ class LessonsPanel(QWidget):
         recent = [value] if isinstance(value, str) else [str(v) for v in value]
         self.settings.setValue("recentSessions", [path] + [p for p in recent if p != path])
         self.recovered = path
+        QTimer.singleShot(0, lambda: self.window.statusBar().showMessage(
+            "the network you had before the lessons is in File → Open recent session", 15000))
 
     # -- construction -------------------------------------------------------------------------
 
