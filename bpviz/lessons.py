@@ -17,6 +17,8 @@ order of their names)::
     front = ["inspector"]                       # panels brought to the front
     control = "lr"                              # the control scrolled into view
     select = [1, 0]                             # (layer, index) of the neuron selected
+    edge = [2, 0, 1]                            # the edge in the diagram's edit strip: from
+                                                # neuron 0 of layer 1 into neuron 1 of layer 2
     pin = 0                                     # the sample pinned
 
     [check]                                     # or check = [{...}, {...}]: all must hold
@@ -184,6 +186,15 @@ def _number(v):
         return "must be a number"
 
 
+def _edge_key(v):
+    """[layer, i, j]: the edge from neuron i of layer − 1 into neuron j of ``layer`` (≥ 1)."""
+    problem = _list_of(_int_at_least(0), length=3)(v)
+    if problem:
+        return problem + " ([layer, i, j]: from neuron i of layer − 1 into neuron j of layer)"
+    if v[0] < 1:
+        return "names the layer the edge goes into, 1 or more (layer 0 is the input)"
+
+
 TOP_KEYS: dict[str, tuple[bool, Callable]] = {       # key: (required, check)
     "title": (True, _text),
     "text": (True, _text),
@@ -214,7 +225,8 @@ SETUP_KEYS: dict[str, Callable] = {
     "pin": _int_at_least(0),
     "edges": _choice(EDGE_MODES),
     "neurons": _choice(NEURON_MODES),
-    "surface_axes": _list_of(_list_of(_int_at_least(0), length=3), length=2),
+    "edge": _edge_key,
+    "surface_axes": _list_of(_edge_key, length=2),
 }
 # the set-up keys that make the lesson's configuration (the rest set up the window)
 CONFIG_KEYS = ("hidden", "activation", "output", "init", "optimizer", "lr", "momentum",
@@ -566,6 +578,7 @@ class Context:
 
     snapshot: Any
     selected: tuple[int, int] | None = None       # (layer, index) of the selected neuron
+    edge: tuple[int, int, int] | None = None      # (weights index, i, j) of the edge in focus
     axes: tuple | None = None                     # the error surface's two axes (engine Axis)
     graph_stage: str | None = None
 
@@ -609,8 +622,12 @@ def _fprime(c: Context) -> float:
 
 
 def _edge(c: Context) -> tuple[int, int, int]:
+    """The edge in focus, else the one from neuron 0 of the layer below the selected neuron,
+    as (weights index, i, j)."""
+    if c.edge is not None:
+        return tuple(c.edge)
     layer, j = _neuron(c)
-    return layer - 1, 0, j          # the edge from neuron 0 of the layer below
+    return layer - 1, 0, j
 
 
 def _grad_norms(c: Context) -> list[float]:
@@ -687,21 +704,26 @@ QUANTITIES: dict[str, tuple[str, Callable[[Context], str]]] = {
     "mults_paths": ("multiplications every path separately takes",
                     lambda c: f"{_counts(c)[1]:,}"),
     "mults_ratio": ("mults_paths / mults_backprop", lambda c: f"{_counts(c)[1] / _counts(c)[0]:.3g}"),
-    "edge": ("the edge from neuron 0 of the layer below into the selected neuron",
-             lambda c: f"neuron 0 of layer {_edge(c)[0]} → neuron {_edge(c)[2]} of layer "
-                       f"{_edge(c)[0] + 1}"),
-    "edge_weight": ("that edge's weight", lambda c: fmt(c.snapshot.weights[_edge(c)[0]][0, _edge(c)[2]])),
+    "edge": ("the edge in the diagram's edit strip (else the one from neuron 0 of the layer "
+             "below into the selected neuron)",
+             lambda c: f"neuron {_edge(c)[1]} of layer {_edge(c)[0]} → neuron {_edge(c)[2]} of "
+                       f"layer {_edge(c)[0] + 1}"),
+    "edge_delta": ("δ at that edge's end (pinned sample)",
+                   lambda c: fmt(_sample(c).delta[_edge(c)[0]][_edge(c)[2]])),
+    "edge_weight": ("that edge's weight", lambda c: fmt(c.snapshot.weights[_edge(c)[0]][
+        _edge(c)[1], _edge(c)[2]])),
     "edge_a": ("a at that edge's start (pinned sample)",
-               lambda c: fmt(_sample(c).a[_edge(c)[0]][0])),
+               lambda c: fmt(_sample(c).a[_edge(c)[0]][_edge(c)[1]])),
     "edge_grad_sample": ("a·δ of that edge for the pinned sample",
-                         lambda c: fmt(_sample(c).a[_edge(c)[0]][0]
+                         lambda c: fmt(_sample(c).a[_edge(c)[0]][_edge(c)[1]]
                                        * _sample(c).delta[_edge(c)[0]][_edge(c)[2]])),
     "edge_grad": ("∂L/∂w of that edge over the batch (the gradient overlay)",
-                  lambda c: fmt(c.snapshot.grad_weights[_edge(c)[0]][0, _edge(c)[2]])),
+                  lambda c: fmt(c.snapshot.grad_weights[_edge(c)[0]][_edge(c)[1], _edge(c)[2]])),
     "edge_step": ("−η·∂L/∂w of that edge",
-                  lambda c: fmt(-c.snapshot.lr * c.snapshot.grad_weights[_edge(c)[0]][0, _edge(c)[2]])),
+                  lambda c: fmt(-c.snapshot.lr
+                                * c.snapshot.grad_weights[_edge(c)[0]][_edge(c)[1], _edge(c)[2]])),
     "edge_update": ("the update Δw the last pass made on that edge",
-                    lambda c: fmt(c.snapshot.update_weights[_edge(c)[0]][0, _edge(c)[2]])
+                    lambda c: fmt(c.snapshot.update_weights[_edge(c)[0]][_edge(c)[1], _edge(c)[2]])
                     if c.snapshot.has_update else "— (no update yet)"),
     "grad_norms": ("the gradient norm of every layer, input side first",
                    lambda c: ", ".join(fmt(v) for v in _grad_norms(c))),

@@ -185,6 +185,8 @@ def test_a_good_file_parses():
     (('text = "The loss is {loss}."', 'text = "The loss is {loss.real}."'), 2,
      "is not a placeholder"),
     (('title = "A lesson"', 'title = 3'), 1, "title must be text"),
+    (("speed = 5", "edge = [0, 1, 1]"), 7, "setup.edge names the layer the edge goes into"),
+    (("speed = 5", "surface_axes = [[1, 0, 0]]"), 7, "setup.surface_axes must have 2 items"),
 ])
 def test_a_malformed_file_is_refused_with_its_line(change, line, words):
     source = GOOD.replace(*change)
@@ -346,6 +348,10 @@ def test_the_other_quantities_against_their_own_computation(make_run, make_snap)
     assert q["optimizer"] == "sgd" and q["mults_ratio"] == f"{51 / 27:.3g}"
     assert q["edge"] == "neuron 0 of layer 1 → neuron 1 of layer 2"
     assert q["edge_weight"] == f(snap.weights[1][0, 1]) and q["edge_a"] == f(acts[1][2, 0])
+    focused = quantities(Context(snap, selected=(2, 1), edge=(0, 1, 2)))     # input 1 → h 2
+    assert focused["edge"] == "neuron 1 of layer 0 → neuron 2 of layer 1"
+    assert focused["edge_weight"] == f(snap.weights[0][1, 2])
+    assert focused["edge_a"] == f(ds.X_train[2, 1])
     assert q["axis_x"] == "weight layer 2, 0→0" and q["axis_y"] == "weight layer 1, 1→2"
     assert q["w_x"] == f(snap.weights[1][0, 0]) and q["w_y"] == f(snap.weights[0][1, 2])
     assert q["graph_stage"] == "backward" and q["activation"] == "softmax"
@@ -547,9 +553,14 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     _, _, _, grads_w, _ = hand_pass(snap.trace_weights, snap.trace_biases, w.dataset.X_train,
                                     w.dataset.T_train)
     g = grads_w[1][0, 1]
+    assert w.network.focused_edge() == ("W", 1, 0, 1)            # under the diagram
     assert f"∂L/∂w = {f(g)}" in shown(w)
     assert f"Δw = −η · ∂L/∂w = {f(-1.5 * g)}" in shown(w)
     assert f"the last update on this edge was Δw = {f(-1.5 * g)}" in shown(w)
+    click(qtbot, w.network.mouse_target(), diagram_point(w, w.network.edge_pos(0, 1, 2)))
+    qtbot.waitUntil(lambda: "neuron 1 of layer 0 → neuron 2 of layer 1" in shown(w),
+                    timeout=5000)                                # another edge: its numbers
+    assert f"∂L/∂w = {f(grads_w[0][1, 2])}" in shown(w)
     click(qtbot, lesson_button(w, "Next lesson"))
 
     # 6. the error surface: drag the point

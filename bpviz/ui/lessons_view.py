@@ -26,6 +26,7 @@ from ..lessons import (Context, Lesson, Observed, all_done, lesson_config, load_
 FRAME_COLOR = QColor("#f59e0b")
 FRAME_WIDTH = 4
 LESSONS_WIDTH = 380            # the width the lessons' column gets when they open
+POLL_MS = 300                  # a lesson open: its numbers are looked at again this often
 REFRESH_MS = 100               # while training, the lesson's numbers are redrawn at most this often
 CONTROL_WIDGETS = {"batch_size": "batch"}    # a control's name → its ControlsPanel attribute
 DONE_KEY, CURRENT_KEY, OFFER_KEY = "lessons/done", "lessons/current", "lessons/offerDismissed"
@@ -116,6 +117,11 @@ class LessonsPanel(QWidget):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self.refresh)
+        # what no signal announces (an edge clicked into focus, the history scrubbed) shows
+        # within this long while a lesson is open
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._schedule)
         self.offer: QWidget | None = None
         self._build()
         self._recover_kept()
@@ -371,6 +377,7 @@ class LessonsPanel(QWidget):
         if self._kept is None:
             self._keep_learner_state()          # the layout too, before the lessons move in
             self._make_room()
+            self._poll.start()
         else:
             self._bring_out()
         cfg = lesson_config(lesson.setup)
@@ -400,6 +407,7 @@ class LessonsPanel(QWidget):
         self._ready = self._awaiting = self._apply_next = False
         if kept is None:
             return
+        self._poll.stop()
         self.settings.remove(KEPT_KEY)
         w = self.window
         w.pause()
@@ -534,8 +542,11 @@ class LessonsPanel(QWidget):
                 w.select_neuron(*s["select"])
             if "pin" in s:
                 w.pin_sample(s["pin"])
+            if "edge" in s:
+                layer, i, j = s["edge"]
+                w.network.focus_edge(layer - 1, i, j)
             if "surface_axes" in s:
-                w.surface.set_axes([("W", *axis) for axis in s["surface_axes"]])
+                w.surface.set_axes([("W", layer - 1, i, j) for layer, i, j in s["surface_axes"]])
         except ValueError as e:          # a set-up that does not fit the network
             missing.append(str(e))
         self._show_frames(lesson.highlight)
@@ -599,7 +610,9 @@ class LessonsPanel(QWidget):
             axes = w.surface.axes()
         except (TypeError, AttributeError, IndexError):
             axes = None
+        edge = w.network.focused_edge()
         return Context(snapshot=snap, selected=w.network.selected_neuron(), axes=axes,
+                       edge=None if edge is None else tuple(edge[1:]),
                        graph_stage=self._graph_stage())
 
     def _graph_stage(self) -> str | None:
