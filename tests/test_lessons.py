@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QPushButton
 
 from bpviz import lessons as L
 from bpviz.engine.snapshot import make_snapshot
@@ -789,11 +789,25 @@ def test_closing_the_lessons_panel_also_gives_the_state_back(qtbot, window):
     before = w.latest
     open_lessons(qtbot, w, 9)                              # a different network
     qtbot.waitUntil(lambda: w.latest.sizes == (2, 6, 6, 6, 6, 6, 3), timeout=5000)
-    w.docks["lessons"].close()                             # the dock's ✕
+    close = w.docks["lessons"].findChild(QAbstractButton, "qt_dockwidget_closebutton")
+    click(qtbot, close)                                    # the panel's ✕
     qtbot.waitUntil(lambda: "your own network is back" in w.statusBar().currentMessage(),
                     timeout=10000)
     assert w.latest.sizes == before.sizes
     assert all(np.array_equal(a, b) for a, b in zip(w.latest.weights, before.weights))
+
+
+def test_back_and_the_lesson_list(qtbot, window):
+    w = window
+    open_lessons(qtbot, w, 4)
+    assert panel(w).chooser.currentText() == "4. Dynamic programming"
+    click(qtbot, lesson_button(w, "◀ Back"))
+    wait_ready(qtbot, w, 3)
+    assert panel(w).title_label.text() == "3. Passing the error back"
+    assert w.network.selected_neuron() == (1, 0) and w.step_mode.currentText() == "one sample"
+    choose_lesson(qtbot, w, 1)
+    wait_ready(qtbot, w, 1)
+    assert not lesson_button(w, "◀ Back").isEnabled()
 
 
 def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_window):
@@ -803,10 +817,13 @@ def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_wi
         key(qtbot, w, Qt.Key.Key_S)
         qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
     mine = w.latest
+    choose(qtbot, w.speed_box, "300")
     open_lessons(qtbot, w, 1)
     kept = panel(w)._kept.path
+    assert w.speed_box.currentText() == "10"               # the lesson's speed
     w.close()                                              # in the middle of lesson 1
-    again = open_window(size=(1600, 1000))
+    again = open_window(size=(1600, 1000), speed=None)
+    qtbot.waitUntil(lambda: again.speed_box.currentText() == "300", timeout=3000)
     recent = [a.text() for a in again.recent_menu.actions()]
     assert recent[0] == kept and again.recent_menu.isEnabled()
     bar = again.menuBar()

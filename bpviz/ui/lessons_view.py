@@ -31,6 +31,7 @@ REFRESH_MS = 100               # while training, the lesson's numbers are redraw
 CONTROL_WIDGETS = {"batch_size": "batch"}    # a control's name → its ControlsPanel attribute
 DONE_KEY, CURRENT_KEY, OFFER_KEY = "lessons/done", "lessons/current", "lessons/offerDismissed"
 KEPT_KEY = "lessons/keptSession"   # the learner's session while the lessons are open
+KEPT_SPEED_KEY = "lessons/keptSpeed"   # and their speed (the session does not hold it)
 
 
 class PanelFrame(QWidget):
@@ -130,7 +131,11 @@ class LessonsPanel(QWidget):
         """A learner who closed bpviz during the lessons finds the network they had before in
         File → Open recent session (the window fills that menu from the settings after this)."""
         path = self.settings.value(KEPT_KEY)
+        speed = self.settings.value(KEPT_SPEED_KEY)
         self.settings.remove(KEPT_KEY)
+        self.settings.remove(KEPT_SPEED_KEY)
+        if speed is not None:             # the Speed box is built after this: set it then
+            QTimer.singleShot(0, lambda: self._restore_speed(str(speed)))
         if not isinstance(path, str) or not os.path.isfile(path):
             return
         value = self.settings.value("recentSessions") or []
@@ -139,6 +144,12 @@ class LessonsPanel(QWidget):
         self.recovered = path
         QTimer.singleShot(0, lambda: self.window.statusBar().showMessage(
             "the network you had before the lessons is in File → Open recent session", 15000))
+
+    def _restore_speed(self, text: str) -> None:
+        from ..worker import SPEEDS
+        for speed in SPEEDS:
+            if text == ("max" if speed is None else str(speed)):
+                self.window.set_speed(speed)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -409,6 +420,7 @@ class LessonsPanel(QWidget):
             return
         self._poll.stop()
         self.settings.remove(KEPT_KEY)
+        self.settings.remove(KEPT_SPEED_KEY)
         w = self.window
         w.pause()
         if kept.saved:
@@ -454,6 +466,7 @@ class LessonsPanel(QWidget):
         kept.saved = True
         self._put_back_file_state(kept)
         self.settings.setValue(KEPT_KEY, kept.path)
+        self.settings.setValue(KEPT_SPEED_KEY, "max" if kept.speed is None else str(kept.speed))
         self.window.statusBar().showMessage("your own network is kept aside until you leave the "
                                             "lessons", 5000)
 
