@@ -784,6 +784,21 @@ def test_leaving_gives_the_learners_own_state_back(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: w.latest.epoch == 6, timeout=10000)
 
 
+def test_leaving_at_once_still_gives_the_weights_back(qtbot, window):
+    w = window
+    focus_diagram(qtbot, w)
+    for target in (1, 2):
+        key(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
+    mine = w.latest
+    click_menu(qtbot, w, "Help", "Lessons")
+    click(qtbot, lesson_button(w, "Leave lessons"))         # before the lesson is even set up
+    qtbot.waitUntil(lambda: "your own network is back" in w.statusBar().currentMessage(),
+                    timeout=10000)
+    assert w.latest.pass_count == 2
+    assert all(np.array_equal(a, b) for a, b in zip(w.latest.weights, mine.weights))
+
+
 def test_closing_the_lessons_panel_also_gives_the_state_back(qtbot, window):
     w = window
     before = w.latest

@@ -75,7 +75,8 @@ class _Kept:
     """The learner's own state while the lessons are open."""
 
     path: str                    # their session, saved here
-    saved: bool
+    saved: bool                  # the worker said it saved it
+    failed: bool                 # the worker said it could not
     config: object
     speed: object
     step_mode: str
@@ -270,6 +271,7 @@ class LessonsPanel(QWidget):
         w.host.snapshotArrived.connect(self._on_snapshot)
         w.host.rebuilt.connect(self._on_rebuilt)
         w.host.saved.connect(self._on_saved)
+        w.host.failed.connect(self._on_failed)
         w.network.neuronClicked.connect(self._on_neuron_clicked)
         w.surface.parametersDragged.connect(self._on_surface_dragged)
         dock = self._dock()
@@ -402,7 +404,7 @@ class LessonsPanel(QWidget):
         w = self.window
         fd, path = tempfile.mkstemp(prefix="bpviz-learner-", suffix=".bpviz")
         os.close(fd)
-        self._kept = _Kept(path=path, saved=False, config=w.controls.config(), speed=w.speed,
+        self._kept = _Kept(path=path, saved=False, failed=False, config=w.controls.config(), speed=w.speed,
                            step_mode=w.step_mode.currentData(), overlay=w.network.overlay(),
                            node_mode=w.network.node_mode(), layout=w.saveState(),
                            session_path=w.session_path, saved_pass=w._saved_pass,
@@ -423,10 +425,10 @@ class LessonsPanel(QWidget):
         self.settings.remove(KEPT_SPEED_KEY)
         w = self.window
         w.pause()
-        if kept.saved:
+        if not kept.failed:     # saved, or still being saved: the worker saves it first
             self._restoring = kept.path
             w.open_session(kept.path)
-        else:                   # the save did not happen: the configuration at least
+        else:                   # it could not be saved: the configuration at least
             self._remove(kept.path)
             w.controls.set_config(kept.config)
             w.host.rebuildRequested.emit(kept.config)
@@ -469,6 +471,17 @@ class LessonsPanel(QWidget):
         self.settings.setValue(KEPT_SPEED_KEY, "max" if kept.speed is None else str(kept.speed))
         self.window.statusBar().showMessage("your own network is kept aside until you leave the "
                                             "lessons", 5000)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        kept = self._kept or self._pending_restore
+        if kept is not None and kept.path in message:
+            kept.failed = True
+            if self._restoring == kept.path:         # it could not be opened again either
+                self._restoring = None
+                self._remove(kept.path)
+                self.window.controls.set_config(kept.config)
+                self.window.host.rebuildRequested.emit(kept.config)
 
     def _put_back_file_state(self, kept: _Kept) -> None:
         """The learner's session file, title and recent sessions as they were (the temporary
