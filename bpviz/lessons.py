@@ -368,6 +368,7 @@ def parse_lesson(source: str, path: Path) -> Lesson:
         problem = SETUP_KEYS[key](value)
         if problem:
             raise LessonError(f"setup.{key} {problem}", key_line(source, "setup", key))
+    _check_configuration(setup, source)
     checks = data["check"]
     if isinstance(checks, dict):
         checks = [checks]
@@ -379,6 +380,26 @@ def parse_lesson(source: str, path: Path) -> Lesson:
     return Lesson(id=path.stem, title=data["title"], text=data["text"], task=data["task"],
                   done=data.get("done", ""), highlight=tuple(data.get("highlight", ())),
                   setup=dict(setup), checks=tuple(dict(c) for c in checks), path=path)
+
+
+def _check_configuration(setup: dict, source: str) -> None:
+    """The set-up's network must be one bpviz can build for its data."""
+    from .engine.data import REGRESSION
+    from .engine.datasets import GENERATORS
+    from .engine.errors import ConfigError
+    cfg = lesson_config(setup)
+    where = (key_line(source, "setup", "output") or key_line(source, "setup", "preset")
+             or key_line(source, None, "setup"))
+    try:
+        cfg.validate()
+    except ConfigError as e:
+        raise LessonError(f"setup: {e}", where) from None
+    regression = GENERATORS[cfg.dataset].task == REGRESSION
+    if regression != (cfg.output == "linear"):
+        raise LessonError(f"setup: {cfg.dataset} is a "
+                          f"{'regression' if regression else 'classification'} dataset: use "
+                          f"{'the linear output' if regression else 'a softmax or sigmoid output'}",
+                          where)
 
 
 def _validate_check(check: dict, source: str, k: int = 0) -> None:

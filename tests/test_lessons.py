@@ -186,6 +186,8 @@ def test_a_good_file_parses():
      "is not a placeholder"),
     (('title = "A lesson"', 'title = 3'), 1, "title must be text"),
     (("speed = 5", "edge = [0, 1, 1]"), 7, "setup.edge names the layer the edge goes into"),
+    (("speed = 5", 'output = "linear"'), 7, "xor is a classification dataset"),
+    (("speed = 5", 'hidden = [3]\nactivation = ["tanh", "relu"]'), 8, "setup.activation must be"),
     (("speed = 5", "surface_axes = [[1, 0, 0]]"), 7, "setup.surface_axes must have 2 items"),
 ])
 def test_a_malformed_file_is_refused_with_its_line(change, line, words):
@@ -580,7 +582,8 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
 
     # 7. the learning rate: make it diverge
     wait_ready(qtbot, w, 7)
-    assert not w.controls.lr.spin.visibleRegion().isEmpty()     # scrolled into view
+    qtbot.waitUntil(lambda: not w.controls.lr.spin.visibleRegion().isEmpty(),    # scrolled
+                    timeout=3000)                                                # into view
     type_into(qtbot, w.controls.lr.spin, "5000")
     qtbot.waitUntil(lambda: "η = 5000 " in info(w), timeout=5000)
     qtbot.waitUntil(lambda: "The learning rate η is now 5000." in shown(w), timeout=5000)
