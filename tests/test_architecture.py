@@ -25,8 +25,9 @@ PACKAGE = ROOT / "bpviz"
 
 # The layers in order; a module belongs to the layer of the longest prefix that matches its name
 # (a prefix "a.b" matches "a.b" itself and "a.b.*"; "bpviz", the package's __init__, only itself).
+# (bpviz, the package's __init__, sits with the engine)
 LAYERS = (
-    ("engine", ("bpviz.engine", "bpviz.resources", "bpviz.helptext", "bpviz")),  # bpviz: its __init__
+    ("engine", ("bpviz.engine", "bpviz.resources", "bpviz.helptext", "bpviz.lessons", "bpviz")),
     ("training", ("bpviz.training",)),
     ("worker", ("bpviz.worker",)),
     ("ui", ("bpviz.ui",)),

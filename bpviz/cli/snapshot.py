@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..engine.errors import BpvizError, ConfigError
-from .common import (EXIT_DIVERGED, EXIT_OK, add_run_options, config_from_args, neuron,
+from .common import (EXIT_DIVERGED, EXIT_OK, add_run_options, config_from_args, neuron, number,
                      window_size)
 
 SURFACE_WAIT_S = 20.0
@@ -70,9 +70,9 @@ def _wait_for_epochs(app, window, target: int, stall_s: float = STALL_S) -> str 
         time.sleep(0.005)
 
 
-def render_window(config, epochs: int, size=(1600, 1000), select=None):
-    """Build the main window, train ``epochs`` epochs, and return (QImage, window, app,
-    divergence message or None)."""
+def render_window(config, epochs: int, size=(1600, 1000), select=None, lesson=None):
+    """Build the main window, open lesson ``lesson`` (1-based) if given, train ``epochs`` epochs,
+    and return (QImage, window, app, divergence message or None)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -92,6 +92,9 @@ def render_window(config, epochs: int, size=(1600, 1000), select=None):
         if not _wait(app, lambda: window.latest is not None or bool(window.last_error),
                      START_WAIT_S) or window.last_error:
             raise WindowError(window.last_error or "the window did not start training")
+        if lesson is not None:
+            from ..ui.lessons_view import open_for_picture
+            open_for_picture(window, lesson, lambda c, t: _wait(app, c, t))
         if select is not None:
             window.select_neuron(*select)
         if epochs:
@@ -116,6 +119,8 @@ def add_parser(subparsers) -> None:
     add_run_options(s)
     s.add_argument("--select", type=neuron, metavar="L:J", help="inspect neuron J of layer L")
     s.add_argument("--size", type=window_size, default=(1600, 1000), metavar="WxH")
+    s.add_argument("--lesson", type=number(int, 1, name="lesson"), metavar="N",
+                   help="show lesson N (its own set-up) in the Lessons panel")
     s.add_argument("--out", required=True, metavar="FILE.png")
     s.set_defaults(func=cmd_snapshot)
 
@@ -141,8 +146,12 @@ def cmd_snapshot(args) -> int:
         if layer >= len(sizes) or index >= sizes[layer]:
             raise ConfigError(f"--select {layer}:{index}: the network has layers "
                               f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
+    lesson = getattr(args, "lesson", None)
+    if lesson is not None:
+        from ..lessons import check_lesson_number
+        check_lesson_number(lesson)
     epochs = args.epochs if args.epochs is not None else 0
-    image, window, app, diverged = render_window(config, epochs, args.size, args.select)
+    image, window, app, diverged = render_window(config, epochs, args.size, args.select, lesson)
     try:
         from ..engine.fileset import write_file
         from ..ui.formats import png_bytes

@@ -38,6 +38,7 @@ from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
+from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
 from ..resources import resource_dir
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.graph_view = GraphView()
         self.history = SnapshotHistory()
         self.timeline = TimelineBar(self.history)
+        self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
         self._build_docks()
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
@@ -197,6 +199,7 @@ class MainWindow(QMainWindow):
             "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
                                     Qt.RightDockWidgetArea),
             "graph": self._dock("Graph", "graph", self.graph_view, Qt.RightDockWidgetArea),
+            "lessons": self._dock("Lessons", "lessons", self.lessons, Qt.LeftDockWidgetArea),
         }
         d = self.docks
         self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
@@ -207,6 +210,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
         self.tabifyDockWidget(d["cost"], d["inspector"])
         self.tabifyDockWidget(d["inspector"], d["graph"])
+        self.tabifyDockWidget(d["inspector"], d["lessons"])     # Help → Lessons brings it out
         d["cost"].raise_()
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
@@ -271,6 +275,8 @@ class MainWindow(QMainWindow):
         self.train_menu = train
 
         help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self._action("Lessons", self.lessons.open_lessons,
+                                         tip="Short guided lessons on backpropagation"))
         help_menu.addAction(self._action("Keyboard shortcuts", self.show_shortcuts, "F1"))
         help_menu.addAction(self._action("What's This? (the focused panel)", self.help.whats_this,
                                          "Shift+F1"))
@@ -337,6 +343,7 @@ class MainWindow(QMainWindow):
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self.undo_bar.hide)
+        sb.addPermanentWidget(self.lessons.make_offer())     # "New to backprop? ..."
         self.status_labels = {k: QLabel() for k in ("epoch", "pass", "loss", "accuracy", "speed")}
         for lab in self.status_labels.values():
             lab.setMinimumWidth(110)

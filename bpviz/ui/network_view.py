@@ -288,6 +288,16 @@ class NetworkView(QWidget):
         """The edge in the edit strip, as ("W", wi, i, j), or None."""
         return None if self._focus is None else ("W", *self._focus)
 
+    def focus_edge(self, wi: int, i: int, j: int) -> None:
+        """Put edge i→j of ``weights[wi]`` in the edit strip, as clicking it does (without making
+        it an error-surface axis); ValueError when the network has no such edge."""
+        if self._snap is None:
+            raise ValueError("no network shown yet")
+        shapes = [W.shape for W in self._snap.weights]
+        if not (0 <= wi < len(shapes) and 0 <= i < shapes[wi][0] and 0 <= j < shapes[wi][1]):
+            raise ValueError(f"no edge {i}→{j} into layer {wi + 1}")
+        self._set_focus((wi, i, j))
+
     def neuron_pos(self, layer: int, index: int) -> QPointF:
         """Centre of a neuron in view coordinates."""
         x, y = self._layout.xy[self._layout.node(layer, index)]
