@@ -33,7 +33,6 @@ class Trajectory:
         """Record the current parameters after pass ``pass_index`` (every ``stride``-th pass)."""
         if not force and pass_index % self.stride:
             return
-        point = flat_parameters(net)
         if self.count == self.capacity:
             keep = self._points[0:self.count:2].copy()
             kp = self._passes[0:self.count:2].copy()
@@ -41,7 +40,9 @@ class Trajectory:
             self._points[:self.count] = keep
             self._passes[:self.count] = kp
             self.stride *= 2
-        self._points[self.count] = point
+        # written straight into its row: no array made for it (training records every pass
+        # until the trajectory is full)
+        np.concatenate([p.ravel() for p in net.parameters()], out=self._points[self.count])
         self._passes[self.count] = pass_index
         self.count += 1
         self.version += 1
