@@ -322,6 +322,8 @@ class WorkerHost(QObject):
             process.join(STOP_S)
         self.use_processes = False
         config, state = self._checkpoint or (self.config, None)
+        if state is not None:           # the last state it sent: up to a second before the end
+            note += f", from pass {state['pass_count']:,}"
         playing = self.latest is not None and self.latest.running
         self._start_thread(config, self._dataset, state, note)
         for name, args in self._replay.items():
