@@ -138,14 +138,21 @@ class WorkerHost(QObject):
 
     def _start_process(self) -> None:
         ctx = multiprocessing.get_context("spawn")
-        inbox, outbox = ctx.Queue(), ctx.Queue()
+        inbox = ctx.Queue()
+        # events come through a one-way pipe whose writing end only the child holds: when the
+        # child ends, even in the middle of a message, reading it ends too (a queue's reader
+        # would wait for the rest of the message forever, its writing end held here as well)
+        events, child_end = ctx.Pipe(duplex=False)
         process = ctx.Process(target=child_main, name="bpviz-training", daemon=True,
                               args=(self.config, dict(self.options, checkpoints=True), inbox,
-                                    outbox, blas_threads()))
-        process.start()
+                                    child_end, blas_threads()))
+        try:
+            process.start()
+        finally:
+            child_end.close()
         inbox.cancel_join_thread()       # never wait at exit on a child that stopped reading
         self._inbox, self.process, self.mode = inbox, process, "process"
-        self._spawn(self._read_events, (outbox, process), "bpviz-training-events")
+        self._spawn(self._read_events, (events, process), "bpviz-training-events")
 
     def _start_thread(self, config, dataset, state, note: str) -> None:
         self._inbox, self.process, self.mode = queue.Queue(), None, "thread"
@@ -241,30 +248,35 @@ class WorkerHost(QObject):
         except Exception as e:           # a bug, not bad input: say so rather than go silent
             self._deliver("crashed", f"{type(e).__name__}: {e}")
 
-    def _read_events(self, outbox, process) -> None:
+    def _read_events(self, events, process) -> None:
         started = time.monotonic()
         ready = False
-        while True:
-            try:
-                kind, payload = outbox.get(timeout=0.25)
-            except queue.Empty:
-                if self._stopped or process is not self.process:
+        try:
+            while True:
+                try:
+                    if not events.poll(0.25):
+                        if self._stopped or process is not self.process:
+                            return
+                        if not process.is_alive():
+                            self._deliver("died", f"exit status {process.exitcode}")
+                            return
+                        if not ready and time.monotonic() - started > START_TIMEOUT_S:
+                            self._deliver("died", "it did not start")
+                            return
+                        continue
+                    kind, payload = events.recv()
+                except (EOFError, OSError, ValueError) as e:     # the child has gone
+                    if not self._stopped and process is self.process:
+                        process.join(1.0)
+                        self._deliver("died", f"exit status {process.exitcode}"
+                                      if process.exitcode is not None else str(e) or "it ended")
                     return
-                if not process.is_alive():
-                    self._deliver("died", f"exit status {process.exitcode}")
+                if kind == "closed":
                     return
-                if not ready and time.monotonic() - started > START_TIMEOUT_S:
-                    self._deliver("died", "it did not start")
-                    return
-                continue
-            except (EOFError, OSError, ValueError) as e:
-                if not self._stopped:
-                    self._deliver("died", str(e) or type(e).__name__)
-                return
-            if kind == "closed":
-                return
-            ready = True
-            self._deliver(kind, payload)
+                ready = True
+                self._deliver(kind, payload)
+        finally:
+            events.close()
 
     @Slot(object)
     def _on_event(self, event) -> None:
