@@ -15,9 +15,9 @@ percentiles over frames):
   window's ``UpdateRequest`` (the backing-store sync that runs every dirty widget's
   ``paintEvent``), i.e. what the app itself does each frame, with no extra forced repaint. A frame's *work* is its
   ``show_snapshot`` calls plus every paint until the next frame; *snapshot to paint* runs from the
-  moment the worker built the snapshot (on the worker thread) to the end of the last of those
-  paints. The same frames are then replayed with training paused, to tell the cost of a frame
-  from the cost of sharing the interpreter with the training thread.
+  moment the training session made the snapshot (in the training process: ``Snapshot.made_at``)
+  to the end of the last of those paints. The same frames are then replayed with training paused,
+  to tell the cost of a frame from the cost of sharing the machine with training.
 - **network paint**: a 2-64-64-64-2 :class:`NetworkView` with all 8,448 edges drawn:
   ``show_snapshot`` plus a synchronous ``viewport().repaint()`` per frame (``network_paint_ms_*``),
   on snapshots of the network in training ``NETWORK_PASSES_PER_FRAME`` passes apart, about what

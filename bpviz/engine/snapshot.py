@@ -1,7 +1,8 @@
 """Snapshots: immutable copies of everything the window shows after a pass.
 
-The worker thread builds a :class:`Snapshot` from the trainer and hands it to the GUI thread; every
-array in it is a private copy marked read-only, so the two threads never share mutable data. A
+The training session builds a :class:`Snapshot` from the trainer and hands it to the window (through
+a pipe from the training process, or from a thread); every array in it is a private copy marked
+read-only, so training and the window never share mutable data. A
 snapshot also carries what happened *since the previous snapshot* (the loss of every pass and the new
 history rows), so a window that paints only the newest snapshot still misses no point of the cost
 curve.

@@ -1,10 +1,12 @@
-"""The main window: dock panels around the training worker.
+"""The main window: dock panels around the training session.
 
-The window owns a :class:`~bpviz.worker.WorkerHost` (training, in its own process) and five panels. Every
-snapshot that arrives is *ingested* by the panels that accumulate (the cost curve); a paint timer on
-the GUI thread shows only the newest snapshot (while training, at most one panel per paint tick).
-User actions in the panels (dragging a weight, choosing surface axes, pinning a sample) become
-commands to the worker; the next snapshot shows their effect in every panel.
+The window owns a :class:`~bpviz.worker.WorkerHost` (training, in its own process) and the panels
+(controls, network, decision boundary, error surface, cost curve, neuron inspector, graph,
+lessons). Every snapshot that arrives is *ingested* by the panels that accumulate (the cost curve);
+a paint timer on the GUI thread shows only the newest snapshot (while training, at most one panel
+per paint tick). User actions in the panels (dragging a weight, choosing surface axes, pinning a
+sample) become commands to the training session; the next snapshot shows their effect in every
+panel.
 """
 
 from __future__ import annotations
