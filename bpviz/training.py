@@ -87,8 +87,9 @@ class TrainingSession:
     world through ``emit(kind, payload)``.
 
     ``dataset`` and ``state`` (a ``Trainer.get_state``) carry on a run begun elsewhere, with
-    ``note`` as the first snapshot's message. ``checkpoints=True`` makes it send its training state now and then (``"checkpoint"`` events),
-    for a host that runs it in a process which might die. ``paced_by_paint``: slow playing waits
+    ``note`` as the first snapshot's message. ``checkpoints=True`` makes it send its training
+    state now and then (``"checkpoint"`` events), for a host that runs it in a process which might
+    die. ``paced_by_paint``: slow playing waits
     for ``("painted", seq)`` of the last snapshot before the next phase, so that a window slower
     than the pace slows training instead of queueing snapshots.
     """
@@ -112,8 +113,7 @@ class TrainingSession:
         self.painted_seq: int | None = 0 if paced_by_paint else None
         self._wake_at: float | None = None   # when playing next needs a tick (None: idle)
         self._seq = 0
-        self._pending_losses: list[float] = []
-        self._pending_positions: list[float] = []
+        self._passes_sent = 0                # passes whose losses snapshots carried (a pass count)
         self._history_sent = 0
         self._last_publish = 0.0
         self._last_checkpoint = 0.0
@@ -136,7 +136,9 @@ class TrainingSession:
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
                                              # trainer, trajectory, last update, trace shown,
                                              # pass log)
-        self._pass_log: deque = deque(maxlen=MAX_PASS_ROWS)   # (pass, position, loss)
+        # (pass, position, loss) of every pass: the run record, and past _passes_sent the next
+        # snapshot's new losses
+        self._pass_log: deque = deque(maxlen=MAX_PASS_ROWS)
         if self._install(config, dataset):
             if state is not None:
                 self._restore(state)
@@ -326,7 +328,7 @@ class TrainingSession:
             _, dropped = self._checkpoints.popitem()
             self._checkpoint_bytes -= dropped["nbytes"]
         self._history_sent = t.history.end_epoch
-        self._pending_losses, self._pending_positions = [], []
+        self._passes_sent = t.pass_count
         while self._pass_log and self._pass_log[-1][0] > t.pass_count:
             self._pass_log.pop()
         self._preview_trace()
@@ -437,8 +439,7 @@ class TrainingSession:
         self._checkpoints.clear()
         self._checkpoint_bytes = 0
         self._checkpoint_size = None
-        self._pending_losses.clear()
-        self._pending_positions.clear()
+        self._passes_sent = trainer.pass_count
         self._pass_log = deque(maxlen=MAX_PASS_ROWS)
         self._preview_trace()
         if self.pinned is not None and self.pinned >= len(trainer.X):
@@ -606,8 +607,6 @@ class TrainingSession:
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
         self._phase = None
-        self._pending_losses.append(result.trace.loss)
-        self._pending_positions.append(position)
         self._pass_log.append((t.pass_count, position, result.trace.loss))
         self.trajectory.record(t.network, t.pass_count)
         return result
@@ -640,6 +639,16 @@ class TrainingSession:
             self._last_checkpoint = now
             self.emit("checkpoint", (replace(self.config), cp))
 
+    def _passes_since(self, pass_count: int) -> list[tuple]:
+        """The pass log's entries (pass, position, loss) after pass ``pass_count``, oldest first."""
+        new = []
+        for entry in reversed(self._pass_log):
+            if entry[0] <= pass_count:
+                break
+            new.append(entry)
+        new.reverse()
+        return new
+
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
@@ -654,16 +663,17 @@ class TrainingSession:
         send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
         if send_path:
             self._trajectory_sent = (self.trajectory.version, now)
+        new = self._passes_since(self._passes_sent)
         snap = make_snapshot(
             t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
-            trace_biases=tb, new_pass_losses=self._pending_losses,
-            new_pass_positions=self._pending_positions, history_from=self._history_sent,
+            trace_biases=tb, new_pass_losses=[loss for _, _, loss in new],
+            new_pass_positions=[position for _, position, _ in new],
+            history_from=self._history_sent,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
             trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
             stepped_sample=stepped_sample)
         self._keep_checkpoint(snap.seq)
-        self._pending_losses = []
-        self._pending_positions = []
+        self._passes_sent = t.pass_count
         self._history_sent = t.history.end_epoch
         self._last_publish = now
         self.emit("snapshot", snap)

@@ -212,8 +212,9 @@ class WorkerHost(QObject):
         self.send("query", query_id, name, *args)
 
     def query(self, name: str, *args, timeout_s: float = 10.0):
-        """Ask the session (``"history"``: (column names, rows); ``"state"``: (config, training
-        state)) and wait for its answer; BpvizError if none comes in ``timeout_s``."""
+        """Ask the session (the questions of ``TrainingSession.cmd_query``: ``"record"``,
+        ``"history"``, ``"state"``, ``"inspect"``) and wait for its answer; BpvizError if none
+        comes in ``timeout_s``."""
         query_id = next(self._query_ids)
         answer = self._answers[query_id] = [threading.Event(), None]
         self.send("query", query_id, name, *args)

@@ -600,9 +600,13 @@ class InspectorPanel(QWidget):
             return snap.trace_weights, snap.trace_biases
         return snap.weights, snap.biases
 
+    def _key_of(self, snap: Snapshot) -> tuple:
+        """What a report shown for ``snap`` was computed from, short of the weights."""
+        return (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
+                snap.pass_count, snap.running)
+
     def _needs_update(self, snap: Snapshot) -> bool:
-        key = (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
-               snap.pass_count, snap.running)
+        key = self._key_of(snap)
         if key != self._key or self._computed_snap is None:
             return True
         if snap is self._computed_snap:
@@ -658,8 +662,7 @@ class InspectorPanel(QWidget):
                                  tuple(snap.activations), tuple(W), tuple(b),
                                  tuple(upd) if has_update else None,
                                  tuple(snap.trace_weights) if has_update else None, snap.running)
-        key = (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
-               snap.pass_count, snap.running)
+        key = self._key_of(snap)
         self._key, self._computed_snap = key, snap
         self._last_compute = time.monotonic()
         self.compute_count += 1
