@@ -574,11 +574,8 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
 
     app = _qapp()
     rec = _FrameRecorder(keep_snapshots=60)
-    recording = [True]
-
     def record_made(snap):      # when the training session made it, in its own process
-        if recording[0]:
-            rec.created[snap.seq] = (snap.made_at, snap.pass_count, snap.running)
+        rec.created[snap.seq] = (snap.made_at, snap.pass_count, snap.running)
 
     config = Config.preset("gaussian-clouds")
     out: dict = {}
@@ -674,7 +671,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
         rec.snapshots.clear()
 
         if soak_minutes:
-            recording[0] = False                     # record nothing that grows
+            window.host.snapshotArrived.disconnect(record_made)   # record nothing that grows
             rec.created.clear()
             out.update(_soak(window, soak_minutes))
     finally:
