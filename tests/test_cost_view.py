@@ -654,3 +654,12 @@ def test_the_window_exports_the_cost_panel_without_the_readout(open_window, qtbo
     assert not cost._readout.isVisible()
     assert (tmp_path / "hovered" / "cost.png") in hovered
     assert (tmp_path / "hovered" / "cost.png").read_bytes() == (tmp_path / "left.png").read_bytes()
+
+
+def test_closing_the_plots_as_pyqtgraph_does_at_quit_raises_nothing(view, make_snap):
+    """pyqtgraph closes every plot view when the app quits: it deletes the items, then hides
+    the view; the hover read-out must not be touched after that."""
+    view.ingest(make_snap("moons", passes=3))
+    view.show()
+    view.graphics.close()
+    assert view.graphics.closed and not view.graphics.isVisible()

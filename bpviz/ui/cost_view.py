@@ -57,6 +57,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
@@ -956,6 +957,10 @@ class CostView(QWidget):
     @Slot()
     def _hide_readout(self) -> None:
         self._hover_pos = None
+        # the plots hide (``left``) also after their items are gone: pyqtgraph's close() and the
+        # teardown at quit delete the scene's items before the view
+        if not shiboken6.isValid(self._readout):
+            return
         self._readout.setVisible(False)
         self._grad_readout.setVisible(False)
         for line in self._hover_lines:
