@@ -129,6 +129,9 @@ def add_export_parser(subparsers) -> None:
     e = subparsers.add_parser("export", help="render every panel of a session in every format")
     e.add_argument("--session", required=True, metavar="FILE.bpviz")
     e.add_argument("--out", required=True, metavar="DIR")
+    e.add_argument("--sample", type=number(int, 0, name="sample"), metavar="I",
+                   help="values for training sample I (network.csv and the diagram); without it "
+                        "the focus saved in the session (or the batch mean)")
     e.set_defaults(func=cmd_export)
 
 
@@ -168,7 +171,8 @@ def cmd_snapshot(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """``bpviz export --session FILE.bpviz --out DIR``: every panel in every format, no display."""
+    """``bpviz export --session FILE.bpviz --out DIR [--sample I]``: every panel in every format,
+    no display; with ``--sample`` the panels show training sample I (the window's sample focus)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -179,6 +183,10 @@ def cmd_export(args) -> int:
     from ..ui.qt import quiet_platform_messages
 
     session = load_session(args.session)          # refuse a bad file before any window exists
+    sample = getattr(args, "sample", None)
+    if sample is not None and sample >= len(session.trainer.X):
+        raise ConfigError(f"--sample {sample}: {args.session} has {len(session.trainer.X)} "
+                          f"training samples (0 to {len(session.trainer.X) - 1})")
     quiet_platform_messages()
     app = QApplication.instance() or QApplication(["bpviz"])
     settings_dir = tempfile.mkdtemp(prefix="bpviz-export-")
@@ -193,6 +201,11 @@ def cmd_export(args) -> int:
                 window.latest is not None and window.session_path is not None
                 and window.latest.pass_count == target), START_WAIT_S) or window.last_error:
             raise WindowError(window.last_error or f"{args.session}: could not be opened")
+        if sample is not None:
+            window.pin_sample(sample)
+            if not _wait(app, lambda: window.latest.sample is not None
+                         and window.latest.sample.index == sample, START_WAIT_S):
+                raise WindowError(f"--sample {sample}: the window did not show that sample")
         window.paint_now()
         _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
               SURFACE_WAIT_S)

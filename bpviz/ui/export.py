@@ -117,8 +117,11 @@ def _offscreen_copy(live: QWidget, copy: QWidget):
 def _network_export(window: "MainWindow") -> PanelExport:
     live = window.network
 
+    def tables(snap):          # in the window's focus: the pinned sample or the batch mean
+        return network_tables(snap, window.focus_model.is_sample())
+
     def frames(snaps):
-        copy = NetworkView()
+        copy = NetworkView(focus=window.focus_model)
         copy.set_overlay(live.overlay())
         copy.set_node_mode(live.node_mode())
         if live.selected_neuron() is not None:
@@ -128,7 +131,7 @@ def _network_export(window: "MainWindow") -> PanelExport:
                 copy.show_snapshot(snap)
                 yield view
 
-    return PanelExport("network", "Network", live, plot_view(live), network_tables, frames)
+    return PanelExport("network", "Network", live, plot_view(live), tables, frames)
 
 
 def _boundary_export(window: "MainWindow") -> PanelExport:

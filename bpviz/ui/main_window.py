@@ -35,6 +35,7 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
+from .focus import MODES as FOCUS_MODES, FocusModel
 from .graph_view import GraphView
 from .help import HelpDesk
 from . import style
@@ -139,7 +140,9 @@ class MainWindow(QMainWindow):
         # playing slowly waits for this window's paint of each snapshot
         self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed,
                                                          paced_by_paint=True))
-        self.network = NetworkView()
+        # the focus every panel shows values for (one sample or the batch mean): held here only
+        self.focus_model = FocusModel(parent=self)
+        self.network = NetworkView(focus=self.focus_model)
         self.surface = SurfaceView()
         self.cost = CostView()
         self.boundary = BoundaryView()
@@ -154,6 +157,7 @@ class MainWindow(QMainWindow):
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
         self._build_status()
+        self._build_focus_status()
         self._fill_recent_menu()
         self._connect()
         self.network.select_neuron(1, 0)       # the inspector starts on this neuron too
@@ -351,6 +355,26 @@ class MainWindow(QMainWindow):
             lab.setMinimumWidth(110)
             sb.addPermanentWidget(lab)
 
+    def _build_focus_status(self) -> None:
+        self.focus_status = QLabel()
+        self.focus_status.setToolTip("What the panels show values for (Values for, over the "
+                                     "network diagram)")
+        self.statusBar().addPermanentWidget(self.focus_status)
+        self.inspector.bind_focus(self.focus_model)
+        self.graph_view.bind_focus(self.focus_model)
+        self.focus_model.changed.connect(self._on_focus_changed)
+        self._on_focus_changed()
+
+    @Slot()
+    def _on_focus_changed(self) -> None:
+        """Every panel shows the new focus at the next paint."""
+        self.focus_status.setText(f"values for: {self.focus_model.words()}")
+        self._painted = None
+
+    def set_focus(self, mode: str) -> None:
+        """"sample" (the pinned sample) or "mean": what every panel shows values for."""
+        self.focus_model.set_mode(mode)
+
     def _connect(self) -> None:
         h = self.host
         h.snapshotArrived.connect(self._on_snapshot)
@@ -492,6 +516,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def pin_sample(self, index: int) -> None:
+        """Pin training sample ``index``; the focus becomes that sample."""
+        self.focus_model.set_sample(index)
         self.boundary.set_pinned(index)
         self.inspector.set_pinned(index)
         self.host.pinRequested.emit(index)
@@ -611,7 +637,8 @@ class MainWindow(QMainWindow):
                 "pinned_sample": self.boundary.pinned(),
                 "surface_mode": self.surface.mode(),
                 "surface_axes": [[a.kind, a.layer, a.i, a.j] for a in axes] if axes else None,
-                "step_mode": self.step_mode.currentData()}
+                "step_mode": self.step_mode.currentData(),
+                "focus": self.focus_model.mode}
 
     def _apply_session_extra(self, extra: dict) -> None:
         self.session_path = extra.get("path")
@@ -629,6 +656,7 @@ class MainWindow(QMainWindow):
                 self.surface.set_mode(extra["surface_mode"])
             if isinstance(extra.get("pinned_sample"), int):
                 self.pin_sample(extra["pinned_sample"])
+            self.set_focus(extra["focus"] if extra.get("focus") in FOCUS_MODES else "mean")
             if extra.get("step_mode") in [mode for _, mode in STEP_MODES]:
                 self.set_step_mode(extra["step_mode"])
         except (ValueError, TypeError, IndexError):
