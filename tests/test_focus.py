@@ -353,3 +353,14 @@ def test_the_focus_is_kept_in_the_session(qtbot, window, tmp_path):
     window.set_focus("mean")
     assert window.session_extra()["focus"] == "mean" and window.focus_model.sample == 5
     QApplication.processEvents()
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+def test_lessons_one_to_five_show_one_sample(qtbot, window, number):
+    from tests.test_lessons import open_lessons
+    window.set_focus("mean")
+    open_lessons(qtbot, window, number)
+    qtbot.waitUntil(lambda: window.focus_model.is_sample(), timeout=5000)
+    window.paint_now()
+    assert "for sample 0" in window.network.focus_header_text()
+    assert window.inspector.scope() == "sample"
