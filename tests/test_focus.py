@@ -319,6 +319,10 @@ def test_stepping_by_one_sample_focuses_on_that_sample(qtbot, window):
     assert window.focus_model.is_sample() and window.focus_model.sample == stepped
     window.paint_now()
     assert f"for sample {stepped}" in window.network.focus_header_text()
+    v = classic_sample(window.latest, stepped)     # at the weights the step trained from
+    loss = float(-np.sum(np.asarray(window.latest.sample.target) * np.log(v["y"])))
+    assert window.focus_status.text() == (f"values for: sample {stepped} "
+                                          f"(ℓ {style.format_loss(loss)})")
 
 
 def test_a_backward_phase_lights_the_deltas_it_reuses(qtbot, open_window):

@@ -368,8 +368,17 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_focus_changed(self) -> None:
         """Every panel shows the new focus at the next paint."""
-        self.focus_status.setText(f"values for: {self.focus_model.words()}")
+        self._show_focus_status(self.timeline.shown() or self.latest)
         self._painted = None
+
+    def _show_focus_status(self, snap: Snapshot | None) -> None:
+        """"values for: sample 3 (ℓ 0.1234)" — the sample's loss at the weights its values were
+        computed at — or "values for: batch mean"."""
+        text = f"values for: {self.focus_model.words()}"
+        sample = snap.sample if snap is not None else None
+        if self.focus_model.is_sample() and sample is not None:
+            text = f"values for: sample {sample.index} (ℓ {style.format_loss(sample.loss)})"
+        self.focus_status.setText(text)
 
     def set_focus(self, mode: str) -> None:
         """"sample" (the pinned sample) or "mean": what every panel shows values for."""
@@ -837,6 +846,7 @@ class MainWindow(QMainWindow):
         hist = self.cost.series("accuracy")[1] if snap.task == "classification" else ()
         s["accuracy"].setText(f"accuracy {hist[-1]:.3f}" if len(hist) else "accuracy —")
         s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
+        self._show_focus_status(snap)
         sizes = "-".join(str(n) for n in snap.sizes)
         batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
         self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {snap.lr:g}"

@@ -147,6 +147,7 @@ class NetworkView(QWidget):
             "the mean over the batch, which does not")
         self._focus_combo.setCurrentIndex(self._focus_combo.findData(self._focus_model.mode))
         self._focus_combo.currentIndexChanged.connect(self._on_focus_combo)
+        self._label_node_modes()
         self._controls.addStretch(1)
         # one line whatever the width (a wrapping label changes the plot's height as the panel
         # is resized); the full explanation is its tooltip
@@ -332,8 +333,15 @@ class NetworkView(QWidget):
             self._focus_combo.blockSignals(True)
             self._focus_combo.setCurrentIndex(self._focus_combo.findData(mode))
             self._focus_combo.blockSignals(False)
+        self._label_node_modes()
         if self._snap is not None:
             self._paint_frame()
+
+    def _label_node_modes(self) -> None:
+        """The Neurons selector says "mean δ" for the batch mean, "δ" for one sample."""
+        sample = self._focus_model.is_sample()
+        for k, label in enumerate(NODE_MODES.values()):
+            self._node_combo.setItemText(k, label.removeprefix("mean ") if sample else label)
 
     def _draw_focus_header(self, view: Focused) -> None:
         if view.is_sample:
