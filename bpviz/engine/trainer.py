@@ -357,10 +357,7 @@ class Trainer:
         limit = self.divergence_limit()
         if limit is not None and trace.loss > limit:
             # finite but far above the start: the weights in place overshot, step back as for NaN
-            return self._diverge(
-                result, f"the loss jumped from {readable(self.start_loss)} to "
-                        f"{readable(trace.loss)}, more than {readable(self.divergence_factor)} "
-                        f"times where it started: the learning rate overshoots", rollback=True)
+            return self._diverge(result, self._overshoot(trace.loss), rollback=True)
         start_loss = self.start_loss
         if epoch_start:
             self._record_epoch_row(trace, idx)
@@ -403,7 +400,16 @@ class Trainer:
         test_loss, test_acc = self._evaluate_t(self._XT_test, self._TT_test, self.test_labels)
         self.history.append(self.epoch, loss, acc, test_loss, test_acc, norms)
 
+    def _overshoot(self, loss: float) -> str:
+        return (f"the loss jumped from {readable(self.start_loss)} to {readable(loss)}, more than "
+                f"{readable(self.divergence_factor)} times where it started: the learning rate "
+                f"overshoots")
+
     def _diverge(self, result: PassResult, reason: str, rollback: bool = False) -> PassResult:
+        result.diverged = self._diverged(reason, rollback)
+        return result
+
+    def _diverged(self, reason: str, rollback: bool) -> Divergence:
         previous = self._previous
         if rollback and previous is not None:
             # the weights in place give a non-finite loss: step back to the last finite ones
@@ -411,8 +417,24 @@ class Trainer:
             self.network.biases[:] = previous[1::2]
             self._previous = None
         self.diverged = Divergence(self.epoch, self.pass_count, reason)
-        result.diverged = self.diverged
-        return result
+        return self.diverged
+
+    def check_weights(self) -> Divergence | None:
+        """Check the weights in place as the next pass would, without making it: when the
+        training loss at them (over the whole training set) is not finite or above
+        ``divergence_limit()``, training has diverged — the last update is taken back and the
+        Divergence recorded and returned, as a pass would. None when they are fine.
+
+        A run that stops after its last pass calls this, so an overshoot in that pass is caught
+        although no pass follows it."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, _ = self._evaluate_t(self._XT, self._TT, None)
+        if not math.isfinite(loss):
+            return self._diverged(f"the loss became {loss}", rollback=True)
+        limit = self.divergence_limit()
+        if limit is not None and loss > limit:
+            return self._diverged(self._overshoot(loss), rollback=True)
+        return None
 
     # -- longer runs -------------------------------------------------------------------------
 
@@ -429,23 +451,23 @@ class Trainer:
     def run(self, epochs: int | None = None, until: Callable[["Trainer"], bool] | None = None,
             max_passes: int | None = None, on_pass: Callable[[PassResult], None] | None = None):
         """Run until ``epochs`` more epochs are done, ``until(trainer)`` is true, ``max_passes``
-        passes ran, or training diverges. Returns the Divergence or None."""
+        passes ran, or training diverges. Returns the Divergence or None.
+
+        The weights the last pass left are checked too (``check_weights``): a run whose last
+        update overshot ends diverged, like one that had gone on a pass longer."""
         target = None if epochs is None else self.epoch + epochs
         passes = 0
         while True:
-            if target is not None and self.epoch >= target:
-                break
-            if until is not None and until(self):
-                break
-            if max_passes is not None and passes >= max_passes:
-                break
+            if ((target is not None and self.epoch >= target)
+                    or (until is not None and until(self))
+                    or (max_passes is not None and passes >= max_passes)):
+                return self.check_weights() if passes else None
             result = self.step()
             passes += 1
             if on_pass is not None:
                 on_pass(result)
             if result.diverged:
                 return result.diverged
-        return None
 
     # -- saving and restoring ----------------------------------------------------------------
 
