@@ -1,7 +1,8 @@
 """The range of every numeric setting, and numbers in words.
 
 ``RANGES`` is the one definition of what each setting accepts; the configuration, the trainer,
-session files, the command-line flags and the window's controls all take it from here.
+session files, the command-line flags and the window's controls all take it from here. ``COUNTS``
+does the same for the counters a session carries (epochs and passes done).
 ``format_number`` writes a number exactly (for ranges and typed values), ``readable`` to three
 digits (for sentences and tables), ``whole_number`` checks a count read from a file.
 """
@@ -109,6 +110,14 @@ RANGES: dict[str, Range] = {
     "l2": Range("L2", 0.0, 10.0),
     "epochs": Range("epochs", 1, 1_000_000, integer=True),
     "divergence_factor": Range("divergence factor", 1.0, 1e12, off=0.0),
+}
+
+# The counters a session file carries beside its settings, in the same form: how far a run got.
+# Epochs stop at a thousand runs of the most ``--epochs`` allows, passes where a float still
+# holds every whole number (the history and the trajectory keep them as floats).
+COUNTS: dict[str, Range] = {
+    "epoch": Range("the epoch count", 0, 1000 * RANGES["epochs"].hi, integer=True),
+    "pass_count": Range("the pass count", 0, 2 ** 53, integer=True),
 }
 
 
