@@ -10,6 +10,7 @@ digits (for sentences and tables), ``whole_number`` checks a count read from a f
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Integral
@@ -129,6 +130,17 @@ def readable(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.3g}"
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_whole(text: str) -> int | None:
+    """A typed whole number — ASCII digits with an optional sign, as a whole-number flag or box
+    takes it — or None: "3.9999999999999999", "4.0", "1e3" and "4_000" are not whole numbers as
+    typed, even where a float would round them to one."""
+    t = text.strip().replace("−", "-")
+    return int(t) if _WHOLE.fullmatch(t) else None
 
 
 def whole_number(name: str, value, error: type[Exception] = ValueError) -> int:
