@@ -59,8 +59,10 @@ keeps — and all of them together at most ``MAX_SESSION_BYTES``. Each array's `
 read (a few bytes) and its shape checked against the same limit before its data is read, straight
 into the array. A file that declares more is refused before anything large is read.
 Anything wrong (not a zip or truncated, a missing member, a foreign or newer format, arrays of the
-wrong shape, non-finite weights, data that does not match its checksum, a CSV file missing or
-changed) raises :class:`SessionError` with one line naming the file and the problem; no other
+wrong shape, non-finite weights, a counter outside its range (``ranges.COUNTS``), history rows out
+of order, selections in ``extra`` that are not of this network and data, data that does not match
+its checksum, a CSV file missing, changed or larger than a CSV file may be — its size is checked
+before it is read) raises :class:`SessionError` with one line naming the file and the problem; no other
 exception escapes ``load_session``.
 """
 
