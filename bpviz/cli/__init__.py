@@ -45,6 +45,12 @@ def main(argv=None) -> int:
     # gain nothing. Only effective before numpy is first imported, hence here.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    if not sys.warnoptions:
+        # a number that overflows shows as inf or nan where it is printed, and training that
+        # goes there is reported as diverged: numpy's warnings about it would only add noise
+        # (and source lines) to the one line a command prints on stderr
+        import warnings
+        warnings.simplefilter("ignore", RuntimeWarning)
     from ..engine.errors import BpvizError
     args = None
     try:

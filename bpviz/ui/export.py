@@ -460,11 +460,12 @@ def _gif_frames(entry: PanelExport, snaps: Sequence[Snapshot]) -> Iterator[QImag
 
 
 @contextmanager
-def _output(folder: Path) -> Iterator[FileSet]:
-    """A :class:`FileSet` of ``folder`` (committed by the caller; discarded on error) whose
-    ``OSError`` becomes an :class:`ExportError` naming the file."""
+def _output(folder: Path, create: bool = False) -> Iterator[FileSet]:
+    """A :class:`FileSet` of ``folder`` (committed by the caller; discarded on error, and then a
+    folder it created taken away again) whose ``OSError`` becomes an :class:`ExportError` naming
+    the file."""
     try:
-        with FileSet(folder) as files:
+        with FileSet(folder, create=create) as files:
             yield files
     except OSError as e:
         raise ExportError(f"cannot write {e.filename or folder}: {e.strerror or e}") from e
@@ -511,12 +512,8 @@ def export_all(window: "MainWindow", folder) -> list[Path]:
     ``manifest.json``: bpviz version, date, configuration, dataset, the snapshot shown and every
     file written (format, scale, bytes). Returns the paths written, the manifest last."""
     folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ExportError(f"cannot create the folder {folder}: {e.strerror or e}") from e
     snap = _prepare(window)
-    with _output(folder) as staged:     # every file, then the manifest, put in place together
+    with _output(folder, create=True) as staged:     # every file, then the manifest, put in place together
         files = _export_all_files(window, snap, folder, staged)
         manifest_path = _export_all_manifest(window, snap, folder, files, staged)
         staged.commit()
