@@ -30,7 +30,7 @@ import numpy as np
 from .functions import LEAKY_SLOPE
 from .phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, UPDATE
 
-__all__ = ["CodeLine", "Program", "pass_program", "script", "program_files"]
+__all__ = ["CodeLine", "Program", "pass_program", "program_files", "script", "write_program"]
 
 
 @dataclass(frozen=True)
@@ -176,8 +176,8 @@ def script(config, *, session_state=None, epochs=None) -> str:
     return program_files(config, session_state=session_state, epochs=epochs)[0]
 
 
-def program_files(config, *, session_state=None, epochs=None,
-                  arrays_file: str | None = None) -> tuple[str, dict[str, np.ndarray]]:
+def program_files(config, *, session_state=None, epochs=None, arrays_file: str | None = None,
+                  dataset=None) -> tuple[str, dict[str, np.ndarray]]:
     """:func:`script`'s program and the arrays it loads from ``arrays_file`` (a ``.npz`` file
     name, found beside the program): when ``arrays_file`` is given and the session's arrays hold
     more than ``LITERAL_LIMIT`` numbers, they go there instead of into the text (the dict is empty
@@ -186,7 +186,8 @@ def program_files(config, *, session_state=None, epochs=None,
     ``config`` is an engine.config.Config; ``session_state`` a ``Trainer.get_state()`` of a run
     of that configuration, whose live settings (learning rate, momentum, batch size, L2,
     divergence factor) replace the configuration's; ``epochs`` the epochs to train (for a session:
-    to add, as ``bpviz train --resume --epochs``), by default the configuration's. Raises
+    to add, as ``bpviz train --resume --epochs``), by default the configuration's; ``dataset``
+    the run's data when it is at hand (otherwise it is made from the configuration). Raises
     ConfigError or DataError when the configuration's data cannot be made."""
     from .config import make_dataset
     config.validate()
@@ -195,7 +196,8 @@ def program_files(config, *, session_state=None, epochs=None,
                                     ("lr", "momentum", "batch_size", "l2", "divergence_factor")
                                     if k in session_state})
     epochs = config.epochs if epochs is None else int(epochs)
-    dataset = make_dataset(config, np.random.RandomState(config.seed))
+    if dataset is None:
+        dataset = make_dataset(config, np.random.RandomState(config.seed))
     writer = _Script(config, dataset, epochs, session_state, arrays_file)
     return writer.text(), writer.arrays
 
@@ -211,31 +213,24 @@ def _num(x) -> str:
 
 
 def _literal(a: np.ndarray, indent: int) -> str:
-    """``np.array([...])`` source for ``a``, floats exact, wrapped to lines of about 100."""
+    """``np.array(...)`` source for ``a``, floats exact: a vector on one line (wrapped when long),
+    a matrix one row per line; ``indent`` is the indentation of the line it starts on."""
     a = np.asarray(a)
-    if a.dtype.kind in "iu":
-        cells = [str(int(v)) for v in a.ravel()]
-    else:
-        cells = [_num(v) for v in a.ravel()]
-    if a.ndim == 0:
-        return f"np.array({cells[0]})"
-
-    def nest(shape, flat):
-        if len(shape) == 1:
-            return "[" + ", ".join(flat) + "]"
-        step = len(flat) // shape[0] if shape[0] else 0
-        return "[" + ", ".join(nest(shape[1:], flat[k * step:(k + 1) * step])
-                               for k in range(shape[0])) + "]"
-    if a.size == 0:
-        return f"np.zeros({a.shape})"
-    body = nest(a.shape, cells)
     dtype = ", dtype=np.int64" if a.dtype.kind in "iu" else ""
-    text = f"np.array({body}{dtype})"
-    return _wrap(text, indent)
+    if a.size == 0:
+        return f"np.zeros({a.shape}{dtype})"
+
+    def cells(v):
+        return ", ".join(str(int(x)) if a.dtype.kind in "iu" else _num(x) for x in v)
+    if a.ndim == 1:
+        return _wrap(f"np.array([{cells(a)}]{dtype})", indent)
+    pad = " " * (indent + 4)
+    rows = [_wrap(f"[{cells(row)}],", indent + 4) for row in a.reshape(len(a), -1)]
+    return "np.array([\n" + "".join(pad + r + "\n" for r in rows) + " " * indent + f"]{dtype})"
 
 
 def _wrap(text: str, indent: int, width: int = 99) -> str:
-    """Break a long literal after commas, continuation lines indented to ``indent`` + 4."""
+    """Break a long line after commas, continuation lines indented to ``indent`` + 4."""
     if len(text) + indent <= width:
         return text
     out, line = [], ""
@@ -247,8 +242,7 @@ def _wrap(text: str, indent: int, width: int = 99) -> str:
         else:
             line = piece
     out.append(line)
-    pad = " " * (indent + 4)
-    return ("\n" + pad).join(out)
+    return ("\n" + " " * (indent + 4)).join(out)
 
 
 class _Script:
@@ -281,6 +275,8 @@ class _Script:
         self.functions()
         self.data()
         self.weights()
+        if self.minibatch or self.n_test or (self.state is not None and self.inside):
+            self._evaluate_function()
         self.training()
         return "\n".join(self.lines) + "\n"
 
@@ -289,7 +285,7 @@ class _Script:
         if self.to_file:
             self.arrays[name] = np.asarray(a)
             return f"saved[{name!r}]"
-        return _literal(a, indent + len(name) + 3)
+        return _literal(a, indent)
 
     def _plan_session(self, arrays_file) -> None:
         """How the program takes up a session: the shuffle stream replayed or restored, the
@@ -657,8 +653,8 @@ class _Script:
     def _session_weights(self) -> None:
         state, cfg, L = self.state, self.config, self.L
         epoch = int(state["epoch"])
-        self.add(f"# --- where the session stands: {epoch} epochs done, "
-                 f"{int(state['pass_count'])} passes " + "-" * 20)
+        title = f"# --- where the session stands: {epoch} epochs done, {int(state['pass_count'])} passes "
+        self.add(title + "-" * max(3, 99 - len(title)))
         if self.to_file:
             self.add("# its arrays are in the .npz file written beside this program",
                      f"saved = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "
@@ -705,15 +701,13 @@ class _Script:
             self.add("# the rows the session has so far",
                      f"history_so_far = {self.array('history', rows)}",
                      "for row in history_so_far:",
-                     "    print_row([int(row[0]), *row[1:]])")
+                     "    print_row([int(row[0]), *row[1:]])", "")
         if state is None and cfg.divergence_factor:
             self.add("start_loss = None                      # the training loss the run starts "
                      "at, set by its first pass")
         e0 = 0 if state is None else int(state["epoch"])
         epochs_range = "range(epochs)" if e0 == 0 else f"range({e0}, {e0} + epochs)"
         general = state is not None and self.inside
-        if self.minibatch or general or self.n_test:
-            self._evaluate_function()
         if self.minibatch or general:
             self.add("n_train = len(X_train)")
         if self.minibatch or (state is not None and (self.inside and state["order"] is not None)):
@@ -789,9 +783,8 @@ class _Script:
         for line in program.lines[:update_at]:
             self.add(line.text, indent=indent)
         if cfg.divergence_factor:
-            self.add("# bpviz stops when training diverges: a loss that is not finite, or above "
-                     "divergence_factor",
-                     "# times the loss the run started at",
+            self.add("# stop, as bpviz does, when training diverges: a loss that is not finite,",
+                     "# or above divergence_factor times the loss the run started at",
                      "if not np.isfinite(loss) or (start_loss is not None",
                      "                             and loss > divergence_factor * "
                      "max(start_loss, 0.01)):",
@@ -804,8 +797,10 @@ class _Script:
         norms = ",\n".join(f"np.sqrt((dW{l} * dW{l}).sum() + (db{l} * db{l}).sum())"
                            for l in range(1, L + 1))
         if first_only:
-            self.add("if start == 0:     # the epoch's first pass: the history row, at the weights "
-                     "the epoch starts from", indent=indent)
+            self.add("# the epoch's first pass: the history row, at the weights the epoch starts "
+                     "from, and",
+                     "# the size of each layer's gradient in this pass",
+                     "if start == 0:", indent=indent)
             inner = indent + 4
             train = "*evaluate(X_train, T_train, y_train)"
         else:
@@ -818,7 +813,7 @@ class _Script:
         cont = " " * len("history_row = [")
         if not first_only:
             self.add("# and the size of each layer's gradient in this pass", indent=inner)
-        row = f"history_row = [epoch, {train}, {test},\n" + "\n".join(
+        row = f"history_row = [epoch, {train},\n{cont}{test},\n" + "\n".join(
             cont + n + ("," if k < L - 1 else "]") for k, n in enumerate(norms.split(",\n")))
         self.add(row, indent=inner)
         for line in program.lines[update_at:]:
@@ -842,7 +837,8 @@ class _Script:
         """``evaluate(X, T, labels)``: the forward pass and the loss of the pass's lines, over
         any samples, at the current weights."""
         program = pass_program(self.config)
-        self.add("def evaluate(X, T, labels):",
+        self.add("# --- the loss and accuracy on a whole set of samples " + "-" * 46,
+                 "def evaluate(X, T, labels):",
                  '    """The loss and accuracy of the network at the current weights on the samples X '
                  'with',
                  '    targets T."""')
@@ -882,3 +878,29 @@ def _replay(seed: int, n_train: int, target: dict, max_draws: int):
             return k, last
         last = rs.permutation(n_train)
     return None, None
+
+
+def write_program(path, config, *, session_state=None, epochs=None, dataset=None) -> list[Path]:
+    """The program of :func:`program_files` written to ``path`` — with its ``.npz`` of the
+    session's arrays beside it (same name, suffix ``.npz``) when they are too many to be
+    literals — together through :class:`~bpviz.engine.fileset.FileSet`: all files in place, or
+    none changed. Returns the paths written."""
+    from .fileset import FileSet
+    path = Path(path)
+    npz = path.with_suffix(".npz") if path.suffix != ".npz" else path.with_name(path.name + ".npz")
+    text, arrays = program_files(config, session_state=session_state, epochs=epochs,
+                                 arrays_file=npz.name, dataset=dataset)
+
+    def write_text(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+
+    def write_arrays(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    with FileSet(path.parent) as files:
+        files.write(path.name, write_text)
+        if arrays:
+            files.write(npz.name, write_arrays)
+        return files.commit()
