@@ -387,3 +387,62 @@ def test_the_lines_follow_the_network_when_it_changes():
     assert before != after
     assert "A2 = np.tanh(Z2)" in after and "vW3 = momentum * vW3 - lr * dW3" in after
     assert "A2" not in before and "momentum" not in before
+
+
+# -- File → Export → Python script… ----------------------------------------------------------------
+
+def script_action(window):
+    """File → Export → Python script…"""
+    file_menu = next(a.menu() for a in window.menuBar().actions()
+                     if a.text().replace("&", "") == "File")
+    export_menu = next(a.menu() for a in file_menu.actions()
+                       if a.menu() is not None and a.text().replace("&", "") == "Export")
+    return next(a for a in export_menu.actions() if a.text() == "Python script…")
+
+
+def export_through_the_menu(qtbot, window, target: Path) -> None:
+    from tests.test_window_input import answer_file_dialog, back_to_window
+    answer_file_dialog(qtbot, str(target))
+    script_action(window).trigger()
+    qtbot.waitUntil(target.exists, timeout=10000)
+    back_to_window(qtbot, window)
+    assert target.name in window.statusBar().currentMessage()
+
+
+def test_export_python_script_before_training_writes_the_run_from_its_start(qtbot, open_window,
+                                                                            numpy_only):
+    window = open_window("xor")
+    target = numpy_only / "from_the_window.py"
+    export_through_the_menu(qtbot, window, target)
+    text = target.read_text(encoding="utf-8")
+    assert "W1 = rng.randn(2, 4) * np.sqrt(2.0 / (2 + 4))" in text      # drawn, not saved
+    result = run_file(numpy_only, target)
+    assert result.returncode == 0, result.stderr
+    assert_same_history(uninterrupted(Config.preset("xor"), 0, 200), read_rows(result.stdout))
+
+
+def test_export_python_script_after_some_passes_goes_on_from_the_weights_shown(qtbot,
+                                                                              open_window,
+                                                                              numpy_only):
+    window = open_window("xor")
+    for k in range(1, 4):
+        window.step()
+        qtbot.waitUntil(lambda: window.latest.pass_count == k, timeout=10000)
+    target = numpy_only / "after_three_passes.py"
+    export_through_the_menu(qtbot, window, target)
+    text = target.read_text(encoding="utf-8")
+    assert "where the session stands: 0 epochs done, 3 passes" in text
+    result = run_file(numpy_only, target)
+    assert result.returncode == 0, result.stderr
+    assert_same_history(uninterrupted(Config.preset("xor"), 3, 200), read_rows(result.stdout))
+
+
+def test_a_script_that_cannot_be_written_is_a_message_and_no_file(qtbot, open_window, tmp_path):
+    window = open_window("xor")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    blocker = folder / "a file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert window.exporter.export_script_to(blocker / "prog.py") == []
+    assert "a file" in window.statusBar().currentMessage()
+    assert [p.name for p in folder.iterdir()] == ["a file"]
