@@ -106,9 +106,9 @@ def code_text(argv: list[str], capsys) -> str:
 
 # -- the property test -----------------------------------------------------------------------------
 
-CLASSES_CSV = ("x1,x2,x3,species\n" + "".join(
-    f"{np.sin(k) * 3:.4f},{np.cos(3 * k):.3f},{k % 7 - 3},{('setosa', 'virginica', 'alba')[k % 3]}\n"
-    for k in range(40)))
+SPECIES = ("setosa", "virginica", "alba")
+CLASSES_CSV = ("x1,species,x2,x3\n" + "".join(                 # the label column in the middle
+    f"{np.sin(k) * 3:.4f},{SPECIES[k % 3]},{np.cos(3 * k):.3f},{k % 7 - 3}\n" for k in range(40)))
 NUMBERS_CSV = ("a;b;label\n" + "".join(f"{np.sin(2 * k) * 10:.2f};{k / 10:.1f};{k % 2 * 5}\n"
                                      for k in range(30)))
 REGRESSION_CSV = ("t,u,v\n" + "".join(f"{k / 9:.3f},{np.cos(k):.4f},{np.sin(k / 4) + 0.1 * k:.5f}\n"
@@ -154,7 +154,7 @@ def run_flags(draw):
     if source.endswith(".csv"):
         if draw(st.booleans()):
             flags.append("--standardize")
-        if source == "classes.csv" and draw(st.booleans()):
+        if source == "classes.csv":
             flags += ["--label", "species"]
     elif source != "iris":
         flags += ["--samples", str(draw(st.integers(12, 60))),
@@ -288,7 +288,7 @@ def test_a_program_replaces_an_old_file_whole(tmp_path, numpy_only, capsys):
     assert result.returncode == 0 and result.stdout.startswith("epoch,loss,accuracy")
 
 
-# -- one pass, line by line --------------------------------------------------------------------------
+# -- one pass, line by line ------------------------------------------------------------------------
 
 def run_pass(config: Config, trainer):
     """The pass program's lines executed one by one on the trainer's first batch: {line index:
@@ -332,7 +332,8 @@ def test_each_line_computes_the_array_of_the_trace(preset, changes):
     L = net.n_layers
     expected = {"z": lambda l: trace.pre_activations[l - 1], "a": lambda l: trace.activations[l],
                 "y": lambda l: trace.output, "loss": lambda l: trace.loss,
-                "delta": lambda l: trace.deltas[l - 1], "grad_w": lambda l: trace.grad_weights[l - 1],
+                "delta": lambda l: trace.deltas[l - 1],
+                "grad_w": lambda l: trace.grad_weights[l - 1],
                 "grad_b": lambda l: trace.grad_biases[l - 1],
                 "weights": lambda l: net.weights[l - 1], "biases": lambda l: net.biases[l - 1]}
     seen = set()
