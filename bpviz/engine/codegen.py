@@ -200,6 +200,9 @@ def program_files(config, *, session_state=None, epochs=None, arrays_file: str |
     epochs = config.epochs if epochs is None else int(epochs)
     if dataset is None:
         dataset = make_dataset(config, np.random.RandomState(config.seed))
+    elif config.dataset == "csv" and not Path(config.data_file).is_file():
+        from .errors import DataError
+        raise DataError(f"{config.data_file}: no such file; the program reads its data from it")
     writer = _Script(config, dataset, epochs, session_state, arrays_file)
     return writer.text(), writer.arrays
 
