@@ -358,8 +358,12 @@ class _Script:
     def settings(self) -> None:
         cfg = self.config
         self.add("# --- settings " + "-" * 85)
-        rows = [("seed", str(cfg.seed), "one random stream: the data first, then the initial "
-                 "weights"),
+        rows = []
+        if cfg.dataset == "csv":
+            rows.append(("data_file", repr(str(Path(cfg.data_file).resolve())),
+                         "the data: a header row, then one sample a row"))
+        rows += [("seed", str(cfg.seed), "one random stream: the data first, then the initial "
+                  "weights"),
                 ("lr", _num(cfg.lr), "learning rate")]
         if cfg.optimizer == "momentum":
             rows.append(("momentum", _num(cfg.momentum), "how much of the last step each step "
@@ -379,7 +383,7 @@ class _Script:
         if cfg.divergence_factor:
             rows.append(("divergence_factor", _num(cfg.divergence_factor),
                          "stop when the loss exceeds this many times its start"))
-        width = max(len(f"{k} = {v}") for k, v, _ in rows)
+        width = max(len(f"{k} = {v}") for k, v, _ in rows if len(f"{k} = {v}") < 40)
         for k, v, note in rows:
             self.add(f"{k} = {v}".ljust(width) + f"   # {note}")
         self.add("")
@@ -560,8 +564,6 @@ class _Script:
 
     def _csv(self) -> None:
         cfg, ds = self.config, self.dataset
-        path = str(Path(cfg.data_file).resolve())
-        self.add(f"data_file = {path!r}")
         if cfg.label is None:
             label = "len(header) - 1                  # the last column"
         else:
