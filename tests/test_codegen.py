@@ -177,6 +177,7 @@ def run_flags(draw):
                 "16", "--epochs", "3"])
 @example(flags=["--data", "numbers.csv", "--hidden", "2", "--optimizer", "sgd", "--lr", "0.2",
                 "--batch-size", "0", "--epochs", "2"])
+@example(flags=["--preset", "plane", "--lr", "50", "--samples", "40", "--epochs", "3"])  # diverges
 def test_the_program_prints_the_history_train_writes(flags, csv_folder, numpy_only, capsys,
                                                      tmp_path_factory):
     flags = [str(csv_folder / f) if f in CSV_FILES else f for f in flags]
@@ -277,6 +278,15 @@ def test_bad_input_is_one_line_and_exit_2_and_no_file(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_the_way_is_refused(tmp_path, capsys):
+    (tmp_path / "prog.py").mkdir()
+    capsys.readouterr()
+    assert main(["code", "--preset", "xor", "--out", str(tmp_path / "prog.py")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["prog.py"]
 
 
 def test_a_program_replaces_an_old_file_whole(tmp_path, numpy_only, capsys):
