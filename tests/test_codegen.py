@@ -457,3 +457,21 @@ def test_a_script_that_cannot_be_written_is_a_message_and_no_file(qtbot, open_wi
     assert window.exporter.export_script_to(blocker / "prog.py") == []
     assert "a file" in window.statusBar().currentMessage()
     assert [p.name for p in folder.iterdir()] == ["a file"]
+
+
+def test_a_shuffle_stream_that_cannot_be_replayed_is_restored_from_its_state(numpy_only):
+    config = Config.preset("xor")
+    config.n_samples = 80
+    _, _, trainer = build(config)
+    for _ in range(3):                                 # inside epoch 0, its order drawn
+        trainer.step()
+    trainer.shuffle_rng = np.random.RandomState(2024)  # not the seed's stream
+    text = script(config, session_state=trainer.get_state(), epochs=3)
+    assert "shuffle_rng.set_state((" in text and "order = np.array([" in text
+    result = run_program(numpy_only, text)
+    assert result.returncode == 0, result.stderr
+    trainer.run(epochs=3)
+    h = trainer.history
+    expected = [h.header(trainer.network.n_layers)] + [
+        [str(int(row[0]))] + [repr(float(v)) for v in row[1:]] for row in h.table()]
+    assert_same_history(expected, read_rows(result.stdout))
