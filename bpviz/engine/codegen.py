@@ -170,6 +170,7 @@ def pass_program(config) -> Program:
 
 LITERAL_LIMIT = 400          # numbers a script holds as literals; more go to a side .npz
 MT19937_KEY = 624            # numbers in the key of a RandomState's state
+REPLAY_NUMBERS = 10_000_000  # at most this many shuffled indices are replayed to find the stream
 
 
 def script(config, *, session_state=None, epochs=None) -> str:
@@ -296,9 +297,10 @@ class _Script:
         """How the program takes up a session: the shuffle stream replayed or restored, the
         epoch's order, whether the arrays fit into the text."""
         state = self.state
-        self.to_file = False
-        self.replay = None
-        self.order_from_replay = False
+        self.to_file, self.arrays_file = False, arrays_file
+        self.inside = False             # the session stopped inside an epoch (its order drawn)
+        self.replay = None              # draws that bring the shuffle stream to the session's
+        self.order_from_replay = False  # the epoch's order is the last of them
         if state is None:
             return
         self.inside = bool(state["taken"] or state["order_drawn"])
@@ -319,7 +321,6 @@ class _Script:
         if history is not None:
             numbers += len(history["epoch"]) * (5 + self.L)
         self.to_file = arrays_file is not None and numbers > LITERAL_LIMIT
-        self.arrays_file = arrays_file
 
     # -- sections ----------------------------------------------------------------------------------
 
@@ -866,7 +867,7 @@ def _replay(seed: int, n_train: int, target: dict, max_draws: int):
     none up to ``max_draws`` does."""
     rs = np.random.RandomState(seed)
     last = None
-    for k in range(min(max_draws, 100_000) + 1):
+    for k in range(min(max_draws, REPLAY_NUMBERS // max(n_train, 1)) + 1):
         if _same_rng_state(rs.get_state(legacy=False), target):
             return k, last
         last = rs.permutation(n_train)
