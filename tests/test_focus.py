@@ -313,10 +313,13 @@ def test_stepping_by_one_sample_focuses_on_that_sample(qtbot, window):
     target = window.latest.pass_count + 1
     window.step()
     qtbot.waitUntil(lambda: window.latest.pass_count == target
-                    and window.latest.stepped_sample is not None, timeout=5000)
-    stepped = window.latest.stepped_sample
-    assert window.latest.sample.index == stepped          # the same snapshot carries it
-    assert window.focus_model.is_sample() and window.focus_model.sample == stepped
+                    and window.focus_model.is_sample(), timeout=10000)
+    step = next(window.history[k] for k in range(len(window.history))
+                if window.history[k].stepped_sample is not None)
+    stepped = step.stepped_sample
+    assert step.sample.index == stepped                   # the step's snapshot carries it
+    assert window.focus_model.sample == stepped
+    qtbot.waitUntil(lambda: window.latest.sample.index == stepped, timeout=5000)
     window.paint_now()
     assert f"for sample {stepped}" in window.network.focus_header_text()
     v = classic_sample(window.latest, stepped)     # at the weights the step trained from
