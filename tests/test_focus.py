@@ -233,6 +233,7 @@ def test_the_focus_control_switches_the_diagram_and_the_inspector(qtbot, window)
     net = window.network
     assert "mean over 1,500 samples" in net.focus_header_text()
     mean_labels = net.value_label_texts()
+    assert window.inspector.scope() == "batch" and window.inspector.batch_radio.isChecked()
     assert mean_labels[(1, 2)] == style.format_known(window.latest.delta_mean[0][2], 3)
 
     choose(qtbot, net.focus_combo(), "pinned sample")
@@ -245,11 +246,13 @@ def test_the_focus_control_switches_the_diagram_and_the_inspector(qtbot, window)
         assert labels[(2, i)] == style.format_known(v["d2"][i], 3)
     assert labels != mean_labels
     assert window.inspector.scope() == "sample" and window.inspector.sample_radio.isChecked()
+    qtbot.waitUntil(lambda: "(sample 0;" in window.inspector.chain_rule_html(), timeout=10000)
     assert "sample 0" in window.focus_status.text()
 
     click(qtbot, window.inspector.batch_radio)        # the inspector's toggle is the same focus
     qtbot.waitUntil(lambda: "mean over 1,500" in net.focus_header_text(), timeout=3000)
     assert net.focus_combo().currentText() == "batch mean"
+    assert "means over the" in window.inspector.chain_rule_html()
     window.paint_now()
     assert net.value_label_texts() == mean_labels
     assert "do not obey" in net.focus_header_text()
@@ -263,6 +266,7 @@ def test_clicking_a_neuron_writes_its_chain_rule_beside_it(qtbot, window):
     click(qtbot, net.mouse_target(), net.viewport_point(net.neuron_pos(1, 2)))
     qtbot.waitUntil(lambda: net.sum_label_text().startswith("Σ w·δ"), timeout=3000)
     text = net.sum_label_text()
+    assert text.startswith("Σ w·δ = 1.818 × f′(z) 0.055") and text.endswith("= δ 0.1003")
     total, fprime, delta = numbers(text)
     assert total == pytest.approx(v["sums"][2], rel=1e-3)
     assert fprime == pytest.approx(v["fp"][2], rel=1e-3)
@@ -371,3 +375,15 @@ def test_lessons_one_to_five_show_one_sample(qtbot, window, number):
     window.paint_now()
     assert "for sample 0" in window.network.focus_header_text()
     assert window.inspector.scope() == "sample"
+
+
+def test_picking_a_sample_on_the_boundary_focuses_on_it(qtbot, window):
+    boundary = window.boundary
+    pos = boundary.graphics.mapFromScene(boundary.point_scene_pos(7))
+    click(qtbot, boundary.graphics.viewport(), pos)
+    qtbot.waitUntil(lambda: window.focus_model.is_sample() and window.focus_model.sample == 7,
+                    timeout=5000)
+    qtbot.waitUntil(lambda: window.latest.sample.index == 7, timeout=5000)
+    window.paint_now()
+    assert "for sample 7" in window.network.focus_header_text()
+    assert window.network.focus_combo().currentText() == "pinned sample"
