@@ -169,6 +169,8 @@ def test_export_command_writes_one_samples_network_that_adds_up(tmp_path, sessio
     _, neurons = read_csv(out / "network_neurons.csv")
     sizes = (2, 4, 3, 2)
     assert check_chain_rule(edges, neurons, sizes, ARCH["activation"], "sample 7") == 7
+    import json
+    assert json.loads((out / "manifest.json").read_text())["snapshot"]["focus"] == "sample 7"
 
     p = subprocess.run([sys.executable, "-m", "bpviz", "export", "--session", str(session_file),
                         "--out", str(tmp_path / "more"), "--sample", "100000"],
@@ -387,3 +389,31 @@ def test_picking_a_sample_on_the_boundary_focuses_on_it(qtbot, window):
     window.paint_now()
     assert "for sample 7" in window.network.focus_header_text()
     assert window.network.focus_combo().currentText() == "pinned sample"
+
+
+def test_the_graph_says_it_is_one_samples_when_the_focus_is_the_mean(qtbot, window):
+    from tests.test_graph_view import show_graph_tab
+    graph = show_graph_tab(qtbot, window)
+    assert window.focus_model.mode == "mean"
+    assert "this is the pinned sample" in graph.header.text()
+    choose(qtbot, window.network.focus_combo(), "pinned sample")
+    qtbot.waitUntil(lambda: "this is the pinned sample" not in graph.header.text(), timeout=3000)
+    assert "sample #0" in graph.header.text()
+
+
+def test_export_without_sample_keeps_the_sessions_focus(tmp_path):
+    cfg = Config.preset("xor")
+    for k, v in ARCH.items():
+        setattr(cfg, k, v)
+    _, _, trainer = build(cfg)
+    trainer.run(epochs=1)
+    path = tmp_path / "kept.bpviz"
+    save_session(path, trainer, cfg, extra={"pinned_sample": 3, "focus": "sample"})
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "-m", "bpviz", "export", "--session", str(path),
+                        "--out", str(tmp_path / "figs")], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert p.returncode == 0, p.stderr
+    _, edges = read_csv(tmp_path / "figs" / "network.csv")
+    _, neurons = read_csv(tmp_path / "figs" / "network_neurons.csv")
+    assert check_chain_rule(edges, neurons, (2, 4, 3, 2), ARCH["activation"], "sample 3") == 7

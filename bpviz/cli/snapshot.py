@@ -247,9 +247,11 @@ def cmd_export(args) -> int:
             raise WindowError(window.last_error or f"{args.session}: could not be opened")
         if sample is not None:
             window.pin_sample(sample)
+        if window.focus_model.is_sample():         # --sample, or the focus the session kept
+            wanted = window.focus_model.sample
             if not _wait(app, lambda: window.latest.sample is not None
-                         and window.latest.sample.index == sample, START_WAIT_S):
-                raise WindowError(f"--sample {sample}: the window did not show that sample")
+                         and window.latest.sample.index == wanted, START_WAIT_S):
+                raise WindowError(f"sample {wanted}: the window did not show that sample")
         window.paint_now()
         _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
               SURFACE_WAIT_S)
