@@ -46,13 +46,11 @@ class Boundary:
 
 @dataclass(frozen=True, eq=False)
 class SampleValues:
-    """z, a and δ of every layer for one pinned sample, at the weights the pass used, and what
-    its edges carry: per sample the chain rule holds exactly, δ_i = f′(z_i) · Σ_j w_ij δ_j.
-
-    ``edge_signals[l − 1]`` is W[l][i, j] · δ[l][j] (what edge i→j of W[l] carries back to neuron i
-    of layer l − 1) and ``grad_weights[l − 1]`` is a[l − 1][i] · δ[l][j] (∂ℓ/∂W[l] of this sample
-    alone); ``f_prime[l − 1]`` is f′(z[l]) of hidden layer l (the output layer has none: its δ is
-    y − t). In a pass walked phase by phase, what is not computed yet is NaN, as in the trace.
+    """z, a and δ of every layer for one pinned sample, at the weights the pass used, with f′(z)
+    of every hidden layer (``f_prime[l − 1]`` for layer l; the output layer has none: its δ is
+    y − t) and the sample's loss. Per sample the chain rule holds exactly,
+    δ_i = f′(z_i) · Σ_j w_ij δ_j (:func:`focused` gives the edges' w·δ). In a pass walked phase by
+    phase, what is not computed yet is NaN, as in the trace.
     """
 
     index: int
@@ -61,15 +59,8 @@ class SampleValues:
     z: tuple[np.ndarray, ...]        # per non-input layer
     a: tuple[np.ndarray, ...]        # per layer, a[0] = x
     delta: tuple[np.ndarray, ...]    # per non-input layer
-    edge_signals: tuple[np.ndarray, ...] = ()   # per weights array, W[l] · δ[l] of this sample
-    grad_weights: tuple[np.ndarray, ...] = ()   # per weights array, outer(a[l − 1], δ[l])
     f_prime: tuple[np.ndarray, ...] = ()        # per hidden layer, f′(z[l])
     loss: float = float("nan")                  # this sample's loss ℓ_n
-
-    def uplink_sum(self, layer: int, i: int) -> float:
-        """Σ_j w_ij δ_j over the edges from neuron ``i`` of hidden ``layer`` to the layer above:
-        the sum of the error signals on its uplinks."""
-        return float(np.sum(self.edge_signals[layer][i]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,6 +153,11 @@ class Focused:
     z: tuple[np.ndarray, ...]
     values: SampleValues | None = None   # the sample's values (sample focus)
 
+    def uplink_sum(self, layer: int, i: int) -> float:
+        """Σ_j of the error signals on the uplinks of neuron ``i`` of hidden ``layer`` (its edges
+        to the layer above): for one sample, δ_i = f′(z_i) times this."""
+        return float(np.sum(self.edge_signals[layer][i]))
+
     @property
     def is_sample(self) -> bool:
         return self.sample is not None
@@ -181,11 +177,18 @@ class Focused:
 
 def focused(snap: "Snapshot", sample: bool) -> Focused:
     """``snap``'s values for its pinned sample (``sample`` True and the snapshot carries one) or
-    for the batch mean."""
+    for the batch mean. One sample's edge values are computed here, from the weights the pass
+    used: the error signal W[l][i, j] · δ[l][j] and the gradient a[l − 1][i] · δ[l][j] (∂ℓ/∂W[l]
+    of that sample alone; NaN in a phase before the gradients)."""
     sv = snap.sample if sample else None
-    if sv is not None and len(sv.edge_signals) == len(snap.weights):
+    if sv is not None and len(sv.delta) == len(snap.trace_weights):
+        signals = tuple(np.asarray(W) * d[None, :] for W, d in zip(snap.trace_weights, sv.delta))
+        if snap.phase is not None and snap.phase.kind not in (GRADIENTS, UPDATE):
+            grads = tuple(np.full(np.shape(W), np.nan) for W in snap.trace_weights)
+        else:
+            grads = tuple(np.outer(a, d) for a, d in zip(sv.a[:-1], sv.delta))
         return Focused(sample=sv.index, samples=1, weights=snap.weights,
-                       grad_weights=sv.grad_weights, edge_signals=sv.edge_signals,
+                       grad_weights=grads, edge_signals=signals,
                        update_weights=snap.update_weights, grad_biases=sv.delta, delta=sv.delta,
                        delta_abs=tuple(np.abs(d) for d in sv.delta), activation=sv.a, z=sv.z,
                        values=sv)
@@ -248,15 +251,10 @@ def sample_values(net_weights, net_biases, net: Network, x, t, index: int,
         tr = partial_trace(tr, phase)
     zs = [z[0] for z in tr.pre_activations]
     acts = [a[0] for a in tr.activations]
-    deltas = [d[0] for d in tr.deltas]
-    signals = [np.asarray(W) * d[None, :] for W, d in zip(probe.weights, deltas)]
-    grads = [np.outer(a, d) for a, d in zip(acts[:-1], deltas)]
-    if phase is not None and phase.kind not in (GRADIENTS, UPDATE):
-        grads = [np.full_like(g, np.nan) for g in grads]
     f_prime = [act.df(z, a) for act, z, a in zip(probe.hidden_activations, zs, acts[1:])]
     return SampleValues(index, frozen(x), frozen(t), _frozen_list(zs), _frozen_list(acts),
-                        _frozen_list(deltas), _frozen_list(signals), _frozen_list(grads),
-                        _frozen_list(f_prime), float(tr.loss))
+                        tuple(frozen(d[0]) for d in tr.deltas), _frozen_list(f_prime),
+                        float(tr.loss))
 
 
 def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | None,

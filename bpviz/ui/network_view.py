@@ -83,6 +83,7 @@ class NetworkView(QWidget):
         # the window's focus (one sample or the batch mean), read at every paint
         self._focus_model = focus if focus is not None else FocusModel(parent=self)
         self._focus_model.changed.connect(self._on_focus_changed)
+        self._focused = None                 # (snapshot, sample?, Focused) last computed
         self._arch = None
         # while a pass is shown phase by phase, the edges and neurons follow the phase; the
         # user's own choice of (overlay, neuron mode) comes back when the phases end
@@ -315,7 +316,10 @@ class NetworkView(QWidget):
         """The numbers the diagram draws: the shown snapshot's, in the window's focus."""
         if self._snap is None:
             return None
-        return focused(self._snap, self._focus_model.is_sample())
+        key = (self._snap, self._focus_model.is_sample())
+        if self._focused is None or self._focused[0] is not key[0] or self._focused[1] != key[1]:
+            self._focused = (*key, focused(*key))       # computed once per snapshot and focus
+        return self._focused[2]
 
     def focus_header_text(self) -> str:
         """The header above the diagram, as shown: "for sample 0: …" or "mean over 1,500
@@ -373,7 +377,7 @@ class NetworkView(QWidget):
                 uplinks = [(layer, i, j) for j in range(lay.sizes[layer + 1])]
                 if view.is_sample:
                     sv = view.values
-                    text = (f"Σ w·δ = {fk(sv.uplink_sum(layer, i))} × f′(z) "
+                    text = (f"Σ w·δ = {fk(view.uplink_sum(layer, i))} × f′(z) "
                             f"{fk(float(sv.f_prime[layer - 1][i]))} = δ "
                             f"{fk(float(sv.delta[layer - 1][i]))}")
                 else:
