@@ -629,6 +629,8 @@ class NetworkView(QWidget):
         self._box.setRange(QRectF(*fit.rect), padding=0)
         self._scale = fit.scale
         self._draw_ring()
+        if self._reused[0]:                   # the rings' size follows the scale
+            self._light_reuse(self._snap.phase if self._snap is not None else None)
         self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
         self._values.fit(fit.scale)
 
