@@ -284,7 +284,14 @@ def test_clicking_a_neuron_writes_its_chain_rule_beside_it(qtbot, window):
 
     choose(qtbot, net.focus_combo(), "batch mean")
     qtbot.waitUntil(lambda: "do not obey" in net.sum_label_text(), timeout=3000)
-    assert "δ̄" in net.sum_label_text()
+    snap = window.latest
+    mean_sum, mean_delta = numbers(net.sum_label_text())[:2]
+    assert mean_sum == pytest.approx(float(v["W2"][2] @ snap.delta_mean[1]), rel=1e-3)
+    assert mean_delta == pytest.approx(float(snap.delta_mean[0][2]), rel=1e-3)
+    X = np.asarray(window.dataset.X_train)[:snap.trace_samples]
+    W1, b1 = snap.trace_weights[0], snap.trace_biases[0]
+    mean_fp = float(DF["sigmoid"](X @ W1 + b1)[:, 2].mean())
+    assert abs(mean_delta - mean_fp * mean_sum) > 0.01 * abs(mean_delta)   # they do not add up
 
 
 def test_the_diagram_draws_the_numbers_of_the_exported_csv(qtbot, window, tmp_path):

@@ -355,7 +355,8 @@ class NetworkView(QWidget):
         else:
             pinned = self._focus_model.is_sample() and self._snap.sample is None
             text = (f"{view.describe()}" + (" (no pinned sample)" if pinned else "")
-                    + " — means do not obey δ = f′(z)·Σ w·δ")
+                    + " — means do not obey δ = f′(z)·Σ w·δ: a mean of products is not a "
+                      "product of means")
             tip = MEAN_NOTE[0].upper() + MEAN_NOTE[1:] + "."
         if self._focus_header.text() != text:
             self._focus_header.setText(text)
@@ -381,9 +382,9 @@ class NetworkView(QWidget):
                             f"{fk(float(sv.f_prime[layer - 1][i]))} = δ "
                             f"{fk(float(sv.delta[layer - 1][i]))}")
                 else:
-                    text = (f"Σ w·δ̄ = {fk(float(np.sum(view.edge_signals[layer][i])))}, "
+                    text = (f"Σ w·δ̄ = {fk(view.uplink_sum(layer, i))}, "
                             f"δ̄ = {fk(float(view.delta[layer - 1][i]))}: means do not "
-                            f"obey δ = f′(z)·Σ w·δ")
+                            f"obey δ = f′(z)·Σ w·δ (δ̄ is the mean of f′(z)·Σ w·δ)")
             elif layer == L and layer > 0:
                 if view.is_sample:
                     sv = view.values
