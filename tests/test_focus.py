@@ -424,3 +424,16 @@ def test_export_without_sample_keeps_the_sessions_focus(tmp_path):
     _, edges = read_csv(tmp_path / "figs" / "network.csv")
     _, neurons = read_csv(tmp_path / "figs" / "network_neurons.csv")
     assert check_chain_rule(edges, neurons, (2, 4, 3, 2), ARCH["activation"], "sample 3") == 7
+
+
+def test_a_lesson_says_whose_numbers_it_quotes_when_the_diagram_shows_means(qtbot, window):
+    from tests.test_lessons import open_lessons
+    open_lessons(qtbot, window, 3)
+    lessons = window.lessons
+    assert "the diagram shows batch means" not in lessons.shown_text()
+    choose(qtbot, window.network.focus_combo(), "batch mean")
+    qtbot.waitUntil(lambda: "sample 0's; the diagram shows batch means"
+                    in lessons.shown_text(), timeout=3000)
+    choose(qtbot, window.network.focus_combo(), "pinned sample")
+    qtbot.waitUntil(lambda: "the diagram shows batch means" not in lessons.shown_text(),
+                    timeout=3000)

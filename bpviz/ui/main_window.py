@@ -363,6 +363,7 @@ class MainWindow(QMainWindow):
         self.inspector.bind_focus(self.focus_model)
         self.graph_view.bind_focus(self.focus_model)
         self.focus_model.changed.connect(self._on_focus_changed)
+        self.focus_model.changed.connect(self.lessons.refresh)     # its note on the focus
         self._on_focus_changed()
 
     @Slot()
