@@ -6,65 +6,17 @@ snapshot's weights and the dataset; the window is driven through real clicks and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from bpviz.engine.codegen import pass_program
 from bpviz.engine.config import Config, build
 from bpviz.engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, UPDATE
 from bpviz.training import TrainingSession
 from bpviz.ui import style
 from bpviz.ui.code_view import CodePanel
 from tests.test_window_input import LEFT, click, diagram_point, key
-
-
-# -- a stand-in program, in the interface's shape (the real one is bpviz.engine.codegen) ----------
-
-@dataclass(frozen=True)
-class Line:
-    text: str
-    phase: str | None = None
-    layer: int | None = None
-    array: str | None = None
-    quantity: str | None = None
-
-
-@dataclass(frozen=True)
-class Program:
-    lines: tuple
-
-    @property
-    def text(self) -> str:
-        return "\n".join(line.text for line in self.lines) + "\n"
-
-
-def stand_in_program(config) -> Program:
-    acts = config.activations()
-    L = len(config.hidden) + 1
-    out = [Line("# forward")]
-    prev = "X"
-    for l in range(1, L + 1):
-        out.append(Line(f"Z{l} = {prev} @ W{l} + b{l}", FORWARD, l, f"Z{l}", "z"))
-        name, q = (f"A{l}", "a") if l < L else ("Y", "y")
-        f = acts[l - 1] if l < L else config.output
-        out.append(Line(f"{name} = {f}(Z{l})", FORWARD, l, name, q))
-        prev = name
-    out.append(Line("loss = -np.mean(np.sum(T * np.log(Y), axis=1))", LOSS, L, "loss", "loss"))
-    out.append(Line(f"delta{L} = (Y - T)", OUTPUT_DELTA, L, f"delta{L}", "delta"))
-    for l in range(L - 1, 0, -1):
-        out.append(Line(f"delta{l} = (delta{l + 1} @ W{l + 1}.T) * f'(Z{l})", HIDDEN_DELTA, l,
-                        f"delta{l}", "delta"))
-    for l in range(L, 0, -1):
-        a = "X" if l == 1 else f"A{l - 1}"
-        out.append(Line(f"dW{l} = {a}.T @ delta{l} / N", GRADIENTS, l, f"dW{l}", "grad_w"))
-        out.append(Line(f"db{l} = delta{l}.mean(axis=0)", GRADIENTS, l, f"db{l}", "grad_b"))
-    for l in range(1, L + 1):
-        out.append(Line(f"W{l} -= lr * dW{l}", UPDATE, l, f"W{l}", "weights"))
-        out.append(Line(f"b{l} -= lr * db{l}", UPDATE, l, f"b{l}", "biases"))
-    out.append(Line(f"# {config.optimizer}, batch {config.batch_size}, l2 {config.l2}"))
-    return Program(tuple(out))
 
 
 # -- by hand --------------------------------------------------------------------------------------
@@ -154,7 +106,7 @@ def test_every_phase_shows_the_arrays_its_lines_computed(qtbot, name):
     cfg = config_of(name)
     ds, net, _ = build(cfg)
     acts_names = cfg.activations()
-    panel = CodePanel(generate=stand_in_program)
+    panel = CodePanel()
     qtbot.addWidget(panel)
     panel.set_config(cfg)
     panel.set_training_size(len(ds.X_train))
@@ -195,7 +147,7 @@ def test_every_phase_shows_the_arrays_its_lines_computed(qtbot, name):
 def test_a_line_ahead_of_the_phase_reads_not_computed(qtbot):
     cfg = config_of("classic 2-3-3")
     ds, _, _ = build(cfg)
-    panel = CodePanel(generate=stand_in_program)
+    panel = CodePanel()
     qtbot.addWidget(panel)
     panel.set_config(cfg)
     _, snaps = phase_snapshots(cfg)
@@ -211,8 +163,7 @@ def test_a_line_ahead_of_the_phase_reads_not_computed(qtbot):
 # -- in the window, through real input ----------------------------------------------------------
 
 @pytest.fixture
-def window(open_window, monkeypatch):
-    monkeypatch.setattr("bpviz.ui.code_view.default_generator", lambda: stand_in_program)
+def window(open_window):
     return open_window(size=(1600, 1000))
 
 
@@ -244,7 +195,8 @@ def test_the_code_panel_is_a_tab_beside_the_error_surface_and_in_the_view_menu(q
     assert w.docks["surface"] in w.tabifiedDockWidgets(dock)
     assert dock.visibleRegion().isEmpty()                  # the surface is in front at first
     bring_code_forward(qtbot, w)
-    assert w.code.text().startswith("# forward") and "delta1 = (delta2 @ W2.T)" in w.code.text()
+    assert w.code.text().startswith("# forward")
+    assert "delta1 = (delta2 @ W2.T) * (A1 * (1 - A1))" in w.code.text()
     toggle = next(a for a in w.menuBar().actions() if a.text().replace("&", "") == "View")
     action = next(a for a in toggle.menu().actions() if a.text() == "Code")
     action.trigger()                                        # View → Code closes it
@@ -320,4 +272,5 @@ def test_the_program_follows_the_configuration(qtbot, window):
     qtbot.waitUntil(lambda: "Z3 = A2 @ W3 + b3" in w.code.text(), timeout=10000)
     choose(qtbot, w.controls.optimizer, w.controls.optimizer.itemText(
         w.controls.optimizer.findData("adam")))
-    qtbot.waitUntil(lambda: "# adam," in w.code.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "mW1 = beta1 * mW1" in w.code.text(), timeout=10000)
+    assert w.code.text() == pass_program(w.code.program_config(w.latest)).text.rstrip("\n")
