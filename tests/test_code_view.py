@@ -168,7 +168,7 @@ def window(open_window):
 
 
 def bring_code_forward(qtbot, w):
-    """Click the "Code" tab of the dock area it shares with the error surface."""
+    """Click the "Code" tab of the dock area it shares with the controls."""
     from PySide6.QtWidgets import QTabBar
     dock = w.docks["code"]
     if dock.visibleRegion().isEmpty():
@@ -189,11 +189,11 @@ def line_named(w, array):
     return next(k for k, line in enumerate(w.code.program().lines) if line.array == array)
 
 
-def test_the_code_panel_is_a_tab_beside_the_error_surface_and_in_the_view_menu(qtbot, window):
+def test_the_code_panel_is_a_tab_beside_the_controls_and_in_the_view_menu(qtbot, window):
     w = window
     dock = w.docks["code"]
-    assert w.docks["surface"] in w.tabifiedDockWidgets(dock)
-    assert dock.visibleRegion().isEmpty()                  # the surface is in front at first
+    assert w.docks["controls"] in w.tabifiedDockWidgets(dock)
+    assert dock.visibleRegion().isEmpty()                  # the controls are in front at first
     bring_code_forward(qtbot, w)
     assert w.code.text().startswith("# forward")
     assert "delta1 = (delta2 @ W2.T) * (A1 * (1 - A1))" in w.code.text()

@@ -271,7 +271,8 @@ class CodePanel(QWidget):
         self.splitter.addWidget(self.code)
         self.splitter.addWidget(self.values)
         self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([300, 100])
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -450,17 +451,19 @@ class CodePanel(QWidget):
         return n
 
     def _header_html(self, snap: Snapshot) -> str:
-        sample = snap.sample
-        focus = (f"the pinned sample {sample.index}" if sample is not None else "no pinned sample")
         if snap.phase is not None:
-            where = (f"<b style='background:{PHASE_BACKGROUND}'>{html.escape(snap.phase.label())}"
-                     f"</b> — its lines are yellow")
-        else:
-            where = ("Step by <i>one phase</i> to follow the pass line by line")
+            return (f"<span style='background:{PHASE_BACKGROUND}'><b>"
+                    f"{html.escape(snap.phase.label())}</b></span> — its lines are yellow")
+        return ("<span style='color:%s'>Step by <i>one phase</i> to follow a pass line by line; "
+                "click a line, a neuron or an edge</span>" % COMMENT)
+
+    def _focus_html(self, snap: Snapshot) -> str:
+        sample = snap.sample
         batch = self.batch_size(snap)
-        n = "" if batch is None else f" (N = {batch} samples a pass)"
-        return (f"{where}. Values for {focus} and the batch mean{n}; click a line, a neuron or "
-                f"an edge.")
+        n = "" if batch is None else f", N = {batch}"
+        who = f"sample {sample.index}" if sample is not None else "no sample pinned"
+        return (f"<p class='muted'>Values for the pinned {who} and the batch mean{n} "
+                f"(— not computed yet)</p>")
 
     def _values_of(self, snap: Snapshot, shown: list[Shown], active: list[int]) -> str:
         if not active:
@@ -491,7 +494,7 @@ class CodePanel(QWidget):
             rows.append(f"<tr><td>{head}</td><td>{body}</td></tr>")
         if not rows:
             return "<p class='muted'>These lines set up the pass; they compute no array of it.</p>"
-        return "<table>" + "".join(rows) + "</table>"
+        return self._focus_html(snap) + "<table>" + "".join(rows) + "</table>"
 
     def _mark_for(self, s: Shown):
         m = self._mark

@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
             "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
                                     Qt.RightDockWidgetArea),
             "graph": self._dock("Graph", "graph", self.graph_view, Qt.RightDockWidgetArea),
-            "code": self._dock("Code", "code", self.code, Qt.RightDockWidgetArea),
+            "code": self._dock("Code", "code", self.code, Qt.LeftDockWidgetArea),
             "lessons": self._dock("Lessons", "lessons", self.lessons, Qt.LeftDockWidgetArea),
         }
         d = self.docks
@@ -216,10 +216,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
         self.tabifyDockWidget(d["cost"], d["inspector"])
         self.tabifyDockWidget(d["inspector"], d["graph"])
-        self.tabifyDockWidget(d["surface"], d["code"])          # the program beside the diagram
+        self.tabifyDockWidget(d["controls"], d["code"])   # the program beside the diagram, tall
         self.tabifyDockWidget(d["inspector"], d["lessons"])     # Help → Lessons brings it out
         d["cost"].raise_()
-        d["surface"].raise_()
+        d["controls"].raise_()
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
         a = QAction(text, self)
