@@ -274,3 +274,46 @@ def test_the_program_follows_the_configuration(qtbot, window):
         w.controls.optimizer.findData("adam")))
     qtbot.waitUntil(lambda: "mW1 = beta1 * mW1" in w.code.text(), timeout=10000)
     assert w.code.text() == pass_program(w.code.program_config(w.latest)).text.rstrip("\n")
+
+
+# -- the lesson -----------------------------------------------------------------------------------
+
+def test_the_write_it_yourself_lesson_is_done_through_real_input(qtbot, window):
+    from tests.test_lessons import (click_neuron, f, focus_diagram, open_lessons, panel,
+                                    settle, shown, status, wait_done)
+    w = window
+    open_lessons(qtbot, w, 11)
+    assert panel(w).current() == 10 and "Write it yourself" in panel(w).title_label.text()
+    assert w.step_mode.currentData() == "phase"
+    settle(qtbot, w)
+    snap = w.latest
+    s = snap.sample
+    x = s.x
+    z = x @ snap.trace_weights[0][:, 0] + snap.trace_biases[0][0]      # neuron 0 of layer 1
+    assert f"z = {f(z)} and a = {f(1 / (1 + np.exp(-z)))}" in shown(w)
+    assert "delta1 = (delta2 @ W2.T) * (A1 * (1 - A1))" in shown(w)
+    bring_code_forward(qtbot, w)
+    focus_diagram(qtbot, w)
+    for k in range(7):                                       # a whole pass, phase by phase
+        seq = w.latest.seq
+        key(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: w.latest.seq > seq and w.code.snapshot() is w.latest,
+                        timeout=5000)
+        assert w.code.phase_lines()
+    assert w.latest.phase.kind == UPDATE and w.latest.pass_count == 1
+    settle(qtbot, w)
+    assert status(w) == "waiting for you…"                   # the neuron is still to click
+    click_neuron(qtbot, w, 1, 1)
+    wait_done(qtbot, w)
+    assert [w.code.program().lines[k].array for k in w.code.chosen_lines()] == \
+        ["Z1", "A1", "delta1"]
+    assert "11-write-it-yourself" in panel(w).done_ids()
+
+
+def test_the_write_it_yourself_lesson_is_not_done_by_clicking_alone(qtbot, window):
+    from tests.test_lessons import click_neuron, open_lessons, panel, settle, status
+    w = window
+    open_lessons(qtbot, w, 11)
+    click_neuron(qtbot, w, 1, 1)                             # no pass stepped
+    settle(qtbot, w)
+    assert status(w) == "waiting for you…" and not panel(w).is_done()
