@@ -167,16 +167,20 @@ def window(open_window):
     return open_window(size=(1600, 1000))
 
 
-def bring_code_forward(qtbot, w):
-    """Click the "Code" tab of the dock area it shares with the controls."""
+def bring_forward(qtbot, w, name, title):
+    """Click the tab ``title`` of the dock area the Code panel shares with the controls."""
     from PySide6.QtWidgets import QTabBar
-    dock = w.docks["code"]
+    dock = w.docks[name]
     if dock.visibleRegion().isEmpty():
         bar = next(b for b in w.findChildren(QTabBar) if b.isVisible()
-                   and any(b.tabText(i) == "Code" for i in range(b.count())))
-        index = next(i for i in range(bar.count()) if bar.tabText(i) == "Code")
+                   and any(b.tabText(i) == title for i in range(b.count())))
+        index = next(i for i in range(bar.count()) if bar.tabText(i) == title)
         click(qtbot, bar, bar.tabRect(index).center())
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=3000)
+
+
+def bring_code_forward(qtbot, w):
+    bring_forward(qtbot, w, "code", "Code")
     qtbot.waitUntil(lambda: w.code.program() is not None, timeout=5000)
 
 
@@ -264,16 +268,29 @@ def test_stepping_by_phase_moves_the_yellow_lines(qtbot, window):
 
 
 def test_the_program_follows_the_configuration(qtbot, window):
-    from tests.test_window_input import choose
+    from tests.test_window_input import choose, type_into
     w = window
     bring_code_forward(qtbot, w)
-    assert "Z3" not in w.code.text()
+    assert "Z3" not in w.code.text() and "l2 * W1" not in w.code.text()
+    bring_forward(qtbot, w, "controls", "Controls")
     click(qtbot, w.controls.hidden.add)                        # a second hidden layer
-    qtbot.waitUntil(lambda: "Z3 = A2 @ W3 + b3" in w.code.text(), timeout=10000)
+    qtbot.waitUntil(lambda: w.latest.sizes == (2, 3, 3, 3), timeout=10000)
+    choose(qtbot, w.controls.activation, "tanh")
+    qtbot.waitUntil(lambda: w.latest.activations[0] == "tanh", timeout=10000)
     choose(qtbot, w.controls.optimizer, w.controls.optimizer.itemText(
         w.controls.optimizer.findData("adam")))
+    type_into(qtbot, w.controls.l2, "0.01")
+    type_into(qtbot, w.controls.batch, "32")
+    qtbot.waitUntil(lambda: (w.latest.optimizer, w.latest.l2, w.latest.batch_size)
+                    == ("adam", 0.01, 32), timeout=10000)
+    bring_code_forward(qtbot, w)                     # shown the newest when it comes forward
     qtbot.waitUntil(lambda: "mW1 = beta1 * mW1" in w.code.text(), timeout=10000)
-    assert w.code.text() == pass_program(w.code.program_config(w.latest)).text.rstrip("\n")
+    text = w.code.text()
+    assert "Z3 = A2 @ W3 + b3" in text and "A1 = np.tanh(Z1)" in text
+    assert "dW1 = dW1 + l2 * W1" in text
+    assert "delta1 = (delta2 @ W2.T) * (1 - A1 * A1)" in text
+    assert text == pass_program(w.code.program_config(w.latest)).text.rstrip("\n")
+    assert w.code.batch_size(w.latest) == 32
 
 
 # -- the lesson -----------------------------------------------------------------------------------

@@ -421,7 +421,8 @@ class CodePanel(QWidget):
             return
         phase_lines = self.phase_lines()
         selections = []
-        for lines, colour in ((phase_lines, PHASE_BACKGROUND), (self._chosen, CHOSEN_BACKGROUND)):
+        # the phase's yellow is painted last: a line both chosen and of the phase shows the phase
+        for lines, colour in ((self._chosen, CHOSEN_BACKGROUND), (phase_lines, PHASE_BACKGROUND)):
             for k in lines:
                 sel = QTextEdit.ExtraSelection()
                 sel.format.setBackground(QColor(colour))
