@@ -106,9 +106,9 @@ def code_text(argv: list[str], capsys) -> str:
 
 # -- the property test -----------------------------------------------------------------------------
 
-CLASSES_CSV = ("x1,x2,x3,species\n" + "".join(
-    f"{np.sin(k) * 3:.4f},{np.cos(3 * k):.3f},{k % 7 - 3},{('setosa', 'virginica', 'alba')[k % 3]}\n"
-    for k in range(40)))
+SPECIES = ("setosa", "virginica", "alba")
+CLASSES_CSV = ("x1,species,x2,x3\n" + "".join(                 # the label column in the middle
+    f"{np.sin(k) * 3:.4f},{SPECIES[k % 3]},{np.cos(3 * k):.3f},{k % 7 - 3}\n" for k in range(40)))
 NUMBERS_CSV = ("a;b;label\n" + "".join(f"{np.sin(2 * k) * 10:.2f};{k / 10:.1f};{k % 2 * 5}\n"
                                      for k in range(30)))
 REGRESSION_CSV = ("t,u,v\n" + "".join(f"{k / 9:.3f},{np.cos(k):.4f},{np.sin(k / 4) + 0.1 * k:.5f}\n"
@@ -154,7 +154,7 @@ def run_flags(draw):
     if source.endswith(".csv"):
         if draw(st.booleans()):
             flags.append("--standardize")
-        if source == "classes.csv" and draw(st.booleans()):
+        if source == "classes.csv":
             flags += ["--label", "species"]
     elif source != "iris":
         flags += ["--samples", str(draw(st.integers(12, 60))),
@@ -288,7 +288,7 @@ def test_a_program_replaces_an_old_file_whole(tmp_path, numpy_only, capsys):
     assert result.returncode == 0 and result.stdout.startswith("epoch,loss,accuracy")
 
 
-# -- one pass, line by line --------------------------------------------------------------------------
+# -- one pass, line by line ------------------------------------------------------------------------
 
 def run_pass(config: Config, trainer):
     """The pass program's lines executed one by one on the trainer's first batch: {line index:
@@ -332,7 +332,8 @@ def test_each_line_computes_the_array_of_the_trace(preset, changes):
     L = net.n_layers
     expected = {"z": lambda l: trace.pre_activations[l - 1], "a": lambda l: trace.activations[l],
                 "y": lambda l: trace.output, "loss": lambda l: trace.loss,
-                "delta": lambda l: trace.deltas[l - 1], "grad_w": lambda l: trace.grad_weights[l - 1],
+                "delta": lambda l: trace.deltas[l - 1],
+                "grad_w": lambda l: trace.grad_weights[l - 1],
                 "grad_b": lambda l: trace.grad_biases[l - 1],
                 "weights": lambda l: net.weights[l - 1], "biases": lambda l: net.biases[l - 1]}
     seen = set()
@@ -387,3 +388,62 @@ def test_the_lines_follow_the_network_when_it_changes():
     assert before != after
     assert "A2 = np.tanh(Z2)" in after and "vW3 = momentum * vW3 - lr * dW3" in after
     assert "A2" not in before and "momentum" not in before
+
+
+# -- File → Export → Python script… ----------------------------------------------------------------
+
+def script_action(window):
+    """File → Export → Python script…"""
+    file_menu = next(a.menu() for a in window.menuBar().actions()
+                     if a.text().replace("&", "") == "File")
+    export_menu = next(a.menu() for a in file_menu.actions()
+                       if a.menu() is not None and a.text().replace("&", "") == "Export")
+    return next(a for a in export_menu.actions() if a.text() == "Python script…")
+
+
+def export_through_the_menu(qtbot, window, target: Path) -> None:
+    from tests.test_window_input import answer_file_dialog, back_to_window
+    answer_file_dialog(qtbot, str(target))
+    script_action(window).trigger()
+    qtbot.waitUntil(target.exists, timeout=10000)
+    back_to_window(qtbot, window)
+    assert target.name in window.statusBar().currentMessage()
+
+
+def test_export_python_script_before_training_writes_the_run_from_its_start(qtbot, open_window,
+                                                                            numpy_only):
+    window = open_window("xor")
+    target = numpy_only / "from_the_window.py"
+    export_through_the_menu(qtbot, window, target)
+    text = target.read_text(encoding="utf-8")
+    assert "W1 = rng.randn(2, 4) * np.sqrt(2.0 / (2 + 4))" in text      # drawn, not saved
+    result = run_file(numpy_only, target)
+    assert result.returncode == 0, result.stderr
+    assert_same_history(uninterrupted(Config.preset("xor"), 0, 200), read_rows(result.stdout))
+
+
+def test_export_python_script_after_some_passes_goes_on_from_the_weights_shown(qtbot,
+                                                                              open_window,
+                                                                              numpy_only):
+    window = open_window("xor")
+    for k in range(1, 4):
+        window.step()
+        qtbot.waitUntil(lambda: window.latest.pass_count == k, timeout=10000)
+    target = numpy_only / "after_three_passes.py"
+    export_through_the_menu(qtbot, window, target)
+    text = target.read_text(encoding="utf-8")
+    assert "where the session stands: 0 epochs done, 3 passes" in text
+    result = run_file(numpy_only, target)
+    assert result.returncode == 0, result.stderr
+    assert_same_history(uninterrupted(Config.preset("xor"), 3, 200), read_rows(result.stdout))
+
+
+def test_a_script_that_cannot_be_written_is_a_message_and_no_file(qtbot, open_window, tmp_path):
+    window = open_window("xor")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    blocker = folder / "a file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert window.exporter.export_script_to(blocker / "prog.py") == []
+    assert "a file" in window.statusBar().currentMessage()
+    assert [p.name for p in folder.iterdir()] == ["a file"]

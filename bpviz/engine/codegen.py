@@ -22,6 +22,7 @@ products and sums over the batch may round differently in the last bit.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class Program:
                 and (quantity is None or line.quantity == quantity)]
 
 
-# -- one pass ----------------------------------------------------------------------------------------
+# -- one pass --------------------------------------------------------------------------------------
 
 _ACTIVATION = {          # a = f(z), the engine's formulas (functions.ACTIVATIONS)
     "sigmoid": "sigmoid({z})",
@@ -165,9 +166,10 @@ def pass_program(config) -> Program:
     return Program(tuple(lines))
 
 
-# -- the standalone program --------------------------------------------------------------------------
+# -- the standalone program ------------------------------------------------------------------------
 
 LITERAL_LIMIT = 400          # numbers a script holds as literals; more go to a side .npz
+MT19937_KEY = 624            # numbers in the key of a RandomState's state
 
 
 def script(config, *, session_state=None, epochs=None) -> str:
@@ -198,6 +200,9 @@ def program_files(config, *, session_state=None, epochs=None, arrays_file: str |
     epochs = config.epochs if epochs is None else int(epochs)
     if dataset is None:
         dataset = make_dataset(config, np.random.RandomState(config.seed))
+    elif config.dataset == "csv" and not Path(config.data_file).is_file():
+        from .errors import DataError
+        raise DataError(f"{config.data_file}: no such file; the program reads its data from it")
     writer = _Script(config, dataset, epochs, session_state, arrays_file)
     return writer.text(), writer.arrays
 
@@ -261,7 +266,7 @@ class _Script:
         self.minibatch = 0 < config.batch_size < self.n_train
         self._plan_session(arrays_file)
 
-    # -- helpers ------------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------------------
 
     def add(self, *lines: str, indent: int = 0) -> None:
         pad = " " * indent
@@ -316,23 +321,24 @@ class _Script:
         self.to_file = arrays_file is not None and numbers > LITERAL_LIMIT
         self.arrays_file = arrays_file
 
-    # -- sections ------------------------------------------------------------------------------------
+    # -- sections ----------------------------------------------------------------------------------
 
     def header(self) -> None:
         cfg, ds = self.config, self.dataset
         shape = "-".join(str(s) for s in self.sizes)
-        acts = ", ".join(self.acts) if self.acts else "no"
+        acts = ", ".join(dict.fromkeys(self.acts)) if self.acts else "no"
         what = (f"the {ds.name} data" if cfg.dataset != "csv" else f"the data of {ds.name}.csv")
-        start = ("from a saved bpviz session, going on exactly as `bpviz train --resume` would"
+        start = ("on from a saved bpviz session, as `bpviz train --resume` would"
                  if self.state is not None else
                  "from the same data and the same initial weights as bpviz")
         self.add(
             f'"""A {shape} network ({acts} hidden, {cfg.output} output) learning {what} by',
             "backpropagation, in plain numpy.",
             "",
-            f"Written by bpviz (`bpviz code`). It trains {start}, and prints",
-            "the history of the run as CSV on standard output: one row per epoch, measured at the",
-            "weights the epoch starts from, the numbers bpviz writes in history.csv.",
+            textwrap.fill(f"Written by bpviz (`bpviz code`). It trains {start}, and prints the "
+                          f"history of the run as CSV on standard output: one row per epoch, "
+                          f"measured at the weights the epoch starts from, the numbers bpviz "
+                          f"writes in history.csv.", 92),
             "",
             "    python this_file.py > history.csv",
             "",
@@ -363,10 +369,8 @@ class _Script:
             rows += [("beta1", _num(Adam.beta1), "decay of Adam's average of the gradient"),
                      ("beta2", _num(Adam.beta2), "decay of Adam's average of its square"),
                      ("eps", _num(Adam.eps), "keeps Adam's division finite")]
-        if self.minibatch or (self.state is not None and self.inside):
-            rows.append(("batch_size", str(cfg.batch_size),
-                         "samples per pass" if self.minibatch else
-                         "0: every training sample in every pass"))
+        if self.minibatch:
+            rows.append(("batch_size", str(cfg.batch_size), "samples per pass"))
         if cfg.l2:
             rows.append(("l2", _num(cfg.l2), "L2 weight decay: the loss + l2/2 · the sum of "
                                              "every weight squared"))
@@ -437,7 +441,7 @@ class _Script:
             'full."""',
             '    print(",".join([str(row[0])] + [repr(float(v)) for v in row[1:]]))', "")
 
-    # -- data ----------------------------------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------------------
 
     def data(self) -> None:
         cfg, ds = self.config, self.dataset
@@ -457,7 +461,7 @@ class _Script:
                 self.add("X_test = (X_test - mean) / std")
         if self.classification:
             k = ds.n_outputs
-            self.add(f"# targets: one-hot rows, a 1 in the column of the sample's class",
+            self.add("# targets: one-hot rows, a 1 in the column of the sample's class",
                      f"T_train = np.eye({k})[y_train]")
             if self.n_test:
                 self.add(f"T_test = np.eye({k})[y_test]")
@@ -474,19 +478,20 @@ class _Script:
         gen = datasets.GENERATORS[name]
         k = max(len(gen.class_names), 1)
         sizes = [n // k + (c < n % k) for c in range(k)]
-        self.add(f"rng = np.random.RandomState(seed)      # one stream: the data first, then the "
-                 f"weights",
+        self.add("rng = np.random.RandomState(seed)      # one stream: the data first, then the "
+                 "weights",
                  f"noise = {_num(noise)}")
         labels = f"y = np.repeat({list(range(k))}, {sizes})          # class labels, in blocks"
         if name == "gaussian-clouds":
             centres = ",\n               ".join(
                 f"rng.randn({m}, 2) * noise + {tuple(c)}"
                 for m, c in zip(sizes, datasets.CLOUD_CENTRES))
-            self.add(f"# three Gaussian clouds of points around {', '.join(map(str, datasets.CLOUD_CENTRES))}"
-                     f"; noise is their standard deviation",
+            around = ", ".join(map(str, datasets.CLOUD_CENTRES))
+            self.add(f"# three Gaussian clouds of points around {around}; noise is their "
+                     f"standard deviation",
                      f"X = np.vstack([{centres}])", labels)
         elif name == "xor":
-            self.add(f"# points in the four quadrants, away from the axes: class 1 where x·y > 0",
+            self.add("# points in the four quadrants, away from the axes: class 1 where x·y > 0",
                      "parts = []",
                      f"for label, m in enumerate({sizes}):",
                      f"    magnitude = rng.uniform({_num(datasets.XOR_GAP)}, "
@@ -520,14 +525,14 @@ class _Script:
                      "X = np.vstack(parts)", labels)
         elif name in ("spiral", "spiral3"):
             turns = {"spiral": 1.75, "spiral3": 1.25}[name]
-            self._check_spiral(name, turns, k)
             self.add(f"# {k} interleaved spiral arms of {_num(turns)} turns",
                      "parts = []",
                      f"for arm, m in enumerate({sizes}):",
                      "    s = rng.uniform(0.0, 1.0, size=m)",
                      f"    radius = {_num(datasets.SPIRAL_RADIUS)} * s",
                      f"    angle = 2 * np.pi * ({_num(turns)} * s + arm / {k})",
-                     "    spiral = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])",
+                     "    spiral = np.column_stack([radius * np.cos(angle), "
+                     "radius * np.sin(angle)])",
                      "    parts.append(spiral + noise * rng.randn(m, 2))",
                      "X = np.vstack(parts)", labels)
         elif name == "plane":
@@ -553,20 +558,6 @@ class _Script:
             from .errors import ConfigError
             raise ConfigError(f"no program can be written for the {name} data yet")
 
-    @staticmethod
-    def _check_spiral(name, turns, arms) -> None:
-        """The arms and turns written above are the generator's (a test of the datasets'
-        table would catch a change; this keeps a silent mismatch out of the program)."""
-        from . import datasets
-        rng_a, rng_b = np.random.RandomState(5), np.random.RandomState(5)
-        X, _ = datasets.GENERATORS[name].draw(rng_a, 2 * arms, 0.0)
-        s = rng_b.uniform(0.0, 1.0, size=2)
-        angle = 2 * np.pi * (turns * s + 0 / arms)
-        expect = np.column_stack([datasets.SPIRAL_RADIUS * s * np.cos(angle),
-                                  datasets.SPIRAL_RADIUS * s * np.sin(angle)])
-        if not np.allclose(X[:2], expect):
-            raise AssertionError(f"the {name} generator changed; update engine.codegen")
-
     def _csv(self) -> None:
         cfg, ds = self.config, self.dataset
         path = str(Path(cfg.data_file).resolve())
@@ -581,7 +572,8 @@ class _Script:
             "    header_line = next(line for line in f if line.strip())",
             'delimiter = max([",", ";", "\\t"], key=header_line.count)',
             'with open(data_file, newline="", encoding="utf-8-sig") as f:',
-            "    rows = [[cell.strip() for cell in row] for row in csv.reader(f, delimiter=delimiter)]",
+            "    rows = [[cell.strip() for cell in row] "
+            "for row in csv.reader(f, delimiter=delimiter)]",
             "rows = [row for row in rows if any(row)]     # blank lines are skipped",
             "header, rows = rows[0], rows[1:]",
             f"label_column = {label}",
@@ -610,7 +602,7 @@ class _Script:
                  f"X_train, y_train = X[split[{n_test}:]], y[split[{n_test}:]]",
                  f"X_test, y_test = X[split[:{n_test}]], y[split[:{n_test}]]")
 
-    # -- weights ---------------------------------------------------------------------------------------
+    # -- weights -----------------------------------------------------------------------------------
 
     def weights(self) -> None:
         cfg, L, sizes = self.config, self.L, self.sizes
@@ -653,7 +645,8 @@ class _Script:
     def _session_weights(self) -> None:
         state, cfg, L = self.state, self.config, self.L
         epoch = int(state["epoch"])
-        title = f"# --- where the session stands: {epoch} epochs done, {int(state['pass_count'])} passes "
+        passes = int(state["pass_count"])
+        title = f"# --- where the session stands: {epoch} epochs done, {passes} passes "
         self.add(title + "-" * max(3, 99 - len(title)))
         if self.to_file:
             self.add("# its arrays are in the .npz file written beside this program",
@@ -683,7 +676,7 @@ class _Script:
                  f"start_loss = {'None' if start is None else _num(start)}")
         self.add("")
 
-    # -- training ----------------------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------------------
 
     def training(self) -> None:
         cfg, L = self.config, self.L
@@ -742,7 +735,6 @@ class _Script:
         self._pass(body, first_only=self.minibatch or general)
 
     def _shuffle_stream(self) -> None:
-        from .csvdata import SPLIT_SEED_OFFSET  # noqa: F401  (documented beside the offset)
         self.add(f"shuffle_rng = np.random.RandomState(seed + {self.shuffle_offset})     # the "
                  f"stream that shuffles")
         state = self.state
@@ -758,7 +750,8 @@ class _Script:
             return
         draw_before = draws - 1 if self.order_from_replay else draws
         if draw_before:
-            self.add(f"for _ in range({draw_before}):     # the orders of the epochs shuffled so far",
+            self.add(f"for _ in range({draw_before}):     # the orders of the epochs shuffled "
+                     f"so far",
                      "    shuffle_rng.permutation(n_train)")
 
     def _epoch_in_progress(self) -> None:
@@ -839,8 +832,8 @@ class _Script:
         program = pass_program(self.config)
         self.add("# --- the loss and accuracy on a whole set of samples " + "-" * 46,
                  "def evaluate(X, T, labels):",
-                 '    """The loss and accuracy of the network at the current weights on the samples X '
-                 'with',
+                 '    """The loss and accuracy of the network at the current weights on the '
+                 'samples X with',
                  '    targets T."""')
         for line in program.lines:
             if line.phase in (FORWARD, LOSS):
@@ -848,8 +841,6 @@ class _Script:
         self.add("    return loss, " + ("accuracy(Y, labels)" if self.classification else "np.nan"),
                  "", "")
 
-
-MT19937_KEY = 624
 
 
 def _is_number(text: str) -> bool:
