@@ -222,6 +222,7 @@ class CodeText(QPlainTextEdit):
         self.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
         font = QFontDatabase.systemFont(QFontDatabase.FixedFont)
         self.setFont(font)
+        self.setCursorWidth(0)                 # read-only: no caret blinking in the code
         self._highlighter = _Comments(self.document())
 
     def mouseReleaseEvent(self, event) -> None:
@@ -437,7 +438,8 @@ class CodePanel(QWidget):
             self.code.ensureCursorVisible()
         self.header.setText(self._header_html(snap))
         batch = self.batch_size(snap)
-        active = sorted(set(phase_lines) | set(self._chosen))
+        # what the learner chose first, then the rest of the phase's lines
+        active = sorted(self._chosen) + [k for k in phase_lines if k not in self._chosen]
         self._shown = [s for s in (line_values(snap, self._program.lines[k], k, batch)
                                    for k in active) if s is not None]
         self._values_html = self._values_of(snap, self._shown, active)
@@ -461,10 +463,9 @@ class CodePanel(QWidget):
     def _focus_html(self, snap: Snapshot) -> str:
         sample = snap.sample
         batch = self.batch_size(snap)
-        n = "" if batch is None else f", N = {batch}"
-        who = f"sample {sample.index}" if sample is not None else "no sample pinned"
-        return (f"<p class='muted'>Values for the pinned {who} and the batch mean{n} "
-                f"(— not computed yet)</p>")
+        n = "" if batch is None else f" of N = {batch}"
+        who = f"pinned sample {sample.index}" if sample is not None else "no sample pinned"
+        return f"<p class='muted'>{who} · batch mean{n} · — not computed yet</p>"
 
     def _values_of(self, snap: Snapshot, shown: list[Shown], active: list[int]) -> str:
         if not active:
