@@ -334,3 +334,18 @@ def test_the_write_it_yourself_lesson_is_not_done_by_clicking_alone(qtbot, windo
     click_neuron(qtbot, w, 1, 1)                             # no pass stepped
     settle(qtbot, w)
     assert status(w) == "waiting for you…" and not panel(w).is_done()
+
+
+def test_an_input_neuron_and_a_comment_line(qtbot, window):
+    w = window
+    bring_code_forward(qtbot, w)
+    click(qtbot, w.network.mouse_target(), diagram_point(w, w.network.neuron_pos(0, 1)))
+    qtbot.waitUntil(lambda: w.code.marked() == ("neuron", 0, 1), timeout=3000)
+    assert w.code.chosen_lines() == [] and "Layer 0 is the input" in w.code.values_text()
+    k = line_named(w, "Z1")
+    click(qtbot, w.code.mouse_target(), w.code.line_point(k))
+    qtbot.waitUntil(lambda: w.network.emphasis() == (1, "neurons"), timeout=3000)
+    comment = next(k for k, line in enumerate(w.code.program().lines) if line.array is None)
+    click(qtbot, w.code.mouse_target(), w.code.line_point(comment))
+    qtbot.waitUntil(lambda: w.network.emphasis() is None, timeout=3000)
+    assert w.code.chosen_lines() == [comment]

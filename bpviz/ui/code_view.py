@@ -63,10 +63,10 @@ def default_generator():
 class Mark:
     """What a line computes, for the diagram: a layer's neurons or the edges into it."""
 
-    layer: int
+    layer: int | None              # None: a line that computes nothing of the diagram
     part: str                      # "neurons" or "edges"
-    array: str
-    quantity: str
+    array: str | None
+    quantity: str | None
 
 
 @dataclass(frozen=True)
@@ -468,6 +468,10 @@ class CodePanel(QWidget):
         return f"<p class='muted'>{who} · batch mean{n} · — not computed yet</p>"
 
     def _values_of(self, snap: Snapshot, shown: list[Shown], active: list[int]) -> str:
+        if not active and self._mark is not None and self._mark[:2] == ("neuron", 0):
+            return (f"<p class='muted'>Layer 0 is the input: <b>X</b>, the batch's data, "
+                    f"computed by no line. Input {self._mark[2]} is column {self._mark[2]} of X."
+                    f"</p>")
         if not active:
             return (f"<p class='muted'>No line chosen. Click a line, or a neuron or an edge in "
                     f"the Network panel, to see what it computes.</p>")
@@ -517,6 +521,7 @@ class CodePanel(QWidget):
         if line.layer is None or line.quantity is None or line.array is None:
             self._mark = None
             self._refresh()
+            self.lineChosen.emit(Mark(None, "neurons", line.array, line.quantity))
             return
         part = "edges" if line.quantity in EDGE_QUANTITIES else "neurons"
         if self._mark is not None and self._mark[1] != line.layer:
