@@ -16,7 +16,7 @@ from bpviz.engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_D
 from bpviz.training import TrainingSession
 from bpviz.ui import style
 from bpviz.ui.code_view import CodePanel
-from tests.test_window_input import LEFT, click, diagram_point, key
+from tests.test_window_input import click, diagram_point, key
 
 
 # -- by hand --------------------------------------------------------------------------------------
@@ -349,3 +349,23 @@ def test_an_input_neuron_and_a_comment_line(qtbot, window):
     click(qtbot, w.code.mouse_target(), w.code.line_point(comment))
     qtbot.waitUntil(lambda: w.network.emphasis() is None, timeout=3000)
     assert w.code.chosen_lines() == [comment]
+
+
+def test_a_clicked_line_stays_chosen_while_the_program_stays_the_same(qtbot, make_snap):
+    from dataclasses import replace
+    panel = CodePanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 600)
+    panel.show()
+    snap = make_snap(passes=2)
+    panel.set_config(Config.preset("gaussian-clouds"))
+    panel.show_snapshot(snap)
+    k = next(k for k, line in enumerate(panel.program().lines) if line.array == "delta1")
+    with qtbot.waitSignal(panel.lineChosen) as chosen:
+        click(qtbot, panel.mouse_target(), panel.line_point(k))
+    assert chosen.args[0].layer == 1 and chosen.args[0].part == "neurons"
+    assert panel.chosen_lines() == [k]
+    panel.show_snapshot(replace(snap, lr=0.1))                 # a new learning rate: same code
+    assert panel.chosen_lines() == [k]
+    panel.show_snapshot(replace(snap, optimizer="momentum", momentum=0.9))   # other code
+    assert panel.chosen_lines() == [] and "vW1 = momentum * vW1" in panel.text()

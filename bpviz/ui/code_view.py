@@ -35,8 +35,7 @@ from PySide6.QtGui import (QColor, QFontDatabase, QSyntaxHighlighter, QTextCharF
 from PySide6.QtWidgets import (QLabel, QPlainTextEdit, QSplitter, QTextBrowser, QTextEdit,
                                QVBoxLayout, QWidget)
 
-from ..engine.phases import (FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, UPDATE,
-                             Phase)
+from ..engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, Phase
 from ..engine.snapshot import Snapshot
 from . import style
 
@@ -97,7 +96,7 @@ def phase_order(kind: str, layer: int | None, n_layers: int) -> int:
         return L + 1 + (L - (layer or L))
     if kind == GRADIENTS:
         return 2 * L
-    return 2 * L + 1                                        # UPDATE
+    return 2 * L + 1                                        # the update
 
 
 def computed(line, phase: Phase | None, n_layers: int) -> bool:
@@ -396,11 +395,15 @@ class CodePanel(QWidget):
             return
         self._key = key
         generate = self._generate or default_generator()
-        self._program = generate(cfg)
+        program = generate(cfg)
+        if self._program is not None and program.lines == self._program.lines:
+            return                         # a new learning rate, say: the same program
+        self._program = program
         scroll = self.code.verticalScrollBar().value()
-        self.code.setPlainText("\n".join(line.text for line in self._program.lines))
+        self.code.setPlainText("\n".join(line.text for line in program.lines))
         self.code.verticalScrollBar().setValue(scroll)
-        # what the learner chose stays chosen when it still exists
+        # what the learner chose stays chosen when it still exists; a clicked line does not
+        # (its number means another line now)
         if self._mark is not None:
             kind, layer = self._mark[0], self._mark[1]
             if layer > snap.n_layers or kind == "neuron" and self._mark[2] >= snap.sizes[layer] \
@@ -411,10 +414,8 @@ class CodePanel(QWidget):
             self._chosen = []
         elif self._mark[0] == "neuron":
             self._chosen = self._lines(self._mark[1], NEURON_QUANTITIES)
-        elif self._mark[0] == "edge":
-            self._chosen = self._lines(self._mark[1], EDGE_QUANTITIES)
         else:
-            self._chosen = [k for k in self._chosen if k < len(self._program.lines)]
+            self._chosen = self._lines(self._mark[1], EDGE_QUANTITIES)
 
     def _refresh(self, scroll_to=()) -> None:
         snap = self._snap
@@ -473,8 +474,8 @@ class CodePanel(QWidget):
                     f"computed by no line. Input {self._mark[2]} is column {self._mark[2]} of X."
                     f"</p>")
         if not active:
-            return (f"<p class='muted'>No line chosen. Click a line, or a neuron or an edge in "
-                    f"the Network panel, to see what it computes.</p>")
+            return ("<p class='muted'>No line chosen. Click a line, or a neuron or an edge in "
+                    "the Network panel, to see what it computes.</p>")
         sample = snap.sample
         rows = []
         for s in shown:
