@@ -253,7 +253,8 @@ class CodePanel(QWidget):
         self._chosen: list[int] = []                 # lines of what the learner chose
         self._mark: tuple | None = None              # ("neuron", l, j) or ("edge", l, i, j)
         self._shown: list[Shown] = []
-        self._values_html = ""
+        self._values_html = None
+        self._painted = None                         # (chosen, phase lines, program) shown
         self._n_train: int | None = None
 
         self.header = QLabel()
@@ -422,29 +423,41 @@ class CodePanel(QWidget):
         if snap is None or self._program is None:
             return
         phase_lines = self.phase_lines()
-        selections = []
-        # the phase's yellow is painted last: a line both chosen and of the phase shows the phase
-        for lines, colour in ((self._chosen, CHOSEN_BACKGROUND), (phase_lines, PHASE_BACKGROUND)):
-            for k in lines:
-                sel = QTextEdit.ExtraSelection()
-                sel.format.setBackground(QColor(colour))
-                sel.format.setProperty(QTextFormat.FullWidthSelection, True)
-                sel.cursor = QTextCursor(self.code.document().findBlockByNumber(k))
-                sel.cursor.clearSelection()
-                selections.append(sel)
-        self.code.setExtraSelections(selections)
-        if scroll_to or phase_lines:
-            first = (list(scroll_to) or phase_lines)[0]
-            self.code.setTextCursor(QTextCursor(self.code.document().findBlockByNumber(first)))
+        # only what changed is set again: while training every snapshot comes here, and each
+        # setting repaints its widget
+        painted = (tuple(self._chosen), tuple(phase_lines), self._program)
+        if painted != self._painted:
+            self._painted = painted
+            selections = []
+            # the phase's yellow is painted last: a line chosen and of the phase shows the phase
+            for lines, colour in ((self._chosen, CHOSEN_BACKGROUND),
+                                  (phase_lines, PHASE_BACKGROUND)):
+                for k in lines:
+                    sel = QTextEdit.ExtraSelection()
+                    sel.format.setBackground(QColor(colour))
+                    sel.format.setProperty(QTextFormat.FullWidthSelection, True)
+                    sel.cursor = QTextCursor(self.code.document().findBlockByNumber(k))
+                    sel.cursor.clearSelection()
+                    selections.append(sel)
+            self.code.setExtraSelections(selections)
+            if not scroll_to and phase_lines:
+                scroll_to = phase_lines
+        if scroll_to:
+            self.code.setTextCursor(QTextCursor(self.code.document().findBlockByNumber(
+                list(scroll_to)[0])))
             self.code.ensureCursorVisible()
-        self.header.setText(self._header_html(snap))
+        header = self._header_html(snap)
+        if header != self.header.text():
+            self.header.setText(header)
         batch = self.batch_size(snap)
         # what the learner chose first, then the rest of the phase's lines
         active = sorted(self._chosen) + [k for k in phase_lines if k not in self._chosen]
         self._shown = [s for s in (line_values(snap, self._program.lines[k], k, batch)
                                    for k in active) if s is not None]
-        self._values_html = self._values_of(snap, self._shown, active)
-        self.values.setHtml(self._values_html)
+        values_html = self._values_of(snap, self._shown, active)
+        if values_html != self._values_html:
+            self._values_html = values_html
+            self.values.setHtml(values_html)
 
     def batch_size(self, snap: Snapshot) -> int | None:
         """N, the samples of a pass: the mini-batch size, or every training sample for the full
