@@ -177,6 +177,7 @@ def run_flags(draw):
                 "16", "--epochs", "3"])
 @example(flags=["--data", "numbers.csv", "--hidden", "2", "--optimizer", "sgd", "--lr", "0.2",
                 "--batch-size", "0", "--epochs", "2"])
+@example(flags=["--preset", "plane", "--lr", "50", "--samples", "40", "--epochs", "3"])  # diverges
 def test_the_program_prints_the_history_train_writes(flags, csv_folder, numpy_only, capsys,
                                                      tmp_path_factory):
     flags = [str(csv_folder / f) if f in CSV_FILES else f for f in flags]
@@ -277,6 +278,15 @@ def test_bad_input_is_one_line_and_exit_2_and_no_file(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_the_way_is_refused(tmp_path, capsys):
+    (tmp_path / "prog.py").mkdir()
+    capsys.readouterr()
+    assert main(["code", "--preset", "xor", "--out", str(tmp_path / "prog.py")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["prog.py"]
 
 
 def test_a_program_replaces_an_old_file_whole(tmp_path, numpy_only, capsys):
@@ -447,3 +457,21 @@ def test_a_script_that_cannot_be_written_is_a_message_and_no_file(qtbot, open_wi
     assert window.exporter.export_script_to(blocker / "prog.py") == []
     assert "a file" in window.statusBar().currentMessage()
     assert [p.name for p in folder.iterdir()] == ["a file"]
+
+
+def test_a_shuffle_stream_that_cannot_be_replayed_is_restored_from_its_state(numpy_only):
+    config = Config.preset("xor")
+    config.n_samples = 80
+    _, _, trainer = build(config)
+    for _ in range(3):                                 # inside epoch 0, its order drawn
+        trainer.step()
+    trainer.shuffle_rng = np.random.RandomState(2024)  # not the seed's stream
+    text = script(config, session_state=trainer.get_state(), epochs=3)
+    assert "shuffle_rng.set_state((" in text and "order = np.array([" in text
+    result = run_program(numpy_only, text)
+    assert result.returncode == 0, result.stderr
+    trainer.run(epochs=3)
+    h = trainer.history
+    expected = [h.header(trainer.network.n_layers)] + [
+        [str(int(row[0]))] + [repr(float(v)) for v in row[1:]] for row in h.table()]
+    assert_same_history(expected, read_rows(result.stdout))

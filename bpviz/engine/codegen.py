@@ -170,6 +170,7 @@ def pass_program(config) -> Program:
 
 LITERAL_LIMIT = 400          # numbers a script holds as literals; more go to a side .npz
 MT19937_KEY = 624            # numbers in the key of a RandomState's state
+REPLAY_NUMBERS = 10_000_000  # at most this many shuffled indices are replayed to find the stream
 
 
 def script(config, *, session_state=None, epochs=None) -> str:
@@ -296,9 +297,10 @@ class _Script:
         """How the program takes up a session: the shuffle stream replayed or restored, the
         epoch's order, whether the arrays fit into the text."""
         state = self.state
-        self.to_file = False
-        self.replay = None
-        self.order_from_replay = False
+        self.to_file, self.arrays_file = False, arrays_file
+        self.inside = False             # the session stopped inside an epoch (its order drawn)
+        self.replay = None              # draws that bring the shuffle stream to the session's
+        self.order_from_replay = False  # the epoch's order is the last of them
         if state is None:
             return
         self.inside = bool(state["taken"] or state["order_drawn"])
@@ -319,7 +321,6 @@ class _Script:
         if history is not None:
             numbers += len(history["epoch"]) * (5 + self.L)
         self.to_file = arrays_file is not None and numbers > LITERAL_LIMIT
-        self.arrays_file = arrays_file
 
     # -- sections ----------------------------------------------------------------------------------
 
@@ -358,8 +359,12 @@ class _Script:
     def settings(self) -> None:
         cfg = self.config
         self.add("# --- settings " + "-" * 85)
-        rows = [("seed", str(cfg.seed), "one random stream: the data first, then the initial "
-                 "weights"),
+        rows = []
+        if cfg.dataset == "csv":
+            rows.append(("data_file", repr(str(Path(cfg.data_file).resolve())),
+                         "the data: a header row, then one sample a row"))
+        rows += [("seed", str(cfg.seed), "one random stream: the data first, then the initial "
+                  "weights"),
                 ("lr", _num(cfg.lr), "learning rate")]
         if cfg.optimizer == "momentum":
             rows.append(("momentum", _num(cfg.momentum), "how much of the last step each step "
@@ -379,7 +384,7 @@ class _Script:
         if cfg.divergence_factor:
             rows.append(("divergence_factor", _num(cfg.divergence_factor),
                          "stop when the loss exceeds this many times its start"))
-        width = max(len(f"{k} = {v}") for k, v, _ in rows)
+        width = max(len(f"{k} = {v}") for k, v, _ in rows if len(f"{k} = {v}") < 40)
         for k, v, note in rows:
             self.add(f"{k} = {v}".ljust(width) + f"   # {note}")
         self.add("")
@@ -560,8 +565,6 @@ class _Script:
 
     def _csv(self) -> None:
         cfg, ds = self.config, self.dataset
-        path = str(Path(cfg.data_file).resolve())
-        self.add(f"data_file = {path!r}")
         if cfg.label is None:
             label = "len(header) - 1                  # the last column"
         else:
@@ -864,7 +867,7 @@ def _replay(seed: int, n_train: int, target: dict, max_draws: int):
     none up to ``max_draws`` does."""
     rs = np.random.RandomState(seed)
     last = None
-    for k in range(min(max_draws, 100_000) + 1):
+    for k in range(min(max_draws, REPLAY_NUMBERS // max(n_train, 1)) + 1):
         if _same_rng_state(rs.get_state(legacy=False), target):
             return k, last
         last = rs.permutation(n_train)
