@@ -52,6 +52,7 @@ NETWORKS = {
     "classic 2-3-3": ("gaussian-clouds", {}),
     "2-4-3-2 tanh/relu": ("xor", {"hidden": (4, 3), "activation": ("tanh", "relu"),
                                   "batch_size": 0, "optimizer": "sgd", "lr": 0.5}),
+    "2-8-2 tanh, mini-batches of 32": ("moons", {}),
 }
 
 
@@ -81,15 +82,18 @@ def phase_snapshots(cfg):
     return first, snaps
 
 
-def expected(name, snap, shown, ds, acts_names):
-    """What a shown line must hold, from the hand pass at the pass's weights."""
-    Z, A, D, GW, GB, loss = hand_pass(snap.trace_weights, snap.trace_biases, ds.X_train,
-                                      ds.T_train, acts_names)
+def expected(snap, shown, X, T, acts_names):
+    """What a shown line must hold, from the hand pass over the batch (X, T) at the pass's
+    weights; the pinned sample's row from a hand pass over that sample alone."""
+    Z, A, D, GW, GB, loss = hand_pass(snap.trace_weights, snap.trace_biases, X, T, acts_names)
+    s = snap.sample
+    z1, a1, d1, *_ = hand_pass(snap.trace_weights, snap.trace_biases, s.x[None, :],
+                               s.target[None, :], acts_names)
     l, q = shown.layer, shown.quantity
-    per = {"z": lambda: Z[l - 1], "a": lambda: A[l], "y": lambda: A[l], "delta": lambda: D[l - 1]}
+    per = {"z": lambda Z, A, D: Z[l - 1], "a": lambda Z, A, D: A[l],
+           "y": lambda Z, A, D: A[l], "delta": lambda Z, A, D: D[l - 1]}
     if q in per:
-        full = per[q]()
-        return full[snap.sample.index], full.mean(axis=0)
+        return per[q](z1, a1, d1)[0], per[q](Z, A, D).mean(axis=0)
     if q == "loss":
         return None, np.array(loss)
     if q == "grad_w":
@@ -104,7 +108,10 @@ def expected(name, snap, shown, ds, acts_names):
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_every_phase_shows_the_arrays_its_lines_computed(qtbot, name):
     cfg = config_of(name)
-    ds, net, _ = build(cfg)
+    ds, net, trainer = build(cfg)
+    batch = trainer.peek_batch()                   # the samples of the first pass
+    X, T = (ds.X_train, ds.T_train) if batch is None else (ds.X_train[batch], ds.T_train[batch])
+    assert len(X) == (32 if "mini" in name else len(ds.X_train))
     acts_names = cfg.activations()
     panel = CodePanel()
     qtbot.addWidget(panel)
@@ -127,14 +134,15 @@ def test_every_phase_shows_the_arrays_its_lines_computed(qtbot, name):
             if snap.phase.layer >= 0:
                 assert lines[k].layer == snap.phase.layer
         shown = panel.shown_values()
-        assert [s.line for s in shown] == phase_lines
+        # every line of the phase that computes an array of the pass (not the optimizer's state)
+        assert [s.line for s in shown] == [k for k in phase_lines if lines[k].quantity]
         text = panel.values_text()
         for s in shown:
-            row, mean = expected(name, snap, s, ds, acts_names)
+            row, mean = expected(snap, s, X, T, acts_names)
             np.testing.assert_allclose(s.mean, mean, rtol=1e-10, atol=1e-13, err_msg=s.array)
             if row is not None:
                 np.testing.assert_allclose(s.sample, row, rtol=1e-10, atol=1e-13)
-                assert s.shape == (len(ds.X_train), snap.sizes[s.layer])
+                assert s.shape == (len(X), snap.sizes[s.layer])
                 assert f"sample 0: [{style.format_known(row[0])}" in text
                 assert f"batch mean: [{style.format_known(mean[0])}" in text
             else:
