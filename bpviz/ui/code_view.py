@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (QColor, QFontDatabase, QSyntaxHighlighter, QTextCharFormat,
                            QTextCursor, QTextFormat)
 from PySide6.QtWidgets import (QLabel, QPlainTextEdit, QSplitter, QTextBrowser, QTextEdit,
@@ -256,6 +256,7 @@ class CodePanel(QWidget):
         self._values_html = None
         self._painted = None                         # (chosen, phase lines, program) shown
         self._n_train: int | None = None
+        self._stale = False                          # a snapshot kept while out of view
 
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -296,9 +297,26 @@ class CodePanel(QWidget):
 
     @Slot(object)
     def show_snapshot(self, snap: Snapshot) -> None:
+        """Show ``snap``; behind another tab only keep it, and show it when the panel is next
+        painted (a tab behind another still counts as visible to Qt)."""
         self._snap = snap
+        if self._program is not None and self.visibleRegion().isEmpty():
+            self._stale = True
+            return
+        self._stale = False
         self._regenerate(snap)
         self._refresh()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self._stale:                     # in view again: the newest snapshot, after this paint
+            self._stale = False
+            QTimer.singleShot(0, self._catch_up)
+
+    @Slot()
+    def _catch_up(self) -> None:
+        if self._snap is not None:
+            self.show_snapshot(self._snap)
 
     @Slot(int, int)
     def select_neuron(self, layer: int, index: int) -> None:
