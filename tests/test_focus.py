@@ -311,6 +311,11 @@ def test_the_diagram_draws_the_numbers_of_the_exported_csv(qtbot, window, tmp_pa
         if r["layer"] != "0":
             key = (int(r["layer"]), int(r["index"]))
             assert labels[key] == style.format_known(float(r["delta"]), 3)
+    net.set_node_mode("activation")
+    labels = net.value_label_texts()
+    for r in neurons:
+        assert labels[(int(r["layer"]), int(r["index"]))] == \
+            style.format_known(float(r["activation"]), 3)
     net.set_overlay("signal")
     for r in edges:
         wi, i, j = int(r["layer"]) - 1, int(r["from"]), int(r["to"])
