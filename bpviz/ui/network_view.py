@@ -409,13 +409,30 @@ class NetworkView(QWidget):
             return
         if self._sum_label.textItem.toPlainText() != text:
             self._sum_label.setText(text)
-        node = lay.node(*self._selected)
-        x, y = lay.xy[node]
-        r = lay.diameter[node] * RING_FACTOR / 2
-        left = self._selected[0] == len(lay.sizes) - 1     # the output column: on its left
-        self._sum_label.setAnchor((1, 0.5) if left else (0, 0.5))
-        self._sum_label.setPos(float(x - r if left else x + r), float(y))
+        self._place_sum_label()
         self._sum_label.show()
+
+    def _place_sum_label(self) -> None:
+        """Beside the selected neuron, on the right, else on the left, where the label fits in
+        the view; else under it, kept inside the view."""
+        lay = self._layout
+        if lay is None or self._selected is None or not lay.exists(*self._selected):
+            return
+        node = lay.node(*self._selected)
+        x, y = (float(v) for v in lay.xy[node])
+        r = float(lay.diameter[node]) * RING_FACTOR / 2
+        width = self._sum_label.boundingRect().width() / max(self._scale, 1e-9)   # view units
+        rect = self._box.viewRect()
+        if x + r + width <= rect.right():
+            self._sum_label.setAnchor((0, 0.5))
+            self._sum_label.setPos(x + r, y)
+        elif x - r - width >= rect.left():
+            self._sum_label.setAnchor((1, 0.5))
+            self._sum_label.setPos(x - r, y)
+        else:
+            centre = min(max(x, rect.left() + width / 2), rect.right() - width / 2)
+            self._sum_label.setAnchor((0.5, 0))
+            self._sum_label.setPos(centre, y - r - VALUE_LABEL_PIXELS / max(self._scale, 1e-9))
 
     def sum_label_text(self) -> str:
         """The chain-rule label beside the selected neuron ("" when none is shown)."""
@@ -659,6 +676,7 @@ class NetworkView(QWidget):
         self._box.setRange(QRectF(*fit.rect), padding=0)
         self._scale = fit.scale
         self._draw_ring()
+        self._place_sum_label()
         if self._reused[0]:                   # the rings' size follows the scale
             self._light_reuse(self._snap.phase if self._snap is not None else None)
         self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
