@@ -442,3 +442,22 @@ def test_a_lesson_says_whose_numbers_it_quotes_when_the_diagram_shows_means(qtbo
     choose(qtbot, window.network.focus_combo(), "pinned sample")
     qtbot.waitUntil(lambda: "the diagram shows batch means" not in lessons.shown_text(),
                     timeout=3000)
+
+
+@pytest.mark.parametrize("width", [380, 900])
+def test_the_sum_label_stays_inside_the_diagram(qtbot, make_snap, width):
+    from bpviz.ui.focus import FocusModel
+    from bpviz.ui.network_view import NetworkView
+    view = NetworkView(focus=FocusModel("sample", 0))
+    qtbot.addWidget(view)
+    view.resize(width, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(make_snap("gaussian-clouds", passes=1))
+    for layer, i in ((1, 0), (1, 2), (2, 1)):
+        view.select_neuron(layer, i)
+        QApplication.processEvents()
+        assert view.sum_label_text()
+        label = view.sum_label_item().sceneBoundingRect()
+        box = view.diagram_scene_rect()
+        assert box.contains(label), (layer, i, label, box)

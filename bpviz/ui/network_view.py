@@ -438,6 +438,14 @@ class NetworkView(QWidget):
         """The chain-rule label beside the selected neuron ("" when none is shown)."""
         return self._sum_label.textItem.toPlainText() if self._sum_label.isVisible() else ""
 
+    def sum_label_item(self) -> pg.TextItem:
+        """The item of :meth:`sum_label_text` (where it is drawn)."""
+        return self._sum_label
+
+    def diagram_scene_rect(self) -> QRectF:
+        """The diagram's area (its view box) in scene coordinates."""
+        return self._box.sceneBoundingRect()
+
     def uplinks_emphasised(self) -> list[tuple[int, int, int]]:
         """The edges emphasised under the Σ label, as (wi, i, j): the selected hidden neuron's
         uplinks."""
