@@ -105,7 +105,7 @@ def networks(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
-def test_one_samples_network_tables_obey_the_chain_rule(tmp_path_factory, spec):
+def test_one_samples_network_tables_obey_the_chain_rule(spec):
     cfg = Config.preset("xor")
     for k in ("dataset", "hidden", "activation", "output", "init", "seed", "batch_size"):
         setattr(cfg, k, spec[k])
