@@ -4,9 +4,10 @@ One *pass* is a forward pass, a backward pass and one update over one mini-batch
 passes that cover every training sample once. The trainer keeps a per-epoch history evaluated at the
 weights at the *start* of each epoch (row e holds the loss before epoch e's first update, as the
 classic numpy example prints it): train loss and accuracy, test loss and accuracy, and the gradient
-norm of every layer in the epoch's first pass (for full-batch training this is the exact gradient of
-the training loss). For full-batch training the row costs nothing extra: it comes from the pass's
-own trace.
+norm of every layer: the gradient of the whole training set's loss at those weights, weights and
+biases of the layer together, with the L2 term the optimizer follows (``gradient_norms``). For
+full-batch training the row costs nothing extra: it comes from the pass's own trace; with
+mini-batches it costs one forward and backward pass over the training set per epoch.
 
 Learning rate, momentum, batch size and L2 are plain attributes read on every pass, so they can
 change between passes without a reset.
@@ -182,6 +183,17 @@ class History:
         """Drop the rows of epoch ``epoch`` and later."""
         if self._rows is not None:
             self.n = int(np.searchsorted(self._rows[:self.n, 0], epoch, side="left"))
+
+
+def gradient_norms(trace: Trace, weights, l2: float = 0.0) -> list[float]:
+    """The norm of every layer's gradient in ``trace``, weights and biases together:
+    ‖(∂L/∂W[l] + λ·W[l], ∂L/∂b[l])‖, with the L2 term λ·W[l] (``l2``; the biases have none)
+    that the optimizer follows."""
+    norms = []
+    for W, gW, gb in zip(weights, trace.grad_weights, trace.grad_biases):
+        g = gW + l2 * W if l2 else gW
+        norms.append(float(np.sqrt((g * g).sum() + (gb * gb).sum())))
+    return norms
 
 
 def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
@@ -394,12 +406,11 @@ class Trainer:
         return result
 
     def _record_epoch_row(self, trace: Trace, idx) -> None:
-        norms = [float(np.sqrt((g * g).sum() + (gb * gb).sum()))
-                 for g, gb in zip(trace.grad_weights, trace.grad_biases)]
-        if idx is None:   # full batch: the trace is the training set at these weights
-            loss, acc = trace.loss, accuracy_t(trace.output.T, self.labels)
-        else:
-            loss, acc = self._evaluate_t(self._XT, self._TT, self.labels)
+        if idx is not None:   # a mini-batch: one more pass, backward too, over the training set
+            with np.errstate(over="ignore", invalid="ignore"):
+                trace = self.network.backprop_t(self._XT, self._TT)
+        norms = gradient_norms(trace, self.network.weights, self.l2)
+        loss, acc = trace.loss, accuracy_t(trace.output.T, self.labels)
         test_loss, test_acc = self._evaluate_t(self._XT_test, self._TT_test, self.test_labels)
         self.history.append(self.epoch, loss, acc, test_loss, test_acc, norms)
 

@@ -1,0 +1,179 @@
+"""Every number is what its label says: the per-layer gradient norms of the history and the cost
+panel, a zero norm on the panel, the surface slice's age, the Controls' sample count, the notes
+of a configuration, and the loss `snapshot` prints."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from bpviz.engine import Config, build
+from bpviz.engine.snapshot import make_snapshot
+from bpviz.ui.cost_view import ZERO_LABEL, CostView
+
+
+# -- an independent computation: plain numpy, written here -------------------------------------
+
+def numpy_gradient_norms(X, T, weights, biases, hidden, output, l2):
+    """‖(∂L/∂W[l] + λ·W[l], ∂L/∂b[l])‖ of every layer over all of (X, T), L the mean loss,
+    computed with plain numpy from the formulas (relu or tanh hidden layers, softmax with
+    cross-entropy or a linear output with ½ squared error)."""
+    acts, zs = [X], []
+    a = X
+    for k, (W, b) in enumerate(zip(weights, biases)):
+        z = a @ W + b
+        zs.append(z)
+        if k < len(weights) - 1:
+            a = np.maximum(z, 0.0) if hidden == "relu" else np.tanh(z)
+        elif output == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = z
+        acts.append(a)
+    N = len(X)
+    delta = acts[-1] - T                     # softmax + cross-entropy, or linear + ½ squared error
+    norms = [None] * len(weights)
+    for k in range(len(weights) - 1, -1, -1):
+        gW = acts[k].T @ delta / N + l2 * weights[k]
+        gb = delta.mean(axis=0)
+        norms[k] = np.sqrt((gW ** 2).sum() + (gb ** 2).sum())
+        if k:
+            d = (zs[k - 1] > 0).astype(float) if hidden == "relu" else 1 - np.tanh(zs[k - 1]) ** 2
+            delta = (delta @ weights[k].T) * d
+    return np.array(norms)
+
+
+@pytest.fixture
+def csv_2000(tmp_path):
+    """A CSV of 2,000 rows: 3 numeric features and a class label."""
+    rng = np.random.RandomState(7)
+    X = rng.randn(2000, 3)
+    y = (X[:, 0] + 0.5 * X[:, 1] ** 2 > 0.4).astype(int) + (X[:, 2] > 1).astype(int)
+    path = tmp_path / "mine.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "c", "label"])
+        for row, label in zip(X, y):
+            w.writerow([*(f"{v:.6f}" for v in row), f"class{label}"])
+    return path
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_history_grad_norms_are_the_whole_training_sets_gradient_at_the_epochs_weights(csv_2000, l2):
+    cfg = Config(dataset="csv", data_file=str(csv_2000), test_fraction=0.2, standardize=True,
+                 hidden=(16, 16, 16), activation="relu", init="he", seed=3, optimizer="momentum",
+                 lr=0.05, momentum=0.9, batch_size=32, l2=l2)
+    ds, net, trainer = build(cfg)
+    assert len(ds.X_train) == 1600 and not trainer.full_batch
+    starts, first_batches = [], []
+    for _ in range(5):
+        starts.append(([w.copy() for w in net.weights], [b.copy() for b in net.biases]))
+        first_batches.append(trainer.peek_batch().copy())    # the epoch's first pass takes it
+        trainer.run_epoch()
+    T = ds.targets(ds.y_train)
+    norms = trainer.history.grad_norms
+    assert norms.shape == (5, 4)
+    for e, (W, b) in enumerate(starts):
+        want = numpy_gradient_norms(ds.X_train, T, W, b, "relu", "softmax", l2)
+        np.testing.assert_allclose(norms[e], want, rtol=1e-10)
+        # and not the epoch's first mini-batch's gradient, which differs
+        idx = first_batches[e]
+        batch = numpy_gradient_norms(ds.X_train[idx], T[idx], W, b, "relu", "softmax", l2)
+        assert not np.allclose(norms[e], batch, rtol=1e-2)
+
+
+def test_full_batch_history_norms_include_the_l2_term(make_run):
+    _, ds, net, trainer = make_run("plane", hidden=(4,), l2=0.05)
+    W, b = [w.copy() for w in net.weights], [x.copy() for x in net.biases]
+    trainer.run_epoch()
+    want = numpy_gradient_norms(ds.X_train, ds.targets(ds.y_train), W, b, "tanh", "linear", 0.05)
+    np.testing.assert_allclose(trainer.history.grad_norms[0], want, rtol=1e-10)
+    no_l2 = numpy_gradient_norms(ds.X_train, ds.targets(ds.y_train), W, b, "tanh", "linear", 0.0)
+    assert not np.allclose(want, no_l2)
+
+
+def test_the_cost_panel_draws_the_historys_norms(qtbot, csv_2000):
+    cfg = Config(dataset="csv", data_file=str(csv_2000), test_fraction=0.2, standardize=True,
+                 hidden=(8, 8), activation="relu", init="he", seed=1, lr=0.05, batch_size=64)
+    ds, net, trainer = build(cfg)
+    starts = []
+    for _ in range(3):
+        starts.append(([w.copy() for w in net.weights], [b.copy() for b in net.biases]))
+        trainer.run_epoch()
+    view = CostView()
+    qtbot.addWidget(view)
+    view.resize(700, 450)
+    view.ingest(make_snapshot(trainer, seq=1, running=False, trace=trainer.last_trace,
+                              trace_weights=None, trace_biases=None, new_pass_losses=[],
+                              new_pass_positions=[]))
+    view.show_snapshot()
+    T = ds.targets(ds.y_train)
+    want = np.array([numpy_gradient_norms(ds.X_train, T, W, b, "relu", "softmax", 0.0)
+                     for W, b in starts])
+    for l in (1, 2, 3):
+        x, y = view.drawn_gradient(l)
+        np.testing.assert_array_equal(x, [0, 1, 2])
+        np.testing.assert_allclose(y, want[:, l - 1], rtol=1e-9)
+
+
+# -- a norm of exactly 0 on the log axis ----------------------------------------------------------
+
+def snapshot_with_norms(make_snap, norms):
+    """A snapshot of a 2-4-4-3 network whose history rows hold ``norms`` (epochs 0, 1, ...)."""
+    snap = make_snap("gaussian-clouds", passes=1, hidden=(4, 4))
+    header = list(snap.history_header)
+    rows = np.zeros((len(norms), len(header)))
+    rows[:, header.index("epoch")] = np.arange(len(norms))
+    rows[:, header.index("loss")] = np.linspace(2.0, 1.0, len(norms))
+    rows[:, header.index("accuracy")] = 0.5
+    rows[:, header.index("test_loss")] = np.nan
+    rows[:, header.index("test_accuracy")] = np.nan
+    for l in range(3):
+        rows[:, header.index(f"grad_norm_{l + 1}")] = [n[l] for n in norms]
+    import dataclasses
+    return dataclasses.replace(snap, new_history=rows, history_length=len(norms),
+                               new_pass_losses=np.zeros(0), new_pass_positions=np.zeros(0))
+
+
+def test_a_zero_norm_is_drawn_on_a_marked_floor(qtbot, make_snap):
+    view = CostView()
+    qtbot.addWidget(view)
+    view.resize(700, 450)
+    view.show()
+    norms = [(0.02, 0.5, 1.0), (0.003, 0.4, 0.9), (0.0, 0.3, 0.8), (0.0, 0.2, 0.7)]
+    view.ingest(snapshot_with_norms(make_snap, norms))
+    view.show_snapshot()
+    floor = view.zero_floor()
+    assert 0 < floor < 0.003 and floor == pytest.approx(1e-4)   # a decade below 0.003
+    x, y = view.drawn_gradient(1)
+    np.testing.assert_array_equal(x, [0, 1, 2, 3])
+    np.testing.assert_allclose(y, [0.02, 0.003, floor, floor])   # a line, not a gap
+    assert np.isfinite(y).all()
+    assert view.zero_marks() == [(2.0, 1), (3.0, 1)]
+    assert view.zero_line_label() == ZERO_LABEL
+    assert ZERO_LABEL in view.legend(view.grad_plot).labels()
+    (_, _), (y0, y1) = view.grad_plot.vb.viewRange()
+    assert y0 < np.log10(floor) < y1                              # the floor is in view
+    readout = view.gradient_readout_text(3.0).splitlines()
+    assert readout[1].endswith(ZERO_LABEL) and readout[1].startswith("layer 1")
+    np.testing.assert_allclose(view.drawn_gradient(2)[1], [0.5, 0.4, 0.3, 0.2])
+
+    view.clear()                                  # a run with no zero: no floor, no marker
+    view.ingest(snapshot_with_norms(make_snap, norms[:2]))
+    view.show_snapshot()
+    assert view.zero_marks() == [] and view.zero_line_label() == ""
+    assert ZERO_LABEL not in view.legend(view.grad_plot).labels()
+
+
+def test_a_layer_whose_norm_is_always_zero_is_still_drawn(qtbot, make_snap):
+    view = CostView()
+    qtbot.addWidget(view)
+    view.resize(700, 450)
+    view.ingest(snapshot_with_norms(make_snap, [(0.0, 0.0, 0.0), (0.0, 0.0, 0.0)]))
+    view.show_snapshot()
+    for l in (1, 2, 3):
+        assert view.is_drawn(f"grad_norm_{l}")
+        np.testing.assert_allclose(view.drawn_gradient(l)[1], [view.zero_floor()] * 2)
+    assert len(view.zero_marks()) == 6
