@@ -177,3 +177,60 @@ def test_a_layer_whose_norm_is_always_zero_is_still_drawn(qtbot, make_snap):
         assert view.is_drawn(f"grad_norm_{l}")
         np.testing.assert_allclose(view.drawn_gradient(l)[1], [view.zero_floor()] * 2)
     assert len(view.zero_marks()) == 6
+
+
+# -- the notes of a configuration ------------------------------------------------------------------
+
+CLASSIC_NOTES = Config.preset("gaussian-clouds").notes
+
+
+def test_a_presets_notes_stay_only_while_the_configuration_is_the_presets():
+    assert "three Gaussian clouds" in CLASSIC_NOTES
+    cfg = Config.preset("gaussian-clouds")
+    cfg.epochs = 50                                   # how long it runs: still the classic example
+    assert cfg.to_dict()["notes"] == CLASSIC_NOTES
+    assert Config.from_dict(cfg.to_dict()).to_dict()["notes"] == CLASSIC_NOTES
+    for change in (dict(dataset="csv", data_file="mine.csv", n_samples=None), dict(hidden=(5,)),
+                   dict(lr=0.5), dict(activation="tanh"), dict(batch_size=32)):
+        changed = Config.preset("gaussian-clouds")
+        for k, v in change.items():
+            setattr(changed, k, v)
+        assert changed.to_dict()["notes"] == "", change
+    own = Config(dataset="csv", data_file="mine.csv", notes="my own run")
+    assert own.to_dict()["notes"] == "my own run"     # notes of nobody's preset stay
+
+
+def test_a_csv_runs_config_json_says_nothing_of_the_preset(tmp_path, csv_2000):
+    from bpviz.cli import main
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(csv_2000), "--epochs", "2", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["dataset"] == "csv" and config["notes"] == ""
+    assert "Gaussian" not in (out / "config.json").read_text()
+    out2 = tmp_path / "classic"
+    assert main(["train", "--preset", "gaussian-clouds", "--epochs", "2", "--out", str(out2)]) == 0
+    assert json.loads((out2 / "config.json").read_text())["config"]["notes"] == CLASSIC_NOTES
+
+
+# -- a CSV opened in the window: the Controls' sample count and the export manifest -----------------
+
+def test_a_csv_opened_in_the_window_shows_its_rows_and_exports_no_preset_notes(
+        qtbot, open_window, csv_2000, tmp_path):
+    from tests.test_window_input import answer_file_dialog, back_to_window, click_menu
+    from bpviz.ui.export import export_all
+    window = open_window()
+    assert window.controls.samples.text() == "1500"
+    answer_file_dialog(qtbot, str(csv_2000))
+    click_menu(qtbot, window, "File", "Open dataset CSV")
+    qtbot.waitUntil(lambda: window.config.dataset == "csv" and window.dataset is not None
+                    and window.dataset.source == str(csv_2000), timeout=15000)
+    back_to_window(qtbot, window)
+    box = window.controls.samples
+    assert box.text() == "2000" and box.value() == 2000          # not "4"
+    assert "1,600 for training, 400 for testing" in box.toolTip()
+    assert not box.isEnabled()                                   # the file sets it
+    folder = tmp_path / "export"
+    written = export_all(window, folder)
+    manifest = json.loads(written[-1].read_text())
+    assert manifest["config"]["dataset"] == "csv" and manifest["config"]["notes"] == ""
+    assert "Gaussian" not in written[-1].read_text()
