@@ -234,3 +234,40 @@ def test_a_csv_opened_in_the_window_shows_its_rows_and_exports_no_preset_notes(
     manifest = json.loads(written[-1].read_text())
     assert manifest["config"]["dataset"] == "csv" and manifest["config"]["notes"] == ""
     assert "Gaussian" not in written[-1].read_text()
+
+
+# -- the same epoch gives the same loss in `train`, `snapshot` and `export` ----------------------
+
+def test_snapshot_train_and_export_report_the_same_loss_for_the_same_epoch(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tests.test_trainer import classic_reference
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+
+    def bpviz(*args):
+        p = subprocess.run([sys.executable, "-m", "bpviz", *args], capture_output=True, text=True,
+                           timeout=300, env=env)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    epochs = 40
+    train = bpviz("train", "--preset", "gaussian-clouds", "--epochs", str(epochs), "--out",
+                  str(tmp_path / "run"))
+    snapshot = bpviz("snapshot", "--preset", "gaussian-clouds", "--epochs", str(epochs), "--out",
+                     str(tmp_path / "w.png"))
+    bpviz("export", "--session", str(tmp_path / "run" / "session.bpviz"), "--out",
+          str(tmp_path / "figs"))
+    train_loss = re.search(r"\bloss (\S+)", train).group(1).rstrip(",")
+    snap_loss = re.search(r"\bloss (\S+)", snapshot).group(1).rstrip(",")
+    assert f"epoch {epochs}" in snapshot
+    manifest = json.loads((tmp_path / "figs" / "manifest.json").read_text())
+    assert manifest["snapshot"]["epoch"] == epochs
+    # the loss at the weights after 40 epochs, from the classic code written out in plain numpy:
+    # the loss its 41st epoch starts from
+    want = classic_reference(epochs + 1)[0][epochs]
+    assert snap_loss == train_loss == f"{want:.6g}"
+    assert manifest["snapshot"]["loss"] == pytest.approx(want, rel=1e-9)

@@ -160,7 +160,9 @@ def cmd_snapshot(args) -> int:
         window.shutdown()        # headless: no question about unsaved training
         window.close()
     snap = window.latest
-    print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {snap.loss:.5g}")
+    from ..engine.snapshot import training_loss
+    loss = training_loss(snap, window.dataset)   # at the weights shown, as `train` reports it
+    print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {loss:.6g}")
     if diverged:
         print(f"bpviz snapshot: {diverged}", file=sys.stderr)
         return EXIT_DIVERGED
