@@ -515,6 +515,8 @@ class TrainingSession:
                 return
             if self._stop_at_epoch is not None and self.trainer.epoch >= self._stop_at_epoch:
                 self._pause_quietly()
+                if self.trainer.check_weights() is not None:    # the last pass overshot
+                    self._preview_trace()
                 self._publish(force=True)
                 return
         self._wake_at = time.perf_counter()

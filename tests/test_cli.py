@@ -306,7 +306,17 @@ def test_a_failed_rename_puts_back_the_files_already_moved(tmp_path, capsys, mon
     assert "Permission denied" in capsys.readouterr().err
     assert {name: (tmp_path / name).read_bytes() for name in RUN_FILES} == old
     assert _leftovers(tmp_path) == []
-    # and into a new folder, the files that were moved are taken away again
+    # and into a new folder, the files that were moved are taken away again, and the folder
     moves.clear()
     assert main(["train", "--preset", "xor", "--epochs", "3", "--out", str(tmp_path / "new")]) == 2
-    assert list((tmp_path / "new").iterdir()) == []
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("flag, typed", [("--seed", "3.9999999999999999"), ("--samples", "4.0"),
+                                         ("--batch-size", "1e3"), ("--epochs", "1_000")])
+def test_a_whole_number_flag_refuses_what_the_window_refuses(flag, typed, capsys):
+    """The flag and the window's box read a whole number the same way (both refuse these)."""
+    assert main(["train", flag, typed]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bpviz train: {flag} must be a whole number from ") and \
+        err.endswith(f"; got {typed}\n")

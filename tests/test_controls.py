@@ -212,6 +212,13 @@ REFUSALS = [
     ("samples", "250000", "samples must be a whole number between 4 and 100000; 250000 was not "
                           "applied"),
     ("test_fraction", "0.95", "test fraction must be between 0 and 0.9; 0.95 was not applied"),
+    # not whole numbers as typed, though a float rounds them to one: the flags refuse them too
+    ("seed", "3.9999999999999999", "seed must be a whole number between 0 and 2147483647; "
+                                   "3.9999999999999999 was not applied"),
+    ("samples", "4.0", "samples must be a whole number between 4 and 100000; 4.0 was not "
+                       "applied"),
+    ("batch", "1e3", "batch size must be a whole number between 0 (full batch) and 100000; "
+                     "1e3 was not applied"),
 ]
 
 

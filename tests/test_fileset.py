@@ -222,3 +222,67 @@ def test_a_session_save_that_cannot_be_put_in_place_keeps_the_old_file(tmp_path,
     monkeypatch.undo()
     save_session(path, trainer, cfg)
     assert load_session(path).trainer.epoch == trainer.epoch == 1
+
+
+# -- a read-only disk, and folders made for an output ---------------------------------------------
+
+def test_a_read_only_disk_is_reported_for_the_target_not_the_temporary_file(tmp_path,
+                                                                            monkeypatch):
+    """On a read-only disk even removing the temporary file fails (EROFS): that second error must
+    not replace the first, which names the file the user asked for."""
+    def read_only(tmp):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp))
+
+    def unlink(self, missing_ok=False):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+    monkeypatch.setattr(fileset.Path, "unlink", unlink)
+    with pytest.raises(OSError) as err:
+        write_file(tmp_path / "a.txt", read_only)
+    assert err.value.errno == errno.EROFS and err.value.filename == str(tmp_path / "a.txt")
+
+
+def test_a_read_only_disk_through_the_command_line_names_the_target(tmp_path, monkeypatch,
+                                                                    capsys):
+    from bpviz.cli import main
+    real_open = open
+
+    def read_only_open(file, *args, **kwargs):
+        if str(file).endswith(".tmp"):
+            raise OSError(errno.EROFS, "Read-only file system", str(file))
+        return real_open(file, *args, **kwargs)
+
+    def unlink(self, missing_ok=False):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+    monkeypatch.setattr("builtins.open", read_only_open)
+    monkeypatch.setattr(fileset.Path, "unlink", unlink)
+    assert main(["train", "--preset", "xor", "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"bpviz: cannot write or read {tmp_path / 'history.csv'}: "
+                                       f"Read-only file system\n")
+
+
+def test_a_folder_made_for_an_output_goes_again_when_nothing_is_put_in_place(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    with FileSet(out, create=True) as files:
+        files.write("a", text("a"))
+        with pytest.raises(OSError):
+            files.write("b", half_then(OSError(errno.ENOSPC, "No space left on device")))
+    assert list(tmp_path.iterdir()) == []
+    # a folder that was there before stays, and so does one that holds other files
+    (tmp_path / "kept").mkdir()
+    with FileSet(tmp_path / "kept", create=True) as files:
+        with pytest.raises(OSError):
+            files.write("b", half_then(OSError(errno.ENOSPC, "No space left on device")))
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    # and when the output lands, the folders it made stay with it
+    with FileSet(out, create=True) as files:
+        files.write("a", text("a"))
+        files.commit()
+    assert contents(out) == {"a": "a"}
+
+
+def test_a_folder_that_cannot_be_made_is_named(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with FileSet(tmp_path / "file" / "sub", create=True) as files:
+        with pytest.raises(OSError) as err:
+            files.write("a", text("a"))
+    assert err.value.filename == str(tmp_path / "file" / "sub")

@@ -96,7 +96,8 @@ def test_live_hyper_parameters_trajectory_and_extra_come_back(tmp_path):
     trainer.run(epochs=2, on_pass=lambda r: trajectory.record(trainer.network, trainer.pass_count))
     trainer.lr, trainer.momentum, trainer.batch_size, trainer.l2 = 0.05, 0.5, 50, 1e-3
     trainer.step()
-    extra = {"selected": [1, 2], "surface_axes": ["W0[0,1]", "b1[0]"], "pinned": 7, "note": "é"}
+    extra = {"selected": [1, 2], "surface_axes": [["weight", 0, 0, 1], ["bias", 1, 0, 0]],
+             "pinned": 7, "note": "é"}
     save_session(tmp_path / "s.bpviz", trainer, cfg, trajectory=trajectory, extra=extra)
 
     s = load_session(tmp_path / "s.bpviz")

@@ -49,11 +49,12 @@ def setting(key: str, flag: str, **change):
     from dataclasses import replace
 
     from ..engine.config import RANGES
+    from ..engine.ranges import parse_whole
     rng = replace(RANGES[key], **change)
 
     def parse(text):
         try:
-            v = int(text) if rng.integer else float(text)
+            v = parse_whole(text) if rng.integer else float(text)
         except ValueError:
             v = None
         if v is None or not rng.accepts(v):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..engine.errors import ConfigError
 from .common import EXIT_OK, add_run_options, config_from_args, number
 
 
@@ -21,6 +22,10 @@ def cmd_gradcheck(args) -> int:
     dataset, net, trainer = build(cfg)
     n = min(len(trainer.X), args.samples_check)
     check = gradient_check(net, trainer.X[:n], trainer.T[:n])
+    if not check.checked:
+        raise ConfigError(f"nothing to check: all {n} samples sit on a ReLU kink (a pre-activation "
+                          f"at 0), where the gradient is not defined; try other data, another "
+                          f"--seed or --activation tanh")
     kind, layer, where = check.worst_location()
     skipped = f" ({n - check.samples} on a ReLU kink left out)" if check.samples < n else ""
     ok = check.worst <= args.tolerance

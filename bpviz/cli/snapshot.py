@@ -13,6 +13,7 @@ its picture and exits 3 with the divergence on stderr, as ``train`` does.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -70,47 +71,91 @@ def _wait_for_epochs(app, window, target: int, stall_s: float = STALL_S) -> str 
         time.sleep(0.005)
 
 
-def render_window(config, epochs: int, size=(1600, 1000), select=None, lesson=None):
-    """Build the main window, open lesson ``lesson`` (1-based) if given, train ``epochs`` epochs,
-    and return (QImage, window, app, divergence message or None)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+class HeadlessWindow:
+    """The main window on the offscreen platform with throw-away settings, for one command::
 
-    from ..ui.main_window import MainWindow
-    from ..ui.qt import quiet_platform_messages
+        with HeadlessWindow(config, "bpviz-export-") as (window, app):
+            ...
 
-    quiet_platform_messages()
-    app = QApplication.instance() or QApplication(["bpviz"])
-    settings_dir = tempfile.mkdtemp(prefix="bpviz-snapshot-")
-    settings = QSettings(os.path.join(settings_dir, "settings.ini"), QSettings.IniFormat)
-    window = MainWindow(config, settings=settings)
+    On leaving, training is stopped and joined, the window is closed and deleted while Python is
+    still whole (a window left for the interpreter's exit is torn down by PySide in no particular
+    order, and an item's Python code called from that teardown crashes the process), and the
+    settings folder is removed."""
+
+    def __init__(self, config, prefix: str):
+        self.config, self.prefix = config, prefix
+        self.window = self.app = None
+
+    def __enter__(self):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+
+        from ..ui.main_window import MainWindow
+        from ..ui.qt import quiet_platform_messages
+
+        quiet_platform_messages()
+        self.app = QApplication.instance() or QApplication(["bpviz"])
+        self.folder = tempfile.mkdtemp(prefix=self.prefix)
+        self.settings = QSettings(os.path.join(self.folder, "settings.ini"), QSettings.IniFormat)
+        try:
+            self.window = MainWindow(self.config, settings=self.settings)
+        except BaseException:
+            self._remove_folder()
+            raise
+        return self.window, self.app
+
+    def __exit__(self, *exc) -> None:
+        from PySide6.QtCore import QEvent
+        window, self.window = self.window, None
+        try:
+            window.shutdown()        # headless: no question about unsaved training
+            window.close()
+            window.deleteLater()
+            self.app.sendPostedEvents(None, QEvent.DeferredDelete)
+        finally:
+            self._remove_folder()
+
+    def _remove_folder(self) -> None:
+        self.settings.sync()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _check_size(window, size) -> None:
+    """Refuse a picture size the window cannot be drawn at (it has a minimum size)."""
+    shown = window.size()
+    if (shown.width(), shown.height()) != tuple(size):
+        raise ConfigError(f"--size {size[0]}x{size[1]}: the window cannot be drawn at that size; "
+                          f"at this layout it needs at least {shown.width()}x{shown.height()}")
+
+
+def render_window(window, app, epochs: int, size=(1600, 1000), select=None, lesson=None):
+    """Show ``window`` at ``size``, open lesson ``lesson`` (1-based) if given, train ``epochs``
+    epochs, and return (QImage, divergence message or None)."""
     window.resize(*size)
     window.show()
+    app.processEvents()
+    _check_size(window, size)
     diverged = None
-    try:
-        if not _wait(app, lambda: window.latest is not None or bool(window.last_error),
-                     START_WAIT_S) or window.last_error:
-            raise WindowError(window.last_error or "the window did not start training")
-        if lesson is not None:
-            from ..ui.lessons_view import open_for_picture
-            open_for_picture(window, lesson, lambda c, t: _wait(app, c, t))
-        if select is not None:
-            window.select_neuron(*select)
-        if epochs:
-            target = window.latest.epoch + epochs
-            window.host.runEpochsRequested.emit(epochs)
-            diverged = _wait_for_epochs(app, window, target)
-        window.paint_now()
-        _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
-              SURFACE_WAIT_S)
-        window.paint_now()
-        app.processEvents()
-        return window.grab().toImage(), window, app, diverged
-    except BaseException:
-        window.shutdown()
-        window.close()
-        raise
+    if not _wait(app, lambda: window.latest is not None or bool(window.last_error),
+                 START_WAIT_S) or window.last_error:
+        raise WindowError(window.last_error or "the window did not start training")
+    if lesson is not None:
+        from ..ui.lessons_view import open_for_picture
+        open_for_picture(window, lesson, lambda c, t: _wait(app, c, t))
+    if select is not None:
+        window.select_neuron(*select)
+    if epochs:
+        target = window.latest.epoch + epochs
+        window.host.runEpochsRequested.emit(epochs)
+        diverged = _wait_for_epochs(app, window, target)
+    window.paint_now()
+    _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
+          SURFACE_WAIT_S)
+    window.paint_now()
+    app.processEvents()
+    _check_size(window, size)
+    return window.grab().toImage(), diverged
 
 
 def add_parser(subparsers) -> None:
@@ -151,17 +196,14 @@ def cmd_snapshot(args) -> int:
         from ..lessons import check_lesson_number
         check_lesson_number(lesson)
     epochs = args.epochs if args.epochs is not None else 0
-    image, window, app, diverged = render_window(config, epochs, args.size, args.select, lesson)
-    try:
-        from ..engine.fileset import write_file
-        from ..ui.formats import png_bytes
+    from ..engine.fileset import write_file
+    from ..ui.formats import png_bytes
+    with HeadlessWindow(config, "bpviz-snapshot-") as (window, app):
+        image, diverged = render_window(window, app, epochs, args.size, args.select, lesson)
         write_file(out, lambda tmp: tmp.write_bytes(png_bytes(image)))
-    finally:
-        window.shutdown()        # headless: no question about unsaved training
-        window.close()
-    snap = window.latest
-    from ..engine.snapshot import training_loss
-    loss = training_loss(snap, window.dataset)   # at the weights shown, as `train` reports it
+        snap = window.latest
+        from ..engine.snapshot import training_loss
+        loss = training_loss(snap, window.dataset)   # at the weights shown, as `train` reports it
     print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {loss:.6g}")
     if diverged:
         print(f"bpviz snapshot: {diverged}", file=sys.stderr)
@@ -170,30 +212,32 @@ def cmd_snapshot(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """``bpviz export --session FILE.bpviz --out DIR``: every panel in every format, no display."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
+    """``bpviz export --session FILE.bpviz --out DIR``: every panel in every format, no display.
+    A session whose training diverged is exported like any other (it shows the divergence)."""
     from ..engine.session import load_session
     from ..ui.export import export_all
-    from ..ui.main_window import MainWindow
-    from ..ui.qt import quiet_platform_messages
 
     session = load_session(args.session)          # refuse a bad file before any window exists
-    quiet_platform_messages()
-    app = QApplication.instance() or QApplication(["bpviz"])
-    settings_dir = tempfile.mkdtemp(prefix="bpviz-export-")
-    window = MainWindow(session.config,
-                        settings=QSettings(os.path.join(settings_dir, "s.ini"), QSettings.IniFormat))
-    window.resize(1600, 1000)
-    window.show()
-    try:
+    with HeadlessWindow(session.config, "bpviz-export-") as (window, app):
+        window.resize(1600, 1000)
+        window.show()
+        error_before = window.last_error
         window.open_session(args.session)
         target = session.trainer.pass_count
-        if not _wait(app, lambda: bool(window.last_error) or (
-                window.latest is not None and window.session_path is not None
-                and window.latest.pass_count == target), START_WAIT_S) or window.last_error:
+
+        def opened():
+            snap = window.latest
+            return (snap is not None and window.session_path is not None
+                    and snap.pass_count == target)
+
+        def refused():
+            # an error other than the divergence the opened session shows
+            error = window.last_error
+            snap = window.latest
+            return bool(error) and error != error_before and not (
+                snap is not None and snap.diverged and error == snap.diverged)
+
+        if not _wait(app, lambda: opened() or refused(), START_WAIT_S) or not opened():
             raise WindowError(window.last_error or f"{args.session}: could not be opened")
         window.paint_now()
         _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
@@ -201,8 +245,5 @@ def cmd_export(args) -> int:
         window.paint_now()
         app.processEvents()
         written = export_all(window, Path(args.out))
-    finally:
-        window.shutdown()
-        window.close()
     print(f"wrote {len(written)} files to {args.out}")
-    return 0
+    return EXIT_OK

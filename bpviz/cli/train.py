@@ -32,7 +32,6 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
 
     from ..engine.fileset import FileSet
     from ..engine.session import LIVE_SETTINGS, write_session
-    out.mkdir(parents=True, exist_ok=True)
     hist = trainer.history
     header = hist.header(trainer.network.n_layers)
 
@@ -63,7 +62,7 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
     def session_bpviz(tmp):
         write_session(tmp, trainer, config, trajectory=trajectory, extra=extra)
 
-    with FileSet(out) as files:
+    with FileSet(out, create=True) as files:     # a folder made here goes again on failure
         files.write("history.csv", history_csv)
         files.write("weights.npz", weights_npz)
         files.write("config.json", config_json)

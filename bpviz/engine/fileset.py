@@ -21,7 +21,11 @@ cut. On success or failure no temporary file is left; only a crash in the middle
 (a few renames) can leave the output half replaced.
 
 An ``OSError`` raised while writing or putting a file in place names that file (the target, not
-its temporary name) in ``filename``.
+its temporary name) in ``filename``; a temporary file that cannot be removed after an error (a disk
+that turned read-only) does not hide that error.
+
+``FileSet(folder, create=True)`` makes ``folder`` (and missing parents) when the first file is
+written, and takes the folders it made away again when nothing was put in place.
 """
 
 from __future__ import annotations
@@ -47,15 +51,37 @@ def _named(e: OSError, tmp: Path, target: Path) -> OSError:
     """``e`` naming ``target`` where it named the temporary file, or nothing."""
     if e.filename is None or str(e.filename) == str(tmp):
         e.filename = str(target)
+    if e.filename2 is not None and str(e.filename2) in (str(tmp), str(target)):
+        e.filename2 = None
     return e
 
 
 class FileSet:
     """Files to be put into ``folder`` together (see the module's description)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, create: bool = False):
         self.folder = Path(folder)
+        self.create = create
         self.staged: dict[Path, Path] = {}        # target → its temporary file, written
+        self.made: list[Path] = []                # folders this output created, outermost first
+        self.committed = False
+
+    def _make_folder(self) -> None:
+        missing = []
+        folder = self.folder
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as e:
+                if e.filename is None:
+                    e.filename = str(folder)
+                raise
+            self.made.append(folder)
 
     def _temporary(self, path: Path, kind: str) -> Path:
         return path.with_name(f".{path.name}.{secrets.token_hex(4)}.{kind}")
@@ -67,15 +93,17 @@ class FileSet:
         target = self.folder / name
         if target in self.staged:
             raise ValueError(f"{target} is already part of this output")
+        if self.create and not self.staged:
+            self._make_folder()
         tmp = self._temporary(target, "tmp")
         try:
             write(tmp)
             _fsync(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
         except OSError as e:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
             raise _named(e, tmp, target)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
             raise
         self.staged[target] = tmp
         return tmp
@@ -85,10 +113,16 @@ class FileSet:
         return self.staged[Path(target)]
 
     def discard(self) -> None:
-        """Remove every temporary file; nothing is put in place."""
+        """Remove every temporary file; nothing (more) is put in place. Folders this output
+        created are taken away again unless a file was put in place or they are not empty."""
         for tmp in self.staged.values():
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
         self.staged.clear()
+        if not self.committed:
+            for folder in reversed(self.made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        self.made = []
 
     def commit(self) -> list[Path]:
         """Put every written file in place, or (raising the OSError) none: the old files stay."""
@@ -97,6 +131,7 @@ class FileSet:
                 if target.is_dir() and not target.is_symlink():
                     raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
             self._replace_all()
+            self.committed = True
             for folder in {target.parent for target in self.staged}:
                 _sync_folder(folder)
             return list(self.staged)
@@ -126,15 +161,18 @@ class FileSet:
             raise
         finally:
             for backup in backups.values():
-                with contextlib.suppress(OSError):
-                    backup.unlink()
+                _remove(backup)
 
     def _backup(self, target: Path) -> Path:
         backup = self._temporary(target, "old")
         try:
             os.link(target, backup)
         except OSError:
-            shutil.copy2(target, backup)
+            try:
+                shutil.copy2(target, backup)
+            except OSError as e:
+                _remove(backup)
+                raise _named(e, backup, target)
         return backup
 
     def __enter__(self) -> "FileSet":
@@ -142,6 +180,13 @@ class FileSet:
 
     def __exit__(self, *exc) -> None:
         self.discard()          # after commit there is nothing left to discard
+
+
+def _remove(path: Path) -> None:
+    """Remove ``path`` if it is there; an error doing so (a read-only disk) is not reported: the
+    error that made it left over is the one to report."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -17,12 +17,22 @@ class GradCheck:
     samples: int = 0               # samples the check ran on
 
     @property
+    def checked(self) -> bool:
+        """Whether anything was compared (False when every sample sat on a ReLU kink)."""
+        return self.samples > 0 and bool(self.rel_error)
+
+    @property
     def worst(self) -> float:
+        """The largest relative error (NaN when nothing was checked)."""
+        if not self.checked:
+            return float("nan")
         return max(float(e.max()) for e in self.rel_error)
 
     def worst_location(self) -> tuple[str, int, tuple[int, ...]]:
         """('W' or 'b', k, element index) of the worst relative error: in weights[k] or
-        biases[k], which feed layer k + 1."""
+        biases[k], which feed layer k + 1. ValueError when nothing was checked."""
+        if not self.checked:
+            raise ValueError("nothing was checked: every sample sits on a ReLU kink")
         k = int(np.argmax([e.max() for e in self.rel_error]))
         e = self.rel_error[k]
         return ("W" if k % 2 == 0 else "b", k // 2, tuple(int(i) for i in np.unravel_index(e.argmax(), e.shape)))
@@ -79,13 +89,16 @@ def gradient_check(net: Network, X, T, h: float = 1e-4, skip_kinks: bool = True)
     """Compare backprop's gradient of the mean loss with central finite differences.
 
     With ``skip_kinks`` the samples that sit on a ReLU kink (see ``kink_free_samples``) are left
-    out; ``GradCheck.samples`` says how many were checked.
+    out; ``GradCheck.samples`` says how many were checked. When none is left (or none was
+    given) nothing is compared: ``checked`` is False and the lists are empty.
     """
     X = np.asarray(X, dtype=float)
     T = np.asarray(T, dtype=float)
     if skip_kinks:
         keep = kink_free_samples(net, X, h)
         X, T = X[keep], T[keep]
+    if len(X) == 0:
+        return GradCheck([], [], [], 0)
     trace = net.backprop(X, T)
     analytic = []
     for gW, gb in zip(trace.grad_weights, trace.grad_biases):

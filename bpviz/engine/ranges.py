@@ -1,7 +1,8 @@
 """The range of every numeric setting, and numbers in words.
 
 ``RANGES`` is the one definition of what each setting accepts; the configuration, the trainer,
-session files, the command-line flags and the window's controls all take it from here.
+session files, the command-line flags and the window's controls all take it from here. ``COUNTS``
+does the same for the counters a session carries (epochs and passes done).
 ``format_number`` writes a number exactly (for ranges and typed values), ``readable`` to three
 digits (for sentences and tables), ``whole_number`` checks a count read from a file.
 """
@@ -9,6 +10,7 @@ digits (for sentences and tables), ``whole_number`` checks a count read from a f
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Integral
@@ -111,6 +113,14 @@ RANGES: dict[str, Range] = {
     "divergence_factor": Range("divergence factor", 1.0, 1e12, off=0.0),
 }
 
+# The counters a session file carries beside its settings, in the same form: how far a run got.
+# Epochs stop at a thousand runs of the most ``--epochs`` allows, passes where a float still
+# holds every whole number (the history and the trajectory keep them as floats).
+COUNTS: dict[str, Range] = {
+    "epoch": Range("the epoch count", 0, 1000 * RANGES["epochs"].hi, integer=True),
+    "pass_count": Range("the pass count", 0, 2 ** 53, integer=True),
+}
+
 
 def readable(x: float) -> str:
     """A number for a sentence or a table, to three digits: 2.1, 0.149, 613,933, 6.14e+20."""
@@ -120,6 +130,17 @@ def readable(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.3g}"
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_whole(text: str) -> int | None:
+    """A typed whole number — ASCII digits with an optional sign, as a whole-number flag or box
+    takes it — or None: "3.9999999999999999", "4.0", "1e3" and "4_000" are not whole numbers as
+    typed, even where a float would round them to one."""
+    t = text.strip().replace("−", "-")
+    return int(t) if _WHOLE.fullmatch(t) else None
 
 
 def whole_number(name: str, value, error: type[Exception] = ValueError) -> int:

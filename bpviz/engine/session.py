@@ -59,8 +59,10 @@ keeps — and all of them together at most ``MAX_SESSION_BYTES``. Each array's `
 read (a few bytes) and its shape checked against the same limit before its data is read, straight
 into the array. A file that declares more is refused before anything large is read.
 Anything wrong (not a zip or truncated, a missing member, a foreign or newer format, arrays of the
-wrong shape, non-finite weights, data that does not match its checksum, a CSV file missing or
-changed) raises :class:`SessionError` with one line naming the file and the problem; no other
+wrong shape, non-finite weights, a counter outside its range (``ranges.COUNTS``), history rows out
+of order, selections in ``extra`` that are not of this network and data, data that does not match
+its checksum, a CSV file missing, changed or larger than a CSV file may be — its size is checked
+before it is read) raises :class:`SessionError` with one line naming the file and the problem; no other
 exception escapes ``load_session``.
 """
 
@@ -84,7 +86,7 @@ from .data import CLASSIFICATION, REGRESSION, Dataset
 from .errors import BpvizError, ConfigError, SessionError
 from .fileset import write_file
 from .network import Network
-from .ranges import whole_number
+from .ranges import COUNTS, whole_number
 from .trainer import MT19937_WORDS, Trainer
 from .trajectory import Trajectory
 
@@ -128,11 +130,16 @@ def dataset_checksum(dataset: Dataset) -> str:
     return h.hexdigest()
 
 
-def file_checksum(path) -> str:
-    """SHA-256 of a file's bytes."""
+def file_checksum(path, max_bytes: int | None = None) -> str:
+    """SHA-256 of a file's bytes; with ``max_bytes``, ValueError once more than that was read
+    (a file that grew since its size was checked is not read on for ever)."""
     h = hashlib.sha256()
+    done = 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
+            done += len(chunk)
+            if max_bytes is not None and done > max_bytes:
+                raise ValueError(f"{path} is larger than {max_bytes:,} bytes")
             h.update(chunk)
     return h.hexdigest()
 
@@ -284,10 +291,73 @@ def _read_session(zf: zipfile.ZipFile, path: Path) -> Session:
         raise SessionError(f"the saved training state lacks {e}") from None
     except (TypeError, ValueError) as e:
         raise SessionError(f"the saved training state is not valid: {e}") from None
+    _check_extra(extra, network, trainer.n_train)
     trajectory = None
     if manifest["trajectory"] is not None:
-        trajectory = _restore_trajectory(_decode(manifest["trajectory"], read), network)
+        saved = _decode(manifest["trajectory"], read)
+        _check_trajectory_counts(saved, trainer.pass_count)
+        trajectory = _restore_trajectory(saved, network)
     return Session(config, dataset, network, trainer, trajectory, extra, version, bpviz_version)
+
+
+def _check_trajectory_counts(state, pass_count: int) -> None:
+    """The trajectory's counters and passes: whole numbers, the passes rising and none after
+    the run's ``pass_count``."""
+    if not isinstance(state, dict):
+        raise SessionError("the saved trajectory is not an object")
+    for key in ("capacity", "stride", "version"):
+        COUNTS["pass_count"].check(state.get(key), f"the trajectory's {key}", SessionError)
+    passes = np.asarray(state.get("passes"))
+    if passes.ndim != 1 or passes.dtype.kind not in "iu" or (len(passes) and (
+            passes[0] < 0 or passes[-1] > pass_count or (np.diff(passes) < 0).any())):
+        raise SessionError(f"the saved trajectory's passes must be whole numbers in order, from "
+                           f"0 to the pass count {pass_count}")
+
+
+def _whole(value, below: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < below
+
+
+def _check_extra(extra: dict, network: Network, n_train: int) -> None:
+    """The window's selections in ``extra`` (the keys it writes; others are kept as saved) must be
+    what the window wrote for this network and data: a neuron of the network, a training
+    sample, two parameters of the network, a mode by name."""
+    sizes = network.sizes
+    shape = "-".join(map(str, sizes))
+    neuron = extra.get("selected_neuron")
+    if neuron not in (None, []) and not (
+            isinstance(neuron, list) and len(neuron) == 2 and _whole(neuron[0], len(sizes))
+            and _whole(neuron[1], sizes[neuron[0]])):
+        raise SessionError(f"extra.selected_neuron must be [layer, index] of a neuron of the "
+                           f"network {shape}; got {_short(neuron)}")
+    sample = extra.get("pinned_sample")
+    if sample is not None and not _whole(sample, n_train):
+        raise SessionError(f"extra.pinned_sample must be a training sample, 0 to {n_train - 1}; "
+                           f"got {_short(sample)}")
+    for key in ("surface_mode", "step_mode"):
+        if extra.get(key) is not None and not isinstance(extra[key], str):
+            raise SessionError(f"extra.{key} must be text; got {_short(extra[key])}")
+    axes = extra.get("surface_axes")
+    if axes is not None and not (isinstance(axes, list) and len(axes) == 2
+                                 and all(_parameter(a, network) for a in axes)):
+        raise SessionError(f"extra.surface_axes must be two axes of the network {shape}, each "
+                           f"[\"weight\" or \"bias\", layer, i, j]; got {_short(axes)}")
+
+
+def _parameter(axis, network: Network) -> bool:
+    """Whether ``axis`` is [kind, layer, i, j] of a weight or bias of ``network``."""
+    if isinstance(axis, list) and len(axis) == 4 and axis[0] in ("random", "pca"):
+        return all(_whole(v, 2 ** 31) for v in axis[1:])   # the mode's own axes, as shown
+    if not (isinstance(axis, list) and len(axis) == 4 and axis[0] in ("weight", "bias")
+            and _whole(axis[1], network.n_layers)):
+        return False
+    n_in, n_out = network.weights[axis[1]].shape
+    return _whole(axis[3], n_out) and _whole(axis[2], n_in if axis[0] == "weight" else 1)
+
+
+def _short(value) -> str:
+    text = json.dumps(value, allow_nan=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _CHECKSUM_MISMATCH = {
@@ -361,7 +431,8 @@ class _ArrayLimits:
         self.parameter = max(a * b for a, b in layers)           # the largest weight matrix
         parameters = sum(a * b + b for a, b in layers)            # a trajectory point
         trainer = manifest["trainer"]
-        self.history_rows = whole_number("the saved epoch count", trainer.get("epoch"), SessionError) + 1
+        epoch = trainer.get("epoch")
+        self.history_rows = COUNTS["epoch"].check(epoch, "the saved epoch count", SessionError) + 1
         self.columns = len(sizes) - 1                             # grad norm per layer
         if config.dataset != "csv":
             self.samples = config.n_samples or datasets.default_params(config.dataset)["n_samples"]
@@ -492,11 +563,23 @@ def _saved_data(entry: dict, config: Config, path: Path) -> tuple[Dataset | None
         return None, config
     if kind == "embedded":
         return _embedded_data(entry), config
+    if not isinstance(entry.get("path"), str) or not isinstance(entry.get("file_sha256"), str):
+        raise SessionError("the dataset's path and file_sha256 must be text")
     saved = Path(entry["path"])
     found = next((p for p in (saved, path.parent / saved.name) if p.is_file()), None)
     if found is None:
-        raise SessionError(f"the CSV file it was trained on, {saved}, is missing")
-    if file_checksum(found) != entry["file_sha256"]:
+        raise SessionError(f"the CSV file it was trained on, {saved}, is missing (or is not a "
+                           f"regular file)")
+    size = found.stat().st_size           # before a byte of it is read
+    if size > csvdata.MAX_BYTES:
+        raise SessionError(f"the CSV file {found} is {size:,} bytes, more than a CSV file bpviz "
+                           f"reads ({csvdata.MAX_BYTES:,}); refused unread")
+    try:
+        checksum = file_checksum(found, csvdata.MAX_BYTES)
+    except ValueError:
+        raise SessionError(f"the CSV file {found} grew past {csvdata.MAX_BYTES:,} bytes while "
+                           f"it was read") from None
+    if checksum != entry["file_sha256"]:
         raise SessionError(f"the CSV file {found} has changed since the session was saved")
     config = replace(config, data_file=str(found))
     return make_dataset(config), config

@@ -43,7 +43,7 @@ from .data import Dataset
 from .memory import deep_sizeof
 from .network import Network, Trace
 from .optimizers import make_optimizer
-from .ranges import RANGES, readable, whole_number
+from .ranges import COUNTS, RANGES, readable, whole_number
 
 SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
 MT19937_WORDS = 624            # length of the Mersenne Twister key in RandomState's state
@@ -369,10 +369,7 @@ class Trainer:
         limit = self.divergence_limit()
         if limit is not None and trace.loss > limit:
             # finite but far above the start: the weights in place overshot, step back as for NaN
-            return self._diverge(
-                result, f"the loss jumped from {readable(self.start_loss)} to "
-                        f"{readable(trace.loss)}, more than {readable(self.divergence_factor)} "
-                        f"times where it started: the learning rate overshoots", rollback=True)
+            return self._diverge(result, self._overshoot(trace.loss), rollback=True)
         start_loss = self.start_loss
         if epoch_start:
             self._record_epoch_row(trace, idx)
@@ -414,7 +411,16 @@ class Trainer:
         test_loss, test_acc = self._evaluate_t(self._XT_test, self._TT_test, self.test_labels)
         self.history.append(self.epoch, loss, acc, test_loss, test_acc, norms)
 
+    def _overshoot(self, loss: float) -> str:
+        return (f"the loss jumped from {readable(self.start_loss)} to {readable(loss)}, more than "
+                f"{readable(self.divergence_factor)} times where it started: the learning rate "
+                f"overshoots")
+
     def _diverge(self, result: PassResult, reason: str, rollback: bool = False) -> PassResult:
+        result.diverged = self._diverged(reason, rollback)
+        return result
+
+    def _diverged(self, reason: str, rollback: bool) -> Divergence:
         previous = self._previous
         if rollback and previous is not None:
             # the weights in place give a non-finite loss: step back to the last finite ones
@@ -422,8 +428,24 @@ class Trainer:
             self.network.biases[:] = previous[1::2]
             self._previous = None
         self.diverged = Divergence(self.epoch, self.pass_count, reason)
-        result.diverged = self.diverged
-        return result
+        return self.diverged
+
+    def check_weights(self) -> Divergence | None:
+        """Check the weights in place as the next pass would, without making it: when the
+        training loss at them (over the whole training set) is not finite or above
+        ``divergence_limit()``, training has diverged — the last update is taken back and the
+        Divergence recorded and returned, as a pass would. None when they are fine.
+
+        A run that stops after its last pass calls this, so an overshoot in that pass is caught
+        although no pass follows it."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, _ = self._evaluate_t(self._XT, self._TT, None)
+        if not math.isfinite(loss):
+            return self._diverged(f"the loss became {loss}", rollback=True)
+        limit = self.divergence_limit()
+        if limit is not None and loss > limit:
+            return self._diverged(self._overshoot(loss), rollback=True)
+        return None
 
     # -- longer runs -------------------------------------------------------------------------
 
@@ -440,23 +462,23 @@ class Trainer:
     def run(self, epochs: int | None = None, until: Callable[["Trainer"], bool] | None = None,
             max_passes: int | None = None, on_pass: Callable[[PassResult], None] | None = None):
         """Run until ``epochs`` more epochs are done, ``until(trainer)`` is true, ``max_passes``
-        passes ran, or training diverges. Returns the Divergence or None."""
+        passes ran, or training diverges. Returns the Divergence or None.
+
+        The weights the last pass left are checked too (``check_weights``): a run whose last
+        update overshot ends diverged, like one that had gone on a pass longer."""
         target = None if epochs is None else self.epoch + epochs
         passes = 0
         while True:
-            if target is not None and self.epoch >= target:
-                break
-            if until is not None and until(self):
-                break
-            if max_passes is not None and passes >= max_passes:
-                break
+            if ((target is not None and self.epoch >= target)
+                    or (until is not None and until(self))
+                    or (max_passes is not None and passes >= max_passes)):
+                return self.check_weights() if passes else None
             result = self.step()
             passes += 1
             if on_pass is not None:
                 on_pass(result)
             if result.diverged:
                 return result.diverged
-        return None
 
     # -- saving and restoring ----------------------------------------------------------------
 
@@ -532,13 +554,20 @@ class Trainer:
         lr = _real("learning rate", state["lr"], positive=True)
         momentum = _real("momentum", state["momentum"])
         l2 = _real("L2", state["l2"])
-        batch_size = whole_number("batch size", state["batch_size"])
-        epoch = whole_number("epoch", state["epoch"])
-        pass_count = whole_number("pass count", state["pass_count"])
+        batch_size = RANGES["batch_size"].check(state["batch_size"], error=ValueError)
+        epoch = COUNTS["epoch"].check(state["epoch"], error=ValueError)
+        pass_count = COUNTS["pass_count"].check(state["pass_count"], error=ValueError)
+        if pass_count < epoch:
+            raise ValueError(f"{pass_count} passes cannot make {epoch} epochs (an epoch is at "
+                             f"least one pass)")
         pass_in_epoch = whole_number("pass in epoch", state["pass_in_epoch"])
         epoch_batch = whole_number("epoch batch size", state["epoch_batch"])
         # states written before single-sample passes existed hold whole batches only
         taken = whole_number("samples taken", state.get("taken", pass_in_epoch * epoch_batch))
+        if pass_in_epoch > pass_count or epoch_batch > max(self.n_train,
+                                                           RANGES["batch_size"].hi):
+            raise ValueError(f"pass {pass_in_epoch} of the epoch with batches of {epoch_batch} "
+                             f"does not fit {pass_count} passes of {self.n_train} samples")
         order = None if state["order"] is None else self._checked_order(state["order"])
         order_drawn = state["order_drawn"]
         if not isinstance(order_drawn, bool):
@@ -553,7 +582,7 @@ class Trainer:
                                  f"{epoch_batch} does not fit {n} training samples")
         shuffle_rng = _random_state(state["shuffle_rng"])
         if state["history"] is not None:
-            history = self._checked_history(state["history"])
+            history = self._checked_history(state["history"], epoch)
         else:
             keep = whole_number("history length", state["history_length"])
             if keep > self.history.end_epoch:
@@ -568,6 +597,10 @@ class Trainer:
                 raise TypeError("the divergence reason must be text")
             diverged = Divergence(whole_number("divergence epoch", d["epoch"]),
                                   whole_number("divergence pass", d["pass_index"]), d["reason"])
+            if diverged.epoch > epoch or diverged.pass_index > pass_count:
+                raise ValueError(f"a divergence in epoch {diverged.epoch} (pass "
+                                 f"{diverged.pass_index}) lies after where the run stands "
+                                 f"(epoch {epoch}, pass {pass_count})")
         if "start_loss" in state:
             start_loss = (None if state["start_loss"] is None else
                           _real("start loss", state["start_loss"]))
@@ -604,7 +637,7 @@ class Trainer:
                              f"{', '.join(sorted(current)) or 'no state'}, got "
                              f"{', '.join(sorted(state)) or 'none'}")
         return {k: (_arrays(f"optimizer {k}", v, shapes) if isinstance(current[k], list)
-                    else whole_number(f"optimizer {k}", v))
+                    else COUNTS["pass_count"].check(v, f"optimizer {k}", ValueError))
                 for k, v in state.items()}
 
     def _checked_order(self, order) -> np.ndarray:
@@ -615,15 +648,26 @@ class Trainer:
                              f"training samples")
         return order.astype(np.int64)
 
-    def _checked_history(self, columns: dict) -> History:
+    def _checked_history(self, columns: dict, epochs_done: int) -> History:
+        """The saved history columns as a History: one row per epoch, in order — epochs rising,
+        none after the current epoch ``epochs_done`` — with losses and gradient norms ≥ 0 and
+        accuracies from 0 to 1 (NaN where a value does not exist, e.g. no test set)."""
         L = self.network.n_layers
         epoch = np.asarray(columns["epoch"])
-        n = len(epoch)
-        if epoch.dtype.kind not in "iu" or epoch.shape != (n,):
+        if epoch.ndim != 1 or epoch.dtype.kind not in "iu":
             raise ValueError("the history's epoch column must hold whole numbers")
+        n = len(epoch)
+        if n and (epoch[0] < 0 or epoch[-1] > epochs_done or (np.diff(epoch) <= 0).any()):
+            raise ValueError(f"the history's rows are not in order: their epochs must rise, each "
+                             f"once, from 0 to at most the epoch count {epochs_done}")
         values = [_arrays(f"history {name}", [columns[name]], [(n,)])[0]
                   for name in History.COLUMNS[1:]]
         grad_norms = _arrays("history grad_norms", [columns["grad_norms"]], [(n, L)])[0]
+        for name, v in [*zip(History.COLUMNS[1:], values), ("grad_norms", grad_norms)]:
+            top = 1.0 if name.endswith("accuracy") else math.inf
+            if ((v < 0) | (v > top)).any():
+                raise ValueError(f"the history's {name} column holds values outside 0 to "
+                                 f"{'1' if top == 1 else 'infinity'}")
         history = History(self.history.max_rows)
         for row, (e, loss, acc, test_loss, test_acc) in enumerate(zip(epoch, *values)):
             history.append(int(e), float(loss), float(acc), float(test_loss), float(test_acc),

@@ -38,6 +38,7 @@ from ..engine.datasets import default_params
 from ..engine.functions import ACTIVATIONS, OUTPUTS
 from ..engine.network import INITS
 from ..engine.optimizers import OPTIMIZERS
+from ..engine.ranges import parse_whole
 from ..training import describe_change
 
 # Every box's range is the setting's range in bpviz.engine.config.RANGES, the one the command line
@@ -183,8 +184,10 @@ class NumberBox(QAbstractSpinBox):
         t = text.strip()
         if self.special and t.lower() == self.special.lower():
             return self._cast(self.lo)
-        v = parse_number(t)
-        if v is None or (self.integer and v != math.floor(v)) or not self.in_range(v):
+        # a whole number is read as the flags read it: "3.9999999999999999" is not one, though
+        # as a float it rounds to 4
+        v = parse_whole(t.replace(" ", "")) if self.integer else parse_number(t)
+        if v is None or not self.in_range(v):
             return None
         return self._cast(v)
 
