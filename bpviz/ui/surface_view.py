@@ -32,7 +32,9 @@ architecture:
 - the axes, data or architecture changed: at once, preview then full slice;
 - paused (a step, a dragged weight): at most every 0.1 s, cancelling the running request, preview
   then full slice (so a continuous drag still shows previews, and the full slice once it stops);
-- while training: at most one request in flight and at most ~3 a second. Once a full slice of the
+- while training: at most one request in flight and at most ~3 a second, the slice thread busy
+  at most :data:`TRAINING_DUTY` of the time but resting no more than :data:`TRAINING_REST_S`
+  after a slow slice (so a big network's slice is not starved). Once a full slice of the
   same axes is shown the preview is skipped, so the picture does not flicker between resolutions.
   When a full slice takes longer than :data:`TRAINING_FULL_S` (a big network), training gets the
   quick slice only (25×25 on 256 samples, said in the title and the status line), so the picture
@@ -90,7 +92,9 @@ CHUNK_ELEMS = 100_000           # compute_slice chunk: arrays that stay in cache
 SURFACE_DTYPE = np.float32      # twice as fast as float64, ~1e-6 relative: plenty for a picture
 TRAINING_REFRESH_S = 1 / 3      # while training, at most ~3 requests a second,
 TRAINING_DUTY = 0.2             # and the slice thread busy at most this fraction of the time: it
-                                # shares two cores and the interpreter with training and painting
+                                # shares two cores and the interpreter with training and painting;
+TRAINING_REST_S = 2.0           # but after a slow slice (a big network's, mostly numpy's matrix
+                                # products, outside the interpreter lock) it rests at most this long
 SLICE_PARTS = min(2, os.cpu_count() or 1)   # paused, a slice is shared among this many threads
 TRAINING_FULL_S = 1.0           # a full slice slower than this: while training, quick slices only
 STALE_AFTER_S = 1.0             # a slice older than the weights for this long says so
@@ -802,7 +806,8 @@ class SurfaceView(QWidget):
         if training and self._in_flight is not None:
             return                                    # _on_done comes back here
         interval = (0.0 if now else
-                    max(TRAINING_REFRESH_S, self._last_busy / TRAINING_DUTY) if training
+                    max(TRAINING_REFRESH_S, min(self._last_busy / TRAINING_DUTY,
+                                                self._last_busy + TRAINING_REST_S)) if training
                     else PAUSED_REFRESH_S)
         wait = interval - (time.perf_counter() - self._last_submit)
         if wait <= 0:
