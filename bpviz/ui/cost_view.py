@@ -86,7 +86,8 @@ SHORT_LABELS = {"loss": "train", "test_loss": "test", "pass_loss": "per pass",
 MUTED = (148, 163, 184)
 REGRESSION_NOTE = "accuracy applies to classification; this is a regression task"
 # titles from the longest to the shortest: each plot shows the longest its width allows
-GRADIENT_TITLES = ("gradient norm per layer, ‖∂L/∂W[l], ∂L/∂b[l]‖", "gradient norm per layer",
+GRADIENT_TITLES = ("gradient norm per layer, whole training set, ‖∂L/∂W[l] + λW[l], ∂L/∂b[l]‖",
+                   "gradient norm per layer, whole training set", "gradient norm per layer",
                    "gradient norms")
 REGRESSION_NOTES = (REGRESSION_NOTE, "no accuracy: a regression task", "regression")
 GRADIENT_AXIS = "norm (log scale)"
