@@ -156,6 +156,10 @@ def test_a_zero_norm_is_drawn_on_a_marked_floor(qtbot, make_snap):
     assert ZERO_LABEL in view.legend(view.grad_plot).labels()
     (_, _), (y0, y1) = view.grad_plot.vb.viewRange()
     assert y0 < np.log10(floor) < y1                              # the floor is in view
+    axis = view.grad_plot.getAxis("left")                          # the floor's tick reads 0
+    assert axis.tickStrings([-4.0, -3.0, -2.0], 1.0, 1.0) == ["0", "0.001", "0.01"]
+    values = [v for _, level in axis.tickValues(y0, y1, 300) for v in level]
+    assert -4.0 in values and not [v for v in values if -4.0 < v < -3.5]
     readout = view.gradient_readout_text(3.0).splitlines()
     assert readout[1].endswith(ZERO_LABEL) and readout[1].startswith("layer 1")
     np.testing.assert_allclose(view.drawn_gradient(2)[1], [0.5, 0.4, 0.3, 0.2])
@@ -165,6 +169,7 @@ def test_a_zero_norm_is_drawn_on_a_marked_floor(qtbot, make_snap):
     view.show_snapshot()
     assert view.zero_marks() == [] and view.zero_line_label() == ""
     assert ZERO_LABEL not in view.legend(view.grad_plot).labels()
+    assert axis.tickStrings([-4.0], 1.0, 1.0) == ["1e\u22124"]        # a value again
 
 
 def test_a_layer_whose_norm_is_always_zero_is_still_drawn(qtbot, make_snap):

@@ -12,9 +12,10 @@ the epoch (with the L2 term λ·W[l] the optimizer follows; none when L2 is 0). 
 layer, from dark (next to the input) to light (the output layer): in a deep sigmoid network the
 curves of the early layers lie below the later ones, often by decades: that is what "vanishing
 gradients" means. A norm of exactly 0 (a dead layer: no gradient at all) has no place on a log
-axis; it is drawn on a floor a decade below the smallest norm shown (a dashed line labelled
-"0 (dead)"), the layer's curve dropping to it and a marker on every such epoch, so the most
-extreme vanishing gradient never looks like missing data (:meth:`CostView.zero_floor`).
+axis; it is drawn on a floor a decade below the smallest norm's decade (a dashed line labelled
+"0 (dead)", its tick on the axis reading 0, no other tick within half a decade above it), the
+layer's curve dropping to it and a marker on every such epoch, so the most extreme vanishing
+gradient never looks like missing data (:meth:`CostView.zero_floor`).
 
 Feeding: the window calls :meth:`CostView.ingest` for *every* snapshot it receives (cheap: the new
 history rows and pass losses are appended to buffers), :meth:`CostView.show_snapshot` when it paints
@@ -94,7 +95,7 @@ GRADIENT_AXIS = "norm (log scale)"
 TITLE_SIZE = "9pt"
 GRAD_PREFIX = "grad_norm_"      # history columns grad_norm_1 .. grad_norm_L; also series names
 ZERO_LABEL = "0 (dead)"    # how the gradient plot names a norm of exactly 0, drawn on its floor
-ZERO_FLOOR_DECADES = 1.0   # the floor lies this many decades below the smallest norm above 0
+ZERO_FLOOR_DECADES = 1.0   # the floor: this many decades below the decade of the smallest norm
 ZERO_FLOOR_EMPTY = -3.0    # log10 of the floor when no norm is above 0
 GRAD_POINTS_SHARE = 4      # a layer's gradient curve keeps max_points / 4 points (1,500): several
                            # per pixel of its narrower plot, and a deep network stays cheap to draw
@@ -299,12 +300,27 @@ class PlainAxis(pg.AxisItem):
     MINOR_LOG_LABELS = 1.5   # decades: on a log axis spanning fewer, 2s and 5s are labelled too
     MINOR_LOG_TICKS = 4.0    # decades: on a log axis spanning more, only decades are ticked
 
+    # a log axis with a floor for zeros: log10 of the height where 0 is drawn (None: no floor),
+    # ticked "0", with no other tick within half a decade above it
+    zero_log: float | None = None
+
+    def set_zero_log(self, value: float | None) -> None:
+        """Draw a floor for zeros at log10 height ``value`` (its tick reads 0), or none."""
+        if value != self.zero_log:
+            self.zero_log = value
+            self.picture = None               # the ticks are drawn again
+            self.update()
+
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
             minor = spacing is None           # pyqtgraph's ticks between decades
             if minor and abs(self.range[1] - self.range[0]) > self.MINOR_LOG_LABELS:
                 return [""] * len(values)
-            return log_tick_strings(values, minor=minor)
+            labels = log_tick_strings(values, minor=minor)
+            if self.zero_log is not None:
+                labels = ["0" if abs(float(v) - self.zero_log) < 1e-9 else text
+                          for v, text in zip(values, labels)]
+            return labels
         return tick_strings([v * scale for v in values], (spacing or 0) * scale)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
@@ -317,6 +333,11 @@ class PlainAxis(pg.AxisItem):
             minor = [e + math.log10(k) for e in range(math.floor(minVal), math.ceil(maxVal))
                      for k in range(2, 10)]
             ticks.append((None, [v for v in minor if minVal < v < maxVal]))
+        zero = self.zero_log
+        if zero is not None:
+            ticks = [(spacing, [v for v in values if v >= zero + 0.5]) for spacing, values in ticks]
+            if minVal <= zero <= maxVal:
+                ticks[0][1].insert(0, zero)
         return ticks
 
 
@@ -684,6 +705,7 @@ class CostView(QWidget):
             self._zero_marks.setData(x=[], y=[])
         self._zero_marks.setVisible(bool(zeros))
         self._zero_line.setVisible(bool(zeros))
+        self.grad_plot.getAxis("left").set_zero_log(self._zero_log if zeros else None)
         shown = any(i.isVisible() for i in self._grad_items)
         drawn = (tuple(self._sizes), bool(zeros)) if n and shown else None
         if drawn != self._grad_sizes:
@@ -705,7 +727,7 @@ class CostView(QWidget):
                 lows.append(float(np.log10(y.min())))
         if not lows:
             return ZERO_FLOOR_EMPTY
-        return math.floor(min(lows) - ZERO_FLOOR_DECADES + 1e-9)
+        return math.floor(min(lows) + 1e-9) - ZERO_FLOOR_DECADES
 
     def _fit_empty(self) -> None:
         """The ranges of a panel with no data yet."""
