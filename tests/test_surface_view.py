@@ -648,3 +648,33 @@ def test_a_slow_full_slice_gives_training_quick_slices_and_pausing_the_full_one(
     assert [len(s.xs) for s in shown] == [FULL_GRID]                 # no second preview first
     assert full.center == pytest.approx((net.weights[0][0, 0], net.weights[0][1, 0]))
     assert "(preview)" not in view.title_text()
+
+
+def test_a_full_slice_still_running_when_training_starts_gives_way_to_a_quick_one(
+        qtbot, view, make_run, monkeypatch):
+    from bpviz.engine.trajectory import Trajectory
+    from bpviz.ui import surface_view
+
+    real = surface_view.compute_results
+
+    def endless_full(req, executor=None):          # the preview comes; the full slice never does
+        yield from real(replace(req, full=False), executor)
+        if req.full:
+            while not req.cancel.wait(0.01):
+                pass
+
+    monkeypatch.setattr(surface_view, "compute_results", endless_full)
+    monkeypatch.setattr(surface_view, "TRAINING_FULL_S", 0.0)
+    _, ds, net, trainer = make_run()
+    traj = Trajectory(net)
+    traj.record(net, 0)
+    view.set_dataset(ds)
+    view.show_snapshot(_snapshot(trainer, traj, 0, running=False))
+    qtbot.waitUntil(lambda: view.current_slice() is not None, timeout=WAIT_MS)
+    assert not view.is_idle()                       # the full slice of pass 0 is computing
+    trainer.step()
+    view.show_snapshot(_snapshot(trainer, traj, 1, running=True))
+    qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().center == pytest.approx(
+        (net.weights[0][0, 0], net.weights[0][1, 0])), timeout=WAIT_MS)
+    assert len(view.current_slice().xs) == PREVIEW_GRID
+    assert view.age_text() == ""

@@ -804,7 +804,12 @@ class SurfaceView(QWidget):
         self._dirty = True
         self._pending_training = training
         if training and self._in_flight is not None:
-            return                                    # _on_done comes back here
+            running = time.perf_counter() - self._last_submit
+            if not (self._in_flight.full and running > TRAINING_FULL_S):
+                return                                # _on_done comes back here
+            # a full slice too slow to keep up (training started during it): a quick one instead
+            self._full_busy = max(self._full_busy, running)
+            now = True
         interval = (0.0 if now else
                     max(TRAINING_REFRESH_S, min(self._last_busy / TRAINING_DUTY,
                                                 self._last_busy + TRAINING_REST_S)) if training
