@@ -678,3 +678,19 @@ def test_a_full_slice_still_running_when_training_starts_gives_way_to_a_quick_on
         (net.weights[0][0, 0], net.weights[0][1, 0])), timeout=WAIT_MS)
     assert len(view.current_slice().xs) == PREVIEW_GRID
     assert view.age_text() == ""
+
+
+@pytest.mark.parametrize("axes", [(weight_axis(0, 0, 0), bias_axis(1, 2)), RANDOM_AXES])
+def test_coordinates_are_the_least_squares_projection(make_snap, clouds, axes):
+    snap = make_snap(passes=2)
+    req = SliceRequest.from_snapshot(1, snap, clouds.X_train, clouds.T_train, axes, None,
+                                     preview=True, full=False)
+    result = next(compute_results(req))
+    rng = np.random.RandomState(0)
+    theta = result.origin + rng.randn(5, len(result.origin))
+    want = np.asarray(result.slice.center) + (theta - result.origin) @ result.projector.T
+    np.testing.assert_allclose(result.coordinates(theta), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result.coordinates(theta[0]), want[0], rtol=1e-12, atol=1e-12)
+    if axes[0].is_parameter:                     # the parameters' own values
+        flat = theta[:, 0]                       # W[0][0, 0] is the first parameter
+        np.testing.assert_allclose(result.coordinates(theta)[:, 0], flat, rtol=1e-12)
