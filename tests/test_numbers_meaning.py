@@ -84,6 +84,26 @@ def test_history_grad_norms_are_the_whole_training_sets_gradient_at_the_epochs_w
         assert not np.allclose(norms[e], batch, rtol=1e-2)
 
 
+def test_history_csv_written_by_train_holds_the_whole_training_sets_norms(tmp_path, csv_2000):
+    from bpviz.cli import main
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(csv_2000), "--hidden", "12,12", "--activation", "relu",
+                 "--batch-size", "32", "--l2", "0.001", "--lr", "0.05", "--epochs", "3",
+                 "--out", str(out)]) == 0
+    with open(out / "history.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, rows = rows[0], np.array(rows[1:], dtype=float)
+    columns = [header.index(f"grad_norm_{l}") for l in (1, 2, 3)]
+    config = Config.from_dict(json.loads((out / "config.json").read_text())["config"])
+    ds, net, trainer = build(config)             # the same run: its weights at every epoch's start
+    T = ds.targets(ds.y_train)
+    for e in range(3):
+        want = numpy_gradient_norms(ds.X_train, T, net.weights, net.biases, "relu", "softmax",
+                                    0.001)
+        np.testing.assert_allclose(rows[e, columns], want, rtol=1e-9)
+        trainer.run_epoch()
+
+
 def test_full_batch_history_norms_include_the_l2_term(make_run):
     _, ds, net, trainer = make_run("plane", hidden=(4,), l2=0.05)
     W, b = [w.copy() for w in net.weights], [x.copy() for x in net.biases]
