@@ -607,7 +607,7 @@ def test_a_slice_older_than_the_weights_says_so(qtbot, view, make_run, monkeypat
     view.show_snapshot(_snapshot(trainer, traj, 1, running=True))
     assert view.age_text() == ""                    # not yet a second old
     qtbot.waitUntil(lambda: view.age_text() == "slice from pass 0 (now 3)", timeout=WAIT_MS)
-    assert view.age_label.isVisible()               # above the plot, where it is seen
+    assert view.age_label.isVisible()               # beside the axes selector, where it is seen
     trainer.step()
     trainer.step()
     view.show_snapshot(_snapshot(trainer, traj, 2, running=True))

@@ -42,7 +42,7 @@ architecture:
 
 A slice is drawn under the newest weights (the red point), which may have moved on since the slice
 was computed. When the slice has been older than the weights for more than :data:`STALE_AFTER_S`
-(a slow slice, a big network), the panel says so above the plot: "slice from pass N (now M)"
+(a slow slice, a big network), the panel says so beside the axes: "slice from pass N (now M)"
 (:meth:`SurfaceView.age_text`); it goes as soon as a slice of the current weights is drawn.
 
 :meth:`SurfaceView.show_snapshot` is cheap: it moves the point, re-projects a newly received
@@ -624,10 +624,13 @@ class SurfaceView(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("axes:"))
         top.addWidget(self.mode_combo)
-        top.addWidget(self.status, 1)
+        # the slice's age, when it lags the weights: beside the axes, so that it comes and goes
+        # without moving the plot
         self.age_label = QLabel()
         self.age_label.setStyleSheet(STALE_STYLE)
         self.age_label.hide()
+        top.addWidget(self.age_label)
+        top.addWidget(self.status, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(style.BACKGROUND)
@@ -675,7 +678,6 @@ class SurfaceView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.age_label, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.graphics, 1)
 
     # -- public API ------------------------------------------------------------------------------
