@@ -104,6 +104,18 @@ def test_history_csv_written_by_train_holds_the_whole_training_sets_norms(tmp_pa
         trainer.run_epoch()
 
 
+def test_a_big_training_set_is_summed_in_chunks_to_the_same_norms(make_run, monkeypatch):
+    from bpviz.engine import trainer as trainer_module
+    _, ds, net, trainer = make_run("moons", hidden=(6, 5), batch_size=16, l2=0.02)
+    monkeypatch.setattr(trainer_module, "EPOCH_ROW_BYTES", 8 * 3 * sum(net.sizes) * 7)  # 7 rows
+    W, b = [w.copy() for w in net.weights], [x.copy() for x in net.biases]
+    before = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
+    trainer.run_epoch()
+    want = numpy_gradient_norms(ds.X_train, ds.targets(ds.y_train), W, b, "tanh", "softmax", 0.02)
+    np.testing.assert_allclose(trainer.history.grad_norms[0], want, rtol=1e-10)
+    assert (trainer.history.loss[0], trainer.history.accuracy[0]) == before
+
+
 def test_full_batch_history_norms_include_the_l2_term(make_run):
     _, ds, net, trainer = make_run("plane", hidden=(4,), l2=0.05)
     W, b = [w.copy() for w in net.weights], [x.copy() for x in net.biases]
