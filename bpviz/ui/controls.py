@@ -23,8 +23,8 @@ box per layer ("layer 1 … neurons"), so a layer added below never moves the bu
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QValidator
@@ -616,7 +616,7 @@ class ControlsPanel(QWidget):
                 box.setToolTip(f"The rows of {Path(rows[0]).name}: {rows[1]:,} for training, "
                                f"{rows[2]:,} for testing; set by the file")
         finally:
-            box.blockSignals(False)
+            box.blockSignals(blocked)
 
     def _update_note(self) -> None:
         """The preset's description, and whether the settings still are the preset's."""
