@@ -47,6 +47,7 @@ from .optimizers import make_optimizer
 from .ranges import COUNTS, RANGES, readable, whole_number
 
 SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
+SAMPLE_ORDER_SEED_OFFSET = 7919   # a full-batch epoch stepped a sample at a time: seed + this + epoch
 MT19937_WORDS = 624            # length of the Mersenne Twister key in RandomState's state
 DIVERGENCE_FACTOR = 1000.0     # a loss above this many times the start loss counts as diverged
 START_LOSS_FLOOR = 0.01        # a start loss below this is measured as this (a run starting near 0)
@@ -340,10 +341,22 @@ class Trainer:
             self._order_drawn = True
         start = self.taken
         size = self._epoch_batch if size is None else size
-        if self._order is None:      # full-batch epoch: all samples, or the rest after single ones
-            return None if start == 0 and size >= self.n_train else np.arange(
-                start, min(self.n_train, start + size))
+        if self._order is None:      # full-batch epoch
+            if start == 0 and size >= self.n_train:
+                return None
+            if start > 0:            # stepped sample by sample in file order (an older session)
+                return np.arange(start, min(self.n_train, start + size))
+            # stepped a sample (or a few) at a time: online gradient descent takes the samples
+            # in a shuffled order, so this epoch gets one, and its remaining pass takes the rest
+            self._order = self.sample_order(self.epoch)
         return self._order[start:start + size]
+
+    def sample_order(self, epoch: int) -> np.ndarray:
+        """The order in which a full-batch epoch's samples are taken when it is stepped a sample
+        at a time: a permutation of its own stream, seeded by the run's seed and the epoch, so
+        stepping leaves the mini-batch shuffle stream (and every later epoch) as it was."""
+        seed = (self.seed + SAMPLE_ORDER_SEED_OFFSET + int(epoch)) % 2**32
+        return np.random.RandomState(seed).permutation(self.n_train)
 
     def batch_t(self, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The training inputs and targets of batch ``idx`` (None: all), samples in columns."""
