@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import queue
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from .engine.datasets import default_params
 from .engine.errors import BpvizError
 from .engine.inspect import answer_inspect
 from .engine.optimizers import make_optimizer
+from .engine.passlog import MAX_PASS_ROWS, PassLog
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import data_bounds, make_snapshot
 from .engine.trainer import state_nbytes
@@ -53,7 +54,6 @@ UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo ca
 CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often
 CHECKPOINT_SIZE_EVERY = 16  # rewind checkpoints measured for the memory cap every so many
 PAINT_WAIT_S = 0.002        # slow playing waiting for the window's paint looks again this soon
-MAX_PASS_ROWS = 250_000     # per-pass losses kept for the run record: the newest, 6 MB at most
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class RunRecord:
@@ -138,7 +138,7 @@ class TrainingSession:
                                              # pass log)
         # (pass, position, loss) of every pass: the run record, and past _passes_sent the next
         # snapshot's new losses
-        self._pass_log: deque = deque(maxlen=MAX_PASS_ROWS)
+        self._pass_log = PassLog(MAX_PASS_ROWS)
         if self._install(config, dataset):
             if state is not None:
                 self._restore(state)
@@ -329,8 +329,7 @@ class TrainingSession:
             self._checkpoint_bytes -= dropped["nbytes"]
         self._history_sent = t.history.end_epoch
         self._passes_sent = t.pass_count
-        while self._pass_log and self._pass_log[-1][0] > t.pass_count:
-            self._pass_log.pop()
+        self._pass_log.drop_after(t.pass_count)
         self._preview_trace()
         t.last_update = cp["last_update"]
         self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
@@ -394,7 +393,7 @@ class TrainingSession:
 
     def run_record(self) -> RunRecord:
         t = self.trainer
-        log = np.array(self._pass_log, dtype=float).reshape(-1, 3)
+        log = self._pass_log.table()
         first = int(log[0, 0]) if len(log) else t.pass_count + 1
         return RunRecord(tuple(t.history.header(t.network.n_layers)), t.history.table(),
                          log[:, 1:], first - 1, self.trajectory.points.copy(),
@@ -440,7 +439,7 @@ class TrainingSession:
         self._checkpoint_bytes = 0
         self._checkpoint_size = None
         self._passes_sent = trainer.pass_count
-        self._pass_log = deque(maxlen=MAX_PASS_ROWS)
+        self._pass_log = PassLog(MAX_PASS_ROWS)
         self._preview_trace()
         if self.pinned is not None and self.pinned >= len(trainer.X):
             self.pinned = 0
@@ -607,7 +606,7 @@ class TrainingSession:
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
         self._phase = None
-        self._pass_log.append((t.pass_count, position, result.trace.loss))
+        self._pass_log.append(t.pass_count, position, result.trace.loss)
         self.trajectory.record(t.network, t.pass_count)
         return result
 
@@ -639,16 +638,6 @@ class TrainingSession:
             self._last_checkpoint = now
             self.emit("checkpoint", (replace(self.config), cp))
 
-    def _passes_since(self, pass_count: int) -> list[tuple]:
-        """The pass log's entries (pass, position, loss) after pass ``pass_count``, oldest first."""
-        new = []
-        for entry in reversed(self._pass_log):
-            if entry[0] <= pass_count:
-                break
-            new.append(entry)
-        new.reverse()
-        return new
-
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
@@ -663,11 +652,10 @@ class TrainingSession:
         send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
         if send_path:
             self._trajectory_sent = (self.trajectory.version, now)
-        new = self._passes_since(self._passes_sent)
+        new = self._pass_log.since(self._passes_sent)
         snap = make_snapshot(
             t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
-            trace_biases=tb, new_pass_losses=[loss for _, _, loss in new],
-            new_pass_positions=[position for _, position, _ in new],
+            trace_biases=tb, new_pass_losses=new[:, 2], new_pass_positions=new[:, 1],
             history_from=self._history_sent,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
             trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
