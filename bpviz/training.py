@@ -36,12 +36,20 @@ from .engine.inspect import answer_inspect
 from .engine.optimizers import make_optimizer
 from .engine.passlog import MAX_PASS_ROWS, PassLog
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
-from .engine.snapshot import data_bounds, make_snapshot
+from .engine.snapshot import data_bounds, drawing_aids, make_snapshot
 from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
-TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
+TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often,
+TRAJECTORY_BYTES_PER_S = 8 * 1024 * 1024    # and a large one less often: this many bytes a second
+# Playing as fast as it goes, snapshots cost at most this share of the training process's time
+# (making, copying and sending one: 0.5 ms for the classic network, 10 ms for 4x256, 0.3 s for
+# 8x512), and so does the decision boundary grid (a forward pass of 3,600 points: 13 ms for
+# 4x64); a big network publishes less often and its boundary is redrawn less often, instead of
+# training at a fraction of its speed.
+PUBLISH_SHARE = 0.05
+AIDS_SHARE = 0.05
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
@@ -116,6 +124,10 @@ class TrainingSession:
         self._passes_sent = 0                # passes whose losses snapshots carried (a pass count)
         self._history_sent = 0
         self._last_publish = 0.0
+        self._publish_cost = 0.0             # seconds one snapshot took to make and send, smoothed
+        self._aids = None                    # the boundary grid and neuron maps sent last,
+        self._aids_at = 0.0                  # when they were computed,
+        self._aids_cost = 0.0                # and in how many seconds
         self._last_checkpoint = 0.0
         self._last_trace = None              # the trace the panels show, and the weights
         self._trace_params = None            # it was computed at
@@ -434,6 +446,7 @@ class TrainingSession:
             trajectory.record(trainer.network, trainer.pass_count)
         self.trajectory = trajectory
         self._bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
+        self._aids = None
         self._history_sent = 0
         self._checkpoints.clear()
         self._checkpoint_bytes = 0
@@ -641,7 +654,8 @@ class TrainingSession:
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_publish < self.min_publish_s:
+        if not force and now - self._last_publish < max(self.min_publish_s,
+                                                         self._publish_cost / PUBLISH_SHARE):
             return
         if self._note and not message:
             message, self._note = self._note, ""
@@ -649,22 +663,31 @@ class TrainingSession:
         self._seq += 1
         tw, tb = self._trace_params or (None, None)
         version, sent_at = self._trajectory_sent
-        send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
+        every = max(TRAJECTORY_EVERY_S, self.trajectory.used_nbytes / TRAJECTORY_BYTES_PER_S)
+        send_path = self.trajectory.version != version and (force or now - sent_at > every)
         if send_path:
             self._trajectory_sent = (self.trajectory.version, now)
         new = self._pass_log.since(self._passes_sent)
+        aids_cost = 0.0
+        if force or self._aids is None or now - self._aids_at >= self._aids_cost / AIDS_SHARE:
+            self._aids = drawing_aids(t.network, self._bounds)
+            self._aids_at = time.perf_counter()
+            aids_cost = self._aids_at - now
+            self._aids_cost = aids_cost
         snap = make_snapshot(
             t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
             trace_biases=tb, new_pass_losses=new[:, 2], new_pass_positions=new[:, 1],
-            history_from=self._history_sent,
+            history_from=self._history_sent, aids=self._aids,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
             trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
             stepped_sample=stepped_sample)
         self._keep_checkpoint(snap.seq)
         self._passes_sent = t.pass_count
         self._history_sent = t.history.end_epoch
-        self._last_publish = now
         self.emit("snapshot", snap)
+        self._last_publish = time.perf_counter()
+        cost = self._last_publish - now - aids_cost
+        self._publish_cost = cost if not self._publish_cost else 0.7 * self._publish_cost + 0.3 * cost
 
 
 def serve(session: TrainingSession, receive) -> None:

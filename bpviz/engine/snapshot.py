@@ -169,6 +169,16 @@ def sample_values(net_weights, net_biases, net: Network, x, t, index: int) -> Sa
                         tuple(frozen(d[0]) for d in tr.deltas))
 
 
+def drawing_aids(net: Network, bounds, boundary_resolution: int = 60,
+                 map_resolution: int = 16) -> tuple[Boundary | None, tuple[np.ndarray, ...]]:
+    """(decision boundary, neuron maps) of ``net`` over ``bounds`` (None: no drawing aids, as for
+    more than two inputs). Both are immutable: a snapshot may carry those of an earlier one."""
+    if bounds is None or net.sizes[0] > 2:
+        return None, ()
+    return (boundary_grid(net, bounds, boundary_resolution),
+            neuron_maps(net, bounds, map_resolution) or ())
+
+
 def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | None,
                   trace_weights: Sequence[np.ndarray] | None,
                   trace_biases: Sequence[np.ndarray] | None,
@@ -176,10 +186,11 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
                   pinned: int | None = None, message: str = "", trajectory=None,
                   phase: Phase | None = None, rewound_to: float | None = None,
-                  stepped_sample: int | None = None) -> Snapshot:
+                  stepped_sample: int | None = None, aids=None) -> Snapshot:
     """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
 
-    ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well.
+    ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well. ``aids``, when
+    given, is a :func:`drawing_aids` pair to carry instead of computing it over ``bounds``.
     """
     net = trainer.network
     L = net.n_layers
@@ -208,10 +219,8 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         delta_abs = delta_mean
         grads_w, grads_b, signals = zeros_w, zeros_b, zeros_w
         loss = float(net.out.loss(zs[-1], trainer.T).mean()) if zs else float("nan")
-    boundary = maps = None
-    if bounds is not None and net.sizes[0] <= 2:
-        boundary = boundary_grid(net, bounds, boundary_resolution)
-        maps = neuron_maps(net, bounds, map_resolution)
+    boundary, maps = aids if aids is not None else drawing_aids(net, bounds, boundary_resolution,
+                                                                 map_resolution)
     sample = None
     if pinned is not None and 0 <= pinned < len(trainer.X):
         sample = sample_values(tw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned)
