@@ -50,6 +50,8 @@ TRAJECTORY_BYTES_PER_S = 8 * 1024 * 1024    # and a large one less often: this m
 # training at a fraction of its speed.
 PUBLISH_SHARE = 0.05
 AIDS_SHARE = 0.05
+PUBLISH_GAP_S = 2.0         # but playing, a snapshot goes out at least this often (the heartbeat
+                            # the window watches, and its passes per second)
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
@@ -654,8 +656,8 @@ class TrainingSession:
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_publish < max(self.min_publish_s,
-                                                         self._publish_cost / PUBLISH_SHARE):
+        wait = min(PUBLISH_GAP_S, max(self.min_publish_s, self._publish_cost / PUBLISH_SHARE))
+        if not force and now - self._last_publish < wait:
             return
         if self._note and not message:
             message, self._note = self._note, ""
