@@ -764,10 +764,13 @@ def _soak(window, minutes: float) -> dict:
 # -- big networks ----------------------------------------------------------------------------------
 
 def largest_samples(config) -> int:
-    """The most samples the window accepts for ``config``'s network and batch size: the samples
-    range's top, or less where a pass would need more memory than bpviz allows."""
+    """The most samples the window accepts for ``config``'s network at any batch size, full batch
+    included (the preset's): the samples range's top, or less where a full-batch pass would need
+    more memory than bpviz allows (21,368 for 8×512 on two inputs and three classes)."""
+    from dataclasses import replace
     from .engine.config import MEMORY_LIMIT_BYTES, estimate_memory
     from .engine.ranges import RANGES
+    config = replace(config, batch_size=0)
     rng = RANGES["n_samples"]
     lo, hi = int(rng.lo), int(rng.hi)
     if estimate_memory(config, hi, 2, 3) <= MEMORY_LIMIT_BYTES:
@@ -795,19 +798,71 @@ def big_config(case: str):
     return config
 
 
-def _headless_case(case: str, seconds: float) -> dict:
-    """Passes per second of a ``Trainer.step`` loop (as ``bpviz train`` trains) and peak RSS."""
+def _headless_case(case: str) -> None:
+    """A ``Trainer.step`` loop (as ``bpviz train`` trains), measured on request: after its first
+    passes (the first evaluates the whole training set) it prints ``ready``; then for every line
+    SECONDS on stdin it trains that long and prints the passes per second and the CPU it used,
+    one JSON object a line; at the end of stdin, its peak RSS."""
     from .engine.config import build
     trainer = build(big_config(case))[2]
     for _ in range(2):
         trainer.step()
-    cpu0, t0 = _cpu_s(), perf()
-    rate = _rate(trainer.step, seconds)
-    cores = (_cpu_s() - cpu0) / (perf() - t0)
-    if trainer.diverged:
-        raise RuntimeError(f"{case} diverged: {trainer.diverged.message()}")
-    return {"passes_per_s": rate, "peak_rss_mb": peak_rss_mb(), "passes": trainer.pass_count,
-            "samples": len(trainer.X), "cores": cores}
+    print(json.dumps({"ready": True, "samples": len(trainer.X)}), flush=True)
+    for line in sys.stdin:
+        cpu0, t0 = _cpu_s(), perf()
+        rate = _rate(trainer.step, float(line))
+        cores = (_cpu_s() - cpu0) / (perf() - t0)
+        if trainer.diverged:
+            raise RuntimeError(f"{case} diverged: {trainer.diverged.message()}")
+        print(json.dumps({"passes_per_s": rate, "cores": cores}), flush=True)
+    print(json.dumps({"peak_rss_mb": peak_rss_mb(), "passes": trainer.pass_count}), flush=True)
+
+
+class _Headless:
+    """The headless loop of a case in a fresh process of its own (so that its peak RSS is its
+    own), with the same BLAS threads as the app; its answers are read on a thread, so that the
+    window's events go on while it starts."""
+
+    def __init__(self, case: str):
+        import queue
+        import subprocess
+        import threading
+        self.lines: queue.Queue = queue.Queue()
+        self.proc = subprocess.Popen([sys.executable, "-m", "bpviz.bench", "headless", case],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=_case_env())
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def answer(self, timeout: float = 600) -> dict:
+        end = perf() + timeout
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except Exception:
+                if perf() > end or self.proc.poll() not in (None, 0):
+                    self.proc.kill()
+                    raise RuntimeError(f"the headless case failed: {self.proc.stderr.read()[-2000:]}")
+                run_for(0.05)
+                continue
+            if line is None:
+                raise RuntimeError(f"the headless case ended: {self.proc.stderr.read()[-2000:]}")
+            return json.loads(line)
+
+    def measure(self, seconds: float) -> dict:
+        self.proc.stdin.write(f"{seconds!r}\n")
+        self.proc.stdin.flush()
+        return self.answer()
+
+    def finish(self) -> dict:
+        self.proc.stdin.close()
+        result = self.answer()
+        self.proc.wait(60)
+        return result
 
 
 def _window_case(case: str, seconds: float, reps: int = BIG_REPS) -> dict:
@@ -820,15 +875,22 @@ def _window_case(case: str, seconds: float, reps: int = BIG_REPS) -> dict:
     from .ui.main_window import MainWindow
     app = _qapp()
     tmp = tempfile.TemporaryDirectory(prefix="bpviz-bench-")
-    window = None
+    window = headless_loop = None
     try:
+        headless_loop = _Headless(case)
         settings = QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat)
         settings.setValue("speed", "max")
         window = MainWindow(big_config(case), settings=settings)
         window.show()
         if not wait_until(lambda: window.latest is not None, 120):
             raise RuntimeError("the window's training published no snapshot within 120 s")
-        run_for(0.5)
+        samples = headless_loop.answer()["samples"]          # the headless loop is ready
+        # the window's first passes (the first evaluates the whole training set), unmeasured
+        window.play()
+        if not wait_until(lambda: window.latest.running and window.latest.pass_count > 1, 300):
+            raise RuntimeError("the window did not start training within 300 s")
+        window.pause()
+        wait_until(lambda: not window.latest.running, 60)
         process = window.host.process
         gui, headless, window_cpu, runner_cpu, runner_s = [], [], 0.0, 0.0, 0.0
         for _ in range(reps):
@@ -849,16 +911,22 @@ def _window_case(case: str, seconds: float, reps: int = BIG_REPS) -> dict:
             window_cpu += cpu1[0] - cpu0[0]
             runner_cpu += cpu1[1] - cpu0[1]
             runner_s += cpu1[2] - cpu0[2]
-            headless.append(_run_case("headless", case, seconds))
+            headless.append(headless_loop.measure(seconds))
         runner = peak_rss_mb(process.pid) if process is not None else 0.0
         own = peak_rss_mb()
-        return {"passes_per_s_runs": gui, "headless_runs": headless,
+        end = headless_loop.finish()
+        headless_loop = None
+        return {"passes_per_s_runs": gui, "headless_runs": headless, "samples": samples,
+                "headless_peak_rss_mb": end["peak_rss_mb"],
                 "peak_rss_mb": own + runner, "window_process_peak_rss_mb": own,
                 "training_process_peak_rss_mb": runner, "mode": window.host.mode,
                 # CPU each process used while training, in cores (1: one core all the time)
                 "window_process_cores": window_cpu / runner_s,
                 "training_process_cores": runner_cpu / runner_s}
     finally:
+        if headless_loop is not None:
+            headless_loop.proc.kill()
+            headless_loop.proc.wait()
         if window is not None:
             window.shutdown()
             window.close()
@@ -881,18 +949,22 @@ def _cpu_s(pid="self") -> float:
         return 0.0
 
 
-def _run_case(mode: str, case: str, seconds: float, reps: int = 1) -> dict:
-    """One case in a fresh Python process (``python -m bpviz.bench MODE CASE SECONDS``), so that
-    its peak RSS is its own; the same BLAS threads as the app."""
-    import subprocess
+def _case_env() -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")
-    proc = subprocess.run([sys.executable, "-m", "bpviz.bench", mode, case, repr(seconds),
-                           str(reps)],
-                          capture_output=True, text=True, env=env, timeout=600)
+        env.setdefault(var, "1")          # as the app (bpviz.cli sets them)
+    return env
+
+
+def _run_window_case(case: str, seconds: float, reps: int) -> dict:
+    """The window case in a fresh Python process (``python -m bpviz.bench window CASE SECONDS
+    REPS``), so that its peak RSS is its own."""
+    import subprocess
+    proc = subprocess.run([sys.executable, "-m", "bpviz.bench", "window", case, repr(seconds),
+                           str(reps)], capture_output=True, text=True, env=_case_env(),
+                          timeout=1200)
     if proc.returncode != 0:
-        raise RuntimeError(f"the {mode} {case} case failed (status {proc.returncode}): "
+        raise RuntimeError(f"the {case} case failed (status {proc.returncode}): "
                            f"{proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -901,15 +973,15 @@ def bench_big_networks(seconds: float, cases=tuple(BIG_CASES), reps: int = BIG_R
     out = {}
     for case in cases:
         _log(f"big network {case}: the window and headless, {reps} × {seconds:g} s each")
-        gui = _run_case("window", case, seconds, reps)
+        gui = _run_window_case(case, seconds, reps)
         runs = gui["headless_runs"]
         headless_rates = [r["passes_per_s"] for r in runs]
         ratios = [g / h for g, h in zip(gui["passes_per_s_runs"], headless_rates)]
-        headless_rss = max(r["peak_rss_mb"] for r in runs)
+        headless_rss = gui["headless_peak_rss_mb"]
         allowance = BIG_RSS_FACTOR * headless_rss + BIG_RSS_EXTRA_MB
         headless_cores = _median([r["cores"] for r in runs])
         out[case] = {
-            "hidden": list(BIG_CASES[case]), "samples": runs[0]["samples"],
+            "hidden": list(BIG_CASES[case]), "samples": gui["samples"],
             "batch_size": BIG_BATCH, "seconds": seconds, "window_mode": gui["mode"],
             "headless_passes_per_s": _median(headless_rates),
             "window_passes_per_s": _median(gui["passes_per_s_runs"]),
@@ -935,12 +1007,11 @@ def bench_big_networks(seconds: float, cases=tuple(BIG_CASES), reps: int = BIG_R
 
 
 def _case_main(argv) -> int:
-    mode, case, seconds, reps = argv
-    if mode == "headless":
-        result = _headless_case(case, float(seconds))
+    if argv[0] == "headless":
+        _headless_case(argv[1])
     else:
-        result = _window_case(case, float(seconds), int(reps))
-    print(json.dumps(result), flush=True)
+        _, case, seconds, reps = argv
+        print(json.dumps(_window_case(case, float(seconds), int(reps))), flush=True)
     return 0
 
 

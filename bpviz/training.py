@@ -40,7 +40,8 @@ from .engine.snapshot import data_bounds, drawing_aids, make_snapshot
 from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
 
-PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
+PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples,
+PREVIEW_BYTES = 16 * 1024 * 1024   # and at most as many as its z, a and δ fit in this (8x512: 170)
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often,
 TRAJECTORY_BYTES_PER_S = 8 * 1024 * 1024    # and a large one less often: this many bytes a second
 # Playing as fast as it goes, snapshots cost at most this share of the training process's time
@@ -628,7 +629,8 @@ class TrainingSession:
     def _preview_trace(self) -> None:
         """A trace at the current weights (no update) so a paused window shows real deltas."""
         t = self.trainer
-        n = min(len(t.X), PREVIEW_SAMPLES)
+        per_sample = 3 * 8 * sum(t.network.sizes)          # z, a and δ of every layer
+        n = min(len(t.X), PREVIEW_SAMPLES, max(1, PREVIEW_BYTES // per_sample))
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
         self._trace_params = (list(t.network.weights), list(t.network.biases))
         t.last_update = None
