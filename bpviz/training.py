@@ -33,6 +33,7 @@ from .engine.config import Config, build
 from .engine.datasets import default_params
 from .engine.errors import BpvizError
 from .engine.inspect import answer_inspect
+from .engine.memory import deep_sizeof
 from .engine.optimizers import make_optimizer
 from .engine.passlog import MAX_PASS_ROWS, PassLog
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
@@ -61,7 +62,8 @@ SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 PHASED_AT = 10              # at this speed and below every pass plays its phases, one snapshot each
 EVERY_PASS_AT = 60          # at this speed and below every pass is published as a snapshot
 CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
-UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back
+UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back,
+UNDO_BYTES = 64 * 1024 * 1024   # at most this much of them (or the newest one when larger)
 CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often
 CHECKPOINT_SIZE_EVERY = 16  # rewind checkpoints measured for the memory cap every so many
 PAINT_WAIT_S = 0.002        # slow playing waiting for the window's paint looks again this soon
@@ -148,6 +150,7 @@ class TrainingSession:
         self._pace_done = 0                  # and the passes (or phases) done since
         self._note = note                    # a message for the next snapshot
         self._quiet = state is not None      # carrying on: the window knows this network
+        self._set_aside_sizes: dict[int, int] = {}   # id of a run set aside → its bytes
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
                                              # trainer, trajectory, last update, trace shown,
                                              # pass log)
@@ -474,8 +477,27 @@ class TrainingSession:
         self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
                            shown, self._pass_log))
         del self._undo[:-UNDO_DEPTH]
+        self._cap_set_aside()
         self.emit("undo", self.undo_offer())
         return True
+
+    def _cap_set_aside(self) -> None:
+        """Drop the oldest runs set aside while they hold more than UNDO_BYTES (the newest stays).
+        A run's size is measured once, when it is set aside."""
+        sizes = {id(r): self._set_aside_sizes.get(id(r)) or set_aside_nbytes(r)
+                 for r in self._undo}
+        while len(self._undo) > 1 and sum(sizes[id(r)] for r in self._undo) > UNDO_BYTES:
+            del self._undo[0]
+        self._set_aside_sizes = {id(r): sizes[id(r)] for r in self._undo}
+
+    def undo_size(self) -> tuple[int, int]:
+        """(runs set aside, bytes they hold, measured afresh)."""
+        return len(self._undo), sum(set_aside_nbytes(r) for r in self._undo)
+
+    def checkpoints_size(self) -> tuple[int, int]:
+        """(training states kept for rewinding, bytes they hold, measured afresh)."""
+        states = list(self._checkpoints.values())
+        return len(states), sum(state_nbytes(cp) for cp in states)
 
     def _drop_set_aside(self, kept: bool) -> None:
         if kept:
@@ -641,7 +663,10 @@ class TrainingSession:
         # it is measured afresh every CHECKPOINT_SIZE_EVERY states: measuring every one cost
         # about a tenth of a millisecond, at 30 snapshots a second 0.3% of training
         self._checkpoint_count += 1
-        if self._checkpoint_size is None or self._checkpoint_count % CHECKPOINT_SIZE_EVERY == 0:
+        # a big network's state is measured every time (its snapshots are few, and a state
+        # measured before the first update lacks the previous weights and optimizer moments)
+        if (self._checkpoint_size is None or self._checkpoint_size > CHECKPOINT_BYTES // 64
+                or self._checkpoint_count % CHECKPOINT_SIZE_EVERY == 0):
             self._checkpoint_size = state_nbytes(cp)
         cp["nbytes"] = self._checkpoint_size
         self._checkpoints[seq] = cp
@@ -769,6 +794,14 @@ def child_main(config: Config, options: dict, inbox, events, blas_threads: int |
     finally:
         events.close()
         del limits
+
+
+def set_aside_nbytes(run: tuple) -> int:
+    """Bytes a run set aside for Undo holds: its training state, history included, the last
+    pass's trace, the trace on screen, its path and its pass log."""
+    trainer, trajectory, shown, log = run[3], run[4], run[6], run[7]
+    return (state_nbytes(trainer.get_state(history=True)) + deep_sizeof(trainer.last_trace)
+            + deep_sizeof(shown) + trajectory.nbytes + log.nbytes)
 
 
 def training_words(trainer) -> str:

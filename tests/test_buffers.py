@@ -112,3 +112,69 @@ def test_the_pass_log_gives_the_passes_since_one_and_drops_after_a_rewind():
     assert log.table()[:, 2].tolist() == [103.0, 104.0, 105.0, 1.5]
     log.drop_after(0)
     assert len(log) == 0 and len(log.table()) == 0 and log.last_pass() is None
+
+
+def test_the_history_holds_its_cap_of_rows():
+    """The window's history (HISTORY_ROWS rows) of an 8x512 network: 14 columns a row."""
+    from bpviz.engine.trainer import History
+    from bpviz.training import HISTORY_ROWS
+    history = History(max_rows=HISTORY_ROWS)
+    layers = 9
+    cap = HISTORY_ROWS * (5 + layers) * 8
+    for epoch in range(HISTORY_ROWS + 5000):
+        history.append(epoch, 1.0, 0.5, 1.0, 0.5, np.ones(layers))
+    assert len(history) <= HISTORY_ROWS
+    assert deep_sizeof(history) <= cap + HEADER_SLACK
+    epochs = history.epoch
+    assert epochs[-1] == HISTORY_ROWS + 4999 and np.all(np.diff(epochs) > 0)
+
+
+def big_session(hidden, events=None):
+    from bpviz.training import TrainingSession
+    config = Config(hidden=hidden, activation="tanh", init="xavier", batch_size=32, lr=0.01,
+                    optimizer="momentum", momentum=0.9)
+    return TrainingSession(config, events if events is not None else (lambda kind, payload: None))
+
+
+@pytest.mark.parametrize("hidden", [(256,) * 4, (512,) * 8], ids=["4x256", "8x512"])
+def test_rewind_checkpoints_hold_their_cap(hidden):
+    """Training states for rewinding: 8 MB, or the newest one when a single one is larger."""
+    from bpviz.engine.trainer import state_nbytes
+    from bpviz.training import CHECKPOINT_BYTES
+    session = big_session(hidden)
+    for _ in range(12):
+        session.handle(("step",))                 # a snapshot, and a training state, each
+    count, size = session.checkpoints_size()
+    one = state_nbytes(session.trainer.get_state(history=False))
+    if one <= CHECKPOINT_BYTES:
+        assert count == CHECKPOINT_BYTES // one or count == CHECKPOINT_BYTES // one - 1
+        assert count >= 1 and size <= CHECKPOINT_BYTES
+    else:
+        assert count == 1 and size <= one * 1.05
+
+
+def test_runs_set_aside_for_undo_hold_their_cap():
+    """Undo's runs: UNDO_BYTES, or the newest one when a single one is larger; Undo still brings
+    the newest back."""
+    from bpviz.training import UNDO_BYTES, UNDO_DEPTH
+    session = big_session((256,) * 4)
+    for k in range(5):
+        for _ in range(2):
+            session.handle(("step",))
+        session.handle(("reset",))
+    count, size = session.undo_size()
+    assert 1 <= count <= UNDO_DEPTH and size <= UNDO_BYTES
+    assert count < 5                                   # a 4x256 run is too big to keep five
+    session.handle(("undo",))
+    assert session.trainer.pass_count == 2
+
+
+def test_a_session_holds_a_big_network_within_its_caps():
+    """The training session of an 8x512 network: its path, pass log and history within their
+    caps after passes."""
+    session = big_session((512,) * 8)
+    for _ in range(3):
+        session.handle(("step",))
+    record = session.run_record()
+    assert record.trajectory.nbytes == 0                  # no path: not even two points fit
+    assert len(record.passes) == 3

@@ -14,7 +14,7 @@ import numpy as np
 from bpviz import training
 from bpviz.engine import Config
 from bpviz.engine.trainer import Trainer
-from bpviz.training import AIDS_SHARE, PUBLISH_SHARE, TrainingSession
+from bpviz.training import AIDS_SHARE, PUBLISH_GAP_S, PUBLISH_SHARE, TrainingSession
 
 PASS_S = 0.001          # a pass
 SNAPSHOT_S = 0.010      # making and sending a snapshot
@@ -72,6 +72,28 @@ def test_a_costly_snapshot_and_boundary_keep_to_their_share(monkeypatch):
     assert len(carried) == passes - (session.trainer.pass_count - played[-1].pass_count)
     # a snapshot between two grids carries the last grid made (the same immutable object)
     assert len({id(s.boundary) for s in played}) <= len(played) // 2 + 1
+
+
+def test_however_costly_a_snapshot_one_goes_out_every_gap(monkeypatch):
+    """A snapshot costing 0.3 s (8x512) would wait 6 s by the share alone; the window hears from
+    training at least every PUBLISH_GAP_S."""
+    clock = Clock()
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(training, "make_snapshot", clock.costs(0.3, training.make_snapshot))
+    monkeypatch.setattr(Trainer, "step", clock.costs(0.05, Trainer.step))
+    snaps = []
+    session = TrainingSession(Config.preset("gaussian-clouds"),
+                              lambda kind, payload: snaps.append(payload) if kind == "snapshot"
+                              else None)
+    session.handle(("play",))
+    start, published = clock.t, len(snaps)
+    while clock.t < start + 20:
+        session.tick()
+    played = snaps[published:]
+    assert 20 / (PUBLISH_GAP_S + 0.3 + 0.05) - 1 <= len(played) <= 20 / PUBLISH_GAP_S + 1
+    # between two snapshots, at most the passes of one gap
+    gaps = np.diff([s.pass_count for s in played])
+    assert gaps.max() <= (PUBLISH_GAP_S + 0.3) / 0.05 + 1
 
 
 def test_paused_a_snapshot_carries_a_fresh_boundary():
