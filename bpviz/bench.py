@@ -846,7 +846,8 @@ class _Headless:
             except Exception:
                 if perf() > end or self.proc.poll() not in (None, 0):
                     self.proc.kill()
-                    raise RuntimeError(f"the headless case failed: {self.proc.stderr.read()[-2000:]}")
+                    raise RuntimeError(f"the headless case failed: "
+                                       f"{self.proc.stderr.read()[-2000:]}")
                 run_for(0.05)
                 continue
             if line is None:

@@ -716,7 +716,8 @@ class TrainingSession:
         self.emit("snapshot", snap)
         self._last_publish = time.perf_counter()
         cost = self._last_publish - now - aids_cost
-        self._publish_cost = cost if not self._publish_cost else 0.7 * self._publish_cost + 0.3 * cost
+        self._publish_cost = (cost if not self._publish_cost
+                              else 0.7 * self._publish_cost + 0.3 * cost)
 
 
 def serve(session: TrainingSession, receive) -> None:

@@ -29,7 +29,8 @@ def test_stated_caps():
     assert "4 MiB" in trajectory_module.__doc__ and "6 MB" in passlog.__doc__
 
 
-@pytest.mark.parametrize("hidden", [(64,) * 4, (256,) * 4, (512,) * 8], ids=["4x64", "4x256", "8x512"])
+@pytest.mark.parametrize("hidden", [(64,) * 4, (256,) * 4, (512,) * 8],
+                         ids=["4x64", "4x256", "8x512"])
 def test_the_trajectory_holds_its_cap_for_any_network(hidden):
     net = big_network(hidden)
     traj = Trajectory(net)
@@ -178,3 +179,16 @@ def test_a_session_holds_a_big_network_within_its_caps():
     record = session.run_record()
     assert record.trajectory.nbytes == 0                  # no path: not even two points fit
     assert len(record.passes) == 3
+
+
+def test_a_session_of_a_network_too_big_for_a_path_saves_and_opens(tmp_path):
+    config = Config(hidden=(512,) * 8, activation="tanh", init="xavier", batch_size=32, lr=0.01)
+    _, net, trainer = build(config)
+    traj = Trajectory(net)
+    trainer.step()
+    traj.record(net, trainer.pass_count)
+    assert not traj.recording
+    save_session(tmp_path / "big.bpviz", trainer, config, trajectory=traj)
+    back = load_session(tmp_path / "big.bpviz")
+    assert back.trajectory.count == 0 and back.trajectory.nbytes == 0
+    np.testing.assert_array_equal(back.network.weights[3], net.weights[3])

@@ -105,6 +105,7 @@ def test_paused_a_snapshot_carries_a_fresh_boundary():
     for _ in range(3):
         session.handle(("step",))
     from bpviz.engine.snapshot import boundary_grid, data_bounds
-    expected = boundary_grid(session.trainer.network, data_bounds(session.trainer.dataset.X_all), 60)
+    bounds = data_bounds(session.trainer.dataset.X_all)
+    expected = boundary_grid(session.trainer.network, bounds, 60)
     np.testing.assert_array_equal(snaps[-1].boundary.output, expected.output)
     assert snaps[-1].boundary is not snaps[-2].boundary
