@@ -64,7 +64,9 @@ EVERY_PASS_AT = 60          # at this speed and below every pass is published as
 CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
 UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back,
 UNDO_BYTES = 64 * 1024 * 1024   # at most this much of them (or the newest one when larger)
-CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often
+CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often,
+CHECKPOINT_SEND_BYTES_PER_S = 8 * 1024 * 1024   # a large one less often (8x512 with momentum:
+                                                # 44 MB, every 5.5 s)
 CHECKPOINT_SIZE_EVERY = 16  # rewind checkpoints measured for the memory cap every so many
 PAINT_WAIT_S = 0.002        # slow playing waiting for the window's paint looks again this soon
 
@@ -676,7 +678,9 @@ class TrainingSession:
             self._checkpoint_bytes -= old["nbytes"]
         now = time.perf_counter()
         if self.send_checkpoints and (not self.running
-                                      or now - self._last_checkpoint >= CHECKPOINT_EVERY_S):
+                                      or now - self._last_checkpoint
+                                      >= max(CHECKPOINT_EVERY_S,
+                                             cp["nbytes"] / CHECKPOINT_SEND_BYTES_PER_S)):
             self._last_checkpoint = now
             self.emit("checkpoint", (replace(self.config), cp))
 

@@ -109,3 +109,30 @@ def test_paused_a_snapshot_carries_a_fresh_boundary():
     expected = boundary_grid(session.trainer.network, bounds, 60)
     np.testing.assert_array_equal(snaps[-1].boundary.output, expected.output)
     assert snaps[-1].boundary is not snaps[-2].boundary
+
+
+def test_a_large_training_state_goes_to_the_host_less_often(monkeypatch):
+    """While playing, the state a host carries on from is sent every CHECKPOINT_EVERY_S, and a
+    large one no faster than CHECKPOINT_SEND_BYTES_PER_S; a pause sends it at once."""
+    from bpviz.engine.trainer import state_nbytes
+    clock = Clock()
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(Trainer, "step", clock.costs(PASS_S, Trainer.step))
+    events = []
+    config = Config(hidden=(64,) * 4, activation="tanh", init="xavier", batch_size=32,
+                    optimizer="momentum", momentum=0.9, lr=0.01)
+    session = TrainingSession(config, lambda kind, payload: events.append((kind, clock.t)),
+                              checkpoints=True)
+    session.handle(("step",))
+    size = state_nbytes(session.trainer.get_state(history=False))
+    rate = size / 4.0                                      # bytes a second: one every 4 s
+    monkeypatch.setattr(training, "CHECKPOINT_SEND_BYTES_PER_S", rate)
+    session.handle(("play",))
+    start = clock.t
+    while clock.t < start + PLAYED_S:
+        session.tick()
+    sent = [t for kind, t in events if kind == "checkpoint" and t > start]
+    assert PLAYED_S / 4.0 - 2 <= len(sent) <= PLAYED_S / 4.0 + 1
+    assert min(np.diff(sent)) >= 0.9 * size / rate
+    session.handle(("pause",))
+    assert events[-1][0] == "checkpoint" or events[-2][0] == "checkpoint"
