@@ -12,6 +12,7 @@ curve.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -197,8 +198,10 @@ def neuron_maps(net: Network, bounds, resolution: int, max_neurons: int = 256):
 
 def sample_values(net_weights, net_biases, net: Network, x, t, index: int) -> SampleValues:
     """Forward and backward pass for one sample at the given weights."""
-    probe = Network(net.sizes, [a.name for a in net.hidden_activations], net.out.name,
-                    weights=net_weights, biases=net_biases)
+    # the same network at those weights, sharing them: no copy (15 MB and 28 ms for 8x512);
+    # a pass only reads its weights
+    probe = copy.copy(net)
+    probe.weights, probe.biases = list(net_weights), list(net_biases)
     tr = probe.backprop(np.asarray(x, float)[None, :], np.asarray(t, float)[None, :])
     return SampleValues(index, frozen(x), frozen(t), tuple(frozen(z[0]) for z in tr.pre_activations),
                         tuple(frozen(a[0]) for a in tr.activations),
