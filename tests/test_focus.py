@@ -461,3 +461,22 @@ def test_the_sum_label_stays_inside_the_diagram(qtbot, make_snap, width):
         label = view.sum_label_item().sceneBoundingRect()
         box = view.diagram_scene_rect()
         assert box.contains(label), (layer, i, label, box)
+
+
+def test_a_big_networks_compact_snapshot_still_adds_up_for_one_sample():
+    """Above COMPACT_PARAMETERS the per-edge values travel in float32; the sample's values are
+    computed at those weights, so its edges still add up to its deltas exactly."""
+    from bpviz.engine.snapshot import COMPACT_PARAMETERS
+    cfg = Config.preset("xor")
+    cfg.hidden, cfg.activation = (256, 200), ("tanh", "sigmoid")
+    _, net, trainer = build(cfg)
+    assert net.n_parameters > COMPACT_PARAMETERS
+    before = (list(net.weights), list(net.biases))
+    trace = trainer.step().trace
+    snap = make_snapshot(trainer, seq=1, running=False, trace=trace, trace_weights=before[0],
+                         trace_biases=before[1], pinned=5)
+    assert snap.compact
+    tables = network_tables(snap, sample=True)
+    edges = [dict(zip(tables[""].header, r)) for r in tables[""].rows]
+    neurons = [dict(zip(tables["neurons"].header, r)) for r in tables["neurons"].rows]
+    assert check_chain_rule(edges, neurons, snap.sizes, cfg.activation, "sample 5") == 456

@@ -52,7 +52,7 @@ from .. import __version__
 from ..engine.errors import BpvizError
 from ..engine.fileset import FileSet
 from ..engine.session import LIVE_SETTINGS
-from ..engine.snapshot import Snapshot, focused
+from ..engine.snapshot import Snapshot, focused, training_loss
 from ..engine.surface import flatten
 from ..training import RunRecord
 from ..engine.tables import (Table, boundary_tables, cost_tables, network_tables, surface_tables,
@@ -616,7 +616,9 @@ def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, fil
             "name": ds.name, "task": ds.task, "source": ds.source, "params": dict(ds.params),
             "features": list(ds.feature_names), "classes": list(ds.class_names),
             "n_train": len(ds.X_train), "n_test": len(ds.X_test)},
-        "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count, "loss": snap.loss,
+        # the training loss at the snapshot's weights, as `bpviz train` reports it
+        "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count,
+                     "loss": snap.loss if ds is None else training_loss(snap, ds),
                      "focus": focused(snap, window.focus_model.is_sample()).label},
         "files": files,
     }
