@@ -216,9 +216,13 @@ def test_the_other_files_still_load(tmp_path):
     (tmp_path / "01-good.toml").write_text(GOOD)
     (tmp_path / "02-bad.toml").write_text(GOOD.replace("speed = 5", "speed = = 5"))
     (tmp_path / "03-bytes.toml").write_bytes(b"\xff\xfe title")
+    (tmp_path / "04-latin.toml").write_bytes(GOOD.replace("Press S.", "Appuyez\nsur S, caf\u00e9.")
+                                             .encode("latin-1"))
     lessons, refused = load_lessons(tmp_path)
     assert [lesson.id for lesson in lessons] == ["01-good"]
-    assert [str(r).split(":")[0] for r in refused] == ["02-bad.toml, line 7", "03-bytes.toml"]
+    assert [str(r).split(":")[0] for r in refused] == ["02-bad.toml, line 7", "03-bytes.toml, line 1",
+                                                       "04-latin.toml, line 4"]
+    assert "UTF-16" in str(refused[1]) and "not UTF-8 text (byte 0xe9" in str(refused[2])
 
 
 # -- the checks -----------------------------------------------------------------------------------
