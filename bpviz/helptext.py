@@ -20,6 +20,8 @@ from .resources import resource_path
 
 PANELS = ("controls", "network", "boundary", "surface", "cost", "inspector", "graph", "lessons")
 MAX_HELP_BYTES = 1024 * 1024
+MAX_TEXT_CHARS = 20_000     # one text: a few screens
+MAX_TAGS = 2_000            # Qt's HTML reader takes quadratic time in the depth of nested tags
 
 
 def help_dir() -> Path:
@@ -69,6 +71,11 @@ def _string(entry: dict, key: str, path, where: str, line) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise HelpFileError(path, f"{where}: '{key}' must be a non-empty string", line(key))
+    if len(value) > MAX_TEXT_CHARS:
+        raise HelpFileError(path, f"{where}: '{key}' is {len(value):,} characters long, more "
+                                  f"than the {MAX_TEXT_CHARS:,} it may have", line(key))
+    if value.count("<") > MAX_TAGS:
+        raise HelpFileError(path, f"{where}: '{key}' has more than {MAX_TAGS:,} tags", line(key))
     return value.strip()
 
 

@@ -57,6 +57,7 @@ from .resources import resource_path
 
 MAX_LESSON_BYTES = 256 * 1024      # a lesson is a page of text; a larger file is refused
 MAX_LESSON_FILES = 200             # per folder; the files after these are not read
+MAX_TEXT_CHARS = 20_000            # a lesson's text: a few screens (Qt lays it out on every change)
 
 __all__ = ["key_line"]             # re-exported: where a key is written (bpviz.engine.textfile)
 
@@ -164,9 +165,16 @@ def _is_number(v) -> bool:
     return isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
 
 
-def _text(v):
-    if not isinstance(v, str):
-        return "must be text"
+def _text_up_to(limit):
+    def check(v):
+        if not isinstance(v, str):
+            return "must be text"
+        if len(v) > limit:
+            return f"is {len(v):,} characters long, more than the {limit:,} it may have"
+    return check
+
+
+_text = _text_up_to(MAX_TEXT_CHARS)
 
 
 def _choice(options):
@@ -248,10 +256,10 @@ def _edge_key(v):
 
 
 TOP_KEYS: dict[str, tuple[bool, Callable]] = {       # key: (required, check)
-    "title": (True, _text),
+    "title": (True, _text_up_to(300)),
     "text": (True, _text),
-    "task": (True, _text),
-    "done": (False, _text),
+    "task": (True, _text_up_to(3000)),
+    "done": (False, _text_up_to(3000)),
     "highlight": (False, _list_of(_choice(PANELS))),
     "setup": (False, None),
     "check": (True, None),
