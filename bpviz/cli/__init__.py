@@ -18,7 +18,7 @@ import os
 import sys
 
 from .common import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OK, Parser, UsageError, config_from_args
-from .window import cmd_app
+from .window import add_app_options, cmd_app
 
 __all__ = ["EXIT_OK", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "UsageError", "build_parser",
            "config_from_args", "main"]
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import bench, gradcheck, inspect, snapshot, train
     p = Parser(prog="bpviz", description="See backpropagation happen, number by number.")
     p.add_argument("--version", action="version", version=f"bpviz {__version__}")
+    add_app_options(p)
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for command in (train, gradcheck, snapshot, bench):
         command.add_parser(sub)
