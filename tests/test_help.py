@@ -122,7 +122,8 @@ def test_the_question_mark_of_every_panel_explains_it(qtbot, window):
         question_mark_explains(qtbot, window, name)
 
 
-def question_mark_explains(qtbot, window, name):
+def question_mark_text(qtbot, window, name) -> str:
+    """Click the "?" in the title bar of panel ``name``: the text its popup shows."""
     dock = window.docks[name]
     dock.show()
     dock.raise_()
@@ -131,10 +132,16 @@ def question_mark_explains(qtbot, window, name):
     assert bar.title.text() == dock.windowTitle()
     qtbot.mouseClick(bar.help_button, LEFT, pos=bar.help_button.rect().center())
     popup = window.help.popup
-    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    qtbot.waitUntil(lambda: popup.isVisible() and popup.panel == name, timeout=3000)
+    return popup.text()
+
+
+def question_mark_explains(qtbot, window, name):
+    text = question_mark_text(qtbot, window, name)
+    popup = window.help.popup
     expected = helptext.panel_help()[name]
     assert popup.panel == name and not popup.isModal()
-    assert plain(expected.text)[:60] in " ".join(popup.text().split())
+    assert plain(expected.text)[:60] in " ".join(text.split())
     assert expected.title in popup.windowTitle()
     # the window still answers while it is open
     assert window.isEnabled()
