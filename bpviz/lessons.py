@@ -437,6 +437,32 @@ def _validate_check(check: dict, source: str, k: int = 0) -> None:
     if kind == "setting" and not any(k in check for k in ("at_least", "at_most", "equals")):
         raise LessonError("check 'setting' needs at_least, at_most or equals",
                           key_line(source, "check", "kind", k))
+    if kind == "setting":
+        _validate_setting(check, source, k)
+
+
+def _validate_setting(check: dict, source: str, k: int) -> None:
+    """A "setting" check's values must be ones the window can show: a misspelt activation
+    (``equals = "tahn"``) would leave the lesson undone for ever."""
+    name = check["name"]
+    text = {"activation": tuple(ACTIVATIONS), "optimizer": OPTIMIZERS}.get(name)
+    for key in ("at_least", "at_most", "equals"):
+        if key not in check:
+            continue
+        value, line = check[key], key_line(source, "check", key, k)
+        if text is not None:
+            if key != "equals":
+                raise LessonError(f"check 'setting': {name} is a name, not a number: use equals "
+                                  f"(one of {', '.join(text)})", line)
+            problem = _choice(text)(value)
+        elif name == "hidden_layers":
+            problem = _int_at_least(0)(value)
+        elif name == "batch_size":
+            problem = _int_at_least(0)(value)
+        else:
+            problem = _range(name)(value)
+        if problem:
+            raise LessonError(f"check 'setting': {key} {problem} (for {name})", line)
 
 
 def load_lesson(path) -> Lesson:

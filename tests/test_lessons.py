@@ -181,6 +181,14 @@ def test_a_good_file_parses():
     (("speed = 5", 'output = "linear"'), 7, "xor is a classification dataset"),
     (("speed = 5", 'hidden = [3]\nactivation = ["tanh", "relu"]'), 8, "setup.activation must be"),
     (("speed = 5", "surface_axes = [[1, 0, 0]]"), 7, "setup.surface_axes must have 2 items"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "activation"\n'
+      'equals = "tahn"'), 12, "equals is 'tahn'; choose one of"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "optimizer"\n'
+      'at_least = 1'), 12, "optimizer is a name, not a number"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "lr"\n'
+      'equals = "fast"'), 12, "equals must be a number (for lr)"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "hidden_layers"\n'
+      'at_most = 1.5'), 12, "at_most must be a whole number (for hidden_layers)"),
 ])
 def test_a_malformed_file_is_refused_with_its_line(change, line, words):
     source = GOOD.replace(*change)
