@@ -393,3 +393,29 @@ def test_a_lesson_text_too_complex_to_lay_out_is_shown_as_plain_text(qtbot):
     assert "<table" not in safe_html(wide, markdown=True)
     small = "|a|b|\n|-|-|\n|1|2|\n"
     assert "<table" in safe_html(small, markdown=True)       # a small table stays a table
+
+
+# -- bpviz lessons check -----------------------------------------------------------------------------
+
+def test_lessons_check_says_what_is_wrong_with_each_file(tmp_path, capsys):
+    folder = tmp_path / "class"
+    faults = write_faults(folder)
+    good = folder / "01-good.toml"
+    good.write_text(GOOD, encoding="utf-8")
+    assert main(["lessons", "check", str(good)]) == 0
+    assert capsys.readouterr().out == f"{good}: ok (A lesson)\n"
+    names = sorted(faults)
+    assert main(["lessons", "check", str(good), *(str(folder / n) for n in names)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == f"{good}: ok (A lesson)\n"
+    said = captured.err.splitlines()
+    assert len(said) == len(names)
+    for name, line in zip(names, said):
+        where, words = faults[name]
+        assert line.startswith(str(folder / refusal_text(name, where))) and words in line, line
+    misspelt = folder / "20-tahn.toml"
+    misspelt.write_text(GOOD.replace('kind = "passes_trained"\nat_least = 1',
+                                     'kind = "setting"\nname = "activation"\nequals = "tahn"'))
+    assert main(["lessons", "check", str(misspelt)]) == 2
+    assert capsys.readouterr().err.startswith(f"{misspelt}, line 12: check 'setting': equals is "
+                                              f"'tahn'; choose one of")
