@@ -3,9 +3,9 @@
 
 The files are read as untrusted input (:mod:`bpviz.engine.textfile`): a regular file of at most
 ``MAX_HELP_BYTES`` of UTF-8. A file that is missing, cannot be read or does not parse, or an entry
-without its fields or with a field of the wrong kind, raises :class:`~bpviz.engine.errors.BpvizError`
-with a message "FILE, line N: why"; the window shows that message in place of that file's texts,
-and the other file still loads. The texts are rich text for Qt: the window shows them through
+without its fields or with a field of the wrong kind, raises
+:class:`~bpviz.engine.errors.BpvizError` with a message "FILE, line N: why"; the window shows that
+message in place of that file's texts, and the other file still loads. The texts are rich text for Qt: the window shows them through
 :mod:`bpviz.ui.safe_text`, which keeps no image, link or style sheet that could read a file.
 """
 

@@ -59,8 +59,6 @@ MAX_LESSON_BYTES = 256 * 1024      # a lesson is a page of text; a larger file i
 MAX_LESSON_FILES = 200             # per folder; the files after these are not read
 MAX_TEXT_CHARS = 20_000            # a lesson's text: a few screens (Qt lays it out on every change)
 
-__all__ = ["key_line"]             # re-exported: where a key is written (bpviz.engine.textfile)
-
 
 def lessons_dir() -> Path:
     """Where bpviz's own lesson files live (the one place that knows the resources folder)."""

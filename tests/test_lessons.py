@@ -228,8 +228,8 @@ def test_the_other_files_still_load(tmp_path):
                                              .encode("latin-1"))
     lessons, refused = load_lessons(tmp_path)
     assert [lesson.id for lesson in lessons] == ["01-good"]
-    assert [str(r).split(":")[0] for r in refused] == ["02-bad.toml, line 7", "03-bytes.toml, line 1",
-                                                       "04-latin.toml, line 4"]
+    assert [str(r).split(":")[0] for r in refused] == [
+        "02-bad.toml, line 7", "03-bytes.toml, line 1", "04-latin.toml, line 4"]
     assert "UTF-16" in str(refused[1]) and "not UTF-8 text (byte 0xe9" in str(refused[2])
 
 

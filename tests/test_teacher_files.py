@@ -395,7 +395,7 @@ def test_a_lesson_text_too_complex_to_lay_out_is_shown_as_plain_text(qtbot):
     assert "<table" in safe_html(small, markdown=True)       # a small table stays a table
 
 
-# -- bpviz lessons check -----------------------------------------------------------------------------
+# -- bpviz lessons check ----------------------------------------------------------------------
 
 def test_lessons_check_says_what_is_wrong_with_each_file(tmp_path, capsys):
     folder = tmp_path / "class"
