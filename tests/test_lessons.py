@@ -31,6 +31,12 @@ SHIPPED = ["01-forward-pass", "02-output-error", "03-error-back", "04-dynamic-pr
            "09-vanishing-gradients", "10-computational-graph"]
 
 
+@pytest.fixture(autouse=True)
+def no_user_lessons(monkeypatch, tmp_path):
+    """An empty per-user lessons folder, not the one of whoever runs the tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
+
+
 # -- computed by hand ----------------------------------------------------------------------------
 
 def sigmoid(z):
