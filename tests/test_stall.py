@@ -72,3 +72,94 @@ def test_closing_with_a_stopped_training_process_ends(qtbot, open_window):
     finally:
         if process.is_alive():
             os.kill(process.pid, signal.SIGKILL)
+
+
+# -- whatever the window was doing --------------------------------------------------------------
+
+def stopped_while_paused(qtbot, w):
+    """Two passes stepped (paused: the training state the process sent is this one), then the
+    training process stopped; its process."""
+    if w.host.mode != "process":
+        pytest.skip("training runs in a thread here (BPVIZ_PROCESSES=0)")
+    for target in (1, 2):
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=10000)
+    qtbot.waitUntil(lambda: w.host.waiting_s() == 0, timeout=10000)     # all answered
+    os.kill(w.host.process.pid, signal.SIGSTOP)
+    return w.host.process
+
+
+def test_play_on_a_training_process_stopped_while_paused_is_noticed(qtbot, open_window,
+                                                                   monkeypatch):
+    from PySide6.QtCore import Qt
+    monkeypatch.setattr(worker_mod, "STALL_S", 1.5)
+    w = open_window(size=(1200, 800))
+    process = stopped_while_paused(qtbot, w)
+    try:
+        qtbot.keyClick(w, Qt.Key.Key_Space)                       # Play
+        assert w.toolbar.widgetForAction(w.play_action).text() == "Pause"
+        qtbot.waitUntil(lambda: "stopped answering" in w.last_error, timeout=20000)
+        qtbot.waitUntil(lambda: not process.is_alive(), timeout=10000)
+        qtbot.waitUntil(lambda: epoch(w) > 20, timeout=20000)      # the Play was not lost
+        assert w.host.mode == "thread" and w.latest.running
+    finally:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+
+
+def test_export_all_from_a_training_process_stopped_while_paused(qtbot, open_window,
+                                                                 monkeypatch, tmp_path):
+    monkeypatch.setattr(worker_mod, "STALL_S", 1.5)
+    w = open_window(size=(1200, 800))
+    said = []
+    w.host.stalled.connect(said.append)
+    process = stopped_while_paused(qtbot, w)
+    try:
+        t0 = time.monotonic()
+        files = w.exporter.export_all_to(tmp_path / "all")
+        took = time.monotonic() - t0
+        # the first question noticed the stopped process; the thread answered that one and the
+        # rest (it used to be 10 s for each question, then a refusal)
+        assert len(said) == 1 and "stopped answering" in said[0]
+        assert took < 10, took
+        assert files and all(f.exists() for f in files)
+        assert w.host.mode == "thread" and not process.is_alive()
+        assert w.latest.pass_count == 2 and not w.latest.running
+    finally:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+
+
+# -- a big network is slow, not dead ------------------------------------------------------------
+
+@pytest.mark.parametrize("processes", [True, False], ids=["process", "thread"])
+def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatch, processes):
+    """Full-batch passes of a 2-512-512-3 network on 3,200 samples take about half a second
+    here, longer than the least allowance (shortened to 0.25 s): the host allows for the pass
+    the session measured, and the process is not ended."""
+    from bpviz.engine import Config
+    from bpviz.worker import WorkerHost
+    monkeypatch.setattr(worker_mod, "STALL_S", 0.25)
+    config = Config.preset("spiral")
+    config.hidden, config.n_samples, config.batch_size = (512, 512), 4000, 0
+    host = WorkerHost(config, processes=processes)
+    said, times = [], []
+    host.stalled.connect(said.append)
+    host.snapshotArrived.connect(lambda snap: times.append((time.monotonic(), snap.pass_count)))
+    host.start()
+    try:
+        qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
+        mode = host.mode
+        host.playRequested.emit()
+        qtbot.waitUntil(lambda: host.latest.pass_count >= 5, timeout=60000)
+        host.pauseRequested.emit()
+        qtbot.waitUntil(lambda: not host.latest.running, timeout=20000)
+        assert said == [] and host.mode == mode
+        assert mode != "process" or host.process.is_alive()
+        # the passes did take longer than the least allowance, and the allowance covers them
+        gaps = [t1 - t0 for (t0, p0), (t1, p1) in zip(times, times[1:]) if p1 == p0 + 1]
+        assert gaps and max(gaps) > worker_mod.STALL_S
+        assert host.allowance() > max(gaps)
+    finally:
+        host.stop()
+    assert not host.alive()
