@@ -182,12 +182,13 @@ class WorkerHost(QObject):
         self._threads.append(thread)
         thread.start()
 
-    def stop(self, timeout_s: float = STOP_S, threads_s: float | None = None) -> None:
+    def stop(self, timeout_s: float | None = None, threads_s: float | None = None) -> None:
         """Stop training: a training process is told to and, if it has not ended within
-        ``timeout_s``, ended; the host's threads are waited for — without limit by default (a
+        ``timeout_s`` (STOP_S), ended; the host's threads are waited for — without limit by default (a
         thread cannot be ended from outside, and one left running when the program exits can
         crash it), or ``threads_s`` seconds (then :meth:`alive` tells whether one is still
         finishing its pass, and a later ``stop()`` waits for it). Safe to call again."""
+        timeout_s = STOP_S if timeout_s is None else timeout_s
         if not self._stopped:
             self._stopped = True
             self.watchdog.stop()
