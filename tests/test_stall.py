@@ -163,3 +163,43 @@ def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatc
     finally:
         host.stop()
     assert not host.alive()
+
+
+# -- what lived in the process survives it ------------------------------------------------------
+
+def test_undo_survives_a_killed_training_process(qtbot, open_window):
+    """Ctrl+Z after the training process died brings back the run a reset set aside before."""
+    import numpy as np
+    from PySide6.QtCore import Qt
+
+    from bpviz.engine import Config, build
+    w = open_window(size=(1200, 800))
+    if w.host.mode != "process":
+        pytest.skip("training runs in a thread here (BPVIZ_PROCESSES=0)")
+    for target in (1, 2, 3):
+        qtbot.keyClick(w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=10000)
+    qtbot.keyClick(w, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: w.latest.pass_count == 0 and w.undo_action.isEnabled(),
+                    timeout=10000)
+    assert w.host.undo_depth() == 1          # the host holds the run set aside as well
+    process = w.host.process
+    os.kill(process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "the training process stopped" in w.statusBar().currentMessage(),
+                    timeout=20000)
+    assert w.host.mode == "thread" and w.undo_action.isEnabled()
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.latest.pass_count == 3, timeout=10000)
+    assert "undone (reset)" in w.statusBar().currentMessage()
+    assert "nothing to undo" not in w.last_error
+    _, _, trainer = build(Config.preset("gaussian-clouds"))
+    for _ in range(3):
+        trainer.step()
+    for shown, expected in zip(w.latest.weights, trainer.network.weights):
+        assert np.array_equal(shown, expected)
+    # and it trains on from there exactly as the run would have
+    qtbot.keyClick(w, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: w.latest.pass_count == 4, timeout=10000)
+    trainer.step()
+    for shown, expected in zip(w.latest.weights, trainer.network.weights):
+        assert np.array_equal(shown, expected)
