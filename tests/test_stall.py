@@ -203,3 +203,67 @@ def test_undo_survives_a_killed_training_process(qtbot, open_window):
     trainer.step()
     for shown, expected in zip(w.latest.weights, trainer.network.weights):
         assert np.array_equal(shown, expected)
+
+
+# -- the session's side, no Qt --------------------------------------------------------------------
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, kind, payload):
+        self.events.append((kind, payload))
+
+    def of(self, kind):
+        return [p for k, p in self.events if k == kind]
+
+
+def test_a_ping_is_answered_with_the_work_a_pass_takes():
+    """The pong's work_s covers one pass of the network as the session timed it."""
+    from bpviz.engine import Config, build
+    from bpviz.training import TrainingSession
+    config = Config.preset("spiral")
+    config.hidden, config.n_samples, config.batch_size = (256, 256), 3000, 0
+    events = Recorder()
+    session = TrainingSession(config, events)
+    session.handle(("ping", 7))
+    (ping_id, before), = events.of("pong")
+    trainer = build(config)[2]
+    t0 = time.perf_counter()
+    trainer.step()
+    one_pass = time.perf_counter() - t0
+    assert ping_id == 7 and before > 0.2 * one_pass      # an estimate before any pass
+    t0 = time.perf_counter()
+    session.handle(("step",))
+    took = time.perf_counter() - t0
+    session.worked(took)                               # as serve() tells it
+    session.handle(("ping", 8))
+    assert events.of("pong")[-1] == (8, session.work_s()) and session.work_s() >= took
+
+
+def test_set_aside_runs_go_to_the_host_and_a_new_session_can_undo_them():
+    import pickle
+
+    import numpy as np
+
+    from bpviz.engine import Config
+    from bpviz.training import TrainingSession
+    config = Config.preset("gaussian-clouds")
+    events = Recorder()
+    first = TrainingSession(config, events, checkpoints=True)
+    for _ in range(3):
+        first.handle(("step",))
+    weights = [W.copy() for W in first.trainer.network.weights]
+    first.handle(("reset",))
+    entry, = events.of("set_aside")
+    entry = pickle.loads(pickle.dumps(entry))          # as it crosses to the window's process
+    # a session carrying on elsewhere, from the reset state, with that run
+    later = Recorder()
+    second = TrainingSession(config, later, undo=[entry])
+    second.handle(("undo",))
+    assert "nothing to undo" not in " ".join(later.of("failed"))
+    snap = later.of("snapshot")[-1]
+    assert snap.pass_count == 3 and "undone (reset)" in snap.message
+    assert all(np.array_equal(a, b) for a, b in zip(snap.weights, weights))
+    first.handle(("undo",))
+    assert events.of("set_aside")[-1] is None          # the host's copy goes too
