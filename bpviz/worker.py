@@ -434,7 +434,8 @@ class WorkerHost(QObject):
             pending = [c for _, _, c in self._unanswered if c is not None]
             self._unanswered = []
             self._ready_at = None
-        self._start_thread(config, self._dataset, state, note, list(self._set_aside))
+        undo, self._set_aside = self._set_aside, []     # the thread holds them now
+        self._start_thread(config, self._dataset, state, note, undo)
         for name, args in self._replay.items():
             self.send(name, *args)
         if playing:
