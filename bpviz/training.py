@@ -416,10 +416,11 @@ class TrainingSession:
     def work_s(self) -> float:
         """The longest the session works without looking at its commands, in seconds: the
         longest recent command or chunk of training, and at least one pass of the current network
-        and batch as the preview's forward and backward pass measured it per sample."""
+        and batch as the preview's forward and backward pass measured it per sample (twice that:
+        a pass that ends an epoch also computes the epoch's losses)."""
         t = self.trainer
         rows = 0 if t is None else len(t.X) if t.batch_size <= 0 else min(t.batch_size, len(t.X))
-        return max(self._row_cost * rows, max(self._work_times, default=0.0))
+        return max(2.0 * self._row_cost * rows, max(self._work_times, default=0.0))
 
     def worked(self, seconds: float) -> None:
         """:func:`serve` tells how long a command or a chunk of training took."""

@@ -22,6 +22,7 @@ process left unanswered; and it says so.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import multiprocessing
 import os
@@ -37,7 +38,8 @@ from .engine.snapshot import Snapshot
 from .training import TrainingSession, child_main, queue_receiver, serve
 
 STALL_S = 5.0               # a command unanswered this long (at least) means training has stalled
-STALL_PASSES = 3.0          # ... or this many times the longest work the session said it does
+STALL_PASSES = 5.0          # ... or this many times the longest work the session said it does,
+                            # or the longest a recent answer took
 IO_STALL_S = 60.0           # ... or this long while it saves or opens a session (a slow disk)
 START_TIMEOUT_S = 60.0      # a training process that has not said it is ready by then is given up
 STOP_S = 3.0                # closing waits this long (or the allowance) for training to end
@@ -117,6 +119,7 @@ class WorkerHost(QObject):
         self._pings = itertools.count(1)
         self._unanswered: list[tuple] = []
         self._work_s = 0.0
+        self._latencies: collections.deque = collections.deque(maxlen=16)
         self._ready_at: float | None = None
         self._event.connect(self._on_event, Qt.QueuedConnection)
         for sig, name in ((self.playRequested, "play"), (self.pauseRequested, "pause"),
@@ -234,11 +237,13 @@ class WorkerHost(QObject):
     def allowance(self) -> float:
         """Seconds a command may wait for its answer before training counts as stalled: at least
         STALL_S, STALL_PASSES times the longest work the session measured (a pass of a big
-        network can take seconds) and, while it saves or opens a session, IO_STALL_S."""
+        network can take seconds) or the longest a recent answer took (a busy machine), and,
+        while it saves or opens a session, IO_STALL_S."""
         with self._lock:
             io = any(c is not None and c[0] in ("save_session", "open_session")
                      for _, _, c in self._unanswered)
-            return max(STALL_S, STALL_PASSES * self._work_s, IO_STALL_S if io else 0.0)
+            slowest = max(self._work_s, max(self._latencies, default=0.0))
+            return max(STALL_S, STALL_PASSES * slowest, IO_STALL_S if io else 0.0)
 
     def waiting_s(self) -> float:
         """Seconds the oldest unanswered command has waited (0 when none waits, and while a
@@ -297,7 +302,10 @@ class WorkerHost(QObject):
             self._ready_at = time.monotonic()
         if kind == "pong":
             ping_id, work_s = payload
+            now = time.monotonic()
             with self._lock:
+                self._latencies.extend(now - sent for i, sent, _ in self._unanswered
+                                       if i == ping_id)
                 self._unanswered = [u for u in self._unanswered if u[0] > ping_id]
                 self._work_s = float(work_s)
             return

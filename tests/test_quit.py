@@ -11,6 +11,7 @@ import textwrap
 import pytest
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from shiboken6 import isValid
 
 from bpviz.engine.session import load_session
 from tests.test_window_input import answer_file_dialog, back_to_window, key, steps
@@ -110,11 +111,12 @@ def quit_then_save(qtbot, open_window, tmp_path, monkeypatch, mode):
     progress = []
 
     def look():
+        if not isValid(w) or not w.isVisible():
+            return
         dialog = w.save_progress()
         if dialog is not None and dialog.isVisible():
             progress.append(dialog.labelText())
-        if w.isVisible():
-            QTimer.singleShot(50, look)
+        QTimer.singleShot(50, look)
     QTimer.singleShot(50, look)
     asked: list = []
     answer_question(qtbot, QMessageBox.StandardButton.Save, asked)

@@ -677,9 +677,10 @@ class MainWindow(QMainWindow):
         window goes on (there is no time limit: a slow disk is waited for). True once saved;
         False when it failed (the window says why) or the wait was cancelled."""
         self.pause()
+        target = str(path) if str(path).endswith(".bpviz") else f"{path}.bpviz"
         outcome: dict = {}
         loop = QEventLoop(self)
-        progress = QProgressDialog(f"Saving the session to {path}…", "Cancel", 0, 0, self)
+        progress = QProgressDialog(f"Saving the session to {target}…", "Cancel", 0, 0, self)
         progress.setWindowTitle("Saving the session")
         progress.setWindowModality(Qt.WindowModal)
         progress.setMinimumDuration(0)
@@ -700,7 +701,7 @@ class MainWindow(QMainWindow):
         progress.canceled.connect(loop.quit)
         self._save_progress = progress
         try:
-            target = self.save_session(path)
+            self.save_session(target)
             progress.show()
             loop.exec()
         finally:
