@@ -11,6 +11,8 @@ and the neurons as circles in pixel coordinates (see ``NodeLayer._paint_vectors`
 
 from __future__ import annotations
 
+import math
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -593,7 +595,10 @@ class LayerLabels:
         self._compact = compact
         for label, html in zip(self.items, self._html):
             label.setHtml(html[compact])
-            label.setTextWidth(label.textItem.document().idealWidth())  # lets align=center work
+            # measured unwrapped (a width left from the other form would wrap it inside words),
+            # then fixed to that width, which lets align=center work
+            label.setTextWidth(-1)
+            label.setTextWidth(math.ceil(label.textItem.document().idealWidth()) + 1)
 
     def sizes(self) -> list[tuple[float, float]]:
         """(width, height) in pixels of each label as now shown."""
@@ -605,6 +610,22 @@ class LayerLabels:
 
     def texts(self) -> list[str]:
         return [" ".join(label.textItem.toPlainText().split()) for label in self.items]
+
+    def lines(self) -> list[list[str]]:
+        """Each label's lines as laid out on screen (a line wrapped by width is two lines)."""
+        result = []
+        for label in self.items:
+            doc = label.textItem.document()
+            shown = []
+            block = doc.begin()
+            while block.isValid():
+                layout, text = block.layout(), block.text()
+                for k in range(layout.lineCount()):
+                    line = layout.lineAt(k)
+                    shown.append(text[line.textStart():line.textStart() + line.textLength()])
+                block = block.next()
+            result.append(shown)
+        return result
 
     def remove(self, box: pg.ViewBox) -> None:
         for label in self.items:

@@ -401,6 +401,15 @@ class NetworkView(QWidget):
         """The layer labels as shown (plain text, lines joined by a space)."""
         return [] if self._labels is None else self._labels.texts()
 
+    def diagram_widget(self) -> QWidget:
+        """The widget the diagram is drawn in (its size is the diagram's room on screen)."""
+        return self._graphics
+
+    def layer_label_lines(self) -> list[list[str]]:
+        """Each layer label's lines as laid out (its title, its count: a word wrapped by a
+        too-narrow label shows as more lines)."""
+        return [] if self._labels is None else self._labels.lines()
+
     def legend_texts(self) -> tuple[str, str]:
         """The plain text of the edge legend and of the neuron legend."""
         return tuple(items.plain_text(label.text)

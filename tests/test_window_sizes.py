@@ -1,0 +1,171 @@
+"""The window at laptop sizes and up: the diagram keeps priority, Reset layout gives the default
+proportions (also after a separator was dragged), labels never wrap inside a word, legends fit
+their plots, the cost curve shows the starting loss at epoch 0, popups stay on the screen."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from bpviz.ui.main_window import DEFAULT_COLUMNS
+
+SIZES = [(1280, 720), (1366, 768), (1600, 1000)]
+# The classic example's loss at its initial weights (the numpy example it reproduces).
+START_LOSS = 2.0981
+# The least size, in pixels, of the diagram's drawing area at 1280×720.
+DIAGRAM_AT_LEAST = (300, 220)
+
+
+def trigger_view_action(w, text):
+    view = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "View")
+    next(a for a in view.actions() if a.text().replace("&", "") == text).trigger()
+
+
+def diagram_size(w):
+    area = w.network.diagram_widget()
+    return area.width(), area.height()
+
+
+def settle(qtbot, w, size):
+    w.resize(*size)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == size, timeout=5000)
+    QApplication.processEvents()
+
+
+def drag_separator(qtbot, w, dx):
+    """Drag the separator between the Controls and the Network panels by ``dx`` pixels, with
+    the mouse, as a person does."""
+    left = w.docks["controls"].geometry()
+    right = w.docks["network"].geometry()
+    x = (left.right() + right.left()) // 2 + 1
+    y = right.center().y()
+    start = QPoint(x, y)
+    before = left.width()
+    QTest.mousePress(w, Qt.LeftButton, Qt.NoModifier, start)
+    for k in range(1, 11):
+        QTest.mouseMove(w, QPoint(x + dx * k // 10, y))
+        QApplication.processEvents()
+    QTest.mouseRelease(w, Qt.LeftButton, Qt.NoModifier, QPoint(x + dx, y))
+    qtbot.waitUntil(lambda: abs(w.docks["controls"].width() - before) > abs(dx) // 2,
+                    timeout=3000)
+
+
+def assert_default_layout(qtbot, w):
+    size = (w.width(), w.height())
+    want = [round(size[0] * s) for s in DEFAULT_COLUMNS]
+
+    def columns_ok():
+        got = [w.docks[n].width() for n in ("controls", "network", "boundary")]
+        return all(abs(g - c) <= max(40, 0.06 * c) for g, c in zip(got, want))
+
+    qtbot.waitUntil(columns_ok, timeout=5000)
+    assert w.has_default_layout()
+    assert w.docks["network"].height() > w.docks["cost"].height()
+
+
+def assert_diagram_readable(qtbot, w):
+    net = w.network
+    sizes = w.latest.sizes
+    every = {(l, i) for l, n in enumerate(sizes) for i in range(n)}
+    w.network.set_node_mode("activation")       # every neuron, the inputs too, has a value
+    w.paint_now()
+    qtbot.waitUntil(lambda: set(net.value_label_texts()) == every
+                    and all(net.value_label_texts().values()), timeout=5000)
+    width, height = diagram_size(w)
+    assert width >= DIAGRAM_AT_LEAST[0] and height >= DIAGRAM_AT_LEAST[1], (width, height)
+    assert len(net.layer_label_lines()) == len(sizes)
+    assert_labels_whole(net)     # every line whole words of the label: none wrapped inside one
+
+
+def assert_legends_fit(w):
+    cost = w.cost
+    for plot in (cost.loss_plot, cost.accuracy_plot, cost.grad_plot):
+        legend = cost.legend(plot)
+        if not legend.isVisible():
+            continue
+        inside = plot.vb.mapRectToScene(plot.vb.boundingRect())
+        box = legend.mapRectToScene(legend.boundingRect())
+        assert inside.contains(box), (box, inside)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_reset_layout_after_a_separator_drag_gives_the_default_proportions(qtbot, open_window,
+                                                                           size):
+    w = open_window(size=size)
+    settle(qtbot, w, size)
+    trigger_view_action(w, "Reset layout")
+    assert_default_layout(qtbot, w)
+    assert_diagram_readable(qtbot, w)
+    drag_separator(qtbot, w, 220)          # the controls take the diagram's room...
+    assert not w.has_default_layout()
+    trigger_view_action(w, "Reset layout")  # ... and Reset gives it back
+    assert_default_layout(qtbot, w)
+    assert_diagram_readable(qtbot, w)
+    assert_legends_fit(w)
+
+
+def test_the_default_proportions_follow_a_window_resize(qtbot, open_window):
+    w = open_window(size=(1600, 1000))
+    settle(qtbot, w, (1280, 720))
+    assert_default_layout(qtbot, w)
+    assert_diagram_readable(qtbot, w)
+
+
+def assert_labels_whole(net):
+    for label, shown in zip(net.layer_label_texts(), net.layer_label_lines()):
+        words = label.split()
+        assert all(line.split() and all(word in words for word in line.split())
+                   for line in shown), (label, shown)
+        assert len(shown) == 2, shown          # a title and a count, one line each
+
+
+def test_layer_labels_stay_whole_words_from_short_to_full(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    settle(qtbot, w, (1280, 720))
+    add = next(b for b in w.controls.findChildren(QPushButton) if "Add layer" in b.text())
+    qtbot.mouseClick(add, Qt.LeftButton)     # 2-3-3-3: at 1280×720 the short labels
+    qtbot.waitUntil(lambda: len(w.latest.sizes) == 4
+                    and w.network.layer_label_texts()[:2] == ["in 2", "h1 3"], timeout=10000)
+    assert_labels_whole(w.network)
+    settle(qtbot, w, (1600, 1000))           # room for the full ones: each word whole
+    qtbot.waitUntil(lambda: w.network.layer_label_texts()[0] == "input 2 neurons", timeout=5000)
+    assert_labels_whole(w.network)
+    drag_separator(qtbot, w, 300)
+    trigger_view_action(w, "Reset layout")
+    assert_default_layout(qtbot, w)
+    assert_labels_whole(w.network)
+
+
+def test_the_cost_curve_shows_the_starting_loss_at_epoch_0(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    qtbot.waitUntil(lambda: w.cost.starting_point() is not None, timeout=5000)
+    x, y = w.cost.starting_point()
+    assert x == 0.0 and y == pytest.approx(START_LOSS, abs=1e-4)
+    lo, hi = w.cost.loss_range()
+    assert lo < y < hi and hi - lo < 1.0      # fitted to the point, not empty 0-1 axes
+    # after the first epoch the recorded row takes its place, at the same loss
+    target = w.latest.pass_count + 1
+    w.step()
+    qtbot.waitUntil(lambda: w.latest.pass_count == target and len(w.cost.series("loss")[0]),
+                    timeout=5000)
+    w.paint_now()
+    assert w.cost.starting_point() is None
+    assert w.cost.series("loss")[1][0] == pytest.approx(START_LOSS, abs=1e-4)
+
+
+@pytest.mark.parametrize("panel", ["graph", "network", "cost"])
+def test_a_panel_help_popup_lies_within_the_screen(qtbot, open_window, panel):
+    w = open_window(size=(1280, 720))
+    settle(qtbot, w, (1280, 720))
+    w.docks[panel].raise_()
+    qtbot.waitUntil(w.help.title_bars[panel].isVisible, timeout=3000)
+    button = w.help.title_bars[panel].help_button
+    qtbot.mouseClick(button, Qt.LeftButton)
+    popup = w.help.popup
+    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    area = popup.screen().availableGeometry()
+    qtbot.waitUntil(lambda: area.contains(popup.frameGeometry()), timeout=3000)
+    assert QRect(area).contains(popup.geometry())
+    popup.close()
