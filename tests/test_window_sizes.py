@@ -76,6 +76,7 @@ def assert_diagram_readable(qtbot, w):
     width, height = diagram_size(w)
     assert width >= DIAGRAM_AT_LEAST[0] and height >= DIAGRAM_AT_LEAST[1], (width, height)
     assert len(net.layer_label_lines()) == len(sizes)
+    assert net.legends_cut() == (False, False)        # wrapped between words, if need be
     assert_labels_whole(net)     # every line whole words of the label: none wrapped inside one
 
 
@@ -100,6 +101,7 @@ def test_reset_layout_after_a_separator_drag_gives_the_default_proportions(qtbot
     assert_diagram_readable(qtbot, w)
     drag_separator(qtbot, w, 220)          # the controls take the diagram's room...
     assert not w.has_default_layout()
+    qtbot.waitUntil(lambda: w.network.legends_cut() == (False, False), timeout=3000)
     trigger_view_action(w, "Reset layout")  # ... and Reset gives it back
     assert_default_layout(qtbot, w)
     assert_diagram_readable(qtbot, w)

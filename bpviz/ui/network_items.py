@@ -21,7 +21,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Slot
 from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QPainter, QPaintEngine, QPen, QPixmap,
-                           QTextDocument, QTransform)
+                           QTextDocument, QTextOption, QTransform)
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QWidget
 
 from . import edge_raster, style
@@ -57,11 +57,40 @@ def node_palette() -> list[QColor]:
 
 
 class Legend(pg.LabelItem):
-    """A one-line legend that takes the width the layout gives it instead of widening the layout:
-    in a narrow panel its end is cut rather than the diagram being pushed out of view."""
+    """A legend that takes the width the layout gives it instead of widening the layout: in a
+    narrow panel it wraps between words onto more lines (taking the height from the diagram)
+    rather than being cut or pushing the diagram out of view."""
 
     def __init__(self):
         super().__init__("", justify="left", size="9pt", color=style.FOREGROUND)
+        option = self.item.document().defaultTextOption()
+        option.setWrapMode(QTextOption.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def resizeEvent(self, ev):
+        width = self.rect().width()
+        if width > 0:
+            self.item.setTextWidth(-1)
+            if self.item.boundingRect().width() > width:
+                self.item.setTextWidth(width)
+        height = self.minimumHeight()
+        super().resizeEvent(ev)
+        if abs(self.minimumHeight() - height) > 0.5:
+            self.updateGeometry()         # more or fewer lines: the row takes their height
+
+    def shown_lines(self) -> int:
+        """The number of lines the legend takes as laid out."""
+        doc = self.item.document()
+        doc.documentLayout()                       # laid out at the width it has
+        count, block = 0, doc.begin()
+        while block.isValid():
+            count += max(1, block.layout().lineCount())
+            block = block.next()
+        return count
+
+    def is_cut(self) -> bool:
+        """Whether any of the text lies outside the legend's rectangle."""
+        return self.item.boundingRect().width() > self.rect().width() + 0.5
 
     def updateMin(self):
         super().updateMin()

@@ -415,6 +415,10 @@ class NetworkView(QWidget):
         return tuple(items.plain_text(label.text)
                      for label in (self._edge_legend, self._node_legend))
 
+    def legends_cut(self) -> tuple[bool, bool]:
+        """Whether the edge legend and the neuron legend run past the panel's width."""
+        return tuple(label.is_cut() for label in (self._edge_legend, self._node_legend))
+
     def hover_text(self) -> str:
         """Plain text of the hover card ("" when hidden)."""
         return self._card.textItem.toPlainText() if self._card.isVisible() else ""
