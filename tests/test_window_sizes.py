@@ -34,22 +34,24 @@ def settle(qtbot, w, size):
     QApplication.processEvents()
 
 
-def drag_separator(qtbot, w, dx):
-    """Drag the separator between the Controls and the Network panels by ``dx`` pixels, with
-    the mouse, as a person does."""
-    left = w.docks["controls"].geometry()
-    right = w.docks["network"].geometry()
-    x = (left.right() + right.left()) // 2 + 1
-    y = right.center().y()
-    start = QPoint(x, y)
-    before = left.width()
+def drag_separator(qtbot, w, dx, vertical=False):
+    """Drag the separator right of the Controls panel by ``dx`` pixels (with ``vertical``: the
+    one under the Network panel, down by ``dx``), with the mouse, as a person does."""
+    first = w.docks["network" if vertical else "controls"]
+    second = w.docks["cost" if vertical else "network"].geometry()
+    if vertical:
+        start = QPoint(second.center().x(), (first.geometry().bottom() + second.top()) // 2 + 1)
+        step = QPoint(0, dx)
+    else:
+        start = QPoint((first.geometry().right() + second.left()) // 2 + 1, second.center().y())
+        step = QPoint(dx, 0)
+    before = first.size()
     QTest.mousePress(w, Qt.LeftButton, Qt.NoModifier, start)
     for k in range(1, 11):
-        QTest.mouseMove(w, QPoint(x + dx * k // 10, y))
+        QTest.mouseMove(w, start + step * k / 10)
         QApplication.processEvents()
-    QTest.mouseRelease(w, Qt.LeftButton, Qt.NoModifier, QPoint(x + dx, y))
-    qtbot.waitUntil(lambda: abs(w.docks["controls"].width() - before) > abs(dx) // 2,
-                    timeout=3000)
+    QTest.mouseRelease(w, Qt.LeftButton, Qt.NoModifier, start + step)
+    qtbot.waitUntil(lambda: first.size() != before, timeout=3000)
 
 
 def assert_default_layout(qtbot, w):
@@ -138,6 +140,18 @@ def test_layer_labels_stay_whole_words_from_short_to_full(qtbot, open_window):
     trigger_view_action(w, "Reset layout")
     assert_default_layout(qtbot, w)
     assert_labels_whole(w.network)
+
+
+def test_a_diagram_too_small_to_draw_says_so(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    settle(qtbot, w, (1280, 720))
+    assert w.network.too_small_note() == ""
+    drag_separator(qtbot, w, -400, vertical=True)      # the network panel as low as it goes
+    qtbot.waitUntil(lambda: "Too small to draw the network" in w.network.too_small_note(),
+                    timeout=3000)
+    trigger_view_action(w, "Reset layout")
+    qtbot.waitUntil(lambda: w.network.too_small_note() == "", timeout=3000)
+    assert_diagram_readable(qtbot, w)
 
 
 def test_the_cost_curve_shows_the_starting_loss_at_epoch_0(qtbot, open_window):
