@@ -59,7 +59,7 @@ __all__ = ["NetworkView", "OVERLAYS", "NODE_MODES", "EDGE_CAP", "MAG_BINS", "RAS
 EMIT_INTERVAL_MS = 33     # edits while dragging go out at most this often (≤ 30 per second)
 NO_UPDATE_NOTE = "no update yet — step or play to see Δw"
 TOO_SMALL_NOTE = "Too small to draw the network — make this panel larger (View → Reset layout)"
-TOO_SMALL_NEURON_PIXELS = 6     # a diagram whose smallest neuron would be smaller is not drawn
+TOO_SMALL_PIXELS = 40          # a diagram whose neurons would span fewer pixels is not drawn
 
 
 class NetworkView(QWidget):
@@ -502,7 +502,7 @@ class NetworkView(QWidget):
                 fit = nl.fit_panel(lay, width, height, self._labels.sizes(), value_px)
                 if fit.labels_fit:
                     break
-        small = fit is None or float(np.min(lay.diameter)) * fit.scale < TOO_SMALL_NEURON_PIXELS
+        small = fit is None or (lay.top - lay.bottom) * fit.scale < TOO_SMALL_PIXELS
         self._set_too_small(small)
         if small:
             return
