@@ -63,7 +63,7 @@ FRESH_S = 0.012             # while training, a panel shows a snapshot at most t
                             # arrived; a due panel otherwise waits for the next one (≤ 33 ms)
 RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4       # a layout saved by an earlier version is not restored
 # The default layout, as shares of the window: the controls' column (at least its minimum width),
 # the diagram's column and the column of the decision boundary over the error surface; in the
 # diagram's column the diagram over the cost curve. The diagram keeps priority: at 1280×720 it
