@@ -82,15 +82,24 @@ def assert_diagram_readable(qtbot, w):
     assert_labels_whole(net)     # every line whole words of the label: none wrapped inside one
 
 
-def assert_legends_fit(w):
+def assert_legends_fit(qtbot, w):
+    """After two passes the cost panel's legends are up: each lies wholly inside its plot."""
+    for _ in range(2):
+        target = w.latest.pass_count + 1
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=5000)
+    w.paint_now()
     cost = w.cost
+    shown = 0
     for plot in (cost.loss_plot, cost.accuracy_plot, cost.grad_plot):
         legend = cost.legend(plot)
         if not legend.isVisible():
             continue
+        shown += 1
         inside = plot.vb.mapRectToScene(plot.vb.boundingRect())
         box = legend.mapRectToScene(legend.boundingRect())
         assert inside.contains(box), (box, inside)
+    assert shown >= 1
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -107,7 +116,7 @@ def test_reset_layout_after_a_separator_drag_gives_the_default_proportions(qtbot
     trigger_view_action(w, "Reset layout")  # ... and Reset gives it back
     assert_default_layout(qtbot, w)
     assert_diagram_readable(qtbot, w)
-    assert_legends_fit(w)
+    assert_legends_fit(qtbot, w)
 
 
 def test_the_default_proportions_follow_a_window_resize(qtbot, open_window):
