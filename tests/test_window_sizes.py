@@ -194,3 +194,16 @@ def test_a_panel_help_popup_lies_within_the_screen(qtbot, open_window, panel):
     qtbot.waitUntil(lambda: area.contains(popup.frameGeometry()), timeout=3000)
     assert QRect(area).contains(popup.geometry())
     popup.close()
+
+
+def test_the_boundary_legend_takes_more_rows_rather_than_being_cut(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    settle(qtbot, w, (1280, 720))
+    boundary = w.boundary
+    qtbot.waitUntil(lambda: len(boundary.legend_rows()) == 1, timeout=3000)
+    assert boundary.legend_rows()[0][-1] == "train" and not boundary.legend_cut()
+    boundary.resize(200, boundary.height())            # as narrow as a floated panel goes
+    qtbot.waitUntil(lambda: len(boundary.legend_rows()) > 1, timeout=3000)
+    assert [e for row in boundary.legend_rows() for e in row] == \
+        ["class 0", "class 1", "class 2", "train"]
+    qtbot.waitUntil(lambda: not boundary.legend_cut(), timeout=3000)
