@@ -207,3 +207,16 @@ def test_the_boundary_legend_takes_more_rows_rather_than_being_cut(qtbot, open_w
     assert [e for row in boundary.legend_rows() for e in row] == \
         ["class 0", "class 1", "class 2", "train"]
     qtbot.waitUntil(lambda: not boundary.legend_cut(), timeout=3000)
+
+
+def test_the_surface_legend_is_whole_or_not_shown(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    settle(qtbot, w, (1280, 720))
+    surface = w.surface
+    qtbot.waitUntil(lambda: surface.legend_shown() and surface.legend_inside(), timeout=3000)
+    surface.resize(240, surface.height())          # narrower than "path of training"
+    qtbot.waitUntil(lambda: not surface.legend_shown(), timeout=3000)
+    assert surface.legend_inside()
+    settle(qtbot, w, (1600, 1000))
+    trigger_view_action(w, "Reset layout")
+    qtbot.waitUntil(lambda: surface.legend_shown() and surface.legend_inside(), timeout=3000)
