@@ -369,7 +369,8 @@ class BoundaryView(QWidget):
         entries = self.legend.items
         if not entries:
             return
-        widths = [sample.boundingRect().width() + label.boundingRect().width() + 16
+        # the text's own width (a label's rectangle is as wide as its column)
+        widths = [sample.boundingRect().width() + label.itemRect().width() + 16
                   for sample, label in entries]
         room = self.graphics.width() - 12
         columns = len(entries)
