@@ -33,7 +33,7 @@ from .training import TrainingSession, child_main, queue_receiver, serve
 STALL_S = 5.0               # training that publishes nothing this long while playing has stalled
 START_TIMEOUT_S = 60.0      # a training process that has not said it is ready by then is given up
 STOP_S = 3.0                # closing waits this long for training to end, then ends it
-REPLAYED = ("speed", "step_mode", "pin")   # settings a session carried on elsewhere is told again
+REPLAYED = ("speed", "pace", "step_mode", "pin")   # settings a session carried on elsewhere is told again
 
 
 def processes_enabled() -> bool:

@@ -84,6 +84,7 @@ class NetworkView(QWidget):
         # user's own choice of (overlay, neuron mode) comes back when the phases end
         self._chosen_modes: tuple[str, str] | None = None
         self._phase_setting = False
+        self._emphasised: int | None = None
         self._layout: nl.Layout | None = None
         self._plan = nl.EdgePlan(wide=True, raster=False, budget=[])
         self._every_edge = False                               # every edge drawn, every frame
@@ -160,6 +161,8 @@ class NetworkView(QWidget):
         self._phase_band = items.phase_band()
         self._box.addItem(self._phase_band, ignoreBounds=True)
         self._phase_label = items.phase_banner()
+        self._phase_halo = items.halo((234, 179, 8, 120), 8, z=-3)   # the phase's edges
+        self._box.addItem(self._phase_halo, ignoreBounds=True)
         self._chosen_halo = items.halo(items.CHOSEN_HALO, 9, z=-2)
         self._hover_halo = items.halo(items.HOVER_HALO, 7, z=-1)
 
@@ -212,6 +215,7 @@ class NetworkView(QWidget):
         the weights and activations going forward, the error signals and deltas going back,
         then the gradients and the update. When the phases end, the edges and neurons show
         what the user chose again."""
+        self.emphasise_edges(None if phase is None else phase.weights_index)
         if phase is None:
             self._phase_band.hide()
             self._phase_label.hide()
@@ -239,6 +243,19 @@ class NetworkView(QWidget):
             self.set_node_mode(node_mode)
         finally:
             self._phase_setting = False
+
+    def emphasise_edges(self, wi: int | None) -> None:
+        """Lay a halo under the edges of ``weights[wi]`` (None: none), the edges a phase works
+        on; an array of more than WIDE_EDGE_LIMIT edges is left to the phase's band."""
+        lay = self._layout
+        n = 0 if wi is None or lay is None else lay.sizes[wi] * lay.sizes[wi + 1]
+        self._emphasised = wi if 0 < n <= WIDE_EDGE_LIMIT else None
+        items.set_halo_edges(self._phase_halo, lay, [] if self._emphasised is None else [
+            (wi, k // lay.sizes[wi + 1], k % lay.sizes[wi + 1]) for k in range(n)])
+
+    def emphasised_edges(self) -> int | None:
+        """The weights array whose edges have the phase's halo, or None."""
+        return self._emphasised
 
     def phase_text(self) -> str:
         """The phase banner's text ('' outside step-by-step mode)."""
