@@ -9,6 +9,7 @@ for at least the pace" is checked on that clock, never on the wall clock.
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -276,3 +277,65 @@ def test_the_status_bars_training_loss_is_the_whole_training_sets_at_the_weights
     # not the last mini-batch's loss, which the status bar used to show
     assert snap.loss != pytest.approx(train, rel=1e-3)
     assert speed_shown(w) == "paused"
+
+
+# -- the session, with no window ------------------------------------------------------------------
+
+class Events:
+    def __init__(self):
+        self.snaps = []
+
+    def __call__(self, kind, payload):
+        if kind == "snapshot":
+            self.snaps.append(payload)
+
+
+def test_the_session_sends_the_next_phase_only_when_the_window_has_shown_the_last():
+    from bpviz.training import TrainingSession
+    events = Events()
+    session = TrainingSession(Config.preset("gaussian-clouds"), events, speed=1, pace=1.2,
+                              paced_by_paint=True)
+    before = events.snaps[-1]                    # the initial weights, as the panels show them
+    session.handle(("play",))
+    assert events.snaps[-1].phase is None and events.snaps[-1].running
+    for k in range(3):                           # forward 1, forward 2, the loss
+        session.tick()
+        if k > 0:
+            assert events.snaps[-1].phase.index == k - 1
+        n = len(events.snaps)
+        session.tick()                           # not painted yet: nothing more
+        assert len(events.snaps) == n and session.wait_s() is None
+        session.handle(("painted", events.snaps[-1].seq))
+        assert session.wait_s() == 0.0
+    session.tick()
+    assert events.snaps[-1].phase.index == 2 and events.snaps[-1].pass_count == 0
+    session.handle(("pause",))                   # out of the pass: nothing of it applied
+    paused = events.snaps[-1]
+    assert paused.phase is None and not paused.running and paused.pass_count == 0
+    for a, b in zip(paused.edge_signals + paused.weights, before.edge_signals + before.weights):
+        assert np.array_equal(a, b)
+    # with Phases off, 1 pass a second plays whole passes
+    session.handle(("pace", None))
+    session.handle(("play",))
+    session.handle(("painted", events.snaps[-1].seq))
+    while events.snaps[-1].pass_count == 0:      # the first pass is due after a second
+        time.sleep(session.wait_s())
+        session.tick()
+    assert events.snaps[-1].phase is None and events.snaps[-1].pass_count == 1
+
+
+def test_at_full_speed_the_training_loss_is_measured_at_most_four_times_a_second():
+    from bpviz.training import TRAIN_NOW_EVERY_S, TrainingSession
+    events = Events()
+    session = TrainingSession(Config.preset("gaussian-clouds"), events, speed=None)
+    session.handle(("play",))
+    start = time.perf_counter()
+    while time.perf_counter() - start < 1.0:
+        session.tick()
+    elapsed = time.perf_counter() - start
+    session.handle(("pause",))
+    running = [s for s in events.snaps if s.running]
+    measured = {s.train_now_pass for s in running}
+    assert len(running) > len(measured) and len(measured) <= elapsed / TRAIN_NOW_EVERY_S + 2
+    assert all(s.train_now_pass <= s.pass_count for s in running)
+    assert events.snaps[-1].train_now_pass == events.snaps[-1].pass_count    # paused: exact
