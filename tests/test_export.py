@@ -424,7 +424,7 @@ def test_file_menu_and_right_click_offer_every_format(qtbot, window):
                        if a.menu() is not None and a.text() == "&Export")
     titles = [a.text() for a in export_menu.actions() if not a.isSeparator()]
     assert titles == ["Network", "Decision boundary", "Error surface", "Cost curve",
-                      "Export all…"]
+                      "Export all…", "Python script…"]
     formats = [a.text() for a in export_menu.actions()[0].menu().actions()]
     assert formats == ["PNG (1×)…", "PNG (2×)…", "PNG (4×)…", "SVG…", "CSV data…",
                        "Animated GIF of the last snapshots…"]

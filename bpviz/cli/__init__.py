@@ -1,9 +1,9 @@
 """The command line: ``bpviz`` (the desktop app) and its headless commands.
 
 One module per command (``train``, ``gradcheck``, ``inspect``, ``snapshot`` with ``export``,
-``bench``, and ``window`` for the app), each declaring its options with ``add_parser`` and running
-with its ``cmd_*`` function; ``common`` holds what they share (exit codes, argument types, the
-options of a run).
+``code``, ``bench``, and ``window`` for the app), each declaring its options with ``add_parser``
+and running with its ``cmd_*`` function; ``common`` holds what they share (exit codes, argument
+types, the options of a run).
 
 Exit status: 0 done; 2 bad input (usage, data, configuration, session file), reported as one line on
 stderr that says what is wrong and where, never a traceback; 3 training diverged.
@@ -28,11 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     # the commands' modules import the engine, and with it numpy: not before main() has set the
     # number of BLAS threads
     from .. import __version__
-    from . import bench, gradcheck, inspect, snapshot, train
+    from . import bench, code, gradcheck, inspect, snapshot, train
     p = Parser(prog="bpviz", description="See backpropagation happen, number by number.")
     p.add_argument("--version", action="version", version=f"bpviz {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
-    for command in (train, gradcheck, snapshot, bench):
+    for command in (train, gradcheck, snapshot, code, bench):
         command.add_parser(sub)
     snapshot.add_export_parser(sub)
     inspect.add_parser(sub)

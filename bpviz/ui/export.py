@@ -51,6 +51,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsView, QInputDi
 from .. import __version__
 from ..engine.errors import BpvizError
 from ..engine.fileset import FileSet
+from ..engine.session import LIVE_SETTINGS
 from ..engine.snapshot import Snapshot
 from ..engine.surface import flatten
 from ..training import RunRecord
@@ -261,6 +262,12 @@ class Exporter(QObject):
                                      "with a manifest")
         self.all_action.triggered.connect(self.export_all_dialog)
         self.menu.addAction(self.all_action)
+        self.menu.addSeparator()
+        self.script_action = QAction("Python script…", self)
+        self.script_action.setStatusTip("The run as a standalone numpy program that prints its "
+                                        "history: from the current weights once it has trained")
+        self.script_action.triggered.connect(self.script_dialog)
+        self.menu.addAction(self.script_action)
         for entry in (_network_export(window), _boundary_export(window),
                       _surface_export(window), _cost_export(window)):
             self.register(entry)
@@ -362,6 +369,32 @@ class Exporter(QObject):
                                                   self._folder())
         if folder:
             self.export_all_to(Path(folder))
+
+    @Slot()
+    def script_dialog(self) -> None:
+        """Ask for a file, then write the run's program there (:func:`export_script`)."""
+        suggested = Path(self._folder()) / "backprop.py"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export the run as a Python script",
+                                              str(suggested), "Python files (*.py)")
+        if not path:
+            return
+        path = Path(path)
+        if path.suffix.lower() != ".py":
+            path = path.with_name(path.name + ".py")
+        self.export_script_to(path)
+
+    def export_script_to(self, path: Path) -> list[Path]:
+        """:func:`export_script`, with errors shown to the user instead of raised."""
+        try:
+            with _busy():
+                written = export_script(self.window, path)
+        except ExportError as e:
+            self.window.show_error("Export failed", str(e))
+            return []
+        self._remember(Path(path).parent)
+        self.window.statusBar().showMessage(
+            f"exported {', '.join(p.name for p in written)} to {Path(path).parent}", 6000)
+        return written
 
     def export_all_to(self, folder: Path) -> list[Path]:
         """:func:`export_all`, with errors shown to the user instead of raised."""
@@ -505,6 +538,40 @@ def _json_default(value):
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     return str(value)
+
+
+def export_script(window: "MainWindow", path) -> list[Path]:
+    """The run as a standalone numpy program at ``path`` (:mod:`bpviz.engine.codegen`): before
+    the first pass, the configuration's program from its initial weights; after it, the program
+    that goes on from the session's current weights, optimizer state and shuffle stream (its
+    arrays in a ``.npz`` beside it when they are many). Returns the paths written."""
+    from ..engine.codegen import write_program
+    path = Path(path)
+    try:
+        config, state = window.host.query("state")
+    except BpvizError as e:
+        raise ExportError(f"cannot export the run: {e}") from e
+    # the live settings (a learning rate changed in the window) are the trainer's
+    config = dataclasses.replace(config, **{k: state[k] for k in LIVE_SETTINGS})
+    if state["pass_count"] == 0 and _initial_weights(config, state, window.dataset):
+        state = None
+    try:
+        return write_program(path, config, session_state=state, dataset=window.dataset)
+    except BpvizError as e:
+        raise ExportError(f"cannot write the program {path}: {e}") from e
+    except OSError as e:
+        raise ExportError(f"cannot write {e.filename or path}: {e.strerror or e}") from e
+
+
+def _initial_weights(config, state, dataset) -> bool:
+    """Whether ``state`` holds the weights ``config`` starts from (none set by hand)."""
+    from ..engine.config import build
+    try:
+        _, net, _ = build(config, dataset)
+    except BpvizError:
+        return False
+    return all(np.array_equal(a, b) for a, b in zip(net.weights + net.biases,
+                                                    state["weights"] + state["biases"]))
 
 
 def export_all(window: "MainWindow", folder) -> list[Path]:
