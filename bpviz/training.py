@@ -227,8 +227,9 @@ class TrainingSession:
         (None: passes play whole); takes effect at once."""
         self.pace = None if pace is None else float(pace)
         if self.running:
+            walking = self._phase is not None
             self._begin_playing()
-            if self._phase is not None and not self._phased():
+            if walking and not self._phased():
                 self._publish(force=True)       # the banner goes at once
 
     def cmd_step(self) -> None:

@@ -339,3 +339,18 @@ def test_at_full_speed_the_training_loss_is_measured_at_most_four_times_a_second
     assert len(running) > len(measured) and len(measured) <= elapsed / TRAIN_NOW_EVERY_S + 2
     assert all(s.train_now_pass <= s.pass_count for s in running)
     assert events.snaps[-1].train_now_pass == events.snaps[-1].pass_count    # paused: exact
+
+
+def test_turning_phases_off_mid_pass_takes_the_banner_away_at_once():
+    from bpviz.training import TrainingSession
+    events = Events()
+    session = TrainingSession(Config.preset("gaussian-clouds"), events, speed=1, pace=0.6,
+                              paced_by_paint=True)
+    session.handle(("play",))
+    session.tick()
+    session.handle(("painted", events.snaps[-1].seq))
+    session.tick()
+    assert events.snaps[-1].phase.index == 0
+    session.handle(("pace", None))
+    assert events.snaps[-1].phase is None and events.snaps[-1].running
+    assert events.snaps[-1].pass_count == 0

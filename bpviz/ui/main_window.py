@@ -11,6 +11,7 @@ panel.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import replace
@@ -68,10 +69,9 @@ STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase"
               ("one epoch", "epoch")]
 # The speed a new user starts at: the classic example's loss comes within 10% of where 1,000
 # epochs take it after about 180 epochs, so at 10 passes a second a learner watches it converge
-# over about 20 seconds, each pass played phase by phase.
+# over about 20 seconds, every pass shown. At PHASED_AT passes a second the passes play phase by
+# phase, each phase held for the Phases box's pace (see PHASE_PACES).
 DEFAULT_SPEED = 10
-# The pace phases play at, at PHASED_AT passes a second: the phase banner's first line (the
-# phase's name) is read in about a second.
 PACES = [("off", None)] + [(name, seconds) for name, seconds in PHASE_PACES.items()]
 DEFAULT_PACE = "medium"
 UNDO_SHOWN_MS = 30000       # how long the "Undo" offer stays in the status bar
@@ -481,10 +481,6 @@ class MainWindow(QMainWindow):
     def phase_pace(self) -> float | None:
         """Seconds each phase is held while playing phases (None: Phases is off)."""
         return dict(PACES)[self.pace_name]
-
-    def set_pace(self, name: str) -> None:
-        """"off", "slow", "medium" or "fast", as the toolbar's Phases box sets it."""
-        self.pace_box.setCurrentIndex(self.pace_box.findText(name))
 
     @Slot(int)
     def _on_pace(self, _index: int) -> None:
@@ -897,8 +893,8 @@ class MainWindow(QMainWindow):
         s = self.status_labels
         s["loss"].setText(f"training loss {style.format_loss(snap.train_loss_now)}")
         acc = snap.train_accuracy_now
-        s["accuracy"].setText(f"training accuracy {acc:.3f}" if acc == acc
-                              else "training accuracy —")
+        s["accuracy"].setText("training accuracy —" if math.isnan(acc)
+                              else f"training accuracy {acc:.3f}")
         s["accuracy"].setVisible(snap.task == "classification")
         where = ("the current weights" if snap.train_now_pass == snap.pass_count
                  else f"the weights of pass {snap.train_now_pass:,} (training runs faster than "
