@@ -360,7 +360,6 @@ class TrainingSession:
         self._end_phases()
         t = self.trainer
         t.set_state(cp)
-        self._weights_version += 1
         self.trajectory.truncate(cp["pass_count"])
         while self._checkpoints and next(reversed(self._checkpoints)) > seq:
             _, dropped = self._checkpoints.popitem()
@@ -461,7 +460,6 @@ class TrainingSession:
         whoever showed it)."""
         state = dict(state, history_length=self.trainer.history.end_epoch)
         self.trainer.set_state(state)
-        self._weights_version += 1
         self.trajectory = Trajectory(self.trainer.network)
         self.trajectory.record(self.trainer.network, self.trainer.pass_count)
         self._history_sent = self.trainer.history.end_epoch
@@ -470,7 +468,6 @@ class TrainingSession:
     def _adopt(self, config, ds, trainer, trajectory, extra) -> None:
         """Make ``trainer`` the one trained from now on (a new network, a reset or a session)."""
         self._end_phases()
-        self._weights_version += 1
         trainer.history.max_rows = HISTORY_ROWS
         self.config, self.trainer = config, trainer
         if trajectory is None:
@@ -680,6 +677,7 @@ class TrainingSession:
     def _preview_trace(self) -> None:
         """A trace at the current weights (no update) so a paused window shows real deltas."""
         t = self.trainer
+        self._weights_version += 1      # they may have changed without a pass (taken back)
         n = min(len(t.X), PREVIEW_SAMPLES)
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
         self._trace_params = (list(t.network.weights), list(t.network.biases))
