@@ -354,3 +354,36 @@ def test_turning_phases_off_mid_pass_takes_the_banner_away_at_once():
     session.handle(("pace", None))
     assert events.snaps[-1].phase is None and events.snaps[-1].running
     assert events.snaps[-1].pass_count == 0
+
+
+# -- the diagram ----------------------------------------------------------------------------------
+
+def test_the_diagram_lights_the_edges_each_phase_works_on(qtbot, make_run):
+    from bpviz.engine.phases import partial_trace, phase_plan
+    from bpviz.engine.snapshot import make_snapshot
+    from bpviz.ui.network_view import NetworkView
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+
+    def lit(preset_overrides):
+        _, _, net, trainer = make_run(**preset_overrides)
+        trace = net.backprop(trainer.X, trainer.T)
+        got = []
+        for phase in phase_plan(net, len(trainer.X)):
+            view.show_snapshot(make_snapshot(trainer, seq=phase.index, running=True,
+                                             trace=partial_trace(trace, phase),
+                                             trace_weights=None, trace_biases=None, phase=phase))
+            got.append((phase.kind, view.emphasised_edges()))
+        view.show_snapshot(make_snapshot(trainer, seq=99, running=False, trace=trace,
+                                         trace_weights=None, trace_biases=None))
+        assert view.emphasised_edges() is None               # no phase, no halo
+        return got
+
+    assert lit({}) == [("forward", 0), ("forward", 1), ("loss", None), ("output_delta", None),
+                       ("hidden_delta", 1), ("gradients", None), ("update", None)]
+    # 20 × 20 = 400 edges between the hidden layers: more than a halo each is worth drawing for;
+    # the phase's band says where the phase works
+    got = lit({"hidden": (20, 20), "activation": ("sigmoid", "sigmoid")})
+    assert [e for _, e in got] == [0, None, 2, None, None, 2, None, None, None]

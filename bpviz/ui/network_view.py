@@ -161,7 +161,7 @@ class NetworkView(QWidget):
         self._phase_band = items.phase_band()
         self._box.addItem(self._phase_band, ignoreBounds=True)
         self._phase_label = items.phase_banner()
-        self._phase_halo = items.halo((234, 179, 8, 120), 8, z=-3)   # the phase's edges
+        self._phase_halo = items.halo((234, 179, 8, 150), 10, z=-3)   # the phase's edges
         self._box.addItem(self._phase_halo, ignoreBounds=True)
         self._chosen_halo = items.halo(items.CHOSEN_HALO, 9, z=-2)
         self._hover_halo = items.halo(items.HOVER_HALO, 7, z=-1)
