@@ -171,8 +171,7 @@ def test_pausing_mid_pass_gives_back_the_edges_and_neurons_the_learner_chose(qtb
         hold_and_release(qtbot, w, k, 1.2)
     qtbot.waitUntil(lambda: phase_shown(w) == 4, timeout=10000)     # the output deltas
     assert (edges.currentText(), neurons.currentText()) == ("error signal w·δ", "mean δ")
-    click(qtbot, w.network.mouse_target(), QPoint(5, 5))
-    key(qtbot, w, Qt.Key.Key_Space)                      # pause in the middle of the pass
+    click(qtbot, button(w, w.play_action))               # pause in the middle of the pass
     wait_paused(qtbot, w)
     qtbot.waitUntil(lambda: w.network.phase_text() == "", timeout=5000)
     assert (edges.currentText(), neurons.currentText()) == chosen
