@@ -247,11 +247,6 @@ class TrainingSession:
                 self._publish(force=True)
                 return
             index = int(result.indices[0]) if result.indices is not None else 0
-            t = self.trainer
-            # that sample's loss at the weights the step started from, and at those it left
-            after, _ = t.evaluate(t.X[index:index + 1], t.T[index:index + 1], None)
-            self._stepped = ((self._weights_version, t.pass_count),
-                             (index, float(result.trace.loss), after))
             self._publish(force=True, message=self._sample_message(index), stepped_sample=index)
         elif self.step_mode == "epoch":
             self._end_phases()
@@ -669,6 +664,11 @@ class TrainingSession:
             return result
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        if samples == 1:        # that sample's loss at the weights before the step and after it
+            index = int(result.indices[0]) if result.indices is not None else 0
+            after, _ = t.evaluate(t.X[index:index + 1], t.T[index:index + 1], None)
+            self._stepped = ((self._weights_version, t.pass_count),
+                             (index, float(result.trace.loss), after))
         self._phase = None
         self._pass_log.append((t.pass_count, position, result.trace.loss))
         self.trajectory.record(t.network, t.pass_count)

@@ -221,6 +221,10 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         delta_abs = delta_mean
         grads_w, grads_b, signals = zeros_w, zeros_b, zeros_w
         loss = float(net.out.loss(zs[-1], trainer.T).mean()) if zs else float("nan")
+    if train_now is None:
+        with np.errstate(all="ignore"):
+            train_now = (*trainer.evaluate(trainer.X, trainer.T, trainer.labels),
+                         trainer.pass_count)
     boundary = maps = None
     if bounds is not None and net.sizes[0] <= 2:
         boundary = boundary_grid(net, bounds, boundary_resolution)
@@ -228,10 +232,6 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
     sample = None
     if pinned is not None and 0 <= pinned < len(trainer.X):
         sample = sample_values(tw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned)
-    if train_now is None:
-        with np.errstate(all="ignore"):
-            train_now = (*trainer.evaluate(trainer.X, trainer.T, trainer.labels),
-                         trainer.pass_count)
     ds = trainer.dataset
     return Snapshot(
         seq=seq, epoch=trainer.epoch, pass_count=trainer.pass_count,

@@ -208,6 +208,7 @@ class NetworkView(QWidget):
             self._rebuild(snap, maps)
             self._arch = arch
         self._show_phase(snap.phase, snap.running)
+        self.emphasise_edges(None if snap.phase is None else snap.phase.weights_index)
         self._paint_frame()
 
     def _show_phase(self, phase: Phase | None, running: bool = False) -> None:
@@ -215,7 +216,6 @@ class NetworkView(QWidget):
         the weights and activations going forward, the error signals and deltas going back,
         then the gradients and the update. When the phases end, the edges and neurons show
         what the user chose again."""
-        self.emphasise_edges(None if phase is None else phase.weights_index)
         if phase is None:
             self._phase_band.hide()
             self._phase_label.hide()
@@ -243,19 +243,6 @@ class NetworkView(QWidget):
             self.set_node_mode(node_mode)
         finally:
             self._phase_setting = False
-
-    def emphasise_edges(self, wi: int | None) -> None:
-        """Lay a halo under the edges of ``weights[wi]`` (None: none), the edges a phase works
-        on; an array of more than WIDE_EDGE_LIMIT edges is left to the phase's band."""
-        lay = self._layout
-        n = 0 if wi is None or lay is None else lay.sizes[wi] * lay.sizes[wi + 1]
-        self._emphasised = wi if 0 < n <= WIDE_EDGE_LIMIT else None
-        items.set_halo_edges(self._phase_halo, lay, [] if self._emphasised is None else [
-            (wi, k // lay.sizes[wi + 1], k % lay.sizes[wi + 1]) for k in range(n)])
-
-    def emphasised_edges(self) -> int | None:
-        """The weights array whose edges have the phase's halo, or None."""
-        return self._emphasised
 
     def phase_text(self) -> str:
         """The phase banner's text ('' outside step-by-step mode)."""
@@ -352,6 +339,19 @@ class NetworkView(QWidget):
         plan = self._edges._plan
         return None if plan is None or not plan.pixels.size else \
             plan.last_render_pixels / plan.pixels.size
+
+    def emphasise_edges(self, wi: int | None) -> None:
+        """Lay a halo under the edges of ``weights[wi]`` (None: none), the edges a phase works
+        on; an array of more than WIDE_EDGE_LIMIT edges is left to the phase's band."""
+        lay = self._layout
+        n = 0 if wi is None or lay is None else lay.sizes[wi] * lay.sizes[wi + 1]
+        self._emphasised = wi if 0 < n <= WIDE_EDGE_LIMIT else None
+        items.set_halo_edges(self._phase_halo, lay, [] if self._emphasised is None else [
+            (wi, k // lay.sizes[wi + 1], k % lay.sizes[wi + 1]) for k in range(n)])
+
+    def emphasised_edges(self) -> int | None:
+        """The weights array whose edges have the phase's halo, or None."""
+        return self._emphasised
 
     def mouse_target(self) -> QWidget:
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
