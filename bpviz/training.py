@@ -99,10 +99,8 @@ class TrainingSession:
     ``note`` as the first snapshot's message. ``checkpoints=True`` makes it send its training
     state now and then (``"checkpoint"`` events), for a host that runs it in a process which might
     die. ``paced_by_paint``: slow playing waits
-    for ``("painted", seq)`` of the last snapshot before the next pass or phase, so that a window
-    slower than the pace slows training instead of queueing snapshots; a window says so for a phase
-    only once it has shown it for ``pace`` seconds. ``pace``: seconds each phase is held while
-    playing at ``PHASED_AT`` passes a second or slower (None: passes play whole).
+    for ``("painted", seq)`` of the last snapshot before the next phase, so that a window slower
+    than the pace slows training instead of queueing snapshots.
     """
 
     def __init__(self, config: Config, emit, *, chunk_ms: float = 8.0, max_fps: float = 30.0,
@@ -121,7 +119,9 @@ class TrainingSession:
         self.pinned: int | None = 0
         self.trajectory: Trajectory | None = None
         self.speed: float | None = speed     # passes per second while playing; None: max
-        self.pace: float | None = pace       # seconds a phase is held while playing phases
+        # seconds each phase is held while playing at PHASED_AT or slower (None: passes play
+        # whole); a window that paces by paint holds each phase itself, then says it painted it
+        self.pace: float | None = pace
         self.step_mode = "pass"              # what Step does: one of STEP_MODES
         self.painted_seq: int | None = 0 if paced_by_paint else None
         self._wake_at: float | None = None   # when playing next needs a tick (None: idle)
