@@ -628,6 +628,7 @@ class MainWindow(QMainWindow):
             cfg.output = output
             kind = "class labels" if data.is_classification else "numeric targets (regression)"
             self.statusBar().showMessage(f"{Path(path).name} has {kind}: {output} output", 8000)
+        self.controls.show_dataset(data)
         self.controls.set_config(cfg, csv_label=Path(path).name)
         self.host.rebuildRequested.emit(cfg)
         return True
@@ -668,6 +669,7 @@ class MainWindow(QMainWindow):
         self.config = config
         self.dataset = dataset
         self.controls.set_config(config)
+        self.controls.show_dataset(dataset)
         self.cost.clear()
         self.history.clear()
         self.timeline.refresh()
