@@ -5,8 +5,8 @@ runs Undo brings back and the pinned sample. It takes commands as messages — `
 ``("hyper", {"lr": 0.1})``, ``("parameters", [...])`` … (see :data:`COMMANDS`) — and publishes
 events through the one callable it is given: ``emit(kind, payload)`` with kind ``"snapshot"`` (an
 immutable :class:`~bpviz.engine.snapshot.Snapshot`), ``"failed"`` (bad input; nothing changed),
-``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"undo"`` (what Undo
-would bring back, or None), ``"checkpoint"`` (the training state, for a host that must be able to
+``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"undo"`` and ``"redo"``
+(what Undo or Redo would bring back, or None), ``"checkpoint"`` (the training state, for a host that must be able to
 carry on without this session) and ``"answer"`` (to a ``("query", id, name)``).
 
 :func:`serve` is its loop: wait for a command (or until playing needs the next pass), handle it,
@@ -78,7 +78,7 @@ class RunRecord:
 
 
 COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "reset", "rebuild",
-            "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
+            "undo", "redo", "undo_scope", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
             "painted", "query", "shutdown")
 
 
@@ -136,6 +136,10 @@ class TrainingSession:
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
                                              # trainer, trajectory, last update, trace shown,
                                              # pass log)
+        self._redo: list[tuple] = []         # runs Undo replaced, the same way
+        self._scope = ""                     # whose runs Undo covers: "" the session's own
+        self._own_stacks: tuple | None = None    # their Undo and Redo while another scope is in use
+        self._foreign = None                 # the trainer of the scope left: never set aside
         # (pass, position, loss) of every pass: the run record, and past _passes_sent the next
         # snapshot's new losses
         self._pass_log: deque = deque(maxlen=MAX_PASS_ROWS)
@@ -259,18 +263,49 @@ class TrainingSession:
 
     def cmd_undo(self) -> None:
         """Bring back the run the last re-initialisation set aside, exactly as it was: its
-        configuration, dataset, weights, optimizer and random state, history and path."""
+        configuration, dataset, weights, optimizer and random state, history and path. The run it
+        replaces is kept for Redo."""
         if not self._undo:
             self.emit("failed", "nothing to undo: no training was set aside")
             return
         self._pause_quietly()
-        what, config, ds, trainer, trajectory, last_update, shown, log = self._undo.pop()
-        self.emit("undo", self.undo_offer())
-        self._adopt(config, ds, trainer, trajectory, None)
-        self._pass_log = log
-        trainer.last_update = last_update
-        self._last_trace, self._trace_params = shown
-        self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
+        entry = self._undo.pop()
+        self._redo.append(self._entry(entry[0]))
+        self._offer()
+        self._bring_back(entry)
+        self._publish(force=True, message=f"undone ({entry[0]}): back to "
+                                          f"{training_words(entry[3])}")
+
+    def cmd_redo(self) -> None:
+        """Bring back the run the last Undo replaced; the run in place goes back to Undo."""
+        if not self._redo:
+            self.emit("failed", "nothing to redo: Undo has not set a run aside")
+            return
+        self._pause_quietly()
+        entry = self._redo.pop()
+        self._undo.append(self._entry(entry[0]))
+        self._offer()
+        self._bring_back(entry)
+        self._publish(force=True, message=f"redone ({entry[0]}): back to "
+                                          f"{training_words(entry[3])}")
+
+    def cmd_undo_scope(self, name: str) -> None:
+        """Undo and Redo cover the runs of scope ``name`` from now on: "" is the session's own
+        runs (kept while another scope is in use), any other name (a lesson) starts with nothing
+        to undo. The run in place belongs to the scope left: it is never set aside into this one."""
+        name = str(name)
+        if name == self._scope:
+            return
+        if self._scope == "":
+            self._own_stacks = (self._undo, self._redo)
+        if name == "":
+            self._undo, self._redo = self._own_stacks or ([], [])
+            self._own_stacks = None
+        else:
+            self._undo, self._redo = [], []
+        self._scope = name
+        self._foreign = self.trainer
+        self._offer()
 
     def cmd_hyper(self, values: dict) -> None:
         """Learning rate, momentum, batch size, L2, optimizer: from the next pass, no reset."""
@@ -451,21 +486,49 @@ class TrainingSession:
 
     def _set_aside(self, what: str) -> bool:
         """Keep the run a re-initialisation is about to replace, so that Undo can bring it back
-        exactly as it was, down to the trace on screen; False when there was nothing to lose."""
+        exactly as it was, down to the trace on screen; False when there was nothing to lose (or
+        the run belongs to another Undo scope). What Redo held goes: a new change was made."""
         t = self.trainer
-        if t is None or t.pass_count == 0:
+        if t is not None and t is self._foreign:
+            self._foreign = None
             return False
-        shown = (self._last_trace, self._trace_params)
-        self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
-                           shown, self._pass_log))
+        self._redo.clear()
+        if t is None or t.pass_count == 0:
+            self._offer()
+            return False
+        self._undo.append(self._entry(what))
         del self._undo[:-UNDO_DEPTH]
-        self.emit("undo", self.undo_offer())
+        self._offer()
         return True
 
     def _drop_set_aside(self, kept: bool) -> None:
         if kept:
             self._undo.pop()
-            self.emit("undo", self.undo_offer())
+            self._offer()
+
+    def _entry(self, what: str) -> tuple:
+        """The run in place, as Undo and Redo keep it."""
+        t = self.trainer
+        return (what, self.config, t.dataset, t, self.trajectory, t.last_update,
+                (self._last_trace, self._trace_params), self._pass_log)
+
+    def _bring_back(self, entry: tuple) -> None:
+        _what, config, ds, trainer, trajectory, last_update, shown, log = entry
+        self._adopt(config, ds, trainer, trajectory, None)
+        self._pass_log = log
+        trainer.last_update = last_update
+        self._last_trace, self._trace_params = shown
+
+    def _offer(self) -> None:
+        self.emit("undo", self.undo_offer())
+        self.emit("redo", self.redo_offer())
+
+    def redo_offer(self) -> tuple[str, str] | None:
+        """What Redo would redo and bring back, as :meth:`undo_offer`, or None."""
+        if not self._redo:
+            return None
+        what, _, _, trainer, *_ = self._redo[-1]
+        return what.split(";")[0], training_words(trainer)
 
     def undo_offer(self) -> tuple[str, str] | None:
         """What Undo would undo and bring back: ("reset", "5 epochs of training"), or None."""

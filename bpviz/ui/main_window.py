@@ -75,6 +75,7 @@ UNDO_SHOWN_MS = 30000       # how long the "Undo" offer stays in the status bar
 SHORTCUTS = [
     ("Space", "play / pause"), ("S or →", "one step (see Step by)"),
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
+    ("Ctrl+Shift+Z", "redo: bring back what Undo set aside"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
     ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
     ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
@@ -243,6 +244,9 @@ class MainWindow(QMainWindow):
                                         "Bring back the training a reset or a new network set "
                                         "aside (Ctrl+Z)")
         self.undo_action.setEnabled(False)
+        self.redo_action = self._action("Redo", self.redo, "Ctrl+Shift+Z",
+                                        "Bring back the training Undo set aside (Ctrl+Shift+Z)")
+        self.redo_action.setEnabled(False)
         open_csv = self._action("Open dataset CSV…", self.open_csv_dialog, QKeySequence.Open)
         self.exporter = Exporter(self)          # File → Export, right-click "Export…" on plots
         quit_action = self._action("Quit", self.close, "Ctrl+Q")
@@ -272,7 +276,8 @@ class MainWindow(QMainWindow):
         view.addAction(self._action("Reset layout", self.reset_layout))
 
         train = mb.addMenu("&Train")
-        for a in (self.play_action, self.step_action, self.reset_action, self.undo_action):
+        for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
+                  self.redo_action):
             train.addAction(a)
         self.train_menu = train
 
@@ -358,6 +363,7 @@ class MainWindow(QMainWindow):
         h.rebuilt.connect(self._on_rebuilt)
         h.saved.connect(self._on_saved)
         h.undoChanged.connect(self._on_undo_changed)
+        h.redoChanged.connect(self._on_redo_changed)
         h.stalled.connect(self._on_stalled)
         self.controls.configChanged.connect(self._on_config_changed)
         self.controls.hyperChanged.connect(self._on_hyper)
@@ -412,6 +418,10 @@ class MainWindow(QMainWindow):
     def undo(self) -> None:
         self.host.undoRequested.emit()
 
+    @Slot()
+    def redo(self) -> None:
+        self.host.redoRequested.emit()
+
     def _set_running(self, running: bool) -> None:
         self._running = running
         self.play_action.setText("Pause" if running else "Play")
@@ -462,6 +472,13 @@ class MainWindow(QMainWindow):
         else:
             self.undo_action.setText("Undo")
             self.undo_bar.hide()
+
+    @Slot(object)
+    def _on_redo_changed(self, offer) -> None:
+        """``offer``: (what Undo undid, the training Redo brings back), or None."""
+        self.redo_action.setEnabled(offer is not None)
+        self.redo_action.setText("Redo" if offer is None else
+                                 f"Redo {offer[0]}: back to {offer[1]}")
 
     @Slot(object)
     def _on_scrubbed(self, snap) -> None:
