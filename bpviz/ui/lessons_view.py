@@ -566,6 +566,8 @@ class LessonsPanel(QWidget):
             w.network.set_overlay(s["edges"])
         if "neurons" in s:
             w.network.set_node_mode(s["neurons"])
+        w.cost.clear_previous()          # a lesson compares only with its own runs
+        w.surface.new_run(False)
         w.paint_now()                    # the diagram knows the new network before a selection
         try:
             if "select" in s:

@@ -601,10 +601,14 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_rebuilt(self, payload) -> None:
         config, dataset, extra = payload
+        # a reset or a changed setting on the same data: the run that ends stays drawn, faded
+        keep = (extra is None and config.dataset == self.config.dataset
+                and config.data_file == self.config.data_file)
         self.config = config
         self.dataset = dataset
         self.controls.set_config(config)
-        self.cost.clear()
+        self.cost.clear(keep_previous=keep)
+        self.surface.new_run(keep)
         self.history.clear()
         self.timeline.refresh()
         self.boundary.set_dataset(dataset)
