@@ -479,38 +479,65 @@ def window(open_window):
     return open_window(size=(1600, 1000))
 
 
-def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
-    w = window
-    open_lessons(qtbot, w)
-    p = panel(w)
-    assert p.framed() == ["network", "inspector"]
+# -- every lesson, done by a scripted learner who does only what its text says ------------------
 
-    # 1. the forward pass: click a hidden neuron; z and a are those of the clicked neuron
+LEARNERS = {}       # lesson id → the scripted learner of that lesson
+
+
+def learner(lesson_id):
+    def register(fn):
+        LEARNERS[lesson_id] = fn
+        return fn
+    return register
+
+
+def press(qtbot, w, k, modifier=Qt.KeyboardModifier.NoModifier):
+    """A key where the keyboard focus is: the learner does not click anywhere first."""
+    key(qtbot, w, k, modifier)
+
+
+def train_with_space(qtbot, w, condition, timeout=30000):
+    """Space to train, Space again once ``condition`` holds; wait until training has paused."""
+    press(qtbot, w, Qt.Key.Key_Space)
+    qtbot.waitUntil(condition, timeout=timeout)
+    press(qtbot, w, Qt.Key.Key_Space)
+    wait_paused(qtbot, w)
+
+
+def task(w) -> str:
+    return panel(w).task_label.text()
+
+
+@learner("01-forward-pass")
+def lesson_1(qtbot, w):
+    assert "Click a neuron of the hidden layer" in task(w)
     click_neuron(qtbot, w, 1, 1)
     wait_done(qtbot, w)
     qtbot.waitUntil(lambda: "Neuron 1 of layer 1" in shown(w), timeout=5000)
+    settle(qtbot, w)
     zs, acts, _, _, _, x, _ = forward_numbers(w)
     W, b = w.latest.trace_weights[0], w.latest.trace_biases[0]
     z = x @ W[:, 1] + b[1]
     assert f"z = {f(z)}" in shown(w) and f"a = {f(sigmoid(z))}" in shown(w)
-    assert f"x = {vec(x)}" in shown(w)
+    assert f"x = {vec(x)}" in shown(w) and "one sample" in shown(w)
     assert "Layer 1, neuron 1" in w.inspector.header_html()
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 2. the output error: one sample, δ = y − t
-    wait_ready(qtbot, w, 2)
-    assert w.step_mode.currentText() == "one sample"
-    key(qtbot, w, Qt.Key.Key_S)
+
+@learner("02-output-error")
+def lesson_2(qtbot, w):
+    assert w.step_mode.currentText() == "one sample" and "press S" in task(w)
+    press(qtbot, w, Qt.Key.Key_S)
     wait_done(qtbot, w)
     settle(qtbot, w)
     _, acts, _, _, _, _, t = forward_numbers(w)
     y = acts[-1][0]
     assert f"y = {vec(y)}" in shown(w) and f"t = {vec(t)}" in shown(w)
     assert f"δ = y − t = {vec(y - t)}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 3. passing the error back: neuron 2 of layer 1; the sum over its three uplinks
-    wait_ready(qtbot, w, 3)
+
+@learner("03-error-back")
+def lesson_3(qtbot, w):
+    assert "Click neuron 2 of the hidden layer" in task(w)
     click_neuron(qtbot, w, 1, 2)
     wait_done(qtbot, w)
     qtbot.waitUntil(lambda: "Neuron 2 of layer 1" in shown(w), timeout=5000)
@@ -520,27 +547,29 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     a = acts[1][0, 2]
     assert f"Σ w·δ = {f(back)}" in shown(w) and f"f′(z) = {f(a * (1 - a))}" in shown(w)
     assert f"δ = f′(z) · Σ w·δ = {f(a * (1 - a) * back)}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 4. dynamic programming: 2-3-3 by hand (27 and 51); add a layer: 2-3-3-3 by hand
-    wait_ready(qtbot, w, 4)
+
+@learner("04-dynamic-programming")
+def lesson_4(qtbot, w):
+    # 2-3-3 by hand (27 and 51); add a layer: 2-3-3-3 by hand
     assert "backpropagation: 27 multiplications" in shown(w)
     assert "every path separately: 51 multiplications" in shown(w)
+    assert "Add layer" in task(w)
     click(qtbot, w.controls.hidden.add)
     wait_done(qtbot, w)
     # backprop: 6 + 9 + 9 weights, two hidden layers of 3·3 + 3: 48; paths: 9 × 1 +
     # 9 × (1 + 3 paths × 2) + 6 × (1 + 9 paths × 4) = 9 + 63 + 222 = 294
     qtbot.waitUntil(lambda: "backpropagation: 48 multiplications" in shown(w), timeout=5000)
     assert "every path separately: 294 multiplications" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 5. from deltas to gradients: the gradient overlay and one step
-    wait_ready(qtbot, w, 5)
+
+@learner("05-gradients")
+def lesson_5(qtbot, w):
+    assert "Choose Edges: gradient ∂L/∂w above the diagram, then press S" in task(w)
     edges = next(c for c in w.network.findChildren(type(w.step_mode))
                  if c.findText("gradient ∂L/∂w") >= 0)
     choose(qtbot, edges, "gradient ∂L/∂w")
-    focus_diagram(qtbot, w)
-    key(qtbot, w, Qt.Key.Key_S)
+    press(qtbot, w, Qt.Key.Key_S)                  # the focus is still on the Edges box
     wait_done(qtbot, w)
     settle(qtbot, w)
     snap = w.latest
@@ -551,15 +580,11 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     assert f"∂L/∂w = {f(g)}" in shown(w)
     assert f"Δw = −η · ∂L/∂w = {f(-1.5 * g)}" in shown(w)
     assert f"the last update on this edge was Δw = {f(-1.5 * g)}" in shown(w)
-    click(qtbot, w.network.mouse_target(), diagram_point(w, w.network.edge_pos(0, 1, 2)))
-    qtbot.waitUntil(lambda: "neuron 1 of layer 0 → neuron 2 of layer 1" in shown(w),
-                    timeout=5000)                                # another edge: its numbers
-    assert f"∂L/∂w = {f(grads_w[0][1, 2])}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 6. the error surface: drag the point
-    wait_ready(qtbot, w, 6)
-    assert p.framed() == ["surface"]
+
+@learner("06-error-surface")
+def lesson_6(qtbot, w):
+    assert p_framed(w) == ["surface"] and "Drag the red point" in task(w)
     drag_surface_point(qtbot, w)
     wait_done(qtbot, w)
     settle(qtbot, w)
@@ -570,31 +595,85 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
                                  w.dataset.T_train)
     loss = -np.mean(np.sum(w.dataset.T_train * np.log(acts[-1]), axis=1))
     assert f"The loss where the point is now: {f(loss)}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 7. the learning rate: make it diverge
-    wait_ready(qtbot, w, 7)
+
+def type_rate(qtbot, w, box, text, shown_as):
+    type_into(qtbot, box, text)                    # a click into the box, the text, Return
+    qtbot.waitUntil(lambda: f"η = {shown_as} " in info(w), timeout=5000)
+
+
+@learner("07-learning-rate")
+def lesson_7(qtbot, w):
+    assert ("try 0.05, then 200. Then type 5000, press Return, press R" in task(w)
+            and "train with Space until training diverges" in task(w))
     qtbot.waitUntil(lambda: not w.controls.lr.spin.visibleRegion().isEmpty(),    # scrolled
                     timeout=3000)                                                # into view
-    type_into(qtbot, w.controls.lr.spin, "5000")
-    qtbot.waitUntil(lambda: "η = 5000 " in info(w), timeout=5000)
+    start = pass_shown(w)
+    type_rate(qtbot, w, w.controls.lr.spin, "0.05", "0.05")
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= start + 30)   # Return gave Space back
+    crawl = w.latest.loss
+    type_rate(qtbot, w, w.controls.lr.spin, "200", "200")
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= start + 90)
+    assert status(w) == "waiting for you…" and crawl > 0.1      # no divergence yet
+    type_rate(qtbot, w, w.controls.lr.spin, "5000", "5000")
     qtbot.waitUntil(lambda: "The learning rate η is now 5000." in shown(w), timeout=5000)
-    focus_diagram(qtbot, w)
-    key(qtbot, w, Qt.Key.Key_Space)
+    press(qtbot, w, Qt.Key.Key_R)                  # back to the lesson's initial weights
+    qtbot.waitUntil(lambda: pass_shown(w) == 0, timeout=5000)
+    assert "η = 5000 " in info(w)                  # Reset kept the rate
+    press(qtbot, w, Qt.Key.Key_Space)
     close_divergence_box(qtbot, w)
     wait_done(qtbot, w)
-    click(qtbot, lesson_button(w, "Next lesson"))
+    assert w.latest.diverged
 
-    # 8. momentum 0.9 and 50 passes
-    wait_ready(qtbot, w, 8)
+
+def alternation(values) -> float:
+    """The share of successive steps of ``values`` that turn back (the sign of the step flips)."""
+    signs = np.sign(np.diff(np.asarray(values, float)))
+    return float(np.mean(signs[1:] * signs[:-1] < 0))
+
+
+def surface_path(w) -> np.ndarray:
+    x, y = w.surface.path_item.getData()
+    return np.column_stack([x, y])
+
+
+@learner("08-momentum")
+def lesson_8(qtbot, w):
+    assert "Train about a hundred passes as it is (Space" in task(w)
+    assert [a.label() for a in w.surface.axes()] == ["weight layer 1, 1→0",
+                                                     "weight layer 2, 1→0"]
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 100)
+    # the whole path: the initial weights and every pass, up to the last before the pause
+    qtbot.waitUntil(lambda: len(surface_path(w)) == pass_shown(w) + 1, timeout=30000)
+    plain = surface_path(w)
+    # plain gradient descent zig-zags: both weights on the surface turn back at nearly every pass
+    assert alternation(plain[:, 0]) > 0.8 and alternation(plain[:, 1]) > 0.8
+    plain_loss = w.cost.series("loss")
     type_into(qtbot, w.controls.momentum, "0.9")
     qtbot.waitUntil(lambda: w.latest.momentum == 0.9, timeout=5000)
-    train_until(qtbot, w, lambda: status(w).startswith("✓ Done."))
-    assert "α = 0.9" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
+    type_rate(qtbot, w, w.controls.lr.spin, "0.07", "0.07")
+    press(qtbot, w, Qt.Key.Key_R)                  # the same initial weights again
+    qtbot.waitUntil(lambda: pass_shown(w) == 0, timeout=5000)
+    # the plain run stays, faded: on the cost curve and on the surface
+    px, py = w.cost.previous_run()
+    assert w.cost.is_drawn("previous") and np.array_equal(py, plain_loss[1])
+    qtbot.waitUntil(lambda: len(w.surface.previous_path()) == len(plain), timeout=30000)
+    assert np.allclose(w.surface.previous_path(), plain)
+    train_with_space(qtbot, w, lambda: status(w).startswith("✓ Done.")
+                     and pass_shown(w) >= 60)
+    assert "α = 0.9" in shown(w) and "η = 0.07" in shown(w)
+    qtbot.waitUntil(lambda: len(surface_path(w)) == pass_shown(w) + 1, timeout=30000)
+    smooth = surface_path(w)
+    assert alternation(smooth[:, 0]) < 0.3 and alternation(smooth[:, 1]) < 0.3
+    assert np.allclose(w.surface.previous_path(), plain)           # still there to compare
+    # and after as many passes, momentum's loss is below plain descent's
+    loss = w.cost.series("loss")
+    n = min(len(loss[1]), len(plain_loss[1])) - 1
+    assert loss[1][n] < plain_loss[1][n]
 
-    # 9. vanishing gradients: the norms of the deep sigmoid network, then ReLU
-    wait_ready(qtbot, w, 9)
+
+@learner("09-vanishing-gradients")
+def lesson_9(qtbot, w):
     settle(qtbot, w)
     snap = w.latest
     assert snap.sizes == (2, 6, 6, 6, 6, 6, 3)
@@ -603,9 +682,11 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     norms = [np.sqrt((a ** 2).sum() + (b ** 2).sum()) for a, b in zip(gw, gb)]
     assert ", ".join(f(v) for v in norms) in shown(w)
     assert norms[0] < norms[-1] / 10                   # vanishing toward the input
+    assert "Train a little (Space), then choose relu as the Activation" in task(w)
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 10)
     choose(qtbot, w.controls.activation, "relu")
     qtbot.waitUntil(lambda: "relu / softmax" in info(w), timeout=10000)
-    train_until(qtbot, w, lambda: status(w).startswith("✓ Done."))
+    train_with_space(qtbot, w, lambda: status(w).startswith("✓ Done."))
     settle(qtbot, w)
     snap = w.latest
     _, acts, _, _, _ = hand_pass(snap.trace_weights, snap.trace_biases, w.dataset.X_train,
@@ -613,14 +694,53 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     dead = sum(int(np.sum(np.all(a == 0, axis=0))) for a in acts[1:-1])
     assert f"Dead ReLUs now: {dead}." in shown(w)
 
-    done = p.done_ids()
-    assert done == SHIPPED[:9]
-    assert p.chooser.itemText(0).endswith("✓") and not p.chooser.itemText(9).endswith("✓")
-    click(qtbot, lesson_button(w, "Next lesson"))
-    wait_ready(qtbot, w, 10)
+
+@learner("10-computational-graph")
+def lesson_10(qtbot, w):
+    assert "step the graph forward and then backward" in task(w)
     complete_the_graph(qtbot, w)
-    wait_done(qtbot, w)
-    assert p.done_ids() == SHIPPED and p.chooser.itemText(9).endswith("✓")
+
+
+@learner("11-write-it-yourself")
+def lesson_11(qtbot, w):
+    assert "Press S through a whole pass, phase by phase" in task(w)
+    while pass_shown(w) < 1:                       # one phase a press, until the pass is done
+        seq = w.latest.seq
+        press(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: w.latest.seq != seq, timeout=5000)
+    click_neuron(qtbot, w, 1, 1)
+
+
+def p_framed(w):
+    return panel(w).framed()
+
+
+def train_own_network(qtbot, w):
+    """The learner's own work before the lessons: a bigger network, another learning rate, and
+    training for a while."""
+    click(qtbot, w.controls.hidden.add)
+    qtbot.waitUntil(lambda: w.latest.sizes == (2, 3, 3, 3), timeout=10000)
+    type_rate(qtbot, w, w.controls.lr.spin, "0.7", "0.7")
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 200)
+
+
+LESSON_IDS = [lesson.id for lesson in load_lessons()[0]]
+
+
+@pytest.mark.parametrize("start", ["fresh", "after own training"])
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_a_learner_completes_the_lesson_as_written(qtbot, window, lesson_id, start):
+    w = window
+    assert lesson_id in LEARNERS, f"no scripted learner for lesson {lesson_id}"
+    if start != "fresh":
+        train_own_network(qtbot, w)
+    number = LESSON_IDS.index(lesson_id) + 1
+    open_lessons(qtbot, w, number)
+    assert status(w) == "waiting for you…"
+    LEARNERS[lesson_id](qtbot, w)
+    wait_done(qtbot, w, timeout=30000)
+    assert panel(w).done_ids() == [lesson_id]
+    assert panel(w).chooser.itemText(number - 1).endswith("✓")
 
 
 def complete_the_graph(qtbot, w):

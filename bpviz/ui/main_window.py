@@ -575,6 +575,7 @@ class MainWindow(QMainWindow):
         self.latest = snap
         self._latest_at = time.perf_counter()
         self.cost.ingest(snap)
+        self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
             self.statusBar().showMessage(snap.message, 8000)
         if snap.rewound_to is not None and self._rewind_target is not None:

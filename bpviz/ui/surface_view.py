@@ -524,6 +524,7 @@ class SurfaceView(QWidget):
         self._trajectory: np.ndarray | None = None     # the newest one received
         self._path = np.zeros((0, 2))                   # ... projected onto the shown slice
         self._previous: np.ndarray | None = None        # the trajectory of the run before
+        self._arrived = None            # (architecture, trajectory) of the newest snapshot with one
         self._mode = "weights"
         self._weight_axes: tuple[Axis, Axis] | None = None   # None: the default of the network
         self._next_id = 1
@@ -645,18 +646,28 @@ class SurfaceView(QWidget):
                 self._weight_axes = None
         self._snap = snap
         self._params = flatten(snap.weights, snap.biases)
-        if snap.trajectory is not None and snap.trajectory.shape[1] == len(self._params):
-            self._trajectory = snap.trajectory
+        traj = snap.trajectory
+        if traj is None and self._arrived is not None and self._arrived[0] == arch:
+            traj = self._arrived[1]         # a newer path than this panel was shown
+        if traj is not None and traj.shape[1] == len(self._params) and traj is not self._trajectory:
+            self._trajectory = traj
             self._project_path()
         else:
             self._update_point()
         self._request(now=new_arch, training=snap.running and not new_arch)
 
+    def take_trajectory(self, snap: Snapshot) -> None:
+        """Every snapshot that arrives, also one this panel is never shown: the path comes only
+        now and then, and the last part of a run must not be lost with an unshown snapshot."""
+        if snap.trajectory is not None:
+            self._arrived = ((tuple(snap.sizes), tuple(snap.activations)), snap.trajectory)
+
     def new_run(self, keep_previous: bool) -> None:
         """A new run starts (a reset, a new network): with ``keep_previous`` the path of the run
         that ends stays drawn, faded, as the previous run (a run with no step keeps the one
         before it); otherwise none is drawn."""
-        traj = self._trajectory
+        arrived = self._arrived
+        traj = arrived[1] if arrived is not None and arrived[0] == self._arch else self._trajectory
         if not keep_previous:
             self._previous = None
         elif traj is not None and len(traj) >= 2:
