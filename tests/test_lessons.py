@@ -1050,3 +1050,101 @@ def test_snapshot_refuses_a_lesson_that_does_not_exist(tmp_path):
     code, _, stderr = run_snapshot("--lesson", "0", "--out", str(tmp_path / "x.png"))
     assert code == 2 and "lesson" in stderr
     assert not (tmp_path / "x.png").exists()
+
+
+# -- Undo and Redo never cross into or out of a lesson ---------------------------------------------
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+def step_passes(qtbot, w, n):
+    for _ in range(n):
+        target = pass_shown(w) + 1
+        press(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
+
+
+def weights_of(w):
+    return [a.copy() for a in w.latest.weights]
+
+
+def same_weights(w, weights):
+    return all(np.array_equal(a, b) for a, b in zip(w.latest.weights, weights))
+
+
+def undo_key(qtbot, w, redo=False):
+    """Ctrl+Z (or Ctrl+Shift+Z) while the action is offered; wait until its run is shown."""
+    action = w.redo_action if redo else w.undo_action
+    assert action.isEnabled()
+    seq = w.latest.seq
+    press(qtbot, w, Qt.Key.Key_Z, CTRL_SHIFT if redo else CTRL)
+    qtbot.waitUntil(lambda: w.latest.seq != seq and ("redone" if redo else "undone")
+                    in w.statusBar().currentMessage(), timeout=10000)
+
+
+def nothing_to(qtbot, w, redo=False):
+    """Ctrl+Z (Ctrl+Shift+Z) offers nothing: the key changes nothing, and the run in place
+    trains on from where it was."""
+    action = w.redo_action if redo else w.undo_action
+    assert not action.isEnabled()
+    before = (w.latest.sizes, pass_shown(w))
+    press(qtbot, w, Qt.Key.Key_Z, CTRL_SHIFT if redo else CTRL)
+    step_passes(qtbot, w, 1)
+    assert (w.latest.sizes, pass_shown(w)) == (before[0], before[1] + 1)
+
+
+def test_undo_and_redo_stay_on_their_side_of_the_lessons(qtbot, window):
+    w = window
+    focus_diagram(qtbot, w)
+    step_passes(qtbot, w, 5)
+    five = weights_of(w)
+    press(qtbot, w, Qt.Key.Key_R)                  # the learner's own reset: Undo offers 5
+    qtbot.waitUntil(lambda: pass_shown(w) == 0 and w.undo_action.isEnabled(), timeout=5000)
+    step_passes(qtbot, w, 2)
+    two = weights_of(w)
+
+    open_lessons(qtbot, w, 9)                      # a 2-6-6-6-6-6-3 network
+    qtbot.waitUntil(lambda: w.latest.sizes == (2, 6, 6, 6, 6, 6, 3), timeout=5000)
+    assert not w.undo_action.isEnabled() and not w.redo_action.isEnabled()
+    focus_diagram(qtbot, w)
+    nothing_to(qtbot, w)                           # the learner's runs are not in the lesson
+    nothing_to(qtbot, w, redo=True)
+    step_passes(qtbot, w, 2)
+    lesson_run, lesson_passes = weights_of(w), pass_shown(w)
+    press(qtbot, w, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: pass_shown(w) == 0 and w.undo_action.isEnabled(), timeout=5000)
+    undo_key(qtbot, w)                             # the lesson's own run comes back ...
+    assert pass_shown(w) == lesson_passes == 4 and same_weights(w, lesson_run)
+    undo_key(qtbot, w, redo=True)                  # ... and Redo brings the reset back
+    assert pass_shown(w) == 0 and w.latest.sizes == (2, 6, 6, 6, 6, 6, 3)
+    click(qtbot, lesson_button(w, "Leave lessons"))
+    qtbot.waitUntil(lambda: "your own network is back" in w.statusBar().currentMessage(),
+                    timeout=10000)
+    assert same_weights(w, two) and pass_shown(w) == 2
+    assert not w.redo_action.isEnabled()
+    assert w.undo_action.text() == "Undo reset: back to 5 epochs of training"
+
+    undo_key(qtbot, w)                             # the learner's own Undo: the 5 passes
+    assert w.latest.sizes == (2, 3, 3) and pass_shown(w) == 5 and same_weights(w, five)
+    nothing_to(qtbot, w)                           # and never a lesson's network behind it
+    assert w.latest.sizes == (2, 3, 3)
+    click_menu(qtbot, w, "Train", "Redo reset: back to 2 epochs of training")
+    qtbot.waitUntil(lambda: pass_shown(w) == 2 and same_weights(w, two), timeout=10000)
+    assert not w.redo_action.isEnabled()
+    assert w.undo_action.text() == "Undo reset: back to 6 epochs of training"
+
+
+def test_return_in_a_number_box_gives_space_back_to_training(qtbot, window):
+    w = window
+    type_into(qtbot, w.controls.lr.spin, "0.5")    # Return applies the value ...
+    qtbot.waitUntil(lambda: "η = 0.5 " in info(w), timeout=5000)
+    assert not w.controls.lr.spin.hasFocus()       # ... and leaves the box
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 5)
+    assert w.controls.lr.spin.text() == "0.5"      # Space did not edit the number
+    step_passes(qtbot, w, 1)                       # nor does S
+    press(qtbot, w, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: pass_shown(w) == 0, timeout=5000)
+    assert w.controls.lr.spin.text() == "0.5"
+    type_into(qtbot, w.controls.lr.spin, "-3")     # refused: the box keeps the focus to fix it
+    assert w.controls.lr.spin.hasFocus() and w.controls.lr.spin.note.text()
