@@ -704,10 +704,14 @@ def lesson_10(qtbot, w):
 @learner("11-write-it-yourself")
 def lesson_11(qtbot, w):
     assert "Press S through a whole pass, phase by phase" in task(w)
-    while pass_shown(w) < 1:                       # one phase a press, until the pass is done
+    from bpviz.engine.phases import UPDATE
+    for _ in range(20):                            # one phase a press, until the update shows
         seq = w.latest.seq
         press(qtbot, w, Qt.Key.Key_S)
         qtbot.waitUntil(lambda: w.latest.seq != seq, timeout=5000)
+        if w.latest.phase is not None and w.latest.phase.kind == UPDATE:
+            break
+    assert w.latest.pass_count == 1
     click_neuron(qtbot, w, 1, 1)
 
 
