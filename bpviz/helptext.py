@@ -19,7 +19,8 @@ except ModuleNotFoundError:            # pragma: no cover - Python 3.10
 from .engine.errors import BpvizError
 from .resources import resource_path
 
-PANELS = ("controls", "network", "boundary", "surface", "cost", "inspector", "graph", "lessons")
+PANELS = ("controls", "network", "boundary", "surface", "cost", "inspector", "graph", "code",
+          "lessons")
 
 
 def load_toml(path) -> dict:

@@ -17,7 +17,7 @@ LEFT = Qt.MouseButton.LeftButton
 GLOSSARY_TERMS = ["pass", "epoch", "mini-batch", "pre-activation z", "activation a", "delta δ",
                   "error signal", "gradient", "update", "error surface",
                   "random filter-normalised direction", "principal-component axes", "divergence",
-                  "saturation", "dead relu"]
+                  "saturation", "dead relu", "program of a pass"]
 
 
 def plain(rich: str) -> str:

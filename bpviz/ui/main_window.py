@@ -31,6 +31,7 @@ from ..engine.snapshot import Snapshot
 from ..training import PHASED_AT, SPEEDS
 from ..worker import WorkerHost
 from .boundary_view import BoundaryView
+from .code_view import CodePanel
 from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
@@ -52,9 +53,9 @@ PAINT_INTERVAL_MS = 16
 # surface slice share two cores and one interpreter, and a panel that repaints on every snapshot
 # starves training. Paused, stepped or scrubbed, every panel shows every new snapshot at once.
 TRAINING_PANEL_FPS = {"network": 20, "cost": 10, "surface": 10, "boundary": 5, "inspector": 4,
-                      "graph": 4}
+                      "graph": 4, "code": 4}
 TRAINING_PANEL_SHARE = {"network": 0.06, "cost": 0.04, "surface": 0.02, "boundary": 0.03,
-                        "inspector": 0.02, "graph": 0.02}
+                        "inspector": 0.02, "graph": 0.02, "code": 0.02}
 PAINT_COST_FACTOR = 2.0     # Qt's repaint after an update costs about as much as the update
 STATUS_INTERVAL_S = 0.1
 PANEL_GAP_S = 0.008         # while training, at least this long between two panel updates
@@ -147,6 +148,8 @@ class MainWindow(QMainWindow):
         self.controls = ControlsPanel(self.config)
         self.inspector = InspectorPanel()
         self.graph_view = GraphView()
+        self.code = CodePanel()
+        self.code.set_config(self.config)
         self.history = SnapshotHistory()
         self.timeline = TimelineBar(self.history)
         self.lessons = LessonsPanel(self)
@@ -202,6 +205,7 @@ class MainWindow(QMainWindow):
             "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
                                     Qt.RightDockWidgetArea),
             "graph": self._dock("Graph", "graph", self.graph_view, Qt.RightDockWidgetArea),
+            "code": self._dock("Code", "code", self.code, Qt.LeftDockWidgetArea),
             "lessons": self._dock("Lessons", "lessons", self.lessons, Qt.LeftDockWidgetArea),
         }
         d = self.docks
@@ -213,8 +217,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["boundary"], d["surface"]], [450, 450], Qt.Vertical)
         self.tabifyDockWidget(d["cost"], d["inspector"])
         self.tabifyDockWidget(d["inspector"], d["graph"])
+        self.tabifyDockWidget(d["controls"], d["code"])   # the program beside the diagram, tall
         self.tabifyDockWidget(d["inspector"], d["lessons"])     # Help → Lessons brings it out
         d["cost"].raise_()
+        d["controls"].raise_()
 
     def _action(self, text, slot, shortcut=None, tip="") -> QAction:
         a = QAction(text, self)
@@ -373,6 +379,12 @@ class MainWindow(QMainWindow):
         self.network.neuronSelected.connect(self.inspector.select_neuron)
         self.network.neuronSelected.connect(self.graph_view.select_neuron)
         self.docks["graph"].visibilityChanged.connect(self._on_graph_visible)
+        self.docks["code"].visibilityChanged.connect(self._on_code_visible)
+        self.network.neuronClicked.connect(self.code.select_neuron)
+        self.network.edgeClicked.connect(self.code.select_edge)
+        self.network.neuronClicked.connect(self._on_diagram_neuron)
+        self.network.edgeClicked.connect(self._on_diagram_edge)
+        self.code.lineChosen.connect(self._on_code_line)
         self.inspector.neuronChosen.connect(self.select_neuron)
         self.inspector.sampleChanged.connect(self.pin_sample)
         self.docks["inspector"].visibilityChanged.connect(self._on_inspector_visible)
@@ -529,6 +541,25 @@ class MainWindow(QMainWindow):
         if visible and snap is not None:
             self.graph_view.show_snapshot(snap)     # it was not fed while hidden
 
+    @Slot(bool)
+    def _on_code_visible(self, visible: bool) -> None:
+        snap = self.timeline.shown() or self.latest
+        if visible and snap is not None:
+            self.code.show_snapshot(snap)           # it was not fed while hidden
+
+    @Slot(object)
+    def _on_code_line(self, mark) -> None:
+        """A line clicked in the Code panel: what it computes, emphasised on the diagram."""
+        self.network.emphasise(mark.layer, mark.part)
+
+    @Slot(int, int)
+    def _on_diagram_neuron(self, _layer: int, _index: int) -> None:
+        self.network.emphasise(None)                # the ring shows the choice
+
+    @Slot(int, int, int)
+    def _on_diagram_edge(self, _wi: int, _i: int, _j: int) -> None:
+        self.network.emphasise(None)                # the edge strip and its halo show it
+
     @Slot(int, int)
     def _on_neuron_clicked(self, layer: int, index: int) -> None:
         """A click on a neuron (the selected one too) brings the inspector forward on it, unless
@@ -615,6 +646,8 @@ class MainWindow(QMainWindow):
         self.boundary.set_dataset(dataset)
         self.surface.set_dataset(dataset)
         self.inspector.set_dataset(dataset)
+        self.code.set_config(config)
+        self.code.set_training_size(len(dataset.X_train))
         self._pass_times.clear()
         self._set_running(False)
         if extra is not None:              # a session: its file, and the selections it kept
@@ -766,7 +799,7 @@ class MainWindow(QMainWindow):
     def _panels(self):
         return (("network", self.network), ("surface", self.surface), ("cost", self.cost),
                 ("boundary", self.boundary), ("inspector", self.inspector),
-                ("graph", self.graph_view))
+                ("graph", self.graph_view), ("code", self.code))
 
     @Slot()
     def _paint(self) -> None:

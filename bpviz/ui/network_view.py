@@ -66,12 +66,14 @@ class NetworkView(QWidget):
     Signals:
     - ``neuronSelected(layer, index)``: a neuron was clicked (or :meth:`select_neuron` changed it);
     - ``surfaceAxesChosen([("W", wi, i, j), ("W", wi, i, j)])``: two distinct edges were clicked;
-    - ``parametersEdited([("W", wi, i, j, value)])``: the user dragged an edge or typed a value.
+    - ``parametersEdited([("W", wi, i, j, value)])``: the user dragged an edge or typed a value;
+    - ``edgeClicked(wi, i, j)``: an edge was clicked.
     """
 
     neuronSelected = Signal(int, int)
 
     neuronClicked = Signal(int, int)     # every click on a neuron, also on the selected one
+    edgeClicked = Signal(int, int, int)  # every click on an edge, as (wi, i, j)
     surfaceAxesChosen = Signal(object)
     parametersEdited = Signal(object)
     _editOffered = Signal(object)        # an edit while dragging, rate-limited on its way out
@@ -160,6 +162,12 @@ class NetworkView(QWidget):
         self._phase_band = items.phase_band()
         self._box.addItem(self._phase_band, ignoreBounds=True)
         self._phase_label = items.phase_banner()
+        self._emphasis: tuple[int, str] | None = None           # (layer, "neurons" | "edges")
+        self._emphasis_band = items.phase_band()
+        self._emphasis_band.setBrush(pg.mkBrush(59, 130, 246, 60))
+        self._emphasis_band.setPen(pg.mkPen(37, 99, 235, 200, width=2))
+        self._emphasis_band.setZValue(-9)
+        self._box.addItem(self._emphasis_band, ignoreBounds=True)
         self._chosen_halo = items.halo(items.CHOSEN_HALO, 9, z=-2)
         self._hover_halo = items.halo(items.HOVER_HALO, 7, z=-1)
 
@@ -279,6 +287,26 @@ class NetworkView(QWidget):
         self._draw_ring()
         if changed:
             self.neuronSelected.emit(layer, index)
+
+    def emphasise(self, layer: int | None, part: str = "neurons") -> None:
+        """A blue band behind the neurons of ``layer`` (``part`` "neurons") or behind the edges
+        into it ("edges"): what a line of the Code panel computes. None takes it away."""
+        if layer is None or self._layout is None or not 0 <= layer < len(self._layout.sizes) \
+                or part == "edges" and layer < 1:
+            self._emphasis = None
+            self._emphasis_band.hide()
+            return
+        self._emphasis = (layer, part)
+        x, y, w, h = nl.phase_band(self._layout, layer)
+        if part == "edges":
+            xs = self._layout.xs
+            x, w = float(xs[layer - 1]) + w / 2, float(xs[layer] - xs[layer - 1]) - w
+        self._emphasis_band.setRect(QRectF(x, y, w, h))
+        self._emphasis_band.show()
+
+    def emphasis(self) -> tuple[int, str] | None:
+        """What :meth:`emphasise` shows: (layer, "neurons" | "edges"), or None."""
+        return self._emphasis
 
     def chosen_edges(self) -> list[tuple[str, int, int, int]]:
         """Edges clicked as surface axes, as ("W", wi, i, j) (0, 1 or 2 of them)."""
@@ -427,6 +455,7 @@ class NetworkView(QWidget):
             self._selected = None
         self._chosen = []
         self._focus = None
+        self.emphasise(None)
         self._set_strip_enabled(False)
         self._set_hover(None, QPointF())
         self._fit_view()
@@ -643,6 +672,7 @@ class NetworkView(QWidget):
             self.neuronClicked.emit(hit[1], hit[2])
         else:
             self._toggle_edge(hit[1:])
+            self.edgeClicked.emit(*hit[1:])
 
     def _toggle_edge(self, edge: tuple[int, int, int]) -> None:
         """Add ``edge`` to the pending pair (or drop it if there); a full pair is emitted."""
