@@ -221,6 +221,33 @@ def test_the_other_files_still_load(tmp_path):
     assert [str(r).split(":")[0] for r in refused] == ["02-bad.toml, line 7", "03-bytes.toml"]
 
 
+def test_lesson_8s_ravine_zig_zags_without_momentum_and_not_with_it():
+    """On lesson 8's set-up the two weights on its error surface turn back at nearly every pass
+    of plain gradient descent (η = 0.7), and hardly ever with momentum 0.9 at η = 0.07, which
+    ends lower after as many passes."""
+    from dataclasses import replace
+
+    from bpviz.engine.config import build
+    lesson = next(x for x in load_lessons()[0] if x.id == "08-momentum")
+    (l1, i1, j1), (l2, i2, j2) = lesson.setup["surface_axes"]
+
+    def run(cfg, passes=100):
+        _, net, trainer = build(cfg)
+        path = [(net.weights[l1 - 1][i1, j1], net.weights[l2 - 1][i2, j2])]
+        for _ in range(passes):
+            trainer.step()
+            path.append((net.weights[l1 - 1][i1, j1], net.weights[l2 - 1][i2, j2]))
+        return np.array(path), trainer.history.loss[-1]
+
+    cfg = L.lesson_config(lesson.setup)
+    assert (cfg.dataset, cfg.lr, cfg.momentum, cfg.optimizer) == ("plane", 0.7, 0.0, "momentum")
+    plain, plain_loss = run(replace(cfg))
+    smooth, smooth_loss = run(replace(cfg, lr=0.07, momentum=0.9))
+    assert min(alternation(plain[:, 0]), alternation(plain[:, 1])) > 0.9
+    assert max(alternation(smooth[:, 0]), alternation(smooth[:, 1])) < 0.2
+    assert smooth_loss < plain_loss
+
+
 # -- the checks -----------------------------------------------------------------------------------
 
 def test_every_check_kind_is_done_only_by_what_it_asks(make_snap):
