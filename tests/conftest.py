@@ -65,6 +65,24 @@ def _no_unsaved_work_prompt(request, monkeypatch):
                             lambda self, action: True)
 
 
+@pytest.fixture(autouse=True)
+def _close_windows_left_open(_no_unsaved_work_prompt):
+    """A test that fails before closing a main window it made: the window is closed here, so its
+    training and surface threads are stopped and joined (a QThread destroyed while running aborts
+    the whole test run, hiding every later result)."""
+    yield
+    import sys
+    if "bpviz.ui.main_window" not in sys.modules:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.ui.main_window import MainWindow
+    app = QApplication.instance()
+    for w in (app.topLevelWidgets() if app is not None else []):
+        if isinstance(w, MainWindow) and w.isVisible():
+            w.close()
+
+
 @pytest.fixture
 def open_window(qtbot, tmp_path):
     """``open_window(preset, size=None, speed="max")`` → a shown MainWindow (resized to ``size``,

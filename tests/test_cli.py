@@ -34,7 +34,7 @@ def test_train_reproduces_the_classic_example(tmp_path):
     losses = np.array([float(r[1]) for r in rows[1:]])
     assert np.max(np.abs(losses - ref) / ref) < 1e-9
     weights = np.load(tmp_path / "weights.npz")
-    assert sorted(weights.files) == ["W0", "W1", "b0", "b1"] and weights["W0"].shape == (2, 3)
+    assert sorted(weights.files) == ["W1", "W2", "b1", "b2"] and weights["W1"].shape == (2, 3)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["config"]["lr"] == 1.5 and config["epochs_done"] == 1000
 
@@ -163,7 +163,7 @@ def test_a_finite_jump_of_the_loss_exits_3_and_writes_the_weights_before_it(tmp_
     # the weights the run started from, drawn as the classic example draws them
     rng = np.random.RandomState(1)
     rng.randn(1500, 2)
-    start = {"W0": rng.randn(2, 3), "b0": rng.randn(3), "W1": rng.randn(3, 3), "b1": rng.randn(3)}
+    start = {"W1": rng.randn(2, 3), "b1": rng.randn(3), "W2": rng.randn(3, 3), "b2": rng.randn(3)}
     with np.load(tmp_path / "weights.npz") as weights:
         assert all(np.array_equal(weights[k], start[k]) for k in start)
     history = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)

@@ -127,7 +127,8 @@ def test_epoch_granularity_runs_to_the_end_of_the_epoch(qtbot, window):
 def test_sample_granularity_trains_on_one_sample_and_pins_it(qtbot, window):
     from bpviz.engine import Config, build
     _, ref_net, ref = build(Config.preset("gaussian-clouds"))
-    ref.step(samples=1)                             # full batch: the first sample in order
+    first, second = (int(i) for i in ref.sample_order(0)[:2])   # the epoch's shuffled order
+    ref.step(samples=1)
     window.set_step_mode("sample")
     window.pin_sample(7)
     stepped = []
@@ -136,14 +137,15 @@ def test_sample_granularity_trains_on_one_sample_and_pins_it(qtbot, window):
     window.step()
     qtbot.waitUntil(lambda: len(stepped) == 1, timeout=5000)
     snap = stepped[0]
-    assert snap.pass_count == 1 and snap.stepped_sample == 0 and "training sample 0 (class" in snap.message
+    assert snap.pass_count == 1 and snap.stepped_sample == first
+    assert f"training sample {first} (class" in snap.message
     for W, W_ref in zip(snap.weights, ref_net.weights):
         assert np.array_equal(W, W_ref)
     assert snap.delta_mean[1] == pytest.approx(ref.last_trace.deltas[1][0])   # that sample's δ
-    assert window.boundary.pinned() == 0           # the stepped sample is pinned
-    qtbot.waitUntil(lambda: window.latest.sample is not None and window.latest.sample.index == 0,
+    assert window.boundary.pinned() == first       # the stepped sample is pinned
+    qtbot.waitUntil(lambda: window.latest.sample is not None and window.latest.sample.index == first,
                     timeout=5000)
     window.step()
     qtbot.waitUntil(lambda: len(stepped) == 2, timeout=5000)
-    assert stepped[1].stepped_sample == 1 and stepped[1].epoch == 0
+    assert stepped[1].stepped_sample == second and stepped[1].epoch == 0
     assert stepped[1].pass_in_epoch == 2

@@ -330,10 +330,15 @@ def test_divergent_weights_draw_without_raising(qtbot, view, make_snap, make_run
     view.grab()                                        # paints
 
 
-def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make_run):
+def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make_run,
+                                                               monkeypatch):
     """While training: at most one request in flight, no preview once a full slice is shown."""
     from bpviz.engine.snapshot import make_snapshot
     from bpviz.engine.trajectory import Trajectory
+    from bpviz.ui import surface_view
+
+    # full slices count as keeping up however busy the machine (a slow one gets quick slices)
+    monkeypatch.setattr(surface_view, "TRAINING_FULL_S", float("inf"))
 
     cfg, ds, net, trainer = make_run()
     traj = Trajectory(net)
@@ -570,3 +575,127 @@ def test_a_long_title_wraps_within_a_narrow_panel(qtbot, make_snap, clouds):
             view.grab().save(os.path.join(os.environ["BPVIZ_TEST_SHOTS"], "surface_pca_450.png"))
     finally:
         view.stop()
+
+
+# -- a slice older than the weights says so; a slow one keeps up with quick slices -------------
+
+def _snapshot(trainer, traj, seq, running):
+    from bpviz.engine.snapshot import make_snapshot
+    return make_snapshot(trainer, seq=seq, running=running, trace=None, trace_weights=None,
+                         trace_biases=None, trajectory=traj)
+
+
+def test_a_slice_older_than_the_weights_says_so(qtbot, view, make_run, monkeypatch):
+    from bpviz.engine.trajectory import Trajectory
+    from bpviz.ui import surface_view
+
+    gate = threading.Event()            # slices of passes after 0 wait for it: a slow slice
+    real = surface_view.compute_results
+
+    def slow(req, executor=None):
+        if req.pass_count > 0:
+            while not gate.wait(0.01):
+                if req.cancel.is_set():
+                    return
+        yield from real(req, executor)
+
+    monkeypatch.setattr(surface_view, "compute_results", slow)
+    _, ds, net, trainer = make_run()
+    traj = Trajectory(net)
+    traj.record(net, 0)
+    view.set_dataset(ds)
+    view.show_snapshot(_snapshot(trainer, traj, 0, running=False))
+    wait_full(qtbot, view)
+    assert view.age_text() == ""
+    for _ in range(3):
+        trainer.step()
+    view.show_snapshot(_snapshot(trainer, traj, 1, running=True))
+    assert view.age_text() == ""                    # not yet a second old
+    qtbot.waitUntil(lambda: view.age_text() == "slice from pass 0 (now 3)", timeout=WAIT_MS)
+    assert view.age_label.isVisible()               # beside the axes selector, where it is seen
+    trainer.step()
+    trainer.step()
+    view.show_snapshot(_snapshot(trainer, traj, 2, running=True))
+    assert view.age_text() == "slice from pass 0 (now 5)"
+    gate.set()                                      # the slices arrive: pass 3's, then pass 5's
+    qtbot.waitUntil(lambda: view.is_idle() and view.age_text() == ""
+                    and view.current_slice().center == pytest.approx(
+                        (net.weights[0][0, 0], net.weights[0][1, 0])), timeout=WAIT_MS)
+    assert not view.age_label.isVisible()
+
+
+def test_a_slow_full_slice_gives_training_quick_slices_and_pausing_the_full_one(
+        qtbot, view, make_run, monkeypatch):
+    from bpviz.engine.trajectory import Trajectory
+    from bpviz.ui import surface_view
+
+    monkeypatch.setattr(surface_view, "TRAINING_FULL_S", 0.0)    # every full slice is too slow
+    _, ds, net, trainer = make_run()
+    traj = Trajectory(net)
+    traj.record(net, 0)
+    view.set_dataset(ds)
+    view.show_snapshot(_snapshot(trainer, traj, 0, running=False))
+    wait_full(qtbot, view)
+    shown = []
+    view.sliceShown.connect(shown.append)
+    for seq in range(1, 6):
+        trainer.step()
+        view.show_snapshot(_snapshot(trainer, traj, seq, running=True))
+        qtbot.waitUntil(view.is_idle, timeout=WAIT_MS)
+    assert shown and all(len(s.xs) == PREVIEW_GRID for s in shown)   # quick ones only
+    assert view.title_text().endswith("(preview)")
+    assert "quick slice while training" in view.status.text()
+    assert view.current_slice().center == pytest.approx((net.weights[0][0, 0],
+                                                         net.weights[0][1, 0]))
+    del shown[:]
+    view.show_snapshot(_snapshot(trainer, traj, 6, running=False))   # paused: the full slice
+    full = wait_full(qtbot, view)
+    assert [len(s.xs) for s in shown] == [FULL_GRID]                 # no second preview first
+    assert full.center == pytest.approx((net.weights[0][0, 0], net.weights[0][1, 0]))
+    assert "(preview)" not in view.title_text()
+
+
+def test_a_full_slice_still_running_when_training_starts_gives_way_to_a_quick_one(
+        qtbot, view, make_run, monkeypatch):
+    from bpviz.engine.trajectory import Trajectory
+    from bpviz.ui import surface_view
+
+    real = surface_view.compute_results
+
+    def endless_full(req, executor=None):          # the preview comes; the full slice never does
+        yield from real(replace(req, full=False), executor)
+        if req.full:
+            while not req.cancel.wait(0.01):
+                pass
+
+    monkeypatch.setattr(surface_view, "compute_results", endless_full)
+    monkeypatch.setattr(surface_view, "TRAINING_FULL_S", 0.0)
+    _, ds, net, trainer = make_run()
+    traj = Trajectory(net)
+    traj.record(net, 0)
+    view.set_dataset(ds)
+    view.show_snapshot(_snapshot(trainer, traj, 0, running=False))
+    qtbot.waitUntil(lambda: view.current_slice() is not None, timeout=WAIT_MS)
+    assert not view.is_idle()                       # the full slice of pass 0 is computing
+    trainer.step()
+    view.show_snapshot(_snapshot(trainer, traj, 1, running=True))
+    qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().center == pytest.approx(
+        (net.weights[0][0, 0], net.weights[0][1, 0])), timeout=WAIT_MS)
+    assert len(view.current_slice().xs) == PREVIEW_GRID
+    assert view.age_text() == ""
+
+
+@pytest.mark.parametrize("axes", [(weight_axis(0, 0, 0), bias_axis(1, 2)), RANDOM_AXES])
+def test_coordinates_are_the_least_squares_projection(make_snap, clouds, axes):
+    snap = make_snap(passes=2)
+    req = SliceRequest.from_snapshot(1, snap, clouds.X_train, clouds.T_train, axes, None,
+                                     preview=True, full=False)
+    result = next(compute_results(req))
+    rng = np.random.RandomState(0)
+    theta = result.origin + rng.randn(5, len(result.origin))
+    want = np.asarray(result.slice.center) + (theta - result.origin) @ result.projector.T
+    np.testing.assert_allclose(result.coordinates(theta), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result.coordinates(theta[0]), want[0], rtol=1e-12, atol=1e-12)
+    if axes[0].is_parameter:                     # the parameters' own values
+        flat = theta[:, 0]                       # W[0][0, 0] is the first parameter
+        np.testing.assert_allclose(result.coordinates(theta)[:, 0], flat, rtol=1e-12)

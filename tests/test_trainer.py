@@ -215,7 +215,7 @@ def test_single_sample_passes_take_the_next_samples_and_the_epoch_still_covers_a
     _, ds, net, trainer = make_run("xor", batch_size=batch, lr=0.5)
     n = trainer.n_train
     order = trainer.peek_batch()
-    order = np.arange(n) if order is None else np.concatenate(
+    order = trainer.sample_order(0) if order is None else np.concatenate(
         [order, np.setdiff1d(np.arange(n), order)])            # the epoch's sample order
     W0 = [W.copy() for W in net.weights]
     b0 = [b.copy() for b in net.biases]
@@ -236,6 +236,24 @@ def test_single_sample_passes_take_the_next_samples_and_the_epoch_still_covers_a
     assert sorted(covered) == list(range(n))          # every sample once
     assert trainer.pass_in_epoch == 0 and trainer.taken == 0
     assert len(trainer.history) == 1                  # one row, at the start of the epoch
+
+
+def test_stepping_a_full_batch_epoch_sample_by_sample_takes_a_shuffled_order(make_run):
+    """Online gradient descent as it is: on the classic preset (500 samples of class 0 first in
+    the file) single-sample steps mix the classes from the start; the order is a permutation,
+    the same for the same seed and epoch, and stepping leaves later epochs' passes alone."""
+    _, ds, net, trainer = make_run("gaussian-clouds")
+    labels = np.asarray(ds.y_train)
+    taken = [int(trainer.step(samples=1).indices[0]) for _ in range(12)]
+    assert len(set(labels[taken].tolist())) > 1          # not 12 samples of class 0
+    assert taken != list(range(12))
+    rest = trainer.step().indices                        # the epoch's remaining pass
+    assert sorted(taken + rest.tolist()) == list(range(trainer.n_train)) and trainer.epoch == 1
+    _, _, _, again = make_run("gaussian-clouds")
+    assert [int(again.step(samples=1).indices[0]) for _ in range(12)] == taken
+    # the next epoch, stepped, takes another order
+    nxt = [int(trainer.step(samples=1).indices[0]) for _ in range(12)]
+    assert nxt != taken
 
 
 def test_a_state_taken_between_single_sample_passes_resumes_exactly(make_run):

@@ -30,6 +30,6 @@ def cmd_gradcheck(args) -> int:
     skipped = f" ({n - check.samples} on a ReLU kink left out)" if check.samples < n else ""
     ok = check.worst <= args.tolerance
     print(f"gradcheck {dataset.name} {'-'.join(map(str, net.sizes))}: {net.n_parameters} parameters, "
-          f"{check.samples} samples{skipped}, worst relative error {check.worst:.3g} at {kind}[{layer}]{list(where)} "
+          f"{check.samples} samples{skipped}, worst relative error {check.worst:.3g} at {kind}[{layer + 1}]{list(where)} "
           f"({'ok' if ok else 'FAILED'}: tolerance {args.tolerance:g})")
     return EXIT_OK if ok else 1

@@ -202,7 +202,9 @@ def cmd_snapshot(args) -> int:
         image, diverged = render_window(window, app, epochs, args.size, args.select, lesson)
         write_file(out, lambda tmp: tmp.write_bytes(png_bytes(image)))
         snap = window.latest
-    print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {snap.loss:.5g}")
+        from ..engine.snapshot import training_loss
+        loss = training_loss(snap, window.dataset)   # at the weights shown, as `train` reports it
+    print(f"wrote {out} ({image.width()}×{image.height()}), epoch {snap.epoch}, loss {loss:.6g}")
     if diverged:
         print(f"bpviz snapshot: {diverged}", file=sys.stderr)
         return EXIT_DIVERGED

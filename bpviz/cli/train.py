@@ -44,8 +44,9 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
 
     def weights_npz(tmp):
         arrays = {}
-        for i, (W, b) in enumerate(zip(trainer.network.weights, trainer.network.biases)):
-            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+        # numbered as the diagram numbers layers: W1 and b1 feed layer 1
+        for l, (W, b) in enumerate(zip(trainer.network.weights, trainer.network.biases), start=1):
+            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
 

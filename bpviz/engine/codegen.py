@@ -283,6 +283,8 @@ class _Script:
         self.weights()
         if self.minibatch or self.n_test or (self.state is not None and self.inside):
             self._evaluate_function()
+        if self.minibatch or (self.state is not None and self.inside):
+            self._epoch_row_function()
         self.training()
         return "\n".join(self.lines) + "\n"
 
@@ -790,15 +792,16 @@ class _Script:
             self.add("if not np.isfinite(loss):          # bpviz stops when training diverges",
                      '    sys.exit(f"training diverged in epoch {epoch}: the loss became {loss}")',
                      indent=indent)
-        norms = ",\n".join(f"np.sqrt((dW{l} * dW{l}).sum() + (db{l} * db{l}).sum())"
-                           for l in range(1, L + 1))
+        norms = ",\n".join(self._norm(l) for l in range(1, L + 1))
         if first_only:
             self.add("# the epoch's first pass: the history row, at the weights the epoch starts "
-                     "from, and",
-                     "# the size of each layer's gradient in this pass",
-                     "if start == 0:", indent=indent)
+                     "from, over the",
+                     "# whole training set: its loss, accuracy and each layer's gradient norm",
+                     "if start == 0:",
+                     "    whole = epoch_row(X_train, T_train, y_train)", indent=indent)
             inner = indent + 4
-            train = "*evaluate(X_train, T_train, y_train)"
+            train = "*whole[:2]"
+            norms = "*whole[2:]"
         else:
             self.add("# the history row: loss and accuracy at the weights the epoch starts from,",
                      indent=indent)
@@ -808,9 +811,11 @@ class _Script:
         test = "*evaluate(X_test, T_test, y_test)" if self.n_test else "np.nan, np.nan"
         cont = " " * len("history_row = [")
         if not first_only:
-            self.add("# and the size of each layer's gradient in this pass", indent=inner)
+            self.add("# and the size of each layer's gradient in this pass (the whole training "
+                     "set)", indent=inner)
+        parts = norms.split(",\n")
         row = f"history_row = [epoch, {train},\n{cont}{test},\n" + "\n".join(
-            cont + n + ("," if k < L - 1 else "]") for k, n in enumerate(norms.split(",\n")))
+            cont + n + ("," if k < len(parts) - 1 else "]") for k, n in enumerate(parts))
         self.add(row, indent=inner)
         for line in program.lines[update_at:]:
             self.add(line.text, indent=indent)
@@ -828,6 +833,33 @@ class _Script:
                                                           not self.inside) else
                      "    start_loss = history_row[1] if start == 0 else loss",
                      indent=indent)
+
+    def _norm(self, l: int) -> str:
+        """The norm of layer ``l``'s gradient, weights and biases together, with the L2 term the
+        update adds to the weights' gradient (as bpviz's history holds it)."""
+        g = f"(dW{l} + l2 * W{l})" if self.config.l2 else f"dW{l}"
+        return f"np.sqrt(({g} * {g}).sum() + (db{l} * db{l}).sum())"
+
+    def _epoch_row_function(self) -> None:
+        """``epoch_row(X, T, labels)``: loss, accuracy and each layer's gradient norm over any
+        samples at the current weights (the forward and backward lines of the pass)."""
+        program = pass_program(self.config)
+        self.add("# --- the history row: the whole training set at the weights an epoch starts "
+                 "from " + "-" * 18,
+                 "def epoch_row(X, T, labels):",
+                 '    """The loss, the accuracy and the size of each layer\'s gradient (weights '
+                 'and biases',
+                 '    together, with the L2 term of the update) over the samples X with targets '
+                 'T."""',
+                 "    N = len(X)")
+        for line in program.lines:
+            if line.phase in (FORWARD, LOSS, OUTPUT_DELTA, HIDDEN_DELTA, GRADIENTS):
+                self.add(line.text, indent=4)
+        acc = "accuracy(Y, labels)" if self.classification else "np.nan"
+        self.add(f"    return [loss, {acc},",
+                 *[f"            {self._norm(l)}" + ("," if l < self.L else "]")
+                   for l in range(1, self.L + 1)],
+                 "", "")
 
     def _evaluate_function(self) -> None:
         """``evaluate(X, T, labels)``: the forward pass and the loss of the pass's lines, over

@@ -28,6 +28,7 @@ MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
 
 
 MAX_NEURONS_PER_LAYER = int(RANGES["hidden"].hi)
+NOT_IN_NOTES = ("epochs", "divergence_factor", "notes")   # settings a preset's notes leave open
 
 
 @dataclass
@@ -61,7 +62,9 @@ class Config:
             raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
 
     def to_dict(self) -> dict:
+        """The configuration as plain values; ``notes`` as :meth:`notes_in_force` gives them."""
         d = asdict(self)
+        d["notes"] = self.notes_in_force()
         d["hidden"] = list(self.hidden)
         if not isinstance(self.activation, str):
             d["activation"] = list(self.activation)
@@ -105,6 +108,21 @@ class Config:
         cfg = cls(**d)
         cfg.validate()
         return cfg
+
+    def notes_in_force(self) -> str:
+        """The notes, where they describe this configuration. A preset's notes describe its
+        data, network and training: once any of these differs from the preset's (a CSV file
+        opened over the classic preset, another network, another learning rate), they describe
+        another configuration and are left out. How long a run goes on (``epochs``) and its
+        divergence limit do not change what it is. Notes that are no preset's stay as written."""
+        preset = next((p for p in PRESETS.values() if p.notes and p.notes == self.notes), None)
+        if preset is None:
+            return self.notes
+        same = all(getattr(self, f.name) == getattr(preset, f.name) for f in fields(self)
+                   if f.name not in ("activation", "hidden") + NOT_IN_NOTES)
+        same = (same and tuple(self.hidden) == tuple(preset.hidden)
+                and self.activations() == preset.activations())
+        return self.notes if same else ""
 
     def activations(self) -> list[str]:
         if isinstance(self.activation, str):

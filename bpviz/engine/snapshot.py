@@ -247,3 +247,17 @@ def snapshot_nbytes(snap: Snapshot) -> int:
     """Memory a snapshot holds: its arrays with their headers, containers and values (what a
     history of snapshots costs)."""
     return deep_sizeof(snap)
+
+
+def training_loss(snap: Snapshot, dataset) -> float:
+    """The mean loss over ``dataset``'s training samples at the snapshot's current weights (after
+    its last update): what ``bpviz train`` reports after the same passes. (``snap.loss`` is the
+    last pass's batch loss, at the weights *before* that pass's update.)"""
+    if len(dataset.X_train) == 0:
+        return float("nan")
+    net = Network(snap.sizes, list(snap.activations[:-1]), snap.activations[-1],
+                  weights=snap.weights, biases=snap.biases)
+    XT = np.ascontiguousarray(dataset.X_train, dtype=float).T
+    TT = np.asarray(dataset.T_train, dtype=float).T
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return float(net.losses_t(XT, TT)[1].mean())

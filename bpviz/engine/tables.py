@@ -79,8 +79,8 @@ def network_tables(snap: Snapshot) -> dict[str, Table]:
 def cost_tables(header: Sequence[str], history: np.ndarray, passes: np.ndarray,
                 first_pass: int = 1) -> dict[str, Table]:
     """The training history (rows of ``history`` under ``header``: epoch, loss, accuracy,
-    test_loss, test_accuracy, then the gradient norm of each layer; the epoch written as a whole
-    number) and the loss of every pass: ``passes`` is (n, 2), each pass's position (its fractional
+    test_loss, test_accuracy, then the gradient norm of each layer over the whole training set,
+    as ``Trainer`` records it; the epoch written as a whole number) and the loss of every pass: ``passes`` is (n, 2), each pass's position (its fractional
     epoch) and loss, numbered from ``first_pass``."""
     rows = [[int(row[0]), *row[1:]] for row in np.asarray(history).tolist()]
     pass_rows = [[first_pass + k, position, loss]

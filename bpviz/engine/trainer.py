@@ -4,9 +4,11 @@ One *pass* is a forward pass, a backward pass and one update over one mini-batch
 passes that cover every training sample once. The trainer keeps a per-epoch history evaluated at the
 weights at the *start* of each epoch (row e holds the loss before epoch e's first update, as the
 classic numpy example prints it): train loss and accuracy, test loss and accuracy, and the gradient
-norm of every layer in the epoch's first pass (for full-batch training this is the exact gradient of
-the training loss). For full-batch training the row costs nothing extra: it comes from the pass's
-own trace.
+norm of every layer: the gradient of the whole training set's loss at those weights, weights and
+biases of the layer together, with the L2 term the optimizer follows (``gradient_norms``). For
+full-batch training the row costs nothing extra: it comes from the pass's own trace; with
+mini-batches it costs one forward and backward pass over the training set per epoch (summed over
+chunks of samples when the whole set's arrays would be large, ``EPOCH_ROW_BYTES``).
 
 Learning rate, momentum, batch size and L2 are plain attributes read on every pass, so they can
 change between passes without a reset.
@@ -45,9 +47,12 @@ from .optimizers import make_optimizer
 from .ranges import COUNTS, RANGES, readable, whole_number
 
 SHUFFLE_SEED_OFFSET = 104729   # the shuffle stream is RandomState(seed + this), apart from data/weights
+SAMPLE_ORDER_SEED_OFFSET = 7919   # a full-batch epoch stepped a sample at a time: seed + this + epoch
 MT19937_WORDS = 624            # length of the Mersenne Twister key in RandomState's state
 DIVERGENCE_FACTOR = 1000.0     # a loss above this many times the start loss counts as diverged
 START_LOSS_FLOOR = 0.01        # a start loss below this is measured as this (a run starting near 0)
+EPOCH_ROW_BYTES = 64 * 1024 ** 2   # the epoch row's pass over the training set: at most this much
+                                   # memory for z, a and δ, else the gradient is summed in chunks
 
 
 def check_divergence_factor(value) -> float:
@@ -182,6 +187,17 @@ class History:
         """Drop the rows of epoch ``epoch`` and later."""
         if self._rows is not None:
             self.n = int(np.searchsorted(self._rows[:self.n, 0], epoch, side="left"))
+
+
+def gradient_norms(grad_weights, grad_biases, weights, l2: float = 0.0) -> list[float]:
+    """The norm of every layer's gradient, weights and biases together:
+    ‖(∂L/∂W[l] + λ·W[l], ∂L/∂b[l])‖, with the L2 term λ·W[l] (``l2``; the biases have none)
+    that the optimizer follows."""
+    norms = []
+    for W, gW, gb in zip(weights, grad_weights, grad_biases):
+        g = gW + l2 * W if l2 else gW
+        norms.append(float(np.sqrt((g * g).sum() + (gb * gb).sum())))
+    return norms
 
 
 def accuracy(y: np.ndarray, labels: np.ndarray | None) -> float:
@@ -325,10 +341,22 @@ class Trainer:
             self._order_drawn = True
         start = self.taken
         size = self._epoch_batch if size is None else size
-        if self._order is None:      # full-batch epoch: all samples, or the rest after single ones
-            return None if start == 0 and size >= self.n_train else np.arange(
-                start, min(self.n_train, start + size))
+        if self._order is None:      # full-batch epoch
+            if start == 0 and size >= self.n_train:
+                return None
+            if start > 0:            # stepped sample by sample in file order (an older session)
+                return np.arange(start, min(self.n_train, start + size))
+            # stepped a sample (or a few) at a time: online gradient descent takes the samples
+            # in a shuffled order, so this epoch gets one, and its remaining pass takes the rest
+            self._order = self.sample_order(self.epoch)
         return self._order[start:start + size]
+
+    def sample_order(self, epoch: int) -> np.ndarray:
+        """The order in which a full-batch epoch's samples are taken when it is stepped a sample
+        at a time: a permutation of its own stream, seeded by the run's seed and the epoch, so
+        stepping leaves the mini-batch shuffle stream (and every later epoch) as it was."""
+        seed = (self.seed + SAMPLE_ORDER_SEED_OFFSET + int(epoch)) % 2**32
+        return np.random.RandomState(seed).permutation(self.n_train)
 
     def batch_t(self, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The training inputs and targets of batch ``idx`` (None: all), samples in columns."""
@@ -391,12 +419,12 @@ class Trainer:
         return result
 
     def _record_epoch_row(self, trace: Trace, idx) -> None:
-        norms = [float(np.sqrt((g * g).sum() + (gb * gb).sum()))
-                 for g, gb in zip(trace.grad_weights, trace.grad_biases)]
-        if idx is None:   # full batch: the trace is the training set at these weights
+        if idx is None:       # full batch: the trace is the training set at these weights
             loss, acc = trace.loss, accuracy_t(trace.output.T, self.labels)
-        else:
-            loss, acc = self._evaluate_t(self._XT, self._TT, self.labels)
+            grads = trace.grad_weights, trace.grad_biases
+        else:                 # a mini-batch: one more pass, backward too, over the training set
+            loss, acc, grads = self._whole_set_gradient()
+        norms = gradient_norms(*grads, self.network.weights, self.l2)
         test_loss, test_acc = self._evaluate_t(self._XT_test, self._TT_test, self.test_labels)
         self.history.append(self.epoch, loss, acc, test_loss, test_acc, norms)
 
@@ -404,6 +432,29 @@ class Trainer:
         return (f"the loss jumped from {readable(self.start_loss)} to {readable(loss)}, more than "
                 f"{readable(self.divergence_factor)} times where it started: the learning rate "
                 f"overshoots")
+
+    def _whole_set_gradient(self):
+        """(loss, accuracy, (grad_weights, grad_biases)) over every training sample at the
+        current weights: one forward and backward pass, or, when its arrays would take more than
+        ``EPOCH_ROW_BYTES``, the gradient summed over chunks of samples."""
+        net, N = self.network, self.n_train
+        step = max(1, EPOCH_ROW_BYTES // (8 * 3 * sum(net.sizes)))     # z, a and δ per sample
+        with np.errstate(over="ignore", invalid="ignore"):
+            if step >= N:
+                trace = net.backprop_t(self._XT, self._TT)
+                return (trace.loss, accuracy_t(trace.output.T, self.labels),
+                        (trace.grad_weights, trace.grad_biases))
+            loss, acc = self._evaluate_t(self._XT, self._TT, self.labels)
+            gW = [np.zeros_like(W) for W in net.weights]
+            gb = [np.zeros_like(b) for b in net.biases]
+            for start in range(0, N, step):
+                part = slice(start, min(N, start + step))
+                t = net.backprop_t(self._XT[:, part], self._TT[:, part])
+                share = (part.stop - part.start) / N          # each chunk's mean, weighted
+                for k in range(len(gW)):
+                    gW[k] += share * t.grad_weights[k]
+                    gb[k] += share * t.grad_biases[k]
+        return loss, acc, (gW, gb)
 
     def _diverge(self, result: PassResult, reason: str, rollback: bool = False) -> PassResult:
         result.diverged = self._diverged(reason, rollback)

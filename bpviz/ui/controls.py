@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QValidator
@@ -462,6 +463,7 @@ class ControlsPanel(QWidget):
         super().__init__(parent)
         self._config = replace(config)
         self._csv_label = ""
+        self._file_rows: tuple[str, int, int] | None = None   # (file, training rows, test rows)
         outer = QVBoxLayout(self)
 
         data = QGroupBox("Data")
@@ -577,7 +579,7 @@ class ControlsPanel(QWidget):
             generated = config.dataset != "csv"
             defaults = default_params(config.dataset) if generated else {}
             self.noise.setValue(config.noise if config.noise is not None else defaults.get("noise", 0))
-            self.samples.setValue(config.n_samples or defaults.get("n_samples", 4))
+            self._show_samples(config, defaults)
             self.test_fraction.setValue(config.test_fraction if config.test_fraction is not None
                                         else defaults.get("test_fraction", 0.0))
             self.seed.setValue(config.seed)
@@ -601,6 +603,30 @@ class ControlsPanel(QWidget):
         for box in self.number_boxes():
             box.clear_note()
         self._update_note()
+
+    def show_dataset(self, dataset) -> None:
+        """The dataset in force (a :class:`~bpviz.engine.data.Dataset`): for data read from a
+        file, the Samples box shows how many rows it has, training and test together."""
+        if dataset.source:
+            self._file_rows = (str(dataset.source), len(dataset.X_train), len(dataset.X_test))
+        if self._config.dataset == "csv":
+            self._show_samples(self._config, {})
+
+    def _show_samples(self, config: Config, defaults: dict) -> None:
+        """The Samples box: the size of a generated dataset, or the rows of the file in use."""
+        rows = self._file_rows
+        box = self.samples
+        blocked = box.blockSignals(True)
+        try:
+            if config.dataset != "csv":
+                box.setValue(config.n_samples or defaults.get("n_samples", box.lo))
+                box.setToolTip(f"{box.name}: {box.range_text()}")
+            elif rows is not None and Path(rows[0]) == Path(str(config.data_file)):
+                box.setValue(rows[1] + rows[2])
+                box.setToolTip(f"The rows of {Path(rows[0]).name}: {rows[1]:,} for training, "
+                               f"{rows[2]:,} for testing; set by the file")
+        finally:
+            box.blockSignals(blocked)
 
     def _update_note(self) -> None:
         """The preset's description, and whether the settings still are the preset's."""

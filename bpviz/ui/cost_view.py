@@ -6,11 +6,16 @@ every epoch (the history row of epoch e is evaluated at the weights at the *star
 and, as a faint thin line behind them, the batch loss of every pass, at x = epoch + k /
 passes-per-epoch. The lower left one shows training and test accuracy; for regression it stays
 empty with a note. The right one shows, on a logarithmic axis, the gradient norm of every layer l
-as the history holds it: ‖(∂L/∂W[l], ∂L/∂b[l])‖, the norm of the layer's whole gradient, weights
-and biases together, of the first pass of each epoch (the whole training set when full-batch).
-One curve per layer, from dark (next to the input) to light (the output layer): in a deep sigmoid
-network the curves of the early layers lie below the later ones, often by decades: that is what
-"vanishing gradients" means.
+as the history holds it: ‖(∂L/∂W[l] + λ·W[l], ∂L/∂b[l])‖, the norm of the layer's whole
+gradient, weights and biases together, over the whole training set at the weights that start
+the epoch (with the L2 term λ·W[l] the optimizer follows; none when L2 is 0). One curve per
+layer, from dark (next to the input) to light (the output layer): in a deep sigmoid network the
+curves of the early layers lie below the later ones, often by decades: that is what "vanishing
+gradients" means. A norm of exactly 0 (a dead layer: no gradient at all) has no place on a log
+axis; it is drawn on a floor a decade below the smallest norm's decade (a dashed line labelled
+"0 (dead)", its tick on the axis reading 0, no other tick within half a decade above it), the
+layer's curve dropping to it and a marker on every such epoch, so the most extreme vanishing
+gradient never looks like missing data (:meth:`CostView.zero_floor`).
 
 Feeding: the window calls :meth:`CostView.ingest` for *every* snapshot it receives (cheap: the new
 history rows and pass losses are appended to buffers), :meth:`CostView.show_snapshot` when it paints
@@ -85,12 +90,16 @@ PREVIOUS_COLOR = (148, 163, 184, 170)    # the run before a reset: faded, behind
 MUTED = (148, 163, 184)
 REGRESSION_NOTE = "accuracy applies to classification; this is a regression task"
 # titles from the longest to the shortest: each plot shows the longest its width allows
-GRADIENT_TITLES = ("gradient norm per layer, ‖∂L/∂W[l], ∂L/∂b[l]‖", "gradient norm per layer",
+GRADIENT_TITLES = ("gradient norm per layer, whole training set, ‖∂L/∂W[l] + λW[l], ∂L/∂b[l]‖",
+                   "gradient norm per layer, whole training set", "gradient norm per layer",
                    "gradient norms")
 REGRESSION_NOTES = (REGRESSION_NOTE, "no accuracy: a regression task", "regression")
 GRADIENT_AXIS = "norm (log scale)"
 TITLE_SIZE = "9pt"
 GRAD_PREFIX = "grad_norm_"      # history columns grad_norm_1 .. grad_norm_L; also series names
+ZERO_LABEL = "0 (dead)"    # how the gradient plot names a norm of exactly 0, drawn on its floor
+ZERO_FLOOR_DECADES = 1.0   # the floor: this many decades below the decade of the smallest norm
+ZERO_FLOOR_EMPTY = -3.0    # log10 of the floor when no norm is above 0
 GRAD_POINTS_SHARE = 4      # a layer's gradient curve keeps max_points / 4 points (1,500): several
                            # per pixel of its narrower plot, and a deep network stays cheap to draw
 
@@ -294,12 +303,27 @@ class PlainAxis(pg.AxisItem):
     MINOR_LOG_LABELS = 1.5   # decades: on a log axis spanning fewer, 2s and 5s are labelled too
     MINOR_LOG_TICKS = 4.0    # decades: on a log axis spanning more, only decades are ticked
 
+    # a log axis with a floor for zeros: log10 of the height where 0 is drawn (None: no floor),
+    # ticked "0", with no other tick within half a decade above it
+    zero_log: float | None = None
+
+    def set_zero_log(self, value: float | None) -> None:
+        """Draw a floor for zeros at log10 height ``value`` (its tick reads 0), or none."""
+        if value != self.zero_log:
+            self.zero_log = value
+            self.picture = None               # the ticks are drawn again
+            self.update()
+
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
             minor = spacing is None           # pyqtgraph's ticks between decades
             if minor and abs(self.range[1] - self.range[0]) > self.MINOR_LOG_LABELS:
                 return [""] * len(values)
-            return log_tick_strings(values, minor=minor)
+            labels = log_tick_strings(values, minor=minor)
+            if self.zero_log is not None:
+                labels = ["0" if abs(float(v) - self.zero_log) < 1e-9 else text
+                          for v, text in zip(values, labels)]
+            return labels
         return tick_strings([v * scale for v in values], (spacing or 0) * scale)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
@@ -312,6 +336,11 @@ class PlainAxis(pg.AxisItem):
             minor = [e + math.log10(k) for e in range(math.floor(minVal), math.ceil(maxVal))
                      for k in range(2, 10)]
             ticks.append((None, [v for v in minor if minVal < v < maxVal]))
+        zero = self.zero_log
+        if zero is not None:
+            ticks = [(spacing, [v for v in values if v >= zero + 0.5]) for spacing, values in ticks]
+            if minVal <= zero <= maxVal:
+                ticks[0][1].insert(0, zero)
         return ticks
 
 
@@ -448,7 +477,7 @@ class CostView(QWidget):
         self._task: str | None = None
         self._shown_task: str | None = None
         self._sizes: tuple[int, ...] = ()
-        self._grad_sizes: tuple[int, ...] | None = None    # the network the gradient legend names
+        self._grad_sizes = None      # (sizes, zeros drawn) the gradient legend names, or None
         self._hover_pos: QPointF | None = None     # scene position of the mouse over a plot
         self._log_chosen = False                   # the log box was set by hand
         self._log_auto = False                     # ... or switched on by a diverging loss
@@ -516,6 +545,19 @@ class CostView(QWidget):
         }
         self._previous = (np.zeros(0), np.zeros(0))     # the train loss of the run before
         self._grad_items: list[pg.PlotDataItem] = []     # one per layer, made once, then reused
+        # norms of exactly 0: a marker per (epoch, layer) on a dashed floor line labelled
+        self._zero_marks = pg.ScatterPlotItem(symbol="t", size=9, pen=pg.mkPen(style.FOREGROUND),
+                                              brush=pg.mkBrush(style.FOREGROUND))
+        self._zero_marks.setZValue(5)
+        self._zero_marks.setVisible(False)
+        self.grad_plot.addItem(self._zero_marks)
+        self._zero_line = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen(MUTED, width=1, style=Qt.DashLine),
+            label=ZERO_LABEL, labelOpts=dict(position=0.03, anchors=[(0, 1), (0, 1)],
+                                             color=style.FOREGROUND))
+        self._zero_line.setVisible(False)
+        self.grad_plot.addItem(self._zero_line, ignoreBounds=True)
+        self._zero_log = ZERO_FLOOR_EMPTY      # log10 of the floor the zeros are drawn on
         self._grad_buffers: list[SeriesBuffer] = []
         self._grad_colored = 0                           # the layer count the pens are set for
         legend_style = dict(labelTextColor=style.FOREGROUND, brush=pg.mkBrush(255, 255, 255, 215),
@@ -643,23 +685,54 @@ class CostView(QWidget):
             self._grad_colored = n
             for item, color in zip(self._grad_items, gradient_colors(n)):
                 item.setPen(pg.mkPen(color=color, width=1))
+        self._zero_log = self._zero_floor_log()
+        floor = 10.0 ** self._zero_log
+        zeros = []                     # (x, floor, layer index) of every norm of exactly 0
+        colors = gradient_colors(n) if n else []
         for l, item in enumerate(self._grad_items):
             if l >= n:
                 item.setData([], [])
                 item.setVisible(False)
                 continue
             x, y = self._grad_buffers[l].arrays()
-            # a log axis cannot show 0 (a layer whose gradient is exactly zero): a gap there
-            y = np.where(y > 0, np.minimum(y, PLOT_LIMIT), np.nan)
+            # a log axis cannot show 0 (a layer whose gradient is exactly zero): on the floor
+            dead = y == 0
+            zeros += [(xi, l) for xi in x[dead]]
+            y = np.where(y > 0, np.minimum(y, PLOT_LIMIT), np.where(dead, floor, np.nan))
             item.setData(x, y, connect="finite", skipFiniteCheck=False)
             item.setVisible(bool(np.isfinite(y).any()))
-        drawn = tuple(self._sizes) if n and any(i.isVisible() for i in self._grad_items) else None
+        if zeros:
+            self._zero_marks.setData(
+                x=[z[0] for z in zeros], y=[self._zero_log] * len(zeros),
+                brush=[pg.mkBrush(colors[z[1]]) for z in zeros], data=[z[1] + 1 for z in zeros])
+            self._zero_line.setPos(self._zero_log)
+        else:
+            self._zero_marks.setData(x=[], y=[])
+        self._zero_marks.setVisible(bool(zeros))
+        self._zero_line.setVisible(bool(zeros))
+        self.grad_plot.getAxis("left").set_zero_log(self._zero_log if zeros else None)
+        shown = any(i.isVisible() for i in self._grad_items)
+        drawn = (tuple(self._sizes), bool(zeros)) if n and shown else None
         if drawn != self._grad_sizes:
             self._grad_sizes = drawn
             entries = [] if drawn is None else [
                 (self._grad_items[l], layer_label(self._sizes, l + 1), f"layer {l + 1}")
                 for l in range(n)]
+            if zeros:
+                entries.append((self._zero_marks, ZERO_LABEL, "0"))
             self._legends[self.grad_plot].set_entries(entries)
+
+    def _zero_floor_log(self) -> float:
+        """log10 of where a norm of 0 is drawn: a decade below the smallest norm above 0."""
+        lows = []
+        for buf in self._grad_buffers:
+            _, y = buf.arrays()
+            y = y[np.isfinite(y) & (y > 0)]
+            if len(y):
+                lows.append(float(np.log10(y.min())))
+        if not lows:
+            return ZERO_FLOOR_EMPTY
+        return math.floor(min(lows) + 1e-9) - ZERO_FLOOR_DECADES
 
     def _fit_empty(self) -> None:
         """The ranges of a panel with no data yet."""
@@ -714,6 +787,8 @@ class CostView(QWidget):
             keep = np.isfinite(y) & (y > 0) & (y < PLOT_LIMIT)
             xs.append(x[keep])
             ys.append(np.log10(y[keep]))
+            xs.append(x[y == 0])                                  # drawn on the floor
+            ys.append(np.full(int((y == 0).sum()), self._zero_log))
         x = np.concatenate(xs) if xs else np.zeros(0)
         y = np.concatenate(ys) if ys else np.zeros(0)
         if not len(y):
@@ -831,6 +906,34 @@ class CostView(QWidget):
         """The number of layers whose gradient norm is plotted."""
         return len(self._grad_buffers)
 
+    def drawn_gradient(self, l: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the gradient plot draws for layer ``l`` (1 .. L): x and the height of every point
+        as a norm (10 ** the log-axis position); a norm of 0 is drawn at :meth:`zero_floor`, a
+        point not drawn (a norm that is not finite) is NaN."""
+        item = self._grad_items[l - 1]
+        x, y = item.getData() if item.isVisible() else (None, None)
+        if x is None:
+            return np.zeros(0), np.zeros(0)
+        return np.asarray(x, dtype=float), 10.0 ** np.asarray(y, dtype=float)
+
+    def zero_floor(self) -> float:
+        """The height (a norm) on which norms of exactly 0 are drawn: a decade below the
+        smallest norm above 0."""
+        return 10.0 ** self._zero_log
+
+    def zero_marks(self) -> list[tuple[float, int]]:
+        """(epoch, layer) of every marker drawn on the floor for a norm of exactly 0, and only
+        while it is shown."""
+        if not self._zero_marks.isVisible():
+            return []
+        x, _ = self._zero_marks.getData()
+        layers = self._zero_marks.data["data"]
+        return [(float(xi), int(l)) for xi, l in zip(x, layers)]
+
+    def zero_line_label(self) -> str:
+        """The text beside the floor line ('' while no norm of 0 is drawn)."""
+        return self._zero_line.label.toPlainText() if self._zero_line.isVisible() else ""
+
     def point_count(self) -> int:
         """The number of points held by the largest series (each is capped at ``max_points``)."""
         return max(buf.n for buf in list(self._buffers.values()) + self._grad_buffers)
@@ -878,7 +981,8 @@ class CostView(QWidget):
         e = first.value(first.nearest(epoch))[0]
         lines = [f"epoch {e:.0f}: gradient norm"]
         for l, buf in enumerate(self._grad_buffers, start=1):
-            lines.append(f"{layer_label(self._sizes, l)}  {_fmt(buf.value(buf.nearest(e))[1])}")
+            v = buf.value(buf.nearest(e))[1]
+            lines.append(f"{layer_label(self._sizes, l)}  {ZERO_LABEL if v == 0 else _fmt(v)}")
         return "\n".join(lines)
 
     # -- internals ---------------------------------------------------------------------------

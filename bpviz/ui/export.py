@@ -52,7 +52,7 @@ from .. import __version__
 from ..engine.errors import BpvizError
 from ..engine.fileset import FileSet
 from ..engine.session import LIVE_SETTINGS
-from ..engine.snapshot import Snapshot
+from ..engine.snapshot import Snapshot, training_loss
 from ..engine.surface import flatten
 from ..training import RunRecord
 from ..engine.tables import (Table, boundary_tables, cost_tables, network_tables, surface_tables,
@@ -613,7 +613,9 @@ def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, fil
             "name": ds.name, "task": ds.task, "source": ds.source, "params": dict(ds.params),
             "features": list(ds.feature_names), "classes": list(ds.class_names),
             "n_train": len(ds.X_train), "n_test": len(ds.X_test)},
-        "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count, "loss": snap.loss},
+        # the training loss at the snapshot's weights, as `bpviz train` reports it
+        "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count,
+                     "loss": snap.loss if ds is None else training_loss(snap, ds)},
         "files": files,
     }
     text = json.dumps(manifest, indent=2, default=_json_default) + "\n"

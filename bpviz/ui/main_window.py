@@ -595,6 +595,7 @@ class MainWindow(QMainWindow):
             cfg.output = output
             kind = "class labels" if data.is_classification else "numeric targets (regression)"
             self.statusBar().showMessage(f"{Path(path).name} has {kind}: {output} output", 8000)
+        self.controls.show_dataset(data)
         self.controls.set_config(cfg, csv_label=Path(path).name)
         self.host.rebuildRequested.emit(cfg)
         return True
@@ -639,6 +640,7 @@ class MainWindow(QMainWindow):
         self.config = config
         self.dataset = dataset
         self.controls.set_config(config)
+        self.controls.show_dataset(dataset)
         self.cost.clear(keep_previous=keep)
         self.surface.new_run(keep)
         self.history.clear()

@@ -32,8 +32,18 @@ architecture:
 - the axes, data or architecture changed: at once, preview then full slice;
 - paused (a step, a dragged weight): at most every 0.1 s, cancelling the running request, preview
   then full slice (so a continuous drag still shows previews, and the full slice once it stops);
-- while training: at most one request in flight and at most ~3 a second. Once a full slice of the
+- while training: at most one request in flight and at most ~3 a second, the slice thread busy
+  at most :data:`TRAINING_DUTY` of the time but resting no more than :data:`TRAINING_REST_S`
+  after a slow slice (so a big network's slice is not starved). Once a full slice of the
   same axes is shown the preview is skipped, so the picture does not flicker between resolutions.
+  When a full slice takes longer than :data:`TRAINING_FULL_S` (a big network), training gets the
+  quick slice only (25×25 on 256 samples, said in the title and the status line), so the picture
+  keeps up; the full slice follows as soon as training pauses.
+
+A slice is drawn under the newest weights (the red point), which may have moved on since the slice
+was computed. When the slice has been older than the weights for more than :data:`STALE_AFTER_S`
+(a slow slice, a big network), the panel says so beside the axes: "slice from pass N (now M)"
+(:meth:`SurfaceView.age_text`); it goes as soon as a slice of the current weights is drawn.
 
 :meth:`SurfaceView.show_snapshot` is cheap: it moves the point, re-projects a newly received
 trajectory and may queue a request; it never computes a slice. The point and the path are placed with
@@ -56,6 +66,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyqtgraph as pg
@@ -82,8 +93,13 @@ CHUNK_ELEMS = 100_000           # compute_slice chunk: arrays that stay in cache
 SURFACE_DTYPE = np.float32      # twice as fast as float64, ~1e-6 relative: plenty for a picture
 TRAINING_REFRESH_S = 1 / 3      # while training, at most ~3 requests a second,
 TRAINING_DUTY = 0.2             # and the slice thread busy at most this fraction of the time: it
-                                # shares two cores and the interpreter with training and painting
+                                # shares two cores and the interpreter with training and painting;
+TRAINING_REST_S = 2.0           # but after a slow slice (a big network's, mostly numpy's matrix
+                                # products, outside the interpreter lock) it rests at most this long
 SLICE_PARTS = min(2, os.cpu_count() or 1)   # paused, a slice is shared among this many threads
+TRAINING_FULL_S = 1.0           # a full slice slower than this: while training, quick slices only
+STALE_AFTER_S = 1.0             # a slice older than the weights for this long says so
+STALE_STYLE = "background:#fef3c7; color:#92400e; padding:1px 4px; border-radius:3px"
 PAUSED_REFRESH_S = 0.1          # paused (dragging), at most 10 a second, so previews get through
 DRAG_EMIT_S = 1 / 30            # while dragging, at most 30 parametersDragged a second
 LOG_DECADES = 6                 # the log image shows at most this many decades below the maximum
@@ -281,13 +297,16 @@ class SliceRequest:
     preview: bool                        # compute the quick preview before the full slice
     parallel: bool = False               # use the panel's thread pool (paused: the cores are free)
     cancel: threading.Event = field(default_factory=threading.Event)
+    full: bool = True                    # compute the full slice (False: the quick one only)
+    pass_count: int = 0                  # the pass whose weights these are
 
     @classmethod
     def from_snapshot(cls, request_id: int, snap: Snapshot, X, T, axes, trajectory,
-                      preview: bool, parallel: bool = False) -> "SliceRequest":
+                      preview: bool, parallel: bool = False, full: bool = True) -> "SliceRequest":
         """A request at the snapshot's current weights (snapshot arrays are already read-only)."""
         return cls(request_id, tuple(snap.sizes), tuple(snap.activations), tuple(snap.weights),
-                   tuple(snap.biases), X, T, axes[0], axes[1], trajectory, preview, parallel)
+                   tuple(snap.biases), X, T, axes[0], axes[1], trajectory, preview or not full,
+                   parallel, full=full, pass_count=snap.pass_count)
 
     def network(self) -> Network:
         return Network(self.sizes, list(self.activations[:-1]), self.activations[-1],
@@ -316,7 +335,24 @@ class SliceResult:
         :func:`~bpviz.engine.surface.project_trajectory` computes them; for a weight or bias axis
         this is the parameter's value itself.
         """
-        return np.asarray(self.slice.center) + (theta - self.origin) @ self.projector.T
+        support = self._support
+        if support is not None:       # parameter axes: the two parameters' values, no product
+            theta = np.asarray(theta)[..., support]
+            return (np.asarray(self.slice.center)
+                    + (theta - self.origin[support]) @ self.projector[:, support].T)
+        return self._offset + np.asarray(theta) @ self.projector.T
+
+    @cached_property
+    def _support(self) -> np.ndarray | None:
+        """The parameters the projection reads, when they are few (parameter axes): projecting
+        a big network's path then costs nothing (a full product took ~60 ms for 30 points of a
+        200,000-parameter network, and the window feeds a slow panel less often)."""
+        support = np.flatnonzero(np.any(self.projector != 0, axis=0))
+        return support if len(support) <= max(16, self.projector.shape[1] // 8) else None
+
+    @cached_property
+    def _offset(self) -> np.ndarray:
+        return np.asarray(self.slice.center) - self.origin @ self.projector.T
 
 
 def make_result(request_id: int, slc: SurfaceSlice, final: bool, origin: np.ndarray,
@@ -349,7 +385,8 @@ def _resolve_directions(net: Network, req: SliceRequest):
 
 
 def compute_results(req: SliceRequest, executor=None):
-    """Yield the request's preview (if asked) and full :class:`SliceResult`; stop when cancelled.
+    """Yield the request's preview (if asked) and full (if asked) :class:`SliceResult`; stop when
+    cancelled.
 
     A plain generator, so it runs and is tested without any thread. With ``executor`` and
     ``req.parallel`` the grid is shared among :data:`SLICE_PARTS` of its threads.
@@ -361,7 +398,8 @@ def compute_results(req: SliceRequest, executor=None):
     projector = np.linalg.pinv(basis)
     origin = flatten(net.weights, net.biases)
     phases = [(PREVIEW_GRID, PREVIEW_SAMPLES, False)] if req.preview else []
-    phases.append((FULL_GRID, FULL_SAMPLES, True))
+    if req.full:
+        phases.append((FULL_GRID, FULL_SAMPLES, True))
     for grid, samples, final in phases:
         if req.cancel.is_set():
             return
@@ -535,8 +573,14 @@ class SurfaceView(QWidget):
         self._pending_training = False                  # the pending change comes from training
         self._last_submit = -1e9
         self._last_busy = 0.0             # wall time the last finished request took
+        self._full_busy = 0.0             # ... the last full slice took to arrive
+        self._requested_full = True       # the newest request includes the full slice
         self._shown: SliceResult | None = None
         self._shown_key = None
+        self._shown_params: np.ndarray | None = None    # the weights of the slice drawn
+        self._shown_pass = 0                            # ... and the pass they are of
+        self._stale_since: float | None = None          # the weights moved on from the slice
+        self._superseded_at: float | None = None        # ... from the newest request's
         self._texts = None                # axis labels, title and draggability last drawn
         self._stopped = False
         self._build_ui()
@@ -562,6 +606,11 @@ class SurfaceView(QWidget):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._on_refresh_timer)
+        # says "slice from pass N (now M)" once the slice has been older than the weights for
+        # STALE_AFTER_S, also when no snapshot comes to say it (paused on a slow slice)
+        self._stale_timer = QTimer(self)
+        self._stale_timer.setSingleShot(True)
+        self._stale_timer.timeout.connect(self._update_age)
         # while dragging, at most one parametersDragged per DRAG_EMIT_S, the last move always sent
         self._drag_proxy = pg.SignalProxy(self._pointDragged, delay=DRAG_EMIT_S,
                                           rateLimit=1 / DRAG_EMIT_S, slot=self._emit_drag,
@@ -578,6 +627,12 @@ class SurfaceView(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("axes:"))
         top.addWidget(self.mode_combo)
+        # the slice's age, when it lags the weights: beside the axes, so that it comes and goes
+        # without moving the plot
+        self.age_label = QLabel()
+        self.age_label.setStyleSheet(STALE_STYLE)
+        self.age_label.hide()
+        top.addWidget(self.age_label)
         top.addWidget(self.status, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
@@ -646,6 +701,9 @@ class SurfaceView(QWidget):
                 self._weight_axes = None
         self._snap = snap
         self._params = flatten(snap.weights, snap.biases)
+        if (self._superseded_at is None and self._requested_params is not None
+                and not np.array_equal(self._requested_params, self._params)):
+            self._superseded_at = time.perf_counter()
         traj = snap.trajectory
         if traj is None and self._arrived is not None and self._arrived[0] == arch:
             traj = self._arrived[1]         # a newer path than this panel was shown
@@ -655,6 +713,7 @@ class SurfaceView(QWidget):
         else:
             self._update_point()
         self._request(now=new_arch, training=snap.running and not new_arch)
+        self._update_age()
 
     def take_trajectory(self, snap: Snapshot) -> None:
         """Every snapshot that arrives, also one this panel is never shown: the path comes only
@@ -738,6 +797,12 @@ class SurfaceView(QWidget):
         """The result drawn last, with its image, levels, contours and projection."""
         return self._shown
 
+    def age_text(self) -> str:
+        """What the panel says about the slice's age: "slice from pass N (now M)" while the slice
+        drawn has been older than the current weights for :data:`STALE_AFTER_S` or more, else
+        ''."""
+        return self.age_label.text() if not self.age_label.isHidden() else ""
+
     def is_idle(self) -> bool:
         """True when nothing is being computed or waiting to be (every change is drawn)."""
         return self._in_flight is None and not self._dirty
@@ -753,6 +818,7 @@ class SurfaceView(QWidget):
             return
         self._stopped = True
         self._refresh_timer.stop()
+        self._stale_timer.stop()
         self._drag_proxy.disconnect()             # nothing held back goes out any more
         if self._in_flight is not None:
             self._in_flight.cancel.set()
@@ -783,15 +849,22 @@ class SurfaceView(QWidget):
         if self._stopped or self._snap is None or self._data is None:
             return
         if (self._requested_key == self._request_key()
-                and np.array_equal(self._requested_params, self._params)):
+                and np.array_equal(self._requested_params, self._params)
+                and (training or self._requested_full)):   # paused: the full slice follows
             self._dirty = False
             return
         self._dirty = True
         self._pending_training = training
         if training and self._in_flight is not None:
-            return                                    # _on_done comes back here
+            running = time.perf_counter() - self._last_submit
+            if not (self._in_flight.full and running > TRAINING_FULL_S):
+                return                                # _on_done comes back here
+            # a full slice too slow to keep up (training started during it): a quick one instead
+            self._full_busy = max(self._full_busy, running)
+            now = True
         interval = (0.0 if now else
-                    max(TRAINING_REFRESH_S, self._last_busy / TRAINING_DUTY) if training
+                    max(TRAINING_REFRESH_S, min(self._last_busy / TRAINING_DUTY,
+                                                self._last_busy + TRAINING_REST_S)) if training
                     else PAUSED_REFRESH_S)
         wait = interval - (time.perf_counter() - self._last_submit)
         if wait <= 0:
@@ -813,8 +886,11 @@ class SurfaceView(QWidget):
         snap, (X, T) = self._snap, self._data
         self._dirty = False
         shown_full = self._shown is not None and self._shown.final
-        preview = not (self._pending_training and shown_full
-                       and self._shown_key == self._request_key())
+        same = self._shown is not None and self._shown_key == self._request_key()
+        preview = not (self._pending_training and shown_full and same) and not (
+            same and not shown_full and np.array_equal(self._shown_params, self._params))
+        # a full slice too slow to keep up with training: the quick one only, while training
+        full = not (self._pending_training and self._full_busy > TRAINING_FULL_S)
         if X.shape[1] != snap.sizes[0] or T.shape[1] != snap.sizes[-1]:
             self.status.setText(f"the training data ({X.shape[1]} inputs, {T.shape[1]} targets) do "
                                 f"not fit the network {'-'.join(map(str, snap.sizes))}")
@@ -822,11 +898,13 @@ class SurfaceView(QWidget):
         if self._in_flight is not None:
             self._in_flight.cancel.set()
         req = SliceRequest.from_snapshot(self._next_id, snap, X, T, self.axes(), self._trajectory,
-                                         preview, parallel=not self._pending_training)
+                                         preview, parallel=not self._pending_training, full=full)
         self._next_id += 1
         self._in_flight = req
         self._requested_key = self._request_key()
         self._requested_params = self._params
+        self._requested_full = full
+        self._superseded_at = None
         self._last_submit = time.perf_counter()
         self._computeRequested.emit(req)
 
@@ -857,6 +935,11 @@ class SurfaceView(QWidget):
         slc = result.slice
         self._shown = result
         self._shown_key = self._requested_key
+        self._shown_params = self._requested_params
+        self._shown_pass = self._in_flight.pass_count
+        self._stale_since = self._superseded_at      # when the weights moved on from this slice
+        if result.final:
+            self._full_busy = time.perf_counter() - self._last_submit
         dx, dy = slc.xs[1] - slc.xs[0], slc.ys[1] - slc.ys[0]
         self.image.setImage(result.image, levels=result.levels, autoLevels=False)
         self.image.setRect(QRectF(slc.xs[0] - dx / 2, slc.ys[0] - dy / 2,
@@ -889,7 +972,37 @@ class SurfaceView(QWidget):
         self._project_path()
         if not self.marker.moving:
             self._fit_view()
+        self._update_age()
         self.sliceShown.emit(slc)
+
+    @Slot()
+    def _update_age(self) -> None:
+        """Say "slice from pass N (now M)" once the slice drawn has been older than the weights
+        for :data:`STALE_AFTER_S`; nothing while it is of the current weights."""
+        snap = self._snap
+        if (self._shown is None or snap is None or self._params is None
+                or np.array_equal(self._shown_params, self._params)):
+            self._stale_since = None
+            self._stale_timer.stop()
+            self.age_label.hide()
+            return
+        now = time.perf_counter()
+        if self._stale_since is None:
+            self._stale_since = now
+        left = STALE_AFTER_S - (now - self._stale_since)
+        if left > 0:
+            if not self._stale_timer.isActive():
+                self._stale_timer.start(int(left * 1000) + 1)
+            return
+        text = (f"slice from pass {self._shown_pass:,} (now {snap.pass_count:,})"
+                if self._shown_pass != snap.pass_count else
+                "slice from weights before they were changed")
+        if text != self.age_label.text():
+            self.age_label.setText(text)
+            self.age_label.setToolTip(
+                "The loss surface was computed at older weights; the red point shows the current "
+                "weights on it. A slice of the current weights is on its way.")
+        self.age_label.show()
 
     def _status_text(self, result: SliceResult) -> str:
         notes = [result.note] if result.note else []
@@ -898,7 +1011,9 @@ class SurfaceView(QWidget):
             notes.append(f"{bad} grid points have no finite loss (diverged): drawn "
                          f"transparent (NaN) or at the top colour (inf)")
         if not result.final:
-            notes.append("computing the full slice…")
+            notes.append("computing the full slice…" if self._requested_full else
+                         "a quick slice while training (the full one is slow); the full slice "
+                         "when training pauses")
         return "; ".join(notes)
 
     def _fit_view(self) -> None:
