@@ -773,7 +773,7 @@ def train_own_network(qtbot, w):
     train_with_space(qtbot, w, lambda: pass_shown(w) >= 200)
 
 
-LESSON_IDS = [lesson.id for lesson in load_lessons()[0]]
+LESSON_IDS = [lesson.id for lesson in load_lessons(L.lessons_dir())[0]]    # bpviz's own
 
 
 @pytest.mark.parametrize("start", ["fresh", "after own training"])
