@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import queue
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
