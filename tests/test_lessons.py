@@ -426,7 +426,7 @@ def status(w) -> str:
 
 def wait_ready(qtbot, w, number):
     qtbot.waitUntil(lambda: panel(w).title_label.text().startswith(f"{number}. ")
-                    and status(w) == "waiting for you…", timeout=15000)
+                    and status(w) == "waiting for you…", timeout=30000)
 
 
 def wait_done(qtbot, w, timeout=15000):
