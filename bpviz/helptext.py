@@ -84,8 +84,8 @@ def glossary(path=None) -> list[Term]:
     for k, entry in enumerate(entries, 1):
         where = f"{path}, term {k}"
         also = entry.get("also", [])
-        if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
-            raise BpvizError(f"{where}: 'also' must be a list of strings")
+        if not isinstance(also, list) or not all(isinstance(a, str) and a.strip() for a in also):
+            raise BpvizError(f"{where}: 'also' must be a list of non-empty strings")
         terms.append(Term(_string(entry, "name", where), _string(entry, "formula", where),
-                          _string(entry, "text", where), tuple(also)))
+                          _string(entry, "text", where), tuple(a.strip() for a in also)))
     return terms
