@@ -741,7 +741,7 @@ class InspectorPanel(QWidget):
             over = f"over the first {self._subset[0]} of the {self._subset[1]} training samples " \
                    f"(capped to keep the window responsive)"
         where = f'<span style="color:{MUTED}">{html.escape(self._where())}, {over} · ' \
-                f'{_nowrap(f"loss {r.loss_value:.5g}")}</span>'
+                f'{_nowrap(f"loss {fmt(r.loss_value, 5)}")}</span>'
         if r.is_input:
             values = (f"sample {r.sample}: &nbsp;a = x = {_num(r.a, True)}<br>"
                       f"batch mean: &nbsp;ā = {_num(r.a_mean)}")
