@@ -68,3 +68,53 @@ def test_exact_of_the_special_values():
     assert exact(1.92e-166) == "1.92e−166" and exact(float("nan")) == "—"
     assert exact(float("-inf")) == "−∞" and exact(0.0) == "0" and exact(1500.0) == "1500"
     assert math.isclose(float(exact(0.1 + 0.2)), 0.30000000000000004)
+
+
+# -- the panels write numbers with it ---------------------------------------------------------------
+
+TRICKY = [-1.234e-4, -0.0001234, 12346.0, float("nan"), float("inf"), float("-inf"), -0.684, 0.0]
+
+
+def test_every_panel_formatter_is_the_one_format():
+    """The diagram's, the inspector's, the graph's, the lessons' and the status bar's formatters
+    write the same number the same way (the status bar's loss with five digits)."""
+    from bpviz import lessons
+    from bpviz.engine import graph, inspect
+    from bpviz.ui import style
+    for x in TRICKY:
+        same = {style.format_value(x), style.format_known(x), inspect.fmt(x), graph.fmt(x),
+                lessons.fmt(x), fmt(x)}
+        assert len(same) == 1, (x, same)
+        assert style.format_loss(x) == fmt(x, 5)
+    assert lessons.fmt(-0.0001234) == "−1.234e−4" and "-" not in lessons.fmt_vector([-1, -2e-5])
+
+
+def test_a_tiny_delta_among_deltas_of_order_0_1_reads_zero_with_the_exact_value_on_hover(
+        qtbot, make_snap):
+    import dataclasses
+
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.ui.network_view import NetworkView
+
+    snap = make_snap("gaussian-clouds", passes=3)
+    hidden = np.array([0.1, -0.25, 1.92e-166])                 # hidden neuron 2: δ = 1.92e−166
+    out = np.array([0.3, -0.12, 0.05])
+    snap = dataclasses.replace(snap, delta_mean=(hidden, out))
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_node_mode("delta")
+    view.show_snapshot(snap)
+    QApplication.processEvents()
+    labels = view.value_label_texts()
+    assert labels[(1, 2)] == "0"                                # not "1.92e−166"
+    assert labels[(1, 0)] == "0.1" and labels[(1, 1)] == "−0.25" and labels[(2, 1)] == "−0.12"
+    tips = {key: item.toolTip() for key, item in view.value_label_items().items()}
+    assert tips[(1, 2)] == "1.92e−166"                          # the exact value on hover
+    assert float(tips[(1, 2)].replace("−", "-")) == 1.92e-166
+    assert tips[(1, 1)] == "−0.25"
+    view.hover_at(view.neuron_pos(1, 2))
+    assert "mean δ = 1.92e−166" in view.hover_text()           # the hover card: the value itself
