@@ -34,6 +34,17 @@ percentiles over frames):
   two random directions, with the panel's chunk size; the slower of the two is reported. The
   headline figures share the grid between the panel's two pool threads, as a paused panel does;
   ``surface_*_one_thread_ms`` is one thread, as while training.
+- **big networks** (``big_networks``): the networks 4×64, 4×256 and 8×512 (tanh, mini-batches of
+  32; 8×512 on the largest dataset the window accepts for it), each in the real window
+  (offscreen, a fresh process, the real host and its training process) at the Speed box's max,
+  in three segments (two with ``--quick``) of ``--case-seconds`` (3 s; 1 with ``--quick``), each
+  followed, the window paused, by as long headless in a fresh process — a ``Trainer.step``
+  loop, as ``bpviz train`` trains. Reported: passes/s both ways (the window's from the pass
+  counts and times of the snapshot at a segment's start and of the one its pause made), the
+  median of the segments' ratios, the peak RSS of each (``VmHWM``; the window's is its own
+  process plus its training process), the CPU each process used, with the targets: window /
+  headless passes ≥ 0.8, and window RSS ≤ 2 × headless + 300 MB (``window_rss_to_allowance``
+  ≤ 1).
 - **memory**: RSS at start and end; with ``--soak MINUTES`` the window trains at full speed that
   long after the other measurements and RSS is sampled every minute; ``rss_growth_mb`` is the growth
   over the soak (bounded caches filling up included), ``rss_growth_after_first_minute_mb`` the
@@ -101,6 +112,17 @@ TARGETS = {
     "surface full": (("surface_full_ms",), "<=", 1200.0, "ms"),
     "soak RSS growth": (("rss_growth_mb",), "<", 50.0, "MB"),
 }
+BIG_CASES = {"4x64": (64,) * 4, "4x256": (256,) * 4, "8x512": (512,) * 8}
+LARGEST = "8x512"            # trained on the largest dataset the window accepts for it
+BIG_BATCH = 32
+BIG_REPS = 3                 # window segments, each followed by a headless one
+BIG_RATIO = 0.8              # window / headless passes per second, at least
+BIG_RSS_FACTOR, BIG_RSS_EXTRA_MB = 2.0, 300.0     # window RSS ≤ 2 × headless + 300 MB
+for _case in BIG_CASES:
+    TARGETS[f"{_case} window / headless passes"] = (
+        ("big_networks", _case, "window_to_headless_ratio"), ">=", BIG_RATIO, "×")
+    TARGETS[f"{_case} window RSS / (2 × headless + 300 MB)"] = (
+        ("big_networks", _case, "window_rss_to_allowance"), "<=", 1.0, "×")
 
 
 def _log(msg: str) -> None:
@@ -120,6 +142,31 @@ def rss_mb(pid="self") -> float:
             return 0.0
     import resource      # not Linux: the peak instead
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def peak_rss_mb(pid="self") -> float:
+    """Peak resident set size of a process in MiB: ``VmHWM`` of /proc/PID/status, else (not
+    Linux) psutil's current RSS where psutil is installed, else this process's peak from
+    ``resource``; 0 for a process that is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    try:
+        import psutil
+        return psutil.Process(None if pid == "self" else int(pid)).memory_info().rss / 1024.0 ** 2
+    except ImportError:
+        pass
+    except Exception:            # psutil.NoSuchProcess and the like: gone
+        return 0.0
+    if pid != "self":
+        return 0.0
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 ** 2 if sys.platform == "darwin" else peak / 1024.0
 
 
 def _runner_rss_mb(window) -> float:
@@ -714,6 +761,261 @@ def _soak(window, minutes: float) -> dict:
     return out
 
 
+# -- big networks ----------------------------------------------------------------------------------
+
+def largest_samples(config) -> int:
+    """The most samples the window accepts for ``config``'s network at any batch size, full batch
+    included (the preset's): the samples range's top, or less where a full-batch pass would need
+    more memory than bpviz allows (21,368 for 8×512 on two inputs and three classes)."""
+    from dataclasses import replace
+    from .engine.config import MEMORY_LIMIT_BYTES, estimate_memory
+    from .engine.ranges import RANGES
+    config = replace(config, batch_size=0)
+    rng = RANGES["n_samples"]
+    lo, hi = int(rng.lo), int(rng.hi)
+    if estimate_memory(config, hi, 2, 3) <= MEMORY_LIMIT_BYTES:
+        return hi
+    while lo < hi:                        # the largest n that fits
+        mid = (lo + hi + 1) // 2
+        if estimate_memory(config, mid, 2, 3) <= MEMORY_LIMIT_BYTES:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def big_config(case: str):
+    """The configuration of a big-network case: the classic three clouds (two inputs, three
+    classes), tanh layers, plain gradient descent on mini-batches of 32."""
+    from .engine.config import Config
+    config = Config.preset("gaussian-clouds")
+    config.hidden = BIG_CASES[case]
+    config.activation, config.init = "tanh", "xavier"
+    config.optimizer, config.lr, config.batch_size = "sgd", 0.01, BIG_BATCH
+    if case == LARGEST:
+        config.n_samples = largest_samples(config)
+    config.validate()
+    return config
+
+
+def _headless_case(case: str) -> None:
+    """A ``Trainer.step`` loop (as ``bpviz train`` trains), measured on request: after its first
+    passes (the first evaluates the whole training set) it prints ``ready``; then for every line
+    SECONDS on stdin it trains that long and prints the passes per second and the CPU it used,
+    one JSON object a line; at the end of stdin, its peak RSS."""
+    from .engine.config import build
+    trainer = build(big_config(case))[2]
+    for _ in range(2):
+        trainer.step()
+    print(json.dumps({"ready": True, "samples": len(trainer.X)}), flush=True)
+    for line in sys.stdin:
+        cpu0, t0 = _cpu_s(), perf()
+        rate = _rate(trainer.step, float(line))
+        cores = (_cpu_s() - cpu0) / (perf() - t0)
+        if trainer.diverged:
+            raise RuntimeError(f"{case} diverged: {trainer.diverged.message()}")
+        print(json.dumps({"passes_per_s": rate, "cores": cores}), flush=True)
+    print(json.dumps({"peak_rss_mb": peak_rss_mb(), "passes": trainer.pass_count}), flush=True)
+
+
+class _Headless:
+    """The headless loop of a case in a fresh process of its own (so that its peak RSS is its
+    own), with the same BLAS threads as the app; its answers are read on a thread, so that the
+    window's events go on while it starts."""
+
+    def __init__(self, case: str):
+        import queue
+        import subprocess
+        import threading
+        self.lines: queue.Queue = queue.Queue()
+        self.proc = subprocess.Popen([sys.executable, "-m", "bpviz.bench", "headless", case],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=_case_env())
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def answer(self, timeout: float = 600) -> dict:
+        end = perf() + timeout
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except Exception:
+                if perf() > end or self.proc.poll() not in (None, 0):
+                    self.proc.kill()
+                    raise RuntimeError(f"the headless case failed: "
+                                       f"{self.proc.stderr.read()[-2000:]}")
+                run_for(0.05)
+                continue
+            if line is None:
+                raise RuntimeError(f"the headless case ended: {self.proc.stderr.read()[-2000:]}")
+            return json.loads(line)
+
+    def measure(self, seconds: float) -> dict:
+        self.proc.stdin.write(f"{seconds!r}\n")
+        self.proc.stdin.flush()
+        return self.answer()
+
+    def finish(self) -> dict:
+        self.proc.stdin.close()
+        result = self.answer()
+        self.proc.wait(60)
+        return result
+
+
+def _window_case(case: str, seconds: float, reps: int = BIG_REPS) -> dict:
+    """The real window at the Speed box's max, ``reps`` segments of ``seconds`` of training, each
+    followed (the window paused) by the same time of headless training in a fresh process: a
+    shared machine's speed drifts, so each segment is compared with the headless passes right
+    after it. Also the peak RSS of the window's process and of its training process, and the
+    CPU each used while training."""
+    from PySide6.QtCore import QSettings
+    from .ui.main_window import MainWindow
+    app = _qapp()
+    tmp = tempfile.TemporaryDirectory(prefix="bpviz-bench-")
+    window = headless_loop = None
+    try:
+        headless_loop = _Headless(case)
+        settings = QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat)
+        settings.setValue("speed", "max")
+        window = MainWindow(big_config(case), settings=settings)
+        window.show()
+        if not wait_until(lambda: window.latest is not None, 120):
+            raise RuntimeError("the window's training published no snapshot within 120 s")
+        samples = headless_loop.answer()["samples"]          # the headless loop is ready
+        # the window's first passes (the first evaluates the whole training set), unmeasured
+        window.play()
+        if not wait_until(lambda: window.latest.running and window.latest.pass_count > 1, 300):
+            raise RuntimeError("the window did not start training within 300 s")
+        window.pause()
+        wait_until(lambda: not window.latest.running, 60)
+        process = window.host.process
+        gui, headless, window_cpu, runner_cpu, runner_s = [], [], 0.0, 0.0, 0.0
+        for _ in range(reps):
+            passes = window.latest.pass_count
+            window.play()
+            if not wait_until(lambda: window.latest.running
+                              and window.latest.pass_count > passes, 60):
+                raise RuntimeError("the window did not start training within 60 s")
+            start = window.latest        # passes and time of a snapshot made while training
+            cpu0 = (_cpu_s(), _cpu_s(process.pid) if process is not None else 0.0, perf())
+            run_for(seconds)
+            cpu1 = (_cpu_s(), _cpu_s(process.pid) if process is not None else 0.0, perf())
+            window.pause()
+            if not wait_until(lambda: not window.latest.running, 60):
+                raise RuntimeError("the window did not pause within 60 s")
+            end = window.latest          # made when the pause arrived
+            gui.append((end.pass_count - start.pass_count) / (end.made_at - start.made_at))
+            window_cpu += cpu1[0] - cpu0[0]
+            runner_cpu += cpu1[1] - cpu0[1]
+            runner_s += cpu1[2] - cpu0[2]
+            headless.append(headless_loop.measure(seconds))
+        runner = peak_rss_mb(process.pid) if process is not None else 0.0
+        own = peak_rss_mb()
+        end = headless_loop.finish()
+        headless_loop = None
+        return {"passes_per_s_runs": gui, "headless_runs": headless, "samples": samples,
+                "headless_peak_rss_mb": end["peak_rss_mb"],
+                "peak_rss_mb": own + runner, "window_process_peak_rss_mb": own,
+                "training_process_peak_rss_mb": runner, "mode": window.host.mode,
+                # CPU each process used while training, in cores (1: one core all the time)
+                "window_process_cores": window_cpu / runner_s,
+                "training_process_cores": runner_cpu / runner_s}
+    finally:
+        if headless_loop is not None:
+            headless_loop.proc.kill()
+            headless_loop.proc.wait()
+        if window is not None:
+            window.shutdown()
+            window.close()
+            window.deleteLater()
+            app.processEvents()
+        tmp.cleanup()
+
+
+def _cpu_s(pid="self") -> float:
+    """CPU seconds (user + system) a process has used: this one from ``os.times``, another
+    from /proc/PID/stat (0 where it cannot be read)."""
+    if pid == "self":
+        t = os.times()
+        return t.user + t.system
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _case_env() -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")          # as the app (bpviz.cli sets them)
+    return env
+
+
+def _run_window_case(case: str, seconds: float, reps: int) -> dict:
+    """The window case in a fresh Python process (``python -m bpviz.bench window CASE SECONDS
+    REPS``), so that its peak RSS is its own."""
+    import subprocess
+    proc = subprocess.run([sys.executable, "-m", "bpviz.bench", "window", case, repr(seconds),
+                           str(reps)], capture_output=True, text=True, env=_case_env(),
+                          timeout=1200)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {case} case failed (status {proc.returncode}): "
+                           f"{proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_big_networks(seconds: float, cases=tuple(BIG_CASES), reps: int = BIG_REPS) -> dict:
+    out = {}
+    for case in cases:
+        _log(f"big network {case}: the window and headless, {reps} × {seconds:g} s each")
+        gui = _run_window_case(case, seconds, reps)
+        runs = gui["headless_runs"]
+        headless_rates = [r["passes_per_s"] for r in runs]
+        ratios = [g / h for g, h in zip(gui["passes_per_s_runs"], headless_rates)]
+        headless_rss = gui["headless_peak_rss_mb"]
+        allowance = BIG_RSS_FACTOR * headless_rss + BIG_RSS_EXTRA_MB
+        headless_cores = _median([r["cores"] for r in runs])
+        out[case] = {
+            "hidden": list(BIG_CASES[case]), "samples": gui["samples"],
+            "batch_size": BIG_BATCH, "seconds": seconds, "window_mode": gui["mode"],
+            "headless_passes_per_s": _median(headless_rates),
+            "window_passes_per_s": _median(gui["passes_per_s_runs"]),
+            "window_to_headless_ratio": _median(ratios),           # of the segments' own ratios
+            "window_to_headless_ratio_runs": ratios,
+            "headless_peak_rss_mb": headless_rss,
+            "window_peak_rss_mb": gui["peak_rss_mb"],
+            "window_process_peak_rss_mb": gui["window_process_peak_rss_mb"],
+            "training_process_peak_rss_mb": gui["training_process_peak_rss_mb"],
+            "window_rss_allowance_mb": allowance,
+            "window_rss_to_allowance": gui["peak_rss_mb"] / allowance,
+            "headless_cores": headless_cores,
+            "window_process_cores": gui["window_process_cores"],
+            "training_process_cores": gui["training_process_cores"],
+            # passes per CPU second of the training process against headless: what training
+            # in the window costs apart from sharing the machine (1: nothing)
+            "training_cpu_efficiency": (
+                (_median(gui["passes_per_s_runs"]) / gui["training_process_cores"])
+                / (_median(headless_rates) / headless_cores)
+                if gui["training_process_cores"] > 0 and headless_cores > 0 else None),
+        }
+    return {"big_networks": out}
+
+
+def _case_main(argv) -> int:
+    if argv[0] == "headless":
+        _headless_case(argv[1])
+    else:
+        _, case, seconds, reps = argv
+        print(json.dumps(_window_case(case, float(seconds), int(reps))), flush=True)
+    return 0
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 def _lookup(results: dict, path):
@@ -742,6 +1044,9 @@ def evaluate_targets(results: dict) -> dict:
         value = _lookup(results, path)
         if path == ("rss_growth_mb",) and value is None:
             continue                                    # measured only with --soak
+        parent = _lookup(results, path[:-1])
+        if value is None and (not isinstance(parent, dict) or path[-1] not in parent):
+            continue                                    # a part of the bench not run
         if value is None:                               # nothing measured: a miss
             ok = False
         else:
@@ -757,18 +1062,8 @@ def _fmt(v) -> str:
     return readable(v) if isinstance(v, float) else str(v)
 
 
-def format_table(r: dict) -> str:
-    t = r["targets"]
-
-    def verdict(name):
-        if name not in t:
-            return ""
-        return f"{t[name]['target']:>10}  {'pass' if t[name]['pass'] else 'FAIL'}"
-
-    m = r["machine"]
-    lines = [f"bpviz bench ({'quick' if r['quick'] else 'full'}) — {m['cpu_count']} CPUs, "
-             f"Python {m['python']}, numpy {m['numpy']}, PySide6 {m.get('PySide6')}, "
-             f"pyqtgraph {m.get('pyqtgraph')}, BLAS threads {m.get('blas_threads')}", ""]
+def _main_lines(r: dict, verdict) -> list[str]:
+    lines = []
     lines.append(f"{'engine passes/s':28} {'engine':>10} {'plain':>10} {'ratio':>7}")
     for w in WORKLOADS:
         lines.append(f"  {w:26} {_fmt(r['engine_steps_per_s'][w]):>10} "
@@ -833,6 +1128,52 @@ def format_table(r: dict) -> str:
             continue
         text = value if isinstance(value, str) else f"{_fmt(value)} {unit}".rstrip()
         lines.append(f"{label:38} {text:>14}  {verdict(target) if target else ''}".rstrip())
+    return lines
+
+
+def _big_lines(big: dict, verdict) -> list[str]:
+    lines = [f"big networks at full speed ({BIG_BATCH} samples a batch), headless and in the "
+             f"window (peak RSS: window + training process)"]
+    for case, c in big.items():
+        lines.append(f"  {case} on {c['samples']:,} samples ({c['window_mode']})")
+        rows = [("    passes/s headless, window", f"{_fmt(c['headless_passes_per_s'])}, "
+                 f"{_fmt(c['window_passes_per_s'])}", None),
+                ("    window / headless", f"{_fmt(c['window_to_headless_ratio'])} ×",
+                 f"{case} window / headless passes"),
+                ("    peak RSS headless, window (MB)", f"{_fmt(c['headless_peak_rss_mb'])}, "
+                 f"{_fmt(c['window_process_peak_rss_mb'])} + "
+                 f"{_fmt(c['training_process_peak_rss_mb'])}", None),
+                ("    window RSS / (2 × headless + 300 MB)",
+                 f"{_fmt(c['window_rss_to_allowance'])} ×",
+                 f"{case} window RSS / (2 × headless + 300 MB)"),
+                ("    segments' ratios", ", ".join(_fmt(v) for v in
+                                                    c["window_to_headless_ratio_runs"]), None),
+                ("    training passes per CPU second / headless",
+                 _fmt(c["training_cpu_efficiency"]), None),
+                ("    CPU cores: headless; window, training",
+                 f"{_fmt(c['headless_cores'])}; {_fmt(c['window_process_cores'])}, "
+                 f"{_fmt(c['training_process_cores'])}", None)]
+        for label, text, target in rows:
+            lines.append(f"{label:38} {text:>14}  {verdict(target) if target else ''}".rstrip())
+    return lines
+
+
+def format_table(r: dict) -> str:
+    t = r["targets"]
+
+    def verdict(name):
+        if name not in t:
+            return ""
+        return f"{t[name]['target']:>10}  {'pass' if t[name]['pass'] else 'FAIL'}"
+
+    m = r["machine"]
+    lines = [f"bpviz bench ({'quick' if r['quick'] else 'full'}) — {m['cpu_count']} CPUs, "
+             f"Python {m['python']}, numpy {m['numpy']}, PySide6 {m.get('PySide6')}, "
+             f"pyqtgraph {m.get('pyqtgraph')}, BLAS threads {m.get('blas_threads')}", ""]
+    if "engine_steps_per_s" in r:
+        lines += _main_lines(r, verdict)
+    if "big_networks" in r:
+        lines += _big_lines(r["big_networks"], verdict)
     failed = [n for n, v in t.items() if not v["pass"]]
     lines += ["", f"targets: {len(t) - len(failed)} of {len(t)} met"
               + (f"; missed: {', '.join(failed)}" if failed else "")]
@@ -842,11 +1183,17 @@ def format_table(r: dict) -> str:
 def cmd_bench(args) -> int:
     plan = QUICK if getattr(args, "quick", False) else FULL
     soak = getattr(args, "soak", None)
+    seconds = getattr(args, "case_seconds", None) or (1.0 if plan is QUICK else 3.0)
+    reps = 2 if plan is QUICK else BIG_REPS
+    only = getattr(args, "big_networks", None)        # None: everything; []: every big case
     t_begin = perf()
     results: dict = {"rss_mb_start": rss_mb()}
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
     results["machine"] = machine_info()
     results["quick"] = plan is QUICK
+    if only is not None:
+        results.update(bench_big_networks(seconds, tuple(only) or tuple(BIG_CASES), reps))
+        return _report(results, args, t_begin)
     _log("engine against plain numpy")
     results.update(bench_engine(plan))
     _log("surface slices")
@@ -855,6 +1202,12 @@ def cmd_bench(args) -> int:
     results.update(bench_network(plan))
     _log("the window, training")
     results.update(bench_window(plan, soak))
+    _log("big networks")
+    results.update(bench_big_networks(seconds, reps=reps))
+    return _report(results, args, t_begin)
+
+
+def _report(results: dict, args, t_begin: float) -> int:
     gc.collect()
     results["rss_mb_end"] = rss_mb()
     results["bench_seconds"] = perf() - t_begin
@@ -865,3 +1218,7 @@ def cmd_bench(args) -> int:
     else:
         print(format_table(results))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_case_main(sys.argv[1:]))

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import queue
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,14 +33,27 @@ from .engine.config import Config, build
 from .engine.datasets import default_params
 from .engine.errors import BpvizError
 from .engine.inspect import answer_inspect
+from .engine.memory import deep_sizeof
 from .engine.optimizers import make_optimizer
+from .engine.passlog import MAX_PASS_ROWS, PassLog
 from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
-from .engine.snapshot import data_bounds, make_snapshot
+from .engine.snapshot import data_bounds, drawing_aids, make_snapshot
 from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
 
-PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples
-TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often
+PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples,
+PREVIEW_BYTES = 16 * 1024 * 1024   # and at most as many as its z, a and δ fit in this (8x512: 170)
+TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often,
+TRAJECTORY_BYTES_PER_S = 8 * 1024 * 1024    # and a large one less often: this many bytes a second
+# Playing as fast as it goes, snapshots cost at most this share of the training process's time
+# (making, copying and sending one: 0.5 ms for the classic network, 10 ms for 4x256, 0.3 s for
+# 8x512), and so does the decision boundary grid (a forward pass of 3,600 points: 13 ms for
+# 4x64); a big network publishes less often and its boundary is redrawn less often, instead of
+# training at a fraction of its speed.
+PUBLISH_SHARE = 0.05
+AIDS_SHARE = 0.05
+PUBLISH_GAP_S = 2.0         # but playing, a snapshot goes out at least this often (the heartbeat
+                            # the window watches, and its passes per second)
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
@@ -49,11 +62,13 @@ SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 PHASED_AT = 10              # at this speed and below every pass plays its phases, one snapshot each
 EVERY_PASS_AT = 60          # at this speed and below every pass is published as a snapshot
 CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
-UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back
-CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often
+UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back,
+UNDO_BYTES = 64 * 1024 * 1024   # at most this much of them (or the newest one when larger)
+CHECKPOINT_EVERY_S = 1.0    # while playing, the training state goes to the host this often,
+CHECKPOINT_SEND_BYTES_PER_S = 8 * 1024 * 1024   # a large one less often (8x512 with momentum:
+                                                # 44 MB, every 5.5 s)
 CHECKPOINT_SIZE_EVERY = 16  # rewind checkpoints measured for the memory cap every so many
 PAINT_WAIT_S = 0.002        # slow playing waiting for the window's paint looks again this soon
-MAX_PASS_ROWS = 250_000     # per-pass losses kept for the run record: the newest, 6 MB at most
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class RunRecord:
@@ -116,6 +131,10 @@ class TrainingSession:
         self._passes_sent = 0                # passes whose losses snapshots carried (a pass count)
         self._history_sent = 0
         self._last_publish = 0.0
+        self._publish_cost = 0.0             # seconds one snapshot took to make and send, smoothed
+        self._aids = None                    # the boundary grid and neuron maps sent last,
+        self._aids_at = 0.0                  # when they were computed,
+        self._aids_cost = 0.0                # and in how many seconds
         self._last_checkpoint = 0.0
         self._last_trace = None              # the trace the panels show, and the weights
         self._trace_params = None            # it was computed at
@@ -133,12 +152,13 @@ class TrainingSession:
         self._pace_done = 0                  # and the passes (or phases) done since
         self._note = note                    # a message for the next snapshot
         self._quiet = state is not None      # carrying on: the window knows this network
+        self._set_aside_sizes: dict[int, int] = {}   # id of a run set aside → its bytes
         self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
                                              # trainer, trajectory, last update, trace shown,
                                              # pass log)
         # (pass, position, loss) of every pass: the run record, and past _passes_sent the next
         # snapshot's new losses
-        self._pass_log: deque = deque(maxlen=MAX_PASS_ROWS)
+        self._pass_log = PassLog(MAX_PASS_ROWS)
         if self._install(config, dataset):
             if state is not None:
                 self._restore(state)
@@ -329,8 +349,7 @@ class TrainingSession:
             self._checkpoint_bytes -= dropped["nbytes"]
         self._history_sent = t.history.end_epoch
         self._passes_sent = t.pass_count
-        while self._pass_log and self._pass_log[-1][0] > t.pass_count:
-            self._pass_log.pop()
+        self._pass_log.drop_after(t.pass_count)
         self._preview_trace()
         t.last_update = cp["last_update"]
         self._publish(force=True, message=f"rewound to pass {t.pass_count} (epoch {t.epoch})",
@@ -394,7 +413,7 @@ class TrainingSession:
 
     def run_record(self) -> RunRecord:
         t = self.trainer
-        log = np.array(self._pass_log, dtype=float).reshape(-1, 3)
+        log = self._pass_log.table()
         first = int(log[0, 0]) if len(log) else t.pass_count + 1
         return RunRecord(tuple(t.history.header(t.network.n_layers)), t.history.table(),
                          log[:, 1:], first - 1, self.trajectory.points.copy(),
@@ -435,12 +454,13 @@ class TrainingSession:
             trajectory.record(trainer.network, trainer.pass_count)
         self.trajectory = trajectory
         self._bounds = data_bounds(ds.X_all) if ds.n_features <= 2 else None
+        self._aids = None
         self._history_sent = 0
         self._checkpoints.clear()
         self._checkpoint_bytes = 0
         self._checkpoint_size = None
         self._passes_sent = trainer.pass_count
-        self._pass_log = deque(maxlen=MAX_PASS_ROWS)
+        self._pass_log = PassLog(MAX_PASS_ROWS)
         self._preview_trace()
         if self.pinned is not None and self.pinned >= len(trainer.X):
             self.pinned = 0
@@ -459,8 +479,27 @@ class TrainingSession:
         self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
                            shown, self._pass_log))
         del self._undo[:-UNDO_DEPTH]
+        self._cap_set_aside()
         self.emit("undo", self.undo_offer())
         return True
+
+    def _cap_set_aside(self) -> None:
+        """Drop the oldest runs set aside while they hold more than UNDO_BYTES (the newest stays).
+        A run's size is measured once, when it is set aside."""
+        sizes = {id(r): self._set_aside_sizes.get(id(r)) or set_aside_nbytes(r)
+                 for r in self._undo}
+        while len(self._undo) > 1 and sum(sizes[id(r)] for r in self._undo) > UNDO_BYTES:
+            del self._undo[0]
+        self._set_aside_sizes = {id(r): sizes[id(r)] for r in self._undo}
+
+    def undo_size(self) -> tuple[int, int]:
+        """(runs set aside, bytes they hold, measured afresh)."""
+        return len(self._undo), sum(set_aside_nbytes(r) for r in self._undo)
+
+    def checkpoints_size(self) -> tuple[int, int]:
+        """(training states kept for rewinding, bytes they hold, measured afresh)."""
+        states = list(self._checkpoints.values())
+        return len(states), sum(state_nbytes(cp) for cp in states)
 
     def _drop_set_aside(self, kept: bool) -> None:
         if kept:
@@ -609,14 +648,15 @@ class TrainingSession:
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
         self._phase = None
-        self._pass_log.append((t.pass_count, position, result.trace.loss))
+        self._pass_log.append(t.pass_count, position, result.trace.loss)
         self.trajectory.record(t.network, t.pass_count)
         return result
 
     def _preview_trace(self) -> None:
         """A trace at the current weights (no update) so a paused window shows real deltas."""
         t = self.trainer
-        n = min(len(t.X), PREVIEW_SAMPLES)
+        per_sample = 3 * 8 * sum(t.network.sizes)          # z, a and δ of every layer
+        n = min(len(t.X), PREVIEW_SAMPLES, max(1, PREVIEW_BYTES // per_sample))
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
         self._trace_params = (list(t.network.weights), list(t.network.biases))
         t.last_update = None
@@ -627,7 +667,10 @@ class TrainingSession:
         # it is measured afresh every CHECKPOINT_SIZE_EVERY states: measuring every one cost
         # about a tenth of a millisecond, at 30 snapshots a second 0.3% of training
         self._checkpoint_count += 1
-        if self._checkpoint_size is None or self._checkpoint_count % CHECKPOINT_SIZE_EVERY == 0:
+        # a big network's state is measured every time (its snapshots are few, and a state
+        # measured before the first update lacks the previous weights and optimizer moments)
+        if (self._checkpoint_size is None or self._checkpoint_size > CHECKPOINT_BYTES // 64
+                or self._checkpoint_count % CHECKPOINT_SIZE_EVERY == 0):
             self._checkpoint_size = state_nbytes(cp)
         cp["nbytes"] = self._checkpoint_size
         self._checkpoints[seq] = cp
@@ -637,24 +680,17 @@ class TrainingSession:
             self._checkpoint_bytes -= old["nbytes"]
         now = time.perf_counter()
         if self.send_checkpoints and (not self.running
-                                      or now - self._last_checkpoint >= CHECKPOINT_EVERY_S):
+                                      or now - self._last_checkpoint
+                                      >= max(CHECKPOINT_EVERY_S,
+                                             cp["nbytes"] / CHECKPOINT_SEND_BYTES_PER_S)):
             self._last_checkpoint = now
             self.emit("checkpoint", (replace(self.config), cp))
-
-    def _passes_since(self, pass_count: int) -> list[tuple]:
-        """The pass log's entries (pass, position, loss) after pass ``pass_count``, oldest first."""
-        new = []
-        for entry in reversed(self._pass_log):
-            if entry[0] <= pass_count:
-                break
-            new.append(entry)
-        new.reverse()
-        return new
 
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_publish < self.min_publish_s:
+        wait = min(PUBLISH_GAP_S, max(self.min_publish_s, self._publish_cost / PUBLISH_SHARE))
+        if not force and now - self._last_publish < wait:
             return
         if self._note and not message:
             message, self._note = self._note, ""
@@ -662,23 +698,32 @@ class TrainingSession:
         self._seq += 1
         tw, tb = self._trace_params or (None, None)
         version, sent_at = self._trajectory_sent
-        send_path = self.trajectory.version != version and (force or now - sent_at > TRAJECTORY_EVERY_S)
+        every = max(TRAJECTORY_EVERY_S, self.trajectory.used_nbytes / TRAJECTORY_BYTES_PER_S)
+        send_path = self.trajectory.version != version and (force or now - sent_at > every)
         if send_path:
             self._trajectory_sent = (self.trajectory.version, now)
-        new = self._passes_since(self._passes_sent)
+        new = self._pass_log.since(self._passes_sent)
+        aids_cost = 0.0
+        if force or self._aids is None or now - self._aids_at >= self._aids_cost / AIDS_SHARE:
+            self._aids = drawing_aids(t.network, self._bounds)
+            self._aids_at = time.perf_counter()
+            aids_cost = self._aids_at - now
+            self._aids_cost = aids_cost
         snap = make_snapshot(
             t, seq=self._seq, running=self.running, trace=self._last_trace, trace_weights=tw,
-            trace_biases=tb, new_pass_losses=[loss for _, _, loss in new],
-            new_pass_positions=[position for _, position, _ in new],
-            history_from=self._history_sent,
+            trace_biases=tb, new_pass_losses=new[:, 2], new_pass_positions=new[:, 1],
+            history_from=self._history_sent, aids=self._aids,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
             trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
             stepped_sample=stepped_sample)
         self._keep_checkpoint(snap.seq)
         self._passes_sent = t.pass_count
         self._history_sent = t.history.end_epoch
-        self._last_publish = now
         self.emit("snapshot", snap)
+        self._last_publish = time.perf_counter()
+        cost = self._last_publish - now - aids_cost
+        self._publish_cost = (cost if not self._publish_cost
+                              else 0.7 * self._publish_cost + 0.3 * cost)
 
 
 def serve(session: TrainingSession, receive) -> None:
@@ -756,6 +801,14 @@ def child_main(config: Config, options: dict, inbox, events, blas_threads: int |
     finally:
         events.close()
         del limits
+
+
+def set_aside_nbytes(run: tuple) -> int:
+    """Bytes a run set aside for Undo holds: its training state, history included, the last
+    pass's trace, the trace on screen, its path and its pass log."""
+    trainer, trajectory, shown, log = run[3], run[4], run[6], run[7]
+    return (state_nbytes(trainer.get_state(history=True)) + deep_sizeof(trainer.last_trace)
+            + deep_sizeof(shown) + trajectory.nbytes + log.nbytes)
 
 
 def training_words(trainer) -> str:

@@ -21,7 +21,7 @@ from bpviz.cli import main
 from bpviz.engine import Config, SessionError, build
 from bpviz.engine import session as session_module
 from bpviz.engine.session import FORMAT_VERSION, load_session, save_session
-from bpviz.engine.trajectory import Trajectory
+from bpviz.engine.trajectory import Trajectory, point_nbytes
 
 FIXTURE_V1 = Path(__file__).parent / "data" / "session_v1.bpviz"
 
@@ -91,7 +91,8 @@ def test_resume_mid_epoch_is_bit_exact(tmp_path, optimizer, passes, peek):
 
 def test_live_hyper_parameters_trajectory_and_extra_come_back(tmp_path):
     cfg, trainer = run("moons", batch_size=32)
-    trajectory = Trajectory(trainer.network, max_bytes=0, min_points=4)   # fills and thins fast
+    trajectory = Trajectory(trainer.network,                    # 4 points: fills and thins fast
+                            max_bytes=4 * point_nbytes(trainer.network.n_parameters))
     trajectory.record(trainer.network, 0)
     trainer.run(epochs=2, on_pass=lambda r: trajectory.record(trainer.network, trainer.pass_count))
     trainer.lr, trainer.momentum, trainer.batch_size, trainer.l2 = 0.05, 0.5, 50, 1e-3

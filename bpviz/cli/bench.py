@@ -7,6 +7,8 @@ import argparse
 from .common import number
 
 MAX_SOAK_MINUTES = 24 * 60
+MAX_CASE_SECONDS = 600
+BIG_CASES = ("4x64", "4x256", "8x512")      # bpviz.bench.BIG_CASES (Qt is imported only to run)
 
 
 def minutes(text):
@@ -23,7 +25,21 @@ def add_parser(subparsers) -> None:
     b.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
     b.add_argument("--soak", type=minutes, metavar="MINUTES",
                    help="also run the window at full speed this long and report RSS")
+    b.add_argument("--case-seconds", type=case_seconds, metavar="SECONDS",
+                   help="train each big-network case this long, headless and in the window "
+                        "(default 4; 1.5 with --quick)")
+    b.add_argument("--big-networks", nargs="*", choices=BIG_CASES, metavar="CASE",
+                   help=f"only the big-network cases ({', '.join(BIG_CASES)}; all when none "
+                        f"is named)")
     b.set_defaults(func=cmd_bench)
+
+
+def case_seconds(text):
+    v = number(float, 0, True, "seconds")(text)
+    if v > MAX_CASE_SECONDS:
+        raise argparse.ArgumentTypeError(f"--case-seconds must be above 0 and at most "
+                                         f"{MAX_CASE_SECONDS}; got {text}")
+    return v
 
 
 def cmd_bench(args) -> int:

@@ -440,7 +440,8 @@ class _ArrayLimits:
             self.samples = csvdata.MAX_BYTES // 2                 # a row is at least "0\n"
         else:
             self.samples = EMBED_LIMIT_BYTES // 8
-        # the window's trajectory: DEFAULT_MAX_BYTES of points, or 64 points when fewer fit
+        # the trajectory: DEFAULT_MAX_BYTES of points; files from before that cap held may have
+        # 64 points of any network (they are read, and thinned to the cap)
         self.trajectory_points = max(trajectory_module.DEFAULT_MAX_BYTES // 8, 64 * parameters)
         self.trajectory_passes = max(trajectory_module.DEFAULT_MAX_BYTES // 8, 64)
 
@@ -615,14 +616,16 @@ def _restore_trajectory(state: dict, network: Network) -> Trajectory:
     count, size = len(points), network.n_parameters
     whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (capacity, stride, version))
     if not (whole and points.shape == (count, size) and passes.shape == (count,)
-            and passes.dtype.kind in "iu" and 2 <= capacity and count <= capacity
-            and capacity * size * 8 <= MAX_MEMBER_BYTES and stride >= 1 and version >= 0):
+            and passes.dtype.kind in "iu" and capacity >= 0 and capacity != 1
+            and count <= capacity and capacity * size * 8 <= MAX_MEMBER_BYTES and stride >= 1
+            and version >= 0):
         raise SessionError(f"the saved trajectory does not fit the network's {size} parameters")
-    trajectory = Trajectory(network, max_bytes=0, min_points=capacity)   # exactly `capacity`
-    # Trajectory has no restoring API: fill its buffers and counters as record() leaves them.
-    trajectory._points[:count] = points
-    trajectory._passes[:count] = passes
-    trajectory.count, trajectory.stride, trajectory.version = count, stride, version
+    # the saved capacity, within today's cap: files written when the path could outgrow the cap
+    # (64 points of any network) come back thinned to it
+    cap = min(trajectory_module.DEFAULT_MAX_BYTES,
+              capacity * trajectory_module.point_nbytes(size))
+    trajectory = Trajectory(network, max_bytes=cap)
+    trajectory.restore(points, passes, stride, version)
     return trajectory
 
 

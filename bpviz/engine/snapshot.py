@@ -12,27 +12,48 @@ curve.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import numpy as np
 
 from .memory import deep_sizeof
 from .network import Network, Trace
-from .phases import UPDATE, Phase
+from .phases import GRADIENTS, UPDATE, Phase
 from .trainer import Trainer
 
 
-def frozen(a) -> np.ndarray:
-    """A read-only private copy of ``a``."""
-    out = np.array(a, dtype=float, copy=True)
+# A network with more parameters than this is too large to read weight by weight: the diagram
+# draws its strongest edges as colours and a card shows three digits of a value. Its snapshots
+# carry the gradients, updates, error signals and the weights of the last pass in float32 (seven
+# digits), the current weights and every bias in float64 (the surface slice and edits start
+# from them). The 4x64 network (12,995 parameters) stays exact; 4x256 (199,171) is compact.
+COMPACT_PARAMETERS = 50_000
+
+
+def frozen(a, dtype=float) -> np.ndarray:
+    """A read-only private copy of ``a`` (in ``dtype``)."""
+    out = np.array(a, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
 
 
-def _frozen_list(arrays) -> tuple[np.ndarray, ...]:
-    return tuple(frozen(a) for a in arrays)
+def _frozen_list(arrays, dtype=float) -> tuple[np.ndarray, ...]:
+    return tuple(frozen(a, dtype) for a in arrays)
+
+
+def _edge_signals(trace_weights, grad_biases) -> tuple[np.ndarray, ...]:
+    """w_ij · mean δ_j of every edge, as the backward pass computes it (the bias gradient is the
+    batch mean of δ), in the dtype of the weights."""
+    out = []
+    for W, g in zip(trace_weights, grad_biases):
+        s = (W * g).astype(W.dtype, copy=False)
+        s.setflags(write=False)
+        out.append(s)
+    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +133,22 @@ class Snapshot:
     # when it was made, by time.perf_counter(): the system's monotonic clock on Linux, macOS and
     # Windows, so the window can time a snapshot made in the training process
     made_at: float = 0.0
+    # the edge signals are trace_weights × grad_biases (a full pass, or its gradient and update
+    # phases): pickled without them, they are rebuilt on arrival (a fifth less to send)
+    signals_derived: bool = False
+    compact: bool = False                    # per-edge values of the last pass in float32
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if self.signals_derived:
+            state["edge_signals"] = None
+        return state
+
+    def __setstate__(self, state):
+        if state.get("signals_derived") and state.get("edge_signals") is None:
+            state = dict(state, edge_signals=_edge_signals(state["trace_weights"],
+                                                           state["grad_biases"]))
+        self.__dict__.update(state)
 
     @property
     def n_layers(self) -> int:
@@ -161,12 +198,24 @@ def neuron_maps(net: Network, bounds, resolution: int, max_neurons: int = 256):
 
 def sample_values(net_weights, net_biases, net: Network, x, t, index: int) -> SampleValues:
     """Forward and backward pass for one sample at the given weights."""
-    probe = Network(net.sizes, [a.name for a in net.hidden_activations], net.out.name,
-                    weights=net_weights, biases=net_biases)
+    # the same network at those weights, sharing them: no copy (15 MB and 28 ms for 8x512);
+    # a pass only reads its weights
+    probe = copy.copy(net)
+    probe.weights, probe.biases = list(net_weights), list(net_biases)
     tr = probe.backprop(np.asarray(x, float)[None, :], np.asarray(t, float)[None, :])
     return SampleValues(index, frozen(x), frozen(t), tuple(frozen(z[0]) for z in tr.pre_activations),
                         tuple(frozen(a[0]) for a in tr.activations),
                         tuple(frozen(d[0]) for d in tr.deltas))
+
+
+def drawing_aids(net: Network, bounds, boundary_resolution: int = 60,
+                 map_resolution: int = 16) -> tuple[Boundary | None, tuple[np.ndarray, ...]]:
+    """(decision boundary, neuron maps) of ``net`` over ``bounds`` (None: no drawing aids, as for
+    more than two inputs). Both are immutable: a snapshot may carry those of an earlier one."""
+    if bounds is None or net.sizes[0] > 2:
+        return None, ()
+    return (boundary_grid(net, bounds, boundary_resolution),
+            neuron_maps(net, bounds, map_resolution) or ())
 
 
 def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | None,
@@ -176,15 +225,14 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
                   pinned: int | None = None, message: str = "", trajectory=None,
                   phase: Phase | None = None, rewound_to: float | None = None,
-                  stepped_sample: int | None = None) -> Snapshot:
+                  stepped_sample: int | None = None, aids=None) -> Snapshot:
     """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
 
-    ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well.
+    ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well. ``aids``, when
+    given, is a :func:`drawing_aids` pair to carry instead of computing it over ``bounds``.
     """
     net = trainer.network
     L = net.n_layers
-    zeros_w = [np.zeros_like(W) for W in net.weights]
-    zeros_b = [np.zeros_like(b) for b in net.biases]
     if trace is not None:
         tw = trace_weights if trace_weights is not None else net.weights
         tb = trace_biases if trace_biases is not None else net.biases
@@ -198,9 +246,12 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         act_mean = [a.mean(axis=0) for a in trace.activations]
         grads_w, grads_b, signals = trace.grad_weights, trace.grad_biases, trace.edge_signals
         loss = trace.loss
+        derived = phase is None or phase.kind in (GRADIENTS, UPDATE)   # grad_biases are known
     else:
         tw, tb = net.weights, net.biases
         has_update = False
+        zeros_w = [np.zeros_like(W) for W in net.weights]
+        zeros_b = [np.zeros_like(b) for b in net.biases]
         upd = [z for pair in zip(zeros_w, zeros_b) for z in pair]
         y, acts, zs = net.forward(trainer.X, keep=True) if len(trainer.X) else (None, [], [])
         act_mean = [a.mean(axis=0) for a in acts]
@@ -208,25 +259,37 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         delta_abs = delta_mean
         grads_w, grads_b, signals = zeros_w, zeros_b, zeros_w
         loss = float(net.out.loss(zs[-1], trainer.T).mean()) if zs else float("nan")
-    boundary = maps = None
-    if bounds is not None and net.sizes[0] <= 2:
-        boundary = boundary_grid(net, bounds, boundary_resolution)
-        maps = neuron_maps(net, bounds, map_resolution)
+        derived = False
+    boundary, maps = aids if aids is not None else drawing_aids(net, bounds, boundary_resolution,
+                                                                 map_resolution)
     sample = None
     if pinned is not None and 0 <= pinned < len(trainer.X):
         sample = sample_values(tw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned)
     ds = trainer.dataset
+    compact = net.n_parameters > COMPACT_PARAMETERS
+    edge = np.float32 if compact else float          # per-edge values of the last pass
+    weights = _frozen_list(net.weights)
+    if not compact and len(tw) == len(net.weights) and all(a is b for a, b in zip(tw, net.weights)):
+        trace_w = weights                            # the pass shown ran at these weights
+    else:
+        trace_w = _frozen_list(tw, edge)
+    grad_b = _frozen_list(grads_b)
+    edge_signals = _frozen_list(signals, edge)
+    if derived:     # only if rebuilding them gives these values (trace_w may be other weights)
+        rebuilt = _edge_signals(trace_w, grad_b)
+        same = np.array_equal if not compact else partial(np.allclose, rtol=1e-6, atol=0)
+        derived = all(same(r, e, equal_nan=True) for r, e in zip(rebuilt, edge_signals))
     return Snapshot(
         seq=seq, epoch=trainer.epoch, pass_count=trainer.pass_count,
         pass_in_epoch=trainer.pass_in_epoch, passes_per_epoch=trainer.passes_per_epoch(),
         running=running, sizes=tuple(net.sizes), activations=tuple(net.activation_names),
         task=ds.task, class_names=tuple(ds.class_names), optimizer=trainer.optimizer.name,
         lr=trainer.lr, momentum=trainer.momentum, batch_size=trainer.batch_size, l2=trainer.l2,
-        weights=_frozen_list(net.weights), biases=_frozen_list(net.biases),
-        has_trace=trace is not None, loss=float(loss), trace_weights=_frozen_list(tw),
+        weights=weights, biases=_frozen_list(net.biases),
+        has_trace=trace is not None, loss=float(loss), trace_weights=trace_w,
         trace_biases=_frozen_list(tb),
-        grad_weights=_frozen_list(grads_w), grad_biases=_frozen_list(grads_b),
-        edge_signals=_frozen_list(signals), update_weights=_frozen_list(upd[0::2]),
+        grad_weights=_frozen_list(grads_w, edge), grad_biases=grad_b,
+        edge_signals=edge_signals, update_weights=_frozen_list(upd[0::2], edge),
         update_biases=_frozen_list(upd[1::2]), delta_mean=_frozen_list(delta_mean),
         delta_abs_mean=_frozen_list(delta_abs), activation_mean=_frozen_list(act_mean),
         new_pass_losses=frozen(new_pass_losses), new_pass_positions=frozen(new_pass_positions),
@@ -239,7 +302,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         phase=phase, rewound_to=rewound_to, stepped_sample=stepped_sample,
         made_at=time.perf_counter(),
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
-        has_update=has_update,
+        has_update=has_update, signals_derived=derived, compact=compact,
     )
 
 

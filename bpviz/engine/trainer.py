@@ -120,7 +120,10 @@ class History:
         if self._rows is None:
             self._rows = np.empty((max(64, k), width))
         elif self.n + k > len(self._rows):
-            grown = np.empty((max(2 * len(self._rows), self.n + k), self._rows.shape[1]))
+            rows = max(2 * len(self._rows), self.n + k)
+            if self.max_rows is not None:               # never past the cap
+                rows = max(min(rows, self.max_rows), self.n + k)
+            grown = np.empty((rows, self._rows.shape[1]))
             grown[:self.n] = self._rows[:self.n]
             self._rows = grown
 

@@ -170,8 +170,12 @@ def make_layout(sizes) -> Layout:
         segments.append(np.array([np.full(n_in * n_out, xs[wi]), np.repeat(ys[wi], n_out),
                                   np.full(n_in * n_out, xs[wi + 1]), np.tile(ys[wi + 1], n_in)]))
     counts = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
-    return Layout(sizes, xs, xy, diameter, spacing, start, tuple(segments),
-                  np.concatenate(segments, axis=1), np.concatenate([[0], np.cumsum(counts)]),
+    offset = np.concatenate([[0], np.cumsum(counts)])
+    # each weights array's segments are a view into all of them: a second copy of 1.8 million
+    # edges (8x512) would hold 58 MB more
+    every = np.concatenate(segments, axis=1)
+    segments = [every[:, offset[wi]:offset[wi + 1]] for wi in range(L)]
+    return Layout(sizes, xs, xy, diameter, spacing, start, tuple(segments), every, offset,
                   bottom=float((xy[:, 1] - diameter * RING_FACTOR / 2).min()),
                   top=float((xy[:, 1] + diameter * RING_FACTOR / 2).max()))
 
