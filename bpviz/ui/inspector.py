@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayou
 from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
                               InspectRequest, answer_inspect,
                               NeuronReport, derivative_numbers, fmt, paren)
+from ..engine import numbers
 from ..engine.snapshot import Snapshot
 from . import style
 
@@ -101,7 +102,7 @@ def _pnum(v, bold: bool = False) -> str:
 
 def full_value(v: float) -> str:
     """Every digit of ``v`` (the shortest text that reads back as the same float)."""
-    return repr(float(v)).replace("-", "−") if np.isfinite(v) else str(v)
+    return numbers.exact(v)
 
 
 def cell_margin(table: QTableWidget) -> int:
