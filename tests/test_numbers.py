@@ -118,3 +118,30 @@ def test_a_tiny_delta_among_deltas_of_order_0_1_reads_zero_with_the_exact_value_
     assert tips[(1, 1)] == "−0.25"
     view.hover_at(view.neuron_pos(1, 2))
     assert "mean δ = 1.92e−166" in view.hover_text()           # the hover card: the value itself
+
+
+def test_the_graph_panel_a_lesson_and_the_status_bar_write_the_same_number_the_same_way(
+        qtbot, open_window):
+    """The pinned sample's z of hidden neuron 1 #0 as the Graph panel shows it and as a lesson's
+    {z} writes it; the loss in the status bar and in a lesson's {loss}: one format."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+
+    from bpviz.lessons import Context, quantities
+
+    w = open_window()
+    tabs = next(bar for bar in w.findChildren(QTabBar)
+                if any(bar.tabText(i) == "Graph" for i in range(bar.count())))
+    i = next(i for i in range(tabs.count()) if tabs.tabText(i) == "Graph")
+    qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(i).center())
+    g = w.graph_view
+    qtbot.waitUntil(lambda: g.graph is not None and g.selected_neuron() == (1, 0), timeout=5000)
+    g.run_all()
+    snap = w.latest
+    z = (snap.sample.x @ np.asarray(snap.trace_weights[0]) + np.asarray(snap.trace_biases[0]))[0]
+    q = quantities(Context(snap, selected=(1, 0)))
+    assert g.node_texts("z1_0")[0] == f"= {fmt(z)}" == f"= {q['z']}"
+    assert q["loss"] == fmt(snap.loss)
+    assert w.status_labels["loss"].text().endswith(fmt(snap.loss, 5))
+    for text in (g.node_texts("z1_0")[0], q["z"], w.status_labels["loss"].text()):
+        assert "-" not in text and "nan" not in text.lower() and "e+" not in text
