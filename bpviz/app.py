@@ -24,6 +24,12 @@ def install_exception_hook(app) -> None:
 
 
 def main(args=None) -> int:
+    # A teacher's folder of lessons (--lessons DIR): a folder that is not there is refused (a
+    # ConfigError, one line and exit 2) before any window; its files are read by the Lessons
+    # panel, which reports each one it cannot load.
+    from .lessons import set_teacher_folder
+    set_teacher_folder(getattr(args, "app_lessons", None))
+
     # Before any Qt: with no display, no X server answering, or a library the X11 plugin needs
     # missing, Qt aborts the process (exit 134); say instead what is wrong and what to install.
     from .platform_check import platform_problem

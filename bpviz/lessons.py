@@ -1,7 +1,8 @@
 """Guided lessons: the lesson files, their completion checks and the live numbers they show.
 
-A lesson is a TOML file in ``resources/lessons/`` (``NN-name.toml``; the files are taken in the
-order of their names)::
+A lesson is a TOML file (``NN-name.toml``): bpviz's own in ``resources/lessons/``, then those of
+the per-user folder (:func:`user_lessons_dir`), then those of a teacher's folder given with
+``--lessons DIR`` (:func:`set_teacher_folder`); each folder's files in the order of their names::
 
     title = "The forward pass"
     text = '''Markdown with placeholders: z = {z}, a = {a} ...'''
@@ -27,8 +28,10 @@ order of their names)::
 
 Nothing in a file is evaluated as code: placeholders name quantities from :data:`QUANTITIES`,
 computed here from the window's newest snapshot, and a check is one of :data:`CHECKS` with its
-parameters. A file that does not follow this schema is refused with a :class:`Refusal` naming the
-file and the line; the other files still load.
+parameters. Lesson files are untrusted input: read from regular files only, at most
+``MAX_LESSON_BYTES``, as UTF-8 (:mod:`bpviz.engine.textfile`). A file that does not follow this
+schema, or cannot be read, is refused with a :class:`Refusal` naming the file and the line; the
+other files still load.
 
 This module is numpy-only (no Qt): the Lessons panel (``bpviz.ui.lessons_view``) feeds it what the
 window shows and what the learner did (:class:`Observed`).
@@ -39,8 +42,7 @@ from __future__ import annotations
 import math
 import re
 import string
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,17 +53,61 @@ from .engine.functions import ACTIVATIONS, OUTPUTS
 from .engine import numbers
 from .engine.network import INITS
 from .engine.optimizers import OPTIMIZERS
+from .engine.textfile import TextFileError, key_line, parse_toml, read_text
 from .resources import resource_path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:                                   # pragma: no cover - Python 3.10
-    import tomli as tomllib
+MAX_LESSON_BYTES = 256 * 1024      # a lesson is a page of text; a larger file is refused
+MAX_LESSON_FILES = 200             # per folder; the files after these are not read
+MAX_TEXT_CHARS = 20_000            # a lesson's text: a few screens (Qt lays it out on every change)
 
 
 def lessons_dir() -> Path:
-    """Where the lesson files live (the one place that knows the resources folder)."""
+    """Where bpviz's own lesson files live (the one place that knows the resources folder)."""
     return resource_path("lessons")
+
+
+def user_lessons_dir() -> Path:
+    """The per-user folder of lessons, loaded after bpviz's own: ``~/.local/share/bpviz/lessons``
+    on Linux (``$XDG_DATA_HOME/bpviz/lessons``), ``~/Library/Application Support/bpviz/lessons``
+    on macOS, ``%LOCALAPPDATA%\\bpviz\\lessons`` on Windows. It may not exist."""
+    from platformdirs import user_data_path
+    return user_data_path("bpviz", appauthor=False) / "lessons"
+
+
+_teacher_folder: list[Path] = []       # the folder of --lessons DIR, if any
+
+
+def set_teacher_folder(folder) -> None:
+    """Load the lessons of ``folder`` after the others (``--lessons DIR``); None: no such folder.
+    ConfigError when ``folder`` is not an existing folder."""
+    from .engine.errors import ConfigError
+    _teacher_folder.clear()
+    if folder is None:
+        return
+    path = Path(folder)
+    if not path.exists():
+        raise ConfigError(f"--lessons {folder}: no such folder")
+    if not path.is_dir():
+        raise ConfigError(f"--lessons {folder}: not a folder")
+    _teacher_folder.append(path)
+
+
+def teacher_folder() -> Path | None:
+    """The folder given with ``--lessons DIR``, or None."""
+    return _teacher_folder[0] if _teacher_folder else None
+
+
+def lesson_folders() -> list[Path]:
+    """Every folder lessons are loaded from, in order: bpviz's own, the per-user folder, the
+    teacher's folder."""
+    folders = [lessons_dir(), user_lessons_dir()]
+    if _teacher_folder:
+        folders.append(_teacher_folder[0])
+    out = []
+    for folder in folders:
+        if folder not in out:
+            out.append(folder)
+    return out
 
 
 # -- the fixed vocabularies ----------------------------------------------------------------------
@@ -75,12 +121,8 @@ CONTROLS = ("hidden", "activation", "optimizer", "lr", "momentum", "batch_size",
 SETTINGS = ("lr", "momentum", "batch_size", "l2", "optimizer", "activation", "hidden_layers")
 
 
-class LessonError(ValueError):
+class LessonError(TextFileError, ValueError):
     """A lesson file that cannot be used: ``line`` is where (1-based), or None."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
 
 
 @dataclass(frozen=True)
@@ -93,7 +135,8 @@ class Refusal:
 
     def __str__(self) -> str:
         where = f", line {self.line}" if self.line else ""
-        return f"{self.path.name}{where}: {self.message}"
+        message = " ".join(self.message.split())          # one line, whatever the file held
+        return f"{self.path.name}{where}: {message}"
 
 
 @dataclass(frozen=True)
@@ -116,12 +159,21 @@ def _is_int(v) -> bool:
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
 
 
-def _text(v):
-    if not isinstance(v, str):
-        return "must be text"
+def _text_up_to(limit):
+    def check(v):
+        if not isinstance(v, str):
+            return "must be text"
+        if len(v) > limit:
+            return f"is {len(v):,} characters long, more than the {limit:,} it may have"
+    return check
+
+
+_text = _text_up_to(MAX_TEXT_CHARS)
 
 
 def _choice(options):
@@ -188,6 +240,11 @@ def _number(v):
         return "must be a number"
 
 
+def _setting_value(v):
+    if isinstance(v, bool) or not (isinstance(v, str) or _is_number(v)):
+        return "must be text or a number"
+
+
 def _edge_key(v):
     """[layer, i, j]: the edge from neuron i of layer − 1 into neuron j of ``layer`` (≥ 1)."""
     problem = _list_of(_int_at_least(0), length=3)(v)
@@ -198,10 +255,10 @@ def _edge_key(v):
 
 
 TOP_KEYS: dict[str, tuple[bool, Callable]] = {       # key: (required, check)
-    "title": (True, _text),
+    "title": (True, _text_up_to(300)),
     "text": (True, _text),
-    "task": (True, _text),
-    "done": (False, _text),
+    "task": (True, _text_up_to(3000)),
+    "done": (False, _text_up_to(3000)),
     "highlight": (False, _list_of(_choice(PANELS))),
     "setup": (False, None),
     "check": (True, None),
@@ -244,55 +301,11 @@ CHECKS: dict[str, dict[str, tuple[bool, Callable]]] = {
     "graph_stage": {"stage": (True, _choice(GRAPH_STAGES))},
     "edge_mode": {"mode": (True, _choice(EDGE_MODES))},
     "setting": {"name": (True, _choice(SETTINGS)), "at_least": (False, _number),
-                "at_most": (False, _number), "equals": (False, lambda v: None)},
+                "at_most": (False, _number), "equals": (False, _setting_value)},
 }
 
 
 # -- where a key is written -----------------------------------------------------------------------
-
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
-
-
-def key_line(source: str, table: str | None, key: str, nth: int = 0) -> int | None:
-    """The 1-based line where ``key`` is given: at the top level (``table`` None), or in the
-    ``nth`` ``[table]`` / ``[[table]]`` section or inline table of ``table = [...]``; None when it
-    cannot be found."""
-    lines = source.splitlines()
-    assign = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    if table is None:
-        for n, line in enumerate(lines, 1):
-            if _HEADER.match(line):
-                return None
-            if assign.match(line):
-                return n
-        return None
-    seen, current, header_line = -1, None, None
-    for n, line in enumerate(lines, 1):
-        header = _HEADER.match(line)
-        if header:
-            current = header.group(1).strip().strip("\"'")
-            if current == table:
-                seen += 1
-                if seen == nth:
-                    header_line = n
-            continue
-        if current == table and seen == nth and assign.match(line):
-            return n
-        if re.match(rf"^\s*{re.escape(table)}\.{re.escape(key)}\s*=", line):
-            return n
-    if header_line is not None:
-        return header_line
-    inline = re.compile(rf"[{{,]\s*{re.escape(key)}\s*=")
-    start, found = None, []
-    for n, line in enumerate(lines, 1):
-        if start is None and re.match(rf"^\s*{re.escape(table)}\s*=", line):
-            start = n
-        if start is not None:
-            found += [n] * len(inline.findall(line))
-    if found:
-        return found[min(nth, len(found) - 1)]
-    return start
-
 
 def text_line(source: str, key: str, placeholder: str) -> int | None:
     """The line of the first ``{placeholder}`` in the value of ``key`` (or of ``key``)."""
@@ -305,14 +318,6 @@ def text_line(source: str, key: str, placeholder: str) -> int | None:
 
 
 # -- loading --------------------------------------------------------------------------------------
-
-def _syntax_line(error: Exception) -> int | None:
-    line = getattr(error, "lineno", None)
-    if line:
-        return int(line)
-    m = re.search(r"line (\d+)", str(error))
-    return int(m.group(1)) if m else None
-
 
 def placeholders(text: str) -> list[str]:
     """The placeholder names in ``text``; ValueError for braces that are not one."""
@@ -331,10 +336,9 @@ def placeholders(text: str) -> list[str]:
 def parse_lesson(source: str, path: Path) -> Lesson:
     """A lesson from the text of its file; LessonError (with the line) when it is malformed."""
     try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as e:
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
-        raise LessonError(f"not valid TOML: {message}", _syntax_line(e)) from None
+        data = parse_toml(source)
+    except TextFileError as e:
+        raise LessonError(str(e), e.line) from None
     for key, value in data.items():
         if key not in TOP_KEYS:
             raise LessonError(f"unknown key {key!r}; a lesson has "
@@ -409,6 +413,9 @@ def _validate_check(check: dict, source: str, k: int = 0) -> None:
     if kind is None:
         raise LessonError("a check needs a kind", key_line(source, "check", "kind", k)
                           or key_line(source, None, "check"))
+    if not isinstance(kind, str):
+        raise LessonError(f"a check's kind must be text: one of {', '.join(CHECKS)}",
+                          key_line(source, "check", "kind", k))
     if kind not in CHECKS:
         raise LessonError(f"unknown check kind {kind!r}; choose one of {', '.join(CHECKS)}",
                           key_line(source, "check", "kind", k))
@@ -429,29 +436,75 @@ def _validate_check(check: dict, source: str, k: int = 0) -> None:
     if kind == "setting" and not any(k in check for k in ("at_least", "at_most", "equals")):
         raise LessonError("check 'setting' needs at_least, at_most or equals",
                           key_line(source, "check", "kind", k))
+    if kind == "setting":
+        _validate_setting(check, source, k)
+
+
+def _validate_setting(check: dict, source: str, k: int) -> None:
+    """A "setting" check's values must be ones the window can show: a misspelt activation
+    (``equals = "tahn"``) would leave the lesson undone for ever."""
+    name = check["name"]
+    text = {"activation": tuple(ACTIVATIONS), "optimizer": OPTIMIZERS}.get(name)
+    for key in ("at_least", "at_most", "equals"):
+        if key not in check:
+            continue
+        value, line = check[key], key_line(source, "check", key, k)
+        if text is not None:
+            if key != "equals":
+                raise LessonError(f"check 'setting': {name} is a name, not a number: use equals "
+                                  f"(one of {', '.join(text)})", line)
+            problem = _choice(text)(value)
+        elif name == "hidden_layers":
+            problem = _int_at_least(0)(value)
+        elif name == "batch_size":
+            problem = _int_at_least(0)(value)
+        else:
+            problem = _range(name)(value)
+        if problem:
+            raise LessonError(f"check 'setting': {key} {problem} (for {name})", line)
 
 
 def load_lesson(path) -> Lesson:
+    """The lesson in file ``path``: a regular file of at most ``MAX_LESSON_BYTES`` of UTF-8;
+    LessonError (with the line where it can say) otherwise."""
     path = Path(path)
     try:
-        source = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise LessonError("not UTF-8 text", None) from None
+        source = read_text(path, MAX_LESSON_BYTES)
+    except TextFileError as e:
+        raise LessonError(str(e), e.line) from None
     return parse_lesson(source, path)
 
 
 def load_lessons(folder=None) -> tuple[list[Lesson], list[Refusal]]:
-    """Every ``*.toml`` lesson in ``folder`` (default :func:`lessons_dir`), in the order of their
-    names, and the files refused."""
-    folder = Path(folder) if folder is not None else lessons_dir()
+    """Every ``*.toml`` lesson in ``folder`` (default: every folder of :func:`lesson_folders`,
+    one after the other), each folder's in the order of their names, and the files refused.
+    Nothing a file holds raises: a file that cannot be used is a Refusal."""
+    folders = [Path(folder)] if folder is not None else lesson_folders()
     lessons, refused = [], []
-    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+    for k, where in enumerate(folders):
         try:
-            lessons.append(load_lesson(path))
-        except LessonError as e:
-            refused.append(Refusal(path, e.line, str(e)))
+            paths = sorted(where.glob("*.toml")) if where.is_dir() else []
         except OSError as e:
-            refused.append(Refusal(path, None, f"cannot read it: {e.strerror or e}"))
+            refused.append(Refusal(where, None, f"cannot list the folder: {e.strerror or e}"))
+            continue
+        if len(paths) > MAX_LESSON_FILES:
+            refused.append(Refusal(paths[MAX_LESSON_FILES], None,
+                                   f"and {len(paths) - MAX_LESSON_FILES - 1} more files not read: "
+                                   f"a folder holds at most {MAX_LESSON_FILES} lessons"))
+            paths = paths[:MAX_LESSON_FILES]
+        for path in paths:
+            try:
+                lesson = load_lesson(path)
+            except LessonError as e:
+                refused.append(Refusal(path, e.line, str(e)))
+                continue
+            except Exception as e:       # noqa: BLE001 - untrusted input: refuse the file
+                refused.append(Refusal(path, None, f"cannot be read as a lesson "
+                                                   f"({type(e).__name__}: {e})"))
+                continue
+            if folder is None and k > 0:      # not bpviz's own: its own progress key
+                lesson = replace(lesson, id=str(path.absolute()))
+            lessons.append(lesson)
     return lessons, refused
 
 

@@ -5,9 +5,11 @@ runs Undo brings back and the pinned sample. It takes commands as messages — `
 ``("hyper", {"lr": 0.1})``, ``("parameters", [...])`` … (see :data:`COMMANDS`) — and publishes
 events through the one callable it is given: ``emit(kind, payload)`` with kind ``"snapshot"`` (an
 immutable :class:`~bpviz.engine.snapshot.Snapshot`), ``"failed"`` (bad input; nothing changed),
-``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"undo"`` (what Undo
-would bring back, or None), ``"checkpoint"`` (the training state, for a host that must be able to
-carry on without this session) and ``"answer"`` (to a ``("query", id, name)``).
+``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"save_failed"``
+(``(path, why)``), ``"undo"`` (what Undo would bring back, or None), ``"checkpoint"`` and
+``"set_aside"`` (the training state, and each run set aside for Undo — None when the newest went —
+for a host that must be able to carry on without this session), ``"answer"`` (to a ``("query",
+id, name)``) and ``"pong"`` (to a ``("ping", id)``: ``(id, work_s)``, see :meth:`work_s`).
 
 :func:`serve` is its loop: wait for a command (or until playing needs the next pass), handle it,
 train. A host runs that loop either in a child process started with ``multiprocessing``'s *spawn*
@@ -18,6 +20,7 @@ for bit. Nothing but commands goes in and nothing but events comes out: no state
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import multiprocessing
 import os
@@ -94,7 +97,7 @@ class RunRecord:
 
 COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "reset", "rebuild",
             "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
-            "painted", "query", "shutdown")
+            "painted", "query", "ping", "shutdown")
 
 
 class TrainingSession:
@@ -103,8 +106,9 @@ class TrainingSession:
 
     ``dataset`` and ``state`` (a ``Trainer.get_state``) carry on a run begun elsewhere, with
     ``note`` as the first snapshot's message. ``checkpoints=True`` makes it send its training
-    state now and then (``"checkpoint"`` events), for a host that runs it in a process which might
-    die. ``paced_by_paint``: slow playing waits
+    state now and then (``"checkpoint"`` events) and the runs it sets aside for Undo
+    (``"set_aside"``), for a host that runs it in a process which might die; ``undo`` gives a
+    session that carries on those runs. ``paced_by_paint``: slow playing waits
     for ``("painted", seq)`` of the last snapshot before the next phase, so that a window slower
     than the pace slows training instead of queueing snapshots.
     """
@@ -112,7 +116,7 @@ class TrainingSession:
     def __init__(self, config: Config, emit, *, chunk_ms: float = 8.0, max_fps: float = 30.0,
                  speed: float | None = None, paced_by_paint: bool = False,
                  checkpoints: bool = False, dataset=None, state: dict | None = None,
-                 note: str = ""):
+                 note: str = "", undo: list | None = None):
         self.emit = emit
         self.chunk_s = chunk_ms / 1000.0
         self.min_publish_s = 1.0 / max_fps
@@ -153,9 +157,11 @@ class TrainingSession:
         self._note = note                    # a message for the next snapshot
         self._quiet = state is not None      # carrying on: the window knows this network
         self._set_aside_sizes: dict[int, int] = {}   # id of a run set aside → its bytes
-        self._undo: list[tuple] = []         # runs set aside: (what changed, config, dataset,
-                                             # trainer, trajectory, last update, trace shown,
-                                             # pass log)
+        self._undo: list[tuple] = list(undo or [])   # runs set aside: (what changed, config,
+                                             # dataset, trainer, trajectory, last update, trace
+                                             # shown, pass log)
+        self._work_times: deque = deque(maxlen=32)   # seconds of recent uninterrupted work
+        self._row_cost = 0.0                 # seconds a sample's forward and backward pass took
         # (pass, position, loss) of every pass: the run record, and past _passes_sent the next
         # snapshot's new losses
         self._pass_log = PassLog(MAX_PASS_ROWS)
@@ -285,11 +291,13 @@ class TrainingSession:
             return
         self._pause_quietly()
         what, config, ds, trainer, trajectory, last_update, shown, log = self._undo.pop()
+        self._taken_back()
         self.emit("undo", self.undo_offer())
         self._adopt(config, ds, trainer, trajectory, None)
         self._pass_log = log
         trainer.last_update = last_update
-        self._last_trace, self._trace_params = shown
+        if shown[0] is not None:     # (a run carried over from a process shows a fresh trace)
+            self._last_trace, self._trace_params = shown
         self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
 
     def cmd_hyper(self, values: dict) -> None:
@@ -377,7 +385,8 @@ class TrainingSession:
         try:
             save_session(path, self.trainer, self.config, trajectory=self.trajectory, extra=extra)
         except (OSError, TypeError, ValueError) as e:
-            self.emit("failed", f"cannot save {path}: {getattr(e, 'strerror', None) or e}")
+            self.emit("save_failed",
+                      (str(path), f"cannot save {path}: {getattr(e, 'strerror', None) or e}"))
             return
         self.emit("saved", (str(path), self.trainer.pass_count))
 
@@ -418,6 +427,23 @@ class TrainingSession:
         return RunRecord(tuple(t.history.header(t.network.n_layers)), t.history.table(),
                          log[:, 1:], first - 1, self.trajectory.points.copy(),
                          self.trajectory.passes.copy())
+
+    def cmd_ping(self, ping_id: int) -> None:
+        """Answer that every command before this one was handled, and how long work takes."""
+        self.emit("pong", (ping_id, self.work_s()))
+
+    def work_s(self) -> float:
+        """The longest the session works without looking at its commands, in seconds: the
+        longest recent command or chunk of training, and at least one pass of the current network
+        and batch as the preview's forward and backward pass measured it per sample (twice that:
+        a pass that ends an epoch also computes the epoch's losses)."""
+        t = self.trainer
+        rows = 0 if t is None else len(t.X) if t.batch_size <= 0 else min(t.batch_size, len(t.X))
+        return max(2.0 * self._row_cost * rows, max(self._work_times, default=0.0))
+
+    def worked(self, seconds: float) -> None:
+        """:func:`serve` tells how long a command or a chunk of training took."""
+        self._work_times.append(seconds)
 
     def cmd_shutdown(self) -> None:
         self._pause_quietly()
@@ -461,7 +487,9 @@ class TrainingSession:
         self._checkpoint_size = None
         self._passes_sent = trainer.pass_count
         self._pass_log = PassLog(MAX_PASS_ROWS)
-        self._preview_trace()
+        started = time.perf_counter()
+        rows = self._preview_trace()
+        self._row_cost = (time.perf_counter() - started) / max(1, rows)
         if self.pinned is not None and self.pinned >= len(trainer.X):
             self.pinned = 0
         if not self._quiet:
@@ -480,6 +508,12 @@ class TrainingSession:
                            shown, self._pass_log))
         del self._undo[:-UNDO_DEPTH]
         self._cap_set_aside()
+        if self.send_checkpoints:       # the same run without the trace shown (it can be large)
+            light = copy.copy(t)
+            light.last_trace = None
+            self.emit("set_aside", (what, replace(self.config), t.dataset, light,
+                                    self.trajectory, t.last_update, (None, None),
+                                    self._pass_log))
         self.emit("undo", self.undo_offer())
         return True
 
@@ -504,7 +538,12 @@ class TrainingSession:
     def _drop_set_aside(self, kept: bool) -> None:
         if kept:
             self._undo.pop()
+            self._taken_back()
             self.emit("undo", self.undo_offer())
+
+    def _taken_back(self) -> None:
+        if self.send_checkpoints:
+            self.emit("set_aside", None)
 
     def undo_offer(self) -> tuple[str, str] | None:
         """What Undo would undo and bring back: ("reset", "5 epochs of training"), or None."""
@@ -652,14 +691,16 @@ class TrainingSession:
         self.trajectory.record(t.network, t.pass_count)
         return result
 
-    def _preview_trace(self) -> None:
-        """A trace at the current weights (no update) so a paused window shows real deltas."""
+    def _preview_trace(self) -> int:
+        """A trace at the current weights (no update) so a paused window shows real deltas;
+        returns the samples it was computed on."""
         t = self.trainer
         per_sample = 3 * 8 * sum(t.network.sizes)          # z, a and δ of every layer
         n = min(len(t.X), PREVIEW_SAMPLES, max(1, PREVIEW_BYTES // per_sample))
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
         self._trace_params = (list(t.network.weights), list(t.network.biases))
         t.last_update = None
+        return n
 
     def _keep_checkpoint(self, seq: int) -> None:
         cp = self.trainer.get_state(history=False)
@@ -736,10 +777,14 @@ def serve(session: TrainingSession, receive) -> None:
             command = receive(session.wait_s())
         except EOFError:
             return
+        started = time.perf_counter()
         if command is not None:
             session.handle(command)
         elif session.running:
             session.tick()
+        else:
+            continue
+        session.worked(time.perf_counter() - started)
 
 
 def queue_receiver(inbox):

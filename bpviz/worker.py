@@ -9,13 +9,20 @@ session's events into signals on the GUI thread, keeping the newest snapshot (la
 for the window's paint timer. A question that needs an answer (the whole history, say) is a
 :meth:`query`.
 
-A training process that dies, or stops answering while playing, is ended, and the host carries on
+Every command the host sends is followed by a ``("ping", n)`` that the session answers with
+``("pong", (n, work_s))`` once it has handled what came before; ``work_s`` is the longest piece of
+work it does without looking at its commands (one pass of the current network, measured). While
+playing the host pings once a second as well. A command left unanswered for longer than
+:meth:`WorkerHost.allowance` — whatever the window was doing, paused or playing — means training
+has stalled: a training process that stopped answering, or died, is ended, and the host carries on
 in a thread from the last training state the session sent (at least once a second while playing,
-and at every pause), and says so.
+and at every pause), with the runs Undo can bring back, and sends it again every command the
+process left unanswered; and it says so.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import multiprocessing
 import os
@@ -30,9 +37,14 @@ from .engine.errors import BpvizError
 from .engine.snapshot import Snapshot
 from .training import TrainingSession, child_main, queue_receiver, serve
 
-STALL_S = 5.0               # training that publishes nothing this long while playing has stalled
+STALL_S = 5.0               # a command unanswered this long (at least) means training has stalled
+STALL_PASSES = 5.0          # ... or this many times the longest work the session said it does,
+                            # or the longest a recent answer took
+IO_STALL_S = 60.0           # ... or this long while it saves or opens a session (a slow disk)
 START_TIMEOUT_S = 60.0      # a training process that has not said it is ready by then is given up
-STOP_S = 3.0                # closing waits this long for training to end, then ends it
+STOP_S = 3.0                # closing waits this long (or the allowance) for training to end
+UNDO_DEPTH = 8              # runs set aside that a carried-on session keeps for Undo
+NOT_PINGED = ("painted", "ping", "shutdown")    # commands that need no answer
 REPLAYED = ("speed", "step_mode", "pin")   # settings a session carried on elsewhere is told again
 
 
@@ -77,7 +89,8 @@ class WorkerHost(QObject):
     rebuilt = Signal(object)
     saved = Signal(object)
     undoChanged = Signal(object)
-    stalled = Signal(str)              # playing, and nothing arrived for STALL_S seconds
+    stalled = Signal(str)              # a command went unanswered for longer than the allowance
+    saveFailed = Signal(str, str)      # (path, why) a session could not be saved
     _event = Signal(object)            # (kind, payload), from the thread that received it
 
     def __init__(self, config: Config, parent=None, processes: bool | None = None, **options):
@@ -93,13 +106,21 @@ class WorkerHost(QObject):
         self._threads: list[threading.Thread] = []
         self._dataset = None               # of the last "rebuilt": a carried-on session's data
         self._checkpoint = None            # (config, training state) last sent by the session
+        self._set_aside: list = []         # the runs Undo can bring back, as the session sent them
         self._replay: dict = {}            # the last value of each REPLAYED command
         self._painted = None
         self._answers: dict = {}           # query id → [Event, value] of a waiting query
         self._callbacks: dict = {}         # query id → done(value) of an asked one
         self._query_ids = itertools.count(1)
         self._stopped = False
-        self._arrived_at = time.perf_counter()
+        # answers: (ping id, when sent, command or None) of every ping not yet answered, the
+        # longest work the session said it does, and when the current session first spoke
+        self._lock = threading.Lock()
+        self._pings = itertools.count(1)
+        self._unanswered: list[tuple] = []
+        self._work_s = 0.0
+        self._latencies: collections.deque = collections.deque(maxlen=16)
+        self._ready_at: float | None = None
         self._event.connect(self._on_event, Qt.QueuedConnection)
         for sig, name in ((self.playRequested, "play"), (self.pauseRequested, "pause"),
                           (self.stepRequested, "step"), (self.resetRequested, "reset"),
@@ -114,11 +135,11 @@ class WorkerHost(QObject):
                           (self.parametersRequested, "parameters"), (self.pinRequested, "pin"),
                           (self.speedRequested, "speed")):
             sig.connect(lambda value, name=name: self.send(name, value))
-        # the heartbeat: while playing, snapshots arrive many times a second; when none has for
-        # STALL_S, a training process that stopped answering is ended (training carries on in
-        # this process) and the window is told
+        # the watchdog: a command unanswered for longer than the allowance means a training
+        # process that stopped answering, which is ended (training carries on in this process),
+        # and the window is told; while playing it pings the session itself
         self.watchdog = QTimer(self)
-        self.watchdog.setInterval(1000)
+        self.watchdog.setInterval(500)
         self.watchdog.timeout.connect(self._check_stall)
 
     # -- starting and stopping ---------------------------------------------------------------------
@@ -154,9 +175,9 @@ class WorkerHost(QObject):
         self._inbox, self.process, self.mode = inbox, process, "process"
         self._spawn(self._read_events, (events, process), "bpviz-training-events")
 
-    def _start_thread(self, config, dataset, state, note: str) -> None:
+    def _start_thread(self, config, dataset, state, note: str, undo=None) -> None:
         self._inbox, self.process, self.mode = queue.Queue(), None, "thread"
-        self._spawn(self._run_session, (config, dataset, state, note, self._inbox),
+        self._spawn(self._run_session, (config, dataset, state, note, undo, self._inbox),
                     "bpviz-training")
 
     def _spawn(self, target, args, name) -> None:
@@ -164,21 +185,24 @@ class WorkerHost(QObject):
         self._threads.append(thread)
         thread.start()
 
-    def stop(self, timeout_s: float = STOP_S) -> None:
-        """Stop training and wait for it, within a few seconds whatever a training process does;
-        safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self.watchdog.stop()
-        self.send("shutdown")
-        if self.process is not None:
-            self.process.join(timeout_s)
-            if self.process.is_alive():
-                self.process.kill()      # a stalled child cannot read the shutdown
+    def stop(self, timeout_s: float | None = None, threads_s: float | None = None) -> None:
+        """Stop training: a training process is told to and, if it has not ended within
+        ``timeout_s`` (STOP_S), ended; the host's threads are waited for — without limit by default (a
+        thread cannot be ended from outside, and one left running when the program exits can
+        crash it), or ``threads_s`` seconds (then :meth:`alive` tells whether one is still
+        finishing its pass, and a later ``stop()`` waits for it). Safe to call again."""
+        timeout_s = STOP_S if timeout_s is None else timeout_s
+        if not self._stopped:
+            self._stopped = True
+            self.watchdog.stop()
+            self.send("shutdown")
+            if self.process is not None:
                 self.process.join(timeout_s)
+                if self.process.is_alive():
+                    self.process.kill()      # a stalled child cannot read the shutdown
+                    self.process.join(timeout_s)
         for thread in self._threads:
-            thread.join(timeout_s)
+            thread.join(threads_s)
 
     def alive(self) -> bool:
         """Whether any of the host's threads or its training process still runs."""
@@ -188,7 +212,8 @@ class WorkerHost(QObject):
     # -- commands -------------------------------------------------------------------------------------
 
     def send(self, name: str, *args) -> None:
-        """Send the session the command ``(name, *args)``."""
+        """Send the session the command ``(name, *args)`` (and a ping, whose answer tells that
+        it was handled)."""
         if name in REPLAYED:
             self._replay[name] = args
         if self._inbox is None:
@@ -196,7 +221,41 @@ class WorkerHost(QObject):
         try:
             self._inbox.put((name, *args))
         except (OSError, ValueError):    # the queue of a process already ended
+            return
+        if name not in NOT_PINGED:
+            self._ping((name, *args))
+
+    def _ping(self, command: tuple | None) -> None:
+        ping_id = next(self._pings)
+        with self._lock:
+            self._unanswered.append((ping_id, time.monotonic(), command))
+        try:
+            self._inbox.put(("ping", ping_id))
+        except (OSError, ValueError):
             pass
+
+    def allowance(self) -> float:
+        """Seconds a command may wait for its answer before training counts as stalled: at least
+        STALL_S, STALL_PASSES times the longest work the session measured (a pass of a big
+        network can take seconds) or the longest a recent answer took (a busy machine), and,
+        while it saves or opens a session, IO_STALL_S."""
+        with self._lock:
+            io = any(c is not None and c[0] in ("save_session", "open_session")
+                     for _, _, c in self._unanswered)
+            slowest = max(self._work_s, max(self._latencies, default=0.0))
+            return max(STALL_S, STALL_PASSES * slowest, IO_STALL_S if io else 0.0)
+
+    def waiting_s(self) -> float:
+        """Seconds the oldest unanswered command has waited (0 when none waits, and while a
+        training process is still starting)."""
+        with self._lock:
+            if not self._unanswered or self._ready_at is None:
+                return 0.0
+            return time.monotonic() - max(self._unanswered[0][1], self._ready_at)
+
+    def undo_depth(self) -> int:
+        """How many set-aside runs the host holds for a session that carries on elsewhere."""
+        return len(self._set_aside)
 
     def painted(self, seq: int) -> None:
         """The window painted snapshot ``seq``: slow playing waits for this before the next."""
@@ -214,13 +273,19 @@ class WorkerHost(QObject):
     def query(self, name: str, *args, timeout_s: float = 10.0):
         """Ask the session (the questions of ``TrainingSession.cmd_query``: ``"record"``,
         ``"history"``, ``"state"``, ``"inspect"``) and wait for its answer; BpvizError if none
-        comes in ``timeout_s``."""
+        comes in ``timeout_s`` (or the allowance, if longer). A training process that stopped
+        answering is noticed meanwhile, and the question goes to the thread that carries on."""
         query_id = next(self._query_ids)
         answer = self._answers[query_id] = [threading.Event(), None]
         self.send("query", query_id, name, *args)
+        started = time.monotonic()
         try:
-            if not answer[0].wait(timeout_s):
-                raise BpvizError(f"training did not answer ({name}) within {timeout_s:g} s")
+            while not answer[0].wait(0.05):
+                if self._check_stall():
+                    started = time.monotonic()      # asked again, of the thread
+                elif time.monotonic() - started > max(timeout_s, self.allowance()):
+                    raise BpvizError(f"training did not answer ({name}) within "
+                                     f"{time.monotonic() - started:.0f} s")
         finally:
             self._answers.pop(query_id, None)
         if isinstance(answer[1], BaseException):
@@ -230,8 +295,34 @@ class WorkerHost(QObject):
     # -- events ---------------------------------------------------------------------------------------
 
     def _deliver(self, kind: str, payload) -> None:
-        """From the thread that received it: answers wake their asker; the rest goes to the GUI
-        thread."""
+        """From the thread that received it: answers wake their asker, and what the host keeps
+        to carry on elsewhere is kept at once (the GUI thread may be waiting for an answer); the
+        rest goes to the GUI thread."""
+        if self._ready_at is None:
+            self._ready_at = time.monotonic()
+        if kind == "pong":
+            ping_id, work_s = payload
+            now = time.monotonic()
+            with self._lock:
+                self._latencies.extend(now - sent for i, sent, _ in self._unanswered
+                                       if i == ping_id)
+                self._unanswered = [u for u in self._unanswered if u[0] > ping_id]
+                self._work_s = float(work_s)
+            return
+        if kind == "checkpoint":
+            self._checkpoint = payload
+            return
+        if kind == "set_aside":         # a run Undo can bring back (None: the newest went)
+            if payload is None:
+                if self._set_aside:
+                    self._set_aside.pop()
+            else:
+                self._set_aside.append(payload)
+                del self._set_aside[:-UNDO_DEPTH]
+            return
+        if kind == "rebuilt":
+            self._checkpoint = None
+            self._dataset = payload[1]
         if kind == "answer":
             query_id, value = payload
             answer = self._answers.get(query_id)
@@ -241,10 +332,10 @@ class WorkerHost(QObject):
                 return
         self._event.emit((kind, payload))
 
-    def _run_session(self, config, dataset, state, note, inbox) -> None:
+    def _run_session(self, config, dataset, state, note, undo, inbox) -> None:
         try:
             session = TrainingSession(config, self._deliver, dataset=dataset, state=state,
-                                      note=note, **self.options)
+                                      note=note, undo=undo, **self.options)
             serve(session, queue_receiver(inbox))
         except Exception as e:           # a bug, not bad input: say so rather than go silent
             self._deliver("crashed", f"{type(e).__name__}: {e}")
@@ -284,21 +375,21 @@ class WorkerHost(QObject):
         kind, payload = event
         if kind == "snapshot":
             self.latest = payload
-            self._arrived_at = time.perf_counter()
             self.received += 1
             self.snapshotArrived.emit(payload)
         elif kind == "rebuilt":
-            self.config, self._dataset = payload[0], payload[1]
-            self._checkpoint = None
+            self.config = payload[0]
             self.rebuilt.emit(payload)
         elif kind == "answer":
             done = self._callbacks.pop(payload[0], None)
             if done is not None:
                 done(payload[1])
-        elif kind == "checkpoint":
-            self._checkpoint = payload
         elif kind == "failed":
             self.failed.emit(payload)
+        elif kind == "save_failed":
+            path, why = payload
+            self.saveFailed.emit(path, why)
+            self.failed.emit(why)
         elif kind == "saved":
             self.saved.emit(payload)
         elif kind == "undo":
@@ -311,24 +402,33 @@ class WorkerHost(QObject):
                 self.failed.emit(f"training stopped: {payload}")
 
     @Slot()
-    def _check_stall(self) -> None:
-        snap = self.latest
-        if self._stopped or snap is None or not snap.running:
-            return
-        silent = time.perf_counter() - self._arrived_at
-        if silent < STALL_S:
-            return
+    def _check_stall(self) -> bool:
+        """Ping while playing; when a command has waited longer than the allowance, say so and,
+        with a training process, carry on without it. True when training moved to a thread."""
+        if self._stopped:
+            return False
+        with self._lock:
+            idle = not self._unanswered
+        if idle and self.latest is not None and self.latest.running:
+            self._ping(None)
+        silent = self.waiting_s()
+        if silent < self.allowance():
+            return False
         if self.mode == "process":
             message = (f"training stopped answering for {silent:.0f} s: its process was ended "
                        f"and training goes on in this one")
             self._carry_on(message)
-        else:
-            message = f"training has not answered for {silent:.0f} s"
-        self.stalled.emit(message)
-        self._arrived_at = time.perf_counter()
+            self.stalled.emit(message)
+            return True
+        with self._lock:                # said once per allowance
+            now = time.monotonic()
+            self._unanswered = [(i, now, c) for i, _, c in self._unanswered]
+        self.stalled.emit(f"training has not answered for {silent:.0f} s")
+        return False
 
     def _carry_on(self, note: str) -> None:
-        """End the training process and go on in a thread from the last state it sent."""
+        """End the training process and go on in a thread from the last state it sent, with the
+        runs Undo can bring back; send the thread what the process left unanswered."""
         process, self.process = self.process, None
         if process is not None:
             process.kill()
@@ -338,8 +438,15 @@ class WorkerHost(QObject):
         if state is not None:           # the last state it sent: up to a second before the end
             note += f", from pass {state['pass_count']:,}"
         playing = self.latest is not None and self.latest.running
-        self._start_thread(config, self._dataset, state, note)
+        with self._lock:
+            pending = [c for _, _, c in self._unanswered if c is not None]
+            self._unanswered = []
+            self._ready_at = None
+        undo, self._set_aside = self._set_aside, []     # the thread holds them now
+        self._start_thread(config, self._dataset, state, note, undo)
         for name, args in self._replay.items():
             self.send(name, *args)
         if playing:
             self.send("play")
+        for command in pending:
+            self.send(*command)

@@ -63,6 +63,25 @@ def test_a_corrupt_session_is_refused_and_nothing_changes(qtbot, window, tmp_pat
     assert window.latest.pass_count == before.pass_count and window.config.dataset == "moons"
 
 
+def test_opening_a_refused_session_through_the_menu_leaves_training_playing(qtbot, window,
+                                                                           tmp_path):
+    from tests.test_window_input import answer_file_dialog, click_menu
+    window.controls.lr.spin.setValue(0.3)
+    qtbot.waitUntil(lambda: window.latest.lr == 0.3, timeout=5000)
+    window.play()
+    qtbot.waitUntil(lambda: window.latest.running and window.latest.epoch > 5, timeout=10000)
+    bad = tmp_path / "broken.bpviz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    answer_file_dialog(qtbot, str(bad))
+    click_menu(qtbot, window, "File", "Open session")
+    qtbot.waitUntil(lambda: "broken.bpviz" in window.last_error, timeout=10000)
+    epoch = window.latest.epoch
+    qtbot.waitUntil(lambda: window.latest.epoch > epoch + 5, timeout=10000)   # still training
+    assert window.latest.running and window.toolbar.widgetForAction(
+        window.play_action).text() == "Pause"
+    assert window.latest.lr == 0.3 and window.config.dataset == "moons"     # settings kept
+
+
 def test_dropping_a_session_file_opens_it(qtbot, window, tmp_path):
     run_passes(qtbot, window, 4)
     path = tmp_path / "dropped.bpviz"

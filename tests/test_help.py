@@ -92,7 +92,7 @@ def test_the_glossary_formulas_agree_with_the_engine():
 def test_bad_help_files_are_refused_with_a_message_naming_them(tmp_path):
     bad = tmp_path / "panels.toml"
     bad.write_text("[network]\ntitle = 'Network'\ntext = \n")
-    with pytest.raises(BpvizError, match=re.escape(str(bad)) + ".*not valid TOML"):
+    with pytest.raises(BpvizError, match=re.escape(str(bad)) + ", line 3: not valid TOML"):
         helptext.panel_help(bad)
     bad.write_text("[network]\ntitle = 'Network'\n")
     with pytest.raises(BpvizError, match=r"\[network\]: 'text' must be"):
@@ -104,8 +104,42 @@ def test_bad_help_files_are_refused_with_a_message_naming_them(tmp_path):
     with pytest.raises(BpvizError, match="term 1: 'text'"):
         helptext.glossary(g)
     g.write_text("[[term]]\nname = 'Pass'\nformula = 'x'\ntext = 'y'\nalso = ['step', ' ']\n")
-    with pytest.raises(BpvizError, match=re.escape(str(g)) + ", term 1: 'also' must be a list"):
+    with pytest.raises(BpvizError, match=re.escape(str(g))
+                       + ", line 5: term 1: 'also' must be a list of strings, none"):
         helptext.glossary(g)
+
+
+@pytest.mark.parametrize("content, line, words", [
+    (b"[network]\ntitle = 'Network'\ntext = 'x'\n\xff\n", 4, "not UTF-8 text (byte 0xff"),
+    (b"[network]\ntitle = 3\ntext = 'x'\n", 2, "[network]: 'title' must be a non-empty string"),
+    (b"[network]\ntitle = 'N'\ntext = '" + b"<b>" * 2001 + b"'\n", 3, "more than 2,000 tags"),
+    (b"[network]\ntitle = 'N'\ntext = 'x'\nsize = " + b"9" * 5000 + b"\n", 4, "too long to read"),
+    (b"[network]\ntitle = 'N'\ntext = " + b"[" * 100000 + b"\n", 3, "nested too deep"),
+    (b"[network]\ntitle = 'N'\ntext = 'x'\ncolour = 'red'\n", 4, "unknown key 'colour'"),
+])
+def test_every_fault_of_a_panels_file_names_its_line(tmp_path, content, line, words):
+    path = tmp_path / "panels.toml"
+    path.write_bytes(content)
+    with pytest.raises(BpvizError) as e:
+        helptext.panel_help(path)
+    assert str(e.value).startswith(f"{path}, line {line}: ") and words in str(e.value)
+
+
+@pytest.mark.parametrize("content, line, words", [
+    ("term = [1]\n", 1, "term 1: expected a table"),
+    ("[[term]]\nname = 'Pass'\nformula = 'x'\ntext = 'y'\n\n[[term]]\nname = ['Epoch']\n"
+     "formula = 'x'\ntext = 'y'\n", 7, "term 2: 'name' must be a non-empty string"),
+    ("[[term]]\nname = 'Pass'\nalso = [1]\nformula = 'x'\ntext = 'y'\n", 3,
+     "term 1: 'also' must be a list of strings"),
+    ("[term]\nname = 'Pass'\n", None, "no [[term]] entries"),
+])
+def test_every_fault_of_a_glossary_file_names_its_line(tmp_path, content, line, words):
+    path = tmp_path / "glossary.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BpvizError) as e:
+        helptext.glossary(path)
+    where = f"{path}, line {line}: " if line else f"{path}: "
+    assert str(e.value).startswith(where) and words in str(e.value)
 
 
 def test_filter_matching():
@@ -127,7 +161,8 @@ def test_the_question_mark_of_every_panel_explains_it(qtbot, window):
         question_mark_explains(qtbot, window, name)
 
 
-def question_mark_explains(qtbot, window, name):
+def question_mark_text(qtbot, window, name) -> str:
+    """Click the "?" in the title bar of panel ``name``: the text its popup shows."""
     dock = window.docks[name]
     dock.show()
     dock.raise_()
@@ -136,10 +171,16 @@ def question_mark_explains(qtbot, window, name):
     assert bar.title.text() == dock.windowTitle()
     qtbot.mouseClick(bar.help_button, LEFT, pos=bar.help_button.rect().center())
     popup = window.help.popup
-    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    qtbot.waitUntil(lambda: popup.isVisible() and popup.panel == name, timeout=3000)
+    return popup.text()
+
+
+def question_mark_explains(qtbot, window, name):
+    text = question_mark_text(qtbot, window, name)
+    popup = window.help.popup
     expected = helptext.panel_help()[name]
     assert popup.panel == name and not popup.isModal()
-    assert plain(expected.text)[:60] in " ".join(popup.text().split())
+    assert plain(expected.text)[:60] in " ".join(text.split())
     assert expected.title in popup.windowTitle()
     # the window still answers while it is open
     assert window.isEnabled()

@@ -32,6 +32,12 @@ SHIPPED = ["01-forward-pass", "02-output-error", "03-error-back", "04-dynamic-pr
            "09-vanishing-gradients", "10-computational-graph", "11-write-it-yourself"]
 
 
+@pytest.fixture(autouse=True)
+def no_user_lessons(monkeypatch, tmp_path):
+    """An empty per-user lessons folder, not the one of whoever runs the tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
+
+
 # -- computed by hand ----------------------------------------------------------------------------
 
 def sigmoid(z):
@@ -182,6 +188,14 @@ def test_a_good_file_parses():
     (("speed = 5", 'output = "linear"'), 7, "xor is a classification dataset"),
     (("speed = 5", 'hidden = [3]\nactivation = ["tanh", "relu"]'), 8, "setup.activation must be"),
     (("speed = 5", "surface_axes = [[1, 0, 0]]"), 7, "setup.surface_axes must have 2 items"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "activation"\n'
+      'equals = "tahn"'), 12, "equals is 'tahn'; choose one of"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "optimizer"\n'
+      'at_least = 1'), 12, "optimizer is a name, not a number"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "lr"\n'
+      'equals = "fast"'), 12, "equals must be a number (for lr)"),
+    (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "hidden_layers"\n'
+      'at_most = 1.5'), 12, "at_most must be a whole number (for hidden_layers)"),
 ])
 def test_a_malformed_file_is_refused_with_its_line(change, line, words):
     source = GOOD.replace(*change)
@@ -217,9 +231,13 @@ def test_the_other_files_still_load(tmp_path):
     (tmp_path / "01-good.toml").write_text(GOOD)
     (tmp_path / "02-bad.toml").write_text(GOOD.replace("speed = 5", "speed = = 5"))
     (tmp_path / "03-bytes.toml").write_bytes(b"\xff\xfe title")
+    (tmp_path / "04-latin.toml").write_bytes(GOOD.replace("Press S.", "Appuyez\nsur S, caf\u00e9.")
+                                             .encode("latin-1"))
     lessons, refused = load_lessons(tmp_path)
     assert [lesson.id for lesson in lessons] == ["01-good"]
-    assert [str(r).split(":")[0] for r in refused] == ["02-bad.toml, line 7", "03-bytes.toml"]
+    assert [str(r).split(":")[0] for r in refused] == [
+        "02-bad.toml, line 7", "03-bytes.toml, line 1", "04-latin.toml, line 4"]
+    assert "UTF-16" in str(refused[1]) and "not UTF-8 text (byte 0xe9" in str(refused[2])
 
 
 # -- the checks -----------------------------------------------------------------------------------

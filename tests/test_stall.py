@@ -72,3 +72,198 @@ def test_closing_with_a_stopped_training_process_ends(qtbot, open_window):
     finally:
         if process.is_alive():
             os.kill(process.pid, signal.SIGKILL)
+
+
+# -- whatever the window was doing --------------------------------------------------------------
+
+def stopped_while_paused(qtbot, w):
+    """Two passes stepped (paused: the training state the process sent is this one), then the
+    training process stopped; its process."""
+    if w.host.mode != "process":
+        pytest.skip("training runs in a thread here (BPVIZ_PROCESSES=0)")
+    for target in (1, 2):
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=10000)
+    qtbot.waitUntil(lambda: w.host.waiting_s() == 0, timeout=10000)     # all answered
+    os.kill(w.host.process.pid, signal.SIGSTOP)
+    return w.host.process
+
+
+def test_play_on_a_training_process_stopped_while_paused_is_noticed(qtbot, open_window,
+                                                                   monkeypatch):
+    from PySide6.QtCore import Qt
+    monkeypatch.setattr(worker_mod, "STALL_S", 1.5)
+    w = open_window(size=(1200, 800))
+    process = stopped_while_paused(qtbot, w)
+    try:
+        qtbot.keyClick(w, Qt.Key.Key_Space)                       # Play
+        assert w.toolbar.widgetForAction(w.play_action).text() == "Pause"
+        qtbot.waitUntil(lambda: "stopped answering" in w.last_error, timeout=20000)
+        qtbot.waitUntil(lambda: not process.is_alive(), timeout=10000)
+        qtbot.waitUntil(lambda: epoch(w) > 20, timeout=20000)      # the Play was not lost
+        assert w.host.mode == "thread" and w.latest.running
+    finally:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+
+
+def test_export_all_from_a_training_process_stopped_while_paused(qtbot, open_window,
+                                                                 monkeypatch, tmp_path):
+    monkeypatch.setattr(worker_mod, "STALL_S", 1.5)
+    w = open_window(size=(1200, 800))
+    said = []
+    w.host.stalled.connect(said.append)
+    process = stopped_while_paused(qtbot, w)
+    try:
+        t0 = time.monotonic()
+        files = w.exporter.export_all_to(tmp_path / "all")
+        took = time.monotonic() - t0
+        # the first question noticed the stopped process; the thread answered that one and the
+        # rest (it used to be 10 s for each question, then a refusal)
+        assert len(said) == 1 and "stopped answering" in said[0]
+        assert took < 10, took
+        assert files and all(f.exists() for f in files)
+        assert w.host.mode == "thread" and not process.is_alive()
+        assert w.latest.pass_count == 2 and not w.latest.running
+    finally:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+
+
+# -- a big network is slow, not dead ------------------------------------------------------------
+
+@pytest.mark.parametrize("processes", [True, False], ids=["process", "thread"])
+def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatch, processes):
+    """Full-batch passes of a 2-512-512-3 network on 3,200 samples take about half a second
+    here, longer than the least allowance (shortened to 0.3 s): the host allows for the pass
+    the session measured, and the process is not ended."""
+    from bpviz.engine import Config
+    from bpviz.worker import WorkerHost
+    monkeypatch.setattr(worker_mod, "STALL_S", 0.3)
+    config = Config.preset("spiral")
+    config.hidden, config.n_samples, config.batch_size = (512, 512), 4000, 0
+    host = WorkerHost(config, processes=processes)
+    said, times = [], []
+    host.stalled.connect(said.append)
+    host.snapshotArrived.connect(lambda snap: times.append((time.monotonic(), snap.pass_count)))
+    host.start()
+    try:
+        qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
+        mode = host.mode
+        host.playRequested.emit()
+        qtbot.waitUntil(lambda: host.latest.pass_count >= 5, timeout=60000)
+        host.pauseRequested.emit()
+        qtbot.waitUntil(lambda: not host.latest.running, timeout=20000)
+        assert said == [] and host.mode == mode
+        assert mode != "process" or host.process.is_alive()
+        # the passes did take longer than the least allowance, and the allowance covers them
+        gaps = [t1 - t0 for (t0, p0), (t1, p1) in zip(times, times[1:]) if p1 == p0 + 1]
+        assert gaps and max(gaps) > worker_mod.STALL_S
+        assert host.allowance() > max(gaps)
+    finally:
+        host.stop()
+    assert not host.alive()
+
+
+# -- what lived in the process survives it ------------------------------------------------------
+
+def test_undo_survives_a_killed_training_process(qtbot, open_window):
+    """Ctrl+Z after the training process died brings back the run a reset set aside before."""
+    import numpy as np
+    from PySide6.QtCore import Qt
+
+    from bpviz.engine import Config, build
+    w = open_window(size=(1200, 800))
+    if w.host.mode != "process":
+        pytest.skip("training runs in a thread here (BPVIZ_PROCESSES=0)")
+    for target in (1, 2, 3):
+        qtbot.keyClick(w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=10000)
+    qtbot.keyClick(w, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: w.latest.pass_count == 0 and w.undo_action.isEnabled(),
+                    timeout=10000)
+    assert w.host.undo_depth() == 1          # the host holds the run set aside as well
+    process = w.host.process
+    os.kill(process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "the training process stopped" in w.statusBar().currentMessage(),
+                    timeout=20000)
+    assert w.host.mode == "thread" and w.undo_action.isEnabled()
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.latest.pass_count == 3, timeout=10000)
+    assert "undone (reset)" in w.statusBar().currentMessage()
+    assert "nothing to undo" not in w.last_error
+    _, _, trainer = build(Config.preset("gaussian-clouds"))
+    for _ in range(3):
+        trainer.step()
+    for shown, expected in zip(w.latest.weights, trainer.network.weights):
+        assert np.array_equal(shown, expected)
+    # and it trains on from there exactly as the run would have
+    qtbot.keyClick(w, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: w.latest.pass_count == 4, timeout=10000)
+    trainer.step()
+    for shown, expected in zip(w.latest.weights, trainer.network.weights):
+        assert np.array_equal(shown, expected)
+
+
+# -- the session's side, no Qt --------------------------------------------------------------------
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, kind, payload):
+        self.events.append((kind, payload))
+
+    def of(self, kind):
+        return [p for k, p in self.events if k == kind]
+
+
+def test_a_ping_is_answered_with_the_work_a_pass_takes():
+    """The pong's work_s covers one pass of the network as the session timed it."""
+    from bpviz.engine import Config, build
+    from bpviz.training import TrainingSession
+    config = Config.preset("spiral")
+    config.hidden, config.n_samples, config.batch_size = (256, 256), 3000, 0
+    events = Recorder()
+    session = TrainingSession(config, events)
+    session.handle(("ping", 7))
+    (ping_id, before), = events.of("pong")
+    trainer = build(config)[2]
+    t0 = time.perf_counter()
+    trainer.step()
+    one_pass = time.perf_counter() - t0
+    assert ping_id == 7 and before > 0.2 * one_pass      # an estimate before any pass
+    t0 = time.perf_counter()
+    session.handle(("step",))
+    took = time.perf_counter() - t0
+    session.worked(took)                               # as serve() tells it
+    session.handle(("ping", 8))
+    assert events.of("pong")[-1] == (8, session.work_s()) and session.work_s() >= took
+
+
+def test_set_aside_runs_go_to_the_host_and_a_new_session_can_undo_them():
+    import pickle
+
+    import numpy as np
+
+    from bpviz.engine import Config
+    from bpviz.training import TrainingSession
+    config = Config.preset("gaussian-clouds")
+    events = Recorder()
+    first = TrainingSession(config, events, checkpoints=True)
+    for _ in range(3):
+        first.handle(("step",))
+    weights = [W.copy() for W in first.trainer.network.weights]
+    first.handle(("reset",))
+    entry, = events.of("set_aside")
+    entry = pickle.loads(pickle.dumps(entry))          # as it crosses to the window's process
+    # a session carrying on elsewhere, from the reset state, with that run
+    later = Recorder()
+    second = TrainingSession(config, later, undo=[entry])
+    second.handle(("undo",))
+    assert "nothing to undo" not in " ".join(later.of("failed"))
+    snap = later.of("snapshot")[-1]
+    assert snap.pass_count == 3 and "undone (reset)" in snap.message
+    assert all(np.array_equal(a, b) for a, b in zip(snap.weights, weights))
+    first.handle(("undo",))
+    assert events.of("set_aside")[-1] is None          # the host's copy goes too

@@ -1,7 +1,7 @@
 """The command line: ``bpviz`` (the desktop app) and its headless commands.
 
 One module per command (``train``, ``gradcheck``, ``inspect``, ``snapshot`` with ``export``,
-``code``, ``bench``, and ``window`` for the app), each declaring its options with ``add_parser``
+``code``, ``bench``, ``lessons``, and ``window`` for the app), each declaring its options with ``add_parser``
 and running with its ``cmd_*`` function; ``common`` holds what they share (exit codes, argument
 types, the options of a run).
 
@@ -18,7 +18,7 @@ import os
 import sys
 
 from .common import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OK, Parser, UsageError, config_from_args
-from .window import cmd_app
+from .window import add_app_options, cmd_app
 
 __all__ = ["EXIT_OK", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "UsageError", "build_parser",
            "config_from_args", "main"]
@@ -28,14 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     # the commands' modules import the engine, and with it numpy: not before main() has set the
     # number of BLAS threads
     from .. import __version__
-    from . import bench, code, gradcheck, inspect, snapshot, train
+    from . import bench, code, gradcheck, inspect, lessons, snapshot, train
     p = Parser(prog="bpviz", description="See backpropagation happen, number by number.")
     p.add_argument("--version", action="version", version=f"bpviz {__version__}")
+    add_app_options(p)
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for command in (train, gradcheck, snapshot, code, bench):
         command.add_parser(sub)
     snapshot.add_export_parser(sub)
     inspect.add_parser(sub)
+    lessons.add_parser(sub)
     return p
 
 

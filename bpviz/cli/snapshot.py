@@ -166,6 +166,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--size", type=window_size, default=(1600, 1000), metavar="WxH")
     s.add_argument("--lesson", type=number(int, 1, name="lesson"), metavar="N",
                    help="show lesson N (its own set-up) in the Lessons panel")
+    s.add_argument("--lessons", metavar="DIR",
+                   help="also load the lessons in DIR, after bpviz's own (a teacher's folder); "
+                        "--lesson counts them after bpviz's own")
     s.add_argument("--out", required=True, metavar="FILE.png")
     s.set_defaults(func=cmd_snapshot)
 
@@ -192,9 +195,14 @@ def cmd_snapshot(args) -> int:
             raise ConfigError(f"--select {layer}:{index}: the network has layers "
                               f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
     lesson = getattr(args, "lesson", None)
-    if lesson is not None:
-        from ..lessons import check_lesson_number
-        check_lesson_number(lesson)
+    folder = getattr(args, "lessons", None) or getattr(args, "app_lessons", None)
+    from ..lessons import check_lesson_number, load_lessons, set_teacher_folder
+    set_teacher_folder(folder)                   # ConfigError for a folder that is not there
+    if lesson is not None or folder is not None:
+        if lesson is not None:
+            check_lesson_number(lesson)          # one line naming a refused file, if any
+        for refusal in load_lessons()[1]:        # the picture is taken: say what was left out
+            print(f"bpviz snapshot: lesson file not loaded: {refusal}", file=sys.stderr)
     epochs = args.epochs if args.epochs is not None else 0
     from ..engine.fileset import write_file
     from ..ui.formats import png_bytes

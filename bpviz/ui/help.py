@@ -5,7 +5,9 @@ and close buttons a dock has) and its What's This text. A click on "?", or Shift
 keyboard focus is inside a panel, opens a :class:`HelpPopup` next to that panel: a small window
 that stays open while the learner goes on working. Shift+F1 with the focus elsewhere enters
 Qt's What's This mode: the next click on a panel shows its text. :class:`GlossaryDialog` lists the
-glossary's terms with a filter box. The texts are data (:mod:`bpviz.helptext`).
+glossary's terms with a filter box. The texts are data (:mod:`bpviz.helptext`), shown as text:
+every one goes through :func:`~bpviz.ui.safe_text.safe_html` (no image, link or style sheet in
+them makes Qt read a file) into views that load nothing and follow no link.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import html
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWidget, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QSplitter, QStyle,
-                               QTextBrowser, QToolButton, QVBoxLayout, QWhatsThis, QWidget)
+                               QToolButton, QVBoxLayout, QWhatsThis, QWidget)
 
 from .. import helptext
 from ..engine.errors import BpvizError
+from .safe_text import TextOnlyBrowser, safe_html
 
 
 FLOAT_MIN = (960, 600)      # a panel floated from its title bar opens at least this large
@@ -91,8 +94,7 @@ class HelpPopup(QDialog):
         self.setAttribute(Qt.WA_ShowWithoutActivating, False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
-        self.browser = QTextBrowser()
-        self.browser.setOpenExternalLinks(False)
+        self.browser = TextOnlyBrowser()
         self.browser.setMinimumSize(380, 220)
         lay.addWidget(self.browser)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
@@ -107,7 +109,7 @@ class HelpPopup(QDialog):
         otherwise under ``near`` (the "?" button)."""
         self.panel = panel
         self.setWindowTitle(f"{title} — what it shows")
-        self.browser.setHtml(f"<h3>{html.escape(title)}</h3>{text}")
+        self.browser.setHtml(safe_html(f"<h3>{html.escape(title)}</h3>{text}"))
         if near is not None:
             screen = QApplication.screenAt(near) or QApplication.primaryScreen()
             area = screen.availableGeometry()
@@ -145,7 +147,7 @@ class GlossaryDialog(QDialog):
         split = QSplitter(Qt.Horizontal)
         self.list = QListWidget()
         self.list.currentItemChanged.connect(self._show)
-        self.browser = QTextBrowser()
+        self.browser = TextOnlyBrowser()
         split.addWidget(self.list)
         split.addWidget(self.browser)
         split.setSizes([220, 520])
@@ -206,12 +208,12 @@ class GlossaryDialog(QDialog):
         if item is None:
             return
         term = item.data(Qt.UserRole)
-        self.browser.setHtml(
+        self.browser.setHtml(safe_html(
             f"<h3>{html.escape(term.name)}</h3>"
             f'<p style="font-family: serif; font-size: 12pt; background: #f1f5f9; '
             f'padding: 6px">{term.formula}</p><p>{term.text}</p>'
             + (f'<p style="color:#64748b">Also: {html.escape(", ".join(term.also))}</p>'
-               if term.also else ""))
+               if term.also else "")))
 
 
 class HelpDesk(QObject):
@@ -226,6 +228,9 @@ class HelpDesk(QObject):
             self.error = ""
         except BpvizError as e:
             self.texts, self.error = {}, f"The help texts could not be read: {e}"
+        except Exception as e:       # noqa: BLE001 - the file is untrusted: say so, carry on
+            self.texts, self.error = {}, (f"The help texts could not be read: "
+                                          f"{type(e).__name__}: {e}")
         self.popup = HelpPopup(window)
         self.glossary_dialog: GlossaryDialog | None = None
         self.title_bars: dict[str, HelpTitleBar] = {}
@@ -240,7 +245,7 @@ class HelpDesk(QObject):
         dock.setTitleBarWidget(bar)
         self.title_bars[name] = bar
         title, text = self._text(name)
-        dock.setWhatsThis(f"<b>{html.escape(title)}</b>{text}")
+        dock.setWhatsThis(safe_html(f"<b>{html.escape(title)}</b>{text}"))
 
     def _text(self, name: str) -> tuple[str, str]:
         entry = self.texts.get(name)
@@ -284,6 +289,8 @@ class HelpDesk(QObject):
                 terms, error = helptext.glossary(), ""
             except BpvizError as e:
                 terms, error = [], f"The glossary could not be read: {e}"
+            except Exception as e:   # noqa: BLE001 - the file is untrusted: say so, carry on
+                terms, error = [], f"The glossary could not be read: {type(e).__name__}: {e}"
             self.glossary_dialog = GlossaryDialog(self.window, terms, error)
         self.glossary_dialog.show()
         self.glossary_dialog.raise_()

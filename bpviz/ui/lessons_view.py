@@ -7,21 +7,28 @@ history) is saved to a temporary file before the first lesson changes anything a
 when they leave, and the speed, the step mode, what the diagram shows and the layout of the panels
 are put back as they were. Progress (which lessons are done, the last one open) and a dismissed
 first-launch offer are remembered in the window's settings.
+
+Lesson files may come from a teacher's folder: their text is shown as text. The Markdown goes
+through :func:`~bpviz.ui.safe_text.safe_html` (no image, link or raw HTML reaches Qt, which would
+read the file it names), and the title, task and "done" words are plain text.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QPainter, QPen, QTextDocument
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ..lessons import (Context, Lesson, Observed, all_done, lesson_config, load_lessons,
                        render)
+from .safe_text import safe_html, to_plain
 
 FRAME_COLOR = QColor("#f59e0b")
 FRAME_WIDTH = 4
@@ -162,11 +169,13 @@ class LessonsPanel(QWidget):
         self.chooser.activated.connect(self.open_lesson)
         layout.addWidget(self.chooser)
         self.title_label = QLabel()
+        self.title_label.setTextFormat(Qt.PlainText)
         self.title_label.setWordWrap(True)
         self.title_label.setStyleSheet("font-size: 15pt; font-weight: 600; color: #0f172a;")
         layout.addWidget(self.title_label)
         self.text_label = QLabel()
-        self.text_label.setTextFormat(Qt.MarkdownText)
+        self.text_label.setTextFormat(Qt.RichText)      # what lesson_html() makes of the Markdown
+        self.text_label.setOpenExternalLinks(False)
         self.text_label.setWordWrap(True)
         self.text_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.text_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -184,8 +193,10 @@ class LessonsPanel(QWidget):
         task_layout.setContentsMargins(8, 6, 8, 6)
         heading = QLabel("<b>Your turn</b>")
         self.task_label = QLabel()
+        self.task_label.setTextFormat(Qt.PlainText)
         self.task_label.setWordWrap(True)
         self.status_label = QLabel()
+        self.status_label.setTextFormat(Qt.RichText)
         self.status_label.setWordWrap(True)
         task_layout.addWidget(heading)
         task_layout.addWidget(self.task_label)
@@ -193,6 +204,7 @@ class LessonsPanel(QWidget):
         task.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         layout.addWidget(task)
         self.note_label = QLabel()
+        self.note_label.setTextFormat(Qt.PlainText)
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("color: #64748b;")
         self.note_label.hide()
@@ -214,12 +226,16 @@ class LessonsPanel(QWidget):
         row.addWidget(self.leave_button)
         layout.addLayout(row)
         self.refused_label = QLabel()
+        self.refused_label.setTextFormat(Qt.PlainText)
         self.refused_label.setWordWrap(True)
         self.refused_label.setStyleSheet("color: #b91c1c;")
         self.refused_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         if self.refused:
             self.refused_label.setText("Lesson files not loaded:\n" +
                                        "\n".join(str(r) for r in self.refused))
+            QTimer.singleShot(0, lambda: self.window.statusBar().showMessage(
+                f"{len(self.refused)} lesson file(s) could not be loaded: the Lessons panel says "
+                f"why", 15000))
         else:
             self.refused_label.hide()
         layout.addWidget(self.refused_label)
@@ -658,7 +674,7 @@ class LessonsPanel(QWidget):
         self._shown_seq = None if ctx.snapshot is None else ctx.snapshot.seq
         k = self._index
         self.title_label.setText(f"{k + 1}. {render(lesson.title, ctx)}")
-        self.text_label.setText(render(lesson.text, ctx))
+        self.text_label.setText(lesson_html(render(lesson.text, ctx)))
         self.task_label.setText(render(lesson.task, ctx))
         self.back_button.setEnabled(k > 0)
         self.next_button.setEnabled(k + 1 < len(self.lessons))
@@ -672,7 +688,7 @@ class LessonsPanel(QWidget):
                 self.lessonDone.emit(k)
         if self._done:
             more = k + 1 < len(self.lessons)
-            words = render(lesson.done, ctx) if lesson.done else ""
+            words = html.escape(render(lesson.done, ctx)) if lesson.done else ""
             self.status_label.setText(f"<b style='color:#15803d'>✓ Done.</b> {words}"
                                       + (" <b>On to the next lesson ▶</b>" if more else
                                          " That was the last lesson."))
@@ -699,14 +715,20 @@ class LessonsPanel(QWidget):
 
     def shown_text(self) -> str:
         """The lesson's text as the learner reads it (plain text)."""
-        doc = QTextDocument()
-        doc.setMarkdown(self.text_label.text())
-        return doc.toPlainText()
+        return to_plain(self.text_label.text())
 
     def status_text(self) -> str:
-        doc = QTextDocument()
-        doc.setHtml(self.status_label.text())
-        return doc.toPlainText()
+        return to_plain(self.status_label.text())
+
+    def refused_text(self) -> str:
+        """What the panel says about the lesson files it could not load ("" when none)."""
+        return self.refused_label.text() if self.refused else ""
+
+
+@lru_cache(maxsize=16)
+def lesson_html(markdown: str) -> str:
+    """A lesson's Markdown as rich text that makes Qt read no file (see ``safe_text``)."""
+    return safe_html(markdown, markdown=True)
 
 
 def _nearest_speed(speed):

@@ -16,11 +16,12 @@ from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractSlider, QApplication, QComboBox, QDockWidget,
                                QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QScrollArea, QStyle, QToolBar, QWidget)
+                               QProgressDialog, QPushButton, QScrollArea, QStyle, QToolBar,
+                               QWidget)
 
 from .. import __version__
 from ..engine.config import Config
@@ -72,6 +73,7 @@ STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase"
 # over about 20 seconds, each pass played phase by phase.
 DEFAULT_SPEED = 10
 UNDO_SHOWN_MS = 30000       # how long the "Undo" offer stays in the status bar
+STOP_WAIT_S = 0.5           # closing waits this long for training before it shows that it waits
 
 SHORTCUTS = [
     ("Space", "play / pause"), ("S or →", "one step (see Step by)"),
@@ -133,6 +135,7 @@ class MainWindow(QMainWindow):
         self.session_path: str | None = None
         self._saved_pass: int | None = None      # pass count when last saved/opened
         self._message_box: QMessageBox | None = None
+        self._save_progress: QProgressDialog | None = None
         self._closing = False
         self._running = False
         self.speed = self._remembered_speed()
@@ -691,16 +694,66 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.Discard
 
     def open_session(self, path: str) -> None:
-        """Open a session file; a file that cannot be used is refused and nothing changes."""
-        self.pause()
+        """Open a session file; a file that cannot be used is refused and nothing changes (not
+        even whether training plays: the training session pauses once it has opened it)."""
         self.host.openSessionRequested.emit(str(path))
 
-    def save_session(self, path: str) -> None:
-        """Save the session (written atomically by the worker, which owns the trainer)."""
+    def save_session(self, path: str) -> str:
+        """Save the session (written atomically by the worker, which owns the trainer); returns
+        the path it is saved to."""
         path = str(path)
         if not path.endswith(".bpviz"):
             path += ".bpviz"
         self.host.saveSessionRequested.emit((path, self.session_extra()))
+        return path
+
+    def save_and_wait(self, path: str) -> bool:
+        """Pause, save the session and wait until it is on disk, showing progress while the
+        window goes on (there is no time limit: a slow disk is waited for). True once saved;
+        False when it failed (the window says why) or the wait was cancelled."""
+        self.pause()
+        target = str(path) if str(path).endswith(".bpviz") else f"{path}.bpviz"
+        outcome: dict = {}
+        loop = QEventLoop(self)
+        progress = QProgressDialog(f"Saving the session to {target}…", "Cancel", 0, 0, self)
+        progress.setWindowTitle("Saving the session")
+        progress.setWindowModality(Qt.WindowModal)
+        progress.setMinimumDuration(0)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+
+        def on_saved(payload):
+            if payload[0] == target:
+                outcome["saved"] = True
+                loop.quit()
+
+        def on_failed(where, why):
+            if where == target:
+                outcome["failed"] = why
+                loop.quit()
+        self.host.saved.connect(on_saved)
+        self.host.saveFailed.connect(on_failed)
+        progress.canceled.connect(loop.quit)
+        self._save_progress = progress
+        try:
+            self.save_session(target)
+            progress.show()
+            loop.exec()
+        finally:
+            self._save_progress = None
+            self.host.saved.disconnect(on_saved)
+            self.host.saveFailed.disconnect(on_failed)
+            progress.close()
+            progress.deleteLater()
+        if outcome.get("saved"):
+            return True
+        if "failed" not in outcome:
+            self.statusBar().showMessage(f"still saving {target}: nothing else was done", 10000)
+        return False
+
+    def save_progress(self) -> QProgressDialog | None:
+        """The progress of a save the window waits for, while it shows."""
+        return self._save_progress
 
     @Slot(object)
     def _on_saved(self, payload) -> None:
@@ -729,10 +782,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def save_session_dialog(self, wait: bool = False) -> bool:
+        """Ask where, then save; with ``wait``, only True once the session is on disk."""
         path, _ = QFileDialog.getSaveFileName(self, "Save session", self.session_path or
                                               "session.bpviz", "bpviz sessions (*.bpviz)")
         if not path:
             return False
+        if wait:
+            return self.save_and_wait(path)
         self.save_session(path)
         return True
 
@@ -931,11 +987,35 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.paint_timer.stop()
         QApplication.instance().removeEventFilter(self._arrow_filter)
+        self.host.stop(threads_s=STOP_WAIT_S)
+        if self.host.alive():             # a long pass: waited for, never left running
+            self._wait_for_training()
         self.host.stop()
         self.surface.stop()
         self.network.stop()
 
+    def _wait_for_training(self) -> None:
+        """Show that closing waits for training to finish the work in hand, and wait."""
+        progress = QProgressDialog("Waiting for training to finish the pass in progress…",
+                                   None, 0, 0, self)
+        progress.setWindowTitle("Closing")
+        progress.setWindowModality(Qt.WindowModal)
+        progress.setMinimumDuration(0)
+        progress.show()
+        loop = QEventLoop(self)
+        timer = QTimer(self)
+        timer.setInterval(50)
+        timer.timeout.connect(lambda: self.host.alive() or loop.quit())
+        timer.start()
+        loop.exec()
+        timer.stop()
+        progress.close()
+        progress.deleteLater()
+
     def closeEvent(self, event) -> None:
+        if self._save_progress is not None or (self._closing and self.host.alive()):
+            event.ignore()              # already saving, or waiting for training, to close
+            return
         if not self._closing and not self.confirm_discard("Quit"):
             event.ignore()
             return
