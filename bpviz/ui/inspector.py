@@ -900,12 +900,12 @@ class InspectorPanel(QWidget):
             else:
                 note += " Δw: the last update, which led to these weights."
             if snap.l2:
-                note += f" Δw includes the L2 decay λ = {snap.l2:g}."
+                note += f" Δw includes the L2 decay λ = {fmt(snap.l2)}."
             if r.fd is None:
                 note += " Finite differences: computed when training is paused" + \
                         ("" if snap.running else " (too costly for this network)") + "."
             else:
-                note += (f" Finite differences (five-point, h = {r.fd.h:g}): worst relative error "
+                note += (f" Finite differences (five-point, h = {fmt(r.fd.h)}): worst relative error "
                          f"{fmt(r.fd.worst)}.")
                 if r.fd.skipped:
                     note += f" {r.fd.skipped} weights with the smallest gradients not checked."
