@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import queue
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,7 +62,16 @@ STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
 # Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
 SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
-PHASED_AT = 10              # at this speed and below every pass plays its phases, one snapshot each
+PHASED_AT = 1               # at this speed and below, with a phase pace chosen, every pass plays
+                            # its phases, one snapshot each, each held for the pace
+SHOWN_AT = 10               # at this speed and below every pass is shown in every panel: playing
+                            # waits for the window's paint of each snapshot
+# Seconds each phase of a pass is held while playing phase by phase: long enough to read the
+# banner's first line, the phase's name (five to eight words: about a second at a reading pace),
+# and with "slow" its formula too. A pass of the classic network has 7 phases: 8.4 s at "medium".
+PHASE_PACES = {"slow": 2.4, "medium": 1.2, "fast": 0.6}
+TRAIN_NOW_EVERY_S = 0.25    # at full speed the training loss at the current weights is measured
+                            # at most this often (and never for more than a tenth of the time)
 EVERY_PASS_AT = 60          # at this speed and below every pass is published as a snapshot
 CATCH_UP_S = 0.5            # paced playing that falls this far behind starts counting afresh
 UNDO_DEPTH = 8              # runs set aside by a re-initialisation that Undo can bring back,
@@ -95,8 +104,8 @@ class RunRecord:
                        new_pass_positions=passes[:, 0], new_pass_losses=passes[:, 1])
 
 
-COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "reset", "rebuild",
-            "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
+COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "pace", "reset",
+            "rebuild", "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
             "painted", "query", "ping", "shutdown")
 
 
@@ -114,7 +123,8 @@ class TrainingSession:
     """
 
     def __init__(self, config: Config, emit, *, chunk_ms: float = 8.0, max_fps: float = 30.0,
-                 speed: float | None = None, paced_by_paint: bool = False,
+                 speed: float | None = None, pace: float | None = None,
+                 paced_by_paint: bool = False,
                  checkpoints: bool = False, dataset=None, state: dict | None = None,
                  note: str = "", undo: list | None = None):
         self.emit = emit
@@ -128,6 +138,9 @@ class TrainingSession:
         self.pinned: int | None = 0
         self.trajectory: Trajectory | None = None
         self.speed: float | None = speed     # passes per second while playing; None: max
+        # seconds each phase is held while playing at PHASED_AT or slower (None: passes play
+        # whole); a window that paces by paint holds each phase itself, then says it painted it
+        self.pace: float | None = pace
         self.step_mode = "pass"              # what Step does: one of STEP_MODES
         self.painted_seq: int | None = 0 if paced_by_paint else None
         self._wake_at: float | None = None   # when playing next needs a tick (None: idle)
@@ -148,6 +161,12 @@ class TrainingSession:
         self._plan: list[Phase] | None = None   # phases of the pass being walked (phase mode)
         self._phase: Phase | None = None        # the phase the last snapshot showed
         self._pass_trace = None                 # full trace of the pass being walked
+        self._walk_from = None                  # (trace, its weights) shown before the walk
+        self._weights_version = 0               # counts changes of the weights not made by a pass
+        self._train_now = None                  # ((version, pass), loss, accuracy) last measured
+        self._train_now_due = 0.0               # at full speed, when it may be measured again
+        self._stepped = None                    # (weights key, (sample, loss before, after)) of
+                                                # the last one-sample step
         self._checkpoints: OrderedDict = OrderedDict()   # snapshot seq → trainer state
         self._checkpoint_bytes = 0
         self._checkpoint_size: int | None = None   # bytes of one, as last measured
@@ -207,9 +226,12 @@ class TrainingSession:
         self._publish(force=True)
 
     def cmd_pause(self) -> None:
+        """Pause; a pass being played phase by phase is left (nothing of it was applied), so
+        that the panels show the last whole pass, as the learner chose to see it."""
         if not self.running:
             return
         self._pause_quietly()
+        self._end_phases()
         self._publish(force=True)
 
     def cmd_run_epochs(self, epochs: int) -> None:
@@ -225,6 +247,16 @@ class TrainingSession:
         self.speed = None if speed is None else float(speed)
         if self.running:
             self._begin_playing()
+
+    def cmd_pace(self, pace) -> None:
+        """Seconds each phase is held while playing at ``PHASED_AT`` passes a second or slower
+        (None: passes play whole); takes effect at once."""
+        self.pace = None if pace is None else float(pace)
+        if self.running:
+            walking = self._phase is not None
+            self._begin_playing()
+            if walking and not self._phased():
+                self._publish(force=True)       # the banner goes at once
 
     def cmd_step(self) -> None:
         """One step of the current granularity (one training sample, a pass over the next
@@ -258,7 +290,6 @@ class TrainingSession:
         if mode != "phase" and self._plan is not None:
             self._end_phases()
             if not self.running:
-                self._preview_trace()
                 self._publish(force=True)
 
     def cmd_reset(self) -> None:
@@ -335,6 +366,7 @@ class TrainingSession:
             else:
                 net.biases[layer][j] = value
         self.trajectory.record(net, t.pass_count, force=True)
+        self._weights_version += 1
         self._end_phases()
         if not self.running:
             self._preview_trace()
@@ -396,8 +428,11 @@ class TrainingSession:
             self._publish(force=True)
 
     def cmd_painted(self, seq: int) -> None:
-        """The window has painted snapshot ``seq`` (slow playing waits for this)."""
+        """The window has painted snapshot ``seq`` (slow playing waits for this); for a phase,
+        it has shown it for the pace, and the next phase is due now."""
         self.painted_seq = int(seq)
+        if self.running and self._phased():
+            self._wake_at = time.perf_counter()
 
     def cmd_query(self, query_id: int, name: str, *args) -> None:
         """Answer a question about the run with ``("answer", (query_id, value))``: ``"history"``
@@ -569,15 +604,23 @@ class TrainingSession:
         return self.speed if self._stop_at_epoch is None else None
 
     def _phased(self) -> bool:
-        """Whether playing walks every pass phase by phase (slow enough to see it)."""
+        """Whether playing walks every pass phase by phase: a phase pace is chosen and the
+        speed is ``PHASED_AT`` or slower. A pass then takes as long as its phases, each held
+        for the pace: the pace, not the speed, sets how fast it goes."""
         speed = self._paced()
-        return speed is not None and speed <= PHASED_AT
+        return speed is not None and speed <= PHASED_AT and self.pace is not None
 
     def speed_units(self) -> int:
         """What paced playing counts: the phases of a pass when phased, else passes (1)."""
         if not self._phased():
             return 1
         return len(phase_plan(self.trainer.network, 1))
+
+    def units_per_second(self) -> float | None:
+        """Phases (when phased) or passes per second while playing; None at full speed."""
+        if self._phased():
+            return 1.0 / self.pace
+        return self._paced()
 
     def _pause_quietly(self) -> None:
         self.running = False
@@ -605,10 +648,18 @@ class TrainingSession:
         are due by now, publish, and sleep until the next one is due."""
         speed = self._paced()
         units = self.speed_units()
-        rate = speed * units
+        rate = self.units_per_second()
         now = time.perf_counter()
         painted = self.painted_seq
-        if speed <= PHASED_AT and painted is not None and painted < self._seq:
+        if units > 1 and painted is not None:
+            # a window holds each phase for the pace and says when it is done: the next phase
+            # is due then (cmd_painted wakes the loop), not by this clock
+            self._wake_at = None
+            if painted >= self._seq:
+                self._step_phase()
+                self._pace_done += 1
+            return
+        if speed <= SHOWN_AT and painted is not None and painted < self._seq:
             # the window has not shown the last snapshot yet: look again shortly, and start
             # counting afresh from here so that no burst follows
             self._pace_t0 = now - self._pace_done / rate
@@ -640,6 +691,7 @@ class TrainingSession:
         """Advance one phase of the current pass; the update phase runs the real pass."""
         t = self.trainer
         if self._plan is None:
+            self._walk_from = (self._last_trace, self._trace_params)
             idx = t.peek_batch()
             X, T = (t.X, t.T) if idx is None else (t.X[idx], t.T[idx])
             self._pass_trace = t.network.backprop(X, T)
@@ -669,10 +721,14 @@ class TrainingSession:
         return f"one sample: trained on training sample {index}{label}"
 
     def _end_phases(self) -> None:
-        """Leave a pass walked phase by phase; nothing of it was applied."""
+        """Leave a pass walked phase by phase; nothing of it was applied, and the panels show
+        again what they showed before it (the last whole pass)."""
+        if self._plan is not None and self._walk_from is not None:
+            self._last_trace, self._trace_params = self._walk_from
         self._plan = None
         self._phase = None
         self._pass_trace = None
+        self._walk_from = None
 
     def _run_pass(self, samples: int | None = None):
         t = self.trainer
@@ -686,6 +742,11 @@ class TrainingSession:
             return result
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        if samples == 1:        # that sample's loss at the weights before the step and after it
+            index = int(result.indices[0]) if result.indices is not None else 0
+            after, _ = t.evaluate(t.X[index:index + 1], t.T[index:index + 1], None)
+            self._stepped = ((self._weights_version, t.pass_count),
+                             (index, float(result.trace.loss), after))
         self._phase = None
         self._pass_log.append(t.pass_count, position, result.trace.loss)
         self.trajectory.record(t.network, t.pass_count)
@@ -695,6 +756,7 @@ class TrainingSession:
         """A trace at the current weights (no update) so a paused window shows real deltas;
         returns the samples it was computed on."""
         t = self.trainer
+        self._weights_version += 1      # they may have changed without a pass (taken back)
         per_sample = 3 * 8 * sum(t.network.sizes)          # z, a and δ of every layer
         n = min(len(t.X), PREVIEW_SAMPLES, max(1, PREVIEW_BYTES // per_sample))
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
@@ -727,6 +789,34 @@ class TrainingSession:
             self._last_checkpoint = now
             self.emit("checkpoint", (replace(self.config), cp))
 
+    def _train_now_values(self) -> tuple[float, float, int]:
+        """(loss, accuracy, pass) of the whole training set at the current weights, measured
+        afresh when the weights changed. While playing it is measured for at most a tenth of
+        the time, and at full speed at most every TRAIN_NOW_EVERY_S: the values may then belong
+        to an earlier pass, which the third value names."""
+        t = self.trainer
+        key = (self._weights_version, t.pass_count)
+        kept = self._train_now
+        if kept is not None and kept[0] == key:
+            return kept[1], kept[2], key[1]
+        now = time.perf_counter()
+        if kept is not None and self.running and now < self._train_now_due:
+            return kept[1], kept[2], kept[0][1]
+        with np.errstate(all="ignore"):
+            loss, acc = t.evaluate(t.X, t.T, t.labels)
+        took = time.perf_counter() - now
+        self._train_now = (key, loss, acc)
+        self._train_now_due = now + max(10 * took,
+                                        TRAIN_NOW_EVERY_S if self._paced() is None else 0.0)
+        return loss, acc, key[1]
+
+    def _stepped_losses(self) -> tuple[int, float, float] | None:
+        """(sample, its loss before, after) when the weights are those a one-sample step left."""
+        if self._stepped is None:
+            return None
+        key, losses = self._stepped
+        return losses if key == (self._weights_version, self.trainer.pass_count) else None
+
     def _publish(self, force: bool = False, message: str = "",
                  rewound_to: float | None = None, stepped_sample: int | None = None) -> None:
         now = time.perf_counter()
@@ -756,7 +846,8 @@ class TrainingSession:
             history_from=self._history_sent, aids=self._aids,
             bounds=self._bounds, pinned=self.pinned, message=message, phase=self._phase,
             trajectory=self.trajectory if send_path else None, rewound_to=rewound_to,
-            stepped_sample=stepped_sample)
+            stepped_sample=stepped_sample, stepped_losses=self._stepped_losses(),
+            train_now=self._train_now_values())
         self._keep_checkpoint(snap.seq)
         self._passes_sent = t.pass_count
         self._history_sent = t.history.end_epoch

@@ -45,7 +45,7 @@ START_TIMEOUT_S = 60.0      # a training process that has not said it is ready b
 STOP_S = 3.0                # closing waits this long (or the allowance) for training to end
 UNDO_DEPTH = 8              # runs set aside that a carried-on session keeps for Undo
 NOT_PINGED = ("painted", "ping", "shutdown")    # commands that need no answer
-REPLAYED = ("speed", "step_mode", "pin")   # settings a session carried on elsewhere is told again
+REPLAYED = ("speed", "pace", "step_mode", "pin")   # settings a session carried on elsewhere is told again
 
 
 def processes_enabled() -> bool:

@@ -37,6 +37,17 @@ class Phase:
     def label(self) -> str:
         return f"phase {self.index + 1}/{self.total} · {self.title}"
 
+    @property
+    def weights_index(self) -> int | None:
+        """The weights array whose edges this phase works on: ``W[l]`` (index l − 1) going
+        forward through layer l, ``W[l + 1]`` (index l) carrying the error signals back to layer
+        l; None for the phases of a single layer or of every layer."""
+        if self.kind == FORWARD:
+            return self.layer - 1
+        if self.kind == HIDDEN_DELTA:
+            return self.layer
+        return None
+
 
 def _sup(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))

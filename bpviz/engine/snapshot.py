@@ -124,6 +124,15 @@ class Snapshot:
     trajectory_passes: np.ndarray | None = None
     rewound_to: float | None = None          # the run went back to this fractional epoch
     stepped_sample: int | None = None        # the one training sample a single-sample Step used
+    # the weights are those a one-sample step left: (that sample, its loss at the weights before
+    # the step, its loss at the weights after it)
+    stepped_losses: tuple[int, float, float] | None = None
+    # the whole training set's loss and accuracy at ``weights`` (NaN accuracy for regression),
+    # measured when the weights of pass ``train_now_pass`` were current (while training fast it
+    # may be an earlier pass than ``pass_count``)
+    train_loss_now: float = float("nan")
+    train_accuracy_now: float = float("nan")
+    train_now_pass: int = -1
     diverged: str | None = None
     message: str = ""
     # the update fields hold the Δw of a real last update: False before the first pass, after
@@ -225,11 +234,15 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
                   bounds=None, boundary_resolution: int = 60, map_resolution: int = 16,
                   pinned: int | None = None, message: str = "", trajectory=None,
                   phase: Phase | None = None, rewound_to: float | None = None,
-                  stepped_sample: int | None = None, aids=None) -> Snapshot:
+                  stepped_sample: int | None = None, aids=None,
+                  stepped_losses: tuple[int, float, float] | None = None,
+                  train_now: tuple[float, float, int] | None = None) -> Snapshot:
     """Copy what the window shows out of ``trainer``; ``trace`` is the last pass's (or None).
 
     ``trajectory`` (a Trajectory), when given, is copied into the snapshot as well. ``aids``, when
     given, is a :func:`drawing_aids` pair to carry instead of computing it over ``bounds``.
+    ``train_now``: (loss, accuracy, pass) of the whole training set at the weights of that pass
+    (measured here, at the current weights, when not given).
     """
     net = trainer.network
     L = net.n_layers
@@ -262,6 +275,10 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         derived = False
     boundary, maps = aids if aids is not None else drawing_aids(net, bounds, boundary_resolution,
                                                                  map_resolution)
+    if train_now is None:
+        with np.errstate(all="ignore"):
+            train_now = (*trainer.evaluate(trainer.X, trainer.T, trainer.labels),
+                         trainer.pass_count)
     sample = None
     if pinned is not None and 0 <= pinned < len(trainer.X):
         sample = sample_values(tw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned)
@@ -300,6 +317,10 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         trajectory=None if trajectory is None else frozen(trajectory.points),
         trajectory_passes=None if trajectory is None else frozen(trajectory.passes),
         phase=phase, rewound_to=rewound_to, stepped_sample=stepped_sample,
+        stepped_losses=None if stepped_losses is None else (
+            int(stepped_losses[0]), float(stepped_losses[1]), float(stepped_losses[2])),
+        train_loss_now=float(train_now[0]), train_accuracy_now=float(train_now[1]),
+        train_now_pass=int(train_now[2]),
         made_at=time.perf_counter(),
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
         has_update=has_update, signals_derived=derived, compact=compact,

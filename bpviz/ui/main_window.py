@@ -11,6 +11,7 @@ panel.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import replace
@@ -29,7 +30,7 @@ from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
 from ..engine.snapshot import Snapshot
-from ..training import PHASED_AT, SPEEDS
+from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
 from ..worker import WorkerHost
 from .boundary_view import BoundaryView
 from .code_view import CodePanel
@@ -70,8 +71,11 @@ STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase"
               ("one epoch", "epoch")]
 # The speed a new user starts at: the classic example's loss comes within 10% of where 1,000
 # epochs take it after about 180 epochs, so at 10 passes a second a learner watches it converge
-# over about 20 seconds, each pass played phase by phase.
+# over about 20 seconds, every pass shown. At PHASED_AT passes a second the passes play phase by
+# phase, each phase held for the Phases box's pace (see PHASE_PACES).
 DEFAULT_SPEED = 10
+PACES = [("off", None)] + [(name, seconds) for name, seconds in PHASE_PACES.items()]
+DEFAULT_PACE = "medium"
 UNDO_SHOWN_MS = 30000       # how long the "Undo" offer stays in the status bar
 STOP_WAIT_S = 0.5           # closing waits this long for training before it shows that it waits
 
@@ -139,9 +143,15 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._running = False
         self.speed = self._remembered_speed()
+        self.pace_name = self._remembered_pace()
+        # the clock that times how long a phase played while training stays on screen (a test
+        # may put its own here)
+        self.clock = time.perf_counter
+        self._held: tuple[int, float] | None = None      # (seq, since when) of a phase on show
 
         # playing slowly waits for this window's paint of each snapshot
         self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed,
+                                                         pace=self.phase_pace(),
                                                          paced_by_paint=True))
         self.network = NetworkView()
         self.surface = SurfaceView()
@@ -306,14 +316,29 @@ class MainWindow(QMainWindow):
             self.speed_box.addItem(speed_label(speed), speed)
         self.speed_box.setCurrentIndex(SPEEDS.index(self.speed))
         self.speed_box.setToolTip(
-            f"Passes per second while playing. At {PHASED_AT} and below every pass is shown, "
-            f"and each plays its phases on the diagram: forward through the layers, the loss, "
-            f"the deltas from the output back, the gradients, the update. 'max' trains as fast "
-            f"as the machine goes.")
+            f"Passes per second while playing. At {SHOWN_AT} and below every pass is shown in "
+            f"every panel; at {PHASED_AT}, unless Phases is off, each pass plays its phases on "
+            f"the diagram at the pace Phases sets. 'max' trains as fast as the machine goes.")
         self.speed_box.currentIndexChanged.connect(self._on_speed)
         tb.addWidget(QLabel("  Speed: "))
         tb.addWidget(self.speed_box)
         tb.addWidget(QLabel(" passes/s"))
+        self.pace_box = QComboBox()
+        for name, seconds in PACES:
+            self.pace_box.addItem(name, seconds)
+            if seconds is not None:
+                self.pace_box.setItemData(self.pace_box.count() - 1,
+                                          f"each phase held {seconds:g} s", Qt.ToolTipRole)
+        self.pace_box.setCurrentIndex(self.pace_box.findText(self.pace_name))
+        self.pace_box.setToolTip(
+            f"Phases: at {PHASED_AT} pass a second each pass plays its phases on the diagram — "
+            f"forward through each layer, the loss, the deltas from the output back, the "
+            f"gradients, the update — each held long enough to read its banner: "
+            + ", ".join(f"{name} {seconds:g} s" for name, seconds in PACES if seconds)
+            + ". A pass then takes as long as its phases. Off: passes play whole.")
+        self.pace_box.currentIndexChanged.connect(self._on_pace)
+        tb.addWidget(QLabel("  Phases: "))
+        tb.addWidget(self.pace_box)
         tb.addSeparator()
         self.step_mode = QComboBox()
         for label, mode in STEP_MODES:
@@ -355,10 +380,15 @@ class MainWindow(QMainWindow):
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self.undo_bar.hide)
         sb.addPermanentWidget(self.lessons.make_offer())     # "New to backprop? ..."
-        self.status_labels = {k: QLabel() for k in ("epoch", "pass", "loss", "accuracy", "speed")}
+        self.status_labels = {k: QLabel() for k in ("epoch", "pass", "sample", "loss",
+                                                     "accuracy", "speed")}
         for lab in self.status_labels.values():
             lab.setMinimumWidth(110)
             sb.addPermanentWidget(lab)
+        self.status_labels["sample"].hide()         # after a one-sample step only
+        self.status_labels["sample"].setToolTip(
+            "The sample the step trained on: its loss at the weights before the update → at the "
+            "weights after it")
 
     def _connect(self) -> None:
         h = self.host
@@ -457,7 +487,27 @@ class MainWindow(QMainWindow):
 
     def shows_every_pass(self) -> bool:
         """Slow enough that every snapshot is shown in every panel as it arrives."""
-        return self.speed is not None and self.speed <= PHASED_AT
+        return self.speed is not None and self.speed <= SHOWN_AT
+
+    def _remembered_pace(self) -> str:
+        value = str(self.settings.value("phasePace", DEFAULT_PACE))
+        return value if value in dict(PACES) else DEFAULT_PACE
+
+    def phase_pace(self) -> float | None:
+        """Seconds each phase is held while playing phases (None: Phases is off)."""
+        return dict(PACES)[self.pace_name]
+
+    @Slot(int)
+    def _on_pace(self, _index: int) -> None:
+        self.pace_name = self.pace_box.currentText()
+        self.settings.setValue("phasePace", self.pace_name)
+        self.host.send("pace", self.phase_pace())
+        if self.phase_pace() is not None and (self.speed is None or self.speed > PHASED_AT):
+            self.statusBar().showMessage(f"phases play at Speed {PHASED_AT} (a pass a second or "
+                                         f"slower)", 8000)
+        self._release_phase()
+        if self._painted is not None:
+            self._update_status(self._painted)
 
     @Slot(str)
     def _on_stalled(self, message: str) -> None:
@@ -840,7 +890,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def _paint(self) -> None:
         snap = self.timeline.shown() or self.latest
-        if snap is None or snap is self._painted:
+        if snap is None:
+            return
+        if snap is self._painted:
+            self._release_phase()
             return
         if snap.running and snap is self.latest and not self.shows_every_pass():
             self._paint_training(snap)
@@ -855,7 +908,23 @@ class MainWindow(QMainWindow):
                 self._show_panel(name, panel, snap)
         self._panel_due.clear()
         self._update_status(snap)
-        self.host.painted(snap.seq)
+        if snap.running and snap.phase is not None and snap is self.latest \
+                and self.phase_pace() is not None:
+            self._held = (snap.seq, self.clock())      # shown for the pace, then the next
+        else:
+            self._held = None
+            self.host.painted(snap.seq)
+
+    def _release_phase(self) -> None:
+        """A phase played while training stays on screen for the pace: only then does the
+        session hear that it was painted, and send the next phase."""
+        if self._held is None:
+            return
+        seq, since = self._held
+        pace = self.phase_pace()
+        if pace is None or not self.is_running() or self.clock() - since >= pace:
+            self._held = None
+            self.host.painted(seq)
 
     def _paint_training(self, snap: Snapshot) -> None:
         """One panel, the most overdue, then the status bar if its time has come."""
@@ -896,14 +965,39 @@ class MainWindow(QMainWindow):
         s = self.status_labels
         s["epoch"].setText(f"epoch {snap.epoch}")
         s["pass"].setText(style.pass_words(snap))
-        s["loss"].setText(f"loss {style.format_loss(snap.loss)}")
-        hist = self.cost.series("accuracy")[1] if snap.task == "classification" else ()
-        s["accuracy"].setText(f"accuracy {hist[-1]:.3f}" if len(hist) else "accuracy —")
-        s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
+        self._status_losses(snap)
+        pace = self.phase_pace()
+        if snap.running and snap.phase is not None and pace is not None:
+            # a pass takes as long as its phases: the rate is the pace's
+            s["speed"].setText(f"{1 / (snap.phase.total * pace):.2g} passes/s · "
+                               f"{pace:g} s a phase")
+        else:
+            s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
         sizes = "-".join(str(n) for n in snap.sizes)
         batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
         self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {style.format_value(snap.lr)}"
                                   f"  ·  {batch}")
+
+    def _status_losses(self, snap: Snapshot) -> None:
+        """The training loss and accuracy at the snapshot's weights, and after a one-sample step
+        that sample's loss before and after it."""
+        s = self.status_labels
+        s["loss"].setText(f"training loss {style.format_loss(snap.train_loss_now)}")
+        acc = snap.train_accuracy_now
+        s["accuracy"].setText("training accuracy —" if math.isnan(acc)
+                              else f"training accuracy {acc:.3f}")
+        s["accuracy"].setVisible(snap.task == "classification")
+        where = ("the current weights" if snap.train_now_pass == snap.pass_count
+                 else f"the weights of pass {snap.train_now_pass:,} (training runs faster than "
+                      f"it is measured)")
+        for name in ("loss", "accuracy"):
+            s[name].setToolTip(f"The whole training set's {name} at {where}")
+        stepped = snap.stepped_losses
+        s["sample"].setVisible(stepped is not None)
+        if stepped is not None:
+            index, before, after = stepped
+            s["sample"].setText(f"sample {index}: loss {style.format_loss(before)} → "
+                                f"{style.format_loss(after)}")
 
     def paint_now(self) -> None:
         """Paint the newest snapshot immediately (tests and the snapshot command)."""

@@ -86,6 +86,7 @@ class NetworkView(QWidget):
         # user's own choice of (overlay, neuron mode) comes back when the phases end
         self._chosen_modes: tuple[str, str] | None = None
         self._phase_setting = False
+        self._emphasised: int | None = None
         self._layout: nl.Layout | None = None
         self._plan = nl.EdgePlan(wide=True, raster=False, budget=[])
         self._every_edge = False                               # every edge drawn, every frame
@@ -162,6 +163,8 @@ class NetworkView(QWidget):
         self._phase_band = items.phase_band()
         self._box.addItem(self._phase_band, ignoreBounds=True)
         self._phase_label = items.phase_banner()
+        self._phase_halo = items.halo((234, 179, 8, 150), 10, z=-3)   # the phase's edges
+        self._box.addItem(self._phase_halo, ignoreBounds=True)
         self._emphasis: tuple[int, str] | None = None           # (layer, "neurons" | "edges")
         self._emphasis_band = items.phase_band()
         self._emphasis_band.setBrush(pg.mkBrush(59, 130, 246, 60))
@@ -213,6 +216,7 @@ class NetworkView(QWidget):
             self._rebuild(snap, maps)
             self._arch = arch
         self._show_phase(snap.phase, snap.running)
+        self.emphasise_edges(None if snap.phase is None else snap.phase.weights_index)
         self._paint_frame()
 
     def _show_phase(self, phase: Phase | None, running: bool = False) -> None:
@@ -363,6 +367,19 @@ class NetworkView(QWidget):
         plan = self._edges._plan
         return None if plan is None or not plan.pixels.size else \
             plan.last_render_pixels / plan.pixels.size
+
+    def emphasise_edges(self, wi: int | None) -> None:
+        """Lay a halo under the edges of ``weights[wi]`` (None: none), the edges a phase works
+        on; an array of more than WIDE_EDGE_LIMIT edges is left to the phase's band."""
+        lay = self._layout
+        n = 0 if wi is None or lay is None else lay.sizes[wi] * lay.sizes[wi + 1]
+        self._emphasised = wi if 0 < n <= WIDE_EDGE_LIMIT else None
+        items.set_halo_edges(self._phase_halo, lay, [] if self._emphasised is None else [
+            (wi, k // lay.sizes[wi + 1], k % lay.sizes[wi + 1]) for k in range(n)])
+
+    def emphasised_edges(self) -> int | None:
+        """The weights array whose edges have the phase's halo, or None."""
+        return self._emphasised
 
     def mouse_target(self) -> QWidget:
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
