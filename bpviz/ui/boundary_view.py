@@ -361,6 +361,39 @@ class BoundaryView(QWidget):
         self.legend.setColumnCount(len(entries))
         for item, label in entries:
             self.legend.addItem(item, label)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend entries a row as fit the panel's width (more rows rather than a cut
+        one)."""
+        entries = self.legend.items
+        if not entries:
+            return
+        # the text's own width (a label's rectangle is as wide as its column)
+        widths = [sample.boundingRect().width() + label.itemRect().width() + 16
+                  for sample, label in entries]
+        room = self.graphics.width() - 12
+        columns = len(entries)
+        while columns > 1 and max(sum(widths[k:k + columns])
+                                  for k in range(0, len(widths), columns)) > room:
+            columns -= 1
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+
+    def legend_rows(self) -> list[list[str]]:
+        """The legend's entries, row by row as laid out."""
+        columns = max(1, self.legend.columnCount)
+        labels = [label.text for _, label in self.legend.items]
+        return [labels[k:k + columns] for k in range(0, len(labels), columns)]
+
+    def legend_cut(self) -> bool:
+        """Whether the legend runs past the panel's width."""
+        shown = self.graphics.mapFromScene(self.legend.sceneBoundingRect()).boundingRect()
+        return shown.right() > self.graphics.viewport().width() + 1
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
 
     def _note_text(self, ds: Dataset) -> str:
         if self._mode == CLASSIFICATION_2D:

@@ -539,6 +539,11 @@ class CostView(QWidget):
             "accuracy": curve(self.accuracy_plot, style.TRAIN_COLOR),
             "test_accuracy": curve(self.accuracy_plot, style.TEST_COLOR),
         }
+        # before the first epoch's row: the loss at the starting weights, one point at epoch 0
+        self._start: tuple[float, float] | None = None
+        self._start_item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(style.TRAIN_COLOR))
+        self._start_item.setVisible(False)
+        self.loss_plot.addItem(self._start_item)
         self._grad_items: list[pg.PlotDataItem] = []     # one per layer, made once, then reused
         # norms of exactly 0: a marker per (epoch, layer) on a dashed floor line labelled
         self._zero_marks = pg.ScatterPlotItem(symbol="t", size=9, pen=pg.mkPen(style.FOREGROUND),
@@ -642,6 +647,16 @@ class CostView(QWidget):
         if len(snap.new_pass_losses):
             self._buffers["pass_loss"].append(snap.new_pass_positions, snap.new_pass_losses)
             self._dirty.add("pass_loss")
+        start = None
+        if snap.pass_count == 0 and snap.history_length == 0 and np.isfinite(snap.loss) \
+                and abs(snap.loss) < PLOT_LIMIT:
+            start = (0.0, float(snap.loss))
+        elif self._start is not None and not self._buffers["loss"].n \
+                and not self._buffers["pass_loss"].n:
+            start = self._start          # nothing else to draw yet
+        if start != self._start:
+            self._start = start
+            self._dirty.add("start")
 
     @Slot(object)
     def show_snapshot(self, snap: Snapshot | None = None) -> None:
@@ -655,6 +670,10 @@ class CostView(QWidget):
         if gradients:
             self._dirty.discard(GRAD_PREFIX)
             self._show_gradients()
+        if "start" in self._dirty:
+            self._dirty.discard("start")
+            self._start_item.setData(*([[v] for v in self._start] if self._start else ([], [])))
+            self._start_item.setVisible(self._start is not None)
         for name in sorted(self._dirty):
             x, y = self._buffers[name].arrays()
             # pyqtgraph builds paths in float32 arithmetic: keep a diverging loss drawable
@@ -749,6 +768,9 @@ class CostView(QWidget):
                 xs.append(x[-1])
                 if name in ("pass_loss", "loss", "test_loss"):
                     ys.append(y[np.isfinite(y) & (np.abs(y) < PLOT_LIMIT)])
+        if self._start is not None:
+            xs.append(self._start[0])
+            ys.append(np.array([self._start[1]]))
         if not xs:
             return
         ys = np.concatenate(ys)
@@ -849,6 +871,9 @@ class CostView(QWidget):
         self._grad_buffers = []
         self._sizes = ()
         self._dirty.clear()
+        self._start = None
+        self._start_item.setData([], [])
+        self._start_item.setVisible(False)
         for name, item in self._items.items():
             item.setData([], [])
             self._set_drawn(name, False)
@@ -873,6 +898,15 @@ class CostView(QWidget):
         if name.startswith(GRAD_PREFIX):
             return self._grad_buffers[int(name[len(GRAD_PREFIX):]) - 1].arrays()
         return self._buffers[name].arrays()
+
+    def starting_point(self) -> tuple[float, float] | None:
+        """The point drawn at epoch 0 before the first epoch's row: (0, loss at the starting
+        weights), or None when there is none (the curves have data, or no snapshot came yet)."""
+        return self._start if self._start_item.isVisible() else None
+
+    def loss_range(self) -> tuple[float, float]:
+        """The loss plot's y range as shown (log10 values on the log scale)."""
+        return tuple(self.loss_plot.vb.viewRange()[1])
 
     def gradient_layers(self) -> int:
         """The number of layers whose gradient norm is plotted."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWidget, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QSplitter, QStyle,
                                QToolButton, QVBoxLayout, QWhatsThis, QWidget)
@@ -124,6 +124,27 @@ class HelpPopup(QDialog):
             self.move(x, y)
         self.show()
         self.raise_()
+        if near is not None:
+            self.keep_on_screen(area)
+            # the window manager frames the popup after it is shown: check again then
+            QTimer.singleShot(0, lambda: self.keep_on_screen(area))
+
+    def keep_on_screen(self, area: QRect) -> None:
+        """Shrink the popup to ``area`` (a screen's available geometry) if it is larger and
+        move it, frame and all, inside it."""
+        if not self.isVisible():
+            return
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        w = min(self.width(), area.width() - extra_w)
+        h = min(self.height(), area.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+            frame = self.frameGeometry()
+        x = min(max(area.left(), frame.left()), area.left() + area.width() - frame.width())
+        y = min(max(area.top(), frame.top()), area.top() + area.height() - frame.height())
+        if (x, y) != (frame.left(), frame.top()):
+            self.move(x, y)
 
     def text(self) -> str:
         return self.browser.toPlainText()

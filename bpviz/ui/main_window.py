@@ -65,7 +65,13 @@ FRESH_S = 0.012             # while training, a panel shows a snapshot at most t
                             # arrived; a due panel otherwise waits for the next one (≤ 33 ms)
 RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4       # a layout saved by an earlier version is not restored
+# The default layout, as shares of the window: the controls' column (at least its minimum width),
+# the diagram's column and the column of the decision boundary over the error surface; in the
+# diagram's column the diagram over the cost curve. The diagram keeps priority: at 1280×720 it
+# shows every neuron's value of the classic network.
+DEFAULT_COLUMNS = (0.24, 0.44, 0.32)
+DEFAULT_NETWORK_ROW = 0.64
 
 STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
               ("one epoch", "epoch")]
@@ -176,6 +182,8 @@ class MainWindow(QMainWindow):
         self._arrow_filter = _KeepArrowsForSliders(self)
         QApplication.instance().installEventFilter(self._arrow_filter)
         self._default_state = self.saveState(LAYOUT_VERSION)
+        self._default_layout = True     # the default proportions, kept when the window resizes
+        self._sizes_at_press = None
         self._restore_settings()
 
         self.paint_timer = QTimer(self)
@@ -197,7 +205,13 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
                          | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(area, dock)
+        dock.dockLocationChanged.connect(self._layout_changed)
+        dock.topLevelChanged.connect(self._layout_changed)
         return dock
+
+    @Slot()
+    def _layout_changed(self) -> None:
+        self._default_layout = False
 
     def _build_docks(self) -> None:
         central = QWidget()
@@ -1058,6 +1072,58 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, LAYOUT_VERSION)
+        self.apply_default_proportions()
+        # the dock layout settles on the next pass of the event loop: apply them once more then
+        QTimer.singleShot(0, self.apply_default_proportions)
+
+    @Slot()
+    def apply_default_proportions(self) -> None:
+        """Size the panels to the default shares of the window as it is now (see
+        ``DEFAULT_COLUMNS``); kept through window resizes until a panel is moved or a separator
+        dragged."""
+        if self._closing:
+            return
+        d = self.docks
+        width = max(1, self.width())
+        height = max(1, self.height())
+        columns = [round(width * share) for share in DEFAULT_COLUMNS]
+        self.resizeDocks([d["controls"], d["network"], d["boundary"]], columns, Qt.Horizontal)
+        self.resizeDocks([d["network"], d["cost"]],
+                         [round(height * DEFAULT_NETWORK_ROW),
+                          round(height * (1 - DEFAULT_NETWORK_ROW))], Qt.Vertical)
+        self.resizeDocks([d["boundary"], d["surface"]], [height // 2, height // 2], Qt.Vertical)
+        self._default_layout = True
+
+    def has_default_layout(self) -> bool:
+        """Whether the panels keep the default proportions (no separator dragged, no panel
+        moved since the start or the last View → Reset layout)."""
+        return self._default_layout
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._default_layout:
+            QTimer.singleShot(0, self.apply_default_proportions)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._default_layout and self.isVisible():
+            QTimer.singleShot(0, self.apply_default_proportions)
+
+    def event(self, event) -> bool:
+        # a separator between panels belongs to the window itself: a drag there is the
+        # learner's own layout, which window resizes then keep
+        kind = event.type()
+        if kind == QEvent.MouseButtonPress:
+            self._sizes_at_press = self._dock_sizes()
+        result = super().event(event)
+        if kind == QEvent.MouseButtonRelease and self._sizes_at_press is not None:
+            if self._dock_sizes() != self._sizes_at_press:
+                self._default_layout = False
+            self._sizes_at_press = None
+        return result
+
+    def _dock_sizes(self) -> list:
+        return [dock.size().toTuple() for dock in self.docks.values()]
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
@@ -1066,8 +1132,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1560, 960)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+        if isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION):
+            self._default_layout = False
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

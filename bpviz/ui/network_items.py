@@ -11,6 +11,8 @@ and the neurons as circles in pixel coordinates (see ``NodeLayer._paint_vectors`
 
 from __future__ import annotations
 
+import math
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,7 +21,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Slot
 from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QPainter, QPaintEngine, QPen, QPixmap,
-                           QTextDocument, QTransform)
+                           QTextDocument, QTextOption, QTransform)
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QWidget
 
 from ..engine import numbers
@@ -56,11 +58,40 @@ def node_palette() -> list[QColor]:
 
 
 class Legend(pg.LabelItem):
-    """A one-line legend that takes the width the layout gives it instead of widening the layout:
-    in a narrow panel its end is cut rather than the diagram being pushed out of view."""
+    """A legend that takes the width the layout gives it instead of widening the layout: in a
+    narrow panel it wraps between words onto more lines (taking the height from the diagram)
+    rather than being cut or pushing the diagram out of view."""
 
     def __init__(self):
         super().__init__("", justify="left", size="9pt", color=style.FOREGROUND)
+        option = self.item.document().defaultTextOption()
+        option.setWrapMode(QTextOption.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def resizeEvent(self, ev):
+        width = self.rect().width()
+        if width > 0:
+            self.item.setTextWidth(-1)
+            if self.item.boundingRect().width() > width:
+                self.item.setTextWidth(width)
+        height = self.minimumHeight()
+        super().resizeEvent(ev)
+        if abs(self.minimumHeight() - height) > 0.5:
+            self.updateGeometry()         # more or fewer lines: the row takes their height
+
+    def shown_lines(self) -> int:
+        """The number of lines the legend takes as laid out."""
+        doc = self.item.document()
+        doc.documentLayout()                       # laid out at the width it has
+        count, block = 0, doc.begin()
+        while block.isValid():
+            count += max(1, block.layout().lineCount())
+            block = block.next()
+        return count
+
+    def is_cut(self) -> bool:
+        """Whether any of the text lies outside the legend's rectangle."""
+        return self.item.boundingRect().width() > self.rect().width() + 0.5
 
     def updateMin(self):
         super().updateMin()
@@ -594,7 +625,10 @@ class LayerLabels:
         self._compact = compact
         for label, html in zip(self.items, self._html):
             label.setHtml(html[compact])
-            label.setTextWidth(label.textItem.document().idealWidth())  # lets align=center work
+            # measured unwrapped (a width left from the other form would wrap it inside words),
+            # then fixed to that width, which lets align=center work
+            label.setTextWidth(-1)
+            label.setTextWidth(math.ceil(label.textItem.document().idealWidth()) + 1)
 
     def sizes(self) -> list[tuple[float, float]]:
         """(width, height) in pixels of each label as now shown."""
@@ -606,6 +640,22 @@ class LayerLabels:
 
     def texts(self) -> list[str]:
         return [" ".join(label.textItem.toPlainText().split()) for label in self.items]
+
+    def lines(self) -> list[list[str]]:
+        """Each label's lines as laid out on screen (a line wrapped by width is two lines)."""
+        result = []
+        for label in self.items:
+            doc = label.textItem.document()
+            shown = []
+            block = doc.begin()
+            while block.isValid():
+                layout, text = block.layout(), block.text()
+                for k in range(layout.lineCount()):
+                    line = layout.lineAt(k)
+                    shown.append(text[line.textStart():line.textStart() + line.textLength()])
+                block = block.next()
+            result.append(shown)
+        return result
 
     def remove(self, box: pg.ViewBox) -> None:
         for label in self.items:

@@ -58,6 +58,8 @@ __all__ = ["NetworkView", "OVERLAYS", "NODE_MODES", "EDGE_CAP", "MAG_BINS", "RAS
 
 EMIT_INTERVAL_MS = 33     # edits while dragging go out at most this often (≤ 30 per second)
 NO_UPDATE_NOTE = "no update yet — step or play to see Δw"
+TOO_SMALL_NOTE = "Too small to draw the network — make this panel larger (View → Reset layout)"
+TOO_SMALL_PIXELS = 40          # a diagram whose neurons would span fewer pixels is not drawn
 
 
 class NetworkView(QWidget):
@@ -157,6 +159,15 @@ class NetworkView(QWidget):
         scene.sigMouseClicked.connect(self._on_scene_clicked)
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         self._graphics.viewport().installEventFilter(self)
+        # said instead of drawing when the panel is too small for the diagram
+        self._too_small = QLabel(TOO_SMALL_NOTE, self._graphics)
+        self._too_small.setWordWrap(True)
+        self._too_small.setAlignment(Qt.AlignCenter)
+        self._too_small.setStyleSheet(f"color: {style.FOREGROUND}; background: {style.BACKGROUND}")
+        self._too_small.hide()
+        policy = self._box.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)      # hidden when too small, still resized
+        self._box.setSizePolicy(policy)
 
         self._edges = items.EdgeLayer(nl.BIN_KEYS)
         self._box.addItem(self._edges, ignoreBounds=True)
@@ -418,10 +429,23 @@ class NetworkView(QWidget):
         """The layer labels as shown (plain text, lines joined by a space)."""
         return [] if self._labels is None else self._labels.texts()
 
+    def diagram_widget(self) -> QWidget:
+        """The widget the diagram is drawn in (its size is the diagram's room on screen)."""
+        return self._graphics
+
+    def layer_label_lines(self) -> list[list[str]]:
+        """Each layer label's lines as laid out (its title, its count: a word wrapped by a
+        too-narrow label shows as more lines)."""
+        return [] if self._labels is None else self._labels.lines()
+
     def legend_texts(self) -> tuple[str, str]:
         """The plain text of the edge legend and of the neuron legend."""
         return tuple(items.plain_text(label.text)
                      for label in (self._edge_legend, self._node_legend))
+
+    def legends_cut(self) -> tuple[bool, bool]:
+        """Whether the edge legend and the neuron legend run past the panel's width."""
+        return tuple(label.is_cut() for label in (self._edge_legend, self._node_legend))
 
     def hover_text(self) -> str:
         """Plain text of the hover card ("" when hidden)."""
@@ -485,19 +509,37 @@ class NetworkView(QWidget):
         shortened where the full ones would touch."""
         lay = self._layout
         width, height = self._box.width(), self._box.height()
-        if lay is None or width < 20 or height < 20:
+        if lay is None:
             return
-        value_px = VALUE_LABEL_PIXELS if self._values.items else 0
-        for compact in (False, True):
-            self._labels.set_compact(compact)
-            fit = nl.fit_panel(lay, width, height, self._labels.sizes(), value_px)
-            if fit.labels_fit:
-                break
+        fit = None
+        if width >= 20 and height >= 20:
+            value_px = VALUE_LABEL_PIXELS if self._values.items else 0
+            for compact in (False, True):
+                self._labels.set_compact(compact)
+                fit = nl.fit_panel(lay, width, height, self._labels.sizes(), value_px)
+                if fit.labels_fit:
+                    break
+        small = fit is None or (lay.top - lay.bottom) * fit.scale < TOO_SMALL_PIXELS
+        self._set_too_small(small)
+        if small:
+            return
         self._box.setRange(QRectF(*fit.rect), padding=0)
         self._scale = fit.scale
         self._draw_ring()
         self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
         self._values.fit(fit.scale)
+
+    def _set_too_small(self, small: bool) -> None:
+        self._too_small.setGeometry(self._graphics.viewport().rect())
+        if small == (not self._too_small.isHidden()):
+            return
+        self._box.setVisible(not small)
+        self._too_small.setVisible(small)
+
+    def too_small_note(self) -> str:
+        """What the panel says instead of the diagram when it is too small to draw it ("" when
+        the diagram is drawn)."""
+        return "" if self._too_small.isHidden() else self._too_small.text()
 
     # -- painting a frame ---------------------------------------------------------------------
 

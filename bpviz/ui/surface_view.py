@@ -666,6 +666,9 @@ class SurfaceView(QWidget):
         legend.addItem(self.path_item, "path of training")
         legend.addItem(pg.ScatterPlotItem(symbol="o", size=10, pen=pg.mkPen("w"),
                                           brush=POINT_COLOR), "current weights")
+        self._legend = legend
+        # a plot narrower than the legend hides it rather than cutting it ("path of trai")
+        self.plot.vb.sigResized.connect(self._fit_legend)
 
         self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=style.sequential_map(),
                                         label="loss (log scale)", interactive=False,
@@ -681,6 +684,23 @@ class SurfaceView(QWidget):
         layout.addWidget(self.graphics, 1)
 
     # -- public API ------------------------------------------------------------------------------
+
+    def _fit_legend(self, *_args) -> None:
+        vb = self.plot.vb
+        rect = self._legend.boundingRect()
+        self._legend.setVisible(rect.width() + 16 <= vb.width()
+                                and rect.height() + 16 <= vb.height())
+
+    def legend_shown(self) -> bool:
+        """Whether the legend is on the plot (only when it fits whole)."""
+        return self._legend.isVisible()
+
+    def legend_inside(self) -> bool:
+        """Whether the legend, if shown, lies wholly inside the plot's view box."""
+        if not self._legend.isVisible():
+            return True
+        box = self.plot.vb.mapRectToScene(self.plot.vb.boundingRect())
+        return box.contains(self._legend.mapRectToScene(self._legend.boundingRect()))
 
     @Slot(object)
     def show_snapshot(self, snap: Snapshot) -> None:
