@@ -20,6 +20,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QPushButton
 
 from bpviz import lessons as L
+from bpviz.engine import numbers
 from bpviz.engine.snapshot import make_snapshot
 from bpviz.lessons import (CHECKS, Context, LessonError, Observed, check_done, load_lessons,
                            multiplication_counts, parse_lesson, quantities)
@@ -73,7 +74,7 @@ def hand_pass(weights, biases, X, T, hidden="sigmoid"):
 
 
 def f(v) -> str:
-    return f"{float(v):.4g}"
+    return numbers.fmt(float(v))
 
 
 def vec(values) -> str:

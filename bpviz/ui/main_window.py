@@ -1011,7 +1011,7 @@ class MainWindow(QMainWindow):
             s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
         sizes = "-".join(str(n) for n in snap.sizes)
         batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
-        self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {snap.lr:g}"
+        self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {style.format_value(snap.lr)}"
                                   f"  ·  {batch}")
 
     def _status_losses(self, snap: Snapshot) -> None:

@@ -188,7 +188,7 @@ def loss_ticks(levels: tuple[float, float], target: int = 6) -> list[tuple[float
             values = [10.0 ** k for k in range(k0, k1 + 1) if k % every == 0]
         else:
             values = [m * 10.0 ** k for k in range(k0, k1 + 1) for m in (1.0, 2.0, 5.0)]
-        labels = [f"{v:g}".replace("-", "−") for v in values]
+        labels = [style.format_value(v) for v in values]
     else:
         a, b = 10.0 ** lo, 10.0 ** hi
         raw = (b - a) / target
