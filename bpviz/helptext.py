@@ -123,9 +123,11 @@ def glossary(path=None) -> list[Term]:
             raise HelpFileError(path, f"{where}: unknown key {unknown[0]!r} (a term has name, "
                                       f"also, formula and text)", line(unknown[0]))
         also = entry.get("also", [])
-        if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
-            raise HelpFileError(path, f"{where}: 'also' must be a list of strings", line("also"))
+        if not isinstance(also, list) or not all(isinstance(a, str) and a.strip() for a in also):
+            raise HelpFileError(path, f"{where}: 'also' must be a list of strings, none of "
+                                      f"them empty", line("also"))
         terms.append(Term(_string(entry, "name", path, where, line),
                           _string(entry, "formula", path, where, line),
-                          _string(entry, "text", path, where, line), tuple(also)))
+                          _string(entry, "text", path, where, line),
+                          tuple(a.strip() for a in also)))
     return terms

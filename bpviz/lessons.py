@@ -50,6 +50,7 @@ import numpy as np
 
 from .engine.config import PRESETS, RANGES
 from .engine.functions import ACTIVATIONS, OUTPUTS
+from .engine import numbers
 from .engine.network import INITS
 from .engine.optimizers import OPTIMIZERS
 from .engine.textfile import TextFileError, key_line, parse_toml, read_text
@@ -636,11 +637,8 @@ def multiplication_counts(sizes) -> tuple[int, int]:
 # -- the quantities the texts show --------------------------------------------------------------
 
 def fmt(v) -> str:
-    """A number as the lessons show it: four significant digits."""
-    v = float(v)
-    if not math.isfinite(v):
-        return "—"
-    return f"{v:.4g}"
+    """A number as the lessons show it: bpviz's one format (:func:`.engine.numbers.fmt`)."""
+    return numbers.fmt(v)
 
 
 def fmt_vector(values) -> str:
@@ -778,7 +776,7 @@ QUANTITIES: dict[str, tuple[str, Callable[[Context], str]]] = {
                        lambda c: f"{_counts(c)[0]:,}"),
     "mults_paths": ("multiplications every path separately takes",
                     lambda c: f"{_counts(c)[1]:,}"),
-    "mults_ratio": ("mults_paths / mults_backprop", lambda c: f"{_counts(c)[1] / _counts(c)[0]:.3g}"),
+    "mults_ratio": ("mults_paths / mults_backprop", lambda c: numbers.fmt(_counts(c)[1] / _counts(c)[0], 3)),
     "edge": ("the edge in the diagram's edit strip (else the one from neuron 0 of the layer "
              "below into the selected neuron)",
              lambda c: f"neuron {_edge(c)[1]} of layer {_edge(c)[0]} → neuron {_edge(c)[2]} of "

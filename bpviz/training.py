@@ -6,10 +6,11 @@ runs Undo brings back and the pinned sample. It takes commands as messages — `
 events through the one callable it is given: ``emit(kind, payload)`` with kind ``"snapshot"`` (an
 immutable :class:`~bpviz.engine.snapshot.Snapshot`), ``"failed"`` (bad input; nothing changed),
 ``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"save_failed"``
-(``(path, why)``), ``"undo"`` (what Undo would bring back, or None), ``"checkpoint"`` and
-``"set_aside"`` (the training state, and each run set aside for Undo — None when the newest went —
-for a host that must be able to carry on without this session), ``"answer"`` (to a ``("query",
-id, name)``) and ``"pong"`` (to a ``("ping", id)``: ``(id, work_s)``, see :meth:`work_s`).
+(``(path, why)``), ``"undo"`` and ``"redo"`` (what Undo or Redo would bring back, or None),
+``"checkpoint"`` and ``"set_aside"`` (the training state, and each run set aside for Undo — None
+when the newest went — for a host that must be able to carry on without this session),
+``"answer"`` (to a ``("query", id, name)``) and ``"pong"`` (to a ``("ping", id)``: ``(id, work_s)``,
+see :meth:`work_s`).
 
 :func:`serve` is its loop: wait for a command (or until playing needs the next pass), handle it,
 train. A host runs that loop either in a child process started with ``multiprocessing``'s *spawn*
@@ -105,8 +106,8 @@ class RunRecord:
 
 
 COMMANDS = ("play", "pause", "step", "run_epochs", "step_mode", "speed", "pace", "reset",
-            "rebuild", "undo", "hyper", "parameters", "rewind", "open_session", "save_session", "pin",
-            "painted", "query", "ping", "shutdown")
+            "rebuild", "undo", "redo", "undo_scope", "hyper", "parameters", "rewind",
+            "open_session", "save_session", "pin", "painted", "query", "ping", "shutdown")
 
 
 class TrainingSession:
@@ -179,6 +180,10 @@ class TrainingSession:
         self._undo: list[tuple] = list(undo or [])   # runs set aside: (what changed, config,
                                              # dataset, trainer, trajectory, last update, trace
                                              # shown, pass log)
+        self._redo: list[tuple] = []         # runs Undo replaced, the same way
+        self._scope = ""                     # whose runs Undo covers: "" the session's own
+        self._own_stacks: tuple | None = None    # their Undo and Redo while another scope is in use
+        self._foreign = None                 # the trainer of the scope left: never set aside
         self._work_times: deque = deque(maxlen=32)   # seconds of recent uninterrupted work
         self._row_cost = 0.0                 # seconds a sample's forward and backward pass took
         # (pass, position, loss) of every pass: the run record, and past _passes_sent the next
@@ -317,20 +322,57 @@ class TrainingSession:
 
     def cmd_undo(self) -> None:
         """Bring back the run the last re-initialisation set aside, exactly as it was: its
-        configuration, dataset, weights, optimizer and random state, history and path."""
+        configuration, dataset, weights, optimizer and random state, history and path. The run it
+        replaces is kept for Redo."""
         if not self._undo:
             self.emit("failed", "nothing to undo: no training was set aside")
             return
         self._pause_quietly()
-        what, config, ds, trainer, trajectory, last_update, shown, log = self._undo.pop()
+        entry = self._undo.pop()
         self._taken_back()
-        self.emit("undo", self.undo_offer())
-        self._adopt(config, ds, trainer, trajectory, None)
-        self._pass_log = log
-        trainer.last_update = last_update
-        if shown[0] is not None:     # (a run carried over from a process shows a fresh trace)
-            self._last_trace, self._trace_params = shown
-        self._publish(force=True, message=f"undone ({what}): back to {training_words(trainer)}")
+        self._redo.append(self._entry(entry[0]))
+        self._offer()
+        self._bring_back(entry)
+        self._publish(force=True, message=f"undone ({entry[0]}): back to "
+                                          f"{training_words(entry[3])}")
+
+    def cmd_redo(self) -> None:
+        """Bring back the run the last Undo replaced; the run in place goes back to Undo."""
+        if not self._redo:
+            self.emit("failed", "nothing to redo: Undo has not set a run aside")
+            return
+        self._pause_quietly()
+        entry = self._redo.pop()
+        self._undo.append(self._entry(entry[0]))
+        self._send_set_aside(self._undo[-1])
+        self._cap_set_aside()
+        self._offer()
+        self._bring_back(entry)
+        self._publish(force=True, message=f"redone ({entry[0]}): back to "
+                                          f"{training_words(entry[3])}")
+
+    def cmd_undo_scope(self, name: str) -> None:
+        """Undo and Redo cover the runs of scope ``name`` from now on: "" is the session's own
+        runs (kept while another scope is in use), any other name (a lesson) starts with nothing
+        to undo. The run in place belongs to the scope left: it is never set aside into this one.
+        (A host that keeps the runs set aside is told the new scope's; Redo's it does not keep.)"""
+        name = str(name)
+        if name == self._scope:
+            return
+        for _ in self._undo:
+            self._taken_back()
+        if self._scope == "":
+            self._own_stacks = (self._undo, self._redo)
+        if name == "":
+            self._undo, self._redo = self._own_stacks or ([], [])
+            self._own_stacks = None
+        else:
+            self._undo, self._redo = [], []
+        for entry in self._undo:
+            self._send_set_aside(entry)
+        self._scope = name
+        self._foreign = self.trainer
+        self._offer()
 
     def cmd_hyper(self, values: dict) -> None:
         """Learning rate, momentum, batch size, L2, optimizer: from the next pass, no reset."""
@@ -535,22 +577,21 @@ class TrainingSession:
 
     def _set_aside(self, what: str) -> bool:
         """Keep the run a re-initialisation is about to replace, so that Undo can bring it back
-        exactly as it was, down to the trace on screen; False when there was nothing to lose."""
+        exactly as it was, down to the trace on screen; False when there was nothing to lose (or
+        the run belongs to another Undo scope). What Redo held goes: a new change was made."""
         t = self.trainer
-        if t is None or t.pass_count == 0:
+        if t is not None and t is self._foreign:
+            self._foreign = None
             return False
-        shown = (self._last_trace, self._trace_params)
-        self._undo.append((what, self.config, t.dataset, t, self.trajectory, t.last_update,
-                           shown, self._pass_log))
+        self._redo.clear()
+        if t is None or t.pass_count == 0:
+            self._offer()
+            return False
+        self._undo.append(self._entry(what))
         del self._undo[:-UNDO_DEPTH]
         self._cap_set_aside()
-        if self.send_checkpoints:       # the same run without the trace shown (it can be large)
-            light = copy.copy(t)
-            light.last_trace = None
-            self.emit("set_aside", (what, replace(self.config), t.dataset, light,
-                                    self.trajectory, t.last_update, (None, None),
-                                    self._pass_log))
-        self.emit("undo", self.undo_offer())
+        self._send_set_aside(self._undo[-1])
+        self._offer()
         return True
 
     def _cap_set_aside(self) -> None:
@@ -575,7 +616,41 @@ class TrainingSession:
         if kept:
             self._undo.pop()
             self._taken_back()
-            self.emit("undo", self.undo_offer())
+            self._offer()
+
+    def _entry(self, what: str) -> tuple:
+        """The run in place, as Undo and Redo keep it."""
+        t = self.trainer
+        return (what, self.config, t.dataset, t, self.trajectory, t.last_update,
+                (self._last_trace, self._trace_params), self._pass_log)
+
+    def _bring_back(self, entry: tuple) -> None:
+        _what, config, ds, trainer, trajectory, last_update, shown, log = entry
+        self._adopt(config, ds, trainer, trajectory, None)
+        self._pass_log = log
+        trainer.last_update = last_update
+        if shown[0] is not None:     # (a run carried over from a process shows a fresh trace)
+            self._last_trace, self._trace_params = shown
+
+    def _offer(self) -> None:
+        self.emit("undo", self.undo_offer())
+        self.emit("redo", self.redo_offer())
+
+    def redo_offer(self) -> tuple[str, str] | None:
+        """What Redo would redo and bring back, as :meth:`undo_offer`, or None."""
+        if not self._redo:
+            return None
+        what, _, _, trainer, *_ = self._redo[-1]
+        return what.split(";")[0], training_words(trainer)
+
+    def _send_set_aside(self, entry: tuple) -> None:
+        """Tell a host that keeps them the run just set aside, without the trace it showed."""
+        if self.send_checkpoints:       # (the trace can be large)
+            what, config, ds, t, trajectory, last_update, _shown, log = entry
+            light = copy.copy(t)
+            light.last_trace = None
+            self.emit("set_aside", (what, replace(config), ds, light, trajectory, last_update,
+                                    (None, None), log))
 
     def _taken_back(self) -> None:
         if self.send_checkpoints:

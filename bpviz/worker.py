@@ -83,12 +83,14 @@ class WorkerHost(QObject):
     pinRequested = Signal(object)
     speedRequested = Signal(object)
     undoRequested = Signal()
+    redoRequested = Signal()
     # the session's events, emitted on the GUI thread
     snapshotArrived = Signal(object)
     failed = Signal(str)
     rebuilt = Signal(object)
     saved = Signal(object)
     undoChanged = Signal(object)
+    redoChanged = Signal(object)
     stalled = Signal(str)              # a command went unanswered for longer than the allowance
     saveFailed = Signal(str, str)      # (path, why) a session could not be saved
     _event = Signal(object)            # (kind, payload), from the thread that received it
@@ -124,7 +126,7 @@ class WorkerHost(QObject):
         self._event.connect(self._on_event, Qt.QueuedConnection)
         for sig, name in ((self.playRequested, "play"), (self.pauseRequested, "pause"),
                           (self.stepRequested, "step"), (self.resetRequested, "reset"),
-                          (self.undoRequested, "undo")):
+                          (self.undoRequested, "undo"), (self.redoRequested, "redo")):
             sig.connect(lambda name=name: self.send(name))
         for sig, name in ((self.runEpochsRequested, "run_epochs"),
                           (self.stepModeRequested, "step_mode"),
@@ -394,6 +396,8 @@ class WorkerHost(QObject):
             self.saved.emit(payload)
         elif kind == "undo":
             self.undoChanged.emit(payload)
+        elif kind == "redo":
+            self.redoChanged.emit(payload)
         elif kind in ("died", "crashed") and not self._stopped:
             if self.mode == "process":
                 self._carry_on(f"the training process stopped ({payload}); training goes on "

@@ -23,6 +23,7 @@ from bpviz.engine.functions import ACTIVATIONS
 from bpviz.engine.session import save_session
 
 RTOL = 1e-12
+GRAD_NORM_FLOOR = 1e-15
 CLASSIC_FIRST_LOSS = "2.0981205629348856"
 NUMPY_ONLY = ("numpy", "numpy.libs")      # what the program's interpreter can see
 
@@ -89,7 +90,11 @@ def assert_same_history(expected: list[list[str]], got: list[list[str]]) -> None
             if math.isnan(x):
                 assert math.isnan(y), (want[0], column, a, b)
             else:
-                assert abs(x - y) <= RTOL * abs(x), (want[0], column, a, b)
+                # a gradient norm that cancels down to almost nothing (1.5e-6 from terms of 1e-2)
+                # is as exact as its terms, which the engine (samples in columns) and the
+                # program (samples in rows) add in another order: 1e-12 of the terms, not of it
+                floor = GRAD_NORM_FLOOR if column.startswith("grad_norm") else 0.0
+                assert abs(x - y) <= RTOL * abs(x) + floor, (want[0], column, a, b)
 
 
 def train_history(tmp_path: Path, argv: list[str]) -> tuple[int, list[list[str]]]:

@@ -363,8 +363,11 @@ def test_reset_in_the_window_fits_the_cost_curve_to_the_new_run(open_window, qtb
     (x0, x1), (y0, y1) = cost.loss_plot.vb.viewRange()
     losses = cost.series("loss")[1]
     assert len(losses) == 2 and losses[0] == pytest.approx(2.0981205629348856)
-    assert x0 == 0 and 1 <= x1 <= 1.5
+    assert x0 == 0 and 2 <= x1 <= 3            # as far as the previous run went, drawn faded
     assert y0 <= losses.min() and losses.max() <= y1 < 3
+    px, py = cost.previous_run()
+    assert cost.is_drawn("previous") and list(px) == [0, 1, 2]
+    assert py[0] == pytest.approx(2.0981205629348856)
 
 
 def test_a_diverging_loss_turns_the_log_scale_on_for_that_run_only(view, make_run):

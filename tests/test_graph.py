@@ -159,5 +159,5 @@ def test_bad_neurons_and_big_graphs_are_refused_with_a_reason():
 
 
 def test_fmt():
-    assert fmt(-0.5) == "−0.5" and fmt(0) == "0" and fmt(1234567) == "1.235e+06"
+    assert fmt(-0.5) == "−0.5" and fmt(0) == "0" and fmt(1234567) == "1.235e6"
     assert fmt(float("-inf")) == "−∞" and fmt(None) == "—"

@@ -17,7 +17,9 @@ LEFT = Qt.MouseButton.LeftButton
 GLOSSARY_TERMS = ["pass", "epoch", "mini-batch", "pre-activation z", "activation a", "delta δ",
                   "error signal", "focus", "gradient", "update", "error surface",
                   "random filter-normalised direction", "principal-component axes", "divergence",
-                  "saturation", "dead relu", "program of a pass"]
+                  "saturation", "dead relu", "program of a pass", "backpropagation", "chain rule",
+                  "dynamic programming", "learning rate η", "momentum", "loss (cross-entropy)",
+                  "computational graph", "automatic differentiation"]
 
 
 def plain(rich: str) -> str:
@@ -100,6 +102,10 @@ def test_bad_help_files_are_refused_with_a_message_naming_them(tmp_path):
     g = tmp_path / "glossary.toml"
     g.write_text("[[term]]\nname = 'Pass'\nformula = 'x'\n")
     with pytest.raises(BpvizError, match="term 1: 'text'"):
+        helptext.glossary(g)
+    g.write_text("[[term]]\nname = 'Pass'\nformula = 'x'\ntext = 'y'\nalso = ['step', ' ']\n")
+    with pytest.raises(BpvizError, match=re.escape(str(g))
+                       + ", line 5: term 1: 'also' must be a list of strings, none"):
         helptext.glossary(g)
 
 
@@ -257,6 +263,36 @@ def test_help_glossary_through_the_menu_and_its_filter_box(qtbot, window):
     assert dialog.shown_terms() == [] and "No term matches" in dialog.definition()
     # non-modal: the window trains while it is open
     assert window.isEnabled()
+
+
+LEARNER_WORDS = {"backprop": "Backpropagation", "chain": "Chain rule",
+                 "dynamic": "Dynamic programming", "autodiff": "Automatic differentiation",
+                 "cross-entropy": "Loss (cross-entropy)", "step size": "Learning rate η",
+                 "momentum": "Momentum", "computational graph": "Computational graph",
+                 "learning rate": "Learning rate η", "autograd": "Automatic differentiation"}
+
+
+def test_the_glossary_finds_the_learners_words(qtbot, window):
+    """Typed into the filter box, the words a learner searches for show their entry first."""
+    action = next(a for m in window.menuBar().actions() if m.menu() is not None
+                  for a in m.menu().actions() if a.text().replace("&", "").startswith("Glossary"))
+    action.trigger()
+    qtbot.waitUntil(lambda: window.help.glossary_dialog is not None
+                    and window.help.glossary_dialog.isVisible(), timeout=3000)
+    dialog = window.help.glossary_dialog
+    for word, name in LEARNER_WORDS.items():
+        dialog.filter.clear()
+        qtbot.keyClicks(dialog.filter, word)
+        assert name in dialog.shown_terms(), word
+        assert dialog.definition().startswith(name), word
+    # each new entry says which focus its quantity is for and gives bpviz's formula
+    by = {t.name: t for t in helptext.glossary()}
+    for name in set(LEARNER_WORDS.values()):
+        assert "focus" in by[name].text, name
+    assert "f′(zlj) Σk wl+1jk δl+1k" in plain(by["Chain rule"].formula)
+    assert "Δw = −η ∂L/∂w" in plain(by["Learning rate η"].formula)
+    assert "v ← α v − η ∂L/∂w" in plain(by["Momentum"].formula)
+    assert "ℓ = −Σk tk log yk" in plain(by["Loss (cross-entropy)"].formula)
 
 
 def test_shift_f1_outside_the_panels_then_a_click_on_one_shows_its_text(qtbot, window):

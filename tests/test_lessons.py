@@ -20,6 +20,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QPushButton
 
 from bpviz import lessons as L
+from bpviz.engine import numbers
 from bpviz.engine.snapshot import make_snapshot
 from bpviz.lessons import (CHECKS, Context, LessonError, Observed, check_done, load_lessons,
                            multiplication_counts, parse_lesson, quantities)
@@ -73,7 +74,7 @@ def hand_pass(weights, biases, X, T, hidden="sigmoid"):
 
 
 def f(v) -> str:
-    return f"{float(v):.4g}"
+    return numbers.fmt(float(v))
 
 
 def vec(values) -> str:
@@ -239,6 +240,33 @@ def test_the_other_files_still_load(tmp_path):
     assert "UTF-16" in str(refused[1]) and "not UTF-8 text (byte 0xe9" in str(refused[2])
 
 
+def test_lesson_8s_ravine_zig_zags_without_momentum_and_not_with_it():
+    """On lesson 8's set-up the two weights on its error surface turn back at nearly every pass
+    of plain gradient descent (η = 0.7), and hardly ever with momentum 0.9 at η = 0.07, which
+    ends lower after as many passes."""
+    from dataclasses import replace
+
+    from bpviz.engine.config import build
+    lesson = next(x for x in load_lessons()[0] if x.id == "08-momentum")
+    (l1, i1, j1), (l2, i2, j2) = lesson.setup["surface_axes"]
+
+    def run(cfg, passes=100):
+        _, net, trainer = build(cfg)
+        path = [(net.weights[l1 - 1][i1, j1], net.weights[l2 - 1][i2, j2])]
+        for _ in range(passes):
+            trainer.step()
+            path.append((net.weights[l1 - 1][i1, j1], net.weights[l2 - 1][i2, j2]))
+        return np.array(path), trainer.history.loss[-1]
+
+    cfg = L.lesson_config(lesson.setup)
+    assert (cfg.dataset, cfg.lr, cfg.momentum, cfg.optimizer) == ("plane", 0.7, 0.0, "momentum")
+    plain, plain_loss = run(replace(cfg))
+    smooth, smooth_loss = run(replace(cfg, lr=0.07, momentum=0.9))
+    assert min(alternation(plain[:, 0]), alternation(plain[:, 1])) > 0.9
+    assert max(alternation(smooth[:, 0]), alternation(smooth[:, 1])) < 0.2
+    assert smooth_loss < plain_loss
+
+
 # -- the checks -----------------------------------------------------------------------------------
 
 def test_every_check_kind_is_done_only_by_what_it_asks(make_snap):
@@ -399,7 +427,7 @@ def status(w) -> str:
 
 def wait_ready(qtbot, w, number):
     qtbot.waitUntil(lambda: panel(w).title_label.text().startswith(f"{number}. ")
-                    and status(w) == "waiting for you…", timeout=15000)
+                    and status(w) == "waiting for you…", timeout=30000)
 
 
 def wait_done(qtbot, w, timeout=15000):
@@ -497,38 +525,65 @@ def window(open_window):
     return open_window(size=(1600, 1000))
 
 
-def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
-    w = window
-    open_lessons(qtbot, w)
-    p = panel(w)
-    assert p.framed() == ["network", "inspector"]
+# -- every lesson, done by a scripted learner who does only what its text says ------------------
 
-    # 1. the forward pass: click a hidden neuron; z and a are those of the clicked neuron
+LEARNERS = {}       # lesson id → the scripted learner of that lesson
+
+
+def learner(lesson_id):
+    def register(fn):
+        LEARNERS[lesson_id] = fn
+        return fn
+    return register
+
+
+def press(qtbot, w, k, modifier=Qt.KeyboardModifier.NoModifier):
+    """A key where the keyboard focus is: the learner does not click anywhere first."""
+    key(qtbot, w, k, modifier)
+
+
+def train_with_space(qtbot, w, condition, timeout=30000):
+    """Space to train, Space again once ``condition`` holds; wait until training has paused."""
+    press(qtbot, w, Qt.Key.Key_Space)
+    qtbot.waitUntil(condition, timeout=timeout)
+    press(qtbot, w, Qt.Key.Key_Space)
+    wait_paused(qtbot, w)
+
+
+def task(w) -> str:
+    return panel(w).task_label.text()
+
+
+@learner("01-forward-pass")
+def lesson_1(qtbot, w):
+    assert "Click a neuron of the hidden layer" in task(w)
     click_neuron(qtbot, w, 1, 1)
     wait_done(qtbot, w)
     qtbot.waitUntil(lambda: "Neuron 1 of layer 1" in shown(w), timeout=5000)
+    settle(qtbot, w)
     zs, acts, _, _, _, x, _ = forward_numbers(w)
     W, b = w.latest.trace_weights[0], w.latest.trace_biases[0]
     z = x @ W[:, 1] + b[1]
     assert f"z = {f(z)}" in shown(w) and f"a = {f(sigmoid(z))}" in shown(w)
-    assert f"x = {vec(x)}" in shown(w)
+    assert f"x = {vec(x)}" in shown(w) and "one sample" in shown(w)
     assert "Layer 1, neuron 1" in w.inspector.header_html()
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 2. the output error: one sample, δ = y − t
-    wait_ready(qtbot, w, 2)
-    assert w.step_mode.currentText() == "one sample"
-    key(qtbot, w, Qt.Key.Key_S)
+
+@learner("02-output-error")
+def lesson_2(qtbot, w):
+    assert w.step_mode.currentText() == "one sample" and "press S" in task(w)
+    press(qtbot, w, Qt.Key.Key_S)
     wait_done(qtbot, w)
     settle(qtbot, w)
     _, acts, _, _, _, _, t = forward_numbers(w)
     y = acts[-1][0]
     assert f"y = {vec(y)}" in shown(w) and f"t = {vec(t)}" in shown(w)
     assert f"δ = y − t = {vec(y - t)}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 3. passing the error back: neuron 2 of layer 1; the sum over its three uplinks
-    wait_ready(qtbot, w, 3)
+
+@learner("03-error-back")
+def lesson_3(qtbot, w):
+    assert "Click neuron 2 of the hidden layer" in task(w)
     click_neuron(qtbot, w, 1, 2)
     wait_done(qtbot, w)
     qtbot.waitUntil(lambda: "Neuron 2 of layer 1" in shown(w), timeout=5000)
@@ -538,27 +593,29 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     a = acts[1][0, 2]
     assert f"Σ w·δ = {f(back)}" in shown(w) and f"f′(z) = {f(a * (1 - a))}" in shown(w)
     assert f"δ = f′(z) · Σ w·δ = {f(a * (1 - a) * back)}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 4. dynamic programming: 2-3-3 by hand (27 and 51); add a layer: 2-3-3-3 by hand
-    wait_ready(qtbot, w, 4)
+
+@learner("04-dynamic-programming")
+def lesson_4(qtbot, w):
+    # 2-3-3 by hand (27 and 51); add a layer: 2-3-3-3 by hand
     assert "backpropagation: 27 multiplications" in shown(w)
     assert "every path separately: 51 multiplications" in shown(w)
+    assert "Add layer" in task(w)
     click(qtbot, w.controls.hidden.add)
     wait_done(qtbot, w)
     # backprop: 6 + 9 + 9 weights, two hidden layers of 3·3 + 3: 48; paths: 9 × 1 +
     # 9 × (1 + 3 paths × 2) + 6 × (1 + 9 paths × 4) = 9 + 63 + 222 = 294
     qtbot.waitUntil(lambda: "backpropagation: 48 multiplications" in shown(w), timeout=5000)
     assert "every path separately: 294 multiplications" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 5. from deltas to gradients: the gradient overlay and one step
-    wait_ready(qtbot, w, 5)
+
+@learner("05-gradients")
+def lesson_5(qtbot, w):
+    assert "Choose Edges: gradient ∂L/∂w above the diagram, then press S" in task(w)
     edges = next(c for c in w.network.findChildren(type(w.step_mode))
                  if c.findText("gradient ∂L/∂w") >= 0)
     choose(qtbot, edges, "gradient ∂L/∂w")
-    focus_diagram(qtbot, w)
-    key(qtbot, w, Qt.Key.Key_S)
+    press(qtbot, w, Qt.Key.Key_S)                  # the focus is still on the Edges box
     wait_done(qtbot, w)
     settle(qtbot, w)
     snap = w.latest
@@ -569,15 +626,11 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     assert f"∂L/∂w = {f(g)}" in shown(w)
     assert f"Δw = −η · ∂L/∂w = {f(-1.5 * g)}" in shown(w)
     assert f"the last update on this edge was Δw = {f(-1.5 * g)}" in shown(w)
-    click(qtbot, w.network.mouse_target(), diagram_point(w, w.network.edge_pos(0, 1, 2)))
-    qtbot.waitUntil(lambda: "neuron 1 of layer 0 → neuron 2 of layer 1" in shown(w),
-                    timeout=5000)                                # another edge: its numbers
-    assert f"∂L/∂w = {f(grads_w[0][1, 2])}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 6. the error surface: drag the point
-    wait_ready(qtbot, w, 6)
-    assert p.framed() == ["surface"]
+
+@learner("06-error-surface")
+def lesson_6(qtbot, w):
+    assert p_framed(w) == ["surface"] and "Drag the red point" in task(w)
     drag_surface_point(qtbot, w)
     wait_done(qtbot, w)
     settle(qtbot, w)
@@ -588,31 +641,85 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
                                  w.dataset.T_train)
     loss = -np.mean(np.sum(w.dataset.T_train * np.log(acts[-1]), axis=1))
     assert f"The loss where the point is now: {f(loss)}" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
 
-    # 7. the learning rate: make it diverge
-    wait_ready(qtbot, w, 7)
+
+def type_rate(qtbot, w, box, text, shown_as):
+    type_into(qtbot, box, text)                    # a click into the box, the text, Return
+    qtbot.waitUntil(lambda: f"η = {shown_as} " in info(w), timeout=5000)
+
+
+@learner("07-learning-rate")
+def lesson_7(qtbot, w):
+    assert ("try 0.05, then 200. Then type 5000, press Return, press R" in task(w)
+            and "train with Space until training diverges" in task(w))
     qtbot.waitUntil(lambda: not w.controls.lr.spin.visibleRegion().isEmpty(),    # scrolled
                     timeout=3000)                                                # into view
-    type_into(qtbot, w.controls.lr.spin, "5000")
-    qtbot.waitUntil(lambda: "η = 5000 " in info(w), timeout=5000)
+    start = pass_shown(w)
+    type_rate(qtbot, w, w.controls.lr.spin, "0.05", "0.05")
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= start + 30)   # Return gave Space back
+    crawl = w.latest.loss
+    type_rate(qtbot, w, w.controls.lr.spin, "200", "200")
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= start + 90)
+    assert status(w) == "waiting for you…" and crawl > 0.1      # no divergence yet
+    type_rate(qtbot, w, w.controls.lr.spin, "5000", "5000")
     qtbot.waitUntil(lambda: "The learning rate η is now 5000." in shown(w), timeout=5000)
-    focus_diagram(qtbot, w)
-    key(qtbot, w, Qt.Key.Key_Space)
+    press(qtbot, w, Qt.Key.Key_R)                  # back to the lesson's initial weights
+    qtbot.waitUntil(lambda: pass_shown(w) == 0, timeout=5000)
+    assert "η = 5000 " in info(w)                  # Reset kept the rate
+    press(qtbot, w, Qt.Key.Key_Space)
     close_divergence_box(qtbot, w)
     wait_done(qtbot, w)
-    click(qtbot, lesson_button(w, "Next lesson"))
+    assert w.latest.diverged
 
-    # 8. momentum 0.9 and 50 passes
-    wait_ready(qtbot, w, 8)
+
+def alternation(values) -> float:
+    """The share of successive steps of ``values`` that turn back (the sign of the step flips)."""
+    signs = np.sign(np.diff(np.asarray(values, float)))
+    return float(np.mean(signs[1:] * signs[:-1] < 0))
+
+
+def surface_path(w) -> np.ndarray:
+    x, y = w.surface.path_item.getData()
+    return np.column_stack([x, y])
+
+
+@learner("08-momentum")
+def lesson_8(qtbot, w):
+    assert "Train about a hundred passes as it is (Space" in task(w)
+    assert [a.label() for a in w.surface.axes()] == ["weight layer 1, 1→0",
+                                                     "weight layer 2, 1→0"]
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 100)
+    # the whole path: the initial weights and every pass, up to the last before the pause
+    qtbot.waitUntil(lambda: len(surface_path(w)) == pass_shown(w) + 1, timeout=30000)
+    plain = surface_path(w)
+    # plain gradient descent zig-zags: both weights on the surface turn back at nearly every pass
+    assert alternation(plain[:, 0]) > 0.8 and alternation(plain[:, 1]) > 0.8
+    plain_loss = w.cost.series("loss")
     type_into(qtbot, w.controls.momentum, "0.9")
     qtbot.waitUntil(lambda: w.latest.momentum == 0.9, timeout=5000)
-    train_until(qtbot, w, lambda: status(w).startswith("✓ Done."))
-    assert "α = 0.9" in shown(w)
-    click(qtbot, lesson_button(w, "Next lesson"))
+    type_rate(qtbot, w, w.controls.lr.spin, "0.07", "0.07")
+    press(qtbot, w, Qt.Key.Key_R)                  # the same initial weights again
+    qtbot.waitUntil(lambda: pass_shown(w) == 0, timeout=5000)
+    # the plain run stays, faded: on the cost curve and on the surface
+    px, py = w.cost.previous_run()
+    assert w.cost.is_drawn("previous") and np.array_equal(py, plain_loss[1])
+    qtbot.waitUntil(lambda: len(w.surface.previous_path()) == len(plain), timeout=30000)
+    assert np.allclose(w.surface.previous_path(), plain)
+    train_with_space(qtbot, w, lambda: status(w).startswith("✓ Done.")
+                     and pass_shown(w) >= 60)
+    assert "α = 0.9" in shown(w) and "η = 0.07" in shown(w)
+    qtbot.waitUntil(lambda: len(surface_path(w)) == pass_shown(w) + 1, timeout=30000)
+    smooth = surface_path(w)
+    assert alternation(smooth[:, 0]) < 0.3 and alternation(smooth[:, 1]) < 0.3
+    assert np.allclose(w.surface.previous_path(), plain)           # still there to compare
+    # and after as many passes, momentum's loss is below plain descent's
+    loss = w.cost.series("loss")
+    n = min(len(loss[1]), len(plain_loss[1])) - 1
+    assert loss[1][n] < plain_loss[1][n]
 
-    # 9. vanishing gradients: the norms of the deep sigmoid network, then ReLU
-    wait_ready(qtbot, w, 9)
+
+@learner("09-vanishing-gradients")
+def lesson_9(qtbot, w):
     settle(qtbot, w)
     snap = w.latest
     assert snap.sizes == (2, 6, 6, 6, 6, 6, 3)
@@ -621,9 +728,11 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     norms = [np.sqrt((a ** 2).sum() + (b ** 2).sum()) for a, b in zip(gw, gb)]
     assert ", ".join(f(v) for v in norms) in shown(w)
     assert norms[0] < norms[-1] / 10                   # vanishing toward the input
+    assert "Train a little (Space), then choose relu as the Activation" in task(w)
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 10)
     choose(qtbot, w.controls.activation, "relu")
     qtbot.waitUntil(lambda: "relu / softmax" in info(w), timeout=10000)
-    train_until(qtbot, w, lambda: status(w).startswith("✓ Done."))
+    train_with_space(qtbot, w, lambda: status(w).startswith("✓ Done."))
     settle(qtbot, w)
     snap = w.latest
     _, acts, _, _, _ = hand_pass(snap.trace_weights, snap.trace_biases, w.dataset.X_train,
@@ -631,14 +740,57 @@ def test_a_learner_completes_every_lesson_through_real_input(qtbot, window):
     dead = sum(int(np.sum(np.all(a == 0, axis=0))) for a in acts[1:-1])
     assert f"Dead ReLUs now: {dead}." in shown(w)
 
-    done = p.done_ids()
-    assert done == SHIPPED[:9]
-    assert p.chooser.itemText(0).endswith("✓") and not p.chooser.itemText(9).endswith("✓")
-    click(qtbot, lesson_button(w, "Next lesson"))
-    wait_ready(qtbot, w, 10)
+
+@learner("10-computational-graph")
+def lesson_10(qtbot, w):
+    assert "step the graph forward and then backward" in task(w)
     complete_the_graph(qtbot, w)
-    wait_done(qtbot, w)
-    assert p.done_ids() == SHIPPED[:10] and p.chooser.itemText(9).endswith("✓")
+
+
+@learner("11-write-it-yourself")
+def lesson_11(qtbot, w):
+    assert "Press S through a whole pass, phase by phase" in task(w)
+    from bpviz.engine.phases import UPDATE
+    for _ in range(20):                            # one phase a press, until the update shows
+        seq = w.latest.seq
+        press(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: w.latest.seq != seq, timeout=5000)
+        if w.latest.phase is not None and w.latest.phase.kind == UPDATE:
+            break
+    assert w.latest.pass_count == 1
+    click_neuron(qtbot, w, 1, 1)
+
+
+def p_framed(w):
+    return panel(w).framed()
+
+
+def train_own_network(qtbot, w):
+    """The learner's own work before the lessons: a bigger network, another learning rate, and
+    training for a while."""
+    click(qtbot, w.controls.hidden.add)
+    qtbot.waitUntil(lambda: w.latest.sizes == (2, 3, 3, 3), timeout=10000)
+    type_rate(qtbot, w, w.controls.lr.spin, "0.7", "0.7")
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 200)
+
+
+LESSON_IDS = [lesson.id for lesson in load_lessons(L.lessons_dir())[0]]    # bpviz's own
+
+
+@pytest.mark.parametrize("start", ["fresh", "after own training"])
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_a_learner_completes_the_lesson_as_written(qtbot, window, lesson_id, start):
+    w = window
+    assert lesson_id in LEARNERS, f"no scripted learner for lesson {lesson_id}"
+    if start != "fresh":
+        train_own_network(qtbot, w)
+    number = LESSON_IDS.index(lesson_id) + 1
+    open_lessons(qtbot, w, number)
+    assert status(w) == "waiting for you…"
+    LEARNERS[lesson_id](qtbot, w)
+    wait_done(qtbot, w, timeout=30000)
+    assert panel(w).done_ids() == [lesson_id]
+    assert panel(w).chooser.itemText(number - 1).endswith("✓")
 
 
 def complete_the_graph(qtbot, w):
@@ -948,3 +1100,101 @@ def test_snapshot_refuses_a_lesson_that_does_not_exist(tmp_path):
     code, _, stderr = run_snapshot("--lesson", "0", "--out", str(tmp_path / "x.png"))
     assert code == 2 and "lesson" in stderr
     assert not (tmp_path / "x.png").exists()
+
+
+# -- Undo and Redo never cross into or out of a lesson ---------------------------------------------
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+def step_passes(qtbot, w, n):
+    for _ in range(n):
+        target = pass_shown(w) + 1
+        press(qtbot, w, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: pass_shown(w) == target, timeout=5000)
+
+
+def weights_of(w):
+    return [a.copy() for a in w.latest.weights]
+
+
+def same_weights(w, weights):
+    return all(np.array_equal(a, b) for a, b in zip(w.latest.weights, weights))
+
+
+def undo_key(qtbot, w, redo=False):
+    """Ctrl+Z (or Ctrl+Shift+Z) while the action is offered; wait until its run is shown."""
+    action = w.redo_action if redo else w.undo_action
+    assert action.isEnabled()
+    seq = w.latest.seq
+    press(qtbot, w, Qt.Key.Key_Z, CTRL_SHIFT if redo else CTRL)
+    qtbot.waitUntil(lambda: w.latest.seq != seq and ("redone" if redo else "undone")
+                    in w.statusBar().currentMessage(), timeout=10000)
+
+
+def nothing_to(qtbot, w, redo=False):
+    """Ctrl+Z (Ctrl+Shift+Z) offers nothing: the key changes nothing, and the run in place
+    trains on from where it was."""
+    action = w.redo_action if redo else w.undo_action
+    assert not action.isEnabled()
+    before = (w.latest.sizes, pass_shown(w))
+    press(qtbot, w, Qt.Key.Key_Z, CTRL_SHIFT if redo else CTRL)
+    step_passes(qtbot, w, 1)
+    assert (w.latest.sizes, pass_shown(w)) == (before[0], before[1] + 1)
+
+
+def test_undo_and_redo_stay_on_their_side_of_the_lessons(qtbot, window):
+    w = window
+    focus_diagram(qtbot, w)
+    step_passes(qtbot, w, 5)
+    five = weights_of(w)
+    press(qtbot, w, Qt.Key.Key_R)                  # the learner's own reset: Undo offers 5
+    qtbot.waitUntil(lambda: pass_shown(w) == 0 and w.undo_action.isEnabled(), timeout=5000)
+    step_passes(qtbot, w, 2)
+    two = weights_of(w)
+
+    open_lessons(qtbot, w, 9)                      # a 2-6-6-6-6-6-3 network
+    qtbot.waitUntil(lambda: w.latest.sizes == (2, 6, 6, 6, 6, 6, 3), timeout=5000)
+    assert not w.undo_action.isEnabled() and not w.redo_action.isEnabled()
+    focus_diagram(qtbot, w)
+    nothing_to(qtbot, w)                           # the learner's runs are not in the lesson
+    nothing_to(qtbot, w, redo=True)
+    step_passes(qtbot, w, 2)
+    lesson_run, lesson_passes = weights_of(w), pass_shown(w)
+    press(qtbot, w, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: pass_shown(w) == 0 and w.undo_action.isEnabled(), timeout=5000)
+    undo_key(qtbot, w)                             # the lesson's own run comes back ...
+    assert pass_shown(w) == lesson_passes == 4 and same_weights(w, lesson_run)
+    undo_key(qtbot, w, redo=True)                  # ... and Redo brings the reset back
+    assert pass_shown(w) == 0 and w.latest.sizes == (2, 6, 6, 6, 6, 6, 3)
+    click(qtbot, lesson_button(w, "Leave lessons"))
+    qtbot.waitUntil(lambda: "your own network is back" in w.statusBar().currentMessage(),
+                    timeout=10000)
+    assert same_weights(w, two) and pass_shown(w) == 2
+    assert not w.redo_action.isEnabled()
+    assert w.undo_action.text() == "Undo reset: back to 5 epochs of training"
+
+    undo_key(qtbot, w)                             # the learner's own Undo: the 5 passes
+    assert w.latest.sizes == (2, 3, 3) and pass_shown(w) == 5 and same_weights(w, five)
+    nothing_to(qtbot, w)                           # and never a lesson's network behind it
+    assert w.latest.sizes == (2, 3, 3)
+    click_menu(qtbot, w, "Train", "Redo reset: back to 2 epochs of training")
+    qtbot.waitUntil(lambda: pass_shown(w) == 2 and same_weights(w, two), timeout=10000)
+    assert not w.redo_action.isEnabled()
+    assert w.undo_action.text() == "Undo reset: back to 6 epochs of training"
+
+
+def test_return_in_a_number_box_gives_space_back_to_training(qtbot, window):
+    w = window
+    type_into(qtbot, w.controls.lr.spin, "0.5")    # Return applies the value ...
+    qtbot.waitUntil(lambda: "η = 0.5 " in info(w), timeout=5000)
+    assert not w.controls.lr.spin.hasFocus()       # ... and leaves the box
+    train_with_space(qtbot, w, lambda: pass_shown(w) >= 5)
+    assert w.controls.lr.spin.text() == "0.5"      # Space did not edit the number
+    step_passes(qtbot, w, 1)                       # nor does S
+    press(qtbot, w, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: pass_shown(w) == 0, timeout=5000)
+    assert w.controls.lr.spin.text() == "0.5"
+    type_into(qtbot, w.controls.lr.spin, "-3")     # refused: the box keeps the focus to fix it
+    assert w.controls.lr.spin.hasFocus() and w.controls.lr.spin.note.text()

@@ -488,9 +488,9 @@ def test_nan_and_inf_never_raise(view, classic):
     assert bins[(0, 0, 0)] == (0, 0)                  # NaN: neutral
     assert bins[(1, 2, 2)] == (1, MAG_BINS - 1)       # +inf: strongest positive
     view.hover_at(view.edge_pos(0, 0, 0))
-    assert "weight w = nan" in view.hover_text()
+    assert "weight w = —" in view.hover_text()               # NaN: one way, "—"
     view.hover_at(view.neuron_pos(1, 0))
-    assert "mean δ = nan" in view.hover_text()
+    assert "mean δ = —" in view.hover_text()
 
 
 @pytest.mark.parametrize("preset, sizes", [("sine", (1, 12, 1)), ("iris", (4, 5, 3))])

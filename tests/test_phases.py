@@ -64,7 +64,7 @@ def test_loss_not_computed_yet_is_a_dash():
     from bpviz.ui.style import NOT_COMPUTED, format_known, format_loss
     assert format_loss(float("nan")) == format_loss(None) == NOT_COMPUTED == "—"
     assert format_loss(0.9933512) == "0.99335" and format_loss(2.0981205629348856, 4) == "2.098"
-    assert format_loss(float("inf")) == "inf"                  # diverged: a value, not "—"
+    assert format_loss(float("inf")) == "∞"                    # diverged: a value, not "—"
     assert format_known(float("nan")) == NOT_COMPUTED and format_known(-0.5) == "−0.5"
 
 

@@ -761,7 +761,7 @@ def test_export_a_panel_through_the_file_menu(qtbot, window, tmp_path):
 
 def test_a_loss_that_jumps_stops_training_and_says_so_in_plain_words(qtbot, window):
     type_into(qtbot, window.controls.lr.spin, "1000000")
-    qtbot.waitUntil(lambda: "η = 1e+06 " in info(window), timeout=5000)
+    qtbot.waitUntil(lambda: "η = 1e6 " in info(window), timeout=5000)
     click(qtbot, window.network.mouse_target(), QPoint(5, 5))
     key(qtbot, window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: any(b.isVisible() and "Training diverged" in b.windowTitle()

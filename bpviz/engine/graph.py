@@ -36,6 +36,7 @@ import numpy as np
 
 from .errors import BpvizError
 from .network import Network
+from . import numbers
 
 MAX_NODES = 260       # more than this is no longer a picture anyone can read
 
@@ -56,15 +57,8 @@ def sub(n: int) -> str:
 
 
 def fmt(v: float | None) -> str:
-    """A number as the graph shows it: four significant digits, a real minus sign."""
-    if v is None:
-        return "—"
-    v = float(v)
-    if not np.isfinite(v):
-        return "∞" if v > 0 else "−∞" if v < 0 else "NaN"
-    if v == 0:
-        return "0"
-    return f"{v:.4g}".replace("-", "−")
+    """A number as the graph shows it: bpviz's one format (:func:`.numbers.fmt`)."""
+    return numbers.fmt(v)
 
 
 def _p(v: float) -> str:

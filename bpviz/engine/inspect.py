@@ -36,6 +36,7 @@ import numpy as np
 from .functions import ACTIVATIONS, LEAKY_SLOPE
 from .gradcheck import KINKED, kink_free_samples, relative_error
 from .network import Network, Trace
+from . import numbers
 
 SATURATING = ("sigmoid", "tanh")
 SATURATION_FPRIME = 0.01      # f′(z) below this counts as saturated
@@ -233,21 +234,8 @@ class NeuronReport:
 # -- number formatting (shared with the panel) ------------------------------------------------
 
 def fmt(v, digits: int = 4) -> str:
-    """4 significant digits, a true minus sign; scientific below 1e-3 and from 1e4 (the same
-    format as ``ui.style.format_value``, which the diagram uses)."""
-    if v is None:
-        return "—"
-    v = float(v)
-    if not np.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if 1e-3 <= a < 1e4:
-        s = f"{v:.{digits}g}"
-    else:
-        s = f"{v:.{max(1, digits - 1)}e}"
-    return s.replace("-", "−")
+    """A number in bpviz's one format (:func:`.numbers.fmt`), the same as the diagram's."""
+    return numbers.fmt(v, digits)
 
 
 def paren(v) -> str:
@@ -696,7 +684,7 @@ def report_text(r: NeuronReport) -> str:
                  f"{r.activation}: {r.formula}")
     if not r.is_input:
         lines.append(f"  derivative: {r.derivative}")
-    lines.append(f"batch of {r.n_samples} samples, loss {r.loss_value:.6g}")
+    lines.append(f"batch of {r.n_samples} samples, loss {fmt(r.loss_value, 6)}")
     flags = [f for f, on in (("DEAD (z ≤ 0 for every sample)", r.dead),
                              ("SATURATED (f′ < 0.01 for ≥ 95 % of samples)", r.saturated)) if on]
     if flags:

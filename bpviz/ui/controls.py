@@ -10,8 +10,9 @@ Numbers are shown as they are in force and typed values are never changed silent
 
 - every numeric setting is a :class:`NumberBox`, which shows its value at full precision (the
   shortest decimal that reads back as the same float: 1e-05 shows as 0.00001, 0.9999 as 0.9999);
-- a typed value is applied on Return (or when the box loses focus) if it lies in the box's range;
-  otherwise it is refused, the box goes back to the value in force, and a red note under it says
+- a typed value is applied on Return (or when the box loses focus) if it lies in the box's range,
+  and Return then hands the keyboard back to the window (Space, S and R train again); otherwise it
+  is refused, the box goes back to the value in force, and a red note under it says
   the range and the value that was not applied. Nothing is clamped or rounded;
 - the arrows and the Up/Down keys step through values a learner would pick (for the learning rate
   1, 2, 5 per decade; for the batch size powers of two).
@@ -202,6 +203,15 @@ class NumberBox(QAbstractSpinBox):
             self._refuse(text.strip())
         else:
             self.setValue(v)
+
+    def keyPressEvent(self, event) -> None:
+        """Return applies the typed value and, once it is in force, gives the keyboard back to
+        the window, so that Space, S and R train again instead of editing the number."""
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self._commit_text()
+            if self.text() == self.textFromValue(self._value) and not self.note.text():
+                self.window().setFocus(Qt.OtherFocusReason)
 
     # -- QAbstractSpinBox -----------------------------------------------------------------------
 

@@ -78,12 +78,15 @@ BUCKET = 4             # the first block size, and the thinning of the coarse st
 PLOT_LIMIT = 1e30          # larger values (a diverging run) are drawn at this height
 HISTORY_SERIES = ("loss", "test_loss", "accuracy", "test_accuracy")   # history_header columns
 SERIES = HISTORY_SERIES + ("pass_loss",)
-SERIES_ORDER = ("loss", "test_loss", "pass_loss", "accuracy", "test_accuracy")   # legend order
+SERIES_ORDER = ("loss", "test_loss", "pass_loss", "accuracy", "test_accuracy",   # legend order
+                "previous")
 
 LABELS = {"loss": "train loss", "test_loss": "test loss", "pass_loss": "batch loss (per pass)",
-          "accuracy": "train accuracy", "test_accuracy": "test accuracy"}
+          "accuracy": "train accuracy", "test_accuracy": "test accuracy",
+          "previous": "previous run (train loss)"}
 SHORT_LABELS = {"loss": "train", "test_loss": "test", "pass_loss": "per pass",
-                "accuracy": "train", "test_accuracy": "test"}
+                "accuracy": "train", "test_accuracy": "test", "previous": "previous"}
+PREVIOUS_COLOR = (148, 163, 184, 170)    # the run before a reset: faded, behind the others
 MUTED = (148, 163, 184)
 REGRESSION_NOTE = "accuracy applies to classification; this is a regression task"
 # titles from the longest to the shortest: each plot shows the longest its width allows
@@ -533,12 +536,14 @@ class CostView(QWidget):
         self._curve = curve
         # drawn in this order: the faint per-pass line behind the epoch curves
         self._items = {
+            "previous": curve(self.loss_plot, PREVIOUS_COLOR),
             "pass_loss": curve(self.loss_plot, style.PASS_COLOR, antialias=False),
             "loss": curve(self.loss_plot, style.TRAIN_COLOR),
             "test_loss": curve(self.loss_plot, style.TEST_COLOR),
             "accuracy": curve(self.accuracy_plot, style.TRAIN_COLOR),
             "test_accuracy": curve(self.accuracy_plot, style.TEST_COLOR),
         }
+        self._previous = (np.zeros(0), np.zeros(0))     # the train loss of the run before
         # before the first epoch's row: the loss at the starting weights, one point at epoch 0
         self._start: tuple[float, float] | None = None
         self._start_item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(style.TRAIN_COLOR))
@@ -771,6 +776,8 @@ class CostView(QWidget):
         if self._start is not None:
             xs.append(self._start[0])
             ys.append(np.array([self._start[1]]))
+        if xs and len(self._previous[0]):          # the previous run as far as it went
+            xs.append(self._previous[0][-1])
         if not xs:
             return
         ys = np.concatenate(ys)
@@ -865,8 +872,15 @@ class CostView(QWidget):
         self._follow_data(force=True)
 
     @Slot()
-    def clear(self) -> None:
-        """Forget every point: a new run starts, fitted to its own data."""
+    def clear(self, keep_previous: bool = False) -> None:
+        """Forget every point: a new run starts, fitted to its own data. ``keep_previous``: the
+        run that ends stays drawn, faded, as the "previous run" (a run with no training keeps the
+        one before it)."""
+        x, y = self._buffers["loss"].arrays()
+        if not keep_previous:
+            self._previous = (np.zeros(0), np.zeros(0))
+        elif len(x) >= 2:
+            self._previous = (x.copy(), y.copy())
         self._buffers = {name: SeriesBuffer(self._max_points) for name in SERIES}
         self._grad_buffers = []
         self._sizes = ()
@@ -878,6 +892,10 @@ class CostView(QWidget):
             item.setData([], [])
             self._set_drawn(name, False)
         self._show_gradients()
+        px, py = self._previous
+        self._items["previous"].setData(px, np.clip(py, -PLOT_LIMIT, PLOT_LIMIT),
+                                        connect="finite", skipFiniteCheck=False)
+        self._set_drawn("previous", bool(np.isfinite(py).any()))
         self._task = None
         self._show_task(None)
         self._hide_readout()
@@ -891,6 +909,16 @@ class CostView(QWidget):
         self._fit_empty()
 
     # -- queries (used by tests and the window) ----------------------------------------------
+
+    def clear_previous(self) -> None:
+        """Draw no previous run."""
+        self._previous = (np.zeros(0), np.zeros(0))
+        self._items["previous"].setData([], [])
+        self._set_drawn("previous", False)
+
+    def previous_run(self) -> tuple[np.ndarray, np.ndarray]:
+        """(epoch, train loss) of the run drawn faded as the previous run (empty: none)."""
+        return self._previous[0].copy(), self._previous[1].copy()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) points kept for ``name``: one of :data:`SERIES`, or ``grad_norm_<l>`` for

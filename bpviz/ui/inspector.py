@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayou
 from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
                               InspectRequest, answer_inspect,
                               NeuronReport, derivative_numbers, fmt, paren)
+from ..engine import numbers
 from ..engine.snapshot import Snapshot
 from . import style
 
@@ -101,7 +102,7 @@ def _pnum(v, bold: bool = False) -> str:
 
 def full_value(v: float) -> str:
     """Every digit of ``v`` (the shortest text that reads back as the same float)."""
-    return repr(float(v)).replace("-", "−") if np.isfinite(v) else str(v)
+    return numbers.exact(v)
 
 
 def cell_margin(table: QTableWidget) -> int:
@@ -768,7 +769,7 @@ class InspectorPanel(QWidget):
             over = f"over the first {self._subset[0]} of the {self._subset[1]} training samples " \
                    f"(capped to keep the window responsive)"
         where = f'<span style="color:{MUTED}">{html.escape(self._where())}, {over} · ' \
-                f'{_nowrap(f"loss {r.loss_value:.5g}")}</span>'
+                f'{_nowrap(f"loss {fmt(r.loss_value, 5)}")}</span>'
         if r.is_input:
             values = (f"sample {r.sample}: &nbsp;a = x = {_num(r.a, True)}<br>"
                       f"batch mean: &nbsp;ā = {_num(r.a_mean)}")
@@ -926,12 +927,12 @@ class InspectorPanel(QWidget):
             else:
                 note += " Δw: the last update, which led to these weights."
             if snap.l2:
-                note += f" Δw includes the L2 decay λ = {snap.l2:g}."
+                note += f" Δw includes the L2 decay λ = {fmt(snap.l2)}."
             if r.fd is None:
                 note += " Finite differences: computed when training is paused" + \
                         ("" if snap.running else " (too costly for this network)") + "."
             else:
-                note += (f" Finite differences (five-point, h = {r.fd.h:g}): worst relative error "
+                note += (f" Finite differences (five-point, h = {fmt(r.fd.h)}): worst relative error "
                          f"{fmt(r.fd.worst)}.")
                 if r.fd.skipped:
                     note += f" {r.fd.skipped} weights with the smallest gradients not checked."

@@ -5,7 +5,8 @@ The lessons themselves are files (see :mod:`bpviz.lessons`). While the lessons a
 learner's own state is kept aside: their session (configuration, weights, optimizer state and
 history) is saved to a temporary file before the first lesson changes anything and opened again
 when they leave, and the speed, the step mode, what the diagram shows and the layout of the panels
-are put back as they were. Progress (which lessons are done, the last one open) and a dismissed
+are put back as they were. Undo and Redo never cross into or out of a lesson: each lesson's runs
+are its own, and the learner's come back with their network. Progress (which lessons are done, the last one open) and a dismissed
 first-launch offer are remembered in the window's settings.
 
 Lesson files may come from a teacher's folder: their text is shown as text. The Markdown goes
@@ -414,6 +415,8 @@ class LessonsPanel(QWidget):
             self._bring_out()
         cfg = lesson_config(lesson.setup)
         self._awaiting, self._apply_next = True, False
+        # Undo and Redo inside a lesson cover that lesson's runs only (after the save above)
+        self.window.host.send("undo_scope", f"lesson {lesson.id}")
         self.window.controls.set_config(cfg)
         self.window.host.rebuildRequested.emit(cfg)
         self.refresh()
@@ -444,6 +447,7 @@ class LessonsPanel(QWidget):
         self.settings.remove(KEPT_SPEED_KEY)
         w = self.window
         w.pause()
+        w.host.send("undo_scope", "")        # the learner's own Undo and Redo again
         if not kept.failed:     # saved, or still being saved: the worker saves it first
             self._restoring = kept.path
             w.open_session(kept.path)
@@ -581,6 +585,8 @@ class LessonsPanel(QWidget):
             w.network.set_overlay(s["edges"])
         if "neurons" in s:
             w.network.set_node_mode(s["neurons"])
+        w.cost.clear_previous()          # a lesson compares only with its own runs
+        w.surface.new_run(False)
         w.paint_now()                    # the diagram knows the new network before a selection
         try:
             if "select" in s:

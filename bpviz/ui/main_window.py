@@ -89,6 +89,7 @@ STOP_WAIT_S = 0.5           # closing waits this long for training before it sho
 SHORTCUTS = [
     ("Space", "play / pause"), ("S or →", "one step (see Step by)"),
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
+    ("Ctrl+Shift+Z", "redo: bring back what Undo set aside"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
     ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
     ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
@@ -100,8 +101,8 @@ SHORTCUTS = [
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
                  "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
-                 "once clicked, keeps →, ←, Home and End to step its nodes. Press Tab or click the "
-                 "diagram to leave a box.")
+                 "once clicked, keeps →, ←, Home and End to step its nodes. Return applies a typed "
+                 "number and leaves the box; so do Tab and a click on the diagram.")
 
 
 def speed_label(speed) -> str:
@@ -280,6 +281,9 @@ class MainWindow(QMainWindow):
                                         "Bring back the training a reset or a new network set "
                                         "aside (Ctrl+Z)")
         self.undo_action.setEnabled(False)
+        self.redo_action = self._action("Redo", self.redo, "Ctrl+Shift+Z",
+                                        "Bring back the training Undo set aside (Ctrl+Shift+Z)")
+        self.redo_action.setEnabled(False)
         open_csv = self._action("Open dataset CSV…", self.open_csv_dialog, QKeySequence.Open)
         self.exporter = Exporter(self)          # File → Export, right-click "Export…" on plots
         quit_action = self._action("Quit", self.close, "Ctrl+Q")
@@ -309,7 +313,8 @@ class MainWindow(QMainWindow):
         view.addAction(self._action("Reset layout", self.reset_layout))
 
         train = mb.addMenu("&Train")
-        for a in (self.play_action, self.step_action, self.reset_action, self.undo_action):
+        for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
+                  self.redo_action):
             train.addAction(a)
         self.train_menu = train
 
@@ -445,6 +450,7 @@ class MainWindow(QMainWindow):
         h.rebuilt.connect(self._on_rebuilt)
         h.saved.connect(self._on_saved)
         h.undoChanged.connect(self._on_undo_changed)
+        h.redoChanged.connect(self._on_redo_changed)
         h.stalled.connect(self._on_stalled)
         self.controls.configChanged.connect(self._on_config_changed)
         self.controls.hyperChanged.connect(self._on_hyper)
@@ -504,6 +510,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def undo(self) -> None:
         self.host.undoRequested.emit()
+
+    @Slot()
+    def redo(self) -> None:
+        self.host.redoRequested.emit()
 
     def _set_running(self, running: bool) -> None:
         self._running = running
@@ -575,6 +585,13 @@ class MainWindow(QMainWindow):
         else:
             self.undo_action.setText("Undo")
             self.undo_bar.hide()
+
+    @Slot(object)
+    def _on_redo_changed(self, offer) -> None:
+        """``offer``: (what Undo undid, the training Redo brings back), or None."""
+        self.redo_action.setEnabled(offer is not None)
+        self.redo_action.setText("Redo" if offer is None else
+                                 f"Redo {offer[0]}: back to {offer[1]}")
 
     @Slot(object)
     def _on_scrubbed(self, snap) -> None:
@@ -693,6 +710,7 @@ class MainWindow(QMainWindow):
         self.latest = snap
         self._latest_at = time.perf_counter()
         self.cost.ingest(snap)
+        self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
             self.statusBar().showMessage(snap.message, 8000)
         if snap.rewound_to is not None and self._rewind_target is not None:
@@ -719,11 +737,15 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_rebuilt(self, payload) -> None:
         config, dataset, extra = payload
+        # a reset or a changed setting on the same data: the run that ends stays drawn, faded
+        keep = (extra is None and config.dataset == self.config.dataset
+                and config.data_file == self.config.data_file)
         self.config = config
         self.dataset = dataset
         self.controls.set_config(config)
         self.controls.show_dataset(dataset)
-        self.cost.clear()
+        self.cost.clear(keep_previous=keep)
+        self.surface.new_run(keep)
         self.history.clear()
         self.timeline.refresh()
         self.boundary.set_dataset(dataset)
@@ -1028,7 +1050,7 @@ class MainWindow(QMainWindow):
         self._show_focus_status(snap)
         sizes = "-".join(str(n) for n in snap.sizes)
         batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
-        self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {snap.lr:g}"
+        self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {style.format_value(snap.lr)}"
                                   f"  ·  {batch}")
 
     def _status_losses(self, snap: Snapshot) -> None:

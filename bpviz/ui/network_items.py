@@ -24,6 +24,7 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QPainter, QPaintEngine
                            QTextDocument, QTextOption, QTransform)
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QWidget
 
+from ..engine import numbers
 from . import edge_raster, style
 from . import network_layout as nl
 from .qt import lower_this_thread
@@ -700,13 +701,18 @@ class ValueLabels:
             self.items[node] = label
 
     def set_values(self, per_layer) -> None:
-        """Show each neuron's value of ``per_layer`` (NaN, not computed yet: "—", not "nan")."""
+        """Show each neuron's value of ``per_layer`` (NaN, not computed yet: "—", not "nan"); a
+        value far below the largest one shown reads "0", its exact value on hover."""
+        scale = numbers.scale_of(v for v in per_layer if v is not None)
         for node, label in self.items.items():
             layer, i = self._lay.layer_of(node)
             v = per_layer[layer]
-            text = "" if v is None else style.format_known(float(v[i]), 3)
+            text = "" if v is None else style.format_known(float(v[i]), 3, scale)
             if label.textItem.toPlainText() != text:
                 label.setText(text)
+            tip = "" if v is None else numbers.exact(v[i])
+            if label.toolTip() != tip:
+                label.setToolTip(tip)
 
     def fit(self, scale: float) -> None:
         """Show the labels that have room at ``scale`` pixels a view unit."""

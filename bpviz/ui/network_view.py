@@ -1029,7 +1029,7 @@ class NetworkView(QWidget):
         self._slider_scale = nl.slider_scale(float(self._snap.weights[wi][i, j]))
         self._focus_label.setText(
             f"W[{wi + 1}][{i}, {j}]  {nl.edge_name(self._layout.sizes, wi, i, j)}   "
-            f"(slider ±{self._slider_scale:g})")
+            f"(slider ±{style.format_value(self._slider_scale)})")
         self._focus_label.setStyleSheet(f"color: {style.FOREGROUND}")
         self._set_strip_enabled(True)
         self._refresh_strip_value()

@@ -15,6 +15,7 @@ from functools import cache
 
 import numpy as np
 
+from ..engine import numbers
 from ..engine.phases import UPDATE
 
 POSITIVE = (37, 99, 235)      # blue
@@ -89,34 +90,25 @@ def sequential_lut(n: int = 256) -> np.ndarray:
     return sequential_map().getLookupTable(0.0, 1.0, n, alpha=False, mode="byte")
 
 
-def format_value(v: float, digits: int = 4) -> str:
-    """Compact number for labels and hover cards: 0.01234, −3.2e−05, 12.5."""
-    if v is None or not np.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if 1e-3 <= a < 1e4:
-        return f"{v:.{digits}g}".replace("-", "−")
-    return f"{v:.{max(1, digits - 1)}e}".replace("-", "−")
+def format_value(v: float, digits: int = 4, scale: float | None = None) -> str:
+    """A number for labels and hover cards in bpviz's one format (:func:`.numbers.fmt`):
+    0.01234, −3.2e−5, 12.5; NaN "—", ∞ "∞"."""
+    return numbers.fmt(v, digits, scale)
 
 
-NOT_COMPUTED = "—"    # a value not computed yet (a pass walked phase by phase holds NaN there)
+NOT_COMPUTED = numbers.NO_NUMBER   # a value not computed yet (a pass walked phase by phase holds NaN)
 
 
-def format_known(v: float | None, digits: int = 4) -> str:
-    """:func:`format_value`, or ``NOT_COMPUTED`` for None and NaN (no value yet, never "nan")."""
-    if v is None or np.isnan(v):
-        return NOT_COMPUTED
-    return format_value(v, digits)
+def format_known(v: float | None, digits: int = 4, scale: float | None = None) -> str:
+    """:func:`format_value`: ``NOT_COMPUTED`` for None and NaN (no value yet, never "nan")."""
+    return numbers.fmt(v, digits, scale)
 
 
 def format_loss(value: float | None, digits: int = 5) -> str:
-    """A loss for a status line: ``f"{value:.5g}"`` ("0.99335"), or ``NOT_COMPUTED`` when it is
-    not computed yet (None or NaN: the forward phases of a pass walked phase by phase)."""
-    if value is None or np.isnan(value):
-        return NOT_COMPUTED
-    return f"{value:.{digits}g}"
+    """A loss for a status line, to five significant digits ("0.99335"), or ``NOT_COMPUTED``
+    when it is not computed yet (None or NaN: the forward phases of a pass walked phase by
+    phase)."""
+    return numbers.fmt(value, digits)
 
 
 def shown_pass(snap) -> int:

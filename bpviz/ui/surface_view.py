@@ -116,6 +116,7 @@ PCA_AXES = (Axis("pca", component=0), Axis("pca", component=1))
 
 POINT_COLOR = (220, 38, 38)
 PATH_COLOR = (255, 255, 255)
+PREVIOUS_COLOR = (148, 163, 184)   # the path of the run before a reset: faded
 CONTOUR_PEN = (255, 255, 255, 110)
 COLORBAR_AXIS_WIDTH = 60
 
@@ -187,7 +188,7 @@ def loss_ticks(levels: tuple[float, float], target: int = 6) -> list[tuple[float
             values = [10.0 ** k for k in range(k0, k1 + 1) if k % every == 0]
         else:
             values = [m * 10.0 ** k for k in range(k0, k1 + 1) for m in (1.0, 2.0, 5.0)]
-        labels = [f"{v:g}".replace("-", "−") for v in values]
+        labels = [style.format_value(v) for v in values]
     else:
         a, b = 10.0 ** lo, 10.0 ** hi
         raw = (b - a) / target
@@ -560,6 +561,8 @@ class SurfaceView(QWidget):
         self._data_version = 0
         self._trajectory: np.ndarray | None = None     # the newest one received
         self._path = np.zeros((0, 2))                   # ... projected onto the shown slice
+        self._previous: np.ndarray | None = None        # the trajectory of the run before
+        self._arrived = None            # (architecture, trajectory) of the newest snapshot with one
         self._mode = "weights"
         self._weight_axes: tuple[Axis, Axis] | None = None   # None: the default of the network
         self._next_id = 1
@@ -649,6 +652,7 @@ class SurfaceView(QWidget):
         self.image.setZValue(-10)
         self.contours = pg.PlotCurveItem(pen=pg.mkPen(CONTOUR_PEN, width=1), connect="pairs")
         self.path_item = PathItem(PATH_COLOR)
+        self.previous_item = PathItem(PREVIOUS_COLOR, dot_size=3.0)
         self.last_step = pg.PlotCurveItem(pen=pg.mkPen(POINT_COLOR, width=2))
         self.marker = pg.TargetItem(size=14, symbol="o", movable=False,
                                     pen=pg.mkPen("w", width=2), brush=POINT_COLOR,
@@ -657,13 +661,14 @@ class SurfaceView(QWidget):
         self.marker.hide()
         self.marker.sigPositionChanged.connect(self._on_marker_moved)
         self.marker.sigPositionChangeFinished.connect(self._on_marker_released)
-        for item in (self.image, self.path_item, self.last_step, self.marker):
+        for item in (self.image, self.previous_item, self.path_item, self.last_step, self.marker):
             self.plot.addItem(item)
         self.contours.setParentItem(self.image)       # drawn in the image's pixel coordinates
 
         legend = self.plot.addLegend(offset=(8, 8), labelTextColor=style.FOREGROUND,
                                      brush=pg.mkBrush(255, 255, 255, 200))
         legend.addItem(self.path_item, "path of training")
+        self._legend = legend
         legend.addItem(pg.ScatterPlotItem(symbol="o", size=10, pen=pg.mkPen("w"),
                                           brush=POINT_COLOR), "current weights")
         self._legend = legend
@@ -710,6 +715,7 @@ class SurfaceView(QWidget):
         if new_arch:
             self._arch = arch
             self._trajectory = None
+            self._previous = None               # another network: no path to compare with
             self._path = np.zeros((0, 2))
             if self._weight_axes and not all(axis_fits(a, snap.sizes) for a in self._weight_axes):
                 self._weight_axes = None
@@ -718,13 +724,39 @@ class SurfaceView(QWidget):
         if (self._superseded_at is None and self._requested_params is not None
                 and not np.array_equal(self._requested_params, self._params)):
             self._superseded_at = time.perf_counter()
-        if snap.trajectory is not None and snap.trajectory.shape[1] == len(self._params):
-            self._trajectory = snap.trajectory
+        traj = snap.trajectory
+        if traj is None and self._arrived is not None and self._arrived[0] == arch:
+            traj = self._arrived[1]         # a newer path than this panel was shown
+        if traj is not None and traj.shape[1] == len(self._params) and traj is not self._trajectory:
+            self._trajectory = traj
             self._project_path()
         else:
             self._update_point()
         self._request(now=new_arch, training=snap.running and not new_arch)
         self._update_age()
+
+    def take_trajectory(self, snap: Snapshot) -> None:
+        """Every snapshot that arrives, also one this panel is never shown: the path comes only
+        now and then, and the last part of a run must not be lost with an unshown snapshot."""
+        if snap.trajectory is not None:
+            self._arrived = ((tuple(snap.sizes), tuple(snap.activations)), snap.trajectory)
+
+    def new_run(self, keep_previous: bool) -> None:
+        """A new run starts (a reset, a new network): with ``keep_previous`` the path of the run
+        that ends stays drawn, faded, as the previous run (a run with no step keeps the one
+        before it); otherwise none is drawn."""
+        arrived = self._arrived
+        traj = arrived[1] if arrived is not None and arrived[0] == self._arch else self._trajectory
+        if not keep_previous:
+            self._previous = None
+        elif traj is not None and len(traj) >= 2:
+            self._previous = traj
+        self._project_path()
+
+    def previous_path(self) -> np.ndarray:
+        """The previous run's path as drawn on the shown slice, (K, 2) (empty: none)."""
+        x, y = self.previous_item.getData()
+        return np.zeros((0, 2)) if x is None else np.column_stack([x, y])
 
     def set_dataset(self, dataset) -> None:
         """The training data of a :class:`bpviz.engine.data.Dataset` (its X_train, T_train)."""
@@ -1019,6 +1051,16 @@ class SurfaceView(QWidget):
             self._path = np.zeros((0, 2))
         else:
             self._path = result.coordinates(thin_path(traj))
+        previous = self._previous
+        shown = (result is not None and previous is not None
+                 and previous.shape[1] == len(result.origin))
+        path = result.coordinates(thin_path(previous)) if shown else np.zeros((0, 2))
+        self.previous_item.setData(path[:, 0], path[:, 1])
+        if shown != any(label.text == "previous run" for _, label in self._legend.items):
+            if shown:
+                self._legend.addItem(self.previous_item, "previous run")
+            else:
+                self._legend.removeItem(self.previous_item)
         self._update_point()
 
     def _update_point(self) -> None:
