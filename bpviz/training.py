@@ -278,6 +278,7 @@ class TrainingSession:
                 self._publish(force=True)
                 return
             index = int(result.indices[0]) if result.indices is not None else 0
+            self.pinned = index        # the snapshot carries that sample's values (its focus)
             self._publish(force=True, message=self._sample_message(index), stepped_sample=index)
         elif self.step_mode == "epoch":
             self._end_phases()

@@ -190,16 +190,18 @@ def test_csv_numbers_equal_the_engine_arrays(window, tmp_path):
     written = export_panel(window, "network", "csv", tmp_path / "network.csv")
     assert [p.name for p in written] == ["network.csv", "network_neurons.csv"]
     header, rows = read_csv(tmp_path / "network.csv")
-    assert header == ["layer", "from", "to", "weight", "gradient", "error_signal", "update"]
+    assert header == ["layer", "from", "to", "weight", "gradient", "error_signal", "update",
+                      "focus"]
     assert len(rows) == sum(W.size for W in snap.weights)
-    for layer, i, j, *values in rows:
+    for layer, i, j, *values, focus in rows:
+        assert focus == "mean"
         wi, i, j = int(layer) - 1, int(i), int(j)
         expected = [a[wi][i, j] for a in (snap.weights, snap.grad_weights, snap.edge_signals,
                                           snap.update_weights)]
         assert [float(v) for v in values] == expected
     header, rows = read_csv(tmp_path / "network_neurons.csv")
-    assert header[:5] == ["layer", "index", "activation_mean", "delta_mean", "delta_mean_abs"]
-    for layer, i, act, delta, delta_abs, bias, bias_grad in rows:
+    assert header[5:8] == ["activation_mean", "delta_mean", "delta_mean_abs"]
+    for layer, i, _act, _delta, _z, act, delta, delta_abs, bias, bias_grad, _focus in rows:
         layer, i = int(layer), int(i)
         assert float(act) == snap.activation_mean[layer][i]
         if layer == 0:

@@ -15,7 +15,7 @@ from bpviz.engine.errors import BpvizError
 LEFT = Qt.MouseButton.LeftButton
 
 GLOSSARY_TERMS = ["pass", "epoch", "mini-batch", "pre-activation z", "activation a", "delta δ",
-                  "error signal", "gradient", "update", "error surface",
+                  "error signal", "focus", "gradient", "update", "error surface",
                   "random filter-normalised direction", "principal-component axes", "divergence",
                   "saturation", "dead relu", "program of a pass", "backpropagation", "chain rule",
                   "dynamic programming", "learning rate η", "momentum", "loss (cross-entropy)",

@@ -30,27 +30,51 @@ def test_network_tables_list_every_weight_and_neuron(make_snap):
     tables = network_tables(snap)
     edges, neurons = tables[""], tables["neurons"]
     assert tuple(edges.header) == ("layer", "from", "to", "weight", "gradient", "error_signal",
-                                   "update")
+                                   "update", "focus")
     expected = []
     for wi in range(len(snap.weights)):
         n_in, n_out = snap.weights[wi].shape
         for i in range(n_in):
             for j in range(n_out):
                 expected.append([wi + 1, i, j, snap.weights[wi][i, j], snap.grad_weights[wi][i, j],
-                                 snap.edge_signals[wi][i, j], snap.update_weights[wi][i, j]])
+                                 snap.edge_signals[wi][i, j], snap.update_weights[wi][i, j],
+                                 "mean"])
     assert edges.rows == expected and len(expected) == 2 * 3 + 3 * 3
-    assert all(type(v) is float for row in edges.rows for v in row[3:])   # written with repr
+    assert all(type(v) is float for row in edges.rows for v in row[3:-1])   # written with repr
 
+    assert tuple(neurons.header) == ("layer", "index", "activation", "delta", "z",
+                                     "activation_mean", "delta_mean", "delta_mean_abs", "bias",
+                                     "bias_gradient", "focus")
     assert [tuple(r[:2]) for r in neurons.rows] == [(layer, i) for layer, n in enumerate(snap.sizes)
                                                     for i in range(n)]
-    for layer, i, act, delta, delta_abs, bias, bias_grad in neurons.rows:
-        assert act == snap.activation_mean[layer][i]
+    for (layer, i, act, delta, z, act_mean, delta_mean, delta_abs, bias, bias_grad,
+         focus) in neurons.rows:
+        assert act == act_mean == snap.activation_mean[layer][i] and focus == "mean"
+        assert z == ""                                # a batch mean has no one z
         if layer == 0:
-            assert (delta, delta_abs, bias, bias_grad) == ("", "", "", "")
+            assert (delta, delta_mean, delta_abs, bias, bias_grad) == ("", "", "", "", "")
         else:
-            assert (delta, delta_abs, bias, bias_grad) == (
+            assert delta == delta_mean
+            assert (delta_mean, delta_abs, bias, bias_grad) == (
                 snap.delta_mean[layer - 1][i], snap.delta_abs_mean[layer - 1][i],
                 snap.biases[layer - 1][i], snap.grad_biases[layer - 1][i])
+
+
+def test_network_tables_for_one_sample(make_snap):
+    snap = make_snap("gaussian-clouds", passes=2, pinned=4)
+    sv = snap.sample
+    tables = network_tables(snap, sample=True)
+    for layer, i, j, weight, grad, signal, update, focus in tables[""].rows:
+        wi = layer - 1
+        assert focus == "sample 4" and weight == snap.weights[wi][i, j]
+        assert signal == snap.trace_weights[wi][i, j] * sv.delta[wi][j]
+        assert grad == sv.a[wi][i] * sv.delta[wi][j]
+        assert update == snap.update_weights[wi][i, j]
+    for layer, i, act, delta, z, act_mean, *_, bias_grad, focus in tables["neurons"].rows:
+        assert focus == "sample 4" and act == sv.a[layer][i]
+        assert act_mean == snap.activation_mean[layer][i]
+        if layer:
+            assert delta == bias_grad == sv.delta[layer - 1][i] and z == sv.z[layer - 1][i]
 
 
 def test_cost_tables_number_the_passes_and_keep_the_epoch_whole():

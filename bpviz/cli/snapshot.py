@@ -177,6 +177,9 @@ def add_export_parser(subparsers) -> None:
     e = subparsers.add_parser("export", help="render every panel of a session in every format")
     e.add_argument("--session", required=True, metavar="FILE.bpviz")
     e.add_argument("--out", required=True, metavar="DIR")
+    e.add_argument("--sample", type=number(int, 0, name="sample"), metavar="I",
+                   help="values for training sample I (network.csv and the diagram); without it "
+                        "the focus saved in the session (or the batch mean)")
     e.set_defaults(func=cmd_export)
 
 
@@ -220,12 +223,17 @@ def cmd_snapshot(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """``bpviz export --session FILE.bpviz --out DIR``: every panel in every format, no display.
+    """``bpviz export --session FILE.bpviz --out DIR [--sample I]``: every panel in every format,
+    no display; with ``--sample`` the panels show training sample I (the window's sample focus).
     A session whose training diverged is exported like any other (it shows the divergence)."""
     from ..engine.session import load_session
     from ..ui.export import export_all
 
     session = load_session(args.session)          # refuse a bad file before any window exists
+    sample = getattr(args, "sample", None)
+    if sample is not None and sample >= len(session.trainer.X):
+        raise ConfigError(f"--sample {sample}: {args.session} has {len(session.trainer.X)} "
+                          f"training samples (0 to {len(session.trainer.X) - 1})")
     with HeadlessWindow(session.config, "bpviz-export-") as (window, app):
         window.resize(1600, 1000)
         window.show()
@@ -247,6 +255,13 @@ def cmd_export(args) -> int:
 
         if not _wait(app, lambda: opened() or refused(), START_WAIT_S) or not opened():
             raise WindowError(window.last_error or f"{args.session}: could not be opened")
+        if sample is not None:
+            window.pin_sample(sample)
+        if window.focus_model.is_sample():         # --sample, or the focus the session kept
+            wanted = window.focus_model.sample
+            if not _wait(app, lambda: window.latest.sample is not None
+                         and window.latest.sample.index == wanted, START_WAIT_S):
+                raise WindowError(f"sample {wanted}: the window did not show that sample")
         window.paint_now()
         _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
               SURFACE_WAIT_S)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .memory import deep_sizeof
 from .network import Network, Trace
-from .phases import GRADIENTS, UPDATE, Phase
+from .phases import GRADIENTS, UPDATE, Phase, partial_trace
 from .trainer import Trainer
 
 
@@ -67,7 +67,12 @@ class Boundary:
 
 @dataclass(frozen=True, eq=False)
 class SampleValues:
-    """z, a and δ of every layer for one pinned sample, at the weights the pass used."""
+    """z, a and δ of every layer for one pinned sample, at the weights the pass used, with f′(z)
+    of every hidden layer (``f_prime[l − 1]`` for layer l; the output layer has none: its δ is
+    y − t) and the sample's loss. Per sample the chain rule holds exactly,
+    δ_i = f′(z_i) · Σ_j w_ij δ_j (:func:`focused` gives the edges' w·δ). In a pass walked phase by
+    phase, what is not computed yet is NaN, as in the trace.
+    """
 
     index: int
     x: np.ndarray
@@ -75,6 +80,8 @@ class SampleValues:
     z: tuple[np.ndarray, ...]        # per non-input layer
     a: tuple[np.ndarray, ...]        # per layer, a[0] = x
     delta: tuple[np.ndarray, ...]    # per non-input layer
+    f_prime: tuple[np.ndarray, ...] = ()        # per hidden layer, f′(z[l])
+    loss: float = float("nan")                  # this sample's loss ℓ_n
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +149,9 @@ class Snapshot:
     # when it was made, by time.perf_counter(): the system's monotonic clock on Linux, macOS and
     # Windows, so the window can time a snapshot made in the training process
     made_at: float = 0.0
+    # how many samples the last pass (or the preview trace) averaged over: a batch mean is the
+    # mean over this many samples
+    trace_samples: int = 0
     # the edge signals are trace_weights × grad_biases (a full pass, or its gradient and update
     # phases): pickled without them, they are rebuilt on arrival (a fifth less to send)
     signals_derived: bool = False
@@ -162,6 +172,77 @@ class Snapshot:
     @property
     def n_layers(self) -> int:
         return len(self.weights)
+
+
+@dataclass(frozen=True, eq=False)
+class Focused:
+    """What a snapshot shows in one focus: one sample (``sample`` its index) or the batch mean
+    (``sample`` None). The diagram, its tables and the exports all read their numbers here.
+
+    Per weights array: ``weights`` (current), ``grad_weights`` (∂L/∂w of the batch, or ∂ℓ/∂w of
+    the sample), ``edge_signals`` (w·δ̄, or w·δ of the sample; both at the weights the pass
+    used), ``update_weights`` (the pass's Δw: one update, whatever the focus). Per non-input
+    layer: ``delta``, ``delta_abs`` (|δ| of the sample, mean |δ| of the batch), ``grad_biases``
+    and ``z`` (the sample's only; () for the mean). Per layer: ``activation`` (input included).
+    """
+
+    sample: int | None
+    samples: int                     # how many samples the values are over (1 for a sample)
+    weights: tuple[np.ndarray, ...]
+    grad_weights: tuple[np.ndarray, ...]
+    edge_signals: tuple[np.ndarray, ...]
+    update_weights: tuple[np.ndarray, ...]
+    grad_biases: tuple[np.ndarray, ...]
+    delta: tuple[np.ndarray, ...]
+    delta_abs: tuple[np.ndarray, ...]
+    activation: tuple[np.ndarray, ...]
+    z: tuple[np.ndarray, ...]
+    values: SampleValues | None = None   # the sample's values (sample focus)
+
+    def uplink_sum(self, layer: int, i: int) -> float:
+        """Σ_j of the error signals on the uplinks of neuron ``i`` of hidden ``layer`` (its edges
+        to the layer above): for one sample, δ_i = f′(z_i) times this."""
+        return float(np.sum(self.edge_signals[layer][i]))
+
+    @property
+    def is_sample(self) -> bool:
+        return self.sample is not None
+
+    @property
+    def label(self) -> str:
+        """"sample 3" or "mean" (the exports' ``focus`` column)."""
+        return "mean" if self.sample is None else f"sample {self.sample}"
+
+    def describe(self) -> str:
+        """"for sample 3" or "mean over 1,500 samples" (the diagram's header)."""
+        if self.sample is not None:
+            return f"for sample {self.sample}"
+        n = self.samples
+        return f"mean over {n:,} sample{'s' if n != 1 else ''}" if n else "batch mean"
+
+
+def focused(snap: "Snapshot", sample: bool) -> Focused:
+    """``snap``'s values for its pinned sample (``sample`` True and the snapshot carries one) or
+    for the batch mean. One sample's edge values are computed here, from the weights the pass
+    used: the error signal W[l][i, j] · δ[l][j] and the gradient a[l − 1][i] · δ[l][j] (∂ℓ/∂W[l]
+    of that sample alone; NaN in a phase before the gradients)."""
+    sv = snap.sample if sample else None
+    if sv is not None and len(sv.delta) == len(snap.trace_weights):
+        signals = tuple(np.asarray(W) * d[None, :] for W, d in zip(snap.trace_weights, sv.delta))
+        if snap.phase is not None and snap.phase.kind not in (GRADIENTS, UPDATE):
+            grads = tuple(np.full(np.shape(W), np.nan) for W in snap.trace_weights)
+        else:
+            grads = tuple(np.outer(a, d) for a, d in zip(sv.a[:-1], sv.delta))
+        return Focused(sample=sv.index, samples=1, weights=snap.weights,
+                       grad_weights=grads, edge_signals=signals,
+                       update_weights=snap.update_weights, grad_biases=sv.delta, delta=sv.delta,
+                       delta_abs=tuple(np.abs(d) for d in sv.delta), activation=sv.a, z=sv.z,
+                       values=sv)
+    return Focused(sample=None, samples=snap.trace_samples, weights=snap.weights,
+                   grad_weights=snap.grad_weights, edge_signals=snap.edge_signals,
+                   update_weights=snap.update_weights, grad_biases=snap.grad_biases,
+                   delta=snap.delta_mean, delta_abs=snap.delta_abs_mean,
+                   activation=snap.activation_mean, z=())
 
 
 def data_bounds(X: np.ndarray, margin: float = 0.1) -> tuple[float, float, float, float]:
@@ -205,16 +286,23 @@ def neuron_maps(net: Network, bounds, resolution: int, max_neurons: int = 256):
     return tuple(frozen(a.T.reshape(-1, resolution, resolution)) for a in acts)
 
 
-def sample_values(net_weights, net_biases, net: Network, x, t, index: int) -> SampleValues:
-    """Forward and backward pass for one sample at the given weights."""
+def sample_values(net_weights, net_biases, net: Network, x, t, index: int,
+                  phase: Phase | None = None) -> SampleValues:
+    """Forward and backward pass for one sample at the given weights; with ``phase`` (a pass
+    walked phase by phase) what that phase has not computed yet is NaN."""
     # the same network at those weights, sharing them: no copy (15 MB and 28 ms for 8x512);
     # a pass only reads its weights
     probe = copy.copy(net)
     probe.weights, probe.biases = list(net_weights), list(net_biases)
     tr = probe.backprop(np.asarray(x, float)[None, :], np.asarray(t, float)[None, :])
-    return SampleValues(index, frozen(x), frozen(t), tuple(frozen(z[0]) for z in tr.pre_activations),
-                        tuple(frozen(a[0]) for a in tr.activations),
-                        tuple(frozen(d[0]) for d in tr.deltas))
+    if phase is not None:
+        tr = partial_trace(tr, phase)
+    zs = [z[0] for z in tr.pre_activations]
+    acts = [a[0] for a in tr.activations]
+    f_prime = [act.df(z, a) for act, z, a in zip(probe.hidden_activations, zs, acts[1:])]
+    return SampleValues(index, frozen(x), frozen(t), _frozen_list(zs), _frozen_list(acts),
+                        tuple(frozen(d[0]) for d in tr.deltas), _frozen_list(f_prime),
+                        float(tr.loss))
 
 
 def drawing_aids(net: Network, bounds, boundary_resolution: int = 60,
@@ -279,9 +367,6 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         with np.errstate(all="ignore"):
             train_now = (*trainer.evaluate(trainer.X, trainer.T, trainer.labels),
                          trainer.pass_count)
-    sample = None
-    if pinned is not None and 0 <= pinned < len(trainer.X):
-        sample = sample_values(tw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned)
     ds = trainer.dataset
     compact = net.n_parameters > COMPACT_PARAMETERS
     edge = np.float32 if compact else float          # per-edge values of the last pass
@@ -290,6 +375,12 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         trace_w = weights                            # the pass shown ran at these weights
     else:
         trace_w = _frozen_list(tw, edge)
+    sample = None
+    if pinned is not None and 0 <= pinned < len(trainer.X):
+        # at the weights the snapshot carries (float32 ones when compact), so that the sample's
+        # error signals, w·δ from those weights, add up to its deltas exactly
+        sw = [np.asarray(w, dtype=float) for w in trace_w] if compact else tw
+        sample = sample_values(sw, tb, net, trainer.X[pinned], trainer.T[pinned], pinned, phase)
     grad_b = _frozen_list(grads_b)
     edge_signals = _frozen_list(signals, edge)
     if derived:     # only if rebuilding them gives these values (trace_w may be other weights)
@@ -324,6 +415,7 @@ def make_snapshot(trainer: Trainer, *, seq: int, running: bool, trace: Trace | N
         made_at=time.perf_counter(),
         diverged=trainer.diverged.message() if trainer.diverged else None, message=message,
         has_update=has_update, signals_derived=derived, compact=compact,
+        trace_samples=len(trace.losses) if trace is not None else len(trainer.X),
     )
 
 

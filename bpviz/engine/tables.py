@@ -6,7 +6,7 @@ values exactly. A panel's tables are a ``{key: Table}`` dict: key ``""`` is the 
 ``<stem>.csv``, any other key a companion ``<stem>_<key>.csv``.
 
 - :func:`network_tables`: one row per weight (value, gradient, error signal, update) and one per
-  neuron (mean activation and delta, bias and its gradient);
+  neuron (activation and delta, bias and its gradient), for one sample or the batch mean;
 - :func:`cost_tables`: the training history (a row per epoch) and the loss of every pass;
 - :func:`surface_tables`: the loss slice in long format and the descent path projected on it;
 - :func:`boundary_tables`: the network output over the input grid and the data points.
@@ -20,7 +20,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from .snapshot import Snapshot
+from .snapshot import Snapshot, focused
 from .surface import flatten
 
 
@@ -46,33 +46,44 @@ def _cell(arrays: Sequence[np.ndarray], k: int, i: int):
     return ""
 
 
-def network_tables(snap: Snapshot) -> dict[str, Table]:
-    """Edges (one row per weight) and neurons of ``snap``.
+def network_tables(snap: Snapshot, sample: bool = False) -> dict[str, Table]:
+    """Edges (one row per weight) and neurons of ``snap``, for its pinned sample (``sample``
+    True) or the batch mean; the ``focus`` column says which ("sample 3" or "mean").
 
     ``layer`` is the design's numbering: an edge of layer l belongs to ``W[l]`` (the snapshot's
     ``weights[l − 1]``) and runs from neuron ``from`` of layer l − 1 to neuron ``to`` of layer l.
     ``weight`` is the current weight (after the last update); ``gradient``, ``error_signal`` (w·δ)
-    and ``update`` (Δw) belong to the last pass. Neurons of layer 0 (the inputs) have no δ or bias:
-    those cells are empty.
+    and ``update`` (Δw) belong to the last pass. For one sample ``gradient`` is a·δ of that sample
+    and ``error_signal`` w·δ of that sample, so that for every hidden neuron f′(z)·Σ of its
+    uplinks' ``error_signal`` is its ``delta``; batch means do not add up that way. Neurons:
+    ``activation``, ``delta`` and ``z`` (the sample's; empty for the mean) in the focus, then the
+    batch means. Neurons of layer 0 (the inputs) have no δ or bias: those cells are empty.
     """
+    view = focused(snap, sample)
     edges = []
     for wi, W in enumerate(snap.weights):
         n_in, n_out = W.shape
         rows = np.repeat(np.arange(n_in), n_out).tolist()
         cols = np.tile(np.arange(n_out), n_in).tolist()
-        columns = [np.ravel(a[wi]).tolist() for a in (snap.weights, snap.grad_weights,
-                                                      snap.edge_signals, snap.update_weights)]
-        edges += [[wi + 1, i, j, *values] for i, j, *values in zip(rows, cols, *columns)]
+        columns = [np.ravel(a[wi]).tolist() for a in (view.weights, view.grad_weights,
+                                                      view.edge_signals, view.update_weights)]
+        edges += [[wi + 1, i, j, *values, view.label]
+                  for i, j, *values in zip(rows, cols, *columns)]
     neurons = []
     for layer, n in enumerate(snap.sizes):
         for i in range(n):
-            neurons.append([layer, i, _cell(snap.activation_mean, layer, i),
+            neurons.append([layer, i, _cell(view.activation, layer, i),
+                            *(_cell(a, layer - 1, i) for a in (view.delta, view.z)),
+                            _cell(snap.activation_mean, layer, i),
                             *(_cell(a, layer - 1, i) for a in (snap.delta_mean, snap.delta_abs_mean,
-                                                               snap.biases, snap.grad_biases))])
+                                                               snap.biases, view.grad_biases)),
+                            view.label])
     return {
-        "": Table(("layer", "from", "to", "weight", "gradient", "error_signal", "update"), edges),
-        "neurons": Table(("layer", "index", "activation_mean", "delta_mean", "delta_mean_abs",
-                          "bias", "bias_gradient"), neurons),
+        "": Table(("layer", "from", "to", "weight", "gradient", "error_signal", "update", "focus"),
+                  edges),
+        "neurons": Table(("layer", "index", "activation", "delta", "z", "activation_mean",
+                          "delta_mean", "delta_mean_abs", "bias", "bias_gradient", "focus"),
+                         neurons),
     }
 
 

@@ -52,7 +52,7 @@ from .. import __version__
 from ..engine.errors import BpvizError
 from ..engine.fileset import FileSet
 from ..engine.session import LIVE_SETTINGS
-from ..engine.snapshot import Snapshot, training_loss
+from ..engine.snapshot import Snapshot, focused, training_loss
 from ..engine.surface import flatten
 from ..training import RunRecord
 from ..engine.tables import (Table, boundary_tables, cost_tables, network_tables, surface_tables,
@@ -118,8 +118,11 @@ def _offscreen_copy(live: QWidget, copy: QWidget):
 def _network_export(window: "MainWindow") -> PanelExport:
     live = window.network
 
+    def tables(snap):          # in the window's focus: the pinned sample or the batch mean
+        return network_tables(snap, window.focus_model.is_sample())
+
     def frames(snaps):
-        copy = NetworkView()
+        copy = NetworkView(focus=window.focus_model)
         copy.set_overlay(live.overlay())
         copy.set_node_mode(live.node_mode())
         if live.selected_neuron() is not None:
@@ -129,7 +132,7 @@ def _network_export(window: "MainWindow") -> PanelExport:
                 copy.show_snapshot(snap)
                 yield view
 
-    return PanelExport("network", "Network", live, plot_view(live), network_tables, frames)
+    return PanelExport("network", "Network", live, plot_view(live), tables, frames)
 
 
 def _boundary_export(window: "MainWindow") -> PanelExport:
@@ -615,7 +618,8 @@ def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, fil
             "n_train": len(ds.X_train), "n_test": len(ds.X_test)},
         # the training loss at the snapshot's weights, as `bpviz train` reports it
         "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count,
-                     "loss": snap.loss if ds is None else training_loss(snap, ds)},
+                     "loss": snap.loss if ds is None else training_loss(snap, ds),
+                     "focus": focused(snap, window.focus_model.is_sample()).label},
         "files": files,
     }
     text = json.dumps(manifest, indent=2, default=_json_default) + "\n"

@@ -97,10 +97,26 @@ class GraphView(QWidget):
         self._items: dict[str, _NodeItem] = {}
         self._edges: dict[tuple[str, str], QGraphicsPathItem] = {}
         self._placeholder = ""
+        self._header_html = ""
+        self._focus = None       # the window's focus model (bind_focus), read when the header is shown
         self.zoom = 1.0          # Ctrl+wheel on the drawing
         self.build_count = 0     # graphs built (and drawn) so far
         self._build()
         self._show_placeholder("Waiting for the first snapshot…")
+
+    def bind_focus(self, model) -> None:
+        """Follow the window's focus (a :class:`~bpviz.ui.focus.FocusModel`): the graph is always
+        one sample's; in batch-mean focus its header says so."""
+        self._focus = model
+        model.changed.connect(self._show_header)
+
+    @Slot()
+    def _show_header(self) -> None:
+        note = ""
+        if self._focus is not None and not self._focus.is_sample() and self._header_html:
+            note = (f"<br><span style='color:{MUTED}'>The other panels show batch means; a graph "
+                    f"is one sample's pass: this is the pinned sample.</span>")
+        self.header.setText(self._header_html + note)
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -370,11 +386,12 @@ class GraphView(QWidget):
         vec = lambda v: "(" + ", ".join(fmt(x) for x in v) + ")"   # noqa: E731
         pair = {"softmax": "softmax + cross-entropy", "sigmoid": "sigmoid + binary cross-entropy",
                 "linear": "linear + ½ squared error"}[g.output]
-        self.header.setText(
+        self._header_html = (
             f"<b>Layer {layer}, neuron {index}</b> ({act}) · sample #{sv.index}: "
             f"x = {vec(sv.x)}, t = {vec(sv.target)} · {pair} · "
             f'<span style="color:{MUTED}">ℓ: this sample\'s loss (training minimises the mean of ℓ '
             f"over the mini-batch)</span>")
+        self._show_header()
         self.header.setToolTip(f"{g.normalisation} The weights are those the last pass used.")
 
     def resizeEvent(self, event) -> None:

@@ -180,6 +180,7 @@ class InspectorPanel(QWidget):
         self._selected = (1, 0)
         self._pinned = 0
         self._scope = "sample"
+        self._focus = None           # the window's focus model, once bound (bind_focus)
         self._report: NeuronReport | None = None
         self._tables: dict[str, DeltaTable] = {}
         self._key = None                      # what the shown report was computed from
@@ -554,9 +555,35 @@ class InspectorPanel(QWidget):
 
     @Slot(bool)
     def _on_scope(self, sample_checked: bool) -> None:
-        self._scope = "sample" if sample_checked else "batch"
+        if self._focus is not None:        # the window's focus decides; it tells us back
+            self._focus.set_mode("sample" if sample_checked else "mean")
+            return
+        self._apply_scope("sample" if sample_checked else "batch")
+
+    def _apply_scope(self, scope: str) -> None:
+        self._scope = scope
         if self._report is not None:
             self._render()
+
+    def bind_focus(self, model) -> None:
+        """Follow the window's focus (a :class:`~bpviz.ui.focus.FocusModel`): its "pinned sample
+        / batch mean" toggle shows and sets that focus."""
+        self._focus = model
+        model.changed.connect(self._on_focus_changed)
+        self._on_focus_changed()
+
+    @Slot()
+    def _on_focus_changed(self) -> None:
+        scope = "sample" if self._focus.is_sample() else "batch"
+        radio = self.sample_radio if scope == "sample" else self.batch_radio
+        if not radio.isChecked():
+            self._scope_group.blockSignals(True)
+            self.sample_radio.blockSignals(True)
+            radio.setChecked(True)
+            self.sample_radio.blockSignals(False)
+            self._scope_group.blockSignals(False)
+        if scope != self._scope:
+            self._apply_scope(scope)
 
     @Slot(int, int)
     def _on_delta_cell(self, row: int, col: int) -> None:

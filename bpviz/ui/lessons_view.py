@@ -27,11 +27,14 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from ..lessons import (Context, Lesson, Observed, all_done, lesson_config, load_lessons,
-                       render)
+from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
+                       load_lessons, placeholders, render)
 from .safe_text import safe_html, to_plain
 
 FRAME_COLOR = QColor("#f59e0b")
+# the numbers a lesson quotes for the pinned sample (the rest are the batch's or the network's)
+SAMPLE_QUANTITIES = frozenset(name for name, (what, _) in QUANTITIES.items()
+                              if "pinned sample" in what or name in ("fprime", "back_sum"))
 FRAME_WIDTH = 4
 LESSONS_WIDTH = 380            # the width the lessons' column gets when they open
 POLL_MS = 300                  # a lesson open: its numbers are looked at again this often
@@ -680,7 +683,8 @@ class LessonsPanel(QWidget):
         self._shown_seq = None if ctx.snapshot is None else ctx.snapshot.seq
         k = self._index
         self.title_label.setText(f"{k + 1}. {render(lesson.title, ctx)}")
-        self.text_label.setText(lesson_html(render(lesson.text, ctx)))
+        text = render(lesson.text, ctx) + self._focus_note(lesson, ctx)
+        self.text_label.setText(lesson_html(text))
         self.task_label.setText(render(lesson.task, ctx))
         self.back_button.setEnabled(k > 0)
         self.next_button.setEnabled(k + 1 < len(self.lessons))
@@ -706,6 +710,19 @@ class LessonsPanel(QWidget):
                                       + "</span>")
             self.next_button.setDefault(False)
             self.next_button.setStyleSheet("")
+
+    def _focus_note(self, lesson: Lesson, ctx: Context) -> str:
+        """A line under a text that quotes the pinned sample's numbers while the window shows
+        batch means: which numbers are whose, and how to see the same ones on the diagram."""
+        focus = getattr(self.window, "focus_model", None)
+        if focus is None or focus.is_sample() or ctx.snapshot is None \
+                or ctx.snapshot.sample is None:
+            return ""
+        if not set(placeholders(lesson.text)) & SAMPLE_QUANTITIES:
+            return ""
+        return (f"\n\n*The numbers above are sample {ctx.snapshot.sample.index}'s; the diagram "
+                f"shows batch means now. Values for: pinned sample shows the same numbers "
+                f"there.*")
 
     def _show_nothing(self) -> None:
         if not self.lessons:

@@ -38,6 +38,7 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
+from .focus import MODES as FOCUS_MODES, FocusModel
 from .graph_view import GraphView
 from .help import HelpDesk
 from . import style
@@ -160,7 +161,9 @@ class MainWindow(QMainWindow):
         self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed,
                                                          pace=self.phase_pace(),
                                                          paced_by_paint=True))
-        self.network = NetworkView()
+        # the focus every panel shows values for (one sample or the batch mean): held here only
+        self.focus_model = FocusModel(parent=self)
+        self.network = NetworkView(focus=self.focus_model)
         self.surface = SurfaceView()
         self.cost = CostView()
         self.boundary = BoundaryView()
@@ -177,6 +180,7 @@ class MainWindow(QMainWindow):
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
         self._build_status()
+        self._build_focus_status()
         self._fill_recent_menu()
         self._connect()
         self.network.select_neuron(1, 0)       # the inspector starts on this neuron too
@@ -409,6 +413,36 @@ class MainWindow(QMainWindow):
             "The sample the step trained on: its loss at the weights before the update → at the "
             "weights after it")
 
+    def _build_focus_status(self) -> None:
+        self.focus_status = QLabel()
+        self.focus_status.setToolTip("What the panels show values for (Values for, over the "
+                                     "network diagram)")
+        self.statusBar().addPermanentWidget(self.focus_status)
+        self.inspector.bind_focus(self.focus_model)
+        self.graph_view.bind_focus(self.focus_model)
+        self.focus_model.changed.connect(self._on_focus_changed)
+        self.focus_model.changed.connect(self.lessons.refresh)     # its note on the focus
+        self._on_focus_changed()
+
+    @Slot()
+    def _on_focus_changed(self) -> None:
+        """Every panel shows the new focus at the next paint."""
+        self._show_focus_status(self.timeline.shown() or self.latest)
+        self._painted = None
+
+    def _show_focus_status(self, snap: Snapshot | None) -> None:
+        """"values for: sample 3 (ℓ 0.1234)" — the sample's loss at the weights its values were
+        computed at — or "values for: batch mean"."""
+        text = f"values for: {self.focus_model.words()}"
+        sample = snap.sample if snap is not None else None
+        if self.focus_model.is_sample() and sample is not None:
+            text = f"values for: sample {sample.index} (ℓ {style.format_loss(sample.loss)})"
+        self.focus_status.setText(text)
+
+    def set_focus(self, mode: str) -> None:
+        """"sample" (the pinned sample) or "mean": what every panel shows values for."""
+        self.focus_model.set_mode(mode)
+
     def _connect(self) -> None:
         h = self.host
         h.snapshotArrived.connect(self._on_snapshot)
@@ -588,6 +622,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def pin_sample(self, index: int) -> None:
+        """Pin training sample ``index``; the focus becomes that sample."""
+        self.focus_model.set_sample(index)
         self.boundary.set_pinned(index)
         self.inspector.set_pinned(index)
         self.host.pinRequested.emit(index)
@@ -735,7 +771,8 @@ class MainWindow(QMainWindow):
                 "pinned_sample": self.boundary.pinned(),
                 "surface_mode": self.surface.mode(),
                 "surface_axes": [[a.kind, a.layer, a.i, a.j] for a in axes] if axes else None,
-                "step_mode": self.step_mode.currentData()}
+                "step_mode": self.step_mode.currentData(),
+                "focus": self.focus_model.mode}
 
     def _apply_session_extra(self, extra: dict) -> None:
         self.session_path = extra.get("path")
@@ -753,6 +790,7 @@ class MainWindow(QMainWindow):
                 self.surface.set_mode(extra["surface_mode"])
             if isinstance(extra.get("pinned_sample"), int):
                 self.pin_sample(extra["pinned_sample"])
+            self.set_focus(extra["focus"] if extra.get("focus") in FOCUS_MODES else "mean")
             if extra.get("step_mode") in [mode for _, mode in STEP_MODES]:
                 self.set_step_mode(extra["step_mode"])
         except (ValueError, TypeError, IndexError):
@@ -1009,6 +1047,7 @@ class MainWindow(QMainWindow):
                                f"{pace:g} s a phase")
         else:
             s["speed"].setText(f"{speed:,.0f} passes/s" if snap.running else "paused")
+        self._show_focus_status(snap)
         sizes = "-".join(str(n) for n in snap.sizes)
         batch = "full batch" if snap.batch_size <= 0 else f"batch {snap.batch_size}"
         self.toolbar_info.setText(f"{sizes}  ·  {' / '.join(snap.activations)}  ·  η = {style.format_value(snap.lr)}"

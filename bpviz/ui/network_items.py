@@ -33,6 +33,9 @@ OUTLINE = (148, 163, 184)           # neuron outline
 CHOSEN_HALO = (245, 158, 11, 190)   # edges chosen as surface axes
 HOVER_HALO = (100, 116, 139, 120)   # the edge under the cursor
 RING = (15, 23, 42)                 # the selected neuron
+UPLINK_HALO = (16, 185, 129, 150)   # the selected neuron's uplinks, under its Σ label
+REUSE_HALO = (250, 204, 21, 170)    # stored deltas a backward phase reuses, and their edges
+REUSE_RING = (202, 138, 4)
 MUTED = "#64748b"                   # secondary text
 NOTE_FILL, NOTE_TEXT = "#fef3c7", "#92400e"   # a note in the edge legend (amber)
 PALETTE_SIZE = 255        # neuron fills: the sign colour map in this many steps
@@ -550,6 +553,25 @@ def selection_ring() -> pg.ScatterPlotItem:
     return ring
 
 
+def sum_label() -> pg.TextItem:
+    """The chain-rule label beside the selected neuron ("Σ w·δ = … × f′(z) … = δ …")."""
+    label = pg.TextItem(anchor=(0, 0.5), color=(6, 78, 59), border=pg.mkPen(UPLINK_HALO[:3]),
+                        fill=pg.mkBrush(236, 253, 245, 235))
+    label.setFont(font(8.5))
+    label.setZValue(90)
+    label.hide()
+    return label
+
+
+def reuse_rings() -> pg.ScatterPlotItem:
+    """Rings around the neurons whose stored deltas a backward phase reuses."""
+    rings = pg.ScatterPlotItem(pxMode=True, symbol="o", antialias=True,
+                               pen=pg.mkPen(REUSE_RING, width=3), brush=None)
+    rings.setZValue(59)
+    rings.hide()
+    return rings
+
+
 def hover_card() -> pg.TextItem:
     card = pg.TextItem(anchor=(0, 1), border=pg.mkPen(OUTLINE),
                        fill=pg.mkBrush(255, 255, 255, 240))
@@ -728,8 +750,13 @@ def edge_legend_html(label: str, note: str, vmax: float, wide: bool, drawn: int,
                if not_computed else ""))
 
 
-def node_legend_html(mode: str, vmax: float, not_computed: bool, maps: bool) -> str:
-    return (f"<b>neurons: {nl.NODE_MODES[mode]}</b> &nbsp; |max| "
+def node_legend_html(mode: str, vmax: float, not_computed: bool, maps: bool,
+                     sample: str = "") -> str:
+    """The neuron legend; ``sample`` ("sample 3") when the values are one sample's."""
+    what = nl.NODE_MODES[mode]
+    if sample:
+        what = f"{what.removeprefix('mean ')} of {sample}"
+    return (f"<b>neurons: {what}</b> &nbsp; |max| "
             f"{style.format_value(vmax, 3)}, log scale over {nl.DECADES:g} decades, "
             + _swatches(style.POSITIVE, style.NEGATIVE)
             + (f", <span style='color:rgb{style.NEUTRAL}'>■</span> not computed yet"

@@ -444,7 +444,13 @@ def bin_styles(wide: bool) -> tuple[np.ndarray, np.ndarray]:
 def node_values(snap, sizes, mode: str) -> list[np.ndarray | None]:
     """Per layer, what the neuron fill shows in ``mode`` ("delta": mean δ, none for the input;
     "activation": mean activation); None where there is no value of the layer's size."""
-    per_layer = [None, *snap.delta_mean] if mode == "delta" else list(snap.activation_mean)
+    return node_values_of(snap.delta_mean, snap.activation_mean, sizes, mode)
+
+
+def node_values_of(delta, activation, sizes, mode: str) -> list[np.ndarray | None]:
+    """:func:`node_values` from δ per non-input layer and activations per layer (a batch mean or
+    one sample's, see :func:`bpviz.engine.snapshot.focused`)."""
+    per_layer = [None, *delta] if mode == "delta" else list(activation)
     out = []
     for layer, n in enumerate(sizes):
         v = per_layer[layer] if layer < len(per_layer) else None

@@ -42,11 +42,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsView, QHBoxLayout, QLabel,
-                               QSlider, QVBoxLayout, QWidget)
+                               QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
-from ..engine.phases import FORWARD, GRADIENTS, LOSS, UPDATE, Phase
-from ..engine.snapshot import Snapshot
+from ..engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, UPDATE, Phase
+from ..engine.snapshot import Focused, Snapshot, focused
 from . import network_items as items
+from .focus import MEAN, MEAN_NOTE, SAMPLE, FocusModel
 from . import network_layout as nl
 from . import style
 # The drawing limits are read from this module when a new architecture is laid out, so that a
@@ -80,9 +81,13 @@ class NetworkView(QWidget):
     parametersEdited = Signal(object)
     _editOffered = Signal(object)        # an edit while dragging, rate-limited on its way out
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, focus: FocusModel | None = None):
         super().__init__(parent)
         self._snap: Snapshot | None = None
+        # the window's focus (one sample or the batch mean), read at every paint
+        self._focus_model = focus if focus is not None else FocusModel(parent=self)
+        self._focus_model.changed.connect(self._on_focus_changed)
+        self._focused = None                 # (snapshot, sample?, Focused) last computed
         self._arch = None
         # while a pass is shown phase by phase, the edges and neurons follow the phase; the
         # user's own choice of (overlay, neuron mode) comes back when the phases end
@@ -116,6 +121,7 @@ class NetworkView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(self._controls)
+        layout.addLayout(self._focus_row)
         layout.addWidget(self._phase_label)
         layout.addWidget(self._graphics, 1)
         layout.addLayout(self._strip)
@@ -138,7 +144,26 @@ class NetworkView(QWidget):
         self._controls.addSpacing(12)
         self._controls.addWidget(QLabel("Neurons:"))
         self._controls.addWidget(self._node_combo)
+        self._focus_combo = QComboBox()
+        self._focus_combo.addItem("batch mean", MEAN)
+        self._focus_combo.addItem("pinned sample", SAMPLE)
+        self._focus_combo.setToolTip(
+            "What every panel shows values for: the pinned training sample (pick one in the "
+            "decision boundary or the inspector), whose values obey δ = f′(z)·Σ w·δ exactly, or "
+            "the mean over the batch, which does not")
+        self._focus_combo.setCurrentIndex(self._focus_combo.findData(self._focus_model.mode))
+        self._focus_combo.currentIndexChanged.connect(self._on_focus_combo)
+        self._label_node_modes()
         self._controls.addStretch(1)
+        # one line whatever the width (a wrapping label changes the plot's height as the panel
+        # is resized); the full explanation is its tooltip
+        self._focus_header = QLabel()
+        self._focus_header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._focus_row = QHBoxLayout()
+        self._focus_row.setContentsMargins(4, 0, 4, 0)
+        self._focus_row.addWidget(QLabel("Values for:"))
+        self._focus_row.addWidget(self._focus_combo)
+        self._focus_row.addWidget(self._focus_header, 1)
 
     def _build_plot(self) -> None:
         self._graphics = pg.GraphicsLayoutWidget()
@@ -191,7 +216,14 @@ class NetworkView(QWidget):
         self._nodes.setZValue(50)
         self._ring = items.selection_ring()
         self._card = items.hover_card()
-        for item in (self._chosen_halo, self._hover_halo, self._nodes, self._ring, self._card):
+        self._uplink_halo = items.halo(items.UPLINK_HALO, 8, z=-3)
+        self._uplinks: list[tuple[int, int, int]] = []       # emphasised under the Σ label
+        self._sum_label = items.sum_label()
+        self._reuse_halo = items.halo(items.REUSE_HALO, 8, z=-4)
+        self._reuse_rings = items.reuse_rings()
+        self._reused: tuple[list, list] = ([], [])            # (neurons, edges) lit
+        for item in (self._chosen_halo, self._hover_halo, self._nodes, self._ring, self._card,
+                     self._uplink_halo, self._sum_label, self._reuse_halo, self._reuse_rings):
             self._box.addItem(item, ignoreBounds=True)
 
     def _build_edit_strip(self) -> None:
@@ -235,6 +267,7 @@ class NetworkView(QWidget):
         the weights and activations going forward, the error signals and deltas going back,
         then the gradients and the update. When the phases end, the edges and neurons show
         what the user chose again."""
+        self._light_reuse(phase)
         if phase is None:
             self._phase_band.hide()
             self._phase_label.hide()
@@ -262,6 +295,176 @@ class NetworkView(QWidget):
             self.set_node_mode(node_mode)
         finally:
             self._phase_setting = False
+
+    def _light_reuse(self, phase: Phase | None) -> None:
+        """While a backward phase computes the deltas of hidden layer l, light what it reuses:
+        the stored deltas of layer l + 1 and the edges of W[l + 1] that carry them back (dynamic
+        programming: each δ of layer l is f′(z)·Σ w·δ over those, nothing recomputed)."""
+        neurons, edges = [], []
+        if phase is not None and phase.kind == HIDDEN_DELTA and self._layout is not None:
+            above = phase.layer + 1
+            sizes = self._layout.sizes
+            neurons = [(above, j) for j in range(sizes[above])]
+            edges = [(phase.layer, i, j) for i in range(sizes[phase.layer])
+                     for j in range(sizes[above])]
+        self._reused = (neurons, edges)
+        items.set_halo_edges(self._reuse_halo, self._layout, edges if len(edges) <= nl.EDGE_CAP
+                             else [])
+        if neurons:
+            xy = np.array([self._layout.xy[self._layout.node(*n)] for n in neurons])
+            size = [self._layout.diameter[self._layout.node(*n)] * RING_FACTOR * self._scale
+                    for n in neurons]
+            self._reuse_rings.setData(xy[:, 0], xy[:, 1], size=size)
+            self._reuse_rings.show()
+        else:
+            self._reuse_rings.setData([], [])
+            self._reuse_rings.hide()
+
+    def reused_lit(self) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
+        """What the diagram lights as reused by the phase shown: (neurons as (layer, index),
+        edges as (wi, i, j)); both empty outside a phase that computes hidden deltas."""
+        return list(self._reused[0]), list(self._reused[1])
+
+    # -- focus --------------------------------------------------------------------------------
+
+    def focus_model(self) -> FocusModel:
+        """The focus this diagram follows (the window's, or its own when built alone)."""
+        return self._focus_model
+
+    def focus_combo(self) -> QComboBox:
+        """The "Values for" control (pinned sample / batch mean)."""
+        return self._focus_combo
+
+    def focused_values(self) -> Focused | None:
+        """The numbers the diagram draws: the shown snapshot's, in the window's focus."""
+        if self._snap is None:
+            return None
+        key = (self._snap, self._focus_model.is_sample())
+        if self._focused is None or self._focused[0] is not key[0] or self._focused[1] != key[1]:
+            self._focused = (*key, focused(*key))       # computed once per snapshot and focus
+        return self._focused[2]
+
+    def focus_header_text(self) -> str:
+        """The header above the diagram, as shown: "for sample 0: …" or "mean over 1,500
+        samples — …"."""
+        return self._focus_header.text()
+
+    @Slot(int)
+    def _on_focus_combo(self, _index: int) -> None:
+        self._focus_model.set_mode(self._focus_combo.currentData())
+
+    @Slot()
+    def _on_focus_changed(self) -> None:
+        mode = self._focus_model.mode
+        if self._focus_combo.currentData() != mode:
+            self._focus_combo.blockSignals(True)
+            self._focus_combo.setCurrentIndex(self._focus_combo.findData(mode))
+            self._focus_combo.blockSignals(False)
+        self._label_node_modes()
+        if self._snap is not None:
+            self._paint_frame()
+
+    def _label_node_modes(self) -> None:
+        """The Neurons selector says "mean δ" for the batch mean, "δ" for one sample."""
+        sample = self._focus_model.is_sample()
+        for k, label in enumerate(NODE_MODES.values()):
+            self._node_combo.setItemText(k, label.removeprefix("mean ") if sample else label)
+
+    def _draw_focus_header(self, view: Focused) -> None:
+        if view.is_sample:
+            text = f"{view.describe()}: δ = f′(z)·Σ w·δ on every hidden neuron, exactly"
+            tip = ("Every hidden neuron's δ is f′(z) times the sum of the error signals w·δ on "
+                   "its uplinks, to the last digit: click a neuron to see that sum beside it.")
+        else:
+            pinned = self._focus_model.is_sample() and self._snap.sample is None
+            text = (f"{view.describe()}" + (" (no pinned sample)" if pinned else "")
+                    + " — means do not obey δ = f′(z)·Σ w·δ: a mean of products is not a "
+                      "product of means")
+            tip = MEAN_NOTE[0].upper() + MEAN_NOTE[1:] + "."
+        if self._focus_header.text() != text:
+            self._focus_header.setText(text)
+            self._focus_header.setToolTip(tip)
+
+    def _draw_sum(self) -> None:
+        """Beside the selected neuron, the chain rule with the diagram's own numbers: in sample
+        focus "Σ w·δ = … × f′(z) … = δ …" with its uplinks emphasised; in mean focus why the
+        means do not add up that way."""
+        text, uplinks = "", []
+        lay, snap = self._layout, self._snap
+        if lay is not None and snap is not None and self._selected is not None \
+                and lay.exists(*self._selected):
+            layer, i = self._selected
+            L = len(lay.sizes) - 1
+            view = self.focused_values()
+            fk = style.format_known
+            if 0 < layer < L:
+                uplinks = [(layer, i, j) for j in range(lay.sizes[layer + 1])]
+                if view.is_sample:
+                    sv = view.values
+                    text = (f"Σ w·δ = {fk(view.uplink_sum(layer, i))} × f′(z) "
+                            f"{fk(float(sv.f_prime[layer - 1][i]))} = δ "
+                            f"{fk(float(sv.delta[layer - 1][i]))}")
+                else:
+                    text = (f"Σ w·δ̄ = {fk(view.uplink_sum(layer, i))}, "
+                            f"δ̄ = {fk(float(view.delta[layer - 1][i]))}: means do not "
+                            f"obey δ = f′(z)·Σ w·δ (δ̄ is the mean of f′(z)·Σ w·δ)")
+            elif layer == L and layer > 0:
+                if view.is_sample:
+                    sv = view.values
+                    text = (f"δ = y − t = {fk(float(sv.a[-1][i]))} − "
+                            f"{fk(float(sv.target[i]))} = {fk(float(sv.delta[-1][i]))}")
+                else:
+                    text = f"δ̄ = mean of y − t = {fk(float(view.delta[-1][i]))}"
+        if len(uplinks) > nl.EDGE_CAP:
+            uplinks = []
+        self._uplinks = uplinks
+        items.set_halo_edges(self._uplink_halo, lay, uplinks if lay is not None else [])
+        if not text:
+            self._sum_label.hide()
+            return
+        if self._sum_label.textItem.toPlainText() != text:
+            self._sum_label.setText(text)
+        self._place_sum_label()
+        self._sum_label.show()
+
+    def _place_sum_label(self) -> None:
+        """Beside the selected neuron, on the right, else on the left, where the label fits in
+        the view; else under it, kept inside the view."""
+        lay = self._layout
+        if lay is None or self._selected is None or not lay.exists(*self._selected):
+            return
+        node = lay.node(*self._selected)
+        x, y = (float(v) for v in lay.xy[node])
+        r = float(lay.diameter[node]) * RING_FACTOR / 2
+        width = self._sum_label.boundingRect().width() / max(self._scale, 1e-9)   # view units
+        rect = self._box.viewRect()
+        if x + r + width <= rect.right():
+            self._sum_label.setAnchor((0, 0.5))
+            self._sum_label.setPos(x + r, y)
+        elif x - r - width >= rect.left():
+            self._sum_label.setAnchor((1, 0.5))
+            self._sum_label.setPos(x - r, y)
+        else:
+            centre = min(max(x, rect.left() + width / 2), rect.right() - width / 2)
+            self._sum_label.setAnchor((0.5, 0))
+            self._sum_label.setPos(centre, y - r - VALUE_LABEL_PIXELS / max(self._scale, 1e-9))
+
+    def sum_label_text(self) -> str:
+        """The chain-rule label beside the selected neuron ("" when none is shown)."""
+        return self._sum_label.textItem.toPlainText() if self._sum_label.isVisible() else ""
+
+    def sum_label_item(self) -> pg.TextItem:
+        """The item of :meth:`sum_label_text` (where it is drawn)."""
+        return self._sum_label
+
+    def diagram_scene_rect(self) -> QRectF:
+        """The diagram's area (its view box) in scene coordinates."""
+        return self._box.sceneBoundingRect()
+
+    def uplinks_emphasised(self) -> list[tuple[int, int, int]]:
+        """The edges emphasised under the Σ label, as (wi, i, j): the selected hidden neuron's
+        uplinks."""
+        return list(self._uplinks)
 
     def phase_text(self) -> str:
         """The phase banner's text ('' outside step-by-step mode)."""
@@ -300,6 +503,7 @@ class NetworkView(QWidget):
         changed = self._selected != (layer, index)
         self._selected = (layer, index)
         self._draw_ring()
+        self._draw_sum()
         if changed:
             self.neuronSelected.emit(layer, index)
 
@@ -501,6 +705,7 @@ class NetworkView(QWidget):
         self._set_hover(None, QPointF())
         self._fit_view()
         self._draw_ring()
+        self._light_reuse(None)
 
     @Slot()
     def _fit_view(self) -> None:
@@ -526,6 +731,9 @@ class NetworkView(QWidget):
         self._box.setRange(QRectF(*fit.rect), padding=0)
         self._scale = fit.scale
         self._draw_ring()
+        self._place_sum_label()
+        if self._reused[0]:                   # the rings' size follows the scale
+            self._light_reuse(self._snap.phase if self._snap is not None else None)
         self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
         self._values.fit(fit.scale)
 
@@ -544,8 +752,10 @@ class NetworkView(QWidget):
     # -- painting a frame ---------------------------------------------------------------------
 
     def _paint_frame(self) -> None:
+        self._draw_focus_header(self.focused_values())
         self._draw_edges()
         self._draw_nodes()
+        self._draw_sum()
         self._draw_maps()
         if self._hover is not None:
             self._set_hover(self._hover, self._hover_pos, force=True)
@@ -555,7 +765,7 @@ class NetworkView(QWidget):
         """What the edges show; with no update yet, "update Δw" shows every edge neutral."""
         if self.overlay() == "update" and self._no_update_note():
             return tuple(np.zeros(np.shape(W)) for W in self._snap.weights)
-        return getattr(self._snap, OVERLAYS[self.overlay()][1])
+        return getattr(self.focused_values(), OVERLAYS[self.overlay()][1])
 
     def _no_update_note(self) -> str:
         """Why "update Δw" has nothing to show ('' when it has): no update yet (before the first
@@ -590,12 +800,23 @@ class NetworkView(QWidget):
         self._draw_chosen_halo()
         note = self._no_update_note() if self.overlay() == "update" else ""
         items.set_legend(self._edge_legend, items.edge_legend_html(
-            OVERLAYS[self.overlay()][0], note, vmax, self._plan.wide, self._drawn.size,
+            self._overlay_words(), note, vmax, self._plan.wide, self._drawn.size,
             sum(np.size(v) for v in values),
             self._snap.phase is not None and bool(np.isnan(val).any())))
 
+    def _overlay_words(self) -> str:
+        """What the edges show, in the focus: "error signal w·δ (sample 0)", "gradient ∂L/∂w
+        (batch)"; weights and the update are one value whatever the focus."""
+        label = OVERLAYS[self.overlay()][0]
+        if self.overlay() in ("gradient", "signal"):
+            view = self.focused_values()
+            label += f" ({view.label if view.is_sample else 'batch mean'})"
+        return label
+
     def _draw_nodes(self) -> None:
-        per_layer = nl.node_values(self._snap, self._layout.sizes, self.node_mode())
+        view = self.focused_values()
+        per_layer = nl.node_values_of(view.delta, view.activation, self._layout.sizes,
+                                      self.node_mode())
         index, vmax = nl.node_fill(per_layer, self._layout.sizes, len(self._palette) - 1)
         if not np.array_equal(index, self._node_brush_index):
             self._node_brush_index = index
@@ -604,7 +825,8 @@ class NetworkView(QWidget):
         not_computed = self._snap.phase is not None and any(
             v is not None and np.isnan(v).any() for v in per_layer)
         items.set_legend(self._node_legend, items.node_legend_html(
-            self.node_mode(), vmax, not_computed, bool(self._images)))
+            self.node_mode(), vmax, not_computed, bool(self._images),
+            view.label if view.is_sample else ""))
 
     def _draw_maps(self) -> None:
         if not self._images:
@@ -683,6 +905,7 @@ class NetworkView(QWidget):
 
     def _neuron_card(self, layer: int, i: int) -> str:
         snap, fv = self._snap, self._card_value
+        view = self.focused_values()
 
         def pick(arrays, k):
             a = arrays[k] if 0 <= k < len(arrays) else None
@@ -691,26 +914,40 @@ class NetworkView(QWidget):
         rows = [f"<b>{nl.layer_name(self._layout.sizes, layer)} · neuron {i}</b>"]
         if layer == 0:
             rows.append(f"input x{nl.subscript(i)} (no δ)")
+        elif view.is_sample:
+            rows += [f"activation {snap.activations[layer - 1]} · {view.label}",
+                     f"z = {pick(view.z, layer - 1)}",
+                     f"δ = {pick(view.delta, layer - 1)}"]
         else:
             rows += [f"activation {snap.activations[layer - 1]}",
                      f"mean δ = {pick(snap.delta_mean, layer - 1)}",
                      f"mean |δ| = {pick(snap.delta_abs_mean, layer - 1)}"]
-        rows.append(f"mean a = {pick(snap.activation_mean, layer)}")
+        if view.is_sample:
+            rows.append(f"a = {pick(view.activation, layer)}")
+        else:
+            rows.append(f"mean a = {pick(snap.activation_mean, layer)}")
         return "<br>".join(rows)
 
     def _edge_card(self, wi: int, i: int, j: int) -> str:
         snap, fv = self._snap, self._card_value
+        view = self.focused_values()
 
         def val(arrays):
             return fv(float(arrays[wi][i, j])) if wi < len(arrays) else "—"
 
         update = (val(snap.update_weights) if snap.has_update or snap.phase is not None
                   else f"{style.NOT_COMPUTED} (no update yet)")
+        if view.is_sample:
+            grad = f"gradient ∂ℓ/∂w ({view.label}) = {val(view.grad_weights)}"
+            signal = f"error signal w·δ ({view.label}) = {val(view.edge_signals)}"
+        else:
+            grad = f"gradient ∂L/∂w = {val(snap.grad_weights)}"
+            signal = f"error signal w·δ = {val(snap.edge_signals)} (w × batch mean δ)"
         return "<br>".join([
             f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {nl.edge_name(self._layout.sizes, wi, i, j)}",
             f"weight w = {val(snap.weights)}",
-            f"gradient ∂L/∂w = {val(snap.grad_weights)}",
-            f"error signal w·δ = {val(snap.edge_signals)}",
+            grad,
+            signal,
             f"update Δw = {update}",
         ])
 
