@@ -191,13 +191,13 @@ def test_csv_numbers_equal_the_engine_arrays(window, tmp_path):
     assert [p.name for p in written] == ["network.csv", "network_neurons.csv"]
     header, rows = read_csv(tmp_path / "network.csv")
     assert header == ["layer", "from", "to", "weight", "gradient", "error_signal", "update",
-                      "focus"]
+                      "weight_after", "focus"]
     assert len(rows) == sum(W.size for W in snap.weights)
     for layer, i, j, *values, focus in rows:
         assert focus == "mean"
         wi, i, j = int(layer) - 1, int(i), int(j)
-        expected = [a[wi][i, j] for a in (snap.weights, snap.grad_weights, snap.edge_signals,
-                                          snap.update_weights)]
+        expected = [a[wi][i, j] for a in (snap.trace_weights, snap.grad_weights,
+                                          snap.edge_signals, snap.update_weights, snap.weights)]
         assert [float(v) for v in values] == expected
     header, rows = read_csv(tmp_path / "network_neurons.csv")
     assert header[5:8] == ["activation_mean", "delta_mean", "delta_mean_abs"]

@@ -30,17 +30,26 @@ def test_network_tables_list_every_weight_and_neuron(make_snap):
     tables = network_tables(snap)
     edges, neurons = tables[""], tables["neurons"]
     assert tuple(edges.header) == ("layer", "from", "to", "weight", "gradient", "error_signal",
-                                   "update", "focus")
+                                   "update", "weight_after", "focus")
     expected = []
     for wi in range(len(snap.weights)):
         n_in, n_out = snap.weights[wi].shape
         for i in range(n_in):
             for j in range(n_out):
-                expected.append([wi + 1, i, j, snap.weights[wi][i, j], snap.grad_weights[wi][i, j],
-                                 snap.edge_signals[wi][i, j], snap.update_weights[wi][i, j],
-                                 "mean"])
+                expected.append([wi + 1, i, j, snap.trace_weights[wi][i, j],
+                                 snap.grad_weights[wi][i, j], snap.edge_signals[wi][i, j],
+                                 snap.update_weights[wi][i, j], snap.weights[wi][i, j], "mean"])
     assert edges.rows == expected and len(expected) == 2 * 3 + 3 * 3
     assert all(type(v) is float for row in edges.rows for v in row[3:-1])   # written with repr
+    # every row's numbers belong to one moment: w·δ with the weight in the row, and the weight
+    # after the update is that weight plus the update (hand-checked: 1.842 × −0.865 was written
+    # beside −1.549 when the weight column held the weight after the update)
+    for wi, W in enumerate(snap.trace_weights):
+        rows = [r for r in edges.rows if r[0] == wi + 1]
+        for _, i, j, w, _, signal, update, after, _ in rows:
+            assert signal == w * snap.grad_biases[wi][j]        # w_ij · mean δ_j
+            assert after == snap.weights[wi][i, j]
+            assert abs(after - (w + update)) <= 1e-15 * max(1.0, abs(after))
 
     assert tuple(neurons.header) == ("layer", "index", "activation", "delta", "z",
                                      "activation_mean", "delta_mean", "delta_mean_abs", "bias",
@@ -64,10 +73,11 @@ def test_network_tables_for_one_sample(make_snap):
     snap = make_snap("gaussian-clouds", passes=2, pinned=4)
     sv = snap.sample
     tables = network_tables(snap, sample=True)
-    for layer, i, j, weight, grad, signal, update, focus in tables[""].rows:
+    for layer, i, j, weight, grad, signal, update, after, focus in tables[""].rows:
         wi = layer - 1
-        assert focus == "sample 4" and weight == snap.weights[wi][i, j]
-        assert signal == snap.trace_weights[wi][i, j] * sv.delta[wi][j]
+        assert focus == "sample 4" and weight == snap.trace_weights[wi][i, j]
+        assert after == snap.weights[wi][i, j]
+        assert signal == weight * sv.delta[wi][j]             # w·δ with the weight in the row
         assert grad == sv.a[wi][i] * sv.delta[wi][j]
         assert update == snap.update_weights[wi][i, j]
     for layer, i, act, delta, z, act_mean, *_, bias_grad, focus in tables["neurons"].rows:

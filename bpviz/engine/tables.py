@@ -52,8 +52,10 @@ def network_tables(snap: Snapshot, sample: bool = False) -> dict[str, Table]:
 
     ``layer`` is the design's numbering: an edge of layer l belongs to ``W[l]`` (the snapshot's
     ``weights[l − 1]``) and runs from neuron ``from`` of layer l − 1 to neuron ``to`` of layer l.
-    ``weight`` is the current weight (after the last update); ``gradient``, ``error_signal`` (w·δ)
-    and ``update`` (Δw) belong to the last pass. For one sample ``gradient`` is a·δ of that sample
+    A row reads as the last pass went: ``weight`` is the weight that pass used, ``gradient``,
+    ``error_signal`` (w·δ, with that weight) and ``update`` (Δw) are the pass's, and
+    ``weight_after`` is the weight now (``weight`` + ``update``; the same as ``weight`` when no
+    update was made). For one sample ``gradient`` is a·δ of that sample
     and ``error_signal`` w·δ of that sample, so that for every hidden neuron f′(z)·Σ of its
     uplinks' ``error_signal`` is its ``delta``; batch means do not add up that way. Neurons:
     ``activation``, ``delta`` and ``z`` (the sample's; empty for the mean) in the focus, then the
@@ -65,8 +67,9 @@ def network_tables(snap: Snapshot, sample: bool = False) -> dict[str, Table]:
         n_in, n_out = W.shape
         rows = np.repeat(np.arange(n_in), n_out).tolist()
         cols = np.tile(np.arange(n_out), n_in).tolist()
-        columns = [np.ravel(a[wi]).tolist() for a in (view.weights, view.grad_weights,
-                                                      view.edge_signals, view.update_weights)]
+        used = snap.trace_weights if snap.has_trace else view.weights
+        columns = [np.ravel(a[wi]).tolist() for a in (used, view.grad_weights, view.edge_signals,
+                                                      view.update_weights, view.weights)]
         edges += [[wi + 1, i, j, *values, view.label]
                   for i, j, *values in zip(rows, cols, *columns)]
     neurons = []
@@ -79,8 +82,8 @@ def network_tables(snap: Snapshot, sample: bool = False) -> dict[str, Table]:
                                                                snap.biases, view.grad_biases)),
                             view.label])
     return {
-        "": Table(("layer", "from", "to", "weight", "gradient", "error_signal", "update", "focus"),
-                  edges),
+        "": Table(("layer", "from", "to", "weight", "gradient", "error_signal", "update",
+                   "weight_after", "focus"), edges),
         "neurons": Table(("layer", "index", "activation", "delta", "z", "activation_mean",
                           "delta_mean", "delta_mean_abs", "bias", "bias_gradient", "focus"),
                          neurons),
