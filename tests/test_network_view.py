@@ -199,7 +199,9 @@ def test_hover_edge_card_by_real_mouse_move(view, qtbot, classic):
     qtbot.waitUntil(lambda: view.hover_text() != "", timeout=1000)
     text = view.hover_text()
     assert "W[2][2, 0]" in text
-    for label, arrays in (("weight w", classic.weights), ("gradient ∂L/∂w", classic.grad_weights),
+    for label, arrays in (("weight w", classic.trace_weights),      # the weight the pass used
+                          ("weight now w + Δw", classic.weights),
+                          ("gradient ∂L/∂w", classic.grad_weights),
                           ("error signal w·δ", classic.edge_signals),
                           ("update Δw", classic.update_weights)):
         assert f"{label} = {fv(value(arrays, edge))}" in text
@@ -474,8 +476,8 @@ def test_nan_and_inf_never_raise(view, classic):
             out[-1].flat[0] = -np.inf
         return tuple(out)
 
-    fields = ["weights", "grad_weights", "edge_signals", "update_weights", "delta_mean",
-              "delta_abs_mean", "activation_mean", "neuron_maps"]
+    fields = ["weights", "trace_weights", "grad_weights", "edge_signals", "update_weights",
+              "delta_mean", "delta_abs_mean", "activation_mean", "neuron_maps"]
     bad = dataclasses.replace(classic, **{f: poison(getattr(classic, f)) for f in fields})
     shown(view, bad)
     for overlay in OVERLAYS:

@@ -943,13 +943,14 @@ class NetworkView(QWidget):
         else:
             grad = f"gradient ∂L/∂w = {val(snap.grad_weights)}"
             signal = f"error signal w·δ = {val(snap.edge_signals)} (w × batch mean δ)"
-        return "<br>".join([
-            f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {nl.edge_name(self._layout.sizes, wi, i, j)}",
-            f"weight w = {val(snap.weights)}",
-            grad,
-            signal,
-            f"update Δw = {update}",
-        ])
+        # the weight the pass used, beside what the pass computed with it; then the weight now
+        used = snap.trace_weights if snap.has_trace else snap.weights
+        lines = [f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {nl.edge_name(self._layout.sizes, wi, i, j)}",
+                 f"weight w = {val(used)}" + (" (in the last pass)" if snap.has_trace else ""),
+                 grad, signal, f"update Δw = {update}"]
+        if snap.has_trace and snap.has_update:
+            lines.append(f"weight now w + Δw = {val(snap.weights)}")
+        return "<br>".join(lines)
 
     # -- clicks -------------------------------------------------------------------------------
 
