@@ -388,27 +388,26 @@ class Exporter(QObject):
 
     def export_script_to(self, path: Path) -> list[Path]:
         """:func:`export_script`, with errors shown to the user instead of raised."""
-        try:
-            with _busy():
-                written = export_script(self.window, path)
-        except ExportError as e:
-            self.window.show_error("Export failed", str(e))
-            return []
-        self._remember(Path(path).parent)
-        self.window.statusBar().showMessage(
-            f"exported {', '.join(p.name for p in written)} to {Path(path).parent}", 6000)
-        return written
+        folder = Path(path).parent
+        return self._shown(lambda: export_script(self.window, path), folder,
+                           lambda written: f"exported {', '.join(p.name for p in written)} "
+                                           f"to {folder}")
 
     def export_all_to(self, folder: Path) -> list[Path]:
         """:func:`export_all`, with errors shown to the user instead of raised."""
+        return self._shown(lambda: export_all(self.window, folder), folder,
+                           lambda written: f"exported {len(written)} files to {folder}")
+
+    def _shown(self, write, folder: Path, message) -> list[Path]:
+        """``write()`` under a busy cursor; a failure in a dialog, success in the status bar."""
         try:
             with _busy():
-                written = export_all(self.window, folder)
+                written = write()
         except ExportError as e:
             self.window.show_error("Export failed", str(e))
             return []
         self._remember(folder)
-        self.window.statusBar().showMessage(f"exported {len(written)} files to {folder}", 6000)
+        self.window.statusBar().showMessage(message(written), 6000)
         return written
 
 
