@@ -377,9 +377,9 @@ class NetworkView(QWidget):
                    "its uplinks, to the last digit: click a neuron to see that sum beside it.")
         else:
             pinned = self._focus_model.is_sample() and self._snap.sample is None
+            # short enough for the panel at 1280×720; the why is in the tooltip
             text = (f"{view.describe()}" + (" (no pinned sample)" if pinned else "")
-                    + " — means do not obey δ = f′(z)·Σ w·δ: a mean of products is not a "
-                      "product of means")
+                    + ": means do not obey δ = f′(z)·Σ w·δ")
             tip = MEAN_NOTE[0].upper() + MEAN_NOTE[1:] + "."
         if self._focus_header.text() != text:
             self._focus_header.setText(text)
@@ -405,9 +405,10 @@ class NetworkView(QWidget):
                             f"{fk(float(sv.f_prime[layer - 1][i]))} = δ "
                             f"{fk(float(sv.delta[layer - 1][i]))}")
                 else:
+                    # short, so that it covers little of the diagram; the header says why
                     text = (f"Σ w·δ̄ = {fk(view.uplink_sum(layer, i))}, "
-                            f"δ̄ = {fk(float(view.delta[layer - 1][i]))}: means do not "
-                            f"obey δ = f′(z)·Σ w·δ (δ̄ is the mean of f′(z)·Σ w·δ)")
+                            f"δ̄ = {fk(float(view.delta[layer - 1][i]))}: "
+                            f"do not obey the chain rule")
             elif layer == L and layer > 0:
                 if view.is_sample:
                     sv = view.values
