@@ -638,7 +638,7 @@ def test_the_window_exports_the_cost_panel_without_the_readout(open_window, qtbo
     """Export all (PNG and SVG) and a GIF of the cost panel while the mouse is over it: the
     gradient plot is in the picture, the readout is not, and the PNG is the one made after the
     mouse left."""
-    window = open_window("gaussian-clouds", size=(1200, 800))
+    window = open_window("gaussian-clouds", size=(1600, 1000))
     run_passes(qtbot, window, 4)
     window.paint_now()
     cost = window.cost

@@ -356,7 +356,8 @@ def test_help_texts_read_no_image_or_style_sheet(qtbot, open_window, tmp_path, m
             f'</a> <link rel="stylesheet" href="{pipe}"></link><span style="background-image: '
             f'url({pipe})">painted</span> <table background="{pipe}"><tr><td>cell</td></tr>'
             f'</table>')
-    source = source.replace("<p>The network as circles", bait + "<p>The network as circles", 1)
+    opening = "<p>Neurons (input left, output right)"       # the network panel's text
+    source = source.replace(opening, bait + opening, 1)
     assert bait in source
     glossary = f'[[term]]\nname = "Pass"\nformula = \'<img src="{pipe}">x\'\ntext = "one pass"\n'
     folder = help_folder(tmp_path, source.encode(), glossary.encode())
@@ -378,8 +379,8 @@ def test_help_texts_read_no_image_or_style_sheet(qtbot, open_window, tmp_path, m
             close_all(w)
         opened = watch.close()
     assert not opened, "a help text made Qt open the file it names"
-    assert "link painted" in text and "cell" in text and "The network as circles" in text
-    assert not has_references(whats_this) and "The network as circles" in whats_this
+    assert "link painted" in text and "cell" in text and "Neurons (input left" in text
+    assert not has_references(whats_this) and "Neurons (input left" in whats_this
     assert "Pass" in definition and "one pass" in definition
 
 

@@ -138,11 +138,13 @@ def test_layer_labels_stay_whole_words_from_short_to_full(qtbot, open_window):
     w = open_window(size=(1280, 720))
     settle(qtbot, w, (1280, 720))
     add = next(b for b in w.controls.findChildren(QPushButton) if "Add layer" in b.text())
-    qtbot.mouseClick(add, Qt.LeftButton)     # 2-3-3-3: at 1280×720 the short labels
+    qtbot.mouseClick(add, Qt.LeftButton)     # 2-3-3-3, in a diagram narrowed: the short labels
+    drag_separator(qtbot, w, 220)
     qtbot.waitUntil(lambda: len(w.latest.sizes) == 4
                     and w.network.layer_label_texts()[:2] == ["in 2", "h1 3"], timeout=10000)
     assert_labels_whole(w.network)
     settle(qtbot, w, (1600, 1000))           # room for the full ones: each word whole
+    trigger_view_action(w, "Reset layout")
     qtbot.waitUntil(lambda: w.network.layer_label_texts()[0] == "input 2 neurons", timeout=5000)
     assert_labels_whole(w.network)
     drag_separator(qtbot, w, 300)

@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractSlider, QApplication, QComboBox, QDockWidget,
-                               QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressDialog, QPushButton, QScrollArea, QStyle, QToolBar,
                                QWidget)
 
@@ -214,6 +214,17 @@ class MainWindow(QMainWindow):
         dock.topLevelChanged.connect(self._layout_changed)
         return dock
 
+    @staticmethod
+    def _scrolled(widget: QWidget) -> QScrollArea:
+        """``widget`` in a scroll area, so that its panel can be shorter than all it holds (the
+        Lessons and Graph panels share their tabs with the cost curve, under the diagram: at
+        1280×720 their full heights would take the diagram's room)."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        return scroll
+
     @Slot()
     def _layout_changed(self) -> None:
         self._default_layout = False
@@ -235,9 +246,11 @@ class MainWindow(QMainWindow):
             "cost": self._dock("Cost curve", "cost", self.cost, Qt.RightDockWidgetArea),
             "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
                                     Qt.RightDockWidgetArea),
-            "graph": self._dock("Graph", "graph", self.graph_view, Qt.RightDockWidgetArea),
+            "graph": self._dock("Graph", "graph", self._scrolled(self.graph_view),
+                                Qt.RightDockWidgetArea),
             "code": self._dock("Code", "code", self.code, Qt.LeftDockWidgetArea),
-            "lessons": self._dock("Lessons", "lessons", self.lessons, Qt.LeftDockWidgetArea),
+            "lessons": self._dock("Lessons", "lessons", self._scrolled(self.lessons),
+                                  Qt.LeftDockWidgetArea),
         }
         d = self.docks
         self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
