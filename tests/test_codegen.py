@@ -183,6 +183,11 @@ def run_flags(draw):
 @example(flags=["--data", "numbers.csv", "--hidden", "2", "--optimizer", "sgd", "--lr", "0.2",
                 "--batch-size", "0", "--epochs", "2"])
 @example(flags=["--preset", "plane", "--lr", "50", "--samples", "40", "--epochs", "3"])  # diverges
+@example(flags=["--preset", "plane", "--hidden", "1,1,2", "--activation",        # overshoots in
+                "leaky_relu,linear,linear", "--output", "linear", "--init", "normal",  # its last
+                "--optimizer", "sgd", "--lr", "0.05", "--batch-size", "0", "--l2", "0",  # pass
+                "--epochs", "2", "--seed", "4", "--test-fraction", "0", "--samples", "12",
+                "--noise", "0"])
 def test_the_program_prints_the_history_train_writes(flags, csv_folder, numpy_only, capsys,
                                                      tmp_path_factory):
     flags = [str(csv_folder / f) if f in CSV_FILES else f for f in flags]

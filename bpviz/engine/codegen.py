@@ -281,8 +281,7 @@ class _Script:
         self.functions()
         self.data()
         self.weights()
-        if self.minibatch or self.n_test or (self.state is not None and self.inside):
-            self._evaluate_function()
+        self._evaluate_function()       # the test set, and the check after the last pass
         if self.minibatch or (self.state is not None and self.inside):
             self._epoch_row_function()
         self.training()
@@ -738,6 +737,22 @@ class _Script:
             self.add("        X, T, N = X_train[batch], T_train[batch], len(batch)")
             body = 8
         self._pass(body, first_only=self.minibatch or general)
+        self._last_check()
+
+    def _last_check(self) -> None:
+        """After the last pass, the weights it left are checked as a next pass would check them
+        (bpviz's ``Trainer.check_weights``): an overshoot in the last epoch is a divergence too."""
+        limit = ("not np.isfinite(loss) or (start_loss is not None\n"
+                 "                             and loss > divergence_factor * "
+                 "max(start_loss, 0.01))" if self.config.divergence_factor
+                 else "not np.isfinite(loss)")
+        self.add("",
+                 "# the weights the last pass left are checked as the next pass would check them",
+                 "if epochs:",
+                 "    loss = evaluate(X_train, T_train, y_train)[0]",
+                 f"    if {limit}:",
+                 '        sys.exit(f"training diverged after the last pass: the loss became '
+                 '{loss}")')
 
     def _shuffle_stream(self) -> None:
         self.add(f"shuffle_rng = np.random.RandomState(seed + {self.shuffle_offset})     # the "
