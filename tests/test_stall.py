@@ -7,6 +7,7 @@ import time
 import pytest
 
 import bpviz.worker as worker_mod
+from tests.test_training import Recorder
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
 
@@ -207,17 +208,6 @@ def test_undo_survives_a_killed_training_process(qtbot, open_window):
 
 
 # -- the session's side, no Qt --------------------------------------------------------------------
-
-class Recorder:
-    def __init__(self):
-        self.events = []
-
-    def __call__(self, kind, payload):
-        self.events.append((kind, payload))
-
-    def of(self, kind):
-        return [p for k, p in self.events if k == kind]
-
 
 def test_a_ping_is_answered_with_the_work_a_pass_takes():
     """The pong's work_s covers one pass of the network as the session timed it."""

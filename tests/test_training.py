@@ -56,6 +56,9 @@ class Recorder:
     def of(self, kind):
         return [p for k, p in self.events if k == kind]
 
+    def last(self, kind):
+        return self.of(kind)[-1]
+
 
 def test_the_session_takes_commands_and_publishes_snapshots():
     rec = Recorder()

@@ -10,17 +10,7 @@ import numpy as np
 
 from bpviz.engine.config import Config, build
 from bpviz.training import TrainingSession
-
-
-class Recorder:
-    def __init__(self):
-        self.events = []
-
-    def __call__(self, kind, payload):
-        self.events.append((kind, payload))
-
-    def last(self, kind):
-        return [p for k, p in self.events if k == kind][-1]
+from tests.test_training import Recorder
 
 
 def trained_weights(config, passes):
