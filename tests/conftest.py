@@ -104,8 +104,10 @@ def open_window(qtbot, tmp_path):
         if size is not None:
             w.resize(*size)
         w.show()
-        qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None, timeout=10000)
         windows.append(w)
+        # the first snapshot has arrived and been drawn: the status bar names its pass
+        qtbot.waitUntil(lambda: w.latest is not None and w.dataset is not None
+                        and w.status_labels["pass"].text().startswith("pass "), timeout=20000)
         return w
 
     yield make
