@@ -707,7 +707,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
         window._bench = replay
         replay.start()
         for snap in rec.snapshots:
-            window._on_snapshot(snap)
+            window.run.take_snapshot(snap)
             run_for(0.04)                 # the paint timer paints it, then Qt paints the window
         replay.stop()
         window._bench = rec

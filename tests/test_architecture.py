@@ -28,7 +28,7 @@ PACKAGE = ROOT / "bpviz"
 # (bpviz, the package's __init__, sits with the engine)
 LAYERS = (
     ("engine", ("bpviz.engine", "bpviz.resources", "bpviz.helptext", "bpviz.lessons", "bpviz")),
-    ("training", ("bpviz.training",)),
+    ("training", ("bpviz.training", "bpviz.messages")),
     ("worker", ("bpviz.worker",)),
     ("ui", ("bpviz.ui",)),
     ("app and cli", ("bpviz.app", "bpviz.cli", "bpviz.__main__", "bpviz.bench",

@@ -7,6 +7,7 @@ import time
 import pytest
 
 import bpviz.worker as worker_mod
+from bpviz.messages import Pause, Play
 from tests.test_training import Recorder
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
@@ -152,9 +153,9 @@ def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatc
     try:
         qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
         mode = host.mode
-        host.playRequested.emit()
+        host.command(Play())
         qtbot.waitUntil(lambda: host.latest.pass_count >= 5, timeout=60000)
-        host.pauseRequested.emit()
+        host.command(Pause())
         qtbot.waitUntil(lambda: not host.latest.running, timeout=20000)
         assert said == [] and host.mode == mode
         assert mode != "process" or host.process.is_alive()

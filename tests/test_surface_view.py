@@ -17,6 +17,7 @@ from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM
                                    default_weight_axes, log_loss_image, loss_ticks)
 from bpviz.ui.qt import BACKGROUND_NICE
 from bpviz.ui.surface_view import SLICE_PARTS, _level_segments, samples_text
+from bpviz.messages import Pause, Play, SetParameters
 
 WAIT_MS = 30_000
 
@@ -398,16 +399,16 @@ def test_end_to_end_with_the_training_worker(qtbot, view):
     from bpviz.worker import WorkerHost
 
     host = WorkerHost(Config.preset("gaussian-clouds"))
-    host.rebuilt.connect(lambda payload: view.set_dataset(payload[1]))   # GUI-thread relays
+    host.rebuilt.connect(lambda event: view.set_dataset(event.dataset))   # GUI-thread relays
     host.snapshotArrived.connect(view.show_snapshot)
-    view.parametersDragged.connect(host.parametersRequested)
+    view.parametersDragged.connect(lambda changes: host.command(SetParameters(changes)))
     shown = []
     view.sliceShown.connect(shown.append)
     host.start()
     try:
-        host.playRequested.emit()
+        host.command(Play())
         qtbot.wait(2500)
-        host.pauseRequested.emit()
+        host.command(Pause())
         qtbot.waitUntil(lambda: host.latest is not None and not host.latest.running
                         and host.latest.pass_count > 0, timeout=WAIT_MS)
         W = host.latest.weights[0]

@@ -6,6 +6,7 @@ import pytest
 from bpviz.engine import Config, Network, Trainer, build
 from bpviz.engine.data import Dataset
 from bpviz.engine.optimizers import make_optimizer
+from bpviz.messages import Play
 
 CLASSIC_LOSS_0 = 2.0981205629348856
 
@@ -431,7 +432,7 @@ def test_a_training_process_detects_it_too(qtbot):
     host.start()
     try:
         qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
-        host.playRequested.emit()
+        host.command(Play())
         qtbot.waitUntil(lambda: host.latest.diverged is not None, timeout=20000)
         assert host.mode == "process"
         assert "the loss jumped from 2.1 to 613,933" in host.latest.diverged

@@ -184,7 +184,7 @@ class Played:
 
     def run(self, epochs):
         target = self.host.latest.epoch + epochs
-        self.host.runEpochsRequested.emit(epochs)
+        self.host.command(RunEpochs(epochs))
         self.qtbot.waitUntil(lambda: self.host.latest.epoch == target
                              and not self.host.latest.running, timeout=60000)
         return target
@@ -203,7 +203,7 @@ def test_both_run_modes_give_the_same_passes_bit_for_bit(qtbot, processes, prese
         assert played.host.mode == ("process" if processes else "thread")
         epochs = played.run(40)
         stepped = played.host.latest.pass_count + 1
-        played.host.stepRequested.emit()               # and commands in between
+        played.host.command(Step())               # and commands in between
         qtbot.waitUntil(lambda: played.host.latest.pass_count == stepped, timeout=10000)
         epochs = played.run(20)
         history = played.host.query("history")
@@ -227,7 +227,7 @@ def test_the_training_process_is_spawned_and_reaped(qtbot):
     process = played.host.process
     try:
         assert process.is_alive() and process.pid != __import__("os").getpid()
-        played.host.playRequested.emit()                # stopped while it trains
+        played.host.command(Play())                # stopped while it trains
         qtbot.waitUntil(lambda: played.host.latest.running, timeout=10000)
     finally:
         played.stop()
@@ -283,6 +283,7 @@ import os, sys
 from PySide6.QtCore import QCoreApplication
 from bpviz.engine import Config
 from bpviz.worker import WorkerHost
+from bpviz.messages import Play, RunEpochs, Step
 
 if __name__ == "__main__":
     app = QCoreApplication([])

@@ -147,7 +147,8 @@ def render_window(window, app, epochs: int, size=(1600, 1000), select=None, less
         window.select_neuron(*select)
     if epochs:
         target = window.latest.epoch + epochs
-        window.host.runEpochsRequested.emit(epochs)
+        from ..messages import RunEpochs
+        window.run.send(RunEpochs(epochs))
         diverged = _wait_for_epochs(app, window, target)
     window.paint_now()
     _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
