@@ -6,9 +6,10 @@ started with ``multiprocessing``'s *spawn* context (Linux, macOS and Windows ali
 ``BPVIZ_PROCESSES=0``, or when a process cannot start — in a thread of this process. Either way the
 host only sends commands (typed ones, :mod:`bpviz.messages`, through :meth:`command`; or
 :meth:`send`, :meth:`painted`) and turns the session's events into signals on the GUI thread
-(typed events: a :class:`~bpviz.messages.Failed` names the command it answers), keeping the newest snapshot (latest value wins)
-for the window's paint timer. A question that needs an answer (the whole history, say) is a
-:meth:`query`.
+(typed events: a :class:`~bpviz.messages.Failed` names the command it answers). It keeps no
+snapshot: the window's run model (:class:`bpviz.ui.run_model.RunModel`) keeps the newest one
+for the paint timer (latest value wins). A question that needs an answer (the whole history,
+say) is a :meth:`query`.
 
 Every command the host sends is followed by a ``("ping", n)`` that the session answers with
 ``("pong", (n, work_s))`` once it has handled what came before; ``work_s`` is the longest piece of
@@ -35,7 +36,6 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from .engine.config import Config
 from .engine.errors import BpvizError
-from .engine.snapshot import Snapshot
 from .messages import Command, Configured, Failed, Rebuilt, SaveSession, Saved
 from .training import TrainingSession, child_main, queue_receiver, serve
 
@@ -87,7 +87,7 @@ class WorkerHost(QObject):
         self.use_processes = processes_enabled() if processes is None else processes
         self.mode: str | None = None       # "process" or "thread" once started
         self.process = None                # the training process, in process mode
-        self.latest: Snapshot | None = None
+        self._playing = False              # whether the newest snapshot said training plays
         self.received = 0
         self._inbox = None
         self._threads: list[threading.Thread] = []
@@ -366,7 +366,7 @@ class WorkerHost(QObject):
     def _on_event(self, event) -> None:
         kind, payload = event
         if kind == "snapshot":
-            self.latest = payload
+            self._playing = bool(payload.running)
             self.received += 1
             self.snapshotArrived.emit(payload)
         elif kind == "rebuilt":
@@ -408,7 +408,7 @@ class WorkerHost(QObject):
             return False
         with self._lock:
             idle = not self._unanswered
-        if idle and self.latest is not None and self.latest.running:
+        if idle and self._playing:
             self._ping(None)
         silent = self.waiting_s()
         if silent < self.allowance():
@@ -436,7 +436,7 @@ class WorkerHost(QObject):
         config, state = self._checkpoint or (self._config, None)
         if state is not None:           # the last state it sent: up to a second before the end
             note += f", from pass {state['pass_count']:,}"
-        playing = self.latest is not None and self.latest.running
+        playing = self._playing
         with self._lock:
             pending = [c for _, _, c in self._unanswered if c is not None]
             self._unanswered = []
