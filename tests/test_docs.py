@@ -344,3 +344,58 @@ def test_wrong_command_lines_are_caught():
         "p.md: `export --session F --bogus`: bpviz export does not take --bogus",
         "p.md: `--no-such-flag`: no command takes --no-such-flag",
     ]
+
+
+# -- files and names ---------------------------------------------------------------------------------
+
+PATH = re.compile(r"^(?:bpviz|resources|tests|docs)/[\w./-]*$")
+DOTTED = re.compile(r"^bpviz(?:\.[A-Za-z_]\w*)+$")
+NAME_IN_FILE = re.compile(r"`([A-Za-z_]\w*)` in `((?:bpviz|resources)/[\w./-]+\.\w+)`")
+WHEEL_ONLY = ("bpviz/_resources",)          # where the wheel puts resources/: not in a checkout
+
+
+def missing_names(text: str) -> list[str]:
+    """Paths of the checkout (`bpviz/engine/ranges.py`), dotted names (`bpviz.engine.numbers.fmt`)
+    and "`NAME` in `FILE`" that the documentation names but the checkout does not have."""
+    import importlib
+    out = []
+    _, _, spans, prose = split_code(text)
+    for span in spans:
+        if PATH.match(span) and not span.startswith(WHEEL_ONLY):
+            if not (ROOT / span).exists():
+                out.append(f"{span}: no such file or folder")
+        elif DOTTED.match(span):
+            parts = span.split(".")
+            for cut in range(len(parts), 0, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:cut]))
+                except ImportError:
+                    continue
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr, None)
+                    if obj is None:
+                        out.append(f"{span}: no such name")
+                        break
+                break
+    for name, path in NAME_IN_FILE.findall(" ".join(prose.split())):
+        file = ROOT / path
+        if not file.exists() or not re.search(rf"\b{name}\b", file.read_text(encoding="utf-8")):
+            out.append(f"{name} in {path}: not there")
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES, ids=rel)
+def test_the_files_and_names_the_docs_give_exist(page):
+    assert missing_names(page.read_text(encoding="utf-8")) == []
+
+
+def test_missing_names_are_caught():
+    text = ("`bpviz/engine/ranges.py`, `bpviz/engine/nothing.py`, `bpviz/_resources/`,\n"
+            "`bpviz.engine.numbers.fmt`, `bpviz.engine.numbers.nothing`, `bpviz.nothing`,\n"
+            "`RANGES` in `bpviz/engine/ranges.py`, `NOTHING_AT_ALL` in `bpviz/engine/ranges.py`")
+    assert missing_names(text) == [
+        "bpviz/engine/nothing.py: no such file or folder",
+        "bpviz.engine.numbers.nothing: no such name",
+        "bpviz.nothing: no such name",
+        "NOTHING_AT_ALL in bpviz/engine/ranges.py: not there",
+    ]
