@@ -25,6 +25,11 @@ def install_exception_hook(app) -> None:
     sys.excepthook = hook
 
 
+def shown_error_box():
+    """The unexpected-error dialog last shown (None: none yet)."""
+    return _error_boxes[0] if _error_boxes else None
+
+
 def main(args=None) -> int:
     # A teacher's folder of lessons (--lessons DIR): a folder that is not there is refused (a
     # ConfigError, one line and exit 2) before any window; its files are read by the Lessons
