@@ -118,3 +118,37 @@ def test_a_panel_added_in_one_call_is_painted_while_training(qtbot, window):
     assert panel.ingested >= len(panel.shown)                        # every snapshot, ingested
     with pytest.raises(ValueError, match="already a panel named 'passes'"):
         window.register_panel("passes", "Again", QLabel())
+
+
+def test_lessons_whose_keep_aside_save_failed_give_the_learners_configuration_back(
+        qtbot, open_window, tmp_path, monkeypatch):
+    """The Lessons panel keeps the learner's run in a temporary session file; when that save
+    fails (its folder is gone here), the failure names the save it answers, and leaving the
+    lessons brings the learner's configuration back."""
+    import tempfile
+
+    from tests.test_lessons import lesson_button, open_lessons
+    from tests.test_window_input import click
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))   # no lessons of the user
+    w = open_window("moons")
+    type_into(qtbot, w.controls.lr.spin, "0.7")
+    qtbot.waitUntil(lambda: w.latest.lr == 0.7, timeout=5000)
+    mine = w.controls.config()
+    gone = tmp_path / "gone" / "learner.bpviz"
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, **kw):          # only the lessons' file goes where it cannot be written
+        if kw.get("prefix") == "bpviz-learner-":
+            fd, _ = real(dir=tmp_path)
+            return fd, str(gone)
+        return real(*args, **kw)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    failures = []
+    w.run.failed.connect(failures.append)
+    open_lessons(qtbot, w, 1)
+    assert any(isinstance(f.request, SaveSession) and f.request.path == str(gone)
+               for f in failures)
+    assert w.config.dataset != "moons" or w.config.lr != 0.7       # the lesson's network
+    click(qtbot, lesson_button(w, "Leave lessons"))
+    qtbot.waitUntil(lambda: w.config.dataset == "moons" and w.latest.lr == 0.7, timeout=10000)
+    assert w.controls.config() == mine and w.controls.lr.spin.text() == "0.7"
