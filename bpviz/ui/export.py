@@ -158,7 +158,7 @@ def _boundary_export(window: "MainWindow") -> PanelExport:
 def run_record(window: "MainWindow") -> RunRecord:
     """The run as the training session holds it."""
     try:
-        return window.host.query("record")
+        return window.run.query("record")
     except BpvizError as e:
         raise ExportError(f"cannot export the run: {e}") from e
 
@@ -550,7 +550,7 @@ def export_script(window: "MainWindow", path) -> list[Path]:
     from ..engine.codegen import write_program
     path = Path(path)
     try:
-        config, state = window.host.query("state")
+        config, state = window.run.query("state")
     except BpvizError as e:
         raise ExportError(f"cannot export the run: {e}") from e
     # the live settings (a learning rate changed in the window) are the trainer's

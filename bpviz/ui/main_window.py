@@ -202,8 +202,8 @@ class MainWindow(QMainWindow):
         if start_worker:
             self.host.start()
             # the inspector's numbers are computed by the training session, off this thread
-            self.inspector.ask = lambda request, done: self.host.ask("inspect", request,
-                                                                     done=done)
+            self.inspector.ask = lambda request, done: self.run.ask("inspect", request,
+                                                                    done=done)
 
     # -- construction ---------------------------------------------------------------------------
 

@@ -130,6 +130,20 @@ class RunModel(QObject):
     def title_name(self) -> str:
         return Path(self._path).name if self._path else "untitled"
 
+    def query(self, name: str, *args, timeout_s: float = 10.0):
+        """Ask the training session and wait for its answer (``"record"``, ``"history"``,
+        ``"state"``, ``"config"``, ``"inspect"``); BpvizError when it cannot be answered."""
+        if self._host is None:
+            raise BpvizError(f"no training session to answer ({name})")
+        return self._host.query(name, *args, timeout_s=timeout_s)
+
+    def ask(self, name: str, *args, done) -> None:
+        """Ask the training session without waiting: ``done(value)`` on the GUI thread."""
+        if self._host is None:
+            done(BpvizError(f"no training session to answer ({name})"))
+            return
+        self._host.ask(name, *args, done=done)
+
     def config_in_force(self) -> Config:
         """The configuration in force once every command sent so far has been handled: the
         session is asked (and the model takes its answer), so that a setting typed a moment ago
@@ -137,7 +151,7 @@ class RunModel(QObject):
         does not answer."""
         if self._host is not None:
             try:
-                config = self._host.query("config")
+                config = self.query("config")
             except BpvizError:
                 return self.config
             if config != self._config:
