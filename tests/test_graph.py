@@ -72,13 +72,14 @@ def test_every_weight_gradient_is_the_samples_dloss_dw(hidden, output, layer, in
     fd_b = [numeric_gradient(net, X, T, b) for b in net.biases]
     checked = 0
     for node in g.weight_nodes():
-        parts = node.id[1:].split("_")
-        l = int(parts[0])
+        l = node.layer
         if node.op == "weight":
-            i, j = int(parts[1]), int(parts[2])
+            i, j = node.at
+            assert node.id == g.weight_id(l, i, j)
             bp, fd = trace.grad_weights[l - 1][i, j], fd_w[l - 1][i, j]
         else:
-            j = int(parts[1])
+            (j,) = node.at
+            assert node.id == g.bias_id(l, j)
             bp, fd = trace.grad_biases[l - 1][j], fd_b[l - 1][j]
         assert node.grad == pytest.approx(bp, rel=1e-10, abs=1e-12), node.id
         assert node.grad == pytest.approx(fd, rel=1e-6, abs=1e-9), node.id
