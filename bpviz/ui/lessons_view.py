@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLab
 
 from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
                        load_lessons, placeholders, render)
+from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, recent_sessions
 from .safe_text import safe_html, to_plain
 
 FRAME_COLOR = QColor("#f59e0b")
@@ -150,8 +151,7 @@ class LessonsPanel(QWidget):
             QTimer.singleShot(0, lambda: self._restore_speed(str(speed)))
         if not isinstance(path, str) or not os.path.isfile(path):
             return
-        value = self.settings.value("recentSessions") or []
-        recent = [value] if isinstance(value, str) else [str(v) for v in value]
+        recent = recent_sessions(self.settings.value("recentSessions"))
         self.settings.setValue("recentSessions", [path] + [p for p in recent if p != path])
         self.recovered = path
         QTimer.singleShot(0, lambda: self.window.statusBar().showMessage(
@@ -159,9 +159,12 @@ class LessonsPanel(QWidget):
 
     def _restore_speed(self, text: str) -> None:
         from ..training import SPEEDS
-        for speed in SPEEDS:
-            if text == ("max" if speed is None else str(speed)):
-                self.window.set_speed(speed)
+        try:
+            speed = parse_speed(text)
+        except ValueError:
+            return
+        if speed in SPEEDS:
+            self.window.set_speed(speed)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -626,8 +629,7 @@ class LessonsPanel(QWidget):
         names = sorted(set(missing))
         if names:
             self.note_label.setText("Not in this window: " + ", ".join(
-                f"the {n} panel" if n in ("graph", "surface", "cost", "network", "boundary",
-                                          "inspector", "controls") else n for n in names))
+                f"the {n} panel" if n in PANELS else n for n in names))
             self.note_label.show()
         else:
             self.note_label.hide()
@@ -756,10 +758,7 @@ def lesson_html(markdown: str) -> str:
 
 def _nearest_speed(speed):
     from ..training import SPEEDS
-    if speed == "max":
-        return None
-    finite = [s for s in SPEEDS if s is not None]
-    return min(finite, key=lambda s: abs(s - speed))
+    return nearest_speed(parse_speed(speed), SPEEDS)
 
 
 def open_for_picture(window, number: int, wait) -> None:
