@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLab
 
 from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
                        load_lessons, placeholders, render)
-from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, recent_sessions
+from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, recent_sessions, speed_text
 from .safe_text import safe_html, to_plain
 
 FRAME_COLOR = QColor("#f59e0b")
@@ -494,7 +494,7 @@ class LessonsPanel(QWidget):
         kept.saved = True
         self._put_back_file_state(kept)
         self.settings.setValue(KEPT_KEY, kept.path)
-        self.settings.setValue(KEPT_SPEED_KEY, "max" if kept.speed is None else str(kept.speed))
+        self.settings.setValue(KEPT_SPEED_KEY, speed_text(kept.speed))
         self.window.statusBar().showMessage("your own network is kept aside until you leave the "
                                             "lessons", 5000)
 
