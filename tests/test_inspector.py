@@ -591,3 +591,41 @@ def test_the_window_asks_the_training_session_for_the_inspectors_numbers(qtbot, 
     expected = expected_report(snap, ds, 1, 1, w.inspector.pinned())
     assert (r.z, r.a, r.delta, r.delta_mean) == (expected.z, expected.a, expected.delta,
                                                  expected.delta_mean)
+
+
+# -- the table model -------------------------------------------------------------------------------
+
+def test_the_tables_are_views_of_a_cell_model(panel, run_snap, qtbot):
+    """Every table is a view of a CellTableModel: a refresh of the same shape changes the cells in
+    place (the view keeps its rows), a new shape resets it; what the view is given per cell is the
+    text, the value, the tooltip, colours and bold."""
+    from PySide6.QtGui import QColor
+
+    from bpviz.ui.inspector import Cell, CellTableModel, fit_table, make_table
+    ds, snap, r = inspect_first_hidden(panel, run_snap)
+    for table in (panel.incoming_table, panel.outgoing_table, panel.delta_widget):
+        assert isinstance(table, QTableView) and isinstance(table.model(), CellTableModel)
+
+    table = make_table(["a", "b"], ["first", "second"])
+    qtbot.addWidget(table)
+    model = table.model()
+    assert model.headerData(1, Qt.Horizontal, Qt.ToolTipRole) == "second"
+    resets, changes = [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.dataChanged.connect(lambda a, b, roles=(): changes.append((a.row(), b.row())))
+    red = QColor(255, 0, 0)
+    model.set_rows([[Cell("1", 1.0, "one", red), Cell("x")], [Cell("2", 2.0, bold=True)]])
+    assert len(resets) == 1 and model.rowCount() == 2 and model.columnCount() == 2
+    assert cell(table, 0, 0) == "1" and cell(table, 0, 0, Qt.UserRole) == 1.0
+    assert cell(table, 0, 0, Qt.ToolTipRole) == "one"
+    assert cell(table, 0, 0, Qt.ForegroundRole).color() == red
+    assert cell(table, 1, 0, Qt.FontRole).bold() and cell(table, 0, 0, Qt.FontRole) is None
+    assert cell(table, 1, 1) == ""                  # a short row is filled with empty cells
+    model.set_rows([[Cell("3", 3.0), Cell("x")], [Cell("2", 2.0, bold=True)]])
+    assert len(resets) == 1 and changes == [(0, 1)] and cell(table, 0, 0) == "3"
+    model.set_rows([[Cell("3", 3.0), Cell("x")], [Cell("2", 2.0, bold=True)]])
+    assert changes == [(0, 1)]                      # nothing new: nothing redrawn
+    model.set_rows([[Cell("a very long cell text indeed", 0.0)]])
+    assert len(resets) == 2 and model.rowCount() == 1
+    fit_table(table)
+    assert elided(table) == [] and table.horizontalScrollBar().maximum() == 0
