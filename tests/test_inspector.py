@@ -14,7 +14,6 @@ from bpviz.engine import inspect as engine_inspect
 from bpviz.engine.inspect import delta_table, fmt, inspect_neuron
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
-from bpviz.ui import inspector as inspector_module
 from bpviz.ui.inspector import DEAD_BG, SATURATED_BG, InspectorPanel, cell_margin, full_value
 
 
@@ -246,10 +245,10 @@ def test_input_neuron(panel, run_snap):
     assert not panel.hist_curve.isVisible()
 
 
-def test_recompute_only_when_needed_and_throttled_while_running(panel, run_snap, qtbot,
-                                                                monkeypatch):
+def test_recompute_only_when_needed_and_throttled_while_running(run_snap, qtbot):
     clock = [1000.0]              # the panel's clock stands still: every snapshot comes at once
-    monkeypatch.setattr(inspector_module.time, "monotonic", lambda: clock[0])
+    panel = InspectorPanel(clock=lambda: clock[0])
+    qtbot.addWidget(panel)
     ds, trainer, snap = run_snap(passes=3, running=True)
     panel.set_dataset(ds)
     panel.show_snapshot(snap)

@@ -48,13 +48,14 @@ thread; the panel shows the answer when it comes, unless it asked for something 
 from __future__ import annotations
 
 import html
+import math
 import time
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayout, QButtonGroup,
                                QHBoxLayout, QHeaderView, QLabel, QRadioButton, QScrollArea,
@@ -801,6 +802,40 @@ class DeltaSection(Section):
 
 # -- the panel -------------------------------------------------------------------------------------
 
+class Throttle(QObject):
+    """At most one run every ``interval`` seconds on ``clock``. :meth:`now` says whether a run may
+    go now; when it may not, one call of ``later`` comes when the interval is over.
+
+    Written out rather than a pyqtgraph SignalProxy: an idle panel recomputes at once, in the call
+    that brought the change (a proxy always defers to its timer), and whether a snapshot needs a
+    recompute at all is decided when it arrives."""
+
+    def __init__(self, later, interval: float, clock=time.monotonic,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.interval = interval
+        self.clock = clock
+        self._last = -math.inf
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(later)
+
+    def now(self, force: bool = False) -> bool:
+        """May a run go now (``force``: it may, whatever the interval)? If so it counts as run."""
+        wait = self._last + self.interval - self.clock()
+        if not force and wait > 0:
+            if not self._timer.isActive():
+                self._timer.start(int(wait * 1000) + 1)
+            return False
+        self._timer.stop()
+        self._last = self.clock()
+        return True
+
+    def pending(self) -> bool:
+        """A call of ``later`` is scheduled."""
+        return self._timer.isActive()
+
+
 class InspectorPanel(QWidget):
     """The neuron inspector dock panel. Feed it :meth:`set_dataset` and :meth:`show_snapshot`.
 
@@ -815,7 +850,8 @@ class InspectorPanel(QWidget):
     sampleChanged = Signal(int)
     neuronChosen = Signal(int, int)
 
-    def __init__(self, parent: QWidget | None = None, *, at: str = "trace"):
+    def __init__(self, parent: QWidget | None = None, *, at: str = "trace",
+                 clock=time.monotonic):
         super().__init__(parent)
         if at not in ("trace", "current"):
             raise ValueError("at must be 'trace' or 'current'")
@@ -831,7 +867,6 @@ class InspectorPanel(QWidget):
         self._tables: dict[str, DeltaTable] = {}
         self._key = None                      # what the shown report was computed from
         self._computed_snap: Snapshot | None = None
-        self._last_compute = -1e9
         self.compute_count = 0                # recomputations asked for (for tests and tuning)
         self.reports_shown = 0                # and answers shown
         # ask(request, done): computes an InspectRequest elsewhere and calls done(answer or
@@ -840,13 +875,8 @@ class InspectorPanel(QWidget):
         self._sizes: tuple[int, ...] = ()
         self._subset: tuple[int, int] | None = None   # (samples used, training samples)
 
-        # The recompute throttle is written out (this timer and the time of the last recompute)
-        # rather than a pyqtgraph SignalProxy: an idle panel recomputes at once, in the call that
-        # brought the change (a proxy always defers to its timer), and whether a snapshot needs a
-        # recompute at all is decided when it arrives.
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._on_timer)
+        # at most ~5 recomputations a second while running, on ``clock`` (seconds)
+        self._throttle = Throttle(self._on_timer, MIN_INTERVAL_S, clock, self)
 
         self.bar = SelectorBar()
         self.header = HeaderSection()
@@ -1129,7 +1159,7 @@ class InspectorPanel(QWidget):
 
     def recompute_pending(self) -> bool:
         """A recomputation is scheduled: snapshots came faster than ``MIN_INTERVAL_S`` apart."""
-        return self._timer.isActive()
+        return self._throttle.pending()
 
     @Slot()
     def _on_timer(self) -> None:
@@ -1147,15 +1177,8 @@ class InspectorPanel(QWidget):
             if not (0 <= layer < len(self._sizes) and 0 <= index < self._sizes[layer]):
                 self._selected = (min(1, len(self._sizes) - 1), 0)
             self.bar.show_neuron(self._sizes, *self._selected)
-        if not self._needs_update(snap):
-            return
-        wait = self._last_compute + MIN_INTERVAL_S - time.monotonic()
-        if not force and wait > 0:
-            if not self._timer.isActive():
-                self._timer.start(int(wait * 1000) + 1)
-            return
-        self._timer.stop()
-        self._recompute(snap)
+        if self._needs_update(snap) and self._throttle.now(force):
+            self._recompute(snap)
 
     def _recompute(self, snap: Snapshot) -> None:
         """Ask for the report of the selected neuron at ``snap``'s weights: of the training
@@ -1172,7 +1195,6 @@ class InspectorPanel(QWidget):
                                  tuple(snap.trace_weights) if has_update else None, snap.running)
         key = self._key_of(snap)
         self._key, self._computed_snap = key, snap
-        self._last_compute = time.monotonic()
         self.compute_count += 1
         if self.ask is None:
             self._take(key, answer_inspect(request, self._X, self._T))
