@@ -63,7 +63,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayou
                                QVBoxLayout, QWidget)
 
 from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
-                              InspectRequest, answer_inspect,
+                              InspectAnswer, InspectRequest, answer_inspect,
                               NeuronReport, derivative_numbers, fmt, paren)
 from ..engine import numbers
 from ..engine.snapshot import Snapshot
@@ -802,6 +802,63 @@ class DeltaSection(Section):
 
 # -- the panel -------------------------------------------------------------------------------------
 
+class SectionsArea(QScrollArea):
+    """The header and the sections in one scroll area, every one shown in full (no tabs, no scroll
+    bars of their own), arranged for the width (:meth:`arrange`)."""
+
+    def __init__(self, header: QWidget, chain: QWidget, histogram: QWidget,
+                 tables: list[QWidget], parent: QWidget | None = None):
+        super().__init__(parent)
+        self._left = QBoxLayout(QBoxLayout.TopToBottom)      # the chain rule and the histogram
+        self._left.setContentsMargins(0, 0, 0, 0)
+        self._left.setSpacing(8)
+        self._left.addWidget(chain, 3)
+        self._left.addWidget(histogram, 2)
+        left = QWidget()
+        left.setLayout(self._left)
+        right = QWidget()                                    # the tables
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(8)
+        for w in tables:
+            col.addWidget(w)
+        col.addStretch(1)
+        self._main = QBoxLayout(QBoxLayout.TopToBottom)
+        self._main.setContentsMargins(0, 0, 0, 0)
+        self._main.setSpacing(8)
+        self._main.addWidget(left, 1, Qt.AlignTop)
+        self._main.addWidget(right, 1, Qt.AlignTop)
+
+        body = QWidget()
+        col = QVBoxLayout(body)
+        col.setContentsMargins(4, 0, 4, 6)
+        col.setSpacing(6)
+        col.addWidget(header)
+        col.addLayout(self._main)
+        col.addStretch(1)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self.setWidget(body)
+        self._mode = ""
+
+    def arrange(self, width: int) -> None:
+        """Lay the sections out for ``width``: wide, the tables beside the chain rule and the
+        histogram; medium, the chain rule beside the histogram and the tables below; narrow, one
+        column."""
+        mode = "wide" if width >= WIDE else "medium" if width >= MEDIUM else "narrow"
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self._main.setDirection(QBoxLayout.LeftToRight if mode == "wide"
+                                else QBoxLayout.TopToBottom)
+        self._left.setDirection(QBoxLayout.LeftToRight if mode == "medium"
+                                else QBoxLayout.TopToBottom)
+
+    def mode(self) -> str:
+        """"wide", "medium" or "narrow"."""
+        return self._mode
+
+
 class Throttle(QObject):
     """At most one run every ``interval`` seconds on ``clock``. :meth:`now` says whether a run may
     go now; when it may not, one call of ``later`` comes when the interval is over.
@@ -863,8 +920,7 @@ class InspectorPanel(QWidget):
         self._pinned = 0
         self._scope = "sample"
         self._focus = None           # the window's focus model, once bound (bind_focus)
-        self._report: NeuronReport | None = None
-        self._tables: dict[str, DeltaTable] = {}
+        self._answer: InspectAnswer | None = None   # the report shown, its delta tables
         self._key = None                      # what the shown report was computed from
         self._computed_snap: Snapshot | None = None
         self.compute_count = 0                # recomputations asked for (for tests and tuning)
@@ -873,7 +929,6 @@ class InspectorPanel(QWidget):
         # exception) on the GUI thread; None: computed here
         self.ask = None
         self._sizes: tuple[int, ...] = ()
-        self._subset: tuple[int, int] | None = None   # (samples used, training samples)
 
         # at most ~5 recomputations a second while running, on ``clock`` (seconds)
         self._throttle = Throttle(self._on_timer, MIN_INTERVAL_S, clock, self)
@@ -908,45 +963,13 @@ class InspectorPanel(QWidget):
     # -- construction -----------------------------------------------------------------------------
 
     def _lay_out(self) -> None:
-        """Every section shown in full, in one scroll area: no tabs, no scroll bars of their own."""
-        self._left = QBoxLayout(QBoxLayout.TopToBottom)      # the chain rule and the histogram
-        self._left.setContentsMargins(0, 0, 0, 0)
-        self._left.setSpacing(8)
-        self._left.addWidget(self.chain_section, 3)
-        self._left.addWidget(self.histogram, 2)
-        left = QWidget()
-        left.setLayout(self._left)
-        right = QWidget()                                    # the tables
-        col = QVBoxLayout(right)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(8)
-        for w in (self.incoming, self.outgoing, self.deltas):
-            col.addWidget(w)
-        col.addStretch(1)
-        self._main = QBoxLayout(QBoxLayout.TopToBottom)
-        self._main.setContentsMargins(0, 0, 0, 0)
-        self._main.setSpacing(8)
-        self._main.addWidget(left, 1, Qt.AlignTop)
-        self._main.addWidget(right, 1, Qt.AlignTop)
-
-        body = QWidget()
-        col = QVBoxLayout(body)
-        col.setContentsMargins(4, 0, 4, 6)
-        col.setSpacing(6)
-        col.addWidget(self.header)
-        col.addLayout(self._main)
-        col.addStretch(1)
-        self._scroll = QScrollArea()
-        self._scroll.setWidgetResizable(True)
-        self._scroll.setFrameShape(QScrollArea.NoFrame)
-        self._scroll.setWidget(body)
-        self._mode = ""
-
+        self.sections = SectionsArea(self.header, self.chain_section, self.histogram,
+                                     [self.incoming, self.outgoing, self.deltas])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.bar)
-        layout.addWidget(self._scroll, 1)
+        layout.addWidget(self.sections, 1)
         self._arrange(self.width())
 
     def _connect(self) -> None:
@@ -958,29 +981,19 @@ class InspectorPanel(QWidget):
 
     def scroll_area(self) -> QScrollArea:
         """The one scroll area every section sits in."""
-        return self._scroll
+        return self.sections
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._arrange(event.size().width())
 
     def _arrange(self, width: int) -> None:
-        """Lay the sections out for ``width``: wide, the tables beside the chain rule and the
-        histogram; medium, the chain rule beside the histogram and the tables below; narrow, one
-        column. The selector bar takes one row when it fits, two otherwise."""
-        mode = "wide" if width >= WIDE else "medium" if width >= MEDIUM else "narrow"
         self.bar.arrange(width)
-        if mode == self._mode:
-            return
-        self._mode = mode
-        self._main.setDirection(QBoxLayout.LeftToRight if mode == "wide"
-                                else QBoxLayout.TopToBottom)
-        self._left.setDirection(QBoxLayout.LeftToRight if mode == "medium"
-                                else QBoxLayout.TopToBottom)
+        self.sections.arrange(width)
 
     def layout_mode(self) -> str:
-        """"wide", "medium" or "narrow" (see :meth:`_arrange`)."""
-        return self._mode
+        """"wide", "medium" or "narrow" (see :meth:`SectionsArea.arrange`)."""
+        return self.sections.mode()
 
     # -- public API ---------------------------------------------------------------------------------
 
@@ -993,7 +1006,7 @@ class InspectorPanel(QWidget):
             self._pinned = 0
         self.bar.show_sample(max(0, n - 1), self._pinned)
         self._key = None
-        self._report = None
+        self._answer = None
         self._update(force=True)
 
     @Slot(object)
@@ -1006,7 +1019,7 @@ class InspectorPanel(QWidget):
     def select_neuron(self, layer: int, index: int) -> None:
         """Inspect neuron ``index`` of layer ``layer`` (0 = input). Emits nothing."""
         layer, index = int(layer), int(index)
-        if (layer, index) == self._selected and self._report is not None:
+        if (layer, index) == self._selected and self._answer is not None:
             return
         if self._sizes and not (0 <= layer < len(self._sizes) and 0 <= index < self._sizes[layer]):
             return                       # not a neuron of this network: keep the selection
@@ -1020,7 +1033,7 @@ class InspectorPanel(QWidget):
         index = int(index)
         if self._X is not None and not 0 <= index < len(self._X):
             return
-        if index == self._pinned and self._report is not None:
+        if index == self._pinned and self._answer is not None:
             return
         self._pinned = index
         self.bar.show_sample(self.bar.sample_maximum(), index)
@@ -1043,7 +1056,7 @@ class InspectorPanel(QWidget):
 
     def report(self) -> NeuronReport | None:
         """The report shown (None before the first snapshot with data)."""
-        return self._report
+        return None if self._answer is None else self._answer.report
 
     def chain_rule_html(self) -> str:
         """The chain-rule label's rich text, as shown."""
@@ -1054,7 +1067,7 @@ class InspectorPanel(QWidget):
 
     def delta_table(self) -> DeltaTable | None:
         """The delta table shown: the pinned sample's or the batch mean (the toggle)."""
-        return self._tables.get(self._scope)
+        return None if self._answer is None else self._answer.tables.get(self._scope)
 
     # -- user actions -------------------------------------------------------------------------------
 
@@ -1093,7 +1106,7 @@ class InspectorPanel(QWidget):
 
     def _apply_scope(self, scope: str) -> None:
         self._scope = scope
-        if self._report is not None:
+        if self._answer is not None:
             self._render()
 
     def bind_focus(self, model) -> None:
@@ -1208,7 +1221,7 @@ class InspectorPanel(QWidget):
         if isinstance(answer, BaseException):
             self._show_placeholder(f"cannot compute this neuron's numbers: {answer}")
             return
-        self._report, self._tables, self._subset = answer.report, answer.tables, answer.subset
+        self._answer = answer
         self.reports_shown += 1
         self._render()
 
@@ -1233,10 +1246,10 @@ class InspectorPanel(QWidget):
         return f"at the weights before the update of pass {snap.pass_count} (epoch {snap.epoch})"
 
     def _render(self) -> None:
-        r = self._report
-        self.header.show_report(r, self._where(), self._subset)
+        r = self._answer.report
+        self.header.show_report(r, self._where(), self._answer.subset)
         self.chain_section.show_report(r, self._scope)
         self.histogram.show_report(r)
         self.incoming.show_report(r, self._snap)
         self.outgoing.show_report(r, self._scope)
-        self.deltas.show_table(self._tables.get(self._scope), self._selected)
+        self.deltas.show_table(self.delta_table(), self._selected)
