@@ -18,8 +18,9 @@ shows:
 Structure: the panel is a selector bar (:class:`SelectorBar`) and one class per section —
 :class:`HeaderSection`, :class:`ChainRuleSection`, :class:`HistogramSection`,
 :class:`IncomingSection`, :class:`OutgoingSection`, :class:`DeltaSection` — each of which draws a
-:class:`~bpviz.engine.inspect.NeuronReport` and nothing else. The panel keeps the selection, asks
-for the report and lays the sections out. The tables are :class:`QTableView` s over one
+:class:`~bpviz.engine.inspect.NeuronReport` and nothing else. :class:`SectionsArea` arranges them
+for the width and :class:`Throttle` paces the recomputations. The panel keeps the selection and
+asks for the report. The tables are :class:`QTableView` s over one
 :class:`CellTableModel` each: the sections hand it rows of :class:`Cell` (text, value, tooltip,
 colours), and the model answers the view's questions (display text, the value in ``Qt.UserRole``,
 tooltip, colours, bold font).
