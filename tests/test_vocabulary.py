@@ -79,13 +79,6 @@ def test_speed_text_reads_back():
     assert V.nearest_speed(None, SPEEDS) is None
 
 
-def test_recent_sessions_from_any_settings_value():
-    assert V.recent_sessions(None) == [] and V.recent_sessions([]) == []
-    assert V.recent_sessions("") == []
-    assert V.recent_sessions("/a/b.bpviz") == ["/a/b.bpviz"]
-    assert V.recent_sessions(["/a", Path("/b")]) == ["/a", "/b"]
-
-
 def test_nice_ceiling_on_both_scales():
     # the diagram's 1-2-5 scale, worked by hand
     assert [V.nice_ceiling(x) for x in (0.031, 0.05, 0.051, 1, 1.01, 2, 3, 999, 1001)] == \

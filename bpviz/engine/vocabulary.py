@@ -1,9 +1,8 @@
 """bpviz's fixed words, written once: the panels, the step modes, what the diagram's edges and
-neurons can show, the speed as text, the list of recent sessions as the settings keep it, and the
-round steps of a scale.
+neurons can show, the speed as text and the round steps of a scale.
 
 The window, the training session, the lessons (their files are checked against these words), the
-help and the benchmark all take them from here. Plain Python: no Qt, no numpy arrays.
+help and the network diagram take them from here. Plain Python: no Qt, no numpy arrays.
 """
 
 from __future__ import annotations
@@ -88,19 +87,6 @@ def nearest_speed(speed: int | None, speeds) -> int | None:
         return None
     finite = [s for s in speeds if s is not None]
     return min(finite, key=lambda s: abs(s - speed))
-
-
-# -- recent sessions ---------------------------------------------------------------------------------
-
-RECENT_SESSIONS_KEY = "recentSessions"
-
-
-def recent_sessions(value) -> list[str]:
-    """The recent-session paths from the settings' value: nothing, one path (a settings file
-    gives a single-item list back as a string) or a list of them."""
-    if not value:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 # -- round numbers for scales ------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLab
 
 from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
                        load_lessons, placeholders, render)
-from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, recent_sessions, speed_text
 from .safe_text import safe_html, to_plain
+from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, speed_text
 
 FRAME_COLOR = QColor("#f59e0b")
 # the numbers a lesson quotes for the pinned sample (the rest are the batch's or the network's)
@@ -151,7 +151,8 @@ class LessonsPanel(QWidget):
             QTimer.singleShot(0, lambda: self._restore_speed(str(speed)))
         if not isinstance(path, str) or not os.path.isfile(path):
             return
-        recent = recent_sessions(self.settings.value("recentSessions"))
+        value = self.settings.value("recentSessions") or []
+        recent = [value] if isinstance(value, str) else [str(v) for v in value]
         self.settings.setValue("recentSessions", [path] + [p for p in recent if p != path])
         self.recovered = path
         QTimer.singleShot(0, lambda: self.window.statusBar().showMessage(

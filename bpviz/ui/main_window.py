@@ -30,7 +30,6 @@ from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
 from ..engine.snapshot import Snapshot
-from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, recent_sessions, speed_text
 from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
 from ..worker import WorkerHost
 from .boundary_view import BoundaryView
@@ -48,6 +47,7 @@ from .inspector import InspectorPanel
 from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
+from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
 from ..resources import resource_dir
 
 RESOURCES = resource_dir()
@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_speed(self, _index: int) -> None:
         self.speed = self.speed_box.currentData()
-        self.settings.setValue("speed", speed_text(self.speed))
+        self.settings.setValue("speed", speed_label(self.speed).replace(",", ""))
         self.host.speedRequested.emit(self.speed)
         self._painted = None
 
@@ -933,7 +933,8 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
 
     def _recent(self) -> list[str]:
-        return recent_sessions(self.settings.value("recentSessions"))
+        value = self.settings.value("recentSessions") or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
