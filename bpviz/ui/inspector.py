@@ -860,6 +860,11 @@ class SectionsArea(QScrollArea):
         return self._mode
 
 
+def _monotonic() -> float:
+    """The default clock: this module's ``time.monotonic``, looked up when read."""
+    return time.monotonic()
+
+
 class Throttle(QObject):
     """At most one run every ``interval`` seconds on ``clock``. :meth:`now` says whether a run may
     go now; when it may not, one call of ``later`` comes when the interval is over.
@@ -868,11 +873,10 @@ class Throttle(QObject):
     that brought the change (a proxy always defers to its timer), and whether a snapshot needs a
     recompute at all is decided when it arrives."""
 
-    def __init__(self, later, interval: float, clock=time.monotonic,
-                 parent: QObject | None = None):
+    def __init__(self, later, interval: float, clock=None, parent: QObject | None = None):
         super().__init__(parent)
         self.interval = interval
-        self.clock = clock
+        self.clock = clock if clock is not None else _monotonic
         self._last = -math.inf
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -908,8 +912,7 @@ class InspectorPanel(QWidget):
     sampleChanged = Signal(int)
     neuronChosen = Signal(int, int)
 
-    def __init__(self, parent: QWidget | None = None, *, at: str = "trace",
-                 clock=time.monotonic):
+    def __init__(self, parent: QWidget | None = None, *, at: str = "trace", clock=None):
         super().__init__(parent)
         if at not in ("trace", "current"):
             raise ValueError("at must be 'trace' or 'current'")
@@ -931,7 +934,8 @@ class InspectorPanel(QWidget):
         self.ask = None
         self._sizes: tuple[int, ...] = ()
 
-        # at most ~5 recomputations a second while running, on ``clock`` (seconds)
+        # at most ~5 recomputations a second while running, on ``clock`` (seconds; by default
+        # time.monotonic)
         self._throttle = Throttle(self._on_timer, MIN_INTERVAL_S, clock, self)
 
         self.bar = SelectorBar()
