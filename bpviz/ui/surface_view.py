@@ -74,8 +74,9 @@ from PySide6.QtCore import QObject, QPoint, QRectF, Qt, QThread, QTimer, Signal,
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QTextOption
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from bpviz.engine.snapshot import frozen as _frozen
 from bpviz.engine.network import Network
-from bpviz.engine.snapshot import Snapshot, frozen as _frozen
+from bpviz.engine.snapshot import Snapshot
 from bpviz.engine.surface import (Axis, SurfaceSlice, bias_axis, compute_slice, flatten,
                                   slice_directions, weight_axis)
 
