@@ -29,6 +29,7 @@ from ..engine.config import Config
 from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
+from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
 from ..engine.snapshot import Snapshot
 from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
 from ..worker import WorkerHost
@@ -47,7 +48,6 @@ from .inspector import InspectorPanel
 from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
-from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
 from ..resources import resource_dir
 
 RESOURCES = resource_dir()
