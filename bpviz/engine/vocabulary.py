@@ -47,7 +47,7 @@ EDGE_MODES = tuple(EDGE_MODE_LABELS)
 NEURON_MODE_LABELS = {"delta": "mean δ", "activation": "mean activation"}
 NEURON_MODES = tuple(NEURON_MODE_LABELS)
 
-# -- speed: passes per second while playing, None for as fast as it goes ----------------------------
+# -- speed: passes per second while playing, None for as fast as it goes ---------------------------
 
 MAX_SPEED_TEXT = "max"
 
@@ -89,14 +89,15 @@ def nearest_speed(speed: int | None, speeds) -> int | None:
     return min(finite, key=lambda s: abs(s - speed))
 
 
-# -- round numbers for scales ------------------------------------------------------------------------
+# -- round numbers for scales ----------------------------------------------------------------------
 
 STEPS_125 = (1.0, 2.0, 5.0)                       # the diagram's colour scale
 STEPS_FINE = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)         # the cost curve's axis
 
 
 def nice_ceiling(x: float, steps=STEPS_125) -> float:
-    """The smallest m × 10^k, m one of ``steps`` (ascending, from 1), that is at least ``x`` (> 0)."""
+    """The smallest m × 10^k, m one of ``steps`` (ascending, from 1), that is at least ``x``
+    (> 0)."""
     decade = 10.0 ** math.floor(math.log10(x))
     for m in tuple(steps) + (10.0,):
         if m * decade >= x * (1 - 1e-12):
