@@ -45,7 +45,8 @@ from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import data_bounds, drawing_aids, make_snapshot
 from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
-from .messages import SPEEDS, STEP_MODES, Command  # noqa: F401  (the vocabulary, said once)
+from .engine.vocabulary import STEP_MODES           # what Step does
+from .messages import SPEEDS, Command  # noqa: F401  (the speeds, said once)
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples,
 PREVIEW_BYTES = 16 * 1024 * 1024   # and at most as many as its z, a and δ fit in this (8x512: 170)
