@@ -26,8 +26,7 @@ from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from ..engine.config import Config
 from ..engine.errors import BpvizError
 from ..engine.snapshot import Snapshot
-from ..messages import (Command, Configured, Failed, Pause, Play, Rebuilt, Saved, SetSpeed,
-                        SPEEDS, Step)
+from ..messages import Command, Configured, Failed, Pause, Play, Rebuilt, Saved, SetSpeed, Step
 from .focus import FocusModel
 
 RECENT_SESSIONS = 8
@@ -242,5 +241,3 @@ class RunModel(QObject):
         self.documentChanged.emit()
         self.saved.emit(event)
 
-
-__all__ = ["RunModel", "recent_sessions", "RECENT_SESSIONS", "SPEEDS"]
