@@ -80,8 +80,27 @@ def cmd_train(args) -> int:
         args.preset = "gaussian-clouds"
     cfg = config_from_args(args)
     _, _, trainer = build(cfg)
-    diverged = trainer.run(epochs=cfg.epochs)
-    return _finish_train(cfg, trainer, diverged, Path(args.out) if args.out else None)
+    trajectory = _recorder(trainer)
+    diverged = trainer.run(epochs=cfg.epochs, on_pass=_recording(trainer, trajectory))
+    return _finish_train(cfg, trainer, diverged, Path(args.out) if args.out else None,
+                         trajectory=trajectory)
+
+
+def _recorder(trainer):
+    """The descent path of a run, recorded as the window records it: the weights the run starts
+    at, then every pass (every second one, fourth, ... once its memory cap is reached)."""
+    from ..engine.trajectory import Trajectory
+    trajectory = Trajectory(trainer.network)
+    trajectory.record(trainer.network, trainer.pass_count)
+    return trajectory
+
+
+def _recording(trainer, trajectory):
+    """``on_pass`` for ``Trainer.run``: each pass that did not diverge goes on the path."""
+    def record(result):
+        if not result.diverged:
+            trajectory.record(trainer.network, trainer.pass_count)
+    return record
 
 
 def _resume_train(args) -> int:
@@ -109,13 +128,9 @@ def _resume_train(args) -> int:
     replace(session.config, **live).validate()     # e.g. a momentum of 1 or more
     for name, value in live.items():
         setattr(trainer, name, value)
-    trajectory = session.trajectory
-
-    def record(result):
-        if not result.diverged:
-            trajectory.record(trainer.network, trainer.pass_count)
-
-    diverged = trainer.run(epochs=args.epochs, on_pass=None if trajectory is None else record)
+    # a session written before runs recorded their path goes on from where it stands
+    trajectory = session.trajectory or _recorder(trainer)
+    diverged = trainer.run(epochs=args.epochs, on_pass=_recording(trainer, trajectory))
     out = Path(args.out) if args.out else Path(args.resume).parent
     return _finish_train(session.config, trainer, diverged, out, trajectory=trajectory,
                          extra=session.extra)
