@@ -74,3 +74,129 @@ def test_train_out_records_every_pass_and_export_draws_the_whole_path(qtbot, tmp
     colours = [{image.pixelColor(round(p.x() * ratio) + dx, round(p.y() * ratio) + dy)
                 .getRgb()[:3] for dx in (-1, 0, 1) for dy in (-1, 0, 1)} for p in on_path]
     assert [i for i, near in enumerate(colours) if PATH_COLOR not in near] == [], colours
+
+
+# -- the window keeps its view ----------------------------------------------------------------
+
+def save_through_the_menu(qtbot, window, monkeypatch, path):
+    """File → Save session as… with the file dialog answering ``path``; waits until saved."""
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(path), "bpviz sessions (*.bpviz)")))
+    action = next(a for a in window.file_menu.actions() if a.text().startswith("Save session as"))
+    action.trigger()
+    qtbot.waitUntil(lambda: window.session_path == str(path), timeout=20000)
+
+
+def open_through_the_menu(qtbot, window, monkeypatch, path, pass_count):
+    """File → Open session… with the file dialog answering ``path``; waits until it is shown."""
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(path), "bpviz sessions (*.bpviz)")))
+    action = next(a for a in window.file_menu.actions() if a.text().startswith("Open session"))
+    action.trigger()
+    qtbot.waitUntil(lambda: window.session_path == str(path)
+                    and window.latest.pass_count == pass_count, timeout=20000)
+
+
+def set_view(qtbot, window):
+    """A view unlike the window's defaults, set as a person sets it: the diagram's boxes, the
+    toolbar's boxes, a tab brought to the front, a panel closed."""
+    from PySide6.QtWidgets import QComboBox
+    boxes = {box.currentData(): box for box in window.network.findChildren(QComboBox)}
+    boxes["weight"].setCurrentIndex(boxes["weight"].findData("signal"))
+    boxes["delta"].setCurrentIndex(boxes["delta"].findData("activation"))
+    window.speed_box.setCurrentIndex(window.speed_box.findData(30))
+    window.pace_box.setCurrentIndex(window.pace_box.findText("slow"))
+    window.step_mode.setCurrentIndex(window.step_mode.findData("phase"))
+    window.pin_sample(3)
+    window.docks["inspector"].raise_()
+    window.docks["code"].raise_()
+    window.docks["graph"].close()
+
+
+def view_of(window) -> dict:
+    """What a person sees of the view: the boxes' texts, the focus, the panels in view."""
+    return {"edges": window.network.overlay(), "neurons": window.network.node_mode(),
+            "speed": window.speed_box.currentText(), "phases": window.pace_box.currentText(),
+            "step": window.step_mode.currentText(), "focus": window.focus_status.text(),
+            "in view": sorted(n for n, d in window.docks.items()
+                              if d.isVisible() and not d.visibleRegion().isEmpty()),
+            "closed": sorted(n for n, d in window.docks.items() if d.isHidden()),
+            "sizes": {n: d.size().toTuple() for n, d in window.docks.items() if d.isVisible()}}
+
+
+def test_a_session_keeps_modes_focus_speed_step_mode_and_layout(qtbot, open_window, monkeypatch,
+                                                                 tmp_path):
+    from tests.conftest import run_passes
+    a = open_window("gaussian-clouds", size=(1500, 950))
+    run_passes(qtbot, a, 4)
+    set_view(qtbot, a)
+    qtbot.waitUntil(lambda: a.latest.sample is not None and a.latest.sample.index == 3,
+                    timeout=10000)
+    seen = view_of(a)
+    assert seen["edges"] == "signal" and seen["closed"] == ["graph"]
+    assert "inspector" in seen["in view"] and "code" in seen["in view"]
+    path = tmp_path / "view.bpviz"
+    save_through_the_menu(qtbot, a, monkeypatch, path)
+
+    b = open_window("moons", size=(1500, 950), speed=300)     # another run, another view
+    assert view_of(b) != seen
+    open_through_the_menu(qtbot, b, monkeypatch, path, 4)
+    qtbot.waitUntil(lambda: b.latest.sample is not None and b.latest.sample.index == 3,
+                    timeout=10000)
+    try:
+        qtbot.waitUntil(lambda: view_of(b) == seen, timeout=5000)
+    except Exception:
+        assert view_of(b) == seen
+
+
+def settled(qtbot, window):
+    """Every panel painted with the newest snapshot, the error surface computed for it."""
+    window.paint_now()
+    qtbot.waitUntil(lambda: window.surface.is_idle()
+                    and window.surface.current_slice() is not None, timeout=30000)
+    window.paint_now()
+    qtbot.wait(50)
+
+
+def panel_pictures(qtbot, window) -> dict:
+    """Each panel as a person sees it: every panel brought to the front of its tab group in
+    turn (the closed ones left closed) and grabbed."""
+    pictures = {}
+    for name, dock in window.docks.items():
+        if dock.isHidden():
+            continue
+        dock.raise_()
+        settled(qtbot, window)
+        pictures[name] = dock.widget().grab().toImage()
+    return pictures
+
+
+@pytest.mark.parametrize("processes", ["1", "0"], ids=["process", "thread"])
+def test_a_reopened_session_shows_the_same_picture_in_every_panel(qtbot, open_window,
+                                                                   monkeypatch, tmp_path,
+                                                                   processes):
+    monkeypatch.setenv("BPVIZ_PROCESSES", processes)
+    a = open_window("gaussian-clouds", size=(1500, 950))
+    a.host.runEpochsRequested.emit(60)
+    qtbot.waitUntil(lambda: a.latest.epoch == 60 and not a.latest.running, timeout=60000)
+    set_view(qtbot, a)
+    qtbot.waitUntil(lambda: a.latest.sample is not None and a.latest.sample.index == 3,
+                    timeout=10000)
+    path = tmp_path / "picture.bpviz"
+    save_through_the_menu(qtbot, a, monkeypatch, path)
+    before = panel_pictures(qtbot, a)
+    assert len(a.surface.path_item.getData()[0]) == 61        # the start and 60 passes
+
+    b = open_window("moons", size=(1500, 950), speed=300)
+    open_through_the_menu(qtbot, b, monkeypatch, path, 60)
+    qtbot.waitUntil(lambda: b.latest.sample is not None and b.latest.sample.index == 3,
+                    timeout=10000)
+    after = panel_pictures(qtbot, b)
+    assert sorted(after) == sorted(before)
+    differ = [name for name in before if before[name] != after[name]]
+    for name in differ:
+        before[name].save(str(tmp_path / f"{name}_before.png"))
+        after[name].save(str(tmp_path / f"{name}_after.png"))
+    assert differ == [], tmp_path
