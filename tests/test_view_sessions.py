@@ -200,3 +200,99 @@ def test_a_reopened_session_shows_the_same_picture_in_every_panel(qtbot, open_wi
         before[name].save(str(tmp_path / f"{name}_before.png"))
         after[name].save(str(tmp_path / f"{name}_after.png"))
     assert differ == [], tmp_path
+
+
+# -- bpviz FILE ---------------------------------------------------------------------------------
+
+def test_bpviz_file_refuses_a_file_it_cannot_open_in_one_line(tmp_path):
+    broken = tmp_path / "broken.bpviz"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("x1,x2,label\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    for path, words in ((broken, "not a bpviz session file"), (empty, "no data rows"),
+                        (tmp_path / "missing.csv", "no such file"),
+                        (tmp_path / "missing.bpviz", "no such file"),
+                        (notes, "bpviz opens a session (FILE.bpviz) or data (FILE.csv)")):
+        code, out, err = cli(str(path), timeout=120)
+        assert code == 2 and out == "", (path, err)
+        assert err.strip().splitlines() == [f"bpviz: {path}: {err.split(': ', 2)[2].strip()}"]
+        assert words in err
+    code, _, err = cli("tran", timeout=120)             # a mistyped command is still one
+    assert code == 2 and "invalid choice: 'tran'" in err
+
+
+def test_split_app_file_leaves_commands_and_options_alone():
+    from bpviz.cli.window import split_app_file
+    commands = ("train", "export")
+    assert split_app_file(["train", "--out", "x.csv"], commands) == (
+        ["train", "--out", "x.csv"], None)
+    assert split_app_file(["run.bpviz"], commands) == ([], "run.bpviz")
+    assert split_app_file(["--lessons", "mine", "data.csv"], commands) == (
+        ["--lessons", "mine"], "data.csv")
+    assert split_app_file(["--lessons", "run.bpviz"], commands) == (
+        ["--lessons", "run.bpviz"], None)          # the folder of --lessons, not a file to open
+
+
+@pytest.fixture
+def app_main(qtbot, monkeypatch, tmp_path):
+    """``app_main(argv, until)``: ``bpviz.cli.main(argv)`` with the window's event loop run
+    until ``until(window)`` holds (then it returns as if the window were closed), the window on
+    throw-away settings; returns (exit status, what the window showed)."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    import bpviz.ui.main_window as main_window
+    from bpviz.cli import main
+    made = []
+    real = main_window.MainWindow
+
+    class Window(real):
+        def __init__(self, config):
+            super().__init__(config, settings=QSettings(str(tmp_path / "app.ini"),
+                                                        QSettings.IniFormat))
+            qtbot.addWidget(self)
+            made.append(self)
+
+    monkeypatch.setattr(main_window, "MainWindow", Window)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+
+    def run(argv, until):
+        seen = {}
+
+        def exec_(*_):
+            qtbot.waitUntil(lambda: until(made[0]), timeout=30000)
+            seen.update(config=made[0].config, title=made[0].windowTitle(),
+                        passes=made[0].latest.pass_count)
+            return 0
+
+        monkeypatch.setattr(QApplication, "exec", exec_)
+        return main(argv), seen
+
+    return run
+
+
+def test_bpviz_session_file_opens_it_in_the_window(qtbot, app_main, tmp_path):
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--preset", "moons", "--epochs", "3", "--out", str(run))
+    assert code == 0, err
+    path = run / "session.bpviz"
+    passes = load_session(path).trainer.pass_count
+    code, seen = app_main([str(path)], lambda w: w.session_path == str(path)
+                          and w.latest is not None and w.latest.pass_count == passes)
+    assert code == 0 and seen["config"].dataset == "moons" and seen["passes"] == passes
+    assert "session.bpviz" in seen["title"]
+
+
+def test_bpviz_csv_file_opens_it_as_the_dataset(qtbot, app_main, tmp_path):
+    path = tmp_path / "mine.csv"
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 2)
+    with open(path, "w") as f:
+        f.write("x1,x2,label\n")
+        for (a, b) in X:
+            f.write(f"{a},{b},{int(a > b)}\n")
+    code, seen = app_main([str(path)], lambda w: w.config.dataset == "csv"
+                          and w.dataset is not None and len(w.dataset.X_train) > 0)
+    assert code == 0 and seen["config"].data_file == str(path)
