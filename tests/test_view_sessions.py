@@ -296,3 +296,130 @@ def test_bpviz_csv_file_opens_it_as_the_dataset(qtbot, app_main, tmp_path):
     code, seen = app_main([str(path)], lambda w: w.config.dataset == "csv"
                           and w.dataset is not None and len(w.dataset.X_train) > 0)
     assert code == 0 and seen["config"].data_file == str(path)
+
+
+# -- every value a session keeps of the view is checked; older files open ------------------------
+
+@pytest.fixture(scope="module")
+def viewed_session(tmp_path_factory):
+    """A xor session after 4 passes with all the window keeps of its view: the trace's pass
+    (weights before the last update, its batch) and the pass log, modes, speed and layout."""
+    from bpviz.engine import Config, build
+    from bpviz.engine.session import save_session
+    cfg = Config.preset("xor")
+    _, net, trainer = build(cfg)
+    log, before = [], None
+    for _ in range(4):
+        before = ([W.copy() for W in net.weights], [b.copy() for b in net.biases])
+        position = trainer.position
+        result = trainer.step()
+        log.append((trainer.pass_count, position, result.trace.loss))
+    shown = {"trace": {"weights": before[0], "biases": before[1],
+                       "batch": np.array([3, 1, 2], dtype=np.int64)},
+             "pass_log": np.array(log)}
+    extra = {"edges": "signal", "neurons": "activation", "speed": 30, "phases": "slow",
+             "focus": "sample", "pinned_sample": 2,
+             "layout": {"state": "AAAA", "version": 4, "front": ["cost"], "closed": ["graph"]}}
+    path = tmp_path_factory.mktemp("viewed") / "viewed.bpviz"
+    save_session(path, trainer, cfg, extra=extra, shown=shown)
+    return path
+
+
+def test_the_view_a_session_keeps_reads_back_as_saved(viewed_session):
+    session = load_session(viewed_session)
+    assert session.extra["edges"] == "signal" and session.extra["speed"] == 30
+    assert session.extra["layout"]["closed"] == ["graph"]
+    assert session.shown["trace"]["batch"].tolist() == [3, 1, 2]
+    assert session.shown["pass_log"][:, 0].tolist() == [1, 2, 3, 4]
+
+
+VIEW_BAD = {
+    "speed zero": (dict(change_extra=("speed", 0)), "extra.speed must be \"max\" or a whole "
+                                                    "number from 1 to 1000000"),
+    "speed a fraction": (dict(change_extra=("speed", 2.5)), "extra.speed must be"),
+    "speed true": (dict(change_extra=("speed", True)), "extra.speed must be"),
+    "edges a number": (dict(change_extra=("edges", 7)), "extra.edges must be text; got 7"),
+    "neurons a book": (dict(change_extra=("neurons", "x" * 1000)),
+                       "extra.neurons must be a name of at most 40 characters"),
+    "layout a list": (dict(change_extra=("layout", [1, 2])), "extra.layout must be an object"),
+    "layout state huge": (dict(change_extra=("layout", {"state": "A" * (2 << 20)})),
+                          "extra.layout.state must be text of at most 1,048,576 characters"),
+    "layout closed a name": (dict(change_extra=("layout", {"closed": "graph"})),
+                             "extra.layout.closed must be a list of at most 64 panel names"),
+    "layout version negative": (dict(change_extra=("layout", {"version": -1})),
+                                "extra.layout.version must be a whole number"),
+    "batch past the data": (dict(arrays={"shown/trace/batch": np.array([0, 320])}),
+                            "shown.trace.batch must be training samples, 0 to 319"),
+    "batch of floats": (dict(arrays={"shown/trace/batch": np.array([0.5, 1.0])}),
+                        "shown.trace.batch must be training samples"),
+    "trace weights not finite": (dict(arrays={"shown/trace/weights/0": np.full((2, 4), np.nan)}),
+                                 "shown.trace.weights must be the network's weights, finite"),
+    "trace weights of another shape": (dict(arrays={"shown/trace/weights/0": np.ones((3, 4))}),
+                                       "shown.trace.weights must be the network's weights"),
+    "pass log past the run": (dict(arrays={"shown/pass_log": np.array(
+        [[1, 0, 1.0], [9, 0.5, 1.0]])}), "shown.pass_log's passes must be whole numbers in order, "
+                                         "from 1 to the pass count 4"),
+    "pass log out of order": (dict(arrays={"shown/pass_log": np.array(
+        [[2, 0, 1.0], [1, 0.5, 1.0]])}), "shown.pass_log's passes must be whole numbers in order"),
+    "pass log of pairs": (dict(arrays={"shown/pass_log": np.ones((3, 2))}),
+                          "shown.pass_log must be at most 250,000 rows of (pass, position, loss)"),
+}
+
+
+@pytest.mark.parametrize("case", list(VIEW_BAD))
+def test_a_view_value_out_of_range_is_refused_in_one_line(viewed_session, tmp_path, case):
+    from bpviz.engine.errors import SessionError
+    from tests.test_session_faults import crafted, setter
+    how, message = VIEW_BAD[case]
+    how = dict(how)
+    if "change_extra" in how:
+        key, value = how.pop("change_extra")
+        how["change"] = setter("extra", key, value=value)
+    bad = crafted(viewed_session, tmp_path / "bad.bpviz", **how)
+    with pytest.raises(SessionError) as info:
+        load_session(bad)
+    text = str(info.value)
+    assert text.startswith(f"{bad}: ") and "\n" not in text
+    assert message in text
+
+
+def test_a_session_from_before_the_view_was_kept_opens_with_the_view_as_it_was(
+        qtbot, open_window, viewed_session, tmp_path):
+    """No "shown", no view keys in extra (as bpviz wrote sessions before): the session opens,
+    the trace is the one at its weights, and the window's own view stays."""
+    from tests.test_session_faults import crafted
+
+    def older(m):
+        del m["shown"]
+        for key in ("edges", "neurons", "speed", "phases", "layout", "focus", "pinned_sample"):
+            del m["extra"][key]
+    old = crafted(viewed_session, tmp_path / "old.bpviz", change=older)
+    session = load_session(old)
+    assert session.shown is None and session.trainer.pass_count == 4
+    window = open_window("gaussian-clouds", size=(1500, 950))
+    window.network.set_overlay("gradient")
+    before = view_of(window)
+    window.open_session(str(old))
+    qtbot.waitUntil(lambda: window.session_path == str(old)
+                    and window.latest.pass_count == 4, timeout=20000)
+    assert window.config.dataset == "xor"
+    after = view_of(window)
+    assert {k: v for k, v in after.items() if k not in ("focus", "sizes")} == \
+        {k: v for k, v in before.items() if k not in ("focus", "sizes")}
+    assert window.network.overlay() == "gradient"
+
+
+def test_a_view_value_the_window_does_not_offer_is_named_and_the_rest_applied(
+        qtbot, open_window, viewed_session, tmp_path):
+    from tests.test_session_faults import crafted, setter
+    odd = crafted(viewed_session, tmp_path / "odd.bpviz",
+                  change=setter("extra", "edges", value="sparkle"))
+    window = open_window("gaussian-clouds", size=(1500, 950))
+    window.open_session(str(odd))
+    qtbot.waitUntil(lambda: window.session_path == str(odd), timeout=20000)
+    qtbot.waitUntil(lambda: "its edges, layout did not fit this window" in
+                    window.statusBar().currentMessage(),
+                    timeout=5000)
+    assert window.network.overlay() == "weight"              # as it was
+    assert window.network.node_mode() == "activation"         # the rest as the session has it
+    assert window.speed_box.currentText() == "30" and window.docks["graph"].isHidden()

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineBar(self.history)
         self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
+        self._view_note = ""         # what of an opened session's view did not fit, said once
         self._build_docks()
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
@@ -730,7 +731,8 @@ class MainWindow(QMainWindow):
         self.cost.ingest(snap)
         self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
-            self.statusBar().showMessage(snap.message, 8000)
+            self.statusBar().showMessage(snap.message + self._view_note, 8000)
+            self._view_note = ""
         if snap.rewound_to is not None and self._rewind_target is not None:
             self.history.truncate_after(self._rewind_target)
             self._rewind_target = None
@@ -816,9 +818,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("the session's selections did not fit; kept the defaults",
                                          5000)
         refused = view_state.apply(self, extra, LAYOUT_VERSION, dict(PACES))
-        if refused:
-            self.statusBar().showMessage(f"the session's {', '.join(refused)} did not fit this "
-                                         f"window; kept as they were", 8000)
+        # said with the message that the session is open, which follows
+        self._view_note = (f"; its {', '.join(refused)} did not fit this window and stayed as "
+                           f"they were" if refused else "")
 
     def is_modified(self) -> bool:
         """True when training moved on (or weights changed) since the session was saved/opened."""

@@ -88,22 +88,23 @@ def apply(window, extra: dict, layout_version: int, paces) -> list[str]:
 
 def _apply_layout(window, layout: dict, layout_version: int) -> bool:
     """The panels as the session had them: their arrangement when it was written by this layout
-    version, then which are closed and which are in front. False when a part did not fit."""
+    version, then which are closed and which are in front. False when the arrangement did not
+    fit (the panels closed and in front are set all the same) or a panel is unknown."""
     docks = window.docks
     names = [*layout.get("front", []), *layout.get("closed", [])]
     if not all(name in docks for name in names):
         return False
     state = layout.get("state")
-    restored = False
+    fits = True
     if isinstance(state, str) and layout.get("version") == layout_version:
         try:
             raw = base64.b64decode(state.encode("ascii"), validate=True)
         except (binascii.Error, ValueError):
-            return False
-        restored = window.restoreState(QByteArray(raw), layout_version)
-        if not restored:
-            return False
-        window.keep_layout()
+            raw = None
+        fits = raw is not None and window.restoreState(QByteArray(raw), layout_version)
+        if fits:
+            window.keep_layout()
+    # the panels closed and in front, also when the arrangement did not fit
     closed = set(layout.get("closed", []))
     for name, dock in docks.items():
         if name in closed:
@@ -112,4 +113,4 @@ def _apply_layout(window, layout: dict, layout_version: int) -> bool:
             dock.show()
     for name in layout.get("front", []):
         docks[name].raise_()
-    return True
+    return fits
