@@ -423,3 +423,13 @@ def test_a_view_value_the_window_does_not_offer_is_named_and_the_rest_applied(
     assert window.network.overlay() == "weight"              # as it was
     assert window.network.node_mode() == "activation"         # the rest as the session has it
     assert window.speed_box.currentText() == "30" and window.docks["graph"].isHidden()
+
+
+def test_export_draws_every_panel_whatever_the_session_closed(viewed_session, tmp_path):
+    from tests.test_session_faults import crafted, setter
+    closed = crafted(viewed_session, tmp_path / "closed.bpviz", change=setter(
+        "extra", "layout", value={"closed": ["network", "surface", "cost", "boundary"]}))
+    code, _, err = cli("export", "--session", str(closed), "--out", str(tmp_path / "figs"))
+    assert code == 0, err
+    for panel in ("network", "boundary", "surface", "cost"):
+        assert (tmp_path / "figs" / f"{panel}.png").stat().st_size > 0
