@@ -433,3 +433,21 @@ def test_export_draws_every_panel_whatever_the_session_closed(viewed_session, tm
     assert code == 0, err
     for panel in ("network", "boundary", "surface", "cost"):
         assert (tmp_path / "figs" / f"{panel}.png").stat().st_size > 0
+
+
+def test_the_desktop_files_give_bpviz_sessions_to_bpviz():
+    """The Linux file type names *.bpviz, and the launcher opens that type with `bpviz FILE`."""
+    import configparser
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "resources" / "desktop"
+    ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    mime = ET.parse(folder / "bpviz-mime.xml").getroot().find("m:mime-type", ns)
+    assert mime.find("m:glob", ns).get("pattern") == "*.bpviz"
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(folder / "bpviz.desktop", encoding="utf-8")
+    launcher = entry["Desktop Entry"]
+    assert launcher["Type"] == "Application" and launcher["Exec"].split() == ["bpviz", "%f"]
+    assert mime.get("type") in launcher["MimeType"].split(";")
+    assert "text/csv" in launcher["MimeType"].split(";")
