@@ -25,8 +25,15 @@ A zip archive (deflate) that is also a valid ``.npz``: ``numpy.load(path)`` list
                    from the configuration)
 ``trajectory``     null, or the weight trajectory: ``capacity``, ``stride``, ``version``,
                    ``points`` (K, P) and ``passes`` (K,)
-``extra``          the window's selections (selected neuron, surface axes, ...), plain JSON,
-                   given back as saved
+``extra``          the window's selections and view, plain JSON, given back as saved: the selected
+                   neuron, pinned sample, focus, surface mode and axes, step mode, what the edges
+                   and neurons show (``edges``, ``neurons``), ``speed`` (passes per second or
+                   ``"max"``), ``phases`` and ``layout`` (``state``: the panels' arrangement in
+                   base64, ``version``, ``front`` and ``closed``: panel names)
+``shown``          optional (files written before it have none): what the panels show beyond the
+                   state — ``trace``, null (a trace at the current weights) or the pass it is of:
+                   ``weights`` and ``biases`` it ran at and ``batch``, its training samples (null:
+                   all); ``pass_log``, (k, 3) rows of pass, position and batch loss
 =================  ================================================================================
 
 ``<name>.npy``: every array of ``dataset``, ``trainer`` and ``trajectory``, one member each, in
@@ -55,14 +62,16 @@ Nothing is inflated before its size is known to fit: ``session.json`` must decla
 directory) no more than what the session's own configuration can need — a parameter array no more
 than the network's largest weight matrix, the history one row per epoch done, the epoch's order
 one entry per sample, embedded data under ``EMBED_LIMIT_BYTES``, the trajectory what the window
-keeps — and all of them together at most ``MAX_SESSION_BYTES``. Each array's ``.npy`` header is
-read (a few bytes) and its shape checked against the same limit before its data is read, straight
-into the array. A file that declares more is refused before anything large is read.
+keeps, the pass log ``MAX_PASS_ROWS`` rows — and all of them together at most
+``MAX_SESSION_BYTES``. Each array's ``.npy`` header is read (a few bytes) and its shape checked
+against the same limit before its data is read, straight into the array. A file that declares more is refused before anything large is read.
 Anything wrong (not a zip or truncated, a missing member, a foreign or newer format, arrays of the
 wrong shape, non-finite weights, a counter outside its range (``ranges.COUNTS``), history rows out
-of order, selections in ``extra`` that are not of this network and data, data that does not match
-its checksum, a CSV file missing, changed or larger than a CSV file may be — its size is checked
-before it is read) raises :class:`SessionError` with one line naming the file and the problem; no other
+of order, selections in ``extra`` that are not of this network and data (or view values of the
+wrong kind or size: a speed outside ``SPEED``, a name longer than ``MAX_NAME_CHARS``, a layout
+larger than ``MAX_LAYOUT_CHARS``), a shown trace not of this network or its samples, a pass log out
+of order or past the run, data that does not match its checksum, a CSV file missing, changed or
+larger than a CSV file may be — its size is checked before it is read) raises :class:`SessionError` with one line naming the file and the problem; no other
 exception escapes ``load_session``.
 """
 
