@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from bpviz.engine.session import load_session
+from tests.conftest import run_passes
 
 
 def cli(*args, timeout=300):
@@ -128,7 +129,6 @@ def view_of(window) -> dict:
 
 def test_a_session_keeps_modes_focus_speed_step_mode_and_layout(qtbot, open_window, monkeypatch,
                                                                  tmp_path):
-    from tests.conftest import run_passes
     a = open_window("gaussian-clouds", size=(1500, 950))
     run_passes(qtbot, a, 4)
     set_view(qtbot, a)
@@ -173,24 +173,31 @@ def panel_pictures(qtbot, window) -> dict:
     return pictures
 
 
-@pytest.mark.parametrize("processes", ["1", "0"], ids=["process", "thread"])
+@pytest.mark.parametrize("preset, processes, epochs", [
+    ("gaussian-clouds", "1", 60), ("gaussian-clouds", "0", 60),
+    ("xor", "0", 3)], ids=["process", "thread", "mini-batches"])
 def test_a_reopened_session_shows_the_same_picture_in_every_panel(qtbot, open_window,
                                                                    monkeypatch, tmp_path,
-                                                                   processes):
+                                                                   preset, processes, epochs):
     monkeypatch.setenv("BPVIZ_PROCESSES", processes)
-    a = open_window("gaussian-clouds", size=(1500, 950))
-    a.host.runEpochsRequested.emit(60)
-    qtbot.waitUntil(lambda: a.latest.epoch == 60 and not a.latest.running, timeout=60000)
+    a = open_window(preset, size=(1500, 950))
+    a.host.runEpochsRequested.emit(epochs)
+    qtbot.waitUntil(lambda: a.latest.epoch == epochs and not a.latest.running, timeout=60000)
+    if preset == "xor":         # a pass of a mini-batch in the middle of an epoch is shown
+        run_passes(qtbot, a, 3)
+    passes = a.latest.pass_count
     set_view(qtbot, a)
     qtbot.waitUntil(lambda: a.latest.sample is not None and a.latest.sample.index == 3,
                     timeout=10000)
+    if preset == "xor":         # the means over the mini-batch the last pass ran on
+        a.set_focus("mean")
     path = tmp_path / "picture.bpviz"
     save_through_the_menu(qtbot, a, monkeypatch, path)
     before = panel_pictures(qtbot, a)
-    assert len(a.surface.path_item.getData()[0]) == 61        # the start and 60 passes
+    assert len(a.surface.path_item.getData()[0]) == passes + 1     # the start and every pass
 
     b = open_window("moons", size=(1500, 950), speed=300)
-    open_through_the_menu(qtbot, b, monkeypatch, path, 60)
+    open_through_the_menu(qtbot, b, monkeypatch, path, passes)
     qtbot.waitUntil(lambda: b.latest.sample is not None and b.latest.sample.index == 3,
                     timeout=10000)
     after = panel_pictures(qtbot, b)
