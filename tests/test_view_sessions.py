@@ -458,3 +458,49 @@ def test_the_desktop_files_give_bpviz_sessions_to_bpviz():
     assert launcher["Type"] == "Application" and launcher["Exec"].split() == ["bpviz", "%f"]
     assert mime.get("type") in launcher["MimeType"].split(";")
     assert "text/csv" in launcher["MimeType"].split(";")
+
+
+def test_a_command_line_session_shows_what_the_window_shows_after_the_same_training(
+        qtbot, open_window, tmp_path):
+    """`train --out` records what the window records while it trains (the path, the pass log,
+    the last pass): its session, opened, looks as the window that trained the same run."""
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--preset", "xor", "--epochs", "3", "--out", str(run))
+    assert code == 0, err
+    a = open_window("xor", size=(1500, 950))
+    a.host.runEpochsRequested.emit(3)
+    qtbot.waitUntil(lambda: a.latest.epoch == 3 and not a.latest.running, timeout=60000)
+    before = panel_pictures(qtbot, a)
+
+    b = open_window("moons", size=(1500, 950))
+    b.open_session(str(run / "session.bpviz"))
+    qtbot.waitUntil(lambda: b.session_path is not None and b.latest.pass_count == 30,
+                    timeout=20000)
+    after = panel_pictures(qtbot, b)
+    differ = [name for name in before if before[name] != after[name]]
+    for name in differ:
+        before[name].save(str(tmp_path / f"{name}_window.png"))
+        after[name].save(str(tmp_path / f"{name}_cli.png"))
+    assert differ == [], tmp_path
+
+
+def test_resume_goes_on_with_the_path_and_the_pass_log(tmp_path):
+    from tests.test_session_faults import crafted
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--preset", "xor", "--epochs", "2", "--out", str(run))
+    assert code == 0, err
+
+    def older(m):                      # as `train` wrote sessions before it kept the view
+        m["trajectory"] = None
+        del m["shown"]
+    (tmp_path / "old").mkdir()
+    old = crafted(run / "session.bpviz", tmp_path / "old" / "session.bpviz", change=older)
+    for session, first in ((run / "session.bpviz", 0), (old, 20)):
+        code, _, err = cli("train", "--resume", str(session), "--epochs", "1", timeout=120)
+        assert code == 0, err
+        resumed = load_session(session)
+        # xor: 10 passes an epoch; the path from where it was known, the log of the passes run
+        assert resumed.trajectory.passes.tolist() == list(range(first, 31))
+        logged = resumed.shown["pass_log"][:, 0].astype(int).tolist()
+        assert logged == list(range(1 if first == 0 else 21, 31))
+        assert resumed.shown["trace"]["batch"] is not None
