@@ -432,8 +432,11 @@ def test_a_view_value_the_window_does_not_offer_is_named_and_the_rest_applied(
     assert window.speed_box.currentText() == "30" and window.docks["graph"].isHidden()
 
 
-def test_export_draws_every_panel_whatever_the_session_closed(viewed_session, tmp_path):
+@pytest.mark.parametrize("processes", ["1", "0"], ids=["process", "thread"])
+def test_export_draws_every_panel_whatever_the_session_closed(viewed_session, tmp_path,
+                                                              monkeypatch, processes):
     from tests.test_session_faults import crafted, setter
+    monkeypatch.setenv("BPVIZ_PROCESSES", processes)
     closed = crafted(viewed_session, tmp_path / "closed.bpviz", change=setter(
         "extra", "layout", value={"closed": ["network", "surface", "cost", "boundary"]}))
     code, _, err = cli("export", "--session", str(closed), "--out", str(tmp_path / "figs"))
