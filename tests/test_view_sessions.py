@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
 
 from bpviz.engine.session import load_session
 from tests.conftest import run_passes
@@ -101,12 +102,10 @@ def open_through_the_menu(qtbot, window, monkeypatch, path, pass_count):
 
 
 def set_view(qtbot, window):
-    """A view unlike the window's defaults, set as a person sets it: the diagram's boxes, the
-    toolbar's boxes, a tab brought to the front, a panel closed."""
-    from PySide6.QtWidgets import QComboBox
-    boxes = {box.currentData(): box for box in window.network.findChildren(QComboBox)}
-    boxes["weight"].setCurrentIndex(boxes["weight"].findData("signal"))
-    boxes["delta"].setCurrentIndex(boxes["delta"].findData("activation"))
+    """A view unlike the window's defaults: what the diagram's edges and neurons show, the
+    toolbar's boxes, a sample pinned, a tab brought to the front, a panel closed."""
+    window.network.set_overlay("signal")
+    window.network.set_node_mode("activation")
     window.speed_box.setCurrentIndex(window.speed_box.findData(30))
     window.pace_box.setCurrentIndex(window.pace_box.findText("slow"))
     window.step_mode.setCurrentIndex(window.step_mode.findData("phase"))
@@ -145,19 +144,22 @@ def test_a_session_keeps_modes_focus_speed_step_mode_and_layout(qtbot, open_wind
     open_through_the_menu(qtbot, b, monkeypatch, path, 4)
     qtbot.waitUntil(lambda: b.latest.sample is not None and b.latest.sample.index == 3,
                     timeout=10000)
-    try:
-        qtbot.waitUntil(lambda: view_of(b) == seen, timeout=5000)
-    except Exception:
+    def same_view():
         assert view_of(b) == seen
+    qtbot.waitUntil(same_view, timeout=5000)
 
 
 def settled(qtbot, window):
     """Every panel painted with the newest snapshot, the error surface computed for it."""
+    from bpviz.engine.surface import flatten
     window.paint_now()
+    snap = window.latest
     qtbot.waitUntil(lambda: window.surface.is_idle()
-                    and window.surface.current_slice() is not None, timeout=30000)
+                    and window.surface.current_result() is not None
+                    and np.array_equal(window.surface.current_result().origin,
+                                       flatten(snap.weights, snap.biases)), timeout=30000)
     window.paint_now()
-    qtbot.wait(50)
+    QApplication.processEvents()
 
 
 def panel_pictures(qtbot, window) -> dict:
