@@ -533,6 +533,19 @@ def export_panel(window: "MainWindow", name: str, fmt: str, path, scale: int = 1
     return written
 
 
+def panel_image(window: "MainWindow", name: str, scale: int = 1) -> QImage:
+    """Panel ``name`` as it shows the snapshot shown, rendered alone at ``scale`` (as its PNG)."""
+    entry = _entry(window, name)
+    _prepare(window)
+    return render_png(entry.view, scale)
+
+
+def panel_tables(window: "MainWindow", name: str) -> dict[str, Table]:
+    """The numbers behind panel ``name`` (its CSV tables) for the snapshot shown."""
+    entry = _entry(window, name)
+    return entry.tables(_prepare(window))
+
+
 def _json_default(value):
     """numpy values in dataset parameters as plain JSON; anything else as its text."""
     if isinstance(value, (np.generic, np.ndarray)):
@@ -576,25 +589,35 @@ def _initial_weights(config, state, dataset) -> bool:
                                                     state["weights"] + state["biases"]))
 
 
-def export_all(window: "MainWindow", folder) -> list[Path]:
-    """Every panel as PNG (1× and 2×), SVG and CSV into ``folder`` (created if missing), and
-    ``manifest.json``: bpviz version, date, configuration, dataset, the snapshot shown and every
-    file written (format, scale, bytes). Returns the paths written, the manifest last."""
+def export_all(window: "MainWindow", folder, panels: Sequence[str] | None = None,
+               scales: Sequence[int] = ALL_PNG_SCALES) -> list[Path]:
+    """Every panel (or those named in ``panels``) as PNG (at each of ``scales``: 1× and 2×
+    unless told), SVG and CSV into ``folder`` (created if missing), and ``manifest.json``: bpviz
+    version, date, configuration, dataset, the snapshot shown and every file written (format,
+    scale, bytes). Returns the paths written, the manifest last."""
     folder = Path(folder)
+    for name in panels or ():
+        _entry(window, name)
+    for scale in scales:
+        if not (isinstance(scale, int) and 1 <= scale <= MAX_SCALE):
+            raise ExportError(f"scale must be a whole number from 1 to {MAX_SCALE}, got {scale!r}")
     snap = _prepare(window)
     with _output(folder, create=True) as staged:     # every file, then the manifest, put in place together
-        files = _export_all_files(window, snap, folder, staged)
+        files = _export_all_files(window, snap, folder, staged, panels, scales)
         manifest_path = _export_all_manifest(window, snap, folder, files, staged)
         staged.commit()
     return [folder / f["file"] for f in files] + [manifest_path]
 
 
-def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path,
-                      staged: FileSet) -> list[dict]:
+def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path, staged: FileSet,
+                      panels: Sequence[str] | None = None,
+                      scales: Sequence[int] = ALL_PNG_SCALES) -> list[dict]:
     files = []
     for name, entry in window.exporter.panels.items():
+        if panels and name not in panels:
+            continue
         jobs = [("png", scale, f"{name}.png" if scale == 1 else f"{name}@{scale}x.png")
-                for scale in ALL_PNG_SCALES]
+                for scale in scales]
         jobs += [("svg", 1, f"{name}.svg"), ("csv", 1, f"{name}.csv")]
         for fmt, scale, filename in jobs:
             for path in _write_panel(entry, snap, fmt, folder / filename, staged, scale):
@@ -619,6 +642,9 @@ def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, fil
         "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count,
                      "loss": snap.loss if ds is None else training_loss(snap, ds),
                      "focus": focused(snap, window.focus_model.is_sample()).label},
+        # what the panels show, as the window's controls set it
+        "view": {"edges": window.network.overlay(), "neurons": window.network.node_mode(),
+                 "inspector": list(window.inspector.selected_neuron())},
         "files": files,
     }
     text = json.dumps(manifest, indent=2, default=_json_default) + "\n"

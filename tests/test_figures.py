@@ -1,0 +1,128 @@
+"""Figures from the command line: `snapshot` and `export` show what the window's controls would
+(edges, neurons, the sample in focus, the inspector's neuron, one panel), checked against the
+classic example computed here in plain numpy; bad values are one line and exit status 2."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+
+def bpviz(*args, timeout=300):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "-m", "bpviz", *args], capture_output=True, text=True,
+                       timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return rows
+
+
+def classic_sample_0():
+    """The classic example before its first update, by hand: sample 0's deltas and the error
+    signal w·δ of every edge (the design notes' recipe, written out again here)."""
+    rng = np.random.RandomState(1)
+    X = np.vstack([rng.randn(500, 2) + [0, -2], rng.randn(500, 2) + [2, 2],
+                   rng.randn(500, 2) + [-2, 2]])
+    W1, b1, W2, b2 = rng.randn(2, 3), rng.randn(3), rng.randn(3, 3), rng.randn(3)
+    x, t = X[0], np.array([1.0, 0.0, 0.0])            # sample 0 is of class 0
+    a1 = 1 / (1 + np.exp(-(x @ W1 + b1)))
+    z2 = a1 @ W2 + b2
+    y = np.exp(z2 - z2.max()) / np.exp(z2 - z2.max()).sum()
+    d2 = y - t
+    d1 = a1 * (1 - a1) * (W2 @ d2)
+    signals = {1: W1 * d1[None, :], 2: W2 * d2[None, :]}
+    return x, {1: d1, 2: d2}, signals
+
+
+def test_snapshot_of_one_samples_error_signals_matches_the_numbers_behind_it(tmp_path):
+    out = tmp_path / "F.png"
+    code, stdout, stderr = bpviz("snapshot", "--preset", "gaussian-clouds", "--edges", "signal",
+                                 "--sample", "0", "--select", "1:2", "--out", str(out))
+    assert code == 0, stderr
+    # the window's own controls, read back: what the picture shows
+    assert "edges: signal, neurons: delta, focus: sample 0, inspector: neuron 2 of layer 1" \
+        in stdout
+    with Image.open(out) as img:
+        assert img.size == (1600, 1000)
+    x, deltas, signals = classic_sample_0()
+    edges = read_csv(tmp_path / "F.csv")
+    assert len(edges) == 2 * 3 + 3 * 3
+    for row in edges:
+        layer, i, j = int(row["layer"]), int(row["from"]), int(row["to"])
+        assert row["focus"] == "sample 0"
+        assert float(row["error_signal"]) == np.float64(signals[layer][i, j]) or \
+            abs(float(row["error_signal"]) - signals[layer][i, j]) < 1e-12
+    neurons = {(int(r["layer"]), int(r["index"])): r for r in read_csv(tmp_path / "F_neurons.csv")}
+    assert [float(neurons[0, i]["activation"]) for i in range(2)] == x.tolist()
+    for layer in (1, 2):
+        for j in range(3):
+            assert abs(float(neurons[layer, j]["delta"]) - deltas[layer][j]) < 1e-12
+    # the chain rule the inspector shows for neuron 2 of layer 1 adds up from the CSV alone
+    a = float(neurons[1, 2]["activation"])
+    uplinks = sum(float(r["error_signal"]) for r in edges if r["layer"] == "2" and r["from"] == "2")
+    assert abs(a * (1 - a) * uplinks - float(neurons[1, 2]["delta"])) < 1e-12
+
+
+def test_snapshot_of_one_panel_is_that_panel_and_its_numbers(tmp_path):
+    out = tmp_path / "cost.png"
+    code, stdout, stderr = bpviz("snapshot", "--preset", "xor", "--epochs", "3", "--panel", "cost",
+                                 "--neurons", "activation", "--out", str(out))
+    assert code == 0, stderr
+    assert "neurons: activation" in stdout
+    with Image.open(out) as img:
+        assert img.size[0] < 1600 and img.size[1] < 1000      # the panel, not the window
+    history = read_csv(tmp_path / "cost.csv")
+    assert [int(r["epoch"]) for r in history] == [0, 1, 2]          # a row per epoch trained
+    assert len(read_csv(tmp_path / "cost_passes.csv")) == 3 * 10    # xor: 10 passes an epoch
+
+
+def test_bad_view_values_are_one_line_and_exit_2(tmp_path):
+    png = str(tmp_path / "x.png")
+    for args, words in ((["--edges", "sginal"], "--edges must be one of weight, gradient, "
+                                                "signal, update; got sginal"),
+                        (["--neurons", "z"], "--neurons must be one of delta, activation"),
+                        (["--panel", "graph"], "--panel must be one of window, network"),
+                        (["--sample", "1500"], "--sample 1500: there are 1500 training samples"),
+                        (["--sample", "-1"], "--sample"),
+                        (["--select", "2:3"], "--select 2:3: the network has layers 2-3-3")):
+        code, stdout, stderr = bpviz("snapshot", *args, "--out", png)
+        assert code == 2, (args, stderr)
+        assert len(stderr.strip().splitlines()) == 1 and words in stderr, (args, stderr)
+        assert "Traceback" not in stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_export_takes_the_same_view_options(tmp_path):
+    run_dir = tmp_path / "run"
+    code, _, stderr = bpviz("train", "--preset", "gaussian-clouds", "--epochs", "2", "--out",
+                            str(run_dir))
+    assert code == 0, stderr
+    session = str(run_dir / "session.bpviz")
+    out = tmp_path / "figs"
+    code, stdout, stderr = bpviz("export", "--session", session, "--out", str(out), "--edges",
+                                 "gradient", "--neurons", "activation", "--sample", "3",
+                                 "--select", "2:1", "--panel", "network", "--scale", "4")
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json", "network.csv", "network.png", "network.svg", "network@4x.png",
+        "network_neurons.csv"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["view"] == {"edges": "gradient", "neurons": "activation", "inspector": [2, 1]}
+    assert manifest["snapshot"]["focus"] == "sample 3"
+    with Image.open(out / "network.png") as one, Image.open(out / "network@4x.png") as four:
+        assert four.size == (4 * one.size[0], 4 * one.size[1])
+    code, _, stderr = bpviz("export", "--session", session, "--out", str(tmp_path / "bad"),
+                            "--scale", "9")
+    assert code == 2 and "--scale must be one of 1" in stderr
+    code, _, stderr = bpviz("export", "--session", session, "--out", str(tmp_path / "bad"),
+                            "--select", "3:0")
+    assert code == 2 and len(stderr.strip().splitlines()) == 1 and "session.bpviz" in stderr
+    assert not (tmp_path / "bad").exists()
