@@ -126,3 +126,62 @@ def test_export_takes_the_same_view_options(tmp_path):
                             "--select", "3:0")
     assert code == 2 and len(stderr.strip().splitlines()) == 1 and "session.bpviz" in stderr
     assert not (tmp_path / "bad").exists()
+
+
+# -- export --scale: lines, text and markers grow with the picture ------------------------------
+
+def _rgb(path):
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=float)
+
+
+def _line_width(image, x, y, half):
+    """The width in pixels of the line crossing column ``x`` near row ``y``: its coverage summed
+    down the column (an antialiased edge pixel counts by how much of the line's colour it has),
+    over the run of drawn pixels nearest to ``y``, looking at most ``half`` pixels either way."""
+    column = image[y - half:y + half + 1, x]
+    ink = np.abs(column - 255).max(axis=1)
+    drawn = ink > 8
+    rows = np.flatnonzero(drawn)
+    assert len(rows), "no line at the point measured"
+    centre = int(rows[np.argmin(np.abs(rows - half))])
+    top = bottom = centre
+    while top > 0 and drawn[top - 1]:
+        top -= 1
+    while bottom < len(drawn) - 1 and drawn[bottom + 1]:
+        bottom += 1
+    run = ink[top:bottom + 1]
+    return float(np.clip(run / run.max(), 0, 1).sum())
+
+
+def test_a_4x_png_has_4x_wide_edges_and_looks_like_the_1x_one(qtbot, open_window, tmp_path):
+    from PySide6.QtCore import QPointF
+
+    from bpviz.ui.export import export_panel
+    w = open_window(size=(1400, 900))
+    for k in range(1, 4):
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == k, timeout=10000)
+    w.paint_now()
+    net = w.network
+    # the edge from neuron 1 of the hidden layer to output neuron 1 is horizontal; a quarter of the
+    # way along, no other edge crosses it
+    a, b = net.neuron_pos(1, 1), net.neuron_pos(2, 1)
+    point = net.viewport_point(QPointF(0.75 * a.x() + 0.25 * b.x(), a.y()))
+    widths = {}
+    for scale in (1, 4):
+        path = tmp_path / f"network@{scale}.png"
+        export_panel(w, "network", "png", path, scale=scale)
+        image = _rgb(path)
+        widths[scale] = _line_width(image, point.x() * scale + scale // 2,
+                                    point.y() * scale + scale // 2, 20 * scale)
+        if scale == 1:
+            one = image
+        else:
+            four = image
+    assert widths[1] >= 2                       # a wide edge: width shows magnitude
+    assert 3.6 <= widths[4] / widths[1] <= 4.4, widths
+    # the 4× picture averaged over 4×4 blocks is the 1× picture, to within antialiasing
+    h, wd = one.shape[:2]
+    shrunk = four.reshape(h, 4, wd, 4, 3).mean(axis=(1, 3))
+    assert np.abs(shrunk - one).mean() < 3.0
