@@ -185,3 +185,50 @@ def test_a_4x_png_has_4x_wide_edges_and_looks_like_the_1x_one(qtbot, open_window
     h, wd = one.shape[:2]
     shrunk = four.reshape(h, 4, wd, 4, 3).mean(axis=(1, 3))
     assert np.abs(shrunk - one).mean() < 3.0
+
+
+# -- the animated GIF covers the run ------------------------------------------------------------
+
+def test_a_gif_spreads_its_frames_over_the_whole_run_or_the_epochs_asked_for(tmp_path):
+    out = tmp_path / "run.gif"
+    code, stdout, stderr = bpviz("snapshot", "--preset", "xor", "--epochs", "40", "--panel",
+                                 "cost", "--frames", "8", "--out", str(out))
+    assert code == 0, stderr
+    assert "8 frames of the cost panel, epochs 0–40" in stdout
+    with Image.open(out) as im:
+        assert im.n_frames == 8
+    part = tmp_path / "part.gif"
+    code, stdout, stderr = bpviz("snapshot", "--preset", "xor", "--epochs", "40", "--panel",
+                                 "network", "--frames", "5", "--from-epoch", "10", "--to-epoch",
+                                 "20", "--out", str(part))
+    assert code == 0, stderr
+    assert "5 frames of the network panel, epochs 10–20" in stdout
+    with Image.open(part) as im:
+        assert im.n_frames == 5
+    for args, words in ((["--epochs", "4"], "an animated GIF is of one panel"),
+                        (["--panel", "cost", "--epochs", "4", "--to-epoch", "5"],
+                         "--to-epoch 5: the run has 4 epochs"),
+                        (["--panel", "cost", "--epochs", "4", "--from-epoch", "3", "--to-epoch",
+                          "2"], "--from-epoch 3 is after --to-epoch 2"),
+                        (["--panel", "cost", "--epochs", "4", "--frames", "301"], "at most 300"),
+                        (["--panel", "cost"], "needs --epochs N")):
+        code, _, stderr = bpviz("snapshot", *args, "--out", str(tmp_path / "bad.gif"))
+        assert code == 2 and len(stderr.strip().splitlines()) == 1 and words in stderr, stderr
+    code, _, stderr = bpviz("snapshot", "--frames", "3", "--out", str(tmp_path / "bad.png"))
+    assert code == 2 and "only for an animated GIF" in stderr
+    assert not (tmp_path / "bad.gif").exists() and not (tmp_path / "bad.png").exists()
+
+
+def test_the_windows_gif_spreads_over_the_kept_run(qtbot, open_window):
+    from bpviz.ui.export import film, spread
+    w = open_window("xor")
+    for k in range(1, 13):
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == k, timeout=10000)
+    kept = [w.history[k] for k in range(len(w.history))]
+    assert [s.pass_count for s in kept] == list(range(13))
+    frames = film(w, 4)
+    assert [s.pass_count for s in frames] == [0, 4, 8, 12]     # first to last, evenly
+    # epoch 0 of xor: passes 0 to 9 (an epoch is 10 passes)
+    assert [s.pass_count for s in film(w, 3, from_epoch=0, to_epoch=0)] == [0, 4, 9]
+    assert spread(list(range(10)), 1) == [9] and spread(list(range(3)), 5) == [0, 1, 2]

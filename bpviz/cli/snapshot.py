@@ -175,10 +175,14 @@ def view_summary(window) -> str:
 
 
 def render_window(window, app, epochs: int, size=(1600, 1000), select=None, lesson=None,
-                  view=None):
+                  view=None, stops=(), film=None):
     """Show ``window`` at ``size``, open lesson ``lesson`` (1-based) if given, set what it shows
     (``view``: the parsed ``add_view_options``, or just ``select``), train ``epochs`` epochs,
-    and return (QImage, divergence message or None)."""
+    and return (QImage, divergence message or None).
+
+    ``stops``: epochs (counted from the start, below ``epochs``) where training pauses on the way
+    and, when ``film`` is a list, the snapshot shown there is appended to it (the first one and
+    the last one too), for an animated GIF of the run."""
     window.resize(*size)
     window.show()
     app.processEvents()
@@ -194,11 +198,18 @@ def render_window(window, app, epochs: int, size=(1600, 1000), select=None, less
         apply_view(window, app, view)
     elif select is not None:
         window.select_neuron(*select)
-    if epochs:
-        target = window.latest.epoch + epochs
-        window.host.runEpochsRequested.emit(epochs)
+    start = window.latest.epoch
+    if film is not None:
+        film.append(window.latest)
+    for stop in sorted({s for s in stops if 0 < s < epochs} | {epochs}):
+        if not stop or diverged:
+            continue
+        target = start + stop
+        window.host.runEpochsRequested.emit(target - window.latest.epoch)
         diverged = _wait_for_epochs(app, window, target)
         wait_for_focus(window, app)
+        if film is not None:
+            film.append(window.latest)
     settle(window, app)
     _check_size(window, size)
     return window.grab().toImage(), diverged
@@ -215,9 +226,17 @@ def add_parser(subparsers) -> None:
     s.add_argument("--lessons", metavar="DIR",
                    help="also load the lessons in DIR, after bpviz's own (a teacher's folder); "
                         "--lesson counts them after bpviz's own")
-    s.add_argument("--out", required=True, metavar="FILE.png",
+    s.add_argument("--out", required=True, metavar="FILE.png|FILE.gif",
                    help="the picture; the numbers behind it go beside it as FILE.csv (and its "
-                        "companions FILE_neurons.csv ...): the network's for the whole window")
+                        "companions FILE_neurons.csv ...): the network's for the whole window. "
+                        "FILE.gif: an animated GIF of --panel over the run")
+    s.add_argument("--frames", type=number(int, 1, name="frames"), metavar="N",
+                   help="frames of the GIF, spread evenly over the run (default 60, at most "
+                        "300; at most one per epoch)")
+    s.add_argument("--from-epoch", type=number(int, 0, name="epoch"), metavar="E",
+                   help="the GIF starts at epoch E (default 0)")
+    s.add_argument("--to-epoch", type=number(int, 0, name="epoch"), metavar="E",
+                   help="the GIF ends at epoch E (default: the last, --epochs)")
     s.set_defaults(func=cmd_snapshot)
 
 
@@ -234,11 +253,19 @@ def add_export_parser(subparsers) -> None:
 
 def cmd_snapshot(args) -> int:
     out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise ConfigError(f"--out {out}: the picture is saved as PNG, name it FILE.png")
+    gif = out.suffix.lower() == ".gif"
+    if out.suffix.lower() != ".png" and not gif:
+        raise ConfigError(f"--out {out}: the picture is saved as PNG (or an animated GIF), name "
+                          f"it FILE.png (or FILE.gif)")
     if not out.parent.exists():
         raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
     config = config_from_args(args)
+    epochs = args.epochs if args.epochs is not None else 0
+    if gif:
+        stops = check_film(args, epochs)
+    else:
+        stops = ()
+        _frames_unused(args)
     if args.select is not None or args.sample is not None:     # checked before any window exists
         from ..engine.config import build
         dataset, net, _ = build(config)
@@ -252,23 +279,68 @@ def cmd_snapshot(args) -> int:
             check_lesson_number(lesson)          # one line naming a refused file, if any
         for refusal in load_lessons()[1]:        # the picture is taken: say what was left out
             print(f"bpviz snapshot: lesson file not loaded: {refusal}", file=sys.stderr)
-    epochs = args.epochs if args.epochs is not None else 0
     panel = args.panel or "window"
+    film = [] if gif else None
     with HeadlessWindow(config, "bpviz-snapshot-") as (window, app):
-        image, diverged = render_window(window, app, epochs, args.size, lesson=lesson, view=args)
-        written = write_figure(window, image, panel, out)
+        image, diverged = render_window(window, app, epochs, args.size, lesson=lesson, view=args,
+                                        stops=stops, film=film)
+        if gif:
+            what = write_film(window, panel, out, film, args)
+        else:
+            written = write_figure(window, image, panel, out)
+            size = f"{written[0][1].width()}×{written[0][1].height()}"
+            others = ", ".join(p.name for p, _ in written[1:])
+            what = f"wrote {out} ({size}){', ' + others if others else ''}"
         snap = window.latest
         summary = view_summary(window)
         from ..engine.snapshot import training_loss
         loss = training_loss(snap, window.dataset)   # at the weights shown, as `train` reports it
-    size = f"{written[0][1].width()}×{written[0][1].height()}"
-    others = ", ".join(p.name for p, _ in written[1:])
-    print(f"wrote {out} ({size}){', ' + others if others else ''}; epoch {snap.epoch}, "
-          f"loss {loss:.6g}; {summary}")
+    print(f"{what}; epoch {snap.epoch}, loss {loss:.6g}; {summary}")
     if diverged:
         print(f"bpviz snapshot: {diverged}", file=sys.stderr)
         return EXIT_DIVERGED
     return EXIT_OK
+
+
+def check_film(args, epochs: int) -> list[int]:
+    """Refuse GIF options that do not fit (before any window exists); the epochs where training
+    stops for a frame: ``--frames`` of them spread over ``--from-epoch`` to ``--to-epoch``."""
+    import numpy as np
+
+    from ..ui.export import GIF_FRAMES, GIF_MAX_FRAMES
+    if (args.panel or "window") == "window":
+        raise ConfigError(f"--out {args.out}: an animated GIF is of one panel; say which with "
+                          f"--panel ({', '.join(PANELS)})")
+    frames = args.frames if args.frames is not None else GIF_FRAMES
+    if frames > GIF_MAX_FRAMES:
+        raise ConfigError(f"--frames {frames}: at most {GIF_MAX_FRAMES}")
+    first = args.from_epoch if args.from_epoch is not None else 0
+    last = args.to_epoch if args.to_epoch is not None else epochs
+    if last > epochs:
+        raise ConfigError(f"--to-epoch {last}: the run has {epochs} epochs (--epochs)")
+    if first > last:
+        raise ConfigError(f"--from-epoch {first} is after --to-epoch {last}")
+    if first == last == 0:
+        raise ConfigError("an animated GIF of the run needs --epochs N: the run to film")
+    return sorted({first, last} | set(np.rint(np.linspace(first, last, frames)).astype(int)
+                                      .tolist()))
+
+
+def write_film(window, panel: str, out: Path, film, args) -> str:
+    """The GIF of ``panel`` over the snapshots of ``film`` (in the epochs asked for); what was
+    written, in words."""
+    from ..ui.export import GIF_FRAMES, epochs_covered, export_panel, in_epochs, spread
+    frames = args.frames if args.frames is not None else GIF_FRAMES
+    snaps = spread(in_epochs(film, args.from_epoch, args.to_epoch), frames)
+    export_panel(window, panel, "gif", out, frames=frames, snaps=snaps)
+    return f"wrote {out} ({len(snaps)} frames of the {panel} panel, {epochs_covered(snaps)})"
+
+
+def _frames_unused(args) -> None:
+    for flag in ("frames", "from_epoch", "to_epoch"):
+        if getattr(args, flag, None) is not None:
+            raise ConfigError(f"--{flag.replace('_', '-')}: only for an animated GIF "
+                              f"(--out FILE.gif)")
 
 
 def write_figure(window, image, panel: str, out: Path) -> list:
