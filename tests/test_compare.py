@@ -170,3 +170,56 @@ def test_labels_say_what_differs_and_nothing_else():
     assert differences([a, dict(a)], ["one", "two"]) == ["one", "two"]   # nothing differs
     longer = dict(a, epochs=2000)
     assert differences([a, longer]) == ["epochs = 1000", "epochs = 2000"]
+
+
+# -- the window: Train → Keep this run ----------------------------------------------------------
+
+def menu_action(window, text):
+    return next(a for a in window.train_menu.actions() if a.text() == text)
+
+
+def train_epochs(qtbot, window, epochs):
+    target = window.latest.epoch + epochs
+    window.host.runEpochsRequested.emit(epochs)
+    qtbot.waitUntil(lambda: window.latest.epoch >= target and not window.latest.running,
+                    timeout=30000)
+
+
+def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_window):
+    from dataclasses import replace
+    w = open_window("xor")
+    first_lr = w.config.lr
+    train_epochs(qtbot, w, 3)
+    menu_action(w, "Keep this run").trigger()
+    record = w.host.query("record")                  # the session's own history of the run
+    (label, x, y), = w.cost.kept_runs()
+    np.testing.assert_array_equal(x, record.history[:, 0])
+    np.testing.assert_array_equal(y, record.history[:, 1])
+    assert w.cost.kept_item(0).isVisible()
+    assert "kept this run" in w.statusBar().currentMessage()
+
+    # a second run at another learning rate: the kept one is labelled with its own
+    w.host.rebuildRequested.emit(replace(w.config, lr=0.5))
+    qtbot.waitUntil(lambda: w.config.lr == 0.5 and w.latest.pass_count == 0, timeout=20000)
+    legend = w.cost.legend(w.cost.loss_plot)
+
+    def kept_in_legend():        # full labels, or short ones ("η = 0.5") where those do not fit
+        return [t for t in legend.labels() if "η" in t]
+
+    assert kept_in_legend() in ([f"kept: η = {first_lr:g}"], [f"η = {first_lr:g}"])
+    train_epochs(qtbot, w, 2)
+    menu_action(w, "Keep this run").trigger()
+    labels = [k[0] for k in w.cost.kept_runs()]
+    assert labels == [f"kept: η = {first_lr:g}", "kept: η = 0.5"]
+    assert kept_in_legend() in (labels, [t[len("kept: "):] for t in labels])
+    assert w.cost.kept_runs()[0][1].tolist() == x.tolist()      # the first one as it was
+
+    menu_action(w, "Forget kept runs").trigger()
+    assert w.cost.kept_runs() == [] and not kept_in_legend()
+
+
+def test_keep_this_run_before_any_epoch_says_there_is_nothing_to_keep(qtbot, open_window):
+    w = open_window("xor")
+    w.keep_action.trigger()
+    assert w.cost.kept_runs() == []
+    assert "no epoch has been trained yet" in w.statusBar().currentMessage()

@@ -137,10 +137,12 @@ def differing(configs: Sequence[dict]) -> list[str]:
     return [k for k in keys if k != "epochs"] or keys
 
 
-def differences(configs: Sequence[dict], names: Sequence[str] = ()) -> list[str]:
-    """A label per run: the settings that differ between ``configs`` ("η = 0.05, batch = 32"),
-    or, where none does, the run's name (``names``) or its number."""
-    keys = differing(configs) if len(configs) > 1 else []
+def differences(configs: Sequence[dict], names: Sequence[str] = (),
+                keys: Sequence[str] | None = None) -> list[str]:
+    """A label per run: the settings that differ between ``configs`` (or the settings ``keys``)
+    ("η = 0.05, batch = 32"), or, where none does, the run's name (``names``) or its number."""
+    if keys is None:
+        keys = differing(configs) if len(configs) > 1 else []
     labels = []
     for k, config in enumerate(configs):
         text = ", ".join(f"{SETTING_NAMES[key]} = {_shown(key, config.get(key))}" for key in keys)
