@@ -295,7 +295,7 @@ def cmd_snapshot(args) -> int:
         summary = view_summary(window)
         from ..engine.snapshot import training_loss
         loss = training_loss(snap, window.dataset)   # at the weights shown, as `train` reports it
-    print(f"{what}; epoch {snap.epoch}, loss {loss:.6g}; {summary}")
+    print(f"{what}, epoch {snap.epoch}, loss {loss:.6g}, {summary}")
     if diverged:
         print(f"bpviz snapshot: {diverged}", file=sys.stderr)
         return EXIT_DIVERGED
