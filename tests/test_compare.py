@@ -185,7 +185,7 @@ def train_epochs(qtbot, window, epochs):
                     timeout=30000)
 
 
-def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_window):
+def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_window, tmp_path):
     from dataclasses import replace
     w = open_window("xor")
     first_lr = w.config.lr
@@ -213,6 +213,15 @@ def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_win
     assert labels == [f"kept: η = {first_lr:g}", "kept: η = 0.5"]
     assert kept_in_legend() in (labels, [t[len("kept: "):] for t in labels])
     assert w.cost.kept_runs()[0][1].tolist() == x.tolist()      # the first one as it was
+    # the numbers behind the cost panel's picture include the kept runs, as drawn
+    from bpviz.ui.export import export_panel
+    export_panel(w, "cost", "csv", tmp_path / "cost.csv")
+    with open(tmp_path / "cost_kept.csv", newline="", encoding="utf-8") as f:
+        kept = list(csv.reader(f))
+    assert kept[0] == ["run", "epoch", "loss"]
+    first = [r for r in kept[1:] if r[0] == labels[0]]
+    assert [int(r[1]) for r in first] == x.tolist()
+    assert [float(r[2]) for r in first] == y.tolist()
 
     menu_action(w, "Forget kept runs").trigger()
     assert w.cost.kept_runs() == [] and not kept_in_legend()

@@ -228,8 +228,14 @@ def _cost_export(window: "MainWindow") -> PanelExport:
 
     def tables(_snap):
         record = run_record(window)
-        return cost_tables(record.history_header, record.history, record.passes,
-                           first_pass=record.pass_offset + 1)
+        tables = cost_tables(record.history_header, record.history, record.passes,
+                             first_pass=record.pass_offset + 1)
+        kept = live.kept_runs()
+        if kept:                # the runs kept on the loss plot, as drawn: cost_kept.csv
+            tables["kept"] = Table(("run", "epoch", "loss"), [
+                [label, int(x), y] for label, xs, ys in kept
+                for x, y in zip(xs.tolist(), ys.tolist())])
+        return tables
 
     return PanelExport("cost", "Cost curve", live, plot_view(live), tables, frames)
 
@@ -547,7 +553,8 @@ def export_panel(window: "MainWindow", name: str, fmt: str, path, scale: int = 1
     as ``fmt`` ("png", "svg", "csv", "gif") to ``path``; returns the files written.
 
     PNG is (plot size × ``scale``) pixels, ``scale`` a whole number 1…8. CSV writes ``path`` and
-    companions beside it (``<stem>_passes.csv``, ``_neurons``, ``_path``, ``_points``). A GIF shows
+    companions beside it (``<stem>_passes.csv``, ``_kept`` (kept runs), ``_neurons``, ``_path``,
+    ``_points``). A GIF shows
     ``frames`` snapshots (at most :data:`GIF_MAX_FRAMES`) spread over the run the timeline keeps
     up to the one shown, or over its epochs ``from_epoch`` to ``to_epoch`` (:func:`film`), or
     over ``snaps`` when given. Raises :class:`ExportError` with a one-line message.
