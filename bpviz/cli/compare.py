@@ -67,7 +67,7 @@ def render(runs, labels, heading: str, suffix: str, size, scale: int) -> bytes:
     """The comparison figure as PNG or SVG bytes, drawn offscreen."""
     import os
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QEvent, Qt
     from PySide6.QtWidgets import QApplication
 
     from ..ui.compare_view import ComparisonFigure
@@ -86,5 +86,8 @@ def render(runs, labels, heading: str, suffix: str, size, scale: int) -> bytes:
             return render_svg(figure.view, f"bpviz — {heading}", "; ".join(labels))
         return png_bytes(render_png(figure.view, scale))
     finally:
+        # deleted now, while Python is whole: a widget left for the interpreter's exit is torn
+        # down in no particular order, and its items' Python code may then crash the process
         figure.close()
         figure.deleteLater()
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
