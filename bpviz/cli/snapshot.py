@@ -1,4 +1,8 @@
-"""``bpviz snapshot``: the real main window, offscreen, after N epochs, saved as a PNG.
+"""``bpviz snapshot``: the real main window, offscreen, after N epochs, saved as a PNG (the whole
+window, or one panel with ``--panel``) with the numbers behind it beside it as CSV, or one panel
+filmed over the run as an animated GIF; and ``bpviz export``, every panel of a session. Both show
+what the window's controls would set (``--edges``, ``--neurons``, ``--sample``, ``--select``:
+:func:`apply_view`).
 
 It needs no display: Qt's offscreen platform is used unless another one was asked for. The window
 uses throw-away settings, so the picture does not depend on the layout a user saved.
