@@ -232,3 +232,42 @@ def test_the_windows_gif_spreads_over_the_kept_run(qtbot, open_window):
     # epoch 0 of xor: passes 0 to 9 (an epoch is 10 passes)
     assert [s.pass_count for s in film(w, 3, from_epoch=0, to_epoch=0)] == [0, 4, 9]
     assert spread(list(range(10)), 1) == [9] and spread(list(range(3)), 5) == [0, 1, 2]
+
+
+def test_the_pictures_edges_show_the_signs_of_the_error_signals_in_its_csv(qtbot, open_window,
+                                                                           tmp_path):
+    """What `snapshot --edges signal --sample 0 --select 1:2` sets, in the window: the network
+    panel's picture draws each edge in the colour of its error signal's sign in the CSV written
+    with it (blue positive, orange negative)."""
+    from argparse import Namespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.cli.snapshot import apply_view, view_summary
+    from bpviz.ui import style
+    from bpviz.ui.export import export_panel
+    w = open_window(size=(1400, 900))
+    apply_view(w, QApplication.instance(),
+               Namespace(edges="signal", neurons=None, sample=0, select=(1, 2)))
+    qtbot.waitUntil(lambda: not w.inspector.recompute_pending(), timeout=10000)
+    assert view_summary(w).endswith("focus: sample 0, inspector: neuron 2 of layer 1")
+    export_panel(w, "network", "png", tmp_path / "net.png")
+    export_panel(w, "network", "csv", tmp_path / "net.csv")
+    image = _rgb(tmp_path / "net.png")
+    rows = read_csv(tmp_path / "net.csv")
+    _, _, signals = classic_sample_0()
+    strongest = max(abs(float(r["error_signal"])) for r in rows)
+    seen = 0
+    for row in rows:
+        layer, i, j = int(row["layer"]), int(row["from"]), int(row["to"])
+        value = float(row["error_signal"])
+        assert abs(value - signals[layer][i, j]) < 1e-12
+        if abs(value) < strongest / 30:           # drawn faint, near the white background
+            continue
+        p = w.network.viewport_point(w.network.edge_pos(layer - 1, i, j))
+        pixel = image[p.y(), p.x()]
+        towards_blue = np.linalg.norm(pixel - np.array(style.POSITIVE))
+        towards_orange = np.linalg.norm(pixel - np.array(style.NEGATIVE))
+        assert (towards_blue < towards_orange) == (value > 0), (layer, i, j, value, pixel)
+        seen += 1
+    assert seen >= 8
