@@ -188,13 +188,13 @@ def one_of(flag: str, names):
 
 
 def _edge_modes():
-    from ..ui.network_layout import OVERLAYS
-    return tuple(OVERLAYS)
+    from ..engine.vocabulary import EDGE_MODES
+    return EDGE_MODES
 
 
 def _neuron_modes():
-    from ..ui.network_layout import NODE_MODES
-    return tuple(NODE_MODES)
+    from ..engine.vocabulary import NEURON_MODES
+    return NEURON_MODES
 
 
 def add_view_options(p: argparse.ArgumentParser, panels=PANELS) -> None:
