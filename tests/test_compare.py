@@ -179,27 +179,33 @@ def menu_action(window, text):
 
 
 def train_epochs(qtbot, window, epochs):
-    target = window.latest.epoch + epochs
-    window.host.runEpochsRequested.emit(epochs)
-    qtbot.waitUntil(lambda: window.latest.epoch >= target and not window.latest.running,
-                    timeout=30000)
+    """``epochs`` steps of Step by: one epoch, each waited for."""
+    window.set_step_mode("epoch")
+    for _ in range(epochs):
+        target = window.latest.epoch + 1
+        window.step_action.trigger()
+        qtbot.waitUntil(lambda: window.latest.epoch >= target and not window.latest.running,
+                        timeout=30000)
 
 
 def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_window, tmp_path):
-    from dataclasses import replace
     w = open_window("xor")
     first_lr = w.config.lr
     train_epochs(qtbot, w, 3)
     menu_action(w, "Keep this run").trigger()
-    record = w.host.query("record")                  # the session's own history of the run
+    from bpviz.ui.export import run_record
+    record = run_record(w)                           # the session's own history of the run
     (label, x, y), = w.cost.kept_runs()
     np.testing.assert_array_equal(x, record.history[:, 0])
     np.testing.assert_array_equal(y, record.history[:, 1])
     assert w.cost.kept_item(0).isVisible()
     assert "kept this run" in w.statusBar().currentMessage()
 
-    # a second run at another learning rate: the kept one is labelled with its own
-    w.host.rebuildRequested.emit(replace(w.config, lr=0.5))
+    # a second run at another learning rate (typed in, then Reset): the kept one is labelled
+    # with its own
+    w.controls.lr.spin.setValue(0.5)
+    qtbot.waitUntil(lambda: w.latest.lr == 0.5, timeout=10000)
+    w.reset_action.trigger()
     qtbot.waitUntil(lambda: w.config.lr == 0.5 and w.latest.pass_count == 0, timeout=20000)
     legend = w.cost.legend(w.cost.loss_plot)
 

@@ -134,6 +134,11 @@ def _check_size(window, size) -> None:
                           f"at this layout it needs at least {shown.width()}x{shown.height()}")
 
 
+def run_epochs(window, epochs: int) -> None:
+    """Ask the window's training session for ``epochs`` more epochs."""
+    window.host.runEpochsRequested.emit(epochs)
+
+
 def apply_view(window, app, args) -> None:
     """Set what the figure shows as the window's controls set it: ``args.edges``,
     ``args.neurons``, ``args.select`` (the inspector's neuron) and ``args.sample`` (the focus);
@@ -209,7 +214,7 @@ def render_window(window, app, epochs: int, size=(1600, 1000), select=None, less
         if not stop or diverged:
             continue
         target = start + stop
-        window.host.runEpochsRequested.emit(target - window.latest.epoch)
+        run_epochs(window, target - window.latest.epoch)
         diverged = _wait_for_epochs(app, window, target)
         wait_for_focus(window, app)
         if film is not None:
