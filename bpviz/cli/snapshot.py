@@ -412,6 +412,10 @@ def cmd_export(args) -> int:
 
         if not _wait(app, lambda: opened() or refused(), START_WAIT_S) or not opened():
             raise WindowError(window.last_error or f"{args.session}: could not be opened")
+        # every panel drawn at the default layout's size, whichever panels the session's own
+        # layout had closed or behind others
+        window.reset_layout()
+        app.processEvents()
         apply_view(window, app, args)
         settle(window, app)
         scales = (1, 2) if args.scale is None else tuple(sorted({1, int(args.scale)}))
