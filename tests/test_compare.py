@@ -58,6 +58,12 @@ def test_the_csv_holds_each_runs_own_history_labelled_with_what_differs(three_ru
             np.testing.assert_array_equal(np.array(got[3:], float), np.array(want[1:], float))
     paths_header, paths = read_rows(tmp_path / "lr_paths.csv")
     assert paths_header == ["run", "label", "pass", "pc1", "pc2"]
+    # train --out records the path: the three runs start from the same weights, so their first
+    # points are one point of the common plane, and then they part
+    starts = [[r[3:] for r in paths if r[0] == str(run) and r[2] == "0"] for run in three_runs]
+    assert all(len(s) == 1 for s in starts) and starts[0] == starts[1] == starts[2]
+    ends = {tuple(r[3:]) for r in paths if r[2] == "15"}
+    assert len(ends) == 3
 
 
 def test_the_picture_is_drawn_at_its_size_png_and_svg(three_runs, tmp_path):
