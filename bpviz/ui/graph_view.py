@@ -279,6 +279,13 @@ class GraphView(QWidget):
         self.setFocus(Qt.MouseFocusReason)
         super().mousePressEvent(event)
 
+    def showEvent(self, event) -> None:
+        # brought to the front (its tab chosen, View → Graph, maximised): its keys work at once,
+        # with no click inside the drawing first
+        super().showEvent(event)
+        if not event.spontaneous() and self.window().isVisible():
+            self.setFocus(Qt.OtherFocusReason)
+
     # -- building ----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
@@ -398,13 +405,22 @@ class GraphView(QWidget):
         super().resizeEvent(event)
         self._fit()
 
+    def set_zoom(self, _factor: float) -> None:
+        """Draw the graph at the interface's zoom (``style.zoom``)."""
+        self._fit()
+
+    def drawing_scale(self) -> float:
+        """Pixels on screen per unit of the drawing (1: a box is ``BOX_W`` pixels wide)."""
+        return float(self.view.transform().m11())
+
     def _fit(self) -> None:
         rect = self.scene.sceneRect()
         vp = self.view.viewport().size()
         if rect.isEmpty() or vp.width() < 10:
             return
-        scale = self.zoom * min(1.0, max(MIN_SCALE, min(vp.width() / rect.width(),
-                                                        vp.height() / rect.height())))
+        # Ctrl+wheel's zoom times the interface's (View → Enlarge): boxes, text and lines alike
+        scale = self.zoom * style.zoom() * min(1.0, max(MIN_SCALE, min(
+            vp.width() / rect.width(), vp.height() / rect.height())))
         self.view.resetTransform()
         self.view.scale(scale, scale)
 

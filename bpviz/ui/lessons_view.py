@@ -477,6 +477,9 @@ class LessonsPanel(QWidget):
 
     def _maybe_left(self) -> None:
         dock = self._dock()
+        lecture = getattr(self.window, "lecture", None)
+        if lecture is not None and lecture.maximised() is not None:
+            return          # hidden while another panel is maximised: the lesson goes on
         if dock is not None and dock.isHidden() and self.is_active():
             self.leave()        # the dock was closed: the lessons end
 

@@ -44,6 +44,7 @@ from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
+from .lecture import SHORTCUTS as LECTURE_SHORTCUTS, LectureMode
 from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
@@ -97,7 +98,7 @@ SHORTCUTS = [
     ("click two edges", "make them the error-surface axes"),
     ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
     ("click a data point", "pin that sample"),
-]
+] + LECTURE_SHORTCUTS
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
                  "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         self._default_layout = True     # the default proportions, kept when the window resizes
         self._sizes_at_press = None
         self._restore_settings()
+        self.lecture.restore()
 
         self.paint_timer = QTimer(self)
         self.paint_timer.setInterval(PAINT_INTERVAL_MS)
@@ -324,6 +326,8 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         view.addAction(self._action("Reset layout", self.reset_layout))
+        self.lecture = LectureMode(self, self.settings, LAYOUT_VERSION)    # F11, Ctrl++, Ctrl+M
+        self.lecture.add_to_menu(view)
 
         train = mb.addMenu("&Train")
         for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
@@ -1142,6 +1146,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset_layout(self) -> None:
+        self.lecture.forget_maximised()
         for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
@@ -1211,7 +1216,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("windowState", self.lecture.layout_to_save()
+                               or self.saveState(LAYOUT_VERSION))
         self.settings.sync()
 
     def shutdown(self) -> None:

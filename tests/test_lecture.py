@@ -1,0 +1,159 @@
+"""Lecture-hall mode through real input: F11 full screen and back, Ctrl++ / Ctrl+− / Ctrl+0
+enlarging and reducing the whole interface, Ctrl+M one panel alone and back; all in the View
+menu and remembered in the settings. At 1280×720 every panel's content stays readable."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from bpviz.ui import style
+
+
+def view_action(w, text):
+    view = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "View")
+    return next(a for a in view.actions() if a.text().replace("&", "") == text)
+
+
+def edge_widths(w):
+    return sorted({round(b.pen.widthF(), 6) for b in w.network.edge_items().values()})
+
+
+def label_points(w):
+    return w.network.layer_label_items()[0].textItem.font().pointSizeF() \
+        if hasattr(w.network, "layer_label_items") else None
+
+
+def test_f11_shows_the_window_full_screen_and_back(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    QTest.keyClick(w, Qt.Key_F11)
+    qtbot.waitUntil(w.isFullScreen, timeout=5000)
+    assert view_action(w, "Full screen").isChecked()
+    QTest.keyClick(w, Qt.Key_F11)
+    qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=5000)
+    assert not view_action(w, "Full screen").isChecked()
+
+
+def test_ctrl_plus_enlarges_fonts_and_edges_by_the_factor_and_ctrl_0_resets(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    app_points = QApplication.font().pointSizeF()
+    widths = edge_widths(w)
+    legend_before = w.network.legend_texts()
+    panel_font = w.controls.font().pointSizeF()
+    QTest.keyClick(w, Qt.Key_Plus, Qt.ControlModifier)
+    factor = style.zoom()
+    assert factor == style.ZOOM_STEPS[style.ZOOM_STEPS.index(1.0) + 1]
+    qtbot.waitUntil(lambda: edge_widths(w) == [round(x * factor, 6) for x in widths],
+                    timeout=5000)
+    assert QApplication.font().pointSizeF() == pytest.approx(app_points * factor)
+    qtbot.waitUntil(lambda: w.controls.font().pointSizeF() == pytest.approx(panel_font * factor),
+                    timeout=5000)
+    assert w.network.legend_texts() == legend_before
+    QTest.keyClick(w, Qt.Key_Plus, Qt.ControlModifier)
+    bigger = style.zoom()
+    assert bigger > factor
+    qtbot.waitUntil(lambda: edge_widths(w) == [round(x * bigger, 6) for x in widths],
+                    timeout=5000)
+    QTest.keyClick(w, Qt.Key_Minus, Qt.ControlModifier)
+    assert style.zoom() == factor
+    QTest.keyClick(w, Qt.Key_0, Qt.ControlModifier)
+    assert style.zoom() == 1.0
+    qtbot.waitUntil(lambda: edge_widths(w) == widths, timeout=5000)
+    assert QApplication.font().pointSizeF() == pytest.approx(app_points)
+
+
+def test_the_diagrams_value_labels_grow_by_the_factor(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    w.network.set_node_mode("activation")
+    w.paint_now()
+    before = {k: l.textItem.font().pointSizeF() for k, l in w.network.value_label_items().items()}
+    assert before
+    view_action(w, "Enlarge").trigger()
+    factor = style.zoom()
+    after = {k: l.textItem.font().pointSizeF() for k, l in w.network.value_label_items().items()}
+    assert after == {k: pytest.approx(v * factor) for k, v in before.items()}
+    view_action(w, "Actual size").trigger()
+
+
+def visible_docks(w):
+    return {name for name, dock in w.docks.items() if dock.isVisible()}
+
+
+def test_ctrl_m_shows_the_panel_in_focus_alone_and_brings_the_others_back(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    before = visible_docks(w)
+    network_size = w.docks["network"].size()
+    plot = w.boundary.findChildren(__import__("pyqtgraph").GraphicsView)[0]
+    QTest.mouseClick(plot.viewport(), Qt.LeftButton, Qt.NoModifier, plot.viewport().rect().center())
+    qtbot.waitUntil(lambda: w.lecture.panel_in_focus() == "boundary", timeout=5000)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_M, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: visible_docks(w) == {"boundary"}, timeout=5000)
+    assert view_action(w, "Maximise panel").isChecked()
+    dock = w.docks["boundary"]
+    # alone, it takes (nearly) the whole window between the toolbars and the status bar
+    free = w.height() - w.menuBar().height() - w.statusBar().height() - 2 * w.toolbar.height()
+    qtbot.waitUntil(lambda: dock.width() > 0.95 * w.width() and dock.height() > 0.85 * free,
+                    timeout=5000)
+    QTest.keyClick(QApplication.focusWidget() or w, Qt.Key_M, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: visible_docks(w) == before, timeout=5000)
+    assert not view_action(w, "Maximise panel").isChecked()
+    qtbot.waitUntil(lambda: abs(w.docks["network"].width() - network_size.width()) <= 2
+                    and abs(w.docks["network"].height() - network_size.height()) <= 2,
+                    timeout=5000)
+
+
+def test_a_maximised_lesson_panel_does_not_end_the_lesson(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    w.lessons.open_lesson(0)
+    qtbot.waitUntil(w.lessons.is_ready, timeout=10000)
+    w.lecture.maximise("network")
+    qtbot.waitUntil(lambda: visible_docks(w) == {"network"}, timeout=5000)
+    QApplication.processEvents()
+    assert w.lessons.is_active()
+    view_action(w, "Maximise panel").trigger()
+    qtbot.waitUntil(lambda: w.docks["lessons"].isVisible(), timeout=5000)
+    assert w.lessons.is_active()
+
+
+def test_zoom_full_screen_and_the_maximised_panel_are_remembered(qtbot, open_window):
+    first = open_window()
+    view_action(first, "Enlarge").trigger()
+    view_action(first, "Enlarge").trigger()
+    zoom = style.zoom()
+    view_action(first, "Full screen").trigger()
+    qtbot.waitUntil(first.isFullScreen, timeout=5000)
+    first.lecture.maximise("cost")
+    first.close()
+    style.set_zoom(1.0)
+    second = open_window()          # the same settings file
+    assert style.zoom() == zoom
+    assert view_action(second, "Full screen").isChecked()
+    qtbot.waitUntil(second.isFullScreen, timeout=5000)
+    assert second.lecture.maximised() == "cost"
+    assert visible_docks(second) == {"cost"}
+    view_action(second, "Maximise panel").trigger()
+    # the layout kept is the one with every panel, not the maximised one
+    qtbot.waitUntil(lambda: {"network", "boundary", "surface", "controls"} <= visible_docks(second),
+                    timeout=5000)
+    view_action(second, "Actual size").trigger()
+    view_action(second, "Full screen").trigger()
+
+
+def test_the_graph_panels_keys_work_once_its_tab_is_chosen(qtbot, open_window):
+    from PySide6.QtWidgets import QTabBar
+    w = open_window(size=(1280, 720))
+    w.network.select_neuron(1, 0)
+    w.inspector.pin_sample(0) if hasattr(w.inspector, "pin_sample") else w.pin_sample(0)
+    bar, index = next((bar, k) for bar in w.findChildren(QTabBar) for k in range(bar.count())
+                      if bar.tabText(k) == "Graph")
+    QTest.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.tabRect(index).center())
+    qtbot.waitUntil(lambda: w.graph_view.isVisible() and w.graph_view.total_steps() > 0,
+                    timeout=10000)
+    passes = w.latest.pass_count
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Right)
+    assert w.graph_view.steps == 1
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_N)
+    assert w.graph_view.steps == 2
+    assert w.latest.pass_count == passes          # → stepped the graph, not the training
