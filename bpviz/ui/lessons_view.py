@@ -27,8 +27,8 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
-                       load_lessons, placeholders, render)
+from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, last_history_row,
+                       lesson_config, load_lessons, placeholders, render)
 from .safe_text import safe_html, to_plain
 
 FRAME_COLOR = QColor("#f59e0b")
@@ -123,6 +123,7 @@ class LessonsPanel(QWidget):
         self._done = False
         self._seen = Observed()
         self._last_snap = None
+        self._history_row: dict | None = None     # for {test_loss}, {test_accuracy}
         self._shown_seq = None
         self._frames: list[PanelFrame] = []
         self._attached = False
@@ -536,6 +537,7 @@ class LessonsPanel(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
+        self._history_row = last_history_row(snap, self._history_row)
         if self._announce_back:
             self._announce_back = False
             self.window.statusBar().showMessage("lessons closed: your own network is back", 8000)
@@ -667,7 +669,7 @@ class LessonsPanel(QWidget):
         edge = w.network.focused_edge()
         return Context(snapshot=snap, selected=w.network.selected_neuron(), axes=axes,
                        edge=None if edge is None else tuple(edge[1:]),
-                       graph_stage=self._graph_stage())
+                       graph_stage=self._graph_stage(), history=self._history_row)
 
     def _graph_stage(self) -> str | None:
         if "graph" not in self.window.docks:
