@@ -144,13 +144,15 @@ def test_zoom_full_screen_and_the_maximised_panel_are_remembered(qtbot, open_win
 def test_the_graph_panels_keys_work_once_its_tab_is_chosen(qtbot, open_window):
     from PySide6.QtWidgets import QTabBar
     w = open_window(size=(1280, 720))
-    w.network.select_neuron(1, 0)
-    w.inspector.pin_sample(0) if hasattr(w.inspector, "pin_sample") else w.pin_sample(0)
+    QApplication.processEvents()
+    assert not w.graph_view.hasFocus()       # behind its tab, it took no focus at start-up
+    w.pin_sample(0)
     bar, index = next((bar, k) for bar in w.findChildren(QTabBar) for k in range(bar.count())
                       if bar.tabText(k) == "Graph")
     QTest.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.tabRect(index).center())
     qtbot.waitUntil(lambda: w.graph_view.isVisible() and w.graph_view.total_steps() > 0,
                     timeout=10000)
+    qtbot.waitUntil(w.graph_view.hasFocus, timeout=5000)
     passes = w.latest.pass_count
     QTest.keyClick(QApplication.focusWidget(), Qt.Key_Right)
     assert w.graph_view.steps == 1

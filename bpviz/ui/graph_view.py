@@ -17,11 +17,11 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSimpleTextItem,
-                               QGraphicsView, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QGraphicsPathItem,
+                               QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout,
+                               QLabel, QLineEdit, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.errors import BpvizError
 from ..engine.graph import Graph, build_graph, fmt
@@ -279,12 +279,24 @@ class GraphView(QWidget):
         self.setFocus(Qt.MouseFocusReason)
         super().mousePressEvent(event)
 
-    def showEvent(self, event) -> None:
-        # brought to the front (its tab chosen, View → Graph, maximised): its keys work at once,
-        # with no click inside the drawing first
-        super().showEvent(event)
-        if not event.spontaneous() and self.window().isVisible():
-            self.setFocus(Qt.OtherFocusReason)
+    def take_focus_soon(self) -> None:
+        """Brought to the front (its tab chosen, View → Graph, maximised): take the keyboard
+        focus once the layout settled, so that its keys work with no click inside the drawing
+        first."""
+        QTimer.singleShot(0, self._take_focus_if_in_front)
+
+    @Slot()
+    def _take_focus_if_in_front(self) -> None:
+        """Take the keyboard focus if the panel is still on screen once the layout settled (a
+        tab group shows and hides its panels while the window is laid out), and no box that is
+        typed into has it."""
+        window = self.window()
+        if not (self.isVisible() and window.isActiveWindow()) or self.visibleRegion().isEmpty():
+            return
+        focused = QApplication.focusWidget()
+        if isinstance(focused, (QAbstractSpinBox, QLineEdit)) and focused.isVisible():
+            return
+        self.setFocus(Qt.OtherFocusReason)
 
     # -- building ----------------------------------------------------------------------------------
 

@@ -225,6 +225,8 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(widget)
+        if widget.focusPolicy() != Qt.NoFocus:
+            scroll.setFocusProxy(widget)      # its tab chosen: the panel's own keys work
         return scroll
 
     @Slot()
@@ -657,6 +659,8 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_graph_visible(self, visible: bool) -> None:
+        if visible:
+            self.graph_view.take_focus_soon()      # its keys work without a click first
         snap = self.timeline.shown() or self.latest
         if visible and snap is not None:
             self.graph_view.show_snapshot(snap)     # it was not fed while hidden
