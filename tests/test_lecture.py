@@ -159,3 +159,47 @@ def test_the_graph_panels_keys_work_once_its_tab_is_chosen(qtbot, open_window):
     QTest.keyClick(QApplication.focusWidget(), Qt.Key_N)
     assert w.graph_view.steps == 2
     assert w.latest.pass_count == passes          # → stepped the graph, not the training
+
+
+# -- every panel readable at 1280×720 ------------------------------------------------------------
+
+def curve_points_in(cost, box):
+    """How many points of the gradient curves lie inside ``box`` (scene coordinates)."""
+    from PySide6.QtCore import QPointF
+    import numpy as np
+    inside = total = 0
+    for l in range(1, cost.gradient_layers() + 1):
+        x, y = cost.drawn_gradient(l)
+        for xi, yi in zip(x, y):
+            if not np.isfinite(yi):
+                continue
+            total += 1
+            inside += box.contains(cost.grad_plot.vb.mapViewToScene(QPointF(xi, np.log10(yi))))
+    return inside, total
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000)], ids=["1280x720", "1600x1000"])
+def test_the_gradient_legend_of_a_5_layer_net_never_covers_its_curves(qtbot, open_window, size):
+    from PySide6.QtWidgets import QPushButton
+    w = open_window(size=size)
+    add = next(b for b in w.controls.findChildren(QPushButton) if b.text() == "+ Add layer")
+    for k in range(3):                       # four hidden layers: five weight layers
+        QTest.mouseClick(add, Qt.LeftButton)
+        qtbot.waitUntil(lambda: len(w.latest.sizes) == 4 + k, timeout=20000)
+    for _ in range(30):
+        target = w.latest.pass_count + 1
+        w.step()
+        qtbot.waitUntil(lambda: w.latest.pass_count == target, timeout=5000)
+    w.paint_now()
+    cost = w.cost
+    legend = cost.legend(cost.grad_plot)
+    qtbot.waitUntil(lambda: cost.gradient_layers() == 5, timeout=5000)
+    if legend.isVisible():
+        inside, total = curve_points_in(cost, legend.mapRectToScene(legend.boundingRect()))
+        assert total > 0 and inside == 0
+        assert size == (1600, 1000)           # the roomy size shows it inside the plot
+    else:
+        # no room inside the plot: the title above the data names every layer by its colour
+        title = cost.gradient_title()
+        assert all(f"━{l}<" in title for l in range(1, 6)), title
+        assert size == (1280, 720)

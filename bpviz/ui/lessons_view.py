@@ -383,7 +383,9 @@ class LessonsPanel(QWidget):
         if (controls is not None and not controls.isHidden() and not controls.isFloating()
                 and not dock.isFloating()):
             if w.tabifiedDockWidgets(dock) or w.dockWidgetArea(dock) != w.dockWidgetArea(controls):
-                w.splitDockWidget(controls, dock, Qt.Vertical)
+                # below the Controls' column, out of any tab group (splitting the Controls, which
+                # share their tab group with the Code panel, would only add one more tab there)
+                w.addDockWidget(w.dockWidgetArea(controls), dock, Qt.Vertical)
             height = max(400, w.height() - 200)
             w.resizeDocks([controls, dock], [int(height * 0.4), int(height * 0.6)], Qt.Vertical)
             w.resizeDocks([dock], [max(dock.width(), LESSONS_WIDTH)], Qt.Horizontal)
