@@ -203,3 +203,66 @@ def test_the_gradient_legend_of_a_5_layer_net_never_covers_its_curves(qtbot, ope
         title = cost.gradient_title()
         assert all(f"━{l}<" in title for l in range(1, 6)), title
         assert size == (1280, 720)
+
+
+def click_tab(qtbot, w, text):
+    from PySide6.QtWidgets import QTabBar
+    bar, index = next((bar, k) for bar in w.findChildren(QTabBar) if bar.isVisible()
+                      for k in range(bar.count()) if bar.tabText(k) == text)
+    QTest.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.tabRect(index).center())
+
+
+def graph_rows_seen(w):
+    """Rows of nodes of the Graph panel's drawing on screen (what no scroll area hides)."""
+    from bpviz.ui.graph_view import ROW_H
+    g = w.graph_view
+    seen = g.view.viewport().visibleRegion().boundingRect().height()
+    return seen / (ROW_H * g.drawing_scale())
+
+
+def test_at_1280x720_the_graph_panel_shows_more_than_one_and_a_half_rows(qtbot, open_window):
+    from bpviz.ui.graph_view import MIN_SCALE
+    w = open_window(size=(1280, 720))
+    network_height = w.docks["network"].height()
+    w.pin_sample(0)
+    click_tab(qtbot, w, "Graph")
+    qtbot.waitUntil(lambda: w.graph_view.total_steps() > 0 and graph_rows_seen(w) > 1.5,
+                    timeout=10000)
+    assert w.graph_view.drawing_scale() >= MIN_SCALE          # at a readable size
+    assert w.graph_view.is_compact()                          # its header beside the buttons
+    assert "Layer 1, neuron 0" in w.graph_view.short_header.text()
+    assert w.docks["network"].height() == network_height      # the diagram kept its room
+    qtbot.waitUntil(w.graph_view.hasFocus, timeout=5000)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Right)
+    assert "1/" in w.graph_view.short_header.text()
+    w.lecture.maximise("graph")                               # room again: the full header
+    qtbot.waitUntil(lambda: not w.graph_view.is_compact() and w.graph_view.header.isVisible(),
+                    timeout=5000)
+
+
+def test_at_1280x720_an_open_lesson_shows_more_than_six_lines_of_its_text(qtbot, open_window):
+    w = open_window(size=(1280, 720))
+    help_menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "Help")
+    next(a for a in help_menu.actions() if a.text() == "Lessons").trigger()
+    qtbot.waitUntil(w.lessons.is_ready, timeout=20000)
+    label = w.lessons.text_label
+    lines = lambda: label.visibleRegion().boundingRect().height() / label.fontMetrics().lineSpacing()
+    qtbot.waitUntil(lambda: lines() > 6, timeout=5000)
+    assert w.docks["lessons"].isVisible() and not w.tabifiedDockWidgets(w.docks["lessons"])
+    assert w.network.too_small_note() == ""                   # the diagram is drawn too
+
+
+def test_at_1280x720_reset_layout_keeps_the_decision_boundary_readable(qtbot, open_window):
+    import pyqtgraph as pg
+    w = open_window(size=(1280, 720))
+    w.lecture.maximise("surface")
+    view_action(w, "Reset layout").trigger()
+    assert w.lecture.maximised() is None and not view_action(w, "Maximise panel").isChecked()
+
+    def plot_area():
+        boxes = [item for view in w.boundary.findChildren(pg.GraphicsView)
+                 for item in view.scene().items() if isinstance(item, pg.ViewBox)]
+        return max(((b.width(), b.height()) for b in boxes), key=lambda s: s[0] * s[1])
+
+    qtbot.waitUntil(lambda: w.docks["boundary"].isVisible() and plot_area()[0] >= 200
+                    and plot_area()[1] >= 120, timeout=5000)
