@@ -144,3 +144,11 @@ def test_a_lesson_text_shows_the_accuracy_the_status_bar_shows(qtbot, open_windo
 
     qtbot.waitUntil(shown, timeout=5000)
     assert "{" not in panel(w).shown_text()
+
+
+def test_the_teaching_guide_lists_every_placeholder():
+    from pathlib import Path
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "teaching.md").read_text("utf-8")
+    section = guide[guide.index("## Writing a lesson"):]
+    missing = [name for name in L.QUANTITIES if f"| `{{{name}}}` |" not in section]
+    assert missing == []
