@@ -442,7 +442,8 @@ def _check_places(setup: dict, cfg, source: str) -> None:
         layer, index = setup["select"]
         problem = None
         if layer > last:
-            problem = f"names layer {layer}, but the lesson's network ({net}) has layers 0 to {last}"
+            problem = (f"names layer {layer}, but the lesson's network ({net}) has layers 0 to "
+                       f"{last}")
         elif index >= sizes[layer]:
             problem = (f"names neuron {index} of layer {layer}, which has {sizes[layer]} neurons "
                        f"(0 to {sizes[layer] - 1}) in the lesson's network ({net})")
@@ -517,8 +518,8 @@ def _validate_setting(check: dict, source: str, k: int) -> None:
         else:
             problem = _range(name)(value)
         if problem:
-            raise LessonError(f"check 'setting': {key} {problem}" + ("" if noun else f" (for {name})"),
-                              line)
+            suffix = "" if noun else f" (for {name})"
+            raise LessonError(f"check 'setting': {key} {problem}{suffix}", line)
 
 
 def load_lesson(path) -> Lesson:

@@ -5,7 +5,7 @@ menu and remembered in the settings. At 1280×720 every panel's content stays re
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -21,9 +21,10 @@ def edge_widths(w):
     return sorted({round(b.pen.widthF(), 6) for b in w.network.edge_items().values()})
 
 
-def label_points(w):
-    return w.network.layer_label_items()[0].textItem.font().pointSizeF() \
-        if hasattr(w.network, "layer_label_items") else None
+def boundary_axes(w):
+    import pyqtgraph as pg
+    return [item for view in w.boundary.findChildren(pg.GraphicsView)
+            for item in view.scene().items() if isinstance(item, pg.AxisItem) and item.isVisible()]
 
 
 def test_f11_shows_the_window_full_screen_and_back(qtbot, open_window):
@@ -51,6 +52,8 @@ def test_ctrl_plus_enlarges_fonts_and_edges_by_the_factor_and_ctrl_0_resets(qtbo
     qtbot.waitUntil(lambda: w.controls.font().pointSizeF() == pytest.approx(panel_font * factor),
                     timeout=5000)
     assert w.network.legend_texts() == legend_before
+    axis_points = [axis.style["tickFont"].pointSizeF() for axis in boundary_axes(w)]
+    assert axis_points and all(p == pytest.approx(app_points * factor) for p in axis_points)
     QTest.keyClick(w, Qt.Key_Plus, Qt.ControlModifier)
     bigger = style.zoom()
     assert bigger > factor
@@ -246,7 +249,9 @@ def test_at_1280x720_an_open_lesson_shows_more_than_six_lines_of_its_text(qtbot,
     next(a for a in help_menu.actions() if a.text() == "Lessons").trigger()
     qtbot.waitUntil(w.lessons.is_ready, timeout=20000)
     label = w.lessons.text_label
-    lines = lambda: label.visibleRegion().boundingRect().height() / label.fontMetrics().lineSpacing()
+    def lines():
+        return label.visibleRegion().boundingRect().height() / label.fontMetrics().lineSpacing()
+
     qtbot.waitUntil(lambda: lines() > 6, timeout=5000)
     assert w.docks["lessons"].isVisible() and not w.tabifiedDockWidgets(w.docks["lessons"])
     assert w.network.too_small_note() == ""                   # the diagram is drawn too

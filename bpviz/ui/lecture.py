@@ -59,9 +59,9 @@ def zoomed_font(factor: float) -> QFont:
 
 
 class PlotZoom:
-    """Scales the pens, markers and axis fonts of pyqtgraph plots by the zoom factor, from the
-    sizes their panel gave them (remembered here, so that repeated zooms do not compound; a pen
-    the panel set anew since is taken as its new size at actual size)."""
+    """Scales the pens wider than 1 px, the markers and the axis fonts of pyqtgraph plots by the
+    zoom factor, from the sizes their panel gave them (remembered here, so that repeated zooms do
+    not compound; a pen the panel set anew since is taken as its new size at actual size)."""
 
     def __init__(self):
         self._pens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -89,7 +89,9 @@ class PlotZoom:
         width = pen.widthF()
         if base is None or abs(width - shown) > 1e-6:
             base = width                  # first seen, or set anew by its panel
-        if base <= 0:                     # a cosmetic 0-width pen: 1 px
+        if base <= 1.0:
+            # 0- and 1-px pens stay as they are: the long curves (the cost curve's thousands of
+            # points) are drawn 1 px wide on purpose, a wider antialiased pen costing ~40× more
             return
         pen = pg_pen(pen, base * factor)
         item.setPen(pen)
