@@ -102,8 +102,9 @@ SHORTCUTS = [
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
                  "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
-                 "once clicked, keeps →, ←, Home and End to step its nodes. Return applies a typed "
-                 "number and leaves the box; so do Tab and a click on the diagram.")
+                 "once its tab is chosen or it is clicked, keeps →, ←, Home and End to step its "
+                 "nodes. Return applies a typed number and leaves the box; so do Tab and a click "
+                 "on the diagram.")
 
 
 def speed_label(speed) -> str:
