@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCursor, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QWidget
 
@@ -126,7 +126,11 @@ class LectureMode(QObject):
         self.settings = settings
         self.layout_version = layout_version      # the tag of the window's saved layouts
         self._maximised: str | None = None
-        self._layout_before: object = None
+        self._pending_maximise: str | None = None    # remembered, maximised once shown
+        self._layout_before: object = None       # the layout the settings keep meanwhile
+        self._open_before: list[str] = []
+        self._front_before: list[str] = []
+        self._sizes_before: dict = {}
         self._plots = PlotZoom()
         self.full_screen_action = self._action(
             "Full screen", self.toggle_full_screen, FULL_SCREEN_KEYS,
@@ -174,6 +178,21 @@ class LectureMode(QObject):
             self.set_full_screen(True, remember=False)
         name = self.settings.value(MAXIMISED_KEY, "")
         if isinstance(name, str) and name in self.window.docks:
+            # once the window is shown and laid out: a layout kept (to bring back) before that
+            # is not one the window can be given back
+            self._pending_maximise = name
+            self.window.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Show and self._pending_maximise:
+            self.window.removeEventFilter(self)
+            QTimer.singleShot(0, self._maximise_pending)
+        return False
+
+    @Slot()
+    def _maximise_pending(self) -> None:
+        name, self._pending_maximise = self._pending_maximise, None
+        if name and self._maximised is None and self.window.isVisible():
             self.maximise(name, remember=False)
 
     # -- full screen ------------------------------------------------------------------------------
@@ -279,6 +298,11 @@ class LectureMode(QObject):
         if self._maximised is not None:
             self.restore_panels(remember=False)
         self._layout_before = w.saveState(self.layout_version)
+        # the panels open (in front or behind a tab), and those in front, to bring back
+        self._open_before = [n for n, d in w.docks.items() if d.toggleViewAction().isChecked()]
+        self._front_before = [n for n, d in w.docks.items()
+                              if d.isVisible() and not d.visibleRegion().isEmpty()]
+        self._sizes_before = {n: w.docks[n].size() for n in self._front_before}
         self._maximised = name
         chosen = w.docks[name]
         if chosen.isFloating():
@@ -299,13 +323,37 @@ class LectureMode(QObject):
         """Every panel back as it was before one was maximised."""
         if self._maximised is None:
             return
-        state, self._layout_before = self._layout_before, None
+        self._layout_before = None
         self._maximised = None
-        if state is not None:
-            self.window.restoreState(state, self.layout_version)
+        # shown again in the places they were hidden from (restoring the saved layout instead
+        # has crashed Qt in the window's own event handling)
+        docks = self.window.docks
+        for n in self._open_before:
+            docks[n].show()
+        for n, dock in docks.items():
+            if n not in self._open_before:
+                dock.hide()
+        for n in self._front_before:
+            docks[n].raise_()
+        self._resize_front()
+        QTimer.singleShot(0, self._resize_front)     # once more when the layout has settled
         self.maximise_action.setChecked(False)
         if remember:
             self.settings.setValue(MAXIMISED_KEY, "")
+
+    @Slot()
+    def _resize_front(self) -> None:
+        """The panels that were in front at the sizes they had (Qt gives a panel shown again
+        its place, not its size)."""
+        if self._maximised is not None:
+            return
+        w = self.window
+        for n in self._front_before:
+            dock, size = w.docks[n], self._sizes_before.get(n)
+            if size is None or dock.isFloating() or not dock.isVisible():
+                continue
+            w.resizeDocks([dock], [size.width()], Qt.Horizontal)
+            w.resizeDocks([dock], [size.height()], Qt.Vertical)
 
     def forget_maximised(self) -> None:
         """The layout was set anew (View → Reset layout): no panel is maximised any more."""
