@@ -49,6 +49,7 @@ from .lecture import SHORTCUTS as LECTURE_SHORTCUTS, LectureMode
 from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
+from . import view_state
 from ..resources import resource_dir
 
 RESOURCES = resource_dir()
@@ -92,7 +93,8 @@ SHORTCUTS = [
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
     ("Ctrl+Shift+Z", "redo: bring back what Undo set aside"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
-    ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
+    ("Ctrl+S", "save the session"), ("Ctrl+K", "keep this run's loss on the cost curve"),
+    ("Ctrl+Q", "quit"), ("F1", "this list"),
     ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
     ("click a neuron", "inspect it (the Neuron inspector comes forward)"),
     ("click two edges", "make them the error-surface axes"),
@@ -178,6 +180,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineBar(self.history)
         self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
+        self._view_note = ""         # what of an opened session's view did not fit, said once
         self._build_docks()
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
@@ -336,6 +339,13 @@ class MainWindow(QMainWindow):
         for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
                   self.redo_action):
             train.addAction(a)
+        train.addSeparator()
+        self.keep_action = self._action("Keep this run", self.keep_run, "Ctrl+K",
+                                        "Keep this run's loss on the cost curve, labelled with "
+                                        "what differs from the runs after it (Ctrl+K)")
+        self.forget_kept_action = self._action("Forget kept runs", self.cost.forget_kept_runs)
+        train.addAction(self.keep_action)
+        train.addAction(self.forget_kept_action)
         self.train_menu = train
 
         help_menu = mb.addMenu("&Help")
@@ -568,6 +578,10 @@ class MainWindow(QMainWindow):
         value = str(self.settings.value("phasePace", DEFAULT_PACE))
         return value if value in dict(PACES) else DEFAULT_PACE
 
+    def set_pace(self, name: str) -> None:
+        """The Phases box's pace by name ("off", "slow", ...), as the box sets it."""
+        self.pace_box.setCurrentIndex(self.pace_box.findText(name))
+
     def phase_pace(self) -> float | None:
         """Seconds each phase is held while playing phases (None: Phases is off)."""
         return dict(PACES)[self.pace_name]
@@ -693,6 +707,29 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
 
+    def run_settings(self) -> dict:
+        """The configuration in force as plain values, with the live settings the newest
+        snapshot trained with (a learning rate changed while playing)."""
+        settings = self.config.to_dict()
+        snap = self.latest
+        if snap is not None:
+            settings.update(lr=snap.lr, momentum=snap.momentum, batch_size=snap.batch_size,
+                            l2=snap.l2, optimizer=snap.optimizer)
+        return settings
+
+    @Slot()
+    def keep_run(self) -> None:
+        """Keep the run's loss curve on the cost plot (:meth:`CostView.keep_run`)."""
+        try:
+            label = self.cost.keep_run(self.run_settings())
+        except ValueError as e:
+            self.statusBar().showMessage(f"Keep this run: {e}", 6000)
+            return
+        dock = self.docks["cost"]
+        dock.show()
+        dock.raise_()
+        self.statusBar().showMessage(f"kept this run on the cost curve as “{label}”", 6000)
+
     @Slot(object)
     def _on_config_changed(self, config: Config) -> None:
         self.host.rebuildRequested.emit(replace(config))
@@ -731,7 +768,8 @@ class MainWindow(QMainWindow):
         self.cost.ingest(snap)
         self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
-            self.statusBar().showMessage(snap.message, 8000)
+            self.statusBar().showMessage(snap.message + self._view_note, 8000)
+            self._view_note = ""
         if snap.rewound_to is not None and self._rewind_target is not None:
             self.history.truncate_after(self._rewind_target)
             self._rewind_target = None
@@ -764,6 +802,7 @@ class MainWindow(QMainWindow):
         self.controls.set_config(config)
         self.controls.show_dataset(dataset)
         self.cost.clear(keep_previous=keep)
+        self.cost.label_runs(config.to_dict())     # kept runs: what differs from this one
         self.surface.new_run(keep)
         self.history.clear()
         self.timeline.refresh()
@@ -791,7 +830,8 @@ class MainWindow(QMainWindow):
                 "surface_mode": self.surface.mode(),
                 "surface_axes": [[a.kind, a.layer, a.i, a.j] for a in axes] if axes else None,
                 "step_mode": self.step_mode.currentData(),
-                "focus": self.focus_model.mode}
+                "focus": self.focus_model.mode,
+                **view_state.capture(self, LAYOUT_VERSION)}
 
     def _apply_session_extra(self, extra: dict) -> None:
         self.session_path = extra.get("path")
@@ -815,6 +855,10 @@ class MainWindow(QMainWindow):
         except (ValueError, TypeError, IndexError):
             self.statusBar().showMessage("the session's selections did not fit; kept the defaults",
                                          5000)
+        refused = view_state.apply(self, extra, LAYOUT_VERSION, dict(PACES))
+        # said with the message that the session is open, which follows
+        self._view_note = (f"; its {', '.join(refused)} did not fit this window and stayed as "
+                           f"they were" if refused else "")
 
     def is_modified(self) -> bool:
         """True when training moved on (or weights changed) since the session was saved/opened."""
@@ -1174,6 +1218,11 @@ class MainWindow(QMainWindow):
                           round(height * (1 - DEFAULT_NETWORK_ROW))], Qt.Vertical)
         self.resizeDocks([d["boundary"], d["surface"]], [height // 2, height // 2], Qt.Vertical)
         self._default_layout = True
+
+    def keep_layout(self) -> None:
+        """Keep the panels' sizes as they are now (a layout restored from a session) through
+        window resizes, as after a separator dragged."""
+        self._default_layout = False
 
     def has_default_layout(self) -> bool:
         """Whether the panels keep the default proportions (no separator dragged, no panel
