@@ -12,6 +12,16 @@ from PySide6.QtWidgets import QApplication
 from bpviz.ui import style
 
 
+@pytest.fixture(autouse=True)
+def actual_size_after():
+    """The zoom is one factor for the whole process: a test that fails while enlarged leaves
+    the next one at actual size all the same."""
+    yield
+    from bpviz.ui.lecture import zoomed_font
+    style.set_zoom(1.0)
+    QApplication.setFont(zoomed_font(1.0))
+
+
 def view_action(w, text):
     view = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "View")
     return next(a for a in view.actions() if a.text().replace("&", "") == text)
