@@ -135,8 +135,10 @@ def _check_size(window, size) -> None:
 
 
 def run_epochs(window, epochs: int) -> None:
-    """Ask the window's training session for ``epochs`` more epochs."""
-    window.host.runEpochsRequested.emit(epochs)
+    """Ask the window's training session for ``epochs`` more epochs (none: nothing asked)."""
+    from ..messages import RunEpochs
+    if epochs > 0:
+        window.run.send(RunEpochs(int(epochs)))
 
 
 def apply_view(window, app, args) -> None:
