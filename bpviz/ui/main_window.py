@@ -48,6 +48,7 @@ from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
+from .lecture import SHORTCUTS as LECTURE_SHORTCUTS, LectureMode
 from .lessons_view import LessonsPanel
 from .run_model import RunModel
 from .surface_view import SurfaceView
@@ -104,12 +105,13 @@ SHORTCUTS = [
     ("click two edges", "make them the error-surface axes"),
     ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
     ("click a data point", "pin that sample"),
-]
+] + LECTURE_SHORTCUTS
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
                  "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
-                 "once clicked, keeps →, ←, Home and End to step its nodes. Return applies a typed "
-                 "number and leaves the box; so do Tab and a click on the diagram.")
+                 "once its tab is chosen or it is clicked, keeps →, ←, Home and End to step its "
+                 "nodes. Return applies a typed number and leaves the box; so do Tab and a click "
+                 "on the diagram.")
 
 
 def speed_label(speed) -> str:
@@ -197,6 +199,7 @@ class MainWindow(QMainWindow):
         self._default_layout = True     # the default proportions, kept when the window resizes
         self._sizes_at_press = None
         self._restore_settings()
+        self.lecture.restore()
 
         self.paint_timer = QTimer(self)
         self.paint_timer.setInterval(PAINT_INTERVAL_MS)
@@ -230,6 +233,8 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(widget)
+        if widget.focusPolicy() != Qt.NoFocus:
+            scroll.setFocusProxy(widget)      # its tab chosen: the panel's own keys work
         return scroll
 
     @Slot()
@@ -355,6 +360,8 @@ class MainWindow(QMainWindow):
         self._view_panels_end = view.addSeparator()      # a panel registered later goes above
         view.addAction(self._action("Reset layout", self.reset_layout))
         self.view_menu = view
+        self.lecture = LectureMode(self, self.settings, LAYOUT_VERSION)    # F11, Ctrl++, Ctrl+M
+        self.lecture.add_to_menu(view)
 
         train = mb.addMenu("&Train")
         for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
@@ -700,6 +707,8 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_graph_visible(self, visible: bool) -> None:
+        if visible:
+            self.graph_view.take_focus_soon()      # its keys work without a click first
         snap = self.timeline.shown() or self.latest
         if visible and snap is not None:
             self.graph_view.show_snapshot(snap)     # it was not fed while hidden
@@ -1195,6 +1204,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset_layout(self) -> None:
+        self.lecture.forget_maximised()
         for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
@@ -1269,7 +1279,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("windowState", self.lecture.layout_to_save()
+                               or self.saveState(LAYOUT_VERSION))
         self.settings.sync()
 
     def shutdown(self) -> None:

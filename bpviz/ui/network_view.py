@@ -688,7 +688,7 @@ class NetworkView(QWidget):
         self._every_edge = bool(np.all(np.diff(lay.edge_offset) <= self._plan.budget))
         self._drawn = nl.DrawnEdges.every(lay) if self._every_edge else nl.DrawnEdges.none()
         self._edges.set_raster(lay.all_segments.T if self._plan.raster else None)
-        self._edges.set_styles(*nl.bin_styles(self._plan.wide), antialias=self._plan.wide)
+        self._style_edges()
         self._edges.set_extent(QRectF(*lay.extent()))
         self._nodes.set_nodes(lay.xy, lay.diameter, len(self._palette) // 2)
         self._node_brush_index = None
@@ -708,6 +708,25 @@ class NetworkView(QWidget):
         self._draw_ring()
         self._light_reuse(None)
 
+    def _style_edges(self) -> None:
+        """Each edge bin's colour and width, the widths at the interface's zoom."""
+        rgb, widths = nl.bin_styles(self._plan.wide)
+        self._edges.set_styles(rgb, np.asarray(widths) * style.zoom(), antialias=self._plan.wide)
+
+    def set_zoom(self, factor: float) -> None:
+        """Draw at the interface's zoom (``style.zoom``, ``factor``): edge widths, the layer and
+        value labels and the legends."""
+        for legend in (self._edge_legend, self._node_legend):
+            legend.set_zoom(factor)
+        if self._layout is None:
+            return
+        self._style_edges()
+        self._labels.refont()
+        self._values.refont()
+        self._fit_view()
+        if self._snap is not None:
+            self._paint_frame()
+
     @Slot()
     def _fit_view(self) -> None:
         """Fit the diagram into the box, leaving room in pixels for the labels; runs on every
@@ -719,7 +738,7 @@ class NetworkView(QWidget):
             return
         fit = None
         if width >= 20 and height >= 20:
-            value_px = VALUE_LABEL_PIXELS if self._values.items else 0
+            value_px = VALUE_LABEL_PIXELS * style.zoom() if self._values.items else 0
             for compact in (False, True):
                 self._labels.set_compact(compact)
                 fit = nl.fit_panel(lay, width, height, self._labels.sizes(), value_px)
