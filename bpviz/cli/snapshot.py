@@ -168,8 +168,16 @@ def wait_for_focus(window, app) -> None:
 def settle(window, app) -> None:
     """Paint every panel, wait for the surface slice and the inspector's report, paint again."""
     window.paint_now()
-    _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
-          SURFACE_WAIT_S)
+
+    def sliced():
+        if not window.surface.is_idle():
+            return False
+        if window.surface.current_slice() is None:
+            # a panel just shown (after Reset layout) asks for its slice when it is painted
+            window.paint_now()
+            return False
+        return True
+    _wait(app, sliced, SURFACE_WAIT_S)
     _wait(app, lambda: not window.inspector.recompute_pending(), SURFACE_WAIT_S)
     window.paint_now()
     app.processEvents()
