@@ -213,7 +213,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     snapshot in turn; paused, every panel shows the snapshot at once."""
     from dataclasses import replace
 
-    import bpviz.ui.main_window as mw
+    from bpviz.ui.paint_scheduler import TRAINING_PANEL_FPS
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
     settings.setValue("speed", "max")          # as fast as it goes: panels take turns
     w = MainWindow(Config.preset("gaussian-clouds"), settings=settings, start_worker=False)
@@ -221,7 +221,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     w.show()
     w.paint_timer.stop()                       # ticks are driven by hand below
     clock = [100.0]
-    monkeypatch.setattr(mw.time, "perf_counter", lambda: clock[0])
+    w.scheduler.clock = lambda: clock[0]       # the paint scheduler's own clock, no other
     shown: dict[str, list] = {}
     for name, panel in w._panels():
         original = panel.show_snapshot
@@ -244,8 +244,8 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     for name in visible:
         times = [t for t, _ in shown[name]]
         gaps = np.diff(times)
-        assert (gaps >= 1 / mw.TRAINING_PANEL_FPS[name] - 1e-9).all(), name
-        assert shown[name][-1][1] >= 120 - 60 / mw.TRAINING_PANEL_FPS[name] - 2, name
+        assert (gaps >= 1 / TRAINING_PANEL_FPS[name] - 1e-9).all(), name
+        assert shown[name][-1][1] >= 120 - 60 / TRAINING_PANEL_FPS[name] - 2, name
     counts = {name: len(shown[name]) for name in visible}
     assert counts["network"] > counts["boundary"]          # the diagram moves most often
     clock[0] += 1.0                            # every panel due, but the newest snapshot is old:
