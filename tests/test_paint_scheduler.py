@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from bpviz.ui.paint_scheduler import (FRESH_S, PANEL_GAP_S, PAINT, PAINT_COST_FACTOR,
-                                      STATUS_INTERVAL_S, TICK, TRAINING_PANEL_FPS,
-                                      TRAINING_PANEL_SHARE, FrameTiming, PaintScheduler)
+                                      QUESTION_LOST_S, STATUS_INTERVAL_S, TICK,
+                                      TRAINING_PANEL_FPS, TRAINING_PANEL_SHARE, FrameTiming,
+                                      PacedQuestions, PaintScheduler)
 
 
 @dataclass(frozen=True)
@@ -149,3 +150,68 @@ def test_the_window_reports_each_tick_and_paint(qtbot, tmp_path):
     assert any(t.kind == PAINT and t.seconds > 0 for t in timings)
     w.shutdown()
     w.close()
+
+
+# -- the panels' questions to the training session ---------------------------------------------
+
+class Session:
+    """Answers questions when told to, as the training session does some time after them."""
+
+    def __init__(self):
+        self.asked = []              # (request, answered)
+
+    def send(self, request, answered):
+        self.asked.append((request, answered))
+
+    def answer(self, k=-1):
+        request, answered = self.asked[k]
+        answered(("report of", request))
+
+
+def test_paused_every_question_goes_at_once():
+    clock, session = Clock(), Session()
+    questions = PacedQuestions(session.send, clock)
+    got = []
+    for k in range(3):
+        questions.ask(k, got.append, training=False)
+    assert [r for r, _ in session.asked] == [0, 1, 2]
+    session.answer(2)
+    assert got == [("report of", 2)]
+
+
+def test_training_one_question_out_and_answering_within_its_share():
+    """A question whose answer took d seconds: the next goes no sooner than d / share after it
+    was asked; meanwhile only the newest question waits."""
+    clock, session = Clock(), Session()
+    questions = PacedQuestions(session.send, clock, share=0.05)
+    got = []
+    questions.ask("a", got.append, training=True)
+    assert len(session.asked) == 1
+    clock.t += 0.5                                  # the session answers after half a second
+    questions.ask("b", got.append, training=True)   # while "a" is out: held
+    questions.ask("c", got.append, training=True)   # replaces "b"
+    assert len(session.asked) == 1 and questions.waiting()
+    session.answer(0)
+    assert got == [("report of", "a")]
+    for _ in range(int(9.4 / 0.016)):               # paint ticks for 9.4 s more: not yet
+        clock.t += 0.016
+        questions.tick(training=True)
+    assert len(session.asked) == 1
+    clock.t += 0.2                                  # 10 s after "a" was asked: 0.5 s is 5 %
+    questions.tick(training=True)
+    assert [r for r, _ in session.asked] == ["a", "c"] and not questions.waiting()
+    session.answer(1)
+    assert got == [("report of", "a"), ("report of", "c")]
+
+
+def test_pausing_sends_the_waiting_question_and_a_lost_one_holds_nothing_back():
+    clock, session = Clock(), Session()
+    questions = PacedQuestions(session.send, clock)
+    questions.ask("a", lambda answer: None, training=True)
+    questions.ask("b", lambda answer: None, training=True)
+    questions.tick(training=False)                 # paused: it goes now
+    assert [r for r, _ in session.asked] == ["a", "b"]
+    questions.ask("c", lambda answer: None, training=True)
+    clock.t += QUESTION_LOST_S                     # "b" never answered (a session replaced)
+    questions.tick(training=True)
+    assert [r for r, _ in session.asked] == ["a", "b", "c"]

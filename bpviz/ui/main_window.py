@@ -46,7 +46,7 @@ from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
 from .lessons_view import LessonsPanel
-from .paint_scheduler import PAINT, TICK, FrameTiming, PaintScheduler
+from .paint_scheduler import PAINT, TICK, FrameTiming, PacedQuestions, PaintScheduler
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
 from ..resources import resource_dir
@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self._painted: Snapshot | None = None     # the snapshot every panel shows
         # while training, which panel a paint tick updates (a test may give it its own clock)
         self.scheduler = PaintScheduler()
+        self.questions: PacedQuestions | None = None    # with a training session: its questions
         self._tick_panels: list[tuple[str, float]] = []  # what the current tick showed
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
@@ -187,9 +188,12 @@ class MainWindow(QMainWindow):
         self.paint_timer.start()
         if start_worker:
             self.host.start()
-            # the inspector's numbers are computed by the training session, off this thread
-            self.inspector.ask = lambda request, done: self.host.ask("inspect", request,
-                                                                     done=done)
+            # the inspector's numbers are computed by the training session, off this thread,
+            # its questions paced while training (a big network's take a while to answer)
+            self.questions = PacedQuestions(
+                lambda request, done: self.host.ask("inspect", request, done=done))
+            self.inspector.ask = lambda request, done: self.questions.ask(
+                request, done, training=self.is_running())
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -967,6 +971,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _paint(self) -> None:
         started = time.perf_counter()
+        if self.questions is not None:
+            self.questions.tick(self.is_running())
         self._tick_panels = []
         shown = self._paint_tick()
         self.frameTimed.emit(FrameTiming(TICK, started, time.perf_counter(),

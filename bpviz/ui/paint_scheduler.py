@@ -123,3 +123,56 @@ class PaintScheduler:
     def cost(self, name: str) -> float | None:
         """The smoothed seconds an update of panel ``name`` takes (None before its first)."""
         return self._cost.get(name)
+
+
+QUESTION_SHARE = 0.05       # while training, the panels' questions take at most this share of it
+QUESTION_LOST_S = 30.0      # a question unanswered this long no longer holds the next one back
+
+
+class PacedQuestions:
+    """The panels' questions to the training session (the inspector's report of a neuron),
+    paced while training so that answering them takes at most ``share`` of the session's time.
+
+    An 8×512 network's report is a backward pass over 256 samples and its question carries the
+    network's weights (28 MB): asked at the inspector's 4 a second, answering left training a
+    tenth of its speed. So while training one question is out at a time, and after an answer that
+    took d seconds the next waits until d / ``share`` has passed since it was asked; a newer
+    question replaces one that waits. Paused, every question goes at once. ``send(request,
+    done)`` asks; :meth:`tick` (the window's paint tick) sends a question whose time has come.
+    """
+
+    def __init__(self, send, clock=time.perf_counter, share: float = QUESTION_SHARE):
+        self.send = send
+        self.clock = clock
+        self.share = share
+        self._asked_at: float | None = None     # when the question out was asked
+        self._due = -1e9                        # when the next may go while training
+        self._held = None                       # (request, done) waiting for its time
+        self.sent = 0                           # questions sent, for tests and the bench
+
+    def ask(self, request, done, training: bool) -> None:
+        self._held = (request, done)
+        self.tick(training)
+
+    def waiting(self) -> bool:
+        """Whether a question waits for its time."""
+        return self._held is not None
+
+    def tick(self, training: bool) -> None:
+        if self._held is None:
+            return
+        now = self.clock()
+        out = self._asked_at is not None and now - self._asked_at < QUESTION_LOST_S
+        if training and (out or now < self._due):
+            return
+        (request, done), self._held = self._held, None
+        asked_at = self._asked_at = now
+        self.sent += 1
+
+        def answered(answer):
+            took = self.clock() - asked_at
+            if self._asked_at == asked_at:
+                self._asked_at = None
+            self._due = asked_at + took / self.share
+            done(answer)
+        self.send(request, answered)
