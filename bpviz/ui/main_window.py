@@ -30,6 +30,7 @@ from ..engine.config import Config
 from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
+from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
 from ..engine.snapshot import Snapshot
 from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
 from ..worker import WorkerHost
@@ -49,6 +50,7 @@ from .lessons_view import LessonsPanel
 from .paint_scheduler import PAINT, TICK, FrameTiming, PacedQuestions, PaintScheduler
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
+from . import view_state
 from ..resources import resource_dir
 
 RESOURCES = resource_dir()
@@ -64,8 +66,7 @@ LAYOUT_VERSION = 4       # a layout saved by an earlier version is not restored
 DEFAULT_COLUMNS = (0.24, 0.44, 0.32)
 DEFAULT_NETWORK_ROW = 0.64
 
-STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
-              ("one epoch", "epoch")]
+STEP_MODES = [(label, mode) for mode, label in STEP_MODE_LABELS.items()]
 # The speed a new user starts at: the classic example's loss comes within 10% of where 1,000
 # epochs take it after about 180 epochs, so at 10 passes a second a learner watches it converge
 # over about 20 seconds, every pass shown. At PHASED_AT passes a second the passes play phase by
@@ -96,7 +97,7 @@ OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a bo
 
 
 def speed_label(speed) -> str:
-    return "max" if speed is None else f"{speed:,}"
+    return speed_text(speed, grouped=True)
 
 
 class _KeepArrowsForSliders(QObject):
@@ -167,6 +168,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineBar(self.history)
         self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
+        self._view_note = ""         # what of an opened session's view did not fit, said once
         self._build_docks()
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
@@ -530,12 +532,9 @@ class MainWindow(QMainWindow):
                                       "Train continuously at the chosen speed (Space)")
 
     def _remembered_speed(self):
-        value = self.settings.value("speed", DEFAULT_SPEED)
-        if str(value) == "max":
-            return None
         try:
-            speed = int(float(value))
-        except (TypeError, ValueError):
+            speed = parse_speed(self.settings.value("speed", DEFAULT_SPEED))
+        except ValueError:
             return DEFAULT_SPEED
         return speed if speed in SPEEDS else DEFAULT_SPEED
 
@@ -557,6 +556,10 @@ class MainWindow(QMainWindow):
     def _remembered_pace(self) -> str:
         value = str(self.settings.value("phasePace", DEFAULT_PACE))
         return value if value in dict(PACES) else DEFAULT_PACE
+
+    def set_pace(self, name: str) -> None:
+        """The Phases box's pace by name ("off", "slow", ...), as the box sets it."""
+        self.pace_box.setCurrentIndex(self.pace_box.findText(name))
 
     def phase_pace(self) -> float | None:
         """Seconds each phase is held while playing phases (None: Phases is off)."""
@@ -719,7 +722,8 @@ class MainWindow(QMainWindow):
         self.cost.ingest(snap)
         self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
-            self.statusBar().showMessage(snap.message, 8000)
+            self.statusBar().showMessage(snap.message + self._view_note, 8000)
+            self._view_note = ""
         if snap.rewound_to is not None and self._rewind_target is not None:
             self.history.truncate_after(self._rewind_target)
             self._rewind_target = None
@@ -779,7 +783,8 @@ class MainWindow(QMainWindow):
                 "surface_mode": self.surface.mode(),
                 "surface_axes": [[a.kind, a.layer, a.i, a.j] for a in axes] if axes else None,
                 "step_mode": self.step_mode.currentData(),
-                "focus": self.focus_model.mode}
+                "focus": self.focus_model.mode,
+                **view_state.capture(self, LAYOUT_VERSION)}
 
     def _apply_session_extra(self, extra: dict) -> None:
         self.session_path = extra.get("path")
@@ -803,6 +808,10 @@ class MainWindow(QMainWindow):
         except (ValueError, TypeError, IndexError):
             self.statusBar().showMessage("the session's selections did not fit; kept the defaults",
                                          5000)
+        refused = view_state.apply(self, extra, LAYOUT_VERSION, dict(PACES))
+        # said with the message that the session is open, which follows
+        self._view_note = (f"; its {', '.join(refused)} did not fit this window and stayed as "
+                           f"they were" if refused else "")
 
     def is_modified(self) -> bool:
         """True when training moved on (or weights changed) since the session was saved/opened."""
@@ -1162,6 +1171,11 @@ class MainWindow(QMainWindow):
                           round(height * (1 - DEFAULT_NETWORK_ROW))], Qt.Vertical)
         self.resizeDocks([d["boundary"], d["surface"]], [height // 2, height // 2], Qt.Vertical)
         self._default_layout = True
+
+    def keep_layout(self) -> None:
+        """Keep the panels' sizes as they are now (a layout restored from a session) through
+        window resizes, as after a separator dragged."""
+        self._default_layout = False
 
     def has_default_layout(self) -> bool:
         """Whether the panels keep the default proportions (no separator dragged, no panel
