@@ -675,7 +675,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
         recorder[0] = replay
         replay.start()
         for snap in rec.snapshots:
-            window.host.snapshotArrived.emit(snap)     # as if the training session sent it
+            window.run.take_snapshot(snap)     # as if the training session sent it
             run_for(0.04)                 # the paint timer paints it, then Qt paints the window
         replay.stop()
         recorder[0] = rec

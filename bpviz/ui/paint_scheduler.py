@@ -95,9 +95,11 @@ class PaintScheduler:
         self._last_update = now
         return min(due)[1]
 
-    def shown(self, name: str, snap, took: float, training: bool = False) -> float:
+    def shown(self, name: str, snap, took: float, training: bool = False,
+              fps: float | None = None, share: float | None = None) -> float:
         """Panel ``name`` was given ``snap`` and took ``took`` seconds; returns its smoothed cost.
-        While ``training`` its next turn is set by its rate and its share of the thread."""
+        While ``training`` its next turn is set by its rate and its share of the thread (``fps``
+        and ``share``; by default the tables', else a light panel's)."""
         try:
             self._shown[name] = weakref.ref(snap)
         except TypeError:                # not weakly referable (a test's stand-in): not kept
@@ -106,9 +108,9 @@ class PaintScheduler:
         cost = took if cost is None else 0.7 * cost + 0.3 * took
         self._cost[name] = cost
         if training:                     # counted from when it was chosen
-            interval = max(1.0 / TRAINING_PANEL_FPS.get(name, DEFAULT_FPS),
-                           PAINT_COST_FACTOR * cost / TRAINING_PANEL_SHARE.get(name,
-                                                                               DEFAULT_SHARE))
+            fps = fps or TRAINING_PANEL_FPS.get(name, DEFAULT_FPS)
+            share = share or TRAINING_PANEL_SHARE.get(name, DEFAULT_SHARE)
+            interval = max(1.0 / fps, PAINT_COST_FACTOR * cost / share)
             self._due[name] = self._last_update + interval
         return cost
 
