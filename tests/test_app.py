@@ -213,7 +213,6 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     snapshot in turn; paused, every panel shows the snapshot at once."""
     from dataclasses import replace
 
-    import bpviz.ui.main_window as mw
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
     settings.setValue("speed", "max")          # as fast as it goes: panels take turns
     w = MainWindow(Config.preset("gaussian-clouds"), settings=settings, start_worker=False)
@@ -221,7 +220,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     w.show()
     w.paint_timer.stop()                       # ticks are driven by hand below
     clock = [100.0]
-    monkeypatch.setattr(mw.time, "perf_counter", lambda: clock[0])
+    w.scheduler.clock = lambda: clock[0]       # the paint scheduler's own clock, no other
     shown: dict[str, list] = {}
     for name, (panel, _fps, _share) in w.panels.items():
         original = panel.show_snapshot

@@ -89,6 +89,7 @@ class NetworkView(QWidget):
         self._focus_model.changed.connect(self._on_focus_changed)
         self._focused = None                 # (snapshot, sample?, Focused) last computed
         self._arch = None
+        self._edge_limits: tuple[int, int] | None = None    # set_edge_limits; None: the module's
         # while a pass is shown phase by phase, the edges and neurons follow the phase; the
         # user's own choice of (overlay, neuron mode) comes back when the phases end
         self._chosen_modes: tuple[str, str] | None = None
@@ -597,6 +598,12 @@ class NetworkView(QWidget):
         """The weights array whose edges have the phase's halo, or None."""
         return self._emphasised
 
+    def set_edge_limits(self, raster_edge_limit: int, edge_cap: int) -> None:
+        """Draw up to ``raster_edge_limit`` edges as an image and at most ``edge_cap`` edges
+        otherwise, from the next architecture laid out (the defaults: this module's
+        ``RASTER_EDGE_LIMIT`` and ``EDGE_CAP``); the bench compares the two ways of drawing."""
+        self._edge_limits = (raster_edge_limit, edge_cap)
+
     def mouse_target(self) -> QWidget:
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
         return self._graphics.viewport()
@@ -684,7 +691,8 @@ class NetworkView(QWidget):
             if group is not None:
                 group.remove(self._box)
         lay = self._layout = nl.make_layout(snap.sizes)
-        self._plan = nl.edge_plan(lay.sizes, RASTER_EDGE_LIMIT, EDGE_CAP, WIDE_EDGE_LIMIT)
+        raster_limit, cap = self._edge_limits or (RASTER_EDGE_LIMIT, EDGE_CAP)
+        self._plan = nl.edge_plan(lay.sizes, raster_limit, cap, WIDE_EDGE_LIMIT)
         self._every_edge = bool(np.all(np.diff(lay.edge_offset) <= self._plan.budget))
         self._drawn = nl.DrawnEdges.every(lay) if self._every_edge else nl.DrawnEdges.none()
         self._edges.set_raster(lay.all_segments.T if self._plan.raster else None)
