@@ -155,10 +155,13 @@ def settled(qtbot, window):
     from bpviz.engine.surface import flatten
     window.paint_now()
     snap = window.latest
-    qtbot.waitUntil(lambda: window.surface.is_idle()
-                    and window.surface.current_result() is not None
-                    and np.array_equal(window.surface.current_result().origin,
-                                       flatten(snap.weights, snap.biases)), timeout=30000)
+    def through_the_weights_shown():
+        result = window.surface.current_result()
+        return (window.surface.is_idle() and result is not None
+                and window.surface.shown_pass() == snap.pass_count
+                and np.array_equal(result.coordinates(flatten(snap.weights, snap.biases)),
+                                   np.asarray(result.slice.center)))
+    qtbot.waitUntil(through_the_weights_shown, timeout=30000)
     window.paint_now()
     QApplication.processEvents()
 

@@ -803,6 +803,10 @@ class SurfaceView(QWidget):
         """The result drawn last, with its image, levels, contours and projection."""
         return self._shown
 
+    def shown_pass(self) -> int | None:
+        """The pass whose weights the slice drawn is through (None before the first slice)."""
+        return self._shown_pass if self._shown is not None else None
+
     def age_text(self) -> str:
         """What the panel says about the slice's age: "slice from pass N (now M)" while the slice
         drawn has been older than the current weights for :data:`STALE_AFTER_S` or more, else
