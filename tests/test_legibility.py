@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
+from bpviz.ui import style
 from tests.test_lessons import choose_lesson, wait_ready
 from tests.test_window_input import click_menu
 
@@ -27,3 +30,133 @@ def test_opening_a_lesson_brings_the_lessons_panel_to_the_front(qtbot, open_wind
     wait_ready(qtbot, w, 4)
     qtbot.waitUntil(lambda: lesson_text_visible(w)
                     and not w.docks["controls"].visibleRegion().isEmpty(), timeout=3000)
+
+
+@pytest.mark.parametrize("width", [380, 620, 900])
+@pytest.mark.parametrize("mode", ["sample", "mean"])
+def test_the_sum_label_covers_no_other_neuron_or_label(qtbot, make_snap, width, mode):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.ui.focus import FocusModel
+    from bpviz.ui.network_view import NetworkView
+    view = NetworkView(focus=FocusModel(mode, 0))
+    qtbot.addWidget(view)
+    view.resize(width, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(make_snap("gaussian-clouds", passes=1))
+    QApplication.processEvents()
+    neurons = [(layer, i) for layer in range(3) for i in range((2, 3, 3)[layer])]
+    labels = [t for t in view.value_label_items().values() if t.isVisible()]
+    for layer, i in ((1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
+        # a click on the neuron, as a person selects it
+        qtbot.mouseClick(view.mouse_target(), Qt.MouseButton.LeftButton,
+                         pos=view.viewport_point(view.neuron_pos(layer, i)))
+        QApplication.processEvents()
+        assert view.selected_neuron() == (layer, i)
+        assert view.sum_label_text()
+        label = view.sum_label_item().sceneBoundingRect()
+        assert view.diagram_scene_rect().contains(label), (layer, i)
+        for other in neurons:
+            assert not label.intersects(view.neuron_scene_rect(*other)), (width, layer, i, other)
+        for text in labels:
+            assert not label.intersects(text.sceneBoundingRect()), (layer, i, text.toPlainText())
+        if view.sum_leader_shown():     # a label apart from its neuron points at it
+            centre = view.diagram_widget().mapFromScene(
+                view.neuron_scene_rect(layer, i).center())
+            assert isinstance(centre, object)
+
+
+def click_neuron(qtbot, w, layer, index):
+    w.paint_now()
+    qtbot.mouseClick(w.network.mouse_target(), Qt.MouseButton.LeftButton,
+                     pos=w.network.viewport_point(w.network.neuron_pos(layer, index)))
+
+
+def test_bpviz_opens_on_one_sample_whose_sum_adds_up_and_remembers_the_users_choice(
+        qtbot, open_window):
+    from tests.test_window_input import choose
+    w = open_window(size=(1600, 1000))
+    net = w.network
+    assert net.focus_combo().currentText() == "pinned sample"
+    qtbot.waitUntil(lambda: "for sample 0" in net.focus_header_text(), timeout=5000)
+    assert w.focus_status.text().startswith("values for: sample 0")
+    click_neuron(qtbot, w, 1, 2)
+    qtbot.waitUntil(lambda: net.sum_label_text().startswith("Σ w·δ ="), timeout=3000)
+    text = net.sum_label_text()
+    assert "obey" not in text
+    # the sum on screen is the sample's own: Σ_j w_2j δ_j (plain numpy) times f′(z) is its δ
+    snap = w.latest
+    sv = snap.sample
+    W2 = np.asarray(snap.trace_weights[1])
+    total = float(W2[2] @ sv.delta[1])
+    a1 = 1 / (1 + np.exp(-(np.asarray(w.dataset.X_train[0]) @ snap.trace_weights[0]
+                           + snap.trace_biases[0])))
+    assert text == (f"Σ w·δ = {style.format_known(total)} × f′(z) "
+                    f"{style.format_known(float(a1[2] * (1 - a1[2])))} = δ "
+                    f"{style.format_known(total * float(a1[2] * (1 - a1[2])))}")
+    choose(qtbot, net.focus_combo(), "batch mean")
+    qtbot.waitUntil(lambda: "mean over" in net.focus_header_text(), timeout=3000)
+    w.close()
+    again = open_window(size=(1600, 1000))          # the same settings: the mean is remembered
+    assert again.network.focus_combo().currentText() == "batch mean"
+    assert again.focus_status.text() == "values for: batch mean"
+
+
+@pytest.mark.parametrize("focus", ["pinned sample", "batch mean"])
+def test_a_forward_phase_claims_nothing_about_deltas_not_computed(qtbot, open_window, focus):
+    from tests.test_window_input import button, choose, click
+    w = open_window(size=(1600, 1000))
+    net = w.network
+    choose(qtbot, net.focus_combo(), focus)
+    choose(qtbot, w.step_mode, "one phase")
+    click(qtbot, button(w, w.step_action))
+    qtbot.waitUntil(lambda: w.latest.phase is not None and w.latest.phase.kind == "forward",
+                    timeout=5000)
+    assert np.isnan(w.latest.delta_mean[0]).all()        # the engine has no δ yet
+    for layer, i in ((1, 0), (2, 1)):
+        click_neuron(qtbot, w, layer, i)
+        qtbot.waitUntil(lambda: net.sum_label_text() != "", timeout=3000)
+        assert net.sum_label_text() == "δ not computed yet in this phase"
+
+
+def test_the_inspectors_edge_note_names_what_the_diagram_draws_in_the_focus(qtbot, open_window):
+    from tests.test_window_input import click
+    w = open_window(size=(1600, 1000))
+    net, insp = w.network, w.inspector
+    click_neuron(qtbot, w, 1, 0)
+    qtbot.waitUntil(lambda: "edge signal" in insp.outgoing_note.text(), timeout=10000)
+    assert "sample 0's own w_jk·δ_k" in insp.outgoing_note.text()
+    assert "batch mean" not in insp.outgoing_note.text()
+    net.hover_at(net.edge_pos(1, 0, 1))        # the diagram draws that sample's w·δ, too
+    assert "error signal w·δ (sample 0)" in net.hover_text()
+    click(qtbot, insp.batch_radio)
+    qtbot.waitUntil(lambda: "batch mean w_jk·δ̄_k" in insp.outgoing_note.text(), timeout=10000)
+    assert "mean over" in net.focus_header_text()
+
+
+@pytest.mark.parametrize("width", [380, 520])
+def test_the_hover_card_stays_inside_the_diagram(qtbot, make_snap, width):
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.ui.focus import FocusModel
+    from bpviz.ui.network_view import NetworkView
+    net = NetworkView(focus=FocusModel("sample", 0))
+    qtbot.addWidget(net)
+    net.resize(width, 420)
+    net.show()
+    qtbot.waitExposed(net)
+    net.show_snapshot(make_snap("gaussian-clouds", passes=1))
+    QApplication.processEvents()
+    box = net.diagram_scene_rect()
+    spots = [("edge", net.edge_pos(wi, i, j)) for wi, (n, m) in enumerate(((2, 3), (3, 3)))
+             for i in range(n) for j in range(m)]
+    spots += [("neuron", net.neuron_pos(layer, i)) for layer, n in enumerate((2, 3, 3))
+              for i in range(n)]
+    for kind, pt in spots:        # the mouse over every edge and neuron
+        qtbot.mouseMove(net.mouse_target(), net.viewport_point(pt))
+        qtbot.waitUntil(lambda: net.hover_text() != "", timeout=3000)
+        QApplication.processEvents()
+        card = net.hover_card_item().sceneBoundingRect()
+        assert box.contains(card), (kind, pt, card, box)

@@ -38,7 +38,7 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
-from .focus import MODES as FOCUS_MODES, FocusModel
+from .focus import MODES as FOCUS_MODES, SAMPLE as FOCUS_SAMPLE, FocusModel
 from .graph_view import GraphView
 from .help import HelpDesk
 from . import style
@@ -162,7 +162,8 @@ class MainWindow(QMainWindow):
                                                          pace=self.phase_pace(),
                                                          paced_by_paint=True))
         # the focus every panel shows values for (one sample or the batch mean): held here only
-        self.focus_model = FocusModel(parent=self)
+        # one sample first, whose numbers add up on screen, unless the user chose the mean before
+        self.focus_model = FocusModel(mode=self._remembered_focus(), parent=self)
         self.network = NetworkView(focus=self.focus_model)
         self.surface = SurfaceView()
         self.cost = CostView()
@@ -434,6 +435,7 @@ class MainWindow(QMainWindow):
         self.inspector.bind_focus(self.focus_model)
         self.graph_view.bind_focus(self.focus_model)
         self.focus_model.changed.connect(self._on_focus_changed)
+        self.focus_model.changed.connect(self._remember_focus)
         self.focus_model.changed.connect(self.lessons.refresh)     # its note on the focus
         self._on_focus_changed()
 
@@ -442,6 +444,16 @@ class MainWindow(QMainWindow):
         """Every panel shows the new focus at the next paint."""
         self._show_focus_status(self.timeline.shown() or self.latest)
         self._painted = None
+
+    def _remembered_focus(self) -> str:
+        value = str(self.settings.value("focus", FOCUS_SAMPLE))
+        return value if value in FOCUS_MODES else FOCUS_SAMPLE
+
+    @Slot()
+    def _remember_focus(self) -> None:
+        """The focus the user chose comes back at the next start; a lesson's does not."""
+        if not self.lessons.is_active():
+            self.settings.setValue("focus", self.focus_model.mode)
 
     def _show_focus_status(self, snap: Snapshot | None) -> None:
         """"values for: sample 3 (ℓ 0.1234)" — the sample's loss at the weights its values were
