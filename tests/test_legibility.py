@@ -160,3 +160,60 @@ def test_the_hover_card_stays_inside_the_diagram(qtbot, make_snap, width):
         QApplication.processEvents()
         card = net.hover_card_item().sceneBoundingRect()
         assert box.contains(card), (kind, pt, card, box)
+
+
+def test_a_dragged_point_is_a_jump_not_a_path_of_training(qtbot, open_window):
+    from bpviz.ui.surface_view import JUMP_LABEL
+    from tests.test_lessons import drag_surface_point
+    from tests.test_window_input import button, click
+    w = open_window(size=(1600, 1000))
+    surface = w.surface
+    before = w.latest.weights
+    drag_surface_point(qtbot, w)             # the red point, dragged with the mouse
+    qtbot.waitUntil(lambda: w.latest.pass_count == 0
+                    and not all(np.array_equal(a, b) for a, b in zip(w.latest.weights, before))
+                    and len(surface.path_jumps()) == 1, timeout=10000)
+    x, y = surface.path_item.getData()
+    assert len(x) == 2 and surface.path_lines() == 0      # no line of training: none ran
+    jump = surface.path_jumps()[0]
+    np.testing.assert_allclose(jump, np.column_stack([x, y]))
+    assert JUMP_LABEL in surface.legend_labels() and "path of training" in surface.legend_labels()
+    lx, _ = surface.last_step.getData()
+    assert lx is None or len(lx) == 0
+    # one pass of training from there: a line of training starts at the dragged point
+    click(qtbot, button(w, w.step_action))
+    qtbot.waitUntil(lambda: w.latest.pass_count == 1 and surface.path_lines() == 1, timeout=10000)
+    assert len(surface.path_jumps()) == 1
+
+
+def test_play_and_pause_do_not_move_the_panels(qtbot, open_window, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from tests.test_window_input import button, click, wait_paused
+    # every slice while training is the quick one, so that its note shows while playing
+    monkeypatch.setattr("bpviz.ui.surface_view.TRAINING_FULL_S", -1.0)
+    w = open_window(size=(1280, 720), speed=10)
+    surface = w.surface
+    qtbot.waitUntil(lambda: surface.is_idle() and surface.current_slice() is not None,
+                    timeout=30000)
+    names = ("network", "boundary", "surface", "controls", "cost")
+
+    def geometry():
+        QApplication.processEvents()
+        return {n: w.docks[n].geometry() for n in names}
+
+    paused = geometry()
+    seen = []                  # the panels' places at every look while playing
+
+    def looked(condition):
+        seen.append(geometry())
+        return condition()
+
+    click(qtbot, button(w, w.play_action))
+    qtbot.waitUntil(lambda: looked(lambda: "quick slice while training" in surface.status.text()
+                                   and w.latest.pass_count >= 20), timeout=60000)
+    click(qtbot, button(w, w.play_action))
+    wait_paused(qtbot, w)
+    qtbot.waitUntil(lambda: "quick slice" not in surface.status.text(), timeout=30000)
+    assert all(g == paused for g in seen), next(g for g in seen if g != paused)
+    assert geometry() == paused
