@@ -217,3 +217,56 @@ def test_play_and_pause_do_not_move_the_panels(qtbot, open_window, monkeypatch):
     qtbot.waitUntil(lambda: "quick slice" not in surface.status.text(), timeout=30000)
     assert all(g == paused for g in seen), next(g for g in seen if g != paused)
     assert geometry() == paused
+
+
+def classic_start():
+    """The classic example's data and initial weights, in plain numpy."""
+    rng = np.random.RandomState(1)
+    X = np.vstack([rng.randn(500, 2) + [0, -2], rng.randn(500, 2) + [2, 2],
+                   rng.randn(500, 2) + [-2, 2]])
+    t = np.repeat(np.eye(3), 500, axis=0)
+    W1, b1, W2, b2 = rng.randn(2, 3), rng.randn(3), rng.randn(3, 3), rng.randn(3)
+    return X, t, W1, b1, W2, b2
+
+
+def test_the_edge_card_and_the_losses_say_which_moment_they_belong_to(qtbot, open_window):
+    from tests.test_window_input import button, click
+    w = open_window(size=(1600, 1000))
+    net = w.network
+    X, t, W1, b1, W2, b2 = classic_start()
+    w.paint_now()
+    qtbot.mouseMove(net.mouse_target(), net.viewport_point(net.edge_pos(0, 0, 1)))
+    qtbot.waitUntil(lambda: net.hover_text() != "", timeout=3000)
+    card = net.hover_text()
+    assert f"weight w = {style.format_value(W1[0, 1])}\n" in card + "\n"    # pass 0: no pass ran
+    assert "last pass" not in card
+    assert w.timeline.label.text().startswith("pass 0 · epoch 0 · loss 2.098")
+
+    click(qtbot, button(w, w.step_action))                  # one pass
+    qtbot.waitUntil(lambda: w.latest.pass_count == 1 and w.latest.train_now_pass == 1,
+                    timeout=10000)
+    w.paint_now()
+    # the pass's batch loss, before its update (the classic example's known value)
+    qtbot.waitUntil(lambda: "batch loss in the pass 2.098" in w.timeline.label.text(),
+                    timeout=3000)
+    # the training set's loss after the update, in plain numpy
+    def loss(W1, b1, W2, b2):
+        a = 1 / (1 + np.exp(-(X @ W1 + b1)))
+        z = a @ W2 + b2
+        y = np.exp(z - z.max(axis=1, keepdims=True))
+        y /= y.sum(axis=1, keepdims=True)
+        return a, y, float(-np.mean(np.sum(t * np.log(y), axis=1)))
+    a, y, before = loss(W1, b1, W2, b2)
+    assert before == pytest.approx(2.0981205629348856)
+    d2 = y - t
+    d1 = (d2 @ W2.T) * a * (1 - a)
+    n = len(X)
+    W1n, b1n = W1 - 1.5 * X.T @ d1 / n, b1 - 1.5 * d1.mean(axis=0)
+    W2n, b2n = W2 - 1.5 * a.T @ d2 / n, b2 - 1.5 * d2.mean(axis=0)
+    after = loss(W1n, b1n, W2n, b2n)[2]
+    qtbot.waitUntil(lambda: w.status_labels["loss"].text()
+                    == f"training loss now {style.format_loss(after)}", timeout=5000)
+    net.hover_at(net.edge_pos(0, 0, 1))
+    card = net.hover_text()
+    assert f"weight w = {style.format_value(W1[0, 1])} (in the last pass)" in card
+    assert f"weight now w + Δw = {style.format_value(W1n[0, 1])}" in card

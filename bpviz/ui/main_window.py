@@ -1082,7 +1082,9 @@ class MainWindow(QMainWindow):
         """The training loss and accuracy at the snapshot's weights, and after a one-sample step
         that sample's loss before and after it."""
         s = self.status_labels
-        s["loss"].setText(f"training loss {style.format_loss(snap.train_loss_now)}")
+        # "now": the whole training set's loss at the weights after the pass (the History strip
+        # shows the pass's batch loss, before its update)
+        s["loss"].setText(f"training loss now {style.format_loss(snap.train_loss_now)}")
         acc = snap.train_accuracy_now
         s["accuracy"].setText("training accuracy —" if math.isnan(acc)
                               else f"training accuracy {acc:.3f}")

@@ -1068,8 +1068,11 @@ class NetworkView(QWidget):
             signal = f"error signal w·δ = {val(snap.edge_signals)} (w × batch mean δ)"
         # the weight the pass used, beside what the pass computed with it; then the weight now
         used = snap.trace_weights if snap.has_trace else snap.weights
+        # no pass has run (pass 0, or weights set since): the weight is simply the weight now
+        used_when = (" (this pass uses it)" if snap.phase is not None
+                     else " (in the last pass)" if snap.has_trace and snap.has_update else "")
         lines = [f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {nl.edge_name(self._layout.sizes, wi, i, j)}",
-                 f"weight w = {val(used)}" + (" (in the last pass)" if snap.has_trace else ""),
+                 f"weight w = {val(used)}" + used_when,
                  grad, signal, f"update Δw = {update}"]
         if snap.has_trace and snap.has_update:
             lines.append(f"weight now w + Δw = {val(snap.weights)}")
