@@ -62,10 +62,16 @@ def test_the_sum_label_covers_no_other_neuron_or_label(qtbot, make_snap, width, 
             assert not label.intersects(view.neuron_scene_rect(*other)), (width, layer, i, other)
         for text in labels:
             assert not label.intersects(text.sceneBoundingRect()), (layer, i, text.toPlainText())
-        if view.sum_leader_shown():     # a label apart from its neuron points at it
-            centre = view.diagram_widget().mapFromScene(
-                view.neuron_scene_rect(layer, i).center())
-            assert isinstance(centre, object)
+        # a label apart from its neuron is joined to it by a line
+        ring = view.neuron_scene_rect(layer, i)
+        c, radius = ring.center(), ring.width() / 2
+        nx = min(max(c.x(), label.left()), label.right())
+        ny = min(max(c.y(), label.top()), label.bottom())
+        gap = float(np.hypot(nx - c.x(), ny - c.y())) - radius     # pixels from ring to label
+        if gap > 10:
+            assert view.sum_leader_shown(), (layer, i, gap)
+        elif gap < 4:
+            assert not view.sum_leader_shown(), (layer, i, gap)
 
 
 def click_neuron(qtbot, w, layer, index):

@@ -508,8 +508,8 @@ class NetworkView(QWidget):
         margin = [(centre, view.bottom() - h - gap), (centre, view.top() + gap)]
         # else anywhere in the diagram, the nearest free place first (a leader line joins it)
         gx = np.arange(view.left() + gap, view.right() - w - gap, max(w / 12, 4 * px))
-        gy = np.arange(min(view.top(), view.bottom()) + gap, max(view.top(), view.bottom()) - h - gap,
-                       max(h / 3, 2 * px))
+        lo, hi = min(view.top(), view.bottom()), max(view.top(), view.bottom())
+        gy = np.arange(lo + gap, hi - h - gap, max(h / 3, 2 * px))
         obstacles = np.array(self._sum_obstacles(node)).reshape(-1, 4)
         if len(obstacles) > SUM_GRID_LIMIT:               # a big network: beside it only
             gx = gy = np.zeros(0)
@@ -519,7 +519,6 @@ class NetworkView(QWidget):
             grid = grid[np.argsort(far, kind="stable")]
         cand = np.vstack([np.array(beside + near + margin), grid])
         rects = np.column_stack([cand[:, 0], cand[:, 1], cand[:, 0] + w, cand[:, 1] + h])
-        lo, hi = min(view.top(), view.bottom()), max(view.top(), view.bottom())
         inside = ((rects[:, 0] >= view.left()) & (rects[:, 2] <= view.right())
                   & (rects[:, 1] >= lo) & (rects[:, 3] <= hi))
         ox = (np.minimum(rects[:, None, 2] + gap, obstacles[None, :, 2])
