@@ -132,13 +132,13 @@ def test_the_inspectors_edge_note_names_what_the_diagram_draws_in_the_focus(qtbo
     w = open_window(size=(1600, 1000))
     net, insp = w.network, w.inspector
     click_neuron(qtbot, w, 1, 0)
-    qtbot.waitUntil(lambda: "edge signal" in insp.outgoing_note.text(), timeout=10000)
-    assert "sample 0's own w_jk·δ_k" in insp.outgoing_note.text()
-    assert "batch mean" not in insp.outgoing_note.text()
+    qtbot.waitUntil(lambda: "edge signal" in insp.outgoing.note.text(), timeout=10000)
+    assert "sample 0's own w_jk·δ_k" in insp.outgoing.note.text()
+    assert "batch mean" not in insp.outgoing.note.text()
     net.hover_at(net.edge_pos(1, 0, 1))        # the diagram draws that sample's w·δ, too
     assert "error signal w·δ (sample 0)" in net.hover_text()
     click(qtbot, insp.batch_radio)
-    qtbot.waitUntil(lambda: "batch mean w_jk·δ̄_k" in insp.outgoing_note.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "batch mean w_jk·δ̄_k" in insp.outgoing.note.text(), timeout=10000)
     assert "mean over" in net.focus_header_text()
 
 
