@@ -241,8 +241,11 @@ def test_the_edge_card_and_the_losses_say_which_moment_they_belong_to(qtbot, ope
     net = w.network
     X, t, W1, b1, W2, b2 = classic_start()
     w.paint_now()
-    qtbot.mouseMove(net.mouse_target(), net.viewport_point(net.edge_pos(0, 0, 1)))
-    qtbot.waitUntil(lambda: net.hover_text() != "", timeout=3000)
+
+    def hovered():            # the mouse on edge 0→1 into layer 1 (once the diagram has settled)
+        qtbot.mouseMove(net.mouse_target(), net.viewport_point(net.edge_pos(0, 0, 1)))
+        return net.hover_text().startswith("W[1][0, 1]")
+    qtbot.waitUntil(hovered, timeout=5000)
     card = net.hover_text()
     assert f"weight w = {style.format_value(W1[0, 1])}\n" in card + "\n"    # pass 0: no pass ran
     assert "last pass" not in card
