@@ -179,7 +179,7 @@ def add_export_parser(subparsers) -> None:
     e.add_argument("--out", required=True, metavar="DIR")
     e.add_argument("--sample", type=number(int, 0, name="sample"), metavar="I",
                    help="values for training sample I (network.csv and the diagram); without it "
-                        "the focus saved in the session (or the batch mean)")
+                        "the focus saved in the session (or the pinned sample)")
     e.set_defaults(func=cmd_export)
 
 

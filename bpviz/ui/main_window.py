@@ -820,7 +820,8 @@ class MainWindow(QMainWindow):
                 self.surface.set_mode(extra["surface_mode"])
             if isinstance(extra.get("pinned_sample"), int):
                 self.pin_sample(extra["pinned_sample"])
-            self.set_focus(extra["focus"] if extra.get("focus") in FOCUS_MODES else "mean")
+            if extra.get("focus") in FOCUS_MODES:      # none kept: the focus stays as it is
+                self.set_focus(extra["focus"])
             if extra.get("step_mode") in [mode for _, mode in STEP_MODES]:
                 self.set_step_mode(extra["step_mode"])
         except (ValueError, TypeError, IndexError):

@@ -139,6 +139,10 @@ class NetworkView(QWidget):
         self._node_combo = QComboBox()
         for name, label in NODE_MODES.items():
             self._node_combo.addItem(label, name)
+        # as wide in either focus ("mean activation" or "activation"), whichever it opens in
+        self._node_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._node_combo.setMinimumContentsLength(max(len(t) for t in NODE_MODES.values()))
         self._overlay_combo.currentIndexChanged.connect(self._on_mode_changed)
         self._node_combo.currentIndexChanged.connect(self._on_mode_changed)
         self._controls = QHBoxLayout()
@@ -842,11 +846,11 @@ class NetworkView(QWidget):
         self._box.setRange(QRectF(*fit.rect), padding=0)
         self._scale = fit.scale
         self._draw_ring()
-        self._place_sum_label()
         if self._reused[0]:                   # the rings' size follows the scale
             self._light_reuse(self._snap.phase if self._snap is not None else None)
         self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
         self._values.fit(fit.scale)
+        self._place_sum_label()               # clear of the labels where they are now
 
     def _set_too_small(self, small: bool) -> None:
         self._too_small.setGeometry(self._graphics.viewport().rect())
