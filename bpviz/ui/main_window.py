@@ -92,7 +92,8 @@ SHORTCUTS = [
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
     ("Ctrl+Shift+Z", "redo: bring back what Undo set aside"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
-    ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
+    ("Ctrl+S", "save the session"), ("Ctrl+K", "keep this run's loss on the cost curve"),
+    ("Ctrl+Q", "quit"), ("F1", "this list"),
     ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
     ("click a neuron", "inspect it (the Neuron inspector comes forward)"),
     ("click two edges", "make them the error-surface axes"),
@@ -332,6 +333,13 @@ class MainWindow(QMainWindow):
         for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
                   self.redo_action):
             train.addAction(a)
+        train.addSeparator()
+        self.keep_action = self._action("Keep this run", self.keep_run, "Ctrl+K",
+                                        "Keep this run's loss on the cost curve, labelled with "
+                                        "what differs from the runs after it (Ctrl+K)")
+        self.forget_kept_action = self._action("Forget kept runs", self.cost.forget_kept_runs)
+        train.addAction(self.keep_action)
+        train.addAction(self.forget_kept_action)
         self.train_menu = train
 
         help_menu = mb.addMenu("&Help")
@@ -702,6 +710,29 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
 
+    def run_settings(self) -> dict:
+        """The configuration in force as plain values, with the live settings the newest
+        snapshot trained with (a learning rate changed while playing)."""
+        settings = self.config.to_dict()
+        snap = self.latest
+        if snap is not None:
+            settings.update(lr=snap.lr, momentum=snap.momentum, batch_size=snap.batch_size,
+                            l2=snap.l2, optimizer=snap.optimizer)
+        return settings
+
+    @Slot()
+    def keep_run(self) -> None:
+        """Keep the run's loss curve on the cost plot (:meth:`CostView.keep_run`)."""
+        try:
+            label = self.cost.keep_run(self.run_settings())
+        except ValueError as e:
+            self.statusBar().showMessage(f"Keep this run: {e}", 6000)
+            return
+        dock = self.docks["cost"]
+        dock.show()
+        dock.raise_()
+        self.statusBar().showMessage(f"kept this run on the cost curve as “{label}”", 6000)
+
     @Slot(object)
     def _on_config_changed(self, config: Config) -> None:
         self.host.rebuildRequested.emit(replace(config))
@@ -774,6 +805,7 @@ class MainWindow(QMainWindow):
         self.controls.set_config(config)
         self.controls.show_dataset(dataset)
         self.cost.clear(keep_previous=keep)
+        self.cost.label_runs(config.to_dict())     # kept runs: what differs from this one
         self.surface.new_run(keep)
         self.history.clear()
         self.timeline.refresh()
