@@ -223,7 +223,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     clock = [100.0]
     monkeypatch.setattr(mw.time, "perf_counter", lambda: clock[0])
     shown: dict[str, list] = {}
-    for name, panel in w._panels():
+    for name, (panel, _fps, _share) in w.panels.items():
         original = panel.show_snapshot
 
         def record(snap, name=name, original=original):
@@ -235,17 +235,18 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     for k in range(1, 121):                    # 60 snapshots a second for two seconds
         clock[0] += 1 / 60
         before = sum(len(v) for v in shown.values())
-        w._on_snapshot(replace(base, seq=k, running=True))
+        w.run.take_snapshot(replace(base, seq=k, running=True))
         w._paint()
         assert sum(len(v) for v in shown.values()) - before <= 1      # one panel per tick
         ticks += 1
-    visible = [name for name, panel in w._panels() if panel.isVisible()]
+    visible = [name for name, (panel, _fps, _share) in w.panels.items() if panel.isVisible()]
     assert set(shown) == set(visible)
     for name in visible:
         times = [t for t, _ in shown[name]]
         gaps = np.diff(times)
-        assert (gaps >= 1 / mw.TRAINING_PANEL_FPS[name] - 1e-9).all(), name
-        assert shown[name][-1][1] >= 120 - 60 / mw.TRAINING_PANEL_FPS[name] - 2, name
+        fps = w.panels[name][1]
+        assert (gaps >= 1 / fps - 1e-9).all(), name
+        assert shown[name][-1][1] >= 120 - 60 / fps - 2, name
     counts = {name: len(shown[name]) for name in visible}
     assert counts["network"] > counts["boundary"]          # the diagram moves most often
     clock[0] += 1.0                            # every panel due, but the newest snapshot is old:
@@ -253,7 +254,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     w._paint()                                 # wait for a fresh one rather than paint stale
     assert sum(len(v) for v in shown.values()) == before
     shown.clear()
-    w._on_snapshot(replace(base, seq=200, running=False))  # paused: all at once
+    w.run.take_snapshot(replace(base, seq=200, running=False))  # paused: all at once
     w._paint()
     assert {name for name in shown} == set(visible)
     assert all(v == [(clock[0], 200)] for v in shown.values())

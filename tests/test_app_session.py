@@ -42,7 +42,7 @@ def test_save_then_open_restores_the_state_and_selections(qtbot, window, tmp_pat
     assert [(a.layer, a.i, a.j) for a in window.surface.axes()] == [(0, 1, 2), (1, 3, 0)]
     assert window.boundary.pinned() == 7
     assert not window.is_modified()
-    assert window._recent()[0] == str(path)
+    assert window.run.recent()[0] == str(path)
     # continuing gives the same passes as never having stopped
     run_passes(qtbot, window, 3)
     from bpviz.engine import build

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 from ..engine.errors import BpvizError, ConfigError
-from .common import (EXIT_DIVERGED, EXIT_OK, PANELS, add_run_options, add_view_options,
+from .common import (EXIT_DIVERGED, EXIT_OK, FIGURE_PANELS, add_run_options, add_view_options,
                      check_view_options, config_from_args, number, one_of, window_size)
 
-PANELS_AND_WINDOW = ("window", *PANELS)     # snapshot --panel: the whole window by default
+PANELS_AND_WINDOW = ("window", *FIGURE_PANELS)     # snapshot --panel: the whole window by default
 SURFACE_WAIT_S = 20.0
 START_WAIT_S = 60.0
 STALL_S = 60.0          # a run with no new pass for this long has stopped without saying why
@@ -136,8 +136,10 @@ def _check_size(window, size) -> None:
 
 
 def run_epochs(window, epochs: int) -> None:
-    """Ask the window's training session for ``epochs`` more epochs."""
-    window.host.runEpochsRequested.emit(epochs)
+    """Ask the window's training session for ``epochs`` more epochs (none: nothing asked)."""
+    from ..messages import RunEpochs
+    if epochs > 0:
+        window.run.send(RunEpochs(int(epochs)))
 
 
 def apply_view(window, app, args) -> None:
@@ -320,7 +322,7 @@ def check_film(args, epochs: int) -> list[int]:
     from ..ui.export import GIF_FRAMES, GIF_MAX_FRAMES
     if (args.panel or "window") == "window":
         raise ConfigError(f"--out {args.out}: an animated GIF is of one panel; say which with "
-                          f"--panel ({', '.join(PANELS)})")
+                          f"--panel ({', '.join(FIGURE_PANELS)})")
     frames = args.frames if args.frames is not None else GIF_FRAMES
     if frames > GIF_MAX_FRAMES:
         raise ConfigError(f"--frames {frames}: at most {GIF_MAX_FRAMES}")

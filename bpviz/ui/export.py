@@ -121,10 +121,10 @@ def _network_export(window: "MainWindow") -> PanelExport:
     live = window.network
 
     def tables(snap):          # in the window's focus: the pinned sample or the batch mean
-        return network_tables(snap, window.focus_model.is_sample())
+        return network_tables(snap, window.run.focus.is_sample())
 
     def frames(snaps):
-        copy = NetworkView(focus=window.focus_model)
+        copy = NetworkView(focus=window.run.focus)
         copy.set_overlay(live.overlay())
         copy.set_node_mode(live.node_mode())
         if live.selected_neuron() is not None:
@@ -141,13 +141,13 @@ def _boundary_export(window: "MainWindow") -> PanelExport:
     live = window.boundary
 
     def tables(snap):
-        if window.dataset is None:
+        if window.run.dataset is None:
             raise ExportError("the decision boundary has no dataset yet")
-        return boundary_tables(snap, window.dataset)
+        return boundary_tables(snap, window.run.dataset)
 
     def frames(snaps):
         copy = BoundaryView()
-        copy.set_dataset(window.dataset)
+        copy.set_dataset(window.run.dataset)
         copy.set_pinned(live.pinned())
         with _offscreen_copy(live, copy) as view:
             for snap in snaps:
@@ -160,7 +160,7 @@ def _boundary_export(window: "MainWindow") -> PanelExport:
 def run_record(window: "MainWindow") -> RunRecord:
     """The run as the training session holds it."""
     try:
-        return window.host.query("record")
+        return window.run.query("record")
     except BpvizError as e:
         raise ExportError(f"cannot export the run: {e}") from e
 
@@ -424,7 +424,7 @@ class Exporter(QObject):
 
 def shown_snapshot(window: "MainWindow") -> Snapshot | None:
     """The snapshot the panels show: the one picked on the timeline, else the newest."""
-    return window.timeline.shown() or window.latest
+    return window.timeline.shown() or window.run.latest
 
 
 def film(window: "MainWindow", frames: int, from_epoch: float | None = None,
@@ -614,15 +614,15 @@ def export_script(window: "MainWindow", path) -> list[Path]:
     from ..engine.codegen import write_program
     path = Path(path)
     try:
-        config, state = window.host.query("state")
+        config, state = window.run.query("state")
     except BpvizError as e:
         raise ExportError(f"cannot export the run: {e}") from e
     # the live settings (a learning rate changed in the window) are the trainer's
     config = dataclasses.replace(config, **{k: state[k] for k in LIVE_SETTINGS})
-    if state["pass_count"] == 0 and _initial_weights(config, state, window.dataset):
+    if state["pass_count"] == 0 and _initial_weights(config, state, window.run.dataset):
         state = None
     try:
-        return write_program(path, config, session_state=state, dataset=window.dataset)
+        return write_program(path, config, session_state=state, dataset=window.run.dataset)
     except BpvizError as e:
         raise ExportError(f"cannot write the program {path}: {e}") from e
     except OSError as e:
@@ -680,11 +680,11 @@ def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path, staged
 
 def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, files: list[dict],
                          staged: FileSet) -> Path:
-    ds = window.dataset
+    ds = window.run.dataset
     manifest = {
         "bpviz_version": __version__,
         "date": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
-        "config": window.config.to_dict(),
+        "config": window.run.config_in_force().to_dict(),
         "dataset": None if ds is None else {
             "name": ds.name, "task": ds.task, "source": ds.source, "params": dict(ds.params),
             "features": list(ds.feature_names), "classes": list(ds.class_names),
@@ -692,7 +692,7 @@ def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, fil
         # the training loss at the snapshot's weights, as `bpviz train` reports it
         "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count,
                      "loss": snap.loss if ds is None else training_loss(snap, ds),
-                     "focus": focused(snap, window.focus_model.is_sample()).label},
+                     "focus": focused(snap, window.run.focus.is_sample()).label},
         # what the panels show, as the window's controls set it
         "view": {"edges": window.network.overlay(), "neurons": window.network.node_mode(),
                  "inspector": list(window.inspector.selected_neuron())},
