@@ -184,6 +184,7 @@ def test_clean_svg_maps_curves_to_pixels_and_merges_clip_paths():
 # -- CSV ---------------------------------------------------------------------------------------
 
 def test_csv_numbers_equal_the_engine_arrays(window, tmp_path):
+    window.set_focus("mean")             # the batch mean's columns (bpviz opens on sample 0)
     snap = window.latest
     history_header, history = window.host.query("history")     # the training session's own
 

@@ -233,7 +233,10 @@ def run_pass(qtbot, w):
 def test_the_focus_control_switches_the_diagram_and_the_inspector(qtbot, window):
     run_pass(qtbot, window)
     net = window.network
-    assert "mean over 1,500 samples" in net.focus_header_text()
+    assert net.focus_combo().currentText() == "pinned sample"    # bpviz opens on one sample
+    choose(qtbot, net.focus_combo(), "batch mean")
+    qtbot.waitUntil(lambda: "mean over 1,500 samples" in net.focus_header_text(), timeout=3000)
+    window.paint_now()
     mean_labels = net.value_label_texts()
     assert window.inspector.scope() == "batch" and window.inspector.batch_radio.isChecked()
     assert mean_labels[(1, 2)] == style.format_known(window.latest.delta_mean[0][2], 3)
@@ -406,7 +409,9 @@ def test_picking_a_sample_on_the_boundary_focuses_on_it(qtbot, window):
 def test_the_graph_says_it_is_one_samples_when_the_focus_is_the_mean(qtbot, window):
     from tests.test_graph_view import show_graph_tab
     graph = show_graph_tab(qtbot, window)
+    choose(qtbot, window.network.focus_combo(), "batch mean")
     assert window.focus_model.mode == "mean"
+    qtbot.waitUntil(lambda: "this is the pinned sample" in graph.header.text(), timeout=3000)
     assert "this is the pinned sample" in graph.header.text()
     choose(qtbot, window.network.focus_combo(), "pinned sample")
     qtbot.waitUntil(lambda: "this is the pinned sample" not in graph.header.text(), timeout=3000)

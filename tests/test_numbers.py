@@ -142,6 +142,6 @@ def test_the_graph_panel_a_lesson_and_the_status_bar_write_the_same_number_the_s
     q = quantities(Context(snap, selected=(1, 0)))
     assert g.node_texts("z1_0")[0] == f"= {fmt(z)}" == f"= {q['z']}"
     assert q["loss"] == fmt(snap.loss)
-    assert w.status_labels["loss"].text() == f"training loss {fmt(snap.train_loss_now, 5)}"
+    assert w.status_labels["loss"].text() == f"training loss now {fmt(snap.train_loss_now, 5)}"
     for text in (g.node_texts("z1_0")[0], q["z"], w.status_labels["loss"].text()):
         assert "-" not in text and "nan" not in text.lower() and "e+" not in text

@@ -162,6 +162,7 @@ def test_with_phases_off_passes_play_whole_and_the_pace_is_remembered(qtbot, ope
 
 def test_pausing_mid_pass_gives_back_the_edges_and_neurons_the_learner_chose(qtbot, window):
     w = window
+    choose(qtbot, w.network.focus_combo(), "batch mean")      # the neurons' mean values
     edges, neurons = combos(w)
     choose(qtbot, edges, "gradient ∂L/∂w")
     choose(qtbot, neurons, "mean activation")

@@ -643,7 +643,7 @@ def test_step_by_one_phase_walks_the_pass_with_its_number(qtbot, window):
     qtbot.waitUntil(lambda: "phase 1/7" in window.network.phase_text(), timeout=5000)
     assert window.status_labels["pass"].text() == "pass 1 · phase 1/7"
     # the training loss at the weights in place (this pass's own loss is not computed yet)
-    assert window.status_labels["loss"].text() == "training loss 2.0981"
+    assert window.status_labels["loss"].text() == "training loss now 2.0981"
     assert "nan" not in window.timeline.label.text()
     for k in range(2, 8):
         key(qtbot, window, Qt.Key.Key_S)
@@ -776,7 +776,7 @@ def test_a_loss_that_jumps_stops_training_and_says_so_in_plain_words(qtbot, wind
     net.weights[:] = [np.array(W) for W in shown.weights]
     net.biases[:] = [np.array(b) for b in shown.biases]
     expected = net.backprop(trainer.X, trainer.T).loss
-    assert window.status_labels["loss"].text() == f"training loss {expected:.5g}"
+    assert window.status_labels["loss"].text() == f"training loss now {expected:.5g}"
 
 
 def test_the_preset_note_says_when_the_settings_are_no_longer_the_presets(qtbot, window):

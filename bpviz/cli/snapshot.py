@@ -103,6 +103,7 @@ class HeadlessWindow:
         self.app = QApplication.instance() or QApplication(["bpviz"])
         self.folder = tempfile.mkdtemp(prefix=self.prefix)
         self.settings = QSettings(os.path.join(self.folder, "settings.ini"), QSettings.IniFormat)
+        self.settings.setValue("focus", "mean")   # the batch mean unless --sample or a session says
         try:
             self.window = MainWindow(self.config, settings=self.settings)
         except BaseException:

@@ -735,7 +735,8 @@ class OutgoingSection(Section):
             "The output layer has no outgoing edges: its δ = y − t starts the backward pass."
             if r.is_output else
             "Each edge carries w_jk·δ_k back to this neuron; their sum, times f′(z), is its δ. "
-            "The diagram's edge signal is the batch mean w_jk·δ̄_k.")
+            + (f"The diagram's edge signal is sample {r.sample}'s own w_jk·δ_k, as in this table."
+               if sample else "The diagram's edge signal is the batch mean w_jk·δ̄_k."))
 
 
 class DeltaSection(Section):

@@ -388,9 +388,14 @@ class LessonsPanel(QWidget):
         if (controls is not None and not controls.isHidden() and not controls.isFloating()
                 and not dock.isFloating()):
             if w.tabifiedDockWidgets(dock) or w.dockWidgetArea(dock) != w.dockWidgetArea(controls):
-                # below the Controls' column, out of any tab group (splitting the Controls, which
-                # share their tab group with the Code panel, would only add one more tab there)
-                w.addDockWidget(w.dockWidgetArea(controls), dock, Qt.Vertical)
+                if w.tabifiedDockWidgets(controls):
+                    # splitting a panel that has tabs only adds another tab behind it: put the
+                    # lessons below the whole tab group instead
+                    w.removeDockWidget(dock)
+                    w.addDockWidget(w.dockWidgetArea(controls), dock, Qt.Vertical)
+                    dock.show()
+                else:
+                    w.splitDockWidget(controls, dock, Qt.Vertical)
             height = max(400, w.height() - 200)
             w.resizeDocks([controls, dock], [int(height * 0.4), int(height * 0.6)], Qt.Vertical)
             w.resizeDocks([dock], [max(dock.width(), LESSONS_WIDTH)], Qt.Horizontal)
@@ -609,6 +614,9 @@ class LessonsPanel(QWidget):
                 w.surface.set_axes([("W", layer - 1, i, j) for layer, i, j in s["surface_axes"]])
         except ValueError as e:          # a set-up that does not fit the network
             missing.append(str(e))
+        dock = self._dock()
+        if dock is not None and dock.isVisible():
+            dock.raise_()                # the lesson's text stays in front of the panels above
         self._show_frames(lesson.highlight)
         missing += [name for name in lesson.highlight if name not in w.docks]
         self._set_note(missing)

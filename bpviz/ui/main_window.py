@@ -43,7 +43,7 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
-from .focus import MODES as FOCUS_MODES
+from .focus import MODES as FOCUS_MODES, SAMPLE as FOCUS_SAMPLE
 from .graph_view import GraphView
 from .help import HelpDesk
 from . import style
@@ -165,6 +165,8 @@ class MainWindow(QMainWindow):
         self.run = RunModel(self.host, config, settings=self.settings, speed=speed, parent=self)
         # the focus every panel shows values for (one sample or the batch mean): the run's
         self.focus_model = self.run.focus
+        # one sample first, whose numbers add up on screen, unless the user chose the mean before
+        self.focus_model.set_mode(self._remembered_focus())
         self.network = NetworkView(focus=self.focus_model)
         self.surface = SurfaceView()
         self.cost = CostView()
@@ -477,6 +479,7 @@ class MainWindow(QMainWindow):
         self.inspector.bind_focus(self.focus_model)
         self.graph_view.bind_focus(self.focus_model)
         self.focus_model.changed.connect(self._on_focus_changed)
+        self.focus_model.changed.connect(self._remember_focus)
         self.focus_model.changed.connect(self.lessons.refresh)     # its note on the focus
         self._on_focus_changed()
 
@@ -485,6 +488,16 @@ class MainWindow(QMainWindow):
         """Every panel shows the new focus at the next paint."""
         self._show_focus_status(self.timeline.shown() or self.latest)
         self._painted = None
+
+    def _remembered_focus(self) -> str:
+        value = str(self.settings.value("focus", FOCUS_SAMPLE))
+        return value if value in FOCUS_MODES else FOCUS_SAMPLE
+
+    @Slot()
+    def _remember_focus(self) -> None:
+        """The focus the user chose comes back at the next start; a lesson's does not."""
+        if not self.lessons.is_active():
+            self.settings.setValue("focus", self.focus_model.mode)
 
     def _show_focus_status(self, snap: Snapshot | None) -> None:
         """"values for: sample 3 (ℓ 0.1234)" — the sample's loss at the weights its values were
@@ -873,7 +886,8 @@ class MainWindow(QMainWindow):
                 self.surface.set_mode(extra["surface_mode"])
             if isinstance(extra.get("pinned_sample"), int):
                 self.pin_sample(extra["pinned_sample"])
-            self.set_focus(extra["focus"] if extra.get("focus") in FOCUS_MODES else "mean")
+            if extra.get("focus") in FOCUS_MODES:      # none kept: the focus stays as it is
+                self.set_focus(extra["focus"])
             if extra.get("step_mode") in [mode for _, mode in STEP_MODES]:
                 self.set_step_mode(extra["step_mode"])
         except (ValueError, TypeError, IndexError):
@@ -1132,7 +1146,9 @@ class MainWindow(QMainWindow):
         """The training loss and accuracy at the snapshot's weights, and after a one-sample step
         that sample's loss before and after it."""
         s = self.status_labels
-        s["loss"].setText(f"training loss {style.format_loss(snap.train_loss_now)}")
+        # "now": the whole training set's loss at the weights after the pass (the History strip
+        # shows the pass's batch loss, before its update)
+        s["loss"].setText(f"training loss now {style.format_loss(snap.train_loss_now)}")
         acc = snap.train_accuracy_now
         s["accuracy"].setText("training accuracy —" if math.isnan(acc)
                               else f"training accuracy {acc:.3f}")

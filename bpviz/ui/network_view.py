@@ -63,6 +63,10 @@ TOO_SMALL_NOTE = "Too small to draw the network — make this panel larger (View
 TOO_SMALL_PIXELS = 40          # a diagram whose neurons would span fewer pixels is not drawn
 
 
+NOT_YET = "δ not computed yet in this phase"
+SUM_GRID_LIMIT = 400   # the Σ label looks for a free place all over diagrams with fewer obstacles
+
+
 class NetworkView(QWidget):
     """The network diagram. Feed it snapshots with :meth:`show_snapshot`.
 
@@ -136,6 +140,10 @@ class NetworkView(QWidget):
         self._node_combo = QComboBox()
         for name, label in NODE_MODES.items():
             self._node_combo.addItem(label, name)
+        # as wide in either focus ("mean activation" or "activation"), whichever it opens in
+        self._node_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._node_combo.setMinimumContentsLength(max(len(t) for t in NODE_MODES.values()))
         self._overlay_combo.currentIndexChanged.connect(self._on_mode_changed)
         self._node_combo.currentIndexChanged.connect(self._on_mode_changed)
         self._controls = QHBoxLayout()
@@ -220,11 +228,16 @@ class NetworkView(QWidget):
         self._uplink_halo = items.halo(items.UPLINK_HALO, 8, z=-3)
         self._uplinks: list[tuple[int, int, int]] = []       # emphasised under the Σ label
         self._sum_label = items.sum_label()
+        self._sum_text = ""                    # its text on one line (it may show on two)
+        self._sum_leader = pg.PlotCurveItem(pen=pg.mkPen(items.UPLINK_HALO[:3], width=1.5))
+        self._sum_leader.setZValue(89)
+        self._sum_leader.hide()
         self._reuse_halo = items.halo(items.REUSE_HALO, 8, z=-4)
         self._reuse_rings = items.reuse_rings()
         self._reused: tuple[list, list] = ([], [])            # (neurons, edges) lit
         for item in (self._chosen_halo, self._hover_halo, self._nodes, self._ring, self._card,
-                     self._uplink_halo, self._sum_label, self._reuse_halo, self._reuse_rings):
+                     self._uplink_halo, self._sum_label, self._sum_leader, self._reuse_halo,
+                     self._reuse_rings):
             self._box.addItem(item, ignoreBounds=True)
 
     def _build_edit_strip(self) -> None:
@@ -400,7 +413,9 @@ class NetworkView(QWidget):
             fk = style.format_known
             if 0 < layer < L:
                 uplinks = [(layer, i, j) for j in range(lay.sizes[layer + 1])]
-                if view.is_sample:
+                if not _known(view.uplink_sum(layer, i), view.delta[layer - 1][i]):
+                    text = NOT_YET           # a forward phase: no claim about missing values
+                elif view.is_sample:
                     sv = view.values
                     text = (f"Σ w·δ = {fk(view.uplink_sum(layer, i))} × f′(z) "
                             f"{fk(float(sv.f_prime[layer - 1][i]))} = δ "
@@ -411,7 +426,9 @@ class NetworkView(QWidget):
                             f"δ̄ = {fk(float(view.delta[layer - 1][i]))}: "
                             f"do not obey the chain rule")
             elif layer == L and layer > 0:
-                if view.is_sample:
+                if not _known(view.delta[-1][i]):
+                    text = NOT_YET
+                elif view.is_sample:
                     sv = view.values
                     text = (f"δ = y − t = {fk(float(sv.a[-1][i]))} − "
                             f"{fk(float(sv.target[i]))} = {fk(float(sv.delta[-1][i]))}")
@@ -423,37 +440,134 @@ class NetworkView(QWidget):
         items.set_halo_edges(self._uplink_halo, lay, uplinks if lay is not None else [])
         if not text:
             self._sum_label.hide()
+            self._sum_leader.hide()
             return
-        if self._sum_label.textItem.toPlainText() != text:
+        if self._sum_text != text:
+            self._sum_text = text
             self._sum_label.setText(text)
-        self._place_sum_label()
         self._sum_label.show()
+        self._place_sum_label()
 
     def _place_sum_label(self) -> None:
-        """Beside the selected neuron, on the right, else on the left, where the label fits in
-        the view; else under it, kept inside the view."""
+        """Where the label covers no neuron and no label: beside the selected neuron (right or
+        left, level with it or a little above or below), else above or below it, else in the
+        diagram's top or bottom margin, else the free place nearest to it, joined to the neuron
+        by a leader line; where every place covers something, the one that covers least."""
         lay = self._layout
         if lay is None or self._selected is None or not lay.exists(*self._selected):
+            self._sum_leader.hide()
             return
         node = lay.node(*self._selected)
+        one = self._sum_text
+        head, sep, tail = one.rpartition(": " if ": " in one else " = δ")
+        texts = [one] + ([head + sep.rstrip() + "\n" + tail.lstrip() if sep == ": "
+                          else head + "\n" + sep.strip() + " " + tail] if sep else [])
+        found = None
+        for text in texts:
+            if self._sum_label.textItem.toPlainText() != text:
+                self._sum_label.setText(text)
+            best, cover = self._sum_spot(node)
+            if found is None or cover < found[2]:
+                found = (text, best, cover)
+            if cover <= 0:
+                break
+        text, best, _ = found
+        if self._sum_label.textItem.toPlainText() != text:
+            self._sum_label.setText(text)
+        self._sum_label.setAnchor((0, 1))
+        self._sum_label.setPos(float(best[0]), float(best[1]))
+        # a leader line when the label is not right beside the ring
         x, y = (float(v) for v in lay.xy[node])
         r = float(lay.diameter[node]) * RING_FACTOR / 2
-        width = self._sum_label.boundingRect().width() / max(self._scale, 1e-9)   # view units
-        rect = self._box.viewRect()
-        if x + r + width <= rect.right():
-            self._sum_label.setAnchor((0, 0.5))
-            self._sum_label.setPos(x + r, y)
-        elif x - r - width >= rect.left():
-            self._sum_label.setAnchor((1, 0.5))
-            self._sum_label.setPos(x - r, y)
+        gap = 3 / max(self._scale, 1e-9)
+        nx = min(max(x, best[0]), best[2])
+        ny = min(max(y, best[1]), best[3])
+        dist = float(np.hypot(nx - x, ny - y))
+        if dist > r + 2 * gap:
+            ux, uy = (nx - x) / dist, (ny - y) / dist
+            self._sum_leader.setData([x + ux * r, nx], [y + uy * r, ny])
+            self._sum_leader.setVisible(self._sum_label.isVisible())
         else:
-            centre = min(max(x, rect.left() + width / 2), rect.right() - width / 2)
-            self._sum_label.setAnchor((0.5, 0))
-            self._sum_label.setPos(centre, y - r - VALUE_LABEL_PIXELS / max(self._scale, 1e-9))
+            self._sum_leader.hide()
+
+    def _sum_spot(self, node: int) -> tuple[np.ndarray, float]:
+        """The label's best place at its present size, (left, bottom, right, top) in view units,
+        and how much it covers there (0: nothing)."""
+        lay = self._layout
+        x, y = (float(v) for v in lay.xy[node])
+        r = float(lay.diameter[node]) * RING_FACTOR / 2
+        px = 1 / max(self._scale, 1e-9)                  # one pixel in view units
+        size = self._sum_label.boundingRect()
+        w, h = size.width() * px, size.height() * px
+        view = self._box.viewRect()
+        gap = 3 * px
+        # candidates: (left, bottom) of the label in view units (y grows upwards)
+        beside = []
+        for dy in (0, 0.5, -0.5, 1, -1, 1.5, -1.5, 2, -2):
+            for side in (1, -1):
+                left = x + r + gap if side > 0 else x - r - gap - w
+                beside.append((left, y - h / 2 + dy * (h + gap)))
+        centre = min(max(x - w / 2, view.left() + gap), view.right() - w - gap)
+        near = [(centre, y + r + gap), (centre, y - r - gap - h)]
+        # the diagram's top margin, then its bottom one (viewRect's bottom() is the larger y)
+        margin = [(centre, view.bottom() - h - gap), (centre, view.top() + gap)]
+        # else anywhere in the diagram, the nearest free place first (a leader line joins it)
+        gx = np.arange(view.left() + gap, view.right() - w - gap, max(w / 12, 4 * px))
+        lo, hi = min(view.top(), view.bottom()), max(view.top(), view.bottom())
+        gy = np.arange(lo + gap, hi - h - gap, max(h / 3, 2 * px))
+        obstacles = np.array(self._sum_obstacles(node)).reshape(-1, 4)
+        if len(obstacles) > SUM_GRID_LIMIT:               # a big network: beside it only
+            gx = gy = np.zeros(0)
+        grid = np.column_stack([g.ravel() for g in np.meshgrid(gx, gy)])
+        if len(grid):
+            far = np.hypot(grid[:, 0] + w / 2 - x, grid[:, 1] + h / 2 - y)
+            grid = grid[np.argsort(far, kind="stable")]
+        cand = np.vstack([np.array(beside + near + margin), grid])
+        rects = np.column_stack([cand[:, 0], cand[:, 1], cand[:, 0] + w, cand[:, 1] + h])
+        inside = ((rects[:, 0] >= view.left()) & (rects[:, 2] <= view.right())
+                  & (rects[:, 1] >= lo) & (rects[:, 3] <= hi))
+        ox = (np.minimum(rects[:, None, 2] + gap, obstacles[None, :, 2])
+              - np.maximum(rects[:, None, 0] - gap, obstacles[None, :, 0])).clip(0)
+        oy = (np.minimum(rects[:, None, 3] + gap, obstacles[None, :, 3])
+              - np.maximum(rects[:, None, 1] - gap, obstacles[None, :, 1])).clip(0)
+        cover = (ox * oy).sum(axis=1) + np.where(inside, 0, w * h)
+        free = np.flatnonzero(cover <= 0)
+        k = free[0] if len(free) else int(np.argmin(cover))
+        return rects[k], float(cover[k])
+
+    def _sum_obstacles(self, selected: int) -> list[tuple[float, float, float, float]]:
+        """What the Σ label must not cover, in view units: every neuron's ring (the selected one
+        too), the values under the neurons and the layer labels."""
+        lay = self._layout
+        rings = lay.diameter * RING_FACTOR / 2
+        out = [(float(cx - rr), float(cy - rr), float(cx + rr), float(cy + rr))
+               for (cx, cy), rr in zip(lay.xy, rings)]
+        texts = [t for t in self.value_label_items().values() if t.isVisible()]
+        texts += [t for t in self._layer_labels if t.isVisible()]
+        px = 1 / max(self._scale, 1e-9)
+        for t in texts:
+            b = t.boundingRect()
+            ax, ay = float(t.anchor[0]), float(t.anchor[1])
+            pos = t.pos()
+            left, top = pos.x() - ax * b.width() * px, pos.y() + ay * b.height() * px
+            out.append((left, top - b.height() * px, left + b.width() * px, top))
+        return out
+
+    def neuron_scene_rect(self, layer: int, index: int) -> QRectF:
+        """A neuron's selection ring's bounding square, in scene coordinates."""
+        lay = self._layout
+        node = lay.node(layer, index)
+        x, y = (float(v) for v in lay.xy[node])
+        r = float(lay.diameter[node]) * RING_FACTOR / 2
+        return self._box.mapViewToScene(QRectF(x - r, y - r, 2 * r, 2 * r)).boundingRect()
+
+    def sum_leader_shown(self) -> bool:
+        """Whether a leader line joins the Σ label to its neuron (it stands apart)."""
+        return self._sum_leader.isVisible()
 
     def sum_label_text(self) -> str:
         """The chain-rule label beside the selected neuron ("" when none is shown)."""
-        return self._sum_label.textItem.toPlainText() if self._sum_label.isVisible() else ""
+        return self._sum_text if self._sum_label.isVisible() else ""
 
     def sum_label_item(self) -> pg.TextItem:
         """The item of :meth:`sum_label_text` (where it is drawn)."""
@@ -759,11 +873,11 @@ class NetworkView(QWidget):
         self._box.setRange(QRectF(*fit.rect), padding=0)
         self._scale = fit.scale
         self._draw_ring()
-        self._place_sum_label()
         if self._reused[0]:                   # the rings' size follows the scale
             self._light_reuse(self._snap.phase if self._snap is not None else None)
         self._labels.place(nl.layer_label_positions(lay, fit.scale, value_px))
         self._values.fit(fit.scale)
+        self._place_sum_label()               # clear of the labels where they are now
 
     def _set_too_small(self, small: bool) -> None:
         self._too_small.setGeometry(self._graphics.viewport().rect())
@@ -915,14 +1029,25 @@ class NetworkView(QWidget):
         self._card.show()
 
     def _place_card(self, view_pt: QPointF) -> None:
-        """Put the card beside the cursor, on the side with more room."""
+        """Put the card beside the cursor, on the side with more room, and inside the view
+        (moved along the edge where it would stick out)."""
         rect = self._box.viewRect()
         right = view_pt.x() > rect.center().x()
         low = view_pt.y() < rect.center().y()
         pw, ph = self._box.viewPixelSize()
-        self._card.setAnchor((1 if right else 0, 1 if low else 0))
-        self._card.setPos(view_pt.x() + (-12 if right else 12) * pw,
-                          view_pt.y() + (12 if low else -12) * ph)
+        size = self._card.boundingRect()
+        w, h = size.width() * pw, size.height() * ph
+        left = view_pt.x() + (-12 * pw - w if right else 12 * pw)
+        bottom = view_pt.y() + (12 * ph if low else -12 * ph - h)
+        lo, hi = min(rect.top(), rect.bottom()), max(rect.top(), rect.bottom())
+        left = max(rect.left() + 2 * pw, min(left, rect.right() - w - 2 * pw))
+        bottom = max(lo + 2 * ph, min(bottom, hi - h - 2 * ph))
+        self._card.setAnchor((0, 1))
+        self._card.setPos(left, bottom)
+
+    def hover_card_item(self) -> pg.TextItem:
+        """The item of :meth:`hover_text` (where the card is drawn)."""
+        return self._card
 
     def _card_value(self, v: float) -> str:
         """A number for a hover card; in a pass walked phase by phase NaN is a value not computed
@@ -973,8 +1098,11 @@ class NetworkView(QWidget):
             signal = f"error signal w·δ = {val(snap.edge_signals)} (w × batch mean δ)"
         # the weight the pass used, beside what the pass computed with it; then the weight now
         used = snap.trace_weights if snap.has_trace else snap.weights
+        # no pass has run (pass 0, or weights set since): the weight is simply the weight now
+        used_when = (" (this pass uses it)" if snap.phase is not None
+                     else " (in the last pass)" if snap.has_trace and snap.has_update else "")
         lines = [f"<b>W[{wi + 1}][{i}, {j}]</b> &nbsp; {nl.edge_name(self._layout.sizes, wi, i, j)}",
-                 f"weight w = {val(used)}" + (" (in the last pass)" if snap.has_trace else ""),
+                 f"weight w = {val(used)}" + used_when,
                  grad, signal, f"update Δw = {update}"]
         if snap.has_trace and snap.has_update:
             lines.append(f"weight now w + Δw = {val(snap.weights)}")
@@ -1109,3 +1237,8 @@ class NetworkView(QWidget):
             self._chosen_modes = (self.overlay(), self.node_mode())
         if self._snap is not None:
             self._paint_frame()
+
+
+def _known(*values) -> bool:
+    """Every value is computed (a forward phase leaves the deltas NaN)."""
+    return all(v is not None and np.isfinite(float(v)) for v in values)

@@ -71,7 +71,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPoint, QRectF, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QTextOption
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from bpviz.engine.snapshot import frozen as _frozen
 from bpviz.engine.network import Network
@@ -117,6 +118,8 @@ PCA_AXES = (Axis("pca", component=0), Axis("pca", component=1))
 POINT_COLOR = (220, 38, 38)
 PATH_COLOR = (255, 255, 255)
 PREVIOUS_COLOR = (148, 163, 184)   # the path of the run before a reset: faded
+JUMP_COLOR = (250, 204, 21)        # weights set by hand, dashed: no training took that line
+JUMP_LABEL = "weights set by hand, not trained"
 CONTOUR_PEN = (255, 255, 255, 110)
 COLORBAR_AXIS_WIDTH = 60
 
@@ -451,9 +454,12 @@ class PathItem(pg.GraphicsObject):
         self._dot.setCosmetic(True)
         self._x = self._y = np.zeros(0)
         self._polygon = QPolygonF()
+        self._lines: list[QPolygonF] = []      # the polyline, in pieces between breaks
         self._bounds = QRectF()
 
-    def setData(self, x, y) -> None:
+    def setData(self, x, y, breaks=()) -> None:
+        """The points; ``breaks``: indices k where the line does not run from point k − 1 to
+        point k (the dots are drawn all the same)."""
         x, y = np.array(x, dtype=float).ravel(), np.array(y, dtype=float).ravel()
         if x.shape != y.shape:
             raise ValueError(f"a path needs as many x as y, got {x.size} and {y.size}")
@@ -461,8 +467,17 @@ class PathItem(pg.GraphicsObject):
         finite = np.isfinite(x) & np.isfinite(y)         # a point off the plane is not drawn
         self._polygon = (pg.functions.arrayToQPolygonF(x[finite], y[finite]) if finite.any()
                          else QPolygonF())
+        self._lines = []
+        for part in np.split(np.arange(len(x)), sorted(int(k) for k in breaks if 0 < k < len(x))):
+            part = part[finite[part]]
+            if len(part) >= 2:
+                self._lines.append(pg.functions.arrayToQPolygonF(x[part], y[part]))
         self._update_bounds()
         self.update()
+
+    def line_count(self) -> int:
+        """How many separate polylines the path is drawn as."""
+        return len(self._lines)
 
     def getData(self):
         """(x, y) of the path, or (None, None) when it is empty (as a plot item's)."""
@@ -494,7 +509,8 @@ class PathItem(pg.GraphicsObject):
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(self.opts["pen"])
-        p.drawPolyline(self._polygon)
+        for line in self._lines:
+            p.drawPolyline(line)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)     # round dots
         p.setPen(self._dot)
         p.drawPoints(self._polygon)
@@ -546,7 +562,9 @@ class SurfaceView(QWidget):
         self._data = None                               # (X, T) read-only, or None
         self._data_version = 0
         self._trajectory: np.ndarray | None = None     # the newest one received
+        self._trajectory_passes: np.ndarray | None = None   # ... the pass after which each point
         self._path = np.zeros((0, 2))                   # ... projected onto the shown slice
+        self._path_passes = np.zeros(0)                 # ... and its points' passes (thinned)
         self._previous: np.ndarray | None = None        # the trajectory of the run before
         self._arrived = None            # (architecture, trajectory) of the newest snapshot with one
         self._mode = "weights"
@@ -610,18 +628,22 @@ class SurfaceView(QWidget):
         self.mode_combo.currentIndexChanged.connect(self._on_mode_index)
         self.status = QLabel("waiting for training data")
         self.status.setWordWrap(True)
+        # its notes come and go (while training, after a pause): they must not change the
+        # panel's size, so its width counts for nothing and two lines are always kept for it
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         top = QHBoxLayout()
         top.addWidget(QLabel("axes:"))
         top.addWidget(self.mode_combo)
-        # the slice's age, when it lags the weights: beside the axes, so that it comes and goes
-        # without moving the plot
-        self.age_label = QLabel()
-        self.age_label.setStyleSheet(STALE_STYLE)
-        self.age_label.hide()
-        top.addWidget(self.age_label)
         top.addWidget(self.status, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        # the slice's age, when it lags the weights: in the plot's top left corner, in no
+        # layout, so that it comes and goes without changing the panel's size
+        self.age_label = QLabel(self.graphics)
+        self.age_label.setStyleSheet(STALE_STYLE)
+        self.age_label.hide()
         self.graphics.setBackground(style.BACKGROUND)
         # the title spans the plot and the colour bar, and wraps rather than widening the panel
         self.title = WrappingTitle(size="11pt", color=style.FOREGROUND)
@@ -640,6 +662,10 @@ class SurfaceView(QWidget):
         self.path_item = PathItem(PATH_COLOR)
         self.previous_item = PathItem(PREVIOUS_COLOR, dot_size=3.0)
         self.last_step = pg.PlotCurveItem(pen=pg.mkPen(POINT_COLOR, width=2))
+        # weights set by hand (a dragged point, a typed weight): a jump, not a step of training
+        self.jump_item = pg.PlotCurveItem(pen=pg.mkPen(JUMP_COLOR, width=1.5,
+                                                       style=Qt.PenStyle.DashLine),
+                                          connect="pairs")
         self.marker = pg.TargetItem(size=14, symbol="o", movable=False,
                                     pen=pg.mkPen("w", width=2), brush=POINT_COLOR,
                                     hoverPen=pg.mkPen("w", width=3), hoverBrush=POINT_COLOR)
@@ -647,7 +673,8 @@ class SurfaceView(QWidget):
         self.marker.hide()
         self.marker.sigPositionChanged.connect(self._on_marker_moved)
         self.marker.sigPositionChangeFinished.connect(self._on_marker_released)
-        for item in (self.image, self.previous_item, self.path_item, self.last_step, self.marker):
+        for item in (self.image, self.previous_item, self.path_item, self.jump_item, self.last_step,
+                     self.marker):
             self.plot.addItem(item)
         self.contours.setParentItem(self.image)       # drawn in the image's pixel coordinates
 
@@ -686,6 +713,10 @@ class SurfaceView(QWidget):
         """Whether the legend is on the plot (only when it fits whole)."""
         return self._legend.isVisible()
 
+    def legend_labels(self) -> list[str]:
+        """The legend's entries, in order."""
+        return [label.text for _, label in self._legend.items]
+
     def legend_inside(self) -> bool:
         """Whether the legend, if shown, lies wholly inside the plot's view box."""
         if not self._legend.isVisible():
@@ -700,7 +731,7 @@ class SurfaceView(QWidget):
         new_arch = arch != self._arch
         if new_arch:
             self._arch = arch
-            self._trajectory = None
+            self._trajectory = self._trajectory_passes = None
             self._previous = None               # another network: no path to compare with
             self._path = np.zeros((0, 2))
             if self._weight_axes and not all(axis_fits(a, snap.sizes) for a in self._weight_axes):
@@ -710,11 +741,13 @@ class SurfaceView(QWidget):
         if (self._superseded_at is None and self._requested_params is not None
                 and not np.array_equal(self._requested_params, self._params)):
             self._superseded_at = time.perf_counter()
-        traj = snap.trajectory
+        traj, passes = snap.trajectory, snap.trajectory_passes
         if traj is None and self._arrived is not None and self._arrived[0] == arch:
-            traj = self._arrived[1]         # a newer path than this panel was shown
+            traj, passes = self._arrived[1:]    # a newer path than this panel was shown
         if traj is not None and traj.shape[1] == len(self._params) and traj is not self._trajectory:
             self._trajectory = traj
+            self._trajectory_passes = passes if passes is not None and len(passes) == len(traj) \
+                else None
             self._project_path()
         else:
             self._update_point()
@@ -725,7 +758,8 @@ class SurfaceView(QWidget):
         """Every snapshot that arrives, also one this panel is never shown: the path comes only
         now and then, and the last part of a run must not be lost with an unshown snapshot."""
         if snap.trajectory is not None:
-            self._arrived = ((tuple(snap.sizes), tuple(snap.activations)), snap.trajectory)
+            self._arrived = ((tuple(snap.sizes), tuple(snap.activations)), snap.trajectory,
+                             snap.trajectory_passes)
 
     def new_run(self, keep_previous: bool) -> None:
         """A new run starts (a reset, a new network): with ``keep_previous`` the path of the run
@@ -979,6 +1013,7 @@ class SurfaceView(QWidget):
         status = self._status_text(result)
         if status != self.status.text():
             self.status.setText(status)
+            self.status.setToolTip(status)      # in case two lines do not hold it all
         self._project_path()
         if not self.marker.moving:
             self._fit_view()
@@ -1009,6 +1044,8 @@ class SurfaceView(QWidget):
                 "slice from weights before they were changed")
         if text != self.age_label.text():
             self.age_label.setText(text)
+            self.age_label.adjustSize()
+            self.age_label.move(4, 4)
             self.age_label.setToolTip(
                 "The loss surface was computed at older weights; the red point shows the current "
                 "weights on it. A slice of the current weights is on its way.")
@@ -1038,9 +1075,13 @@ class SurfaceView(QWidget):
         """Project the newest trajectory (thinned) onto the shown slice's axes."""
         result, traj = self._shown, self._trajectory
         if result is None or traj is None or traj.shape[1] != result.n_parameters:
-            self._path = np.zeros((0, 2))
+            self._path, self._path_passes = np.zeros((0, 2)), np.zeros(0)
         else:
-            self._path = result.coordinates(thin_path(traj))
+            kept = thin_path(np.arange(len(traj)))
+            self._path = result.coordinates(traj[kept])
+            passes = self._trajectory_passes
+            self._path_passes = (np.asarray(passes, float)[kept] if passes is not None
+                                 else np.arange(len(kept), dtype=float))   # unknown: all passes
         previous = self._previous
         shown = (result is not None and previous is not None
                  and previous.shape[1] == result.n_parameters)
@@ -1059,14 +1100,45 @@ class SurfaceView(QWidget):
         if result is None or self._params is None or len(self._params) != result.n_parameters:
             return
         point = result.coordinates(self._params)
-        path = self._path
+        path, passes = self._path, self._path_passes
         if not len(path) or not np.allclose(path[-1], point):
             path = np.vstack([path, point])
-        self.path_item.setData(path[:, 0], path[:, 1])
-        self.last_step.setData(path[-2:, 0], path[-2:, 1])
+            # no pass since the last recorded point: the weights were set, not trained
+            now = float(self._snap.pass_count) if self._snap is not None else np.inf
+            passes = np.append(passes, now if not len(passes) or now != passes[-1] else passes[-1])
+        # a point recorded after the same pass as the one before it: weights set by hand
+        jumps = np.flatnonzero(np.diff(passes) == 0) + 1 if len(passes) == len(path) else []
+        self.path_item.setData(path[:, 0], path[:, 1], breaks=jumps)
+        pairs = np.array([path[k - 1:k + 1] for k in jumps]).reshape(-1, 2)
+        self.jump_item.setData(pairs[:, 0], pairs[:, 1])
+        self._show_jump_legend(len(jumps) > 0)
+        last = len(path) - 1
+        if last >= 1 and last in set(int(k) for k in jumps):
+            self.last_step.setData([], [])     # the last move was not a step of training
+        else:
+            self.last_step.setData(path[-2:, 0], path[-2:, 1])
         if not self.marker.moving:
             self.marker.setPos(float(point[0]), float(point[1]))
         self.marker.show()
+
+    def _show_jump_legend(self, shown: bool) -> None:
+        if shown != any(label.text == JUMP_LABEL for _, label in self._legend.items):
+            if shown:
+                self._legend.addItem(self.jump_item, JUMP_LABEL)
+            else:
+                self._legend.removeItem(self.jump_item)
+            self._fit_legend()
+
+    def path_jumps(self) -> np.ndarray:
+        """The jumps drawn (weights set by hand, not trained), (K, 2, 2): from, to."""
+        x, y = self.jump_item.getData()
+        if x is None or not len(x):
+            return np.zeros((0, 2, 2))
+        return np.column_stack([x, y]).reshape(-1, 2, 2)
+
+    def path_lines(self) -> int:
+        """How many pieces the path of training is drawn in (a jump starts a new one)."""
+        return self.path_item.line_count()
 
     # -- axes --------------------------------------------------------------------------------------
 

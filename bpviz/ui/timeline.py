@@ -151,7 +151,11 @@ class TimelineBar(QWidget):
             return
         snap = self.history[self.slider.value()]
         # a pass walked phase by phase has no loss before its loss phase: "—", never "nan"
-        where = f"{pass_words(snap)} · epoch {snap.epoch} · loss {format_loss(snap.loss, 4)}"
+        # after an update the loss is the pass's own: its batch's, before the update (the status
+        # bar's training loss is the whole training set's, after it)
+        loss = (f"batch loss in the pass {format_loss(snap.loss, 4)}" if snap.has_update
+                else f"loss {format_loss(snap.loss, 4)}")
+        where = f"{pass_words(snap)} · epoch {snap.epoch} · {loss}"
         self.label.setText(f"{where}  ({'earlier' if self._scrubbing else 'live'})")
 
     def _update_buttons(self) -> None:
