@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QScrollBar, QTableWidget
+from PySide6.QtWidgets import QScrollArea, QScrollBar, QTableWidget
 
 from bpviz.engine import inspect as engine_inspect
 from bpviz.engine.inspect import delta_table, fmt, inspect_neuron
@@ -232,9 +232,8 @@ def test_input_neuron(panel, run_snap):
 
 
 def test_recompute_only_when_needed_and_throttled_while_running(panel, run_snap, qtbot,
-                                                                monkeypatch):
-    clock = [1000.0]              # the panel's clock stands still: every snapshot comes at once
-    monkeypatch.setattr(inspector_module.time, "monotonic", lambda: clock[0])
+                                                                stopped_clock):
+    stopped_clock(inspector_module, 1000.0)    # the panel's clock: every snapshot comes at once
     ds, trainer, snap = run_snap(passes=3, running=True)
     panel.set_dataset(ds)
     panel.show_snapshot(snap)
@@ -468,14 +467,13 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
     panel.select_neuron(*neuron)
     snap = make_snap(preset, passes=10)
     panel.show_snapshot(snap)
-    qtbot.wait(10)
     r = panel.report()
     assert (r.layer, r.index) == neuron
 
     tables = (panel.incoming_table, panel.outgoing_table, panel.delta_widget)
-    for scope in ("sample", "batch"):
-        panel.set_scope(scope)
-        qtbot.wait(1)
+    scroll = panel.findChild(QScrollArea)          # the panel's own scroll area
+
+    def readable():                                # once the layout has settled
         for table in tables:
             assert elided(table) == []
             # every row and column in view: the table has nothing to scroll
@@ -484,8 +482,12 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
         # one scroll area: at most one vertical scroll bar shows, the panel's own
         bars = [b for b in panel.findChildren(QScrollBar)
                 if b.isVisible() and b.orientation() == Qt.Vertical]
-        assert bars in ([], [panel._scroll.verticalScrollBar()])
-        assert not panel._scroll.horizontalScrollBar().isVisible()
+        assert bars in ([], [scroll.verticalScrollBar()])
+        assert not scroll.horizontalScrollBar().isVisible()
+
+    for scope in ("sample", "batch"):
+        panel.set_scope(scope)
+        qtbot.waitUntil(readable, timeout=5000)
 
     # rows as many as the neurons: incoming edges and bias, outgoing edges, the widest layer
     sizes = snap.sizes
@@ -499,7 +501,7 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
     assert float(item.toolTip().replace("−", "-")) == r.incoming[0].grad
 
     # the chain rule starts within the first screen, beside the histogram from 600 px wide
-    scroll = panel._scroll
+    scroll = panel.findChild(QScrollArea)
     scroll.verticalScrollBar().setValue(0)
     assert panel.chain.mapTo(scroll.viewport(), panel.chain.rect().topLeft()).y() \
         < scroll.viewport().height() - 60
@@ -512,14 +514,17 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
             > panel.chain.mapTo(panel, panel.chain.rect().topRight()).x()
     # the panel's scroll bar brings every table's top, and its bottom, into view
     bar, body = scroll.verticalScrollBar(), scroll.widget()
-    for table in tables:
-        top = table.mapTo(body, table.rect().topLeft()).y()
-        bar.setValue(top)
-        assert 0 <= table.mapTo(scroll.viewport(), table.rect().topLeft()).y() \
-            < scroll.viewport().height()
-        bar.setValue(top + table.height() - scroll.viewport().height())
-        bottom = table.mapTo(scroll.viewport(), table.rect().bottomLeft()).y()
-        assert 0 <= bottom < scroll.viewport().height()
+
+    def reachable():                               # once the scroll area has its new range
+        for table in tables:
+            top = table.mapTo(body, table.rect().topLeft()).y()
+            bar.setValue(top)
+            assert 0 <= table.mapTo(scroll.viewport(), table.rect().topLeft()).y() \
+                < scroll.viewport().height()
+            bar.setValue(top + table.height() - scroll.viewport().height())
+            bottom = table.mapTo(scroll.viewport(), table.rect().bottomLeft()).y()
+            assert 0 <= bottom < scroll.viewport().height()
+    qtbot.waitUntil(reachable, timeout=5000)
 
 
 def test_narrow_dock_stacks_the_sections_in_one_column(panel, run_snap, qtbot):
@@ -534,7 +539,8 @@ def test_narrow_dock_stacks_the_sections_in_one_column(panel, run_snap, qtbot):
     assert panel.hist_widget.mapTo(panel, panel.hist_widget.rect().topLeft()).y() > chain_bottom
     assert elided(panel.incoming_table) == [] and elided(panel.delta_widget) == []
     bars = [b for b in panel.findChildren(QScrollBar) if b.isVisible()]
-    assert all(b in (panel._scroll.verticalScrollBar(), panel._scroll.horizontalScrollBar())
+    scroll = panel.findChild(QScrollArea)
+    assert all(b in (scroll.verticalScrollBar(), scroll.horizontalScrollBar())
                for b in bars)
 
 

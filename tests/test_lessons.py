@@ -437,7 +437,7 @@ def wait_done(qtbot, w, timeout=15000):
 def settle(qtbot, w):
     """Wait until the lesson has looked at the newest snapshot."""
     qtbot.waitUntil(lambda: panel(w).shown_seq() == w.latest.seq, timeout=5000)
-    qtbot.waitUntil(lambda: not panel(w)._refresh_timer.isActive(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel(w).refresh_pending(), timeout=5000)
 
 
 def lesson_button(w, text) -> QPushButton:
@@ -914,7 +914,7 @@ def test_leaving_gives_the_learners_own_state_back(qtbot, window, tmp_path):
     surface_visible = w.docks["surface"].isVisible()
 
     open_lessons(qtbot, w, 1)
-    kept = panel(w)._kept.path
+    kept = panel(w).kept_path()
     click(qtbot, lesson_button(w, "Next lesson"))
     wait_ready(qtbot, w, 2)
     key(qtbot, w, Qt.Key.Key_S)                   # the learner trains the lesson's network
@@ -995,7 +995,7 @@ def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_wi
     mine = w.latest
     choose(qtbot, w.speed_box, "300")
     open_lessons(qtbot, w, 1)
-    kept = panel(w)._kept.path
+    kept = panel(w).kept_path()
     assert w.speed_box.currentText() == "10"               # the lesson's speed
     w.close()                                              # in the middle of lesson 1
     again = open_window(size=(1600, 1000), speed=None)

@@ -597,6 +597,22 @@ class NetworkView(QWidget):
         """The weights array whose edges have the phase's halo, or None."""
         return self._emphasised
 
+    def edit_held_back(self) -> bool:
+        """True while an edit is held back by the rate limit, to be sent later."""
+        return self._edit_proxy.args is not None
+
+    def edge_layer(self) -> items.EdgeLayer:
+        """The item that draws the edges (as an image or as lines)."""
+        return self._edges
+
+    def layer_label_items(self) -> list[pg.TextItem]:
+        """The layer labels' items (see :meth:`layer_label_texts`)."""
+        return self._layer_labels
+
+    def shown_snapshot(self) -> Snapshot | None:
+        """The snapshot the diagram shows."""
+        return self._snap
+
     def mouse_target(self) -> QWidget:
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
         return self._graphics.viewport()
