@@ -184,7 +184,8 @@ def settled(qtbot, w):
     what shows then is what stays."""
     answered = []
     w.host.ask("state", done=answered.append)
-    qtbot.waitUntil(lambda: answered and pass_shown(w) == w.latest.pass_count, timeout=10000)
+    qtbot.waitUntil(lambda: bool(answered) and pass_shown(w) == w.latest.pass_count,
+                    timeout=10000)
 
 
 # -- Play, Pause, Step, Reset, Undo --------------------------------------------------------------
