@@ -17,7 +17,8 @@ import pytest  # noqa: E402
 # Training runs in a spawned child process (the default) or, with BPVIZ_PROCESSES=0, in a thread of
 # the window's process. One pytest invocation covers both: a test that depends on where training
 # runs gets the ``run_mode`` fixture parametrised as ``[process]`` and ``[thread]``; every other
-# test runs once, in the mode of the environment (the default: a child process).
+# test runs once, with training in a thread (a window opens about a third quicker without a child
+# to spawn), or as BPVIZ_PROCESSES says when it is set.
 #
 # The rule, decided per file: a file is listed here when what it checks is the training host's
 # lifecycle as the window sees it — starting, playing, pausing, stepping, answering queries,
@@ -25,6 +26,10 @@ import pytest  # noqa: E402
 # to fail. Files not listed check the engine, the files, the command line, the wheel, the bench or
 # a panel fed snapshots (the mode cannot matter), or the window's drawing and input (the same
 # snapshots arrive either way; the cases where the mode matters carry a marker).
+# Single tests marked so: the quit question's save (test_quit), the diverged and crafted sessions
+# through the commands (test_session_faults), the same passes bit for bit and a slow pass that is
+# no stall (test_training, test_stall), Export all's queries (test_export), Undo (test_window_input)
+# and the learner's session kept while the lessons run (test_lessons).
 # A single test elsewhere asks for both modes with ``@pytest.mark.run_modes("process", "thread")``,
 # pins one with ``run_modes("process")``, or runs once as set with ``run_modes()``; the marker
 # wins over the file's rule.
@@ -64,10 +69,11 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(autouse=True)
 def run_mode(request, monkeypatch) -> str:
-    """Where this test's training runs, "process" or "thread" (BPVIZ_PROCESSES set to match when
-    the test is parametrised by it; left as the environment has it otherwise)."""
+    """Where this test's training runs, "process" or "thread"; BPVIZ_PROCESSES is set to match."""
     mode = getattr(request, "param", None)
     if mode is None:
+        if "BPVIZ_PROCESSES" not in os.environ:
+            monkeypatch.setenv("BPVIZ_PROCESSES", "0")
         from bpviz.worker import processes_enabled
         return "process" if processes_enabled() else "thread"
     monkeypatch.setenv("BPVIZ_PROCESSES", "1" if mode == "process" else "0")

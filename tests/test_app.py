@@ -192,6 +192,7 @@ def test_close_during_training_leaves_no_running_thread(qtbot, tmp_path):
     assert isinstance(w.surface.worker_thread, QThread) and not w.surface.worker_thread.isRunning()
 
 
+@pytest.mark.run_modes()
 def test_layout_is_remembered(qtbot, tmp_path):
     path = str(tmp_path / "layout.ini")
     w = MainWindow(Config.preset("gaussian-clouds"), settings=QSettings(path, QSettings.IniFormat),
@@ -209,6 +210,7 @@ def test_layout_is_remembered(qtbot, tmp_path):
     w2.close()
 
 
+@pytest.mark.run_modes()
 def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot, tmp_path,
                                                                            make_snap, monkeypatch,
                                                                            stopped_clock):

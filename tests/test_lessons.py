@@ -894,6 +894,7 @@ def test_a_lesson_is_not_done_by_something_else(qtbot, window, number):
     assert not panel(window).is_done() and SHIPPED[number - 1] not in panel(window).done_ids()
 
 
+@pytest.mark.run_modes("process", "thread")
 def test_leaving_gives_the_learners_own_state_back(qtbot, window, tmp_path):
     w = window
     focus_diagram(qtbot, w)
@@ -986,6 +987,7 @@ def test_back_and_the_lesson_list(qtbot, window):
     assert not lesson_button(w, "◀ Back").isEnabled()
 
 
+@pytest.mark.run_modes("process", "thread")
 def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_window):
     w = open_window(size=(1600, 1000))
     focus_diagram(qtbot, w)

@@ -5,6 +5,7 @@ import math
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QSettings
@@ -98,6 +99,7 @@ def test_closing_mid_run_of_a_large_network(qtbot, tmp_path):
     assert not w.host.alive() and not w.surface.worker_thread.isRunning()
 
 
+@pytest.mark.run_modes()
 def test_exception_hook_shows_a_dialog_and_keeps_the_app_alive(qtbot, monkeypatch):
     from bpviz.app import install_exception_hook
     app = QApplication.instance()
@@ -123,6 +125,7 @@ keys = st.sampled_from(["dataset", "hidden", "activation", "output", "init", "se
                         "n_samples", "standardize", "bogus"])
 
 
+@pytest.mark.run_modes()
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(keys, values, max_size=6))
 def test_any_configuration_is_accepted_or_refused_with_config_error(changes):
@@ -154,6 +157,7 @@ numeric_keys = st.sampled_from(["seed", "batch_size", "n_samples", "epochs", "lr
                                 "l2", "noise", "test_fraction", "divergence_factor"])
 
 
+@pytest.mark.run_modes()
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(numeric_keys, st.one_of(st.sampled_from(_edges()), big), max_size=2),
@@ -188,6 +192,7 @@ def test_any_accepted_configuration_fits_the_controls_and_the_streams(qtbot, cha
     panel.deleteLater()
 
 
+@pytest.mark.run_modes()
 def test_garbage_is_collected_on_the_gui_thread_only(qtbot, tmp_path):
     """Collecting a Qt wrapper on a worker thread can deadlock with the GUI thread (seen as a frozen
     window): automatic collection is off once a window exists, and a GUI timer collects."""

@@ -247,6 +247,7 @@ def test_step_button_and_menu(qtbot, window):
     assert pass_shown(window) == 2
 
 
+@pytest.mark.run_modes("process", "thread")
 def test_reset_key_and_undo_button_bring_the_run_back_exactly(qtbot, window):
     steps(qtbot, window, 5)
     loss_before = window.status_labels["loss"].text()
