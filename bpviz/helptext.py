@@ -16,10 +16,9 @@ from pathlib import Path
 
 from .engine.errors import BpvizError
 from .engine.textfile import TextFileError, key_line, parse_toml, read_text
+from .engine.vocabulary import PANELS
 from .resources import resource_path
 
-PANELS = ("controls", "network", "boundary", "surface", "cost", "inspector", "graph", "code",
-          "lessons")
 MAX_HELP_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 20_000     # one text: a few screens
 MAX_TAGS = 2_000            # Qt's HTML reader takes quadratic time in the depth of nested tags

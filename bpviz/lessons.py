@@ -54,6 +54,7 @@ from .engine import numbers
 from .engine.network import INITS
 from .engine.optimizers import OPTIMIZERS
 from .engine.textfile import TextFileError, key_line, parse_toml, read_text
+from .engine.vocabulary import EDGE_MODES, NEURON_MODES, PANELS, STEP_MODES
 from .resources import resource_path
 
 MAX_LESSON_BYTES = 256 * 1024      # a lesson is a page of text; a larger file is refused
@@ -112,10 +113,7 @@ def lesson_folders() -> list[Path]:
 
 # -- the fixed vocabularies ----------------------------------------------------------------------
 
-PANELS = ("controls", "network", "boundary", "surface", "cost", "inspector", "graph", "lessons")
-STEP_MODES = ("sample", "pass", "phase", "epoch")
-EDGE_MODES = ("weight", "gradient", "signal", "update")
-NEURON_MODES = ("delta", "activation")
+# PANELS, STEP_MODES, EDGE_MODES and NEURON_MODES: from engine.vocabulary
 GRAPH_STAGES = ("forward", "backward", "done")
 CONTROLS = ("hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "l2")
 SETTINGS = ("lr", "momentum", "batch_size", "l2", "optimizer", "activation", "hidden_layers")

@@ -44,6 +44,7 @@ from .engine.phases import UPDATE, Phase, partial_trace, phase_plan
 from .engine.snapshot import data_bounds, drawing_aids, make_snapshot
 from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
+from .engine.vocabulary import STEP_MODES           # what Step does
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples,
 PREVIEW_BYTES = 16 * 1024 * 1024   # and at most as many as its z, a and δ fit in this (8x512: 170)
@@ -59,7 +60,6 @@ AIDS_SHARE = 0.05
 PUBLISH_GAP_S = 2.0         # but playing, a snapshot goes out at least this often (the heartbeat
                             # the window watches, and its passes per second)
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
-STEP_MODES = ("sample", "pass", "phase", "epoch")   # what Step does
 HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
 # Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
 SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)

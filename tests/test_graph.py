@@ -72,13 +72,14 @@ def test_every_weight_gradient_is_the_samples_dloss_dw(hidden, output, layer, in
     fd_b = [numeric_gradient(net, X, T, b) for b in net.biases]
     checked = 0
     for node in g.weight_nodes():
-        parts = node.id[1:].split("_")
-        l = int(parts[0])
+        l = node.layer
         if node.op == "weight":
-            i, j = int(parts[1]), int(parts[2])
+            i, j = node.at
+            assert node.id == g.weight_id(l, i, j)
             bp, fd = trace.grad_weights[l - 1][i, j], fd_w[l - 1][i, j]
         else:
-            j = int(parts[1])
+            (j,) = node.at
+            assert node.id == g.bias_id(l, j)
             bp, fd = trace.grad_biases[l - 1][j], fd_b[l - 1][j]
         assert node.grad == pytest.approx(bp, rel=1e-10, abs=1e-12), node.id
         assert node.grad == pytest.approx(fd, rel=1e-6, abs=1e-9), node.id
@@ -161,3 +162,71 @@ def test_bad_neurons_and_big_graphs_are_refused_with_a_reason():
 def test_fmt():
     assert fmt(-0.5) == "−0.5" and fmt(0) == "0" and fmt(1234567) == "1.235e6"
     assert fmt(float("-inf")) == "−∞" and fmt(None) == "—"
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+HIDDEN = {"sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+
+
+def _operation(node, out: str, hidden: str, t):
+    """The node's own operation as plain numpy, from its input values (written here, not taken
+    from the engine)."""
+    op = node.op
+    if op == "mul":
+        return lambda v: v[0] * v[1]
+    if op in ("sum", "add_bias"):
+        return lambda v: float(np.sum(v))
+    if op == "activation":
+        return lambda v: HIDDEN[hidden](v[0])
+    if op == "output":
+        return (lambda v: _sigmoid(v[0])) if out == "sigmoid" else (lambda v: v[0])
+    if op == "softmax":
+        (k,) = node.at
+        return lambda v: np.exp(v[k] - v.max()) / np.exp(v - v.max()).sum()
+    if op == "log":
+        return lambda v: np.log(v[0])
+    if op == "one_minus":
+        return lambda v: 1.0 - v[0]
+    if op == "diff":
+        (k,) = node.at
+        return lambda v: v[0] - t[k]
+    assert op == "loss"
+    if out == "softmax":
+        return lambda v: -float(np.dot(t, v))
+    if out == "sigmoid":
+        return lambda v: -float(np.dot(t, v[0::2]) + np.dot(1 - t, v[1::2]))
+    return lambda v: 0.5 * float(np.dot(v, v))
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "linear"])
+def test_every_node_records_its_own_local_derivatives(hidden, output):
+    """Each computed node carries ∂node/∂input for every input, made with the node: equal to a
+    finite difference of the node's operation, and the backward sweep uses exactly those."""
+    net = network(hidden, output)
+    x, t = sample(net, output, seed=11)
+    g = build_graph(net, x, t, 1, 1)
+    checked = 0
+    for nid in g.forward_order:
+        node = g[nid]
+        assert len(node.local) == len(node.inputs) and all(lc.text for lc in node.local), nid
+        f = _operation(node, output, hidden, t)
+        v = np.array([g[i].value for i in node.inputs])
+        assert f(v) == pytest.approx(node.value, rel=1e-12, abs=1e-14), nid
+        for m, lc in enumerate(node.local):
+            h = 1e-6 * (abs(v[m]) or 1.0)
+            up, down = v.copy(), v.copy()
+            up[m] += h
+            down[m] -= h
+            fd = (f(up) - f(down)) / (2 * h)
+            assert lc.value == pytest.approx(fd, rel=1e-6, abs=1e-8), (nid, m)
+            assert node.local_for(node.inputs[m]) is lc
+            checked += 1
+    assert checked > 50
+    for nid in g.backward_order[1:]:
+        for tm in g[nid].terms:
+            assert tm.local == g[tm.consumer].local_for(nid).value
+            assert tm.local_text == g[tm.consumer].local_for(nid).text

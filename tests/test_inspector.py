@@ -8,13 +8,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QScrollArea, QScrollBar, QTableWidget
+from PySide6.QtWidgets import QScrollBar, QTableView
 
 from bpviz.engine import inspect as engine_inspect
 from bpviz.engine.inspect import delta_table, fmt, inspect_neuron
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
-from bpviz.ui import inspector as inspector_module
 from bpviz.ui.inspector import DEAD_BG, SATURATED_BG, InspectorPanel, cell_margin, full_value
 
 
@@ -59,12 +58,27 @@ def expected_report(snap, ds, layer, index, sample, **kw):
                           last_update=upd, weights_for_update=snap.trace_weights, **kw)
 
 
+def cell(table, row, col, role=Qt.DisplayRole):
+    """What the table's model gives its view for a cell: the text by default, the value behind
+    it (Qt.UserRole), the tooltip, the background brush, the font."""
+    return table.model().index(row, col).data(role)
+
+
+def row_count(table):
+    return table.model().rowCount()
+
+
 def cells(table, col):
-    return [table.item(r, col).data(Qt.UserRole) for r in range(table.rowCount())]
+    return [cell(table, r, col, Qt.UserRole) for r in range(row_count(table))]
 
 
 def texts(table, col):
-    return [table.item(r, col).text() for r in range(table.rowCount())]
+    return [cell(table, r, col) for r in range(row_count(table))]
+
+
+def background(table, row, col):
+    brush = cell(table, row, col, Qt.BackgroundRole)
+    return None if brush is None else brush.color()
 
 
 def inspect_first_hidden(panel, run_snap):
@@ -95,7 +109,7 @@ def test_displayed_numbers_equal_the_report(panel, run_snap):
 
     # incoming: from, weight, ∂L/∂w, Δw, finite difference, relative error
     t = panel.incoming_table
-    assert t.rowCount() == len(r.incoming) + 1
+    assert row_count(t) == len(r.incoming) + 1
     rows = list(r.incoming) + [r.bias]
     for col, attr in ((1, None), (2, "grad"), (3, "update"), (4, "fd"), (5, "rel_error")):
         vals = [getattr(e, attr or ("weight" if hasattr(e, "weight") else "value")) for e in rows]
@@ -125,15 +139,15 @@ def test_displayed_numbers_equal_the_report(panel, run_snap):
     ref = delta_table(trace_net(snap), ds.X_train, ds.T_train)
     w = panel.delta_widget                        # one column per layer, one row per neuron
     for col, ld in enumerate(ref.layers):
-        assert w.horizontalHeaderItem(col).text() == f"layer {ld.layer}\n{ld.activation}"
+        assert w.model().headerData(col, Qt.Horizontal) == f"layer {ld.layer}\n{ld.activation}"
         for j, v in enumerate(ld.delta):
-            assert w.item(j, col).data(Qt.UserRole) == float(v)
-            assert w.item(j, col).text() == fmt(v)
-            assert w.item(j, col).toolTip().startswith(f"layer {ld.layer}, neuron {j}: δ = "
-                                                       f"{full_value(v)}")
+            assert cell(w, j, col, Qt.UserRole) == float(v)
+            assert cell(w, j, col) == fmt(v)
+            assert cell(w, j, col, Qt.ToolTipRole).startswith(f"layer {ld.layer}, neuron {j}: δ = "
+                                                              f"{full_value(v)}")
     panel.set_scope("sample")
     ref = delta_table(trace_net(snap), ds.X_train, ds.T_train, sample=0)
-    assert [w.item(j, 1).data(Qt.UserRole) for j in range(3)] == ref.layers[1].delta.tolist()
+    assert [cell(w, j, 1, Qt.UserRole) for j in range(3)] == ref.layers[1].delta.tolist()
 
 
 def test_chain_rule_html_contains_every_term(panel, run_snap):
@@ -176,7 +190,7 @@ def test_output_layer_shows_y_minus_t(panel, run_snap):
     for v in (c.y, c.t, c.result):
         assert html.escape(fmt(v)) in text
     assert c.result == pytest.approx(c.y - c.t, rel=1e-12, abs=1e-15)
-    assert panel.outgoing_table.rowCount() == 0
+    assert row_count(panel.outgoing_table) == 0
     panel.set_scope("batch")
     assert "ȳ − t̄" in panel.chain_rule_html()
 
@@ -226,14 +240,15 @@ def test_input_neuron(panel, run_snap):
     r = panel.report()
     assert r.is_input and r.delta is None and r.a == ds.X_train[0, 1]
     assert "no δ" in panel.chain_rule_html()
-    assert panel.incoming_table.rowCount() == 0
+    assert row_count(panel.incoming_table) == 0
     assert cells(panel.outgoing_table, 3) == [e.signal_sample for e in r.outgoing]
     assert not panel.hist_curve.isVisible()
 
 
-def test_recompute_only_when_needed_and_throttled_while_running(panel, run_snap, qtbot,
-                                                                stopped_clock):
-    stopped_clock(inspector_module, 1000.0)    # the panel's clock: every snapshot comes at once
+def test_recompute_only_when_needed_and_throttled_while_running(run_snap, qtbot):
+    clock = [1000.0]              # the panel's clock stands still: every snapshot comes at once
+    panel = InspectorPanel(clock=lambda: clock[0])
+    qtbot.addWidget(panel)
     ds, trainer, snap = run_snap(passes=3, running=True)
     panel.set_dataset(ds)
     panel.show_snapshot(snap)
@@ -310,8 +325,8 @@ def test_dead_and_saturated_neurons_are_highlighted(panel, run_snap):
     assert panel.report().dead
     assert "dead" in panel.header_html()
     w = panel.delta_widget
-    assert w.item(1, 0).background().color() == DEAD_BG
-    assert w.item(0, 0).background().color() != DEAD_BG
+    assert background(w, 1, 0) == DEAD_BG
+    assert background(w, 0, 0) != DEAD_BG
 
     def saturate(net):
         net.biases[0][2] = 1000.0                  # sigmoid neuron 2: a = 1, σ′ = 0
@@ -322,7 +337,7 @@ def test_dead_and_saturated_neurons_are_highlighted(panel, run_snap):
     p2.set_dataset(ds)
     p2.show_snapshot(snap)
     assert p2.delta_table().layers[0].saturated.tolist() == [False, False, True]
-    assert p2.delta_widget.item(2, 0).background().color() == SATURATED_BG
+    assert background(p2.delta_widget, 2, 0) == SATURATED_BG
     p2.select_neuron(1, 2)
     assert p2.report().saturated and "saturated" in p2.header_html()
     p2.deleteLater()
@@ -414,7 +429,7 @@ def test_histogram_range_holds_while_the_deltas_stay_inside_it(panel, run_snap):
     assert x0 <= lo and hi <= x1 and y0 == 0 and max(h.counts) <= y1
 
     def shown(edges, counts):
-        panel._render_histogram(replace(r, delta_histogram=replace(
+        panel.histogram.show_report(replace(r, delta_histogram=replace(
             h, edges=tuple(edges), counts=tuple(counts))))
         return view.viewRange()
 
@@ -429,27 +444,27 @@ def test_histogram_range_holds_while_the_deltas_stay_inside_it(panel, run_snap):
     assert c == 0 and d >= 2 * max(h.counts) and d != y1
 
 
-def elided(table: QTableWidget) -> list:
+def elided(table: QTableView) -> list:
     """(row, column, text) of every cell and header whose text is wider than the room its column
     leaves it (the column width less the style's text margins and the grid line): what the view
     would elide to "−5.459e…"."""
     margin = 2 * cell_margin(table) + (1 if table.showGrid() else 0)
     out = []
-    for c in range(table.columnCount()):
+    for c in range(table.model().columnCount()):
         width = table.columnWidth(c)
-        head = table.horizontalHeaderItem(c)
-        if head is not None:
+        head = table.model().headerData(c, Qt.Horizontal)
+        if head:
             fm = table.horizontalHeader().fontMetrics()
-            if max(fm.horizontalAdvance(line) for line in head.text().split("\n")) + 8 > width:
-                out.append((-1, c, head.text()))
-        for r in range(table.rowCount()):
-            item = table.item(r, c)
-            if item is None or not item.text():
+            if max(fm.horizontalAdvance(line) for line in head.split("\n")) + 8 > width:
+                out.append((-1, c, head))
+        for r in range(row_count(table)):
+            text = cell(table, r, c)
+            if not text:
                 continue
-            font = item.data(Qt.FontRole)
+            font = cell(table, r, c, Qt.FontRole)
             fm = QFontMetrics(font if font is not None else table.font())
-            if fm.horizontalAdvance(item.text()) + margin > width:
-                out.append((r, c, item.text()))
+            if fm.horizontalAdvance(text) + margin > width:
+                out.append((r, c, text))
     return out
 
 
@@ -471,7 +486,7 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
     assert (r.layer, r.index) == neuron
 
     tables = (panel.incoming_table, panel.outgoing_table, panel.delta_widget)
-    scroll = panel.findChild(QScrollArea)          # the panel's own scroll area
+    scroll = panel.scroll_area()
 
     def readable():                                # once the layout has settled
         for table in tables:
@@ -491,17 +506,17 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
 
     # rows as many as the neurons: incoming edges and bias, outgoing edges, the widest layer
     sizes = snap.sizes
-    assert panel.incoming_table.rowCount() == sizes[neuron[0] - 1] + 1
-    assert panel.delta_widget.rowCount() == max(sizes[1:])
-    assert panel.delta_widget.columnCount() == len(sizes) - 1
+    assert row_count(panel.incoming_table) == sizes[neuron[0] - 1] + 1
+    assert row_count(panel.delta_widget) == max(sizes[1:])
+    assert panel.delta_widget.model().columnCount() == len(sizes) - 1
     # a cell keeps 4 significant digits; its tooltip every digit
-    item = panel.incoming_table.item(0, 2)
-    assert item.text() == fmt(r.incoming[0].grad)
-    assert item.toolTip() == full_value(r.incoming[0].grad)
-    assert float(item.toolTip().replace("−", "-")) == r.incoming[0].grad
+    tip = cell(panel.incoming_table, 0, 2, Qt.ToolTipRole)
+    assert cell(panel.incoming_table, 0, 2) == fmt(r.incoming[0].grad)
+    assert tip == full_value(r.incoming[0].grad)
+    assert float(tip.replace("−", "-")) == r.incoming[0].grad
 
     # the chain rule starts within the first screen, beside the histogram from 600 px wide
-    scroll = panel.findChild(QScrollArea)
+    scroll = panel.scroll_area()
     scroll.verticalScrollBar().setValue(0)
     assert panel.chain.mapTo(scroll.viewport(), panel.chain.rect().topLeft()).y() \
         < scroll.viewport().height() - 60
@@ -539,9 +554,8 @@ def test_narrow_dock_stacks_the_sections_in_one_column(panel, run_snap, qtbot):
     assert panel.hist_widget.mapTo(panel, panel.hist_widget.rect().topLeft()).y() > chain_bottom
     assert elided(panel.incoming_table) == [] and elided(panel.delta_widget) == []
     bars = [b for b in panel.findChildren(QScrollBar) if b.isVisible()]
-    scroll = panel.findChild(QScrollArea)
-    assert all(b in (scroll.verticalScrollBar(), scroll.horizontalScrollBar())
-               for b in bars)
+    scroll = panel.scroll_area()
+    assert all(b in (scroll.verticalScrollBar(), scroll.horizontalScrollBar()) for b in bars)
 
 
 # -- computed by the training session ------------------------------------------------------------
@@ -582,3 +596,41 @@ def test_the_window_asks_the_training_session_for_the_inspectors_numbers(qtbot, 
     expected = expected_report(snap, ds, 1, 1, w.inspector.pinned())
     assert (r.z, r.a, r.delta, r.delta_mean) == (expected.z, expected.a, expected.delta,
                                                  expected.delta_mean)
+
+
+# -- the table model -------------------------------------------------------------------------------
+
+def test_the_tables_are_views_of_a_cell_model(panel, run_snap, qtbot):
+    """Every table is a view of a CellTableModel: a refresh of the same shape changes the cells in
+    place (the view keeps its rows), a new shape resets it; what the view is given per cell is the
+    text, the value, the tooltip, colours and bold."""
+    from PySide6.QtGui import QColor
+
+    from bpviz.ui.inspector import Cell, CellTableModel, fit_table, make_table
+    ds, snap, r = inspect_first_hidden(panel, run_snap)
+    for table in (panel.incoming_table, panel.outgoing_table, panel.delta_widget):
+        assert isinstance(table, QTableView) and isinstance(table.model(), CellTableModel)
+
+    table = make_table(["a", "b"], ["first", "second"])
+    qtbot.addWidget(table)
+    model = table.model()
+    assert model.headerData(1, Qt.Horizontal, Qt.ToolTipRole) == "second"
+    resets, changes = [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.dataChanged.connect(lambda a, b, roles=(): changes.append((a.row(), b.row())))
+    red = QColor(255, 0, 0)
+    model.set_rows([[Cell("1", 1.0, "one", red), Cell("x")], [Cell("2", 2.0, bold=True)]])
+    assert len(resets) == 1 and model.rowCount() == 2 and model.columnCount() == 2
+    assert cell(table, 0, 0) == "1" and cell(table, 0, 0, Qt.UserRole) == 1.0
+    assert cell(table, 0, 0, Qt.ToolTipRole) == "one"
+    assert cell(table, 0, 0, Qt.ForegroundRole).color() == red
+    assert cell(table, 1, 0, Qt.FontRole).bold() and cell(table, 0, 0, Qt.FontRole) is None
+    assert cell(table, 1, 1) == ""                  # a short row is filled with empty cells
+    model.set_rows([[Cell("3", 3.0), Cell("x")], [Cell("2", 2.0, bold=True)]])
+    assert len(resets) == 1 and changes == [(0, 1)] and cell(table, 0, 0) == "3"
+    model.set_rows([[Cell("3", 3.0), Cell("x")], [Cell("2", 2.0, bold=True)]])
+    assert changes == [(0, 1)]                      # nothing new: nothing redrawn
+    model.set_rows([[Cell("a very long cell text indeed", 0.0)]])
+    assert len(resets) == 2 and model.rowCount() == 1
+    fit_table(table)
+    assert elided(table) == [] and table.horizontalScrollBar().maximum() == 0

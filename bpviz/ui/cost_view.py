@@ -69,6 +69,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from bpviz.engine.data import CLASSIFICATION
 from bpviz.engine.snapshot import Snapshot
+from bpviz.engine.vocabulary import STEPS_FINE, nice_ceiling as _nice_ceiling
 
 from . import style
 
@@ -205,11 +206,7 @@ def _fmt(v: float) -> str:
 
 def nice_ceiling(x: float) -> float:
     """The smallest of 1, 1.5, 2, 3, 5, 7.5 × 10^k that is at least ``x`` (> 0)."""
-    k = 10.0 ** np.floor(np.log10(x))
-    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0):
-        if m * k >= x * (1 - 1e-12):
-            return m * k
-    return 10.0 * k
+    return _nice_ceiling(x, STEPS_FINE)
 
 
 def layer_label(sizes, l: int) -> str:

@@ -15,6 +15,16 @@ shows:
   per layer, one row per neuron, as the diagram draws them) with dead and saturated neurons
   highlighted.
 
+Structure: the panel is a selector bar (:class:`SelectorBar`) and one class per section —
+:class:`HeaderSection`, :class:`ChainRuleSection`, :class:`HistogramSection`,
+:class:`IncomingSection`, :class:`OutgoingSection`, :class:`DeltaSection` — each of which draws a
+:class:`~bpviz.engine.inspect.NeuronReport` and nothing else. :class:`SectionsArea` arranges them
+for the width and :class:`Throttle` paces the recomputations. The panel keeps the selection and
+asks for the report. The tables are :class:`QTableView` s over one
+:class:`CellTableModel` each: the sections hand it rows of :class:`Cell` (text, value, tooltip,
+colours), and the model answers the view's questions (display text, the value in ``Qt.UserRole``,
+tooltip, colours, bold font).
+
 Layout: every section is shown in full in one scroll area (no tabs, no scroll bars inside it).
 Each table is sized to its cells (:func:`fit_table`), which hold 4 significant digits; the tooltip
 holds every digit. From :data:`MEDIUM` pixels wide the histogram sits beside the chain rule and the
@@ -39,20 +49,22 @@ thread; the panel shows the answer when it comes, unless it asked for something 
 from __future__ import annotations
 
 import html
+import math
 import time
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayout, QButtonGroup,
                                QHBoxLayout, QHeaderView, QLabel, QRadioButton, QScrollArea,
-                               QSizePolicy, QSpinBox, QStyle, QTableWidget, QTableWidgetItem,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QSizePolicy, QSpinBox, QStyle, QTableView, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
-                              InspectRequest, answer_inspect,
+                              InspectAnswer, InspectRequest, answer_inspect,
                               NeuronReport, derivative_numbers, fmt, paren)
 from ..engine import numbers
 from ..engine.snapshot import Snapshot
@@ -105,38 +117,155 @@ def full_value(v: float) -> str:
     return numbers.exact(v)
 
 
-def cell_margin(table: QTableWidget) -> int:
+# -- the tables ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text, the value behind it (``Qt.UserRole``), its tooltip, text colour
+    and background (None: the table's own) and whether it is drawn in bold."""
+
+    text: str = ""
+    value: object = None
+    tip: str = ""
+    colour: QColor | None = None
+    background: QColor | None = None
+    bold: bool = False
+
+
+def number_cell(v, signed: bool = False) -> Cell:
+    """A number's cell: 4 significant digits, every digit in the tooltip; ``signed``: coloured by
+    sign (blue positive, orange negative)."""
+    value = None if v is None else float(v)
+    colour = style.FOREGROUND
+    if signed and value is not None and np.isfinite(value) and value != 0:
+        colour = _hex(style.POSITIVE if value > 0 else style.NEGATIVE)
+    return Cell(fmt(v), value, full_value(value) if value is not None else "", QColor(colour))
+
+
+class CellTableModel(QAbstractTableModel):
+    """A read-only table of :class:`Cell` rows, with column headers (and their tooltips) and,
+    optionally, row headers. :meth:`set_rows` replaces every cell."""
+
+    def __init__(self, headers: list[str], parent=None):
+        super().__init__(parent)
+        self._headers = list(headers)
+        self._header_tips: list[str] = [""] * len(headers)
+        self._row_labels: list[str] | None = None
+        self._rows: list[list[Cell]] = []
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # -- filling ---------------------------------------------------------------------------------
+
+    def set_headers(self, headers: list[str], tips: list[str] | None = None) -> None:
+        if len(headers) != len(self._headers):
+            self.beginResetModel()
+            self._headers = list(headers)
+            self._header_tips = list(tips) if tips else [""] * len(headers)
+            self._rows = []
+            self.endResetModel()
+            return
+        tips = list(tips) if tips else self._header_tips
+        if headers != self._headers or tips != self._header_tips:
+            self._headers, self._header_tips = list(headers), tips
+            self.headerDataChanged.emit(Qt.Horizontal, 0, len(headers) - 1)
+
+    def set_row_labels(self, labels: list[str] | None) -> None:
+        if labels != self._row_labels:
+            self._row_labels = None if labels is None else list(labels)
+            if self._rows:
+                self.headerDataChanged.emit(Qt.Vertical, 0, len(self._rows) - 1)
+
+    def set_rows(self, rows: list[list[Cell]]) -> None:
+        rows = [list(r) + [Cell()] * (len(self._headers) - len(r)) for r in rows]
+        if len(rows) != len(self._rows):
+            self.beginResetModel()
+            self._rows = rows
+            self.endResetModel()
+        elif rows != self._rows:
+            self._rows = rows
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(rows) - 1, len(self._headers) - 1))
+
+    def column_texts(self) -> tuple[list[list[str]], list[tuple[int, str]]]:
+        """(each column's texts in regular font, (column, text) of the bold cells): what
+        :func:`fit_table` sizes the columns for."""
+        columns, bold = [[] for _ in self._headers], []
+        for row in self._rows:
+            for c, cell in enumerate(row):
+                if cell.text:
+                    (bold.append((c, cell.text)) if cell.bold else columns[c].append(cell.text))
+        return columns, bold
+
+    # -- QAbstractTableModel ---------------------------------------------------------------------
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._headers)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        cell = self._rows[index.row()][index.column()]
+        if role == Qt.DisplayRole:
+            return cell.text
+        if role == Qt.UserRole:
+            return cell.value
+        if role == Qt.ToolTipRole:
+            return cell.tip or None
+        if role == Qt.ForegroundRole:
+            return None if cell.colour is None else QBrush(cell.colour)
+        if role == Qt.BackgroundRole:
+            return None if cell.background is None else QBrush(cell.background)
+        if role == Qt.FontRole:
+            return self._bold if cell.bold else None
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal:
+            if not 0 <= section < len(self._headers):
+                return None
+            if role == Qt.DisplayRole:
+                return self._headers[section]
+            if role == Qt.ToolTipRole:
+                return self._header_tips[section] or None
+            return None
+        if role == Qt.DisplayRole:
+            if self._row_labels is not None and 0 <= section < len(self._row_labels):
+                return self._row_labels[section]
+            return str(section + 1)
+        return None
+
+
+def cell_margin(table: QTableView) -> int:
     """Pixels a table cell keeps free on each side of its text (the style's text margin)."""
     return table.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, table) + 1
 
 
-def fit_table(table: QTableWidget, columns: list[list[str]] | None = None,
+def fit_table(table: QTableView, columns: list[list[str]] | None = None,
               bold: list[tuple[int, str]] = ()) -> None:
     """Size every column to its widest text (header and cells) and the table to all its rows and
     columns, so that no text is elided and it needs no scroll bar.
 
-    ``columns``: each column's cell texts, when the caller has them at hand (reading them back
-    from the items is slower); ``bold``: (column, text) of the cells drawn in bold. Without
-    ``columns`` the items are read, each in its own font."""
-    fm = table.fontMetrics()
+    ``columns``: each column's cell texts in regular font and ``bold``: (column, text) of the
+    cells drawn in bold; without ``columns`` they are read from the table's
+    :class:`CellTableModel`."""
+    model = table.model()
     if columns is None:
-        columns, bold = [[] for _ in range(table.columnCount())], []
-        for c in range(table.columnCount()):
-            for r in range(table.rowCount()):
-                item = table.item(r, c)
-                if item is not None and item.text():
-                    font = item.data(Qt.FontRole)
-                    if font is not None and font.bold():
-                        bold.append((c, item.text()))
-                    else:
-                        columns[c].append(item.text())
+        columns, bold = model.column_texts()
+    fm = table.fontMetrics()
     pad = 2 * cell_margin(table) + 8             # the text margins, the grid line, some air
     header, side = table.horizontalHeader(), table.verticalHeader()
     header.setSectionResizeMode(QHeaderView.Fixed)
     header.setStretchLastSection(False)
     side.setSectionResizeMode(QHeaderView.Fixed)
     side.setDefaultSectionSize(fm.height() + 8)
-    widths = [max(40, header.sectionSizeHint(c)) for c in range(table.columnCount())]
+    n_columns, n_rows = model.columnCount(), model.rowCount()
+    widths = [max(40, header.sectionSizeHint(c)) for c in range(n_columns)]
     for c, texts in enumerate(columns[:len(widths)]):
         if texts:
             widths[c] = max(widths[c], max(map(fm.horizontalAdvance, set(texts))) + pad)
@@ -152,67 +281,68 @@ def fit_table(table: QTableWidget, columns: list[list[str]] | None = None,
     width = sum(widths) + 2 * table.frameWidth()
     if not side.isHidden():
         width += side.sizeHint().width()
-    height = header.sizeHint().height() + table.rowCount() * side.defaultSectionSize() \
+    height = header.sizeHint().height() + n_rows * side.defaultSectionSize() \
         + 2 * table.frameWidth()
     if (table.width(), table.height()) != (width, height) or table.minimumWidth() != width:
         table.setFixedSize(width, height)
 
 
-class InspectorPanel(QWidget):
-    """The neuron inspector dock panel. Feed it :meth:`set_dataset` and :meth:`show_snapshot`.
+def make_table(headers: list[str], tips: list[str] | None = None, *,
+               row_headers: bool = False) -> QTableView:
+    """A read-only table over a new :class:`CellTableModel`, shown in full: sized to its cells
+    (see :func:`fit_table`), no scroll bars, nothing to select or edit."""
+    t = QTableView()
+    t.setModel(CellTableModel(headers, t))
+    if tips:
+        t.model().set_headers(headers, tips)
+    t.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    t.setSelectionMode(QAbstractItemView.NoSelection)
+    t.verticalHeader().setVisible(row_headers)
+    t.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    t.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    t.setSizeAdjustPolicy(QAbstractScrollArea.AdjustIgnored)
+    t.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+    fit_table(t)
+    return t
 
-    Signals (user actions only, never echoes of the slots):
-    - ``sampleChanged(int)``: the user stepped to another pinned sample;
-    - ``neuronChosen(int, int)``: the user picked another neuron in the panel (layer, index).
-    """
 
-    sampleChanged = Signal(int)
-    neuronChosen = Signal(int, int)
+def _note(padding: str = "2px 4px") -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {MUTED}; padding: {padding};")
+    return label
 
-    def __init__(self, parent: QWidget | None = None, *, at: str = "trace"):
+
+# -- the sections ----------------------------------------------------------------------------------
+
+class Section(QWidget):
+    """A titled block of the panel: the title in bold over the section's widgets."""
+
+    def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
-        if at not in ("trace", "current"):
-            raise ValueError("at must be 'trace' or 'current'")
-        self.at = at
-        self._snap: Snapshot | None = None
-        self._X: np.ndarray | None = None
-        self._T: np.ndarray | None = None
-        self._selected = (1, 0)
-        self._pinned = 0
-        self._scope = "sample"
-        self._focus = None           # the window's focus model, once bound (bind_focus)
-        self._report: NeuronReport | None = None
-        self._tables: dict[str, DeltaTable] = {}
-        self._key = None                      # what the shown report was computed from
-        self._computed_snap: Snapshot | None = None
-        self._last_compute = -1e9
-        self.compute_count = 0                # recomputations asked for (for tests and tuning)
-        self.reports_shown = 0                # and answers shown
-        # ask(request, done): computes an InspectRequest elsewhere and calls done(answer or
-        # exception) on the GUI thread; None: computed here
-        self.ask = None
-        self._sizes: tuple[int, ...] = ()
-        self._subset: tuple[int, int] | None = None   # (samples used, training samples)
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.setSpacing(2)
+        label = QLabel(f"<b>{html.escape(title)}</b>")
+        label.setStyleSheet(f"color: {style.FOREGROUND}; padding: 0 2px;")
+        self._box.addWidget(label)
 
-        # The recompute throttle is written out (this timer and the time of the last recompute)
-        # rather than a pyqtgraph SignalProxy: an idle panel recomputes at once, in the call that
-        # brought the change (a proxy always defers to its timer), and whether a snapshot needs a
-        # recompute at all is decided when it arrives.
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._on_timer)
+    def add(self, *widgets: QWidget) -> None:
+        for w in widgets:
+            self._box.addWidget(w)
 
-        self._build()
-        self._show_placeholder("Waiting for the network and the training data…")
 
-    # -- construction -----------------------------------------------------------------------------
+class SelectorBar(QWidget):
+    """The neuron (layer, index), the pinned sample (◀ box ▶) and the "pinned sample / batch mean"
+    toggle. The ``show_…`` methods set the boxes quietly; the signals are the user's changes."""
 
-    def _build(self) -> None:
-        mono = QFont()
-        mono.setFamilies([f.strip() for f in MONO.split(",")])
-        mono.setStyleHint(QFont.TypeWriter)
-        self._mono = mono
+    layerChanged = Signal(int)
+    indexChanged = Signal(int)
+    sampleChanged = Signal(int)
+    sampleToggled = Signal(bool)         # the "pinned sample" radio button: checked or not
 
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
         self.layer_box = QSpinBox()
         self.layer_box.setToolTip("Layer (0 is the input, the last the output)")
         self.index_box = QSpinBox()
@@ -256,343 +386,26 @@ class InspectorPanel(QWidget):
         row.addWidget(self.sample_radio)
         row.addWidget(self.batch_radio)
         row.addStretch(1)
-        self._bar_parts = (picker, scope)
-        self._bar = QBoxLayout(QBoxLayout.LeftToRight)
-        self._bar.setContentsMargins(4, 2, 4, 2)
-        self._bar.setSpacing(2)
-        self._bar.addWidget(picker)
-        self._bar.addSpacing(12)
-        self._bar.addWidget(scope, 1)
+        self._parts = (picker, scope)
+        self._row = QBoxLayout(QBoxLayout.LeftToRight, self)
+        self._row.setContentsMargins(4, 2, 4, 2)
+        self._row.setSpacing(2)
+        self._row.addWidget(picker)
+        self._row.addSpacing(12)
+        self._row.addWidget(scope, 1)
 
-        self.header = QLabel()
-        self.header.setTextFormat(Qt.RichText)
-        self.header.setWordWrap(True)
-        self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.header.setStyleSheet(f"color: {style.FOREGROUND}; padding: 2px 6px;")
-
-        self.chain = QLabel()
-        self.chain.setTextFormat(Qt.RichText)
-        self.chain.setFont(mono)
-        self.chain.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.chain.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.chain.setStyleSheet(f"color: {style.FOREGROUND}; background: #f8fafc; "
-                                 f"border: 1px solid #e2e8f0; padding: 6px;")
-        self.chain.setWordWrap(True)
-        self.chain.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
-
-        # histogram of δ over the samples: items created once, updated with setData
-        self.hist_widget = pg.PlotWidget()
-        self.hist_widget.setBackground(style.BACKGROUND)
-        self.hist_plot = self.hist_widget.getPlotItem()
-        style.style_plot(self.hist_plot, grid=False)
-        self.hist_plot.hideButtons()
-        self.hist_plot.setMenuEnabled(False)
-        self.hist_plot.setMouseEnabled(x=False, y=False)
-        self.hist_plot.setLabel("bottom", "δ over the training samples")
-        self.hist_plot.getAxis("left").setWidth(36)
-        self.hist_widget.setFixedHeight(130)
-        self.hist_curve = pg.PlotCurveItem(x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
-                                           brush=pg.mkBrush(100, 116, 139, 110),
-                                           pen=pg.mkPen(71, 85, 105))
-        self.hist_sample_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(style.FOREGROUND, width=2))
-        self.hist_mean_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(style.FOREGROUND, width=1,
-                                                                     style=Qt.DashLine))
-        self.hist_zero_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(148, 163, 184, width=1,
-                                                                     style=Qt.DotLine))
-        for item in (self.hist_curve, self.hist_zero_line, self.hist_mean_line,
-                     self.hist_sample_line):
-            self.hist_plot.addItem(item)
-        self.hist_note = QLabel()
-        self.hist_note.setWordWrap(True)
-        self.hist_note.setStyleSheet(f"color: {MUTED}; padding: 0 6px;")
-
-        self.incoming_table = self._table(["from", "weight w", "∂L/∂w", "Δw", "finite diff.",
-                                           "rel. error"])
-        tips = ["the neuron i of the layer below (a_i), or the bias",
-                "the weight w_ij of edge i→j", "∂L/∂w_ij = mean over the samples of a_i · δ_j",
-                "the last update the optimizer applied to this weight",
-                "∂L/∂w by finite differences of the loss (five-point stencil)",
-                "|backprop − finite difference| / (|backprop| + |finite difference|)"]
-        for col, tip in enumerate(tips):
-            self.incoming_table.horizontalHeaderItem(col).setToolTip(tip)
-        self.incoming_note = QLabel()
-        self.incoming_note.setWordWrap(True)
-        self.incoming_note.setStyleSheet(f"color: {MUTED}; padding: 2px 4px;")
-        self.outgoing_table = self._table(["to", "weight w_jk", "δ_k", "signal w_jk·δ_k"])
-        self.outgoing_note = QLabel()
-        self.outgoing_note.setWordWrap(True)
-        self.outgoing_note.setStyleSheet(f"color: {MUTED}; padding: 2px 4px;")
-        self.delta_widget = QTableWidget()
-        self.delta_widget.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.delta_widget.setSelectionMode(QAbstractItemView.NoSelection)
-        self.delta_widget.cellClicked.connect(self._on_delta_cell)
-        self.delta_note = QLabel(
-            f'<span style="background:{DEAD_BG.name()}">&nbsp;dead&nbsp;</span> ReLU with z ≤ 0 for '
-            f'every sample (no gradient) &nbsp; '
-            f'<span style="background:{SATURATED_BG.name()}">&nbsp;saturated&nbsp;</span> '
-            f'sigmoid/tanh with f′(z) &lt; {SATURATION_FPRIME:g} for ≥ {SATURATION_SHARE:.0%} of '
-            f'the samples (or for the pinned sample) &nbsp; click a cell to inspect it')
-        self.delta_note.setWordWrap(True)
-        self.delta_note.setStyleSheet(f"color: {MUTED}; padding: 2px 4px;")
-
-        self.delta_widget.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.delta_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.delta_widget.setSizeAdjustPolicy(QAbstractScrollArea.AdjustIgnored)
-        self.delta_widget.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
-        self.delta_widget.setToolTip("δ of every neuron: one column per layer, as in the diagram")
-
-        # every section shown in full, in one scroll area: no tabs, no scroll bars of their own
-        chain = self._section("Chain rule", self.chain)
-        hist = self._section("δ over the training samples", self.hist_widget, self.hist_note)
-        incoming = self._section("Incoming edges: the weights into this neuron",
-                                 self.incoming_table, self.incoming_note)
-        outgoing = self._section("Outgoing edges: the error signals back to this neuron",
-                                 self.outgoing_table, self.outgoing_note)
-        deltas = self._section("All deltas", self.delta_widget, self.delta_note)
-        self.hist_plot.setLabel("bottom", "δ")
-
-        self._left = QBoxLayout(QBoxLayout.TopToBottom)      # the chain rule and the histogram
-        self._left.setContentsMargins(0, 0, 0, 0)
-        self._left.setSpacing(8)
-        self._left.addWidget(chain, 3)
-        self._left.addWidget(hist, 2)
-        left = QWidget()
-        left.setLayout(self._left)
-        right = QWidget()                                    # the tables
-        col = QVBoxLayout(right)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(8)
-        for w in (incoming, outgoing, deltas):
-            col.addWidget(w)
-        col.addStretch(1)
-        self._main = QBoxLayout(QBoxLayout.TopToBottom)
-        self._main.setContentsMargins(0, 0, 0, 0)
-        self._main.setSpacing(8)
-        self._main.addWidget(left, 1, Qt.AlignTop)
-        self._main.addWidget(right, 1, Qt.AlignTop)
-
-        body = QWidget()
-        col = QVBoxLayout(body)
-        col.setContentsMargins(4, 0, 4, 6)
-        col.setSpacing(6)
-        col.addWidget(self.header)
-        col.addLayout(self._main)
-        col.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setWidget(body)
-        self._scroll = scroll
-        self._mode = ""
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(self._bar)
-        layout.addWidget(scroll, 1)
-        self._arrange(self.width())
-
-        self.layer_box.valueChanged.connect(self._on_layer_box)
-        self.index_box.valueChanged.connect(self._on_index_box)
-        self.sample_box.valueChanged.connect(self._on_sample_box)
+        self.layer_box.valueChanged.connect(self.layerChanged)
+        self.index_box.valueChanged.connect(self.indexChanged)
+        self.sample_box.valueChanged.connect(self.sampleChanged)
         self.prev_button.clicked.connect(lambda: self.sample_box.stepBy(-1))
         self.next_button.clicked.connect(lambda: self.sample_box.stepBy(1))
-        self.sample_radio.toggled.connect(self._on_scope)
+        self.sample_radio.toggled.connect(self.sampleToggled)
 
-    @staticmethod
-    def _table(headers) -> QTableWidget:
-        """A table shown in full: sized to its cells (see :func:`fit_table`), no scroll bars."""
-        t = QTableWidget(0, len(headers))
-        t.setHorizontalHeaderLabels(headers)
-        t.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        t.setSelectionMode(QAbstractItemView.NoSelection)
-        t.verticalHeader().setVisible(False)
-        t.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        t.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        t.setSizeAdjustPolicy(QAbstractScrollArea.AdjustIgnored)
-        t.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
-        fit_table(t)
-        return t
-
-    @staticmethod
-    def _section(title: str, *widgets: QWidget) -> QWidget:
-        w = QWidget()
-        v = QVBoxLayout(w)
-        v.setContentsMargins(0, 0, 0, 0)
-        v.setSpacing(2)
-        label = QLabel(f"<b>{html.escape(title)}</b>")
-        label.setStyleSheet(f"color: {style.FOREGROUND}; padding: 0 2px;")
-        v.addWidget(label)
-        for x in widgets:
-            v.addWidget(x)
-        return w
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._arrange(event.size().width())
-
-    def _arrange(self, width: int) -> None:
-        """Lay the sections out for ``width``: wide, the tables beside the chain rule and the
-        histogram; medium, the chain rule beside the histogram and the tables below; narrow, one
-        column. The selector bar takes one row when it fits, two otherwise."""
-        mode = "wide" if width >= WIDE else "medium" if width >= MEDIUM else "narrow"
-        one_row = sum(w.sizeHint().width() for w in self._bar_parts) + 28
-        self._bar.setDirection(QBoxLayout.LeftToRight if width >= one_row
+    def arrange(self, width: int) -> None:
+        """One row when ``width`` holds it, two otherwise."""
+        one_row = sum(w.sizeHint().width() for w in self._parts) + 28
+        self._row.setDirection(QBoxLayout.LeftToRight if width >= one_row
                                else QBoxLayout.TopToBottom)
-        if mode == self._mode:
-            return
-        self._mode = mode
-        self._main.setDirection(QBoxLayout.LeftToRight if mode == "wide"
-                                else QBoxLayout.TopToBottom)
-        self._left.setDirection(QBoxLayout.LeftToRight if mode == "medium"
-                                else QBoxLayout.TopToBottom)
-
-    def layout_mode(self) -> str:
-        """"wide", "medium" or "narrow" (see :meth:`_arrange`)."""
-        return self._mode
-
-    # -- public API ---------------------------------------------------------------------------------
-
-    def set_dataset(self, ds) -> None:
-        """The training set the report is computed over (``ds.X_train``, ``ds.T_train``)."""
-        self._X = np.ascontiguousarray(ds.X_train, dtype=float)
-        self._T = np.asarray(ds.T_train, dtype=float)
-        n = len(self._X)
-        if self._pinned >= n:
-            self._pinned = 0
-        self._set_quietly(self.sample_box, max(0, n - 1), self._pinned)
-        self._key = None
-        self._report = None
-        self._update(force=True)
-
-    @Slot(object)
-    def show_snapshot(self, snap: Snapshot) -> None:
-        """Keep the newest snapshot; recompute when needed, throttled while training runs."""
-        self._snap = snap
-        self._update(force=not snap.running)
-
-    @Slot(int, int)
-    def select_neuron(self, layer: int, index: int) -> None:
-        """Inspect neuron ``index`` of layer ``layer`` (0 = input). Emits nothing."""
-        layer, index = int(layer), int(index)
-        if (layer, index) == self._selected and self._report is not None:
-            return
-        if self._sizes and not (0 <= layer < len(self._sizes) and 0 <= index < self._sizes[layer]):
-            return                       # not a neuron of this network: keep the selection
-        self._selected = (layer, index)
-        self._sync_boxes()
-        self._update(force=True)
-
-    @Slot(int)
-    def set_pinned(self, index: int) -> None:
-        """Pin training sample ``index``. Emits nothing (``sampleChanged`` is for user steps)."""
-        index = int(index)
-        if self._X is not None and not 0 <= index < len(self._X):
-            return
-        if index == self._pinned and self._report is not None:
-            return
-        self._pinned = index
-        self._set_quietly(self.sample_box, self.sample_box.maximum(), index)
-        self._update(force=True)
-
-    def set_scope(self, scope: str) -> None:
-        """Show the chain rule and the delta table for the "sample" or the "batch" mean."""
-        if scope not in ("sample", "batch"):
-            raise ValueError("scope must be 'sample' or 'batch'")
-        (self.sample_radio if scope == "sample" else self.batch_radio).setChecked(True)
-
-    def scope(self) -> str:
-        return self._scope
-
-    def selected_neuron(self) -> tuple[int, int]:
-        return self._selected
-
-    def pinned(self) -> int:
-        return self._pinned
-
-    def report(self) -> NeuronReport | None:
-        """The report shown (None before the first snapshot with data)."""
-        return self._report
-
-    def chain_rule_html(self) -> str:
-        """The chain-rule label's rich text, as shown."""
-        return self.chain.text()
-
-    def header_html(self) -> str:
-        return self.header.text()
-
-    def delta_table(self) -> DeltaTable | None:
-        """The delta table shown: the pinned sample's or the batch mean (the toggle)."""
-        return self._tables.get(self._scope)
-
-    # -- user actions -------------------------------------------------------------------------------
-
-    @Slot(int)
-    def _on_layer_box(self, layer: int) -> None:
-        if not self._sizes:
-            return
-        index = min(self._selected[1], self._sizes[layer] - 1)
-        self._selected = (layer, index)
-        self._sync_boxes()
-        self._update(force=True)
-        self.neuronChosen.emit(*self._selected)
-
-    @Slot(int)
-    def _on_index_box(self, index: int) -> None:
-        if not self._sizes:
-            return
-        self._selected = (self._selected[0], index)
-        self._update(force=True)
-        self.neuronChosen.emit(*self._selected)
-
-    @Slot(int)
-    def _on_sample_box(self, index: int) -> None:
-        if index == self._pinned:
-            return
-        self._pinned = index
-        self._update(force=True)
-        self.sampleChanged.emit(index)
-
-    @Slot(bool)
-    def _on_scope(self, sample_checked: bool) -> None:
-        if self._focus is not None:        # the window's focus decides; it tells us back
-            self._focus.set_mode("sample" if sample_checked else "mean")
-            return
-        self._apply_scope("sample" if sample_checked else "batch")
-
-    def _apply_scope(self, scope: str) -> None:
-        self._scope = scope
-        if self._report is not None:
-            self._render()
-
-    def bind_focus(self, model) -> None:
-        """Follow the window's focus (a :class:`~bpviz.ui.focus.FocusModel`): its "pinned sample
-        / batch mean" toggle shows and sets that focus."""
-        self._focus = model
-        model.changed.connect(self._on_focus_changed)
-        self._on_focus_changed()
-
-    @Slot()
-    def _on_focus_changed(self) -> None:
-        scope = "sample" if self._focus.is_sample() else "batch"
-        radio = self.sample_radio if scope == "sample" else self.batch_radio
-        if not radio.isChecked():
-            self._scope_group.blockSignals(True)
-            self.sample_radio.blockSignals(True)
-            radio.setChecked(True)
-            self.sample_radio.blockSignals(False)
-            self._scope_group.blockSignals(False)
-        if scope != self._scope:
-            self._apply_scope(scope)
-
-    @Slot(int, int)
-    def _on_delta_cell(self, row: int, col: int) -> None:
-        """A click in the delta table: row ``row`` is the neuron, column ``col`` layer col + 1."""
-        layer, index = col + 1, row
-        if not self._sizes or layer >= len(self._sizes) or index >= self._sizes[layer]:
-            return
-        self.select_neuron(layer, index)
-        self.neuronChosen.emit(layer, index)
 
     @staticmethod
     def _set_quietly(box: QSpinBox, maximum: int, value: int) -> None:
@@ -601,145 +414,48 @@ class InspectorPanel(QWidget):
         box.setValue(value)
         box.blockSignals(False)
 
-    def _sync_boxes(self) -> None:
-        layer, index = self._selected
-        if not self._sizes:
+    def show_neuron(self, sizes: tuple[int, ...], layer: int, index: int) -> None:
+        if not sizes:
             return
-        self._set_quietly(self.layer_box, len(self._sizes) - 1, layer)
-        self._set_quietly(self.index_box, self._sizes[layer] - 1, index)
+        self._set_quietly(self.layer_box, len(sizes) - 1, layer)
+        self._set_quietly(self.index_box, sizes[layer] - 1, index)
 
-    # -- recomputation ------------------------------------------------------------------------------
+    def show_sample(self, maximum: int, index: int) -> None:
+        self._set_quietly(self.sample_box, maximum, index)
 
-    def _ready(self) -> str:
-        """"" when a report can be computed, else why not."""
-        snap = self._snap
-        if snap is None:
-            return "Waiting for the first snapshot…"
-        if self._X is None:
-            return "Waiting for the training data…"
-        if snap.sizes[0] != self._X.shape[1] or snap.sizes[-1] != self._T.shape[1]:
-            return "Waiting for the training data of this network…"
-        if len(self._X) == 0:
-            return "The training set is empty."
-        return ""
+    def sample_maximum(self) -> int:
+        return self.sample_box.maximum()
 
-    def _weights(self, snap: Snapshot):
-        if self.at == "trace" and snap.has_trace:
-            return snap.trace_weights, snap.trace_biases
-        return snap.weights, snap.biases
+    def show_scope(self, scope: str) -> None:
+        """Check the radio button of ``scope`` ("sample" or "batch") without telling anyone."""
+        radio = self.sample_radio if scope == "sample" else self.batch_radio
+        if not radio.isChecked():
+            self._scope_group.blockSignals(True)
+            self.sample_radio.blockSignals(True)
+            radio.setChecked(True)
+            self.sample_radio.blockSignals(False)
+            self._scope_group.blockSignals(False)
 
-    def _key_of(self, snap: Snapshot) -> tuple:
-        """What a report shown for ``snap`` was computed from, short of the weights."""
-        return (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
-                snap.pass_count, snap.running)
+    def choose_scope(self, scope: str) -> None:
+        """Check the radio button of ``scope`` as a click would (the panel hears of it)."""
+        (self.sample_radio if scope == "sample" else self.batch_radio).setChecked(True)
 
-    def _needs_update(self, snap: Snapshot) -> bool:
-        key = self._key_of(snap)
-        if key != self._key or self._computed_snap is None:
-            return True
-        if snap is self._computed_snap:
-            return False
-        old = self._computed_snap
-        W0, b0 = self._weights(old)
-        W1, b1 = self._weights(snap)
-        return not (all(np.array_equal(a, b) for a, b in zip(W0, W1))
-                    and all(np.array_equal(a, b) for a, b in zip(b0, b1))
-                    and all(np.array_equal(a, b) for a, b in zip(old.update_weights,
-                                                                  snap.update_weights)))
 
-    def recompute_pending(self) -> bool:
-        """A recomputation is scheduled: snapshots came faster than ``MIN_INTERVAL_S`` apart."""
-        return self._timer.isActive()
+class HeaderSection(QLabel):
+    """The neuron's name, role and formulas, its z, a, δ and batch δ̄, and which weights and
+    samples the numbers are at. Also shows why there is nothing to show yet."""
 
-    @Slot()
-    def _on_timer(self) -> None:
-        self._update(force=True)
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTextFormat(Qt.RichText)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.setStyleSheet(f"color: {style.FOREGROUND}; padding: 2px 6px;")
 
-    def _update(self, force: bool = False) -> None:
-        why = self._ready()
-        if why:
-            self._show_placeholder(why)
-            return
-        snap = self._snap
-        if self._sizes != snap.sizes:
-            self._sizes = tuple(snap.sizes)
-            layer, index = self._selected
-            if not (0 <= layer < len(self._sizes) and 0 <= index < self._sizes[layer]):
-                self._selected = (min(1, len(self._sizes) - 1), 0)
-            self._sync_boxes()
-        if not self._needs_update(snap):
-            return
-        wait = self._last_compute + MIN_INTERVAL_S - time.monotonic()
-        if not force and wait > 0:
-            if not self._timer.isActive():
-                self._timer.start(int(wait * 1000) + 1)
-            return
-        self._timer.stop()
-        self._recompute(snap)
+    def show_placeholder(self, text: str) -> None:
+        self.setText(f'<span style="color:{MUTED}">{html.escape(text)}</span>')
 
-    def _recompute(self, snap: Snapshot) -> None:
-        """Ask for the report of the selected neuron at ``snap``'s weights: of the training
-        session (``self.ask``, off the GUI thread) in the window, or computed here."""
-        layer, index = self._selected
-        W, b = self._weights(snap)
-        upd = [u for pair in zip(snap.update_weights, snap.update_biases) for u in pair]
-        # no update yet (all zero), or not known yet (NaN while a pass is walked phase by phase)
-        has_update = snap.has_trace and all(np.isfinite(u).all() for u in upd) \
-            and any(np.any(u) for u in upd)
-        request = InspectRequest(layer, index, self._pinned, tuple(snap.sizes),
-                                 tuple(snap.activations), tuple(W), tuple(b),
-                                 tuple(upd) if has_update else None,
-                                 tuple(snap.trace_weights) if has_update else None, snap.running)
-        key = self._key_of(snap)
-        self._key, self._computed_snap = key, snap
-        self._last_compute = time.monotonic()
-        self.compute_count += 1
-        if self.ask is None:
-            self._take(key, answer_inspect(request, self._X, self._T))
-        else:
-            self.ask(request, partial(self._take, key))
-
-    def _take(self, key, answer) -> None:
-        """A report arrived; shown unless something newer was asked for since."""
-        if key != self._key:
-            return
-        if isinstance(answer, BaseException):
-            self._show_placeholder(f"cannot compute this neuron's numbers: {answer}")
-            return
-        self._report, self._tables, self._subset = answer.report, answer.tables, answer.subset
-        self.reports_shown += 1
-        self._render()
-
-    # -- rendering ----------------------------------------------------------------------------------
-
-    def _show_placeholder(self, text: str) -> None:
-        self.header.setText(f'<span style="color:{MUTED}">{html.escape(text)}</span>')
-        self.chain.setText("")
-
-    def _where(self) -> str:
-        """Which weights the numbers refer to, in words."""
-        snap = self._snap
-        W, b = self._weights(snap)
-        current = all(np.array_equal(x, y) for x, y in zip(W, snap.weights)) and \
-            all(np.array_equal(x, y) for x, y in zip(b, snap.biases))
-        phase = getattr(snap, "phase", None)
-        if phase is not None:
-            return (f"step by step, {phase.label()}: the whole pass at the weights it started "
-                    f"from (epoch {snap.epoch})")
-        if current:
-            return f"at the current weights (epoch {snap.epoch}, pass {snap.pass_count})"
-        return f"at the weights before the update of pass {snap.pass_count} (epoch {snap.epoch})"
-
-    def _render(self) -> None:
-        r = self._report
-        self._render_header(r)
-        self.chain.setText(self._chain_html(r, self._scope))
-        self._render_histogram(r)
-        self._render_incoming(r)
-        self._render_outgoing(r)
-        self._render_deltas()
-
-    def _render_header(self, r: NeuronReport) -> None:
+    def show_report(self, r: NeuronReport, where: str, subset: tuple[int, int] | None) -> None:
         role = "input" if r.is_input else "output" if r.is_output else "hidden"
         title = (f'<span style="font-size:12pt"><b>Layer {r.layer}, neuron {r.index}</b></span> '
                  f'<span style="color:{MUTED}">({role})</span> &nbsp; ')
@@ -765,10 +481,10 @@ class InspectorPanel(QWidget):
         if flags:
             title += " &nbsp; " + " ".join(flags)
         over = f"over the {r.n_samples} training samples"
-        if self._subset:
-            over = f"over the first {self._subset[0]} of the {self._subset[1]} training samples " \
+        if subset:
+            over = f"over the first {subset[0]} of the {subset[1]} training samples " \
                    f"(capped to keep the window responsive)"
-        where = f'<span style="color:{MUTED}">{html.escape(self._where())}, {over} · ' \
+        where = f'<span style="color:{MUTED}">{html.escape(where)}, {over} · ' \
                 f'{_nowrap(f"loss {fmt(r.loss_value, 5)}")}</span>'
         if r.is_input:
             values = (f"sample {r.sample}: &nbsp;a = x = {_num(r.a, True)}<br>"
@@ -779,9 +495,37 @@ class InspectorPanel(QWidget):
                       f"<b>δ = {_num(r.delta, True)}</b><br>"
                       f"batch: &nbsp;<b>δ̄ = {_num(r.delta_mean, True)}</b> &nbsp; "
                       f"mean |δ| = {_num(r.delta_mean_abs, signed_colour=False)}")
-        self.header.setText(f"{title}<br>{values}<br>{where}")
+        self.setText(f"{title}<br>{values}<br>{where}")
 
-    def _chain_html(self, r: NeuronReport, scope: str) -> str:
+
+class ChainRuleSection(Section):
+    """The chain rule with the live numbers: every term w_jk·δ_k, largest first, their sum, f′(z)
+    and δ — for the pinned sample or the batch mean; δ = y − t for an output neuron."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Chain rule", parent)
+        mono = QFont()
+        mono.setFamilies([f.strip() for f in MONO.split(",")])
+        mono.setStyleHint(QFont.TypeWriter)
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.RichText)
+        self.label.setFont(mono)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.label.setStyleSheet(f"color: {style.FOREGROUND}; background: #f8fafc; "
+                                 f"border: 1px solid #e2e8f0; padding: 6px;")
+        self.label.setWordWrap(True)
+        self.label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+        self.add(self.label)
+
+    def clear(self) -> None:
+        self.label.setText("")
+
+    def show_report(self, r: NeuronReport, scope: str) -> None:
+        self.label.setText(self.chain_html(r, scope))
+
+    @staticmethod
+    def chain_html(r: NeuronReport, scope: str) -> str:
         c = r.chain_sample if scope == "sample" else r.chain_batch
         lines = []
         pad = 'style="padding: 0px 6px"'
@@ -847,169 +591,670 @@ class InspectorPanel(QWidget):
                              f"not the product of means</span>")
         return "<br>".join(lines)
 
-    def _render_histogram(self, r: NeuronReport) -> None:
+
+class HistogramSection(Section):
+    """A histogram of δ over the training samples, with the pinned sample, the mean and 0
+    marked. Its items are made once and updated with ``setData``."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("δ over the training samples", parent)
+        self.widget = pg.PlotWidget()
+        self.widget.setBackground(style.BACKGROUND)
+        self.plot = self.widget.getPlotItem()
+        style.style_plot(self.plot, grid=False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.getAxis("left").setWidth(36)
+        self.widget.setFixedHeight(130)
+        self.curve = pg.PlotCurveItem(x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+                                      brush=pg.mkBrush(100, 116, 139, 110),
+                                      pen=pg.mkPen(71, 85, 105))
+        self.sample_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(style.FOREGROUND, width=2))
+        self.mean_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(style.FOREGROUND, width=1,
+                                                                style=Qt.DashLine))
+        self.zero_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(148, 163, 184, width=1,
+                                                                style=Qt.DotLine))
+        for item in (self.curve, self.zero_line, self.mean_line, self.sample_line):
+            self.plot.addItem(item)
+        self.note = _note("0 6px")
+        self.plot.setLabel("bottom", "δ")
+        self.add(self.widget, self.note)
+
+    def show_report(self, r: NeuronReport) -> None:
         h = r.delta_histogram
         has = h is not None and len(h.counts) > 0
-        for item in (self.hist_curve, self.hist_sample_line, self.hist_mean_line,
-                     self.hist_zero_line):
+        for item in (self.curve, self.sample_line, self.mean_line, self.zero_line):
             item.setVisible(has)
         if not has:
-            self.hist_curve.setData([0, 1], [0])
-            self.hist_note.setText("An input neuron has no δ.")
+            self.curve.setData([0, 1], [0])
+            self.note.setText("An input neuron has no δ.")
             return
         edges = np.asarray(h.edges)
         counts = np.asarray(h.counts, dtype=float)
-        self.hist_curve.setData(edges, counts)
-        self.hist_sample_line.setValue(r.delta)
-        self.hist_mean_line.setValue(r.delta_mean)
-        self.hist_zero_line.setValue(0.0)
+        self.curve.setData(edges, counts)
+        self.sample_line.setValue(r.delta)
+        self.mean_line.setValue(r.delta_mean)
+        self.zero_line.setValue(0.0)
         # the ranges move only when the data leave them or fill too little of them (refreshed a
         # few times a second while training, a range moving every time rebuilt both axes)
-        (x0, x1), (y0, y1) = self.hist_plot.vb.viewRange()
+        (x0, x1), (y0, y1) = self.plot.vb.viewRange()
         x_range = style.steady_range((x0, x1), min(edges[0], r.delta, 0.0),
                                      max(edges[-1], r.delta, 0.0))
         if x_range is not None:
-            self.hist_plot.setXRange(*x_range, padding=0)
+            self.plot.setXRange(*x_range, padding=0)
         top = max(1.0, float(counts.max()))
         if not (top <= y1 and top >= 0.5 * y1 and y0 == 0):
-            self.hist_plot.setYRange(0, top * 1.08, padding=0)
-        self.hist_note.setText(f"solid line: pinned sample {r.sample} (δ = {fmt(r.delta)}) · dashed: "
-                               f"batch mean δ̄ = {fmt(r.delta_mean)} · dotted: 0")
+            self.plot.setYRange(0, top * 1.08, padding=0)
+        self.note.setText(f"solid line: pinned sample {r.sample} (δ = {fmt(r.delta)}) · dashed: "
+                          f"batch mean δ̄ = {fmt(r.delta_mean)} · dotted: 0")
 
-    def _fill(self, table: QTableWidget, rows: list[list], signed: tuple[int, ...] = ()) -> None:
-        """Fill ``table``; a cell is (text, value) with the value kept in Qt.UserRole and shown in
-        full in the tooltip. Columns in ``signed`` are coloured by sign (blue positive, orange
-        negative). The table is then sized to its cells."""
-        table.setRowCount(len(rows))
-        columns = [[] for _ in range(table.columnCount())]
-        for i, row in enumerate(rows):
-            for j, (text, value) in enumerate(row):
-                item = table.item(i, j)
-                if item is None:
-                    item = QTableWidgetItem()
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    table.setItem(i, j, item)
-                item.setText(text)
-                columns[j].append(text)
-                item.setData(Qt.UserRole, value)
-                item.setToolTip(full_value(value) if isinstance(value, float) else "")
-                colour = style.FOREGROUND
-                if j in signed and isinstance(value, float) and np.isfinite(value) and value != 0:
-                    colour = _hex(style.POSITIVE if value > 0 else style.NEGATIVE)
-                item.setForeground(QBrush(QColor(colour)))
-        fit_table(table, columns)
+
+class IncomingSection(Section):
+    """The weights into the neuron: weight, ∂L/∂w, the last Δw and the finite-difference check."""
+
+    HEADERS = ["from", "weight w", "∂L/∂w", "Δw", "finite diff.", "rel. error"]
+    TIPS = ["the neuron i of the layer below (a_i), or the bias",
+            "the weight w_ij of edge i→j", "∂L/∂w_ij = mean over the samples of a_i · δ_j",
+            "the last update the optimizer applied to this weight",
+            "∂L/∂w by finite differences of the loss (five-point stencil)",
+            "|backprop − finite difference| / (|backprop| + |finite difference|)"]
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Incoming edges: the weights into this neuron", parent)
+        self.table = make_table(self.HEADERS, self.TIPS)
+        self.note = _note()
+        self.add(self.table, self.note)
+
+    def show_report(self, r: NeuronReport, snap: Snapshot) -> None:
+        def row(label: str, source, weight, e) -> list[Cell]:
+            return [Cell(label, source, colour=QColor(style.FOREGROUND)), number_cell(weight),
+                    number_cell(e.grad, signed=True), number_cell(e.update, signed=True),
+                    number_cell(e.fd), number_cell(e.rel_error)]
+
+        rows = [row(f"a{e.from_}", e.from_, e.weight, e) for e in r.incoming]
+        if r.bias is not None:
+            rows.append(row("bias", None, r.bias.value, r.bias))
+        self.table.model().set_rows(rows)
+        fit_table(self.table)
+        self.note.setText(self._note_text(r, snap))
 
     @staticmethod
-    def _cell(v):
-        return (fmt(v), None if v is None else float(v))
-
-    def _render_incoming(self, r: NeuronReport) -> None:
-        rows = [[(f"a{e.from_}", e.from_), self._cell(e.weight), self._cell(e.grad),
-                 self._cell(e.update), self._cell(e.fd), self._cell(e.rel_error)]
-                for e in r.incoming]
-        if r.bias is not None:
-            b = r.bias
-            rows.append([("bias", None), self._cell(b.value), self._cell(b.grad),
-                         self._cell(b.update), self._cell(b.fd), self._cell(b.rel_error)])
-        self._fill(self.incoming_table, rows, signed=(2, 3))
-        snap = self._snap
+    def _note_text(r: NeuronReport, snap: Snapshot) -> str:
         if r.is_input:
-            note = "An input neuron has no incoming edges."
+            return "An input neuron has no incoming edges."
+        note = "∂L/∂w = mean over the training samples of a_i · δ_j; ∂L/∂b = δ̄_j."
+        if r.update_at_these_weights is None:
+            note += " Δw: no update yet."
+        elif r.update_at_these_weights:
+            note += " Δw: the step the optimizer took from these weights"
+            if snap.batch_size and snap.batch_size < r.n_samples:
+                note += f" (computed on a mini-batch of {snap.batch_size}, not the whole set)"
+            note += "."
         else:
-            note = "∂L/∂w = mean over the training samples of a_i · δ_j; ∂L/∂b = δ̄_j."
-            if r.update_at_these_weights is None:
-                note += " Δw: no update yet."
-            elif r.update_at_these_weights:
-                note += " Δw: the step the optimizer took from these weights"
-                if snap.batch_size and snap.batch_size < r.n_samples:
-                    note += f" (computed on a mini-batch of {snap.batch_size}, not the whole set)"
-                note += "."
-            else:
-                note += " Δw: the last update, which led to these weights."
-            if snap.l2:
-                note += f" Δw includes the L2 decay λ = {fmt(snap.l2)}."
-            if r.fd is None:
-                note += " Finite differences: computed when training is paused" + \
-                        ("" if snap.running else " (too costly for this network)") + "."
-            else:
-                note += (f" Finite differences (five-point, h = {fmt(r.fd.h)}): worst relative error "
-                         f"{fmt(r.fd.worst)}.")
-                if r.fd.skipped:
-                    note += f" {r.fd.skipped} weights with the smallest gradients not checked."
-                if r.fd.kink_samples:
-                    note += (f" {r.fd.kink_samples} samples sit on a ReLU kink, where finite "
-                             f"differences may disagree.")
-        self.incoming_note.setText(note)
+            note += " Δw: the last update, which led to these weights."
+        if snap.l2:
+            note += f" Δw includes the L2 decay λ = {fmt(snap.l2)}."
+        if r.fd is None:
+            note += " Finite differences: computed when training is paused" + \
+                    ("" if snap.running else " (too costly for this network)") + "."
+        else:
+            note += (f" Finite differences (five-point, h = {fmt(r.fd.h)}): worst relative error "
+                     f"{fmt(r.fd.worst)}.")
+            if r.fd.skipped:
+                note += f" {r.fd.skipped} weights with the smallest gradients not checked."
+            if r.fd.kink_samples:
+                note += (f" {r.fd.kink_samples} samples sit on a ReLU kink, where finite "
+                         f"differences may disagree.")
+        return note
 
-    def _render_outgoing(self, r: NeuronReport) -> None:
-        sample = self._scope == "sample"
-        head = (["to", "weight w_jk", f"δ_k (sample {r.sample})", "signal w_jk·δ_k"] if sample
-                else ["to", "weight w_jk", "δ̄_k (batch mean)", "signal w_jk·δ̄_k"])
-        self.outgoing_table.setHorizontalHeaderLabels(head)
-        rows = [[(f"→ {e.to}", e.to), self._cell(e.weight),
-                 self._cell(e.delta if sample else e.delta_mean),
-                 self._cell(e.signal_sample if sample else e.signal)] for e in r.outgoing]
-        self._fill(self.outgoing_table, rows, signed=(2, 3))
-        self.outgoing_note.setText(
+
+class OutgoingSection(Section):
+    """The edges out of the neuron: weight, δ_k and the error signal w_jk·δ_k each carries back,
+    for the pinned sample or the batch mean."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Outgoing edges: the error signals back to this neuron", parent)
+        self.table = make_table(["to", "weight w_jk", "δ_k", "signal w_jk·δ_k"])
+        self.note = _note()
+        self.add(self.table, self.note)
+
+    def show_report(self, r: NeuronReport, scope: str) -> None:
+        sample = scope == "sample"
+        model = self.table.model()
+        model.set_headers(["to", "weight w_jk", f"δ_k (sample {r.sample})", "signal w_jk·δ_k"]
+                          if sample else
+                          ["to", "weight w_jk", "δ̄_k (batch mean)", "signal w_jk·δ̄_k"])
+        model.set_rows([[Cell(f"→ {e.to}", e.to, colour=QColor(style.FOREGROUND)),
+                         number_cell(e.weight),
+                         number_cell(e.delta if sample else e.delta_mean, signed=True),
+                         number_cell(e.signal_sample if sample else e.signal, signed=True)]
+                        for e in r.outgoing])
+        fit_table(self.table)
+        self.note.setText(
             "The output layer has no outgoing edges: its δ = y − t starts the backward pass."
             if r.is_output else
             "Each edge carries w_jk·δ_k back to this neuron; their sum, times f′(z), is its δ. "
             "The diagram's edge signal is the batch mean w_jk·δ̄_k.")
 
-    def _render_deltas(self) -> None:
-        """One column per layer and one row per neuron, as the diagram draws them."""
-        table = self._tables.get(self._scope)
-        w = self.delta_widget
+
+class DeltaSection(Section):
+    """The δ of every neuron: one column per layer, one row per neuron, as the diagram draws
+    them, with dead and saturated neurons highlighted. A click on a cell emits
+    ``neuronClicked(layer, index)``."""
+
+    neuronClicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("All deltas", parent)
+        self.table = make_table([], row_headers=True)
+        self.table.setToolTip("δ of every neuron: one column per layer, as in the diagram")
+        self.table.clicked.connect(self._on_clicked)
+        self.note = _note()
+        self.note.setText(
+            f'<span style="background:{DEAD_BG.name()}">&nbsp;dead&nbsp;</span> ReLU with z ≤ 0 for '
+            f'every sample (no gradient) &nbsp; '
+            f'<span style="background:{SATURATED_BG.name()}">&nbsp;saturated&nbsp;</span> '
+            f'sigmoid/tanh with f′(z) &lt; {SATURATION_FPRIME:g} for ≥ {SATURATION_SHARE:.0%} of '
+            f'the samples (or for the pinned sample) &nbsp; click a cell to inspect it')
+        self.add(self.table, self.note)
+
+    @Slot(QModelIndex)
+    def _on_clicked(self, index: QModelIndex) -> None:
+        """Row ``row`` is the neuron, column ``col`` layer col + 1."""
+        if index.isValid() and index.data(Qt.UserRole) is not None:
+            self.neuronClicked.emit(index.column() + 1, index.row())
+
+    def show_table(self, table: DeltaTable | None, selected: tuple[int, int]) -> None:
+        model = self.table.model()
         if table is None:
-            w.setRowCount(0)
-            fit_table(w)
+            model.set_rows([])
+            fit_table(self.table)
             return
         height = max(len(ld.delta) for ld in table.layers)
-        if w.columnCount() != len(table.layers) or w.rowCount() != height:
-            w.clear()
-            w.setColumnCount(len(table.layers))
-            w.setRowCount(height)
-        w.setHorizontalHeaderLabels([f"layer {ld.layer}\n{ld.activation}" for ld in table.layers])
-        w.setVerticalHeaderLabels([str(j) for j in range(height)])
-        sel_layer, sel_index = self._selected
-        columns, bold = [], []
-        for col, ld in enumerate(table.layers):
-            columns.append([fmt(v) for v in ld.delta])
+        model.set_headers([f"layer {ld.layer}\n{ld.activation}" for ld in table.layers])
+        model.set_row_labels([str(j) for j in range(height)])
+        columns = []
+        for ld in table.layers:
+            column = []
             for j in range(height):
-                item = w.item(j, col)
-                if item is None:
-                    item = QTableWidgetItem()
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    w.setItem(j, col, item)
                 if j >= len(ld.delta):
-                    item.setText("")
-                    item.setData(Qt.UserRole, None)
-                    item.setBackground(QBrush())
-                    item.setToolTip("")
+                    column.append(Cell())
                     continue
                 v = float(ld.delta[j])
-                item.setText(columns[col][j])
-                item.setData(Qt.UserRole, v)
-                selected = (ld.layer, j) == (sel_layer, sel_index)
-                if selected:
-                    bold.append((col, columns[col][j]))
-                font = item.font()
-                if font.bold() != selected:
-                    font.setBold(selected)
-                    item.setFont(font)
                 tip = f"layer {ld.layer}, neuron {j}: δ = {full_value(v)}"
+                background = None
                 if ld.dead[j]:
-                    item.setBackground(DEAD_BG)
+                    background = DEAD_BG
                     tip += "\ndead: z ≤ 0 for every sample, so no gradient flows"
                 elif ld.saturated[j]:
-                    item.setBackground(SATURATED_BG)
+                    background = SATURATED_BG
                     tip += f"\nsaturated: f′(z) < {SATURATION_FPRIME:g}"
-                elif (ld.layer, j) == (sel_layer, sel_index):
-                    item.setBackground(SELECTED_BG)
+                elif (ld.layer, j) == selected:
+                    background = SELECTED_BG
                     tip += "\nthe inspected neuron"
-                else:
-                    item.setBackground(QBrush())
-                item.setToolTip(tip)
                 colour = style.POSITIVE if v > 0 else style.NEGATIVE if v < 0 else (100, 116, 139)
-                item.setForeground(QBrush(QColor(*colour)))
-        fit_table(w, columns, bold)
+                column.append(Cell(fmt(v), v, tip, QColor(*colour), background,
+                                   bold=(ld.layer, j) == selected))
+            columns.append(column)
+        model.set_rows([list(row) for row in zip(*columns)])
+        fit_table(self.table)
+
+
+# -- the panel -------------------------------------------------------------------------------------
+
+class SectionsArea(QScrollArea):
+    """The header and the sections in one scroll area, every one shown in full (no tabs, no scroll
+    bars of their own), arranged for the width (:meth:`arrange`)."""
+
+    def __init__(self, header: QWidget, chain: QWidget, histogram: QWidget,
+                 tables: list[QWidget], parent: QWidget | None = None):
+        super().__init__(parent)
+        self._left = QBoxLayout(QBoxLayout.TopToBottom)      # the chain rule and the histogram
+        self._left.setContentsMargins(0, 0, 0, 0)
+        self._left.setSpacing(8)
+        self._left.addWidget(chain, 3)
+        self._left.addWidget(histogram, 2)
+        left = QWidget()
+        left.setLayout(self._left)
+        right = QWidget()                                    # the tables
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(8)
+        for w in tables:
+            col.addWidget(w)
+        col.addStretch(1)
+        self._main = QBoxLayout(QBoxLayout.TopToBottom)
+        self._main.setContentsMargins(0, 0, 0, 0)
+        self._main.setSpacing(8)
+        self._main.addWidget(left, 1, Qt.AlignTop)
+        self._main.addWidget(right, 1, Qt.AlignTop)
+
+        body = QWidget()
+        col = QVBoxLayout(body)
+        col.setContentsMargins(4, 0, 4, 6)
+        col.setSpacing(6)
+        col.addWidget(header)
+        col.addLayout(self._main)
+        col.addStretch(1)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self.setWidget(body)
+        self._mode = ""
+
+    def arrange(self, width: int) -> None:
+        """Lay the sections out for ``width``: wide, the tables beside the chain rule and the
+        histogram; medium, the chain rule beside the histogram and the tables below; narrow, one
+        column."""
+        mode = "wide" if width >= WIDE else "medium" if width >= MEDIUM else "narrow"
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self._main.setDirection(QBoxLayout.LeftToRight if mode == "wide"
+                                else QBoxLayout.TopToBottom)
+        self._left.setDirection(QBoxLayout.LeftToRight if mode == "medium"
+                                else QBoxLayout.TopToBottom)
+
+    def mode(self) -> str:
+        """"wide", "medium" or "narrow"."""
+        return self._mode
+
+
+def _monotonic() -> float:
+    """The default clock: this module's ``time.monotonic``, looked up when read."""
+    return time.monotonic()
+
+
+class Throttle(QObject):
+    """At most one run every ``interval`` seconds on ``clock``. :meth:`now` says whether a run may
+    go now; when it may not, one call of ``later`` comes when the interval is over.
+
+    Written out rather than a pyqtgraph SignalProxy: an idle panel recomputes at once, in the call
+    that brought the change (a proxy always defers to its timer), and whether a snapshot needs a
+    recompute at all is decided when it arrives."""
+
+    def __init__(self, later, interval: float, clock=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.interval = interval
+        self.clock = clock if clock is not None else _monotonic
+        self._last = -math.inf
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(later)
+
+    def now(self, force: bool = False) -> bool:
+        """May a run go now (``force``: it may, whatever the interval)? If so it counts as run."""
+        wait = self._last + self.interval - self.clock()
+        if not force and wait > 0:
+            if not self._timer.isActive():
+                self._timer.start(int(wait * 1000) + 1)
+            return False
+        self._timer.stop()
+        self._last = self.clock()
+        return True
+
+    def pending(self) -> bool:
+        """A call of ``later`` is scheduled."""
+        return self._timer.isActive()
+
+
+class InspectorPanel(QWidget):
+    """The neuron inspector dock panel. Feed it :meth:`set_dataset` and :meth:`show_snapshot`.
+
+    It keeps what is inspected (the neuron, the pinned sample, the scope), asks for the report
+    when that or the weights change, and hands the report to its sections.
+
+    Signals (user actions only, never echoes of the slots):
+    - ``sampleChanged(int)``: the user stepped to another pinned sample;
+    - ``neuronChosen(int, int)``: the user picked another neuron in the panel (layer, index).
+    """
+
+    sampleChanged = Signal(int)
+    neuronChosen = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None, *, at: str = "trace", clock=None):
+        super().__init__(parent)
+        if at not in ("trace", "current"):
+            raise ValueError("at must be 'trace' or 'current'")
+        self.at = at
+        self._snap: Snapshot | None = None
+        self._X: np.ndarray | None = None
+        self._T: np.ndarray | None = None
+        self._selected = (1, 0)
+        self._pinned = 0
+        self._scope = "sample"
+        self._focus = None           # the window's focus model, once bound (bind_focus)
+        self._answer: InspectAnswer | None = None   # the report shown, its delta tables
+        self._key = None                      # what the shown report was computed from
+        self._computed_snap: Snapshot | None = None
+        self.compute_count = 0                # recomputations asked for (for tests and tuning)
+        self.reports_shown = 0                # and answers shown
+        # ask(request, done): computes an InspectRequest elsewhere and calls done(answer or
+        # exception) on the GUI thread; None: computed here
+        self.ask = None
+        self._sizes: tuple[int, ...] = ()
+
+        # at most ~5 recomputations a second while running, on ``clock`` (seconds; by default
+        # time.monotonic)
+        self._throttle = Throttle(self._on_timer, MIN_INTERVAL_S, clock, self)
+
+        self.bar = SelectorBar()
+        self.header = HeaderSection()
+        self.chain_section = ChainRuleSection()
+        self.histogram = HistogramSection()
+        self.incoming = IncomingSection()
+        self.outgoing = OutgoingSection()
+        self.deltas = DeltaSection()
+        self._lay_out()
+        self._connect()
+        self._show_placeholder("Waiting for the network and the training data…")
+
+    # the widgets a person uses and reads, by name
+    layer_box = property(lambda self: self.bar.layer_box)
+    index_box = property(lambda self: self.bar.index_box)
+    sample_box = property(lambda self: self.bar.sample_box)
+    prev_button = property(lambda self: self.bar.prev_button)
+    next_button = property(lambda self: self.bar.next_button)
+    sample_radio = property(lambda self: self.bar.sample_radio)
+    batch_radio = property(lambda self: self.bar.batch_radio)
+    chain = property(lambda self: self.chain_section.label)
+    hist_widget = property(lambda self: self.histogram.widget)
+    hist_plot = property(lambda self: self.histogram.plot)
+    hist_curve = property(lambda self: self.histogram.curve)
+    incoming_table = property(lambda self: self.incoming.table)
+    outgoing_table = property(lambda self: self.outgoing.table)
+    delta_widget = property(lambda self: self.deltas.table)
+
+    # -- construction -----------------------------------------------------------------------------
+
+    def _lay_out(self) -> None:
+        self.sections = SectionsArea(self.header, self.chain_section, self.histogram,
+                                     [self.incoming, self.outgoing, self.deltas])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.sections, 1)
+        self._arrange(self.width())
+
+    def _connect(self) -> None:
+        self.bar.layerChanged.connect(self._on_layer_box)
+        self.bar.indexChanged.connect(self._on_index_box)
+        self.bar.sampleChanged.connect(self._on_sample_box)
+        self.bar.sampleToggled.connect(self._on_scope)
+        self.deltas.neuronClicked.connect(self._on_delta_cell)
+
+    def scroll_area(self) -> QScrollArea:
+        """The one scroll area every section sits in."""
+        return self.sections
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width())
+
+    def _arrange(self, width: int) -> None:
+        self.bar.arrange(width)
+        self.sections.arrange(width)
+
+    def layout_mode(self) -> str:
+        """"wide", "medium" or "narrow" (see :meth:`SectionsArea.arrange`)."""
+        return self.sections.mode()
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    def set_dataset(self, ds) -> None:
+        """The training set the report is computed over (``ds.X_train``, ``ds.T_train``)."""
+        self._X = np.ascontiguousarray(ds.X_train, dtype=float)
+        self._T = np.asarray(ds.T_train, dtype=float)
+        n = len(self._X)
+        if self._pinned >= n:
+            self._pinned = 0
+        self.bar.show_sample(max(0, n - 1), self._pinned)
+        self._key = None
+        self._answer = None
+        self._update(force=True)
+
+    @Slot(object)
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Keep the newest snapshot; recompute when needed, throttled while training runs."""
+        self._snap = snap
+        self._update(force=not snap.running)
+
+    @Slot(int, int)
+    def select_neuron(self, layer: int, index: int) -> None:
+        """Inspect neuron ``index`` of layer ``layer`` (0 = input). Emits nothing."""
+        layer, index = int(layer), int(index)
+        if (layer, index) == self._selected and self._answer is not None:
+            return
+        if self._sizes and not (0 <= layer < len(self._sizes) and 0 <= index < self._sizes[layer]):
+            return                       # not a neuron of this network: keep the selection
+        self._selected = (layer, index)
+        self.bar.show_neuron(self._sizes, *self._selected)
+        self._update(force=True)
+
+    @Slot(int)
+    def set_pinned(self, index: int) -> None:
+        """Pin training sample ``index``. Emits nothing (``sampleChanged`` is for user steps)."""
+        index = int(index)
+        if self._X is not None and not 0 <= index < len(self._X):
+            return
+        if index == self._pinned and self._answer is not None:
+            return
+        self._pinned = index
+        self.bar.show_sample(self.bar.sample_maximum(), index)
+        self._update(force=True)
+
+    def set_scope(self, scope: str) -> None:
+        """Show the chain rule and the delta table for the "sample" or the "batch" mean."""
+        if scope not in ("sample", "batch"):
+            raise ValueError("scope must be 'sample' or 'batch'")
+        self.bar.choose_scope(scope)
+
+    def scope(self) -> str:
+        return self._scope
+
+    def selected_neuron(self) -> tuple[int, int]:
+        return self._selected
+
+    def pinned(self) -> int:
+        return self._pinned
+
+    def report(self) -> NeuronReport | None:
+        """The report shown (None before the first snapshot with data)."""
+        return None if self._answer is None else self._answer.report
+
+    def chain_rule_html(self) -> str:
+        """The chain-rule label's rich text, as shown."""
+        return self.chain.text()
+
+    def header_html(self) -> str:
+        return self.header.text()
+
+    def delta_table(self) -> DeltaTable | None:
+        """The delta table shown: the pinned sample's or the batch mean (the toggle)."""
+        return None if self._answer is None else self._answer.tables.get(self._scope)
+
+    # -- user actions -------------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_layer_box(self, layer: int) -> None:
+        if not self._sizes:
+            return
+        index = min(self._selected[1], self._sizes[layer] - 1)
+        self._selected = (layer, index)
+        self.bar.show_neuron(self._sizes, *self._selected)
+        self._update(force=True)
+        self.neuronChosen.emit(*self._selected)
+
+    @Slot(int)
+    def _on_index_box(self, index: int) -> None:
+        if not self._sizes:
+            return
+        self._selected = (self._selected[0], index)
+        self._update(force=True)
+        self.neuronChosen.emit(*self._selected)
+
+    @Slot(int)
+    def _on_sample_box(self, index: int) -> None:
+        if index == self._pinned:
+            return
+        self._pinned = index
+        self._update(force=True)
+        self.sampleChanged.emit(index)
+
+    @Slot(bool)
+    def _on_scope(self, sample_checked: bool) -> None:
+        if self._focus is not None:        # the window's focus decides; it tells us back
+            self._focus.set_mode("sample" if sample_checked else "mean")
+            return
+        self._apply_scope("sample" if sample_checked else "batch")
+
+    def _apply_scope(self, scope: str) -> None:
+        self._scope = scope
+        if self._answer is not None:
+            self._render()
+
+    def bind_focus(self, model) -> None:
+        """Follow the window's focus (a :class:`~bpviz.ui.focus.FocusModel`): its "pinned sample
+        / batch mean" toggle shows and sets that focus."""
+        self._focus = model
+        model.changed.connect(self._on_focus_changed)
+        self._on_focus_changed()
+
+    @Slot()
+    def _on_focus_changed(self) -> None:
+        scope = "sample" if self._focus.is_sample() else "batch"
+        self.bar.show_scope(scope)
+        if scope != self._scope:
+            self._apply_scope(scope)
+
+    @Slot(int, int)
+    def _on_delta_cell(self, layer: int, index: int) -> None:
+        """A click in the delta table on neuron ``index`` of layer ``layer``."""
+        if not self._sizes or layer >= len(self._sizes) or index >= self._sizes[layer]:
+            return
+        self.select_neuron(layer, index)
+        self.neuronChosen.emit(layer, index)
+
+    # -- recomputation ------------------------------------------------------------------------------
+
+    def _ready(self) -> str:
+        """"" when a report can be computed, else why not."""
+        snap = self._snap
+        if snap is None:
+            return "Waiting for the first snapshot…"
+        if self._X is None:
+            return "Waiting for the training data…"
+        if snap.sizes[0] != self._X.shape[1] or snap.sizes[-1] != self._T.shape[1]:
+            return "Waiting for the training data of this network…"
+        if len(self._X) == 0:
+            return "The training set is empty."
+        return ""
+
+    def _weights(self, snap: Snapshot):
+        if self.at == "trace" and snap.has_trace:
+            return snap.trace_weights, snap.trace_biases
+        return snap.weights, snap.biases
+
+    def _key_of(self, snap: Snapshot) -> tuple:
+        """What a report shown for ``snap`` was computed from, short of the weights."""
+        return (self._selected, self._pinned, id(self._X), snap.sizes, snap.activations,
+                snap.pass_count, snap.running)
+
+    def _needs_update(self, snap: Snapshot) -> bool:
+        key = self._key_of(snap)
+        if key != self._key or self._computed_snap is None:
+            return True
+        if snap is self._computed_snap:
+            return False
+        old = self._computed_snap
+        W0, b0 = self._weights(old)
+        W1, b1 = self._weights(snap)
+        return not (all(np.array_equal(a, b) for a, b in zip(W0, W1))
+                    and all(np.array_equal(a, b) for a, b in zip(b0, b1))
+                    and all(np.array_equal(a, b) for a, b in zip(old.update_weights,
+                                                                  snap.update_weights)))
+
+    def recompute_pending(self) -> bool:
+        """A recomputation is scheduled: snapshots came faster than ``MIN_INTERVAL_S`` apart."""
+        return self._throttle.pending()
+
+    @Slot()
+    def _on_timer(self) -> None:
+        self._update(force=True)
+
+    def _update(self, force: bool = False) -> None:
+        why = self._ready()
+        if why:
+            self._show_placeholder(why)
+            return
+        snap = self._snap
+        if self._sizes != snap.sizes:
+            self._sizes = tuple(snap.sizes)
+            layer, index = self._selected
+            if not (0 <= layer < len(self._sizes) and 0 <= index < self._sizes[layer]):
+                self._selected = (min(1, len(self._sizes) - 1), 0)
+            self.bar.show_neuron(self._sizes, *self._selected)
+        if self._needs_update(snap) and self._throttle.now(force):
+            self._recompute(snap)
+
+    def _recompute(self, snap: Snapshot) -> None:
+        """Ask for the report of the selected neuron at ``snap``'s weights: of the training
+        session (``self.ask``, off the GUI thread) in the window, or computed here."""
+        layer, index = self._selected
+        W, b = self._weights(snap)
+        upd = [u for pair in zip(snap.update_weights, snap.update_biases) for u in pair]
+        # no update yet (all zero), or not known yet (NaN while a pass is walked phase by phase)
+        has_update = snap.has_trace and all(np.isfinite(u).all() for u in upd) \
+            and any(np.any(u) for u in upd)
+        request = InspectRequest(layer, index, self._pinned, tuple(snap.sizes),
+                                 tuple(snap.activations), tuple(W), tuple(b),
+                                 tuple(upd) if has_update else None,
+                                 tuple(snap.trace_weights) if has_update else None, snap.running)
+        key = self._key_of(snap)
+        self._key, self._computed_snap = key, snap
+        self.compute_count += 1
+        if self.ask is None:
+            self._take(key, answer_inspect(request, self._X, self._T))
+        else:
+            self.ask(request, partial(self._take, key))
+
+    def _take(self, key, answer) -> None:
+        """A report arrived; shown unless something newer was asked for since."""
+        if key != self._key:
+            return
+        if isinstance(answer, BaseException):
+            self._show_placeholder(f"cannot compute this neuron's numbers: {answer}")
+            return
+        self._answer = answer
+        self.reports_shown += 1
+        self._render()
+
+    # -- rendering ----------------------------------------------------------------------------------
+
+    def _show_placeholder(self, text: str) -> None:
+        self.header.show_placeholder(text)
+        self.chain_section.clear()
+
+    def _where(self) -> str:
+        """Which weights the numbers refer to, in words."""
+        snap = self._snap
+        W, b = self._weights(snap)
+        current = all(np.array_equal(x, y) for x, y in zip(W, snap.weights)) and \
+            all(np.array_equal(x, y) for x, y in zip(b, snap.biases))
+        phase = getattr(snap, "phase", None)
+        if phase is not None:
+            return (f"step by step, {phase.label()}: the whole pass at the weights it started "
+                    f"from (epoch {snap.epoch})")
+        if current:
+            return f"at the current weights (epoch {snap.epoch}, pass {snap.pass_count})"
+        return f"at the weights before the update of pass {snap.pass_count} (epoch {snap.epoch})"
+
+    def _render(self) -> None:
+        r = self._answer.report
+        self.header.show_report(r, self._where(), self._answer.subset)
+        self.chain_section.show_report(r, self._scope)
+        self.histogram.show_report(r)
+        self.incoming.show_report(r, self._snap)
+        self.outgoing.show_report(r, self._scope)
+        self.deltas.show_table(self.delta_table(), self._selected)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLab
 from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
                        load_lessons, placeholders, render)
 from .safe_text import safe_html, to_plain
+from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, speed_text
 
 FRAME_COLOR = QColor("#f59e0b")
 # the numbers a lesson quotes for the pinned sample (the rest are the batch's or the network's)
@@ -159,9 +160,12 @@ class LessonsPanel(QWidget):
 
     def _restore_speed(self, text: str) -> None:
         from ..training import SPEEDS
-        for speed in SPEEDS:
-            if text == ("max" if speed is None else str(speed)):
-                self.window.set_speed(speed)
+        try:
+            speed = parse_speed(text)
+        except ValueError:
+            return
+        if speed in SPEEDS:
+            self.window.set_speed(speed)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -499,7 +503,7 @@ class LessonsPanel(QWidget):
         kept.saved = True
         self._put_back_file_state(kept)
         self.settings.setValue(KEPT_KEY, kept.path)
-        self.settings.setValue(KEPT_SPEED_KEY, "max" if kept.speed is None else str(kept.speed))
+        self.settings.setValue(KEPT_SPEED_KEY, speed_text(kept.speed))
         self.window.statusBar().showMessage("your own network is kept aside until you leave the "
                                             "lessons", 5000)
 
@@ -634,8 +638,7 @@ class LessonsPanel(QWidget):
         names = sorted(set(missing))
         if names:
             self.note_label.setText("Not in this window: " + ", ".join(
-                f"the {n} panel" if n in ("graph", "surface", "cost", "network", "boundary",
-                                          "inspector", "controls") else n for n in names))
+                f"the {n} panel" if n in PANELS else n for n in names))
             self.note_label.show()
         else:
             self.note_label.hide()
@@ -764,10 +767,7 @@ def lesson_html(markdown: str) -> str:
 
 def _nearest_speed(speed):
     from ..training import SPEEDS
-    if speed == "max":
-        return None
-    finite = [s for s in SPEEDS if s is not None]
-    return min(finite, key=lambda s: abs(s - speed))
+    return nearest_speed(parse_speed(speed), SPEEDS)
 
 
 def open_for_picture(window, number: int, wait) -> None:

@@ -29,6 +29,7 @@ from ..engine.config import Config
 from ..engine.csvdata import load_csv
 from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
+from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
 from ..engine.snapshot import Snapshot
 from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
 from ..worker import WorkerHost
@@ -74,8 +75,7 @@ LAYOUT_VERSION = 4       # a layout saved by an earlier version is not restored
 DEFAULT_COLUMNS = (0.24, 0.44, 0.32)
 DEFAULT_NETWORK_ROW = 0.64
 
-STEP_MODES = [("one sample", "sample"), ("one mini-batch", "pass"), ("one phase", "phase"),
-              ("one epoch", "epoch")]
+STEP_MODES = [(label, mode) for mode, label in STEP_MODE_LABELS.items()]
 # The speed a new user starts at: the classic example's loss comes within 10% of where 1,000
 # epochs take it after about 180 epochs, so at 10 passes a second a learner watches it converge
 # over about 20 seconds, every pass shown. At PHASED_AT passes a second the passes play phase by
@@ -106,7 +106,7 @@ OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a bo
 
 
 def speed_label(speed) -> str:
-    return "max" if speed is None else f"{speed:,}"
+    return speed_text(speed, grouped=True)
 
 
 class _KeepArrowsForSliders(QObject):
@@ -536,12 +536,9 @@ class MainWindow(QMainWindow):
                                       "Train continuously at the chosen speed (Space)")
 
     def _remembered_speed(self):
-        value = self.settings.value("speed", DEFAULT_SPEED)
-        if str(value) == "max":
-            return None
         try:
-            speed = int(float(value))
-        except (TypeError, ValueError):
+            speed = parse_speed(self.settings.value("speed", DEFAULT_SPEED))
+        except ValueError:
             return DEFAULT_SPEED
         return speed if speed in SPEEDS else DEFAULT_SPEED
 

@@ -16,16 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.vocabulary import EDGE_MODE_LABELS, NEURON_MODE_LABELS as NODE_MODES, nice_ceiling
 from . import style
 
 # -- what the combos offer: name → (label, Snapshot field) -------------------------------------
-OVERLAYS = {
-    "weight": ("weight", "weights"),
-    "gradient": ("gradient ∂L/∂w", "grad_weights"),
-    "signal": ("error signal w·δ", "edge_signals"),
-    "update": ("update Δw", "update_weights"),
-}
-NODE_MODES = {"delta": "mean δ", "activation": "mean activation"}
+OVERLAYS = {name: (EDGE_MODE_LABELS[name], field) for name, field in (
+    ("weight", "weights"), ("gradient", "grad_weights"), ("signal", "edge_signals"),
+    ("update", "update_weights"))}
 
 # -- drawing limits and scales -----------------------------------------------------------------
 RASTER_EDGE_LIMIT = 12000  # networks with up to this many edges draw them all (a raster image)
@@ -74,12 +71,6 @@ def finite_absmax(arrays) -> float:
         if finite.size:
             best = max(best, float(np.abs(finite).max()))
     return best
-
-
-def nice_ceiling(x: float) -> float:
-    """The smallest 1, 2 or 5 × 10^k that is ≥ ``x`` (> 0)."""
-    decade = 10.0 ** np.floor(np.log10(x))
-    return float(next(m * decade for m in (1, 2, 5, 10) if m * decade >= x * (1 - 1e-12)))
 
 
 def edge_budget(counts: list[int], cap: int) -> list[int]:

@@ -74,6 +74,7 @@ from PySide6.QtCore import QObject, QPoint, QRectF, Qt, QThread, QTimer, Signal,
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QTextOption
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from bpviz.engine.snapshot import frozen as _frozen
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import Snapshot
 from bpviz.engine.surface import (Axis, SurfaceSlice, bias_axis, compute_slice, flatten,
@@ -273,12 +274,6 @@ def thin_path(path: np.ndarray, max_points: int = PATH_MAX_POINTS) -> np.ndarray
 
 
 # -- requests and results --------------------------------------------------------------------------
-
-def _frozen(a) -> np.ndarray:
-    out = np.array(a, dtype=float, copy=True)
-    out.setflags(write=False)
-    return out
-
 
 @dataclass(frozen=True, eq=False)
 class SliceRequest:
