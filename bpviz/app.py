@@ -54,6 +54,12 @@ def main(args=None) -> int:
         window.showMaximized()      # first run: use the screen
     else:
         window.show()
+    path = getattr(args, "app_file", None)      # `bpviz FILE`, already read and found usable
+    if path is not None:
+        if path.lower().endswith(".bpviz"):
+            window.open_session(path)
+        else:
+            window.load_csv(path)
     try:
         return app.exec()
     finally:

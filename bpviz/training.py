@@ -47,6 +47,7 @@ from .engine.trajectory import Trajectory
 from .engine.vocabulary import STEP_MODES           # what Step does
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples,
+PREVIEW = "preview"         # a trace computed at the weights, of no pass (see _trace_batch)
 PREVIEW_BYTES = 16 * 1024 * 1024   # and at most as many as its z, a and δ fit in this (8x512: 170)
 TRAJECTORY_EVERY_S = 0.25   # the recorded path is copied into a snapshot at most this often,
 TRAJECTORY_BYTES_PER_S = 8 * 1024 * 1024    # and a large one less often: this many bytes a second
@@ -156,6 +157,8 @@ class TrainingSession:
         self._last_checkpoint = 0.0
         self._last_trace = None              # the trace the panels show, and the weights
         self._trace_params = None            # it was computed at
+        self._trace_batch = PREVIEW          # the samples of the pass it is of (None: all), or
+                                             # PREVIEW: computed at the weights, no pass
         self._bounds = None
         self._trajectory_sent = (-1, 0.0)    # (version, time) of the last trajectory sent
         self._stop_at_epoch: int | None = None
@@ -448,17 +451,56 @@ class TrainingSession:
             return
         self._pause_quietly()
         self._set_aside(f"opening {Path(str(path)).name}")
+        update = session.trainer.last_update
         self._adopt(session.config, session.dataset, session.trainer, session.trajectory,
                     dict(session.extra or {}, path=str(path),
                          pass_count=session.trainer.pass_count))
+        self._show_saved(session.shown, update)
         self._publish(force=True, message=f"opened {path}")
+
+    def _shown_state(self) -> dict:
+        """What the panels show beyond the training state, for a session file: the pass the
+        trace is of (the weights it ran at and its samples; None when the trace is a preview at
+        the weights) and the pass log."""
+        trace_params = self._walk_from[1] if self._plan is not None else self._trace_params
+        trace = None
+        if self._trace_batch is not PREVIEW and trace_params is not None:
+            batch = self._trace_batch
+            trace = {"weights": list(trace_params[0]), "biases": list(trace_params[1]),
+                     "batch": None if batch is None else np.asarray(batch, dtype=np.int64)}
+        return {"trace": trace, "pass_log": self._pass_log.table()}
+
+    def _show_saved(self, shown: dict | None, update) -> None:
+        """Show what a session's panels showed: the trace of its last pass (made again at the
+        weights and on the samples it ran on, as the pass made it), its update, the pass log."""
+        if not shown:
+            return
+        t = self.trainer
+        if shown.get("pass_log") is not None:
+            self._pass_log.extend(shown["pass_log"])
+            self._passes_sent = -1            # every pass of the log goes to the cost curve
+        trace = shown.get("trace")
+        if trace is None:
+            return
+        net = t.network
+        now = list(net.weights), list(net.biases)
+        net.weights[:], net.biases[:] = list(trace["weights"]), list(trace["biases"])
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._last_trace = net.backprop_t(*t.batch_t(trace["batch"]))
+        finally:
+            net.weights[:], net.biases[:] = now
+        self._trace_params = (list(trace["weights"]), list(trace["biases"]))
+        self._trace_batch = trace["batch"]
+        t.last_update = update
 
     def cmd_save_session(self, request) -> None:
         """Save ``(path, extra)``; reports ``saved`` or ``failed``."""
         from .engine.session import save_session
         path, extra = request
         try:
-            save_session(path, self.trainer, self.config, trajectory=self.trajectory, extra=extra)
+            save_session(path, self.trainer, self.config, trajectory=self.trajectory, extra=extra,
+                         shown=self._shown_state())
         except (OSError, TypeError, ValueError) as e:
             self.emit("save_failed",
                       (str(path), f"cannot save {path}: {getattr(e, 'strerror', None) or e}"))
@@ -622,7 +664,7 @@ class TrainingSession:
         """The run in place, as Undo and Redo keep it."""
         t = self.trainer
         return (what, self.config, t.dataset, t, self.trajectory, t.last_update,
-                (self._last_trace, self._trace_params), self._pass_log)
+                (self._last_trace, self._trace_params, self._trace_batch), self._pass_log)
 
     def _bring_back(self, entry: tuple) -> None:
         _what, config, ds, trainer, trajectory, last_update, shown, log = entry
@@ -630,7 +672,7 @@ class TrainingSession:
         self._pass_log = log
         trainer.last_update = last_update
         if shown[0] is not None:     # (a run carried over from a process shows a fresh trace)
-            self._last_trace, self._trace_params = shown
+            self._last_trace, self._trace_params, self._trace_batch = shown
 
     def _offer(self) -> None:
         self.emit("undo", self.undo_offer())
@@ -650,7 +692,7 @@ class TrainingSession:
             light = copy.copy(t)
             light.last_trace = None
             self.emit("set_aside", (what, replace(config), ds, light, trajectory, last_update,
-                                    (None, None), log))
+                                    (None, None, PREVIEW), log))
 
     def _taken_back(self) -> None:
         if self.send_checkpoints:
@@ -818,6 +860,7 @@ class TrainingSession:
             return result
         self._last_trace = result.trace
         self._trace_params = (before_w, before_b)    # arrays are replaced, never mutated
+        self._trace_batch = result.indices
         if samples == 1:        # that sample's loss at the weights before the step and after it
             index = int(result.indices[0]) if result.indices is not None else 0
             after, _ = t.evaluate(t.X[index:index + 1], t.T[index:index + 1], None)
@@ -837,6 +880,7 @@ class TrainingSession:
         n = min(len(t.X), PREVIEW_SAMPLES, max(1, PREVIEW_BYTES // per_sample))
         self._last_trace = t.network.backprop(t.X[:n], t.T[:n]) if n else None
         self._trace_params = (list(t.network.weights), list(t.network.biases))
+        self._trace_batch = PREVIEW
         t.last_update = None
         return n
 

@@ -1,7 +1,8 @@
 """The command line: ``bpviz`` (the desktop app) and its headless commands.
 
 One module per command (``train``, ``gradcheck``, ``inspect``, ``snapshot`` with ``export``,
-``code``, ``bench``, ``lessons``, and ``window`` for the app), each declaring its options with ``add_parser``
+``code``, ``bench``, ``lessons``, and ``window`` for the app, and ``bpviz FILE`` that opens a
+session or CSV file in it), each declaring its options with ``add_parser``
 and running with its ``cmd_*`` function; ``common`` holds what they share (exit codes, argument
 types, the options of a run).
 
@@ -18,7 +19,7 @@ import os
 import sys
 
 from .common import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OK, Parser, UsageError, config_from_args
-from .window import add_app_options, cmd_app
+from .window import add_app_options, cmd_app, split_app_file
 
 __all__ = ["EXIT_OK", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "UsageError", "build_parser",
            "config_from_args", "main"]
@@ -29,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     # number of BLAS threads
     from .. import __version__
     from . import bench, code, gradcheck, inspect, lessons, snapshot, train
-    p = Parser(prog="bpviz", description="See backpropagation happen, number by number.")
+    p = Parser(prog="bpviz", description="See backpropagation happen, number by number. "
+               "`bpviz FILE.bpviz` or `bpviz FILE.csv` opens that session or data in the window.")
     p.add_argument("--version", action="version", version=f"bpviz {__version__}")
     add_app_options(p)
     sub = p.add_subparsers(dest="command", parser_class=Parser)
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_export_parser(sub)
     inspect.add_parser(sub)
     lessons.add_parser(sub)
+    p.commands = tuple(sub.choices)
     return p
 
 
@@ -57,7 +60,11 @@ def main(argv=None) -> int:
     args = None
     try:
         parser = build_parser()
+        # `bpviz FILE`: the file is taken out before the commands are parsed (argparse would
+        # read it as a command's name)
+        argv, app_file = split_app_file(list(argv), parser.commands)
         args = parser.parse_args(argv)
+        args.app_file = app_file
         if args.command is None:
             return cmd_app(args)
         return args.func(args)

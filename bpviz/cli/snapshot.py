@@ -255,6 +255,10 @@ def cmd_export(args) -> int:
 
         if not _wait(app, lambda: opened() or refused(), START_WAIT_S) or not opened():
             raise WindowError(window.last_error or f"{args.session}: could not be opened")
+        # every panel drawn at the default layout's size, whichever panels the session's own
+        # layout had closed or behind others
+        window.reset_layout()
+        app.processEvents()
         if sample is not None:
             window.pin_sample(sample)
         if window.focus_model.is_sample():         # --sample, or the focus the session kept

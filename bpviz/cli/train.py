@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     t.set_defaults(func=cmd_train)
 
 
-def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> None:
+def write_run(out: Path, config, trainer, *, trajectory=None, extra=None, shown=None) -> None:
     """history.csv, weights.npz, config.json and session.bpviz of a run into ``out``, together:
     each is written under a temporary name in ``out`` first, and they replace the old files only
     once all four were written (``engine.fileset``); otherwise every old file stays as it was."""
@@ -61,7 +61,7 @@ def write_run(out: Path, config, trainer, *, trajectory=None, extra=None) -> Non
             f.write("\n")
 
     def session_bpviz(tmp):
-        write_session(tmp, trainer, config, trajectory=trajectory, extra=extra)
+        write_session(tmp, trainer, config, trajectory=trajectory, extra=extra, shown=shown)
 
     with FileSet(out, create=True) as files:     # a folder made here goes again on failure
         files.write("history.csv", history_csv)
@@ -80,8 +80,57 @@ def cmd_train(args) -> int:
         args.preset = "gaussian-clouds"
     cfg = config_from_args(args)
     _, _, trainer = build(cfg)
-    diverged = trainer.run(epochs=cfg.epochs)
-    return _finish_train(cfg, trainer, diverged, Path(args.out) if args.out else None)
+    recorder = RunRecorder(trainer)
+    diverged = trainer.run(epochs=cfg.epochs, on_pass=recorder)
+    return _finish_train(cfg, trainer, diverged, Path(args.out) if args.out else None,
+                         recorder=recorder)
+
+
+class RunRecorder:
+    """What the window records of a run while it trains, recorded here the same way, so that the
+    session shows in the window (and in ``export``) as the window's own would: the descent path
+    (the weights the run starts at, then every pass; every second, fourth, ... once its memory cap
+    is reached), the pass log (pass, position, batch loss) and the last pass (the weights it ran
+    at and its samples). Called after each pass, as ``Trainer.run``'s ``on_pass``."""
+
+    def __init__(self, trainer, trajectory=None, shown=None):
+        from ..engine.passlog import MAX_PASS_ROWS, PassLog
+        from ..engine.trajectory import Trajectory
+        net = trainer.network
+        self.trainer = trainer
+        if trajectory is None:        # a new run, or a session saved before runs kept a path
+            trajectory = Trajectory(net)
+            trajectory.record(net, trainer.pass_count)
+        self.trajectory = trajectory
+        self.log = PassLog(MAX_PASS_ROWS)
+        saved = (shown or {}).get("pass_log")
+        if saved is not None:
+            self.log.extend(saved)
+        self.last = None if not shown or not shown.get("trace") else (
+            shown["trace"]["weights"], shown["trace"]["biases"], shown["trace"]["batch"])
+        self.position = trainer.position
+        self.before = (list(net.weights), list(net.biases))   # replaced by a pass, not changed
+
+    def __call__(self, result) -> None:
+        t, net = self.trainer, self.trainer.network
+        if result.diverged:
+            self.last = None          # the window shows the weights kept, of no pass
+        else:
+            self.trajectory.record(net, t.pass_count)
+            self.log.append(t.pass_count, self.position, result.trace.loss)
+            self.last = (*self.before, result.indices)
+        self.position = t.position
+        self.before = (list(net.weights), list(net.biases))
+
+    def shown(self) -> dict:
+        """``shown`` for the session file (see ``bpviz.engine.session``)."""
+        import numpy as np
+        trace = None
+        if self.last is not None:
+            weights, biases, batch = self.last
+            trace = {"weights": list(weights), "biases": list(biases),
+                     "batch": None if batch is None else np.asarray(batch, dtype=np.int64)}
+        return {"trace": trace, "pass_log": self.log.table()}
 
 
 def _resume_train(args) -> int:
@@ -109,25 +158,21 @@ def _resume_train(args) -> int:
     replace(session.config, **live).validate()     # e.g. a momentum of 1 or more
     for name, value in live.items():
         setattr(trainer, name, value)
-    trajectory = session.trajectory
-
-    def record(result):
-        if not result.diverged:
-            trajectory.record(trainer.network, trainer.pass_count)
-
-    diverged = trainer.run(epochs=args.epochs, on_pass=None if trajectory is None else record)
+    recorder = RunRecorder(trainer, session.trajectory, session.shown)
+    diverged = trainer.run(epochs=args.epochs, on_pass=recorder)
     out = Path(args.out) if args.out else Path(args.resume).parent
-    return _finish_train(session.config, trainer, diverged, out, trajectory=trajectory,
+    return _finish_train(session.config, trainer, diverged, out, recorder=recorder,
                          extra=session.extra)
 
 
-def _finish_train(cfg, trainer, diverged, out, *, trajectory=None, extra=None) -> int:
+def _finish_train(cfg, trainer, diverged, out, *, recorder=None, extra=None) -> int:
     """Write the run to ``out`` (if given) and print its one-line summary; the exit status."""
     dataset, net = trainer.dataset, trainer.network
     loss, acc = trainer.evaluate(trainer.X, trainer.T, trainer.labels)
     test_loss, test_acc = trainer.evaluate(trainer.X_test, trainer.T_test, trainer.test_labels)
     if out is not None:
-        write_run(out, cfg, trainer, trajectory=trajectory, extra=extra)
+        write_run(out, cfg, trainer, trajectory=recorder and recorder.trajectory, extra=extra,
+                  shown=recorder and recorder.shown())
     sizes = "-".join(str(s) for s in net.sizes)
     parts = [f"{dataset.name} {sizes}", f"epochs {trainer.epoch}", f"loss {loss:.6g}"]
     if dataset.is_classification:

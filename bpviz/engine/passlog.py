@@ -29,6 +29,14 @@ class PassLog:
         self._end += 1
         self._len = min(self._len + 1, self.capacity)
 
+    def extend(self, rows) -> None:
+        """Append ``rows`` (k, 3), oldest first, as k ``append`` calls would (e.g. a saved log)."""
+        rows = np.asarray(rows, dtype=float).reshape(-1, 3)[-self.capacity:]
+        idx = (self._end + np.arange(len(rows))) % self.capacity
+        self._rows[idx] = rows
+        self._end += len(rows)
+        self._len = min(self._len + len(rows), self.capacity)
+
     def last_pass(self) -> int | None:
         """The pass count of the newest row (None when empty)."""
         return int(self._rows[(self._end - 1) % self.capacity, 0]) if self._len else None

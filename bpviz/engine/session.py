@@ -25,8 +25,15 @@ A zip archive (deflate) that is also a valid ``.npz``: ``numpy.load(path)`` list
                    from the configuration)
 ``trajectory``     null, or the weight trajectory: ``capacity``, ``stride``, ``version``,
                    ``points`` (K, P) and ``passes`` (K,)
-``extra``          the window's selections (selected neuron, surface axes, ...), plain JSON,
-                   given back as saved
+``extra``          the window's selections and view, plain JSON, given back as saved: the selected
+                   neuron, pinned sample, focus, surface mode and axes, step mode, what the edges
+                   and neurons show (``edges``, ``neurons``), ``speed`` (passes per second or
+                   ``"max"``), ``phases`` and ``layout`` (``state``: the panels' arrangement in
+                   base64, ``version``, ``front`` and ``closed``: panel names)
+``shown``          optional (files written before it have none): what the panels show beyond the
+                   state — ``trace``, null (a trace at the current weights) or the pass it is of:
+                   ``weights`` and ``biases`` it ran at and ``batch``, its training samples (null:
+                   all); ``pass_log``, (k, 3) rows of pass, position and batch loss
 =================  ================================================================================
 
 ``<name>.npy``: every array of ``dataset``, ``trainer`` and ``trajectory``, one member each, in
@@ -55,14 +62,16 @@ Nothing is inflated before its size is known to fit: ``session.json`` must decla
 directory) no more than what the session's own configuration can need — a parameter array no more
 than the network's largest weight matrix, the history one row per epoch done, the epoch's order
 one entry per sample, embedded data under ``EMBED_LIMIT_BYTES``, the trajectory what the window
-keeps — and all of them together at most ``MAX_SESSION_BYTES``. Each array's ``.npy`` header is
-read (a few bytes) and its shape checked against the same limit before its data is read, straight
-into the array. A file that declares more is refused before anything large is read.
+keeps, the pass log ``MAX_PASS_ROWS`` rows — and all of them together at most
+``MAX_SESSION_BYTES``. Each array's ``.npy`` header is read (a few bytes) and its shape checked
+against the same limit before its data is read, straight into the array. A file that declares more is refused before anything large is read.
 Anything wrong (not a zip or truncated, a missing member, a foreign or newer format, arrays of the
 wrong shape, non-finite weights, a counter outside its range (``ranges.COUNTS``), history rows out
-of order, selections in ``extra`` that are not of this network and data, data that does not match
-its checksum, a CSV file missing, changed or larger than a CSV file may be — its size is checked
-before it is read) raises :class:`SessionError` with one line naming the file and the problem; no other
+of order, selections in ``extra`` that are not of this network and data (or view values of the
+wrong kind or size: a speed outside ``SPEED``, a name longer than ``MAX_NAME_CHARS``, a layout
+larger than ``MAX_LAYOUT_CHARS``), a shown trace not of this network or its samples, a pass log out
+of order or past the run, data that does not match its checksum, a CSV file missing, changed or
+larger than a CSV file may be — its size is checked before it is read) raises :class:`SessionError` with one line naming the file and the problem; no other
 exception escapes ``load_session``.
 """
 
@@ -86,7 +95,8 @@ from .data import CLASSIFICATION, REGRESSION, Dataset
 from .errors import BpvizError, ConfigError, SessionError
 from .fileset import write_file
 from .network import Network
-from .ranges import COUNTS, whole_number
+from .passlog import MAX_PASS_ROWS
+from .ranges import COUNTS, Range, whole_number
 from .trainer import MT19937_WORDS, Trainer
 from .trajectory import Trajectory
 
@@ -101,6 +111,11 @@ MAX_SESSION_BYTES = 2 * 1024 ** 3      # every array of a session together, as d
 NPY_HEADER_BYTES = 10_000 + 12         # the largest .npy header numpy reads, with its preamble
 LIVE_SETTINGS = ("lr", "momentum", "batch_size", "l2", "divergence_factor")
 MANIFEST_KEYS = ("bpviz_version", "config", "dataset", "trainer", "trajectory", "extra")
+# the window's view in ``extra``: names (modes, panels) and the panels' arrangement
+MAX_NAME_CHARS = 40
+MAX_PANELS = 64
+MAX_LAYOUT_CHARS = 1024 ** 2
+SPEED = Range("the speed", 1, 1_000_000, integer=True)      # passes per second; "max" beside it
 
 
 @dataclass
@@ -115,6 +130,7 @@ class Session:
     extra: dict
     version: int          # the file's format version
     bpviz_version: str    # the bpviz that wrote it
+    shown: dict | None = None   # what the panels showed beyond the state (``save_session``)
 
 
 # -- checksums ---------------------------------------------------------------------------------
@@ -147,20 +163,23 @@ def file_checksum(path, max_bytes: int | None = None) -> str:
 # -- saving ------------------------------------------------------------------------------------
 
 def save_session(path, trainer: Trainer, config: Config, *, trajectory: Trajectory | None = None,
-                 extra: dict | None = None) -> None:
+                 extra: dict | None = None, shown: dict | None = None) -> None:
     """Save ``trainer`` (its data, network and complete state), the ``config`` it was built from,
-    the weight ``trajectory`` if given and ``extra`` (plain JSON: dicts, lists, strings, numbers)
-    to ``path``, atomically (:func:`bpviz.engine.fileset.write_file`).
+    the weight ``trajectory`` if given, ``extra`` (plain JSON: dicts, lists, strings, numbers)
+    and ``shown`` (what the panels show beyond the state: ``{"trace": None or {"weights",
+    "biases", "batch"}, "pass_log": (k, 3) array}``, see the module's notes) to ``path``,
+    atomically (:func:`bpviz.engine.fileset.write_file`).
 
     Raises OSError when the file cannot be written and TypeError when ``extra`` is not plain JSON;
     in both cases an existing file at ``path`` is left as it was.
     """
     write_file(path, partial(write_session, trainer=trainer, config=config, trajectory=trajectory,
-                             extra=extra))
+                             extra=extra, shown=shown))
 
 
 def write_session(file, trainer: Trainer, config: Config, *,
-                  trajectory: Trajectory | None = None, extra: dict | None = None) -> None:
+                  trajectory: Trajectory | None = None, extra: dict | None = None,
+                  shown: dict | None = None) -> None:
     """The session archive of :func:`save_session` written to ``file`` (a new file's path or a
     binary file object) as it is, not atomically: for a file that is one of a
     :class:`~bpviz.engine.fileset.FileSet`'s."""
@@ -176,6 +195,8 @@ def write_session(file, trainer: Trainer, config: Config, *,
                        _encode(_trajectory_state(trajectory), "trajectory", arrays)),
         "extra": {} if extra is None else extra,
     }
+    if shown is not None:
+        manifest["shown"] = _encode(shown, "shown", arrays)
     text = json.dumps(manifest, indent=1, ensure_ascii=False, default=_plain)
     _write_archive(file, text, arrays)
 
@@ -297,7 +318,49 @@ def _read_session(zf: zipfile.ZipFile, path: Path) -> Session:
         saved = _decode(manifest["trajectory"], read)
         _check_trajectory_counts(saved, trainer.pass_count)
         trajectory = _restore_trajectory(saved, network)
-    return Session(config, dataset, network, trainer, trajectory, extra, version, bpviz_version)
+    shown = None
+    if manifest.get("shown") is not None:          # files from before it have none
+        shown = _decode(manifest["shown"], read)
+        _check_shown(shown, network, trainer)
+    return Session(config, dataset, network, trainer, trajectory, extra, version, bpviz_version,
+                   shown)
+
+
+def _check_shown(shown, network: Network, trainer: Trainer) -> None:
+    """``shown``: the trace's weights and biases of this network's shapes and finite, its batch
+    training samples; the pass log's rows (pass, position, loss) in pass order, none after the
+    run's pass count."""
+    if not isinstance(shown, dict):
+        raise SessionError("shown must be an object")
+    log = shown.get("pass_log")
+    if log is not None:
+        log = np.asarray(log)
+        if not (log.ndim == 2 and log.shape[1] == 3 and len(log) <= MAX_PASS_ROWS
+                and log.dtype.kind == "f" and np.isfinite(log[:, :2]).all()):
+            raise SessionError(f"shown.pass_log must be at most {MAX_PASS_ROWS:,} rows of "
+                               f"(pass, position, loss)")
+        passes = log[:, 0]
+        if len(log) and (passes[0] < 1 or passes[-1] > trainer.pass_count
+                         or (np.diff(passes) <= 0).any() or (passes != np.round(passes)).any()):
+            raise SessionError(f"shown.pass_log's passes must be whole numbers in order, from 1 "
+                               f"to the pass count {trainer.pass_count}")
+    trace = shown.get("trace")
+    if trace is None:
+        return
+    if not isinstance(trace, dict):
+        raise SessionError("shown.trace must be an object")
+    for key, now in (("weights", network.weights), ("biases", network.biases)):
+        saved = trace.get(key)
+        if not (isinstance(saved, list) and len(saved) == len(now) and all(
+                isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype.kind == "f"
+                and np.isfinite(a).all() for a, b in zip(saved, now))):
+            raise SessionError(f"shown.trace.{key} must be the network's {key}, finite")
+    batch = trace.get("batch")
+    if batch is not None and not (
+            isinstance(batch, np.ndarray) and batch.ndim == 1 and 0 < len(batch)
+            and batch.dtype.kind in "iu" and (batch >= 0).all() and (batch < trainer.n_train).all()):
+        raise SessionError(f"shown.trace.batch must be training samples, 0 to "
+                           f"{trainer.n_train - 1}")
 
 
 def _check_trajectory_counts(state, pass_count: int) -> None:
@@ -334,14 +397,43 @@ def _check_extra(extra: dict, network: Network, n_train: int) -> None:
     if sample is not None and not _whole(sample, n_train):
         raise SessionError(f"extra.pinned_sample must be a training sample, 0 to {n_train - 1}; "
                            f"got {_short(sample)}")
-    for key in ("surface_mode", "step_mode"):
+    for key in ("surface_mode", "step_mode", "focus", "edges", "neurons", "phases"):
         if extra.get(key) is not None and not isinstance(extra[key], str):
             raise SessionError(f"extra.{key} must be text; got {_short(extra[key])}")
+        if len(extra.get(key) or "") > MAX_NAME_CHARS:
+            raise SessionError(f"extra.{key} must be a name of at most {MAX_NAME_CHARS} "
+                               f"characters; got {_short(extra[key])}")
+    speed = extra.get("speed")
+    if speed not in (None, "max") and not SPEED.accepts(speed):
+        raise SessionError(f"extra.speed must be \"max\" or {SPEED.text()} (passes per second); "
+                           f"got {_short(speed)}")
+    if extra.get("layout") is not None:
+        _check_layout(extra["layout"])
     axes = extra.get("surface_axes")
     if axes is not None and not (isinstance(axes, list) and len(axes) == 2
                                  and all(_parameter(a, network) for a in axes)):
         raise SessionError(f"extra.surface_axes must be two axes of the network {shape}, each "
                            f"[\"weight\" or \"bias\", layer, i, j]; got {_short(axes)}")
+
+
+def _check_layout(layout) -> None:
+    """extra.layout: the panels' arrangement (base64 text of a bounded size, its layout version)
+    and the names of the panels in front and closed."""
+    if not isinstance(layout, dict):
+        raise SessionError(f"extra.layout must be an object; got {_short(layout)}")
+    state = layout.get("state")
+    if state is not None and not (isinstance(state, str) and len(state) <= MAX_LAYOUT_CHARS):
+        raise SessionError(f"extra.layout.state must be text of at most {MAX_LAYOUT_CHARS:,} "
+                           f"characters")
+    version = layout.get("version")
+    if version is not None and not _whole(version, 2 ** 31):
+        raise SessionError(f"extra.layout.version must be a whole number; got {_short(version)}")
+    for key in ("front", "closed"):
+        names = layout.get(key, [])
+        if not (isinstance(names, list) and len(names) <= MAX_PANELS and all(
+                isinstance(n, str) and len(n) <= MAX_NAME_CHARS for n in names)):
+            raise SessionError(f"extra.layout.{key} must be a list of at most {MAX_PANELS} panel "
+                               f"names; got {_short(names)}")
 
 
 def _parameter(axis, network: Network) -> bool:
@@ -464,6 +556,12 @@ class _ArrayLimits:
             return self.trajectory_points * f8
         if name == "trajectory/passes":
             return self.trajectory_passes * f8
+        if name == "shown/pass_log":
+            return MAX_PASS_ROWS * 3 * f8
+        if name == "shown/trace/batch":
+            return self.samples * f8
+        if name.startswith("shown/trace/"):
+            return self.parameter * f8
         raise SessionError(f"unexpected array {name!r} (not part of a bpviz session)")
 
 
@@ -487,8 +585,8 @@ def _check_declared_sizes(zf: zipfile.ZipFile, manifest: dict, limits: _ArrayLim
     """Refuse, before anything is inflated, an array member whose declared size is more than the
     session's configuration can need, or arrays that declare more than MAX_SESSION_BYTES in all."""
     names = set()
-    for key in ("dataset", "trainer", "trajectory"):
-        _array_names(manifest[key], names)
+    for key in ("dataset", "trainer", "trajectory", "shown"):
+        _array_names(manifest.get(key), names)
     total = 0
     for name in sorted(names):
         member = f"{name}.npy"

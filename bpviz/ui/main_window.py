@@ -48,6 +48,7 @@ from .inspector import InspectorPanel
 from .lessons_view import LessonsPanel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
+from . import view_state
 from ..resources import resource_dir
 
 RESOURCES = resource_dir()
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineBar(self.history)
         self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
+        self._view_note = ""         # what of an opened session's view did not fit, said once
         self._build_docks()
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
         self._build_actions()
@@ -561,6 +563,10 @@ class MainWindow(QMainWindow):
         value = str(self.settings.value("phasePace", DEFAULT_PACE))
         return value if value in dict(PACES) else DEFAULT_PACE
 
+    def set_pace(self, name: str) -> None:
+        """The Phases box's pace by name ("off", "slow", ...), as the box sets it."""
+        self.pace_box.setCurrentIndex(self.pace_box.findText(name))
+
     def phase_pace(self) -> float | None:
         """Seconds each phase is held while playing phases (None: Phases is off)."""
         return dict(PACES)[self.pace_name]
@@ -722,7 +728,8 @@ class MainWindow(QMainWindow):
         self.cost.ingest(snap)
         self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
-            self.statusBar().showMessage(snap.message, 8000)
+            self.statusBar().showMessage(snap.message + self._view_note, 8000)
+            self._view_note = ""
         if snap.rewound_to is not None and self._rewind_target is not None:
             self.history.truncate_after(self._rewind_target)
             self._rewind_target = None
@@ -782,7 +789,8 @@ class MainWindow(QMainWindow):
                 "surface_mode": self.surface.mode(),
                 "surface_axes": [[a.kind, a.layer, a.i, a.j] for a in axes] if axes else None,
                 "step_mode": self.step_mode.currentData(),
-                "focus": self.focus_model.mode}
+                "focus": self.focus_model.mode,
+                **view_state.capture(self, LAYOUT_VERSION)}
 
     def _apply_session_extra(self, extra: dict) -> None:
         self.session_path = extra.get("path")
@@ -806,6 +814,10 @@ class MainWindow(QMainWindow):
         except (ValueError, TypeError, IndexError):
             self.statusBar().showMessage("the session's selections did not fit; kept the defaults",
                                          5000)
+        refused = view_state.apply(self, extra, LAYOUT_VERSION, dict(PACES))
+        # said with the message that the session is open, which follows
+        self._view_note = (f"; its {', '.join(refused)} did not fit this window and stayed as "
+                           f"they were" if refused else "")
 
     def is_modified(self) -> bool:
         """True when training moved on (or weights changed) since the session was saved/opened."""
@@ -1164,6 +1176,11 @@ class MainWindow(QMainWindow):
                           round(height * (1 - DEFAULT_NETWORK_ROW))], Qt.Vertical)
         self.resizeDocks([d["boundary"], d["surface"]], [height // 2, height // 2], Qt.Vertical)
         self._default_layout = True
+
+    def keep_layout(self) -> None:
+        """Keep the panels' sizes as they are now (a layout restored from a session) through
+        window resizes, as after a separator dragged."""
+        self._default_layout = False
 
     def has_default_layout(self) -> bool:
         """Whether the panels keep the default proportions (no separator dragged, no panel
