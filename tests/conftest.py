@@ -46,12 +46,6 @@ RUN_MODES_BY_FILE = {
 }
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "run_modes(*modes): run the test with training in each of these modes "
-        "('process', 'thread'); see RUN_MODES_BY_FILE in tests/conftest.py")
-
-
 def run_modes_of(node) -> tuple:
     """The run modes a test asks for: its marker's, else its file's; () means once, as set."""
     marker = node.get_closest_marker("run_modes")
