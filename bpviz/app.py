@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import traceback
 
+_error_boxes: list = []     # the unexpected-error dialog on show, kept alive while it shows
+
 
 def install_exception_hook(app) -> None:
     """Show an unexpected exception in a dialog with its details and keep the app alive."""
@@ -18,9 +20,14 @@ def install_exception_hook(app) -> None:
                           f"help to report the problem.")
         box.setDetailedText(details)
         box.open()
-        app._bpviz_error_box = box     # keep a reference while it is shown
+        _error_boxes[:] = [box]        # keep a reference while it is shown
 
     sys.excepthook = hook
+
+
+def shown_error_box():
+    """The unexpected-error dialog last shown (None: none yet)."""
+    return _error_boxes[0] if _error_boxes else None
 
 
 def main(args=None) -> int:

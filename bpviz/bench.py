@@ -575,7 +575,7 @@ def _window_class():
         """The real window, its paint timer and its paints timed from outside the panels."""
 
         def __init__(self, config, *, recorder: _FrameRecorder, **kw):
-            self._bench = recorder              # before the base class connects the timer
+            self.bench_recorder = recorder      # before the base class connects the timer
             self._bench_shown = None            # the snapshot the panels were last given
             super().__init__(config, **kw)
             for name in PANELS:                 # time each panel's share of a frame
@@ -588,13 +588,13 @@ def _window_class():
                 t0 = perf()
                 show(snap)
                 self._bench_shown = snap
-                if self._bench.active:
-                    self._bench.panel_ms.setdefault(name, []).append((perf() - t0) * 1000)
+                if self.bench_recorder.active:
+                    self.bench_recorder.panel_ms.setdefault(name, []).append((perf() - t0) * 1000)
             return show_snapshot
 
         @Slot()
         def _paint(self) -> None:
-            rec = self._bench
+            rec = self.bench_recorder
             t0 = perf()
             before = self._bench_shown
             super()._paint()
@@ -605,11 +605,11 @@ def _window_class():
         def event(self, ev):
             # the top-level window's UpdateRequest syncs the backing store: every dirty widget's
             # paintEvent runs inside it
-            if not self._bench.active or ev.type() != QEvent.Type.UpdateRequest:
+            if not self.bench_recorder.active or ev.type() != QEvent.Type.UpdateRequest:
                 return super().event(ev)
             t0 = perf()
             result = super().event(ev)
-            self._bench.painted(t0, perf())
+            self.bench_recorder.painted(t0, perf())
             return result
 
     return BenchWindow
@@ -704,13 +704,13 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
 
         # the same frames again with training paused: what a frame costs with no thread competing
         replay = _FrameRecorder()
-        window._bench = replay
+        window.bench_recorder = replay
         replay.start()
         for snap in rec.snapshots:
-            window._on_snapshot(snap)
+            window.run.take_snapshot(snap)
             run_for(0.04)                 # the paint timer paints it, then Qt paints the window
         replay.stop()
-        window._bench = rec
+        window.bench_recorder = rec
         out["frame_work_uncontended_ms_p50"] = _pct(replay.work_ms(), 50)
         out["frame_work_uncontended_ms_p95"] = _pct(replay.work_ms(), 95)
         out["frame_update_uncontended_ms_p95_by_panel"] = {k: _pct(v, 95)

@@ -5,7 +5,8 @@ runs Undo brings back and the pinned sample. It takes commands as messages — `
 ``("hyper", {"lr": 0.1})``, ``("parameters", [...])`` … (see :data:`COMMANDS`) — and publishes
 events through the one callable it is given: ``emit(kind, payload)`` with kind ``"snapshot"`` (an
 immutable :class:`~bpviz.engine.snapshot.Snapshot`), ``"failed"`` (bad input; nothing changed),
-``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"saved"``, ``"save_failed"``
+``"rebuilt"`` (a new network: ``(config, dataset, extra)``), ``"configured"`` (the configuration
+in force after live settings changed), ``"saved"``, ``"save_failed"``
 (``(path, why)``), ``"undo"`` and ``"redo"`` (what Undo or Redo would bring back, or None),
 ``"checkpoint"`` and ``"set_aside"`` (the training state, and each run set aside for Undo — None
 when the newest went — for a host that must be able to carry on without this session),
@@ -45,6 +46,7 @@ from .engine.snapshot import data_bounds, drawing_aids, make_snapshot
 from .engine.trainer import state_nbytes
 from .engine.trajectory import Trajectory
 from .engine.vocabulary import STEP_MODES           # what Step does
+from .messages import SPEEDS, Command  # noqa: F401  (the speeds, said once)
 
 PREVIEW_SAMPLES = 2000      # a trace shown while paused is computed on at most this many samples,
 PREVIEW = "preview"         # a trace computed at the weights, of no pass (see _trace_batch)
@@ -62,8 +64,6 @@ PUBLISH_GAP_S = 2.0         # but playing, a snapshot goes out at least this oft
                             # the window watches, and its passes per second)
 CHECKPOINT_BYTES = 8 * 1024 * 1024   # training states kept for "rewind to here", at most
 HISTORY_ROWS = 50_000       # per-epoch history rows kept (older ones thinned)
-# Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
-SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 PHASED_AT = 1               # at this speed and below, with a phase pace chosen, every pass plays
                             # its phases, one snapshot each, each held for the pace
 SHOWN_AT = 10               # at this speed and below every pass is shown in every panel: playing
@@ -200,8 +200,10 @@ class TrainingSession:
 
     # -- the loop's side ---------------------------------------------------------------------------
 
-    def handle(self, command: tuple) -> None:
-        """Carry out one command message ``(name, *args)``."""
+    def handle(self, command: tuple | Command) -> None:
+        """Carry out one command: a message ``(name, *args)`` or a :class:`~bpviz.messages.Command`."""
+        if isinstance(command, Command):
+            command = command.message()
         name, *args = command
         if name not in COMMANDS:
             self.emit("failed", f"unknown training command {name!r}")
@@ -395,6 +397,7 @@ class TrainingSession:
             self._checkpoints.clear()
             self._checkpoint_bytes = 0
             self._checkpoint_size = None
+        self.emit("configured", replace(self.config))
         if not self.running:
             self._publish(force=True)
 
@@ -522,7 +525,8 @@ class TrainingSession:
     def cmd_query(self, query_id: int, name: str, *args) -> None:
         """Answer a question about the run with ``("answer", (query_id, value))``: ``"history"``
         (column names, rows), ``"record"`` (a RunRecord), ``"inspect"`` (an InspectAnswer for an
-        InspectRequest), ``"state"`` (configuration, training state). A question that cannot be
+        InspectRequest), ``"state"`` (configuration, training state), ``"config"`` (the configuration
+        in force). A question that cannot be
         answered gets a BpvizError as the value."""
         t = self.trainer
         if name == "history":       # (column names, one row per recorded epoch)
@@ -536,6 +540,8 @@ class TrainingSession:
                 value = BpvizError(str(e))
         elif name == "state":
             value = (replace(self.config), t.get_state(history=True))
+        elif name == "config":      # the configuration in force, live settings included
+            value = replace(self.config)
         else:
             value = BpvizError(f"unknown query {name!r}")
         self.emit("answer", (query_id, value))

@@ -4,10 +4,12 @@ Training has one owner, a :class:`~bpviz.training.TrainingSession`. :class:`Work
 GUI thread and runs that session where it does not compete with painting: in a child process
 started with ``multiprocessing``'s *spawn* context (Linux, macOS and Windows alike), or — with
 ``BPVIZ_PROCESSES=0``, or when a process cannot start — in a thread of this process. Either way the
-host only sends commands (its ``…Requested`` signals, :meth:`send`, :meth:`painted`) and turns the
-session's events into signals on the GUI thread, keeping the newest snapshot (latest value wins)
-for the window's paint timer. A question that needs an answer (the whole history, say) is a
-:meth:`query`.
+host only sends commands (typed ones, :mod:`bpviz.messages`, through :meth:`command`; or
+:meth:`send`, :meth:`painted`) and turns the session's events into signals on the GUI thread
+(typed events: a :class:`~bpviz.messages.Failed` names the command it answers). It keeps no
+snapshot: the window's run model (:class:`bpviz.ui.run_model.RunModel`) keeps the newest one
+for the paint timer (latest value wins). A question that needs an answer (the whole history,
+say) is a :meth:`query`.
 
 Every command the host sends is followed by a ``("ping", n)`` that the session answers with
 ``("pong", (n, work_s))`` once it has handled what came before; ``work_s`` is the longest piece of
@@ -34,7 +36,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from .engine.config import Config
 from .engine.errors import BpvizError
-from .engine.snapshot import Snapshot
+from .messages import Command, Configured, Failed, Rebuilt, SaveSession, Saved
 from .training import TrainingSession, child_main, queue_receiver, serve
 
 STALL_S = 5.0               # a command unanswered this long (at least) means training has stalled
@@ -67,42 +69,25 @@ def blas_threads() -> int | None:
 class WorkerHost(QObject):
     """GUI-thread side: runs the training session, sends it commands, relays its events."""
 
-    # commands (each is sent to the session as a message)
-    playRequested = Signal()
-    pauseRequested = Signal()
-    runEpochsRequested = Signal(int)
-    stepModeRequested = Signal(str)
-    rewindRequested = Signal(int)
-    openSessionRequested = Signal(object)
-    saveSessionRequested = Signal(object)
-    stepRequested = Signal()
-    resetRequested = Signal()
-    rebuildRequested = Signal(object)
-    hyperRequested = Signal(object)
-    parametersRequested = Signal(object)
-    pinRequested = Signal(object)
-    speedRequested = Signal(object)
-    undoRequested = Signal()
-    redoRequested = Signal()
-    # the session's events, emitted on the GUI thread
-    snapshotArrived = Signal(object)
-    failed = Signal(str)
-    rebuilt = Signal(object)
-    saved = Signal(object)
-    undoChanged = Signal(object)
-    redoChanged = Signal(object)
+    # the session's events, emitted on the GUI thread (see bpviz.messages)
+    snapshotArrived = Signal(object)   # Snapshot
+    failed = Signal(object)            # Failed: why, and the command it answers
+    rebuilt = Signal(object)           # Rebuilt
+    configured = Signal(object)        # Configured: live settings changed
+    saved = Signal(object)             # Saved
+    undoChanged = Signal(object)       # what Undo would bring back, or None
+    redoChanged = Signal(object)       # what Redo would bring back, or None
     stalled = Signal(str)              # a command went unanswered for longer than the allowance
-    saveFailed = Signal(str, str)      # (path, why) a session could not be saved
     _event = Signal(object)            # (kind, payload), from the thread that received it
 
     def __init__(self, config: Config, parent=None, processes: bool | None = None, **options):
         super().__init__(parent)
-        self.config = config
+        self._config = config              # what a carried-on session starts from, failing a checkpoint
         self.options = options             # TrainingSession keyword arguments
         self.use_processes = processes_enabled() if processes is None else processes
         self.mode: str | None = None       # "process" or "thread" once started
         self.process = None                # the training process, in process mode
-        self.latest: Snapshot | None = None
+        self._playing = False              # whether the newest snapshot said training plays
         self.received = 0
         self._inbox = None
         self._threads: list[threading.Thread] = []
@@ -120,23 +105,11 @@ class WorkerHost(QObject):
         self._lock = threading.Lock()
         self._pings = itertools.count(1)
         self._unanswered: list[tuple] = []
+        self._requests: dict = {}          # ping id → the typed command that ping follows
         self._work_s = 0.0
         self._latencies: collections.deque = collections.deque(maxlen=16)
         self._ready_at: float | None = None
         self._event.connect(self._on_event, Qt.QueuedConnection)
-        for sig, name in ((self.playRequested, "play"), (self.pauseRequested, "pause"),
-                          (self.stepRequested, "step"), (self.resetRequested, "reset"),
-                          (self.undoRequested, "undo"), (self.redoRequested, "redo")):
-            sig.connect(lambda name=name: self.send(name))
-        for sig, name in ((self.runEpochsRequested, "run_epochs"),
-                          (self.stepModeRequested, "step_mode"),
-                          (self.rewindRequested, "rewind"),
-                          (self.openSessionRequested, "open_session"),
-                          (self.saveSessionRequested, "save_session"),
-                          (self.rebuildRequested, "rebuild"), (self.hyperRequested, "hyper"),
-                          (self.parametersRequested, "parameters"), (self.pinRequested, "pin"),
-                          (self.speedRequested, "speed")):
-            sig.connect(lambda value, name=name: self.send(name, value))
         # the watchdog: a command unanswered for longer than the allowance means a training
         # process that stopped answering, which is ended (training carries on in this process),
         # and the window is told; while playing it pings the session itself
@@ -155,9 +128,9 @@ class WorkerHost(QObject):
             except (OSError, ValueError, RuntimeError) as e:   # no processes here: a thread
                 self.use_processes = False
                 note = f"training runs in the window's own process (no child process: {e})"
-                self._start_thread(self.config, None, None, note)
+                self._start_thread(self._config, None, None, note)
                 return
-        self._start_thread(self.config, None, None, "")
+        self._start_thread(self._config, None, None, "")
 
     def _start_process(self) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -167,7 +140,7 @@ class WorkerHost(QObject):
         # would wait for the rest of the message forever, its writing end held here as well)
         events, child_end = ctx.Pipe(duplex=False)
         process = ctx.Process(target=child_main, name="bpviz-training", daemon=True,
-                              args=(self.config, dict(self.options, checkpoints=True), inbox,
+                              args=(self._config, dict(self.options, checkpoints=True), inbox,
                                     child_end, blas_threads()))
         try:
             process.start()
@@ -213,9 +186,14 @@ class WorkerHost(QObject):
 
     # -- commands -------------------------------------------------------------------------------------
 
-    def send(self, name: str, *args) -> None:
+    def command(self, command: Command) -> None:
+        """Send the session a typed command (see :mod:`bpviz.messages`); a failure to carry it
+        out comes back as a :class:`~bpviz.messages.Failed` naming it."""
+        self.send(*command.message(), request=command)
+
+    def send(self, name: str, *args, request: Command | None = None) -> None:
         """Send the session the command ``(name, *args)`` (and a ping, whose answer tells that
-        it was handled)."""
+        it was handled); ``request``: the typed command it carries, named by a failure."""
         if name in REPLAYED:
             self._replay[name] = args
         if self._inbox is None:
@@ -225,12 +203,14 @@ class WorkerHost(QObject):
         except (OSError, ValueError):    # the queue of a process already ended
             return
         if name not in NOT_PINGED:
-            self._ping((name, *args))
+            self._ping((name, *args), request)
 
-    def _ping(self, command: tuple | None) -> None:
+    def _ping(self, command: tuple | None, request: Command | None = None) -> None:
         ping_id = next(self._pings)
         with self._lock:
             self._unanswered.append((ping_id, time.monotonic(), command))
+            if request is not None:
+                self._requests[ping_id] = request
         try:
             self._inbox.put(("ping", ping_id))
         except (OSError, ValueError):
@@ -314,6 +294,8 @@ class WorkerHost(QObject):
                 self._latencies.extend(now - sent for i, sent, _ in self._unanswered
                                        if i == ping_id)
                 self._unanswered = [u for u in self._unanswered if u[0] > ping_id]
+                for answered in [i for i in self._requests if i <= ping_id]:
+                    del self._requests[answered]
                 self._work_s = float(work_s)
             return
         if kind == "checkpoint":
@@ -330,6 +312,14 @@ class WorkerHost(QObject):
         if kind == "rebuilt":
             self._checkpoint = None
             self._dataset = payload[1]
+        if kind in ("failed", "save_failed"):
+            # the session handles commands in order and answers each one's ping after it: the
+            # oldest command not yet answered is the one that failed
+            with self._lock:
+                pending = [c for i, _, c in self._unanswered if c is not None]
+                request = (self._requests.get(next(i for i, _, c in self._unanswered
+                                                   if c is not None)) if pending else None)
+            payload = (payload, request)
         if kind == "answer":
             query_id, value = payload
             answer = self._answers.get(query_id)
@@ -381,24 +371,29 @@ class WorkerHost(QObject):
     def _on_event(self, event) -> None:
         kind, payload = event
         if kind == "snapshot":
-            self.latest = payload
+            self._playing = bool(payload.running)
             self.received += 1
             self.snapshotArrived.emit(payload)
         elif kind == "rebuilt":
-            self.config = payload[0]
-            self.rebuilt.emit(payload)
+            self._config = payload[0]
+            self.rebuilt.emit(Rebuilt(*payload))
+        elif kind == "configured":
+            self._config = payload
+            self.configured.emit(Configured(payload))
         elif kind == "answer":
             done = self._callbacks.pop(payload[0], None)
             if done is not None:
                 done(payload[1])
         elif kind == "failed":
-            self.failed.emit(payload)
+            why, request = payload
+            self.failed.emit(Failed(why, request))
         elif kind == "save_failed":
-            path, why = payload
-            self.saveFailed.emit(path, why)
-            self.failed.emit(why)
+            (path, why), request = payload
+            if not isinstance(request, SaveSession) or request.path != path:
+                request = SaveSession(path)
+            self.failed.emit(Failed(why, request))
         elif kind == "saved":
-            self.saved.emit(payload)
+            self.saved.emit(Saved(*payload))
         elif kind == "undo":
             self.undoChanged.emit(payload)
         elif kind == "redo":
@@ -408,7 +403,7 @@ class WorkerHost(QObject):
                 self._carry_on(f"the training process stopped ({payload}); training goes on "
                                f"in the window's own process")
             else:
-                self.failed.emit(f"training stopped: {payload}")
+                self.failed.emit(Failed(f"training stopped: {payload}"))
 
     @Slot()
     def _check_stall(self) -> bool:
@@ -418,7 +413,7 @@ class WorkerHost(QObject):
             return False
         with self._lock:
             idle = not self._unanswered
-        if idle and self.latest is not None and self.latest.running:
+        if idle and self._playing:
             self._ping(None)
         silent = self.waiting_s()
         if silent < self.allowance():
@@ -443,10 +438,10 @@ class WorkerHost(QObject):
             process.kill()
             process.join(STOP_S)
         self.use_processes = False
-        config, state = self._checkpoint or (self.config, None)
+        config, state = self._checkpoint or (self._config, None)
         if state is not None:           # the last state it sent: up to a second before the end
             note += f", from pass {state['pass_count']:,}"
-        playing = self.latest is not None and self.latest.running
+        playing = self._playing
         with self._lock:
             pending = [c for _, _, c in self._unanswered if c is not None]
             self._unanswered = []

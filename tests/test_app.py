@@ -227,12 +227,8 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     w.paint_timer.stop()                       # ticks are driven by hand below
     clock = stopped_clock(mw)
     paint = w.paint_timer.timeout.emit         # one tick of the paint timer
-    arrive = w.host.snapshotArrived.emit       # a snapshot from the training host
-    panels = {"network": w.network, "surface": w.surface, "cost": w.cost,
-              "boundary": w.boundary, "inspector": w.inspector, "graph": w.graph_view,
-              "code": w.code}
     shown: dict[str, list] = {}
-    for name, panel in panels.items():
+    for name, (panel, _fps, _share) in w.panels.items():
         original = panel.show_snapshot
 
         def record(snap, name=name, original=original):
@@ -244,17 +240,18 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     for k in range(1, 121):                    # 60 snapshots a second for two seconds
         clock.now += 1 / 60
         before = sum(len(v) for v in shown.values())
-        arrive(replace(base, seq=k, running=True))
+        w.run.take_snapshot(replace(base, seq=k, running=True))
         paint()
         assert sum(len(v) for v in shown.values()) - before <= 1      # one panel per tick
         ticks += 1
-    visible = [name for name, panel in panels.items() if panel.isVisible()]
+    visible = [name for name, (panel, _fps, _share) in w.panels.items() if panel.isVisible()]
     assert set(shown) == set(visible)
     for name in visible:
         times = [t for t, _ in shown[name]]
         gaps = np.diff(times)
-        assert (gaps >= 1 / mw.TRAINING_PANEL_FPS[name] - 1e-9).all(), name
-        assert shown[name][-1][1] >= 120 - 60 / mw.TRAINING_PANEL_FPS[name] - 2, name
+        fps = w.panels[name][1]
+        assert (gaps >= 1 / fps - 1e-9).all(), name
+        assert shown[name][-1][1] >= 120 - 60 / fps - 2, name
     counts = {name: len(shown[name]) for name in visible}
     assert counts["network"] > counts["boundary"]          # the diagram moves most often
     clock.now += 1.0                           # every panel due, but the newest snapshot is old:
@@ -262,7 +259,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     paint()                                    # wait for a fresh one rather than paint stale
     assert sum(len(v) for v in shown.values()) == before
     shown.clear()
-    arrive(replace(base, seq=200, running=False))  # paused: all at once
+    w.run.take_snapshot(replace(base, seq=200, running=False))  # paused: all at once
     paint()
     assert {name for name in shown} == set(visible)
     assert all(v == [(clock.now, 200)] for v in shown.values())

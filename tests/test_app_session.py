@@ -44,7 +44,7 @@ def test_save_then_open_restores_the_state_and_selections(qtbot, window, tmp_pat
         assert window.boundary.pinned() == 7
         assert not window.is_modified()
     qtbot.waitUntil(opened, timeout=5000)
-    assert window.recent_menu.actions()[0].text() == str(path)      # first in Open recent
+    assert window.run.recent()[0] == str(path)
     # continuing gives the same passes as never having stopped
     run_passes(qtbot, window, 3)
     from bpviz.engine import build

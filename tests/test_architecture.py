@@ -28,7 +28,7 @@ PACKAGE = ROOT / "bpviz"
 # (bpviz, the package's __init__, sits with the engine)
 LAYERS = (
     ("engine", ("bpviz.engine", "bpviz.resources", "bpviz.helptext", "bpviz.lessons", "bpviz")),
-    ("training", ("bpviz.training",)),
+    ("training", ("bpviz.training", "bpviz.messages")),
     ("worker", ("bpviz.worker",)),
     ("ui", ("bpviz.ui",)),
     ("app and cli", ("bpviz.app", "bpviz.cli", "bpviz.__main__", "bpviz.bench",
@@ -243,3 +243,39 @@ def test_qt_in_the_engine_and_a_backward_import_are_found(tmp_path):
                                          ("bpviz.cli.snapshot", "app and cli")])
 def test_layers(name, layer):
     assert LAYERS[layer_of(name)][0] == layer
+
+
+# -- no object touches another's private attributes ------------------------------------------
+
+def foreign_private_accesses(package: Path) -> list[str]:
+    """Every ``x._name`` in the package where ``x`` is not ``self``, ``cls`` or ``super()``: an
+    object reading or writing another object's private attribute ("file:line: x._name")."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                continue
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+                continue
+            if (isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
+                    and owner.func.id == "super"):
+                continue
+            found.append(f"{path.relative_to(package.parent)}:{node.lineno}: "
+                         f"{ast.unparse(node)}")
+    return found
+
+
+def test_no_module_touches_another_objects_private_attributes():
+    assert foreign_private_accesses(PACKAGE) == []
+
+
+def test_a_foreign_private_access_is_found(tmp_path):
+    root = _tree(tmp_path, {
+        "ui/a.py": "class A:\n    def f(self, w):\n        self._x = w._saved\n"
+                   "        super()._g()\n        w._fill()\n",
+    })
+    assert foreign_private_accesses(root) == ["bpviz/ui/a.py:3: w._saved",
+                                              "bpviz/ui/a.py:5: w._fill"]

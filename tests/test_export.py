@@ -431,7 +431,7 @@ def test_file_menu_and_right_click_offer_every_format(qtbot, window):
                       "Export all…", "Python script…"]
     formats = [a.text() for a in export_menu.actions()[0].menu().actions()]
     assert formats == ["PNG (1×)…", "PNG (2×)…", "PNG (4×)…", "SVG…", "CSV data…",
-                       "Animated GIF of the last snapshots…"]
+                       "Animated GIF of the run…"]
 
     # right click on the diagram (no pyqtgraph menu there): our "Export…" menu
     menu = window.exporter.context_menu("network")

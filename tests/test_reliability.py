@@ -101,7 +101,7 @@ def test_closing_mid_run_of_a_large_network(qtbot, tmp_path):
 
 @pytest.mark.run_modes()
 def test_exception_hook_shows_a_dialog_and_keeps_the_app_alive(qtbot, monkeypatch):
-    from bpviz.app import install_exception_hook
+    from bpviz.app import install_exception_hook, shown_error_box
     app = QApplication.instance()
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)       # restored after the test
     install_exception_hook(app)
@@ -109,7 +109,7 @@ def test_exception_hook_shows_a_dialog_and_keeps_the_app_alive(qtbot, monkeypatc
         raise RuntimeError("boom in a slot")
     except RuntimeError:
         sys.excepthook(*sys.exc_info())
-    box = app._bpviz_error_box
+    box = shown_error_box()
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "boom in a slot" in box.text() and "Traceback" in box.detailedText()
     box.close()

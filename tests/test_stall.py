@@ -7,6 +7,7 @@ import time
 import pytest
 
 import bpviz.worker as worker_mod
+from bpviz.messages import Pause, Play
 from tests.test_training import Recorder
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
@@ -143,24 +144,26 @@ def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatc
     config = Config.preset("spiral")
     config.hidden, config.n_samples, config.batch_size = (512, 512), 4000, 0
     host = WorkerHost(config, processes=run_mode == "process")
+    from bpviz.ui.run_model import RunModel
+    run = RunModel(host, config)     # keeps the newest snapshot
     said, times = [], []
     host.stalled.connect(said.append)
     host.snapshotArrived.connect(lambda snap: times.append((time.monotonic(), snap.pass_count)))
     host.start()
     try:
-        qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
+        qtbot.waitUntil(lambda: run.latest is not None, timeout=60000)
         mode = host.mode
-        host.playRequested.emit()
-        qtbot.waitUntil(lambda: host.latest.pass_count >= 1, timeout=60000)
+        host.command(Play())
+        qtbot.waitUntil(lambda: run.latest.pass_count >= 1, timeout=60000)
         # the least allowance well under one pass of this network (0.2 s on a quiet machine), once
         # the session has measured a pass (before that the first answer, slow on a busy machine,
         # has only the least allowance)
         monkeypatch.setattr(worker_mod, "STALL_S", 0.1)
         qtbot.waitUntil(lambda: host.allowance() > worker_mod.STALL_S, timeout=60000)
-        start = host.latest.pass_count
-        qtbot.waitUntil(lambda: host.latest.pass_count >= start + 5, timeout=60000)
-        host.pauseRequested.emit()
-        qtbot.waitUntil(lambda: not host.latest.running, timeout=20000)
+        start = run.latest.pass_count
+        qtbot.waitUntil(lambda: run.latest.pass_count >= start + 5, timeout=60000)
+        host.command(Pause())
+        qtbot.waitUntil(lambda: not run.latest.running, timeout=20000)
         assert said == [] and host.mode == mode
         assert mode != "process" or host.process.is_alive()
         # the passes did take longer than the least allowance, and the allowance covers them

@@ -18,6 +18,7 @@ from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM
                                    default_weight_axes, log_loss_image, loss_ticks)
 from bpviz.ui.qt import BACKGROUND_NICE
 from bpviz.ui.surface_view import SLICE_PARTS, _level_segments, samples_text
+from bpviz.messages import Pause, Play, SetParameters
 
 WAIT_MS = 30_000
 
@@ -399,19 +400,22 @@ def test_end_to_end_with_the_training_worker(qtbot, view):
     from bpviz.worker import WorkerHost
 
     host = WorkerHost(Config.preset("gaussian-clouds"))
-    host.rebuilt.connect(lambda payload: view.set_dataset(payload[1]))   # GUI-thread relays
+    from bpviz.ui.run_model import RunModel
+    run = RunModel(host, Config.preset("gaussian-clouds"))   # keeps the newest snapshot
+    host.rebuilt.connect(lambda event: view.set_dataset(event.dataset))   # GUI-thread relays
     host.snapshotArrived.connect(view.show_snapshot)
-    view.parametersDragged.connect(host.parametersRequested)
+    view.parametersDragged.connect(lambda changes: host.command(SetParameters(changes)))
     shown = []
     view.sliceShown.connect(shown.append)
     host.start()
     try:
-        host.playRequested.emit()
-        qtbot.waitUntil(lambda: len(shown) >= 3 and host.latest.pass_count > 0, timeout=WAIT_MS)
-        host.pauseRequested.emit()
-        qtbot.waitUntil(lambda: host.latest is not None and not host.latest.running
-                        and host.latest.pass_count > 0, timeout=WAIT_MS)
-        W = host.latest.weights[0]
+        host.command(Play())
+        qtbot.waitUntil(lambda: len(shown) >= 3 and run.latest is not None
+                        and run.latest.pass_count > 0, timeout=WAIT_MS)
+        host.command(Pause())
+        qtbot.waitUntil(lambda: run.latest is not None and not run.latest.running
+                        and run.latest.pass_count > 0, timeout=WAIT_MS)
+        W = run.latest.weights[0]
         qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().center
                         == (W[0, 0], W[1, 0]) and len(view.current_slice().xs) == FULL_GRID,
                         timeout=WAIT_MS)
@@ -426,7 +430,7 @@ def test_end_to_end_with_the_training_worker(qtbot, view):
         qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().center
                         == pytest.approx(target) and len(view.current_slice().xs) == FULL_GRID,
                         timeout=WAIT_MS)
-        W = host.latest.weights[0]
+        W = run.latest.weights[0]
         assert (W[0, 0], W[1, 0]) == pytest.approx(target)
     finally:
         host.stop()

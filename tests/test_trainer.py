@@ -6,6 +6,7 @@ import pytest
 from bpviz.engine import Config, Network, Trainer, build
 from bpviz.engine.data import Dataset
 from bpviz.engine.optimizers import make_optimizer
+from bpviz.messages import Play
 
 CLASSIC_LOSS_0 = 2.0981205629348856
 
@@ -428,17 +429,19 @@ def test_a_training_process_detects_it_too(qtbot):
     cfg = Config.preset("gaussian-clouds")
     cfg.lr = 1e6
     host = WorkerHost(cfg, processes=True)
+    from bpviz.ui.run_model import RunModel
+    run = RunModel(host, cfg)     # keeps the newest snapshot
     host.start()
     try:
-        qtbot.waitUntil(lambda: host.latest is not None, timeout=60000)
-        host.playRequested.emit()
-        qtbot.waitUntil(lambda: host.latest.diverged is not None, timeout=20000)
+        qtbot.waitUntil(lambda: run.latest is not None, timeout=60000)
+        host.command(Play())
+        qtbot.waitUntil(lambda: run.latest.diverged is not None, timeout=20000)
         assert host.mode == "process"
-        assert "the loss jumped from 2.1 to 613,933" in host.latest.diverged
+        assert "the loss jumped from 2.1 to 613,933" in run.latest.diverged
         here = build(cfg)[2]
         while not here.step().diverged:
             pass
-        assert not host.latest.running and host.latest.pass_count == here.pass_count
-        assert all(np.array_equal(w, s) for w, s in zip(host.latest.weights, start[0::2]))
+        assert not run.latest.running and run.latest.pass_count == here.pass_count
+        assert all(np.array_equal(w, s) for w, s in zip(run.latest.weights, start[0::2]))
     finally:
         host.stop()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bpviz.engine import Config, Network, build
+from bpviz.messages import Play, RunEpochs, Step
 from bpviz.training import COMMANDS, TrainingSession, queue_receiver, serve
 
 CONFIGS = [
@@ -175,18 +176,20 @@ class Played:
     def __init__(self, qtbot, config, processes):
         from bpviz.worker import WorkerHost
         self.qtbot = qtbot
+        from bpviz.ui.run_model import RunModel
         self.host = WorkerHost(config, processes=processes)
+        self.model = RunModel(self.host, config)     # keeps the newest snapshot
         self.losses = []
         self.host.snapshotArrived.connect(
             lambda snap: self.losses.extend(snap.new_pass_losses.tolist()))
         self.host.start()
-        qtbot.waitUntil(lambda: self.host.latest is not None, timeout=60000)
+        qtbot.waitUntil(lambda: self.model.latest is not None, timeout=60000)
 
     def run(self, epochs):
-        target = self.host.latest.epoch + epochs
-        self.host.runEpochsRequested.emit(epochs)
-        self.qtbot.waitUntil(lambda: self.host.latest.epoch == target
-                             and not self.host.latest.running, timeout=60000)
+        target = self.model.latest.epoch + epochs
+        self.host.command(RunEpochs(epochs))
+        self.qtbot.waitUntil(lambda: self.model.latest.epoch == target
+                             and not self.model.latest.running, timeout=60000)
         return target
 
     def stop(self):
@@ -202,16 +205,16 @@ def test_both_run_modes_give_the_same_passes_bit_for_bit(qtbot, run_mode, preset
     try:
         assert played.host.mode == run_mode
         epochs = played.run(40)
-        stepped = played.host.latest.pass_count + 1
-        played.host.stepRequested.emit()               # and commands in between
-        qtbot.waitUntil(lambda: played.host.latest.pass_count == stepped, timeout=10000)
+        stepped = played.model.latest.pass_count + 1
+        played.host.command(Step())               # and commands in between
+        qtbot.waitUntil(lambda: played.model.latest.pass_count == stepped, timeout=10000)
         epochs = played.run(20)
         history = played.host.query("history")
     finally:
         played.stop()
     trainer, expected = direct(config, epochs)
     assert played.losses[:len(expected)] == expected[:len(played.losses)]
-    snap = played.host.latest
+    snap = played.model.latest
     # the step added one pass; train the direct run on to the same pass
     while trainer.pass_count < snap.pass_count:
         expected.append(trainer.step().trace.loss)
@@ -227,8 +230,8 @@ def test_the_training_process_is_spawned_and_reaped(qtbot):
     process = played.host.process
     try:
         assert process.is_alive() and process.pid != __import__("os").getpid()
-        played.host.playRequested.emit()                # stopped while it trains
-        qtbot.waitUntil(lambda: played.host.latest.running, timeout=10000)
+        played.host.command(Play())                # stopped while it trains
+        qtbot.waitUntil(lambda: played.model.latest.running, timeout=10000)
     finally:
         played.stop()
     assert not process.is_alive() and process.exitcode is not None
@@ -251,7 +254,7 @@ def test_a_training_process_that_dies_leaves_training_exact_in_a_thread(qtbot):
     assert any("the training process stopped" in m for m in messages)
     trainer, expected = direct(config, epochs)
     assert played.losses == expected                  # no pass lost, none twice
-    for W, expected_W in zip(played.host.latest.weights, trainer.network.weights):
+    for W, expected_W in zip(played.model.latest.weights, trainer.network.weights):
         assert np.array_equal(W, expected_W)
 
 
@@ -264,7 +267,7 @@ def test_no_child_process_means_a_thread_and_a_word_about_it(qtbot, monkeypatch)
     played = Played(qtbot, Config.preset("gaussian-clouds"), processes=True)
     try:
         assert played.host.mode == "thread"
-        assert "processes are not allowed here" in played.host.latest.message
+        assert "processes are not allowed here" in played.model.latest.message
         played.run(2)
     finally:
         played.stop()
@@ -288,7 +291,7 @@ if __name__ == "__main__":
     app = QCoreApplication([])
     host = WorkerHost(Config.preset("gaussian-clouds"), processes=True)
     host.start()
-    while host.latest is None:
+    while host.received == 0:
         app.processEvents()
     print(host.process.pid, flush=True)
     os._exit(9)             # killed: no shutdown is sent, nothing is joined

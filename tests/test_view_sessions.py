@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
 from bpviz.engine.session import load_session
+from bpviz.messages import RunEpochs
 from tests.conftest import run_passes
 
 
@@ -183,7 +184,7 @@ def test_a_reopened_session_shows_the_same_picture_in_every_panel(qtbot, open_wi
                                                                    preset, processes, epochs):
     monkeypatch.setenv("BPVIZ_PROCESSES", processes)
     a = open_window(preset, size=(1500, 950))
-    a.host.runEpochsRequested.emit(epochs)
+    a.run.send(RunEpochs(epochs))
     qtbot.waitUntil(lambda: a.latest.epoch == epochs and not a.latest.running, timeout=60000)
     if preset == "xor":         # a pass of a mini-batch in the middle of an epoch is shown
         run_passes(qtbot, a, 3)
@@ -473,7 +474,7 @@ def test_a_command_line_session_shows_what_the_window_shows_after_the_same_train
     code, _, err = cli("train", "--preset", "xor", "--epochs", "3", "--out", str(run))
     assert code == 0, err
     a = open_window("xor", size=(1500, 950))
-    a.host.runEpochsRequested.emit(3)
+    a.run.send(RunEpochs(3))
     qtbot.waitUntil(lambda: a.latest.epoch == 3 and not a.latest.running, timeout=60000)
     before = panel_pictures(qtbot, a)
 

@@ -1,15 +1,16 @@
 """The command line: ``bpviz`` (the desktop app) and its headless commands.
 
 One module per command (``train``, ``gradcheck``, ``inspect``, ``snapshot`` with ``export``,
-``code``, ``bench``, ``lessons``, and ``window`` for the app, and ``bpviz FILE`` that opens a
-session or CSV file in it), each declaring its options with ``add_parser``
+``compare``, ``code``, ``bench``, ``lessons``, and ``window`` for the app, and ``bpviz FILE`` that
+opens a session or CSV file in it), each declaring its options with ``add_parser``
 and running with its ``cmd_*`` function; ``common`` holds what they share (exit codes, argument
 types, the options of a run).
 
 Exit status: 0 done; 2 bad input (usage, data, configuration, session file), reported as one line on
 stderr that says what is wrong and where, never a traceback; 3 training diverged.
 
-Headless commands never import Qt unless they render (``snapshot``, ``export``, ``bench``).
+Headless commands never import Qt unless they render (``snapshot``, ``export``, ``bench``,
+``compare`` to PNG or SVG).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the commands' modules import the engine, and with it numpy: not before main() has set the
     # number of BLAS threads
     from .. import __version__
-    from . import bench, code, gradcheck, inspect, lessons, snapshot, train
+    from . import bench, code, compare, gradcheck, inspect, lessons, snapshot, train
     p = Parser(prog="bpviz", description="See backpropagation happen, number by number. "
                "`bpviz FILE.bpviz` or `bpviz FILE.csv` opens that session or data in the window.")
     p.add_argument("--version", action="version", version=f"bpviz {__version__}")
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (train, gradcheck, snapshot, code, bench):
         command.add_parser(sub)
     snapshot.add_export_parser(sub)
+    compare.add_parser(sub)
     inspect.add_parser(sub)
     lessons.add_parser(sub)
     p.commands = tuple(sub.choices)

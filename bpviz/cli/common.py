@@ -166,3 +166,64 @@ def config_from_args(args):
         cfg.optimizer = "momentum"
     cfg.validate()
     return cfg
+
+
+# -- what a figure shows (snapshot, export) ------------------------------------------------------
+
+PANELS = ("network", "boundary", "surface", "cost")     # the panels a figure can be made of
+
+
+def one_of(flag: str, names):
+    """The argument type of ``flag`` taking one of ``names`` (a tuple, or a callable giving one
+    when a value is parsed, so that the list can live in a module not imported before then):
+    '--edges must be one of weight, gradient, signal, update; got sginal'."""
+    def parse(text):
+        allowed = tuple(names() if callable(names) else names)
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(f"{flag} must be one of {', '.join(allowed)}; "
+                                             f"got {text}")
+        return text
+    parse.__name__ = flag.lstrip("-")
+    return parse
+
+
+def _edge_modes():
+    from ..engine.vocabulary import EDGE_MODES
+    return EDGE_MODES
+
+
+def _neuron_modes():
+    from ..engine.vocabulary import NEURON_MODES
+    return NEURON_MODES
+
+
+def add_view_options(p: argparse.ArgumentParser, panels=PANELS) -> None:
+    """What the figure shows, as the window's controls set it: the edges' and neurons' mode, the
+    sample in focus, the neuron the inspector shows, and the panel (``panels``)."""
+    p.add_argument("--edges", type=one_of("--edges", _edge_modes), metavar="MODE",
+                   help="what the edges show: weight, gradient, signal (the error signal w·δ) "
+                        "or update")
+    p.add_argument("--neurons", type=one_of("--neurons", _neuron_modes), metavar="MODE",
+                   help="what the neurons show: delta or activation")
+    p.add_argument("--sample", type=number(int, 0, name="sample"), metavar="I",
+                   help="focus on training sample I (every panel shows its values); without it "
+                        "the batch mean, or the focus a session kept")
+    p.add_argument("--select", type=neuron, metavar="L:J",
+                   help="the neuron the inspector shows: neuron J of layer L (0 is the input)")
+    p.add_argument("--panel", type=one_of("--panel", panels), metavar="NAME",
+                   help=f"only this panel: {', '.join(panels)}")
+
+
+def check_view_options(args, sizes, n_train: int) -> None:
+    """Refuse ``--select`` and ``--sample`` that the network (layer ``sizes``) or its ``n_train``
+    training samples do not have, before any window exists."""
+    from ..engine.errors import ConfigError
+    if getattr(args, "select", None) is not None:
+        layer, index = args.select
+        if layer >= len(sizes) or index >= sizes[layer]:
+            raise ConfigError(f"--select {layer}:{index}: the network has layers "
+                              f"{'-'.join(map(str, sizes))} (layer 0 is the input)")
+    sample = getattr(args, "sample", None)
+    if sample is not None and sample >= n_train:
+        raise ConfigError(f"--sample {sample}: there are {n_train} training samples "
+                          f"(0 to {n_train - 1})")

@@ -6,6 +6,12 @@ dataset and its noise, split, size and seed, the hidden layers, activation, outp
 initialisation — emits ``configChanged`` with the whole new configuration; the window rebuilds the
 network and says so. ``set_config`` shows a configuration without echoing it back (signals blocked).
 
+The panel keeps no copy of the configuration: it reads the one in force from the window's run model
+(:class:`~bpviz.ui.run_model.RunModel`) and holds only the learner's edits not yet in force
+(:meth:`ControlsPanel.config` is the two together). An edit is dropped once the run's configuration
+has it, and every edit goes when the run's configuration is shown again (after a change that
+failed, say), so that the panel never shows a value that is not in force for long.
+
 Numbers are shown as they are in force and typed values are never changed silently:
 
 - every numeric setting is a :class:`NumberBox`, which shows its value at full precision (the
@@ -24,7 +30,7 @@ box per layer ("layer 1 … neurons"), so a layer added below never moves the bu
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
@@ -41,6 +47,7 @@ from ..engine.network import INITS
 from ..engine.optimizers import OPTIMIZERS
 from ..engine.ranges import parse_whole
 from ..training import describe_change
+from .run_model import RunModel
 
 # Every box's range is the setting's range in bpviz.engine.config.RANGES, the one the command line
 # and session files are checked against, so that any value they accept shows and types here.
@@ -459,9 +466,12 @@ class ControlsPanel(QWidget):
     configChanged = Signal(object)   # Config: needs new weights
     hyperChanged = Signal(object)    # dict of live values: lr, momentum, batch_size, l2, optimizer
 
-    def __init__(self, config: Config, parent=None):
+    def __init__(self, run: RunModel | Config, parent=None):
+        """``run``: the window's run model (a configuration alone: a panel on its own, whose
+        configuration in force never changes)."""
         super().__init__(parent)
-        self._config = replace(config)
+        self.run = run if isinstance(run, RunModel) else RunModel(None, run, parent=self)
+        self._edits: dict = {}          # field → value: settings edited here, not yet in force
         self._csv_label = ""
         self._file_rows: tuple[str, int, int] | None = None   # (file, training rows, test rows)
         outer = QVBoxLayout(self)
@@ -549,12 +559,26 @@ class ControlsPanel(QWidget):
         self.batch.valueChanged.connect(self._on_batch)
         self.l2.valueChanged.connect(self._on_l2)
         self.optimizer.currentIndexChanged.connect(self._on_optimizer)
-        self.set_config(config)
+        self.run.configChanged.connect(self._in_force)
+        self.set_config(self.run.config)
 
     # -- reading and showing --------------------------------------------------------------------
 
     def config(self) -> Config:
-        return replace(self._config)
+        """The configuration the panel shows: the run's, with the edits not yet in force."""
+        return replace(self.run.config, **self._edits)
+
+    def _edit(self, config: Config) -> None:
+        """Make ``config`` what the panel shows: the edits are where it differs from the run's."""
+        force = self.run.config
+        self._edits = {f.name: getattr(config, f.name) for f in fields(Config)
+                       if getattr(config, f.name) != getattr(force, f.name)}
+
+    @Slot(object)
+    def _in_force(self, config: Config) -> None:
+        """The run's configuration changed: edits it now has are edits no more."""
+        self._edits = {k: v for k, v in self._edits.items() if getattr(config, k) != v}
+        self._update_note()
 
     def number_boxes(self) -> list[NumberBox]:
         """Every numeric box of the panel (the hidden layers' included)."""
@@ -562,7 +586,7 @@ class ControlsPanel(QWidget):
 
     def set_config(self, config: Config, csv_label: str | None = None) -> None:
         """Show ``config`` in every control without emitting anything; every value exactly."""
-        self._config = replace(config)
+        self._edit(config)
         if csv_label is not None:
             self._csv_label = csv_label
         widgets = self.findChildren(QWidget)
@@ -609,8 +633,9 @@ class ControlsPanel(QWidget):
         file, the Samples box shows how many rows it has, training and test together."""
         if dataset.source:
             self._file_rows = (str(dataset.source), len(dataset.X_train), len(dataset.X_test))
-        if self._config.dataset == "csv":
-            self._show_samples(self._config, {})
+        config = self.config()
+        if config.dataset == "csv":
+            self._show_samples(config, {})
 
     def _show_samples(self, config: Config, defaults: dict) -> None:
         """The Samples box: the size of a generated dataset, or the rows of the file in use."""
@@ -630,7 +655,7 @@ class ControlsPanel(QWidget):
 
     def _update_note(self) -> None:
         """The preset's description, and whether the settings still are the preset's."""
-        config = self._config
+        config = self.config()
         preset = PRESETS.get(config.dataset)
         if preset is None:
             self.note.setText("")
@@ -650,8 +675,7 @@ class ControlsPanel(QWidget):
     # -- changes --------------------------------------------------------------------------------
 
     def _hyper(self, **values) -> None:
-        for k, v in values.items():
-            setattr(self._config, k, v)
+        self._edits.update(values)
         self._update_note()
         if "optimizer" in values:
             self.momentum.setEnabled(values["optimizer"] == "momentum")
@@ -682,7 +706,7 @@ class ControlsPanel(QWidget):
         self._rebuild_timer.start()
 
     def _read_structure(self) -> Config:
-        cfg = replace(self._config)
+        cfg = self.config()
         cfg.hidden = self.hidden.sizes()
         cfg.activation = self.activation.currentText()
         cfg.output = self.output.currentText()
@@ -697,8 +721,9 @@ class ControlsPanel(QWidget):
 
     @Slot()
     def _emit_config(self) -> None:
-        self._config = self._read_structure()
-        self.configChanged.emit(replace(self._config))
+        cfg = self._read_structure()
+        self._edit(cfg)
+        self.configChanged.emit(replace(cfg))
 
     def flush(self) -> None:
         """Emit a pending debounced change now (tests and the window's Play use this)."""
@@ -718,9 +743,9 @@ class ControlsPanel(QWidget):
 
     @Slot()
     def _preset_defaults(self) -> None:
-        name = self._config.dataset
+        name = self.config().dataset
         if name == "csv":
-            cfg = replace(self._config)
+            cfg = self.config()
         else:
             cfg = Config.preset(name)
         self._rebuild_timer.stop()

@@ -44,6 +44,11 @@ fits the legend hides rather than being cut off. The gradient plot's range leave
 legend above the points at the epochs the legend spans, so that it does not cover the curves
 (in a very small panel it still may).
 
+Kept runs: *Keep this run* (the Train menu) keeps the train loss of the run shown on the loss
+plot, dashed, in a colour of its own and behind the run being trained, labelled with what
+differs between the kept runs and the run in force ("kept: η = 0.05"; :mod:`bpviz.engine.runs`).
+They stay through resets and new networks, until *Forget kept runs*.
+
 Memory stays bounded on long runs: every series keeps at most ``max_points`` points (default
 :data:`MAX_POINTS`, 6,000: several per pixel of a wide panel, and cheap to redraw every
 frame; a layer's gradient norm a quarter of that). A series is a *coarse* stretch (the older
@@ -59,6 +64,7 @@ never thinned, nor is the newest quarter of the cap, nor any global minimum or m
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -68,6 +74,7 @@ from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from bpviz.engine.data import CLASSIFICATION
+from bpviz.engine.runs import differences, differing
 from bpviz.engine.snapshot import Snapshot
 from bpviz.engine.vocabulary import STEPS_FINE, nice_ceiling as _nice_ceiling
 
@@ -462,6 +469,18 @@ class PlotsWidget(pg.GraphicsLayoutWidget):
         self.left.emit()
 
 
+@dataclass(eq=False)
+class KeptRun:
+    """A run kept on the loss plot: its settings, its train loss per epoch and its curve."""
+
+    settings: dict
+    x: np.ndarray
+    y: np.ndarray
+    item: pg.PlotDataItem
+    label: str = ""
+    short: str = ""
+
+
 class CostView(QWidget):
     """Loss and accuracy curves over epochs and the gradient norm of every layer; see the module
     docstring for the feeding protocol."""
@@ -541,6 +560,7 @@ class CostView(QWidget):
             "test_accuracy": curve(self.accuracy_plot, style.TEST_COLOR),
         }
         self._previous = (np.zeros(0), np.zeros(0))     # the train loss of the run before
+        self._kept: list[KeptRun] = []                  # runs kept by "Keep this run"
         # before the first epoch's row: the loss at the starting weights, one point at epoch 0
         self._start: tuple[float, float] | None = None
         self._start_item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(style.TRAIN_COLOR))
@@ -775,6 +795,9 @@ class CostView(QWidget):
             ys.append(np.array([self._start[1]]))
         if xs and len(self._previous[0]):          # the previous run as far as it went
             xs.append(self._previous[0][-1])
+        for run in self._kept:                     # and the kept runs, whole
+            xs.append(run.x[-1])
+            ys.append(run.y[np.isfinite(run.y) & (np.abs(run.y) < PLOT_LIMIT)])
         if not xs:
             return
         ys = np.concatenate(ys)
@@ -1080,16 +1103,71 @@ class CostView(QWidget):
 
     def _set_drawn(self, name: str, on: bool) -> None:
         """Show or hide a curve as it gains or loses finite data; the legends list exactly these
-        curves, in a fixed order. (Clicking a legend entry still hides and shows its curve.)"""
+        curves, in a fixed order, then the kept runs. (Clicking a legend entry still hides and
+        shows its curve.)"""
         if (name in self._in_legend) == on:
             return
         self._items[name].setVisible(on)
         self._in_legend = (self._in_legend | {name}) if on else (self._in_legend - {name})
+        self._fill_legends()
+
+    def _fill_legends(self) -> None:
         for p in (self.loss_plot, self.accuracy_plot):
-            self._legends[p].set_entries([
-                (self._items[series], LABELS[series], SHORT_LABELS[series])
-                for series in SERIES_ORDER
-                if series in self._in_legend and self._items[series] in p.items])
+            entries = [(self._items[series], LABELS[series], SHORT_LABELS[series])
+                       for series in SERIES_ORDER
+                       if series in self._in_legend and self._items[series] in p.items]
+            if p is self.loss_plot:
+                entries += [(run.item, run.label, run.short) for run in self._kept]
+            self._legends[p].set_entries(entries)
+
+    # -- kept runs -----------------------------------------------------------------------------
+
+    def keep_run(self, settings: dict) -> str:
+        """Keep the run shown as an overlay on the loss plot: its train loss per epoch, drawn in
+        a colour of its own and labelled with what differs between it, the other kept runs and
+        ``settings`` (the run's configuration, :meth:`Config.to_dict` with the live settings).
+        Returns its label; ValueError when no epoch has been trained yet."""
+        x, y = self._buffers["loss"].arrays()
+        if not len(x) or not np.isfinite(y).any():
+            raise ValueError("no epoch has been trained yet: there is no curve to keep")
+        color = (*style.class_color(len(self._kept)), 220)
+        item = pg.PlotDataItem(pen=pg.mkPen(color=color, width=1, style=Qt.DashLine),
+                               antialias=True)
+        item.setData(x.copy(), np.clip(y, -PLOT_LIMIT, PLOT_LIMIT), connect="finite",
+                     skipFiniteCheck=False)
+        item.setZValue(-1)                      # behind the run being trained
+        self.loss_plot.addItem(item)
+        self._kept.append(KeptRun(dict(settings), x.copy(), y.copy(), item))
+        self.label_runs(settings)
+        self._follow_data(force=True, auto_log=False, gradients=False)
+        return self._kept[-1].label
+
+    def label_runs(self, current: dict) -> None:
+        """Label every kept run with what differs between the kept runs and ``current`` (the
+        configuration of the run being trained): "kept: η = 0.05"."""
+        if not self._kept:
+            return
+        kept = [run.settings for run in self._kept]
+        labels = differences(kept, [f"run {k + 1}" for k in range(len(kept))],
+                             keys=differing(kept + [dict(current)]))
+        for run, label in zip(self._kept, labels):
+            run.label, run.short = f"kept: {label}", label
+        self._fill_legends()
+
+    def kept_runs(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(label, epoch, train loss) of every kept run, oldest first."""
+        return [(run.label, run.x.copy(), run.y.copy()) for run in self._kept]
+
+    def kept_item(self, k: int) -> pg.PlotDataItem:
+        """The curve drawn for kept run ``k``."""
+        return self._kept[k].item
+
+    def forget_kept_runs(self) -> None:
+        """Draw no kept run any more."""
+        for run in self._kept:
+            self.loss_plot.removeItem(run.item)
+        self._kept = []
+        self._fill_legends()
 
     @Slot(bool)
     def _apply_log_scale(self, on: bool) -> None:

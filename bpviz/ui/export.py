@@ -16,9 +16,11 @@ How each format is made is in :mod:`bpviz.ui.formats` (PNG, SVG, GIF) and
 beyond the panels (the history row for row, every pass's loss, the whole trajectory) is the
 training session's :class:`~bpviz.training.RunRecord`, asked for when an export needs it.
 
-A **GIF** shows the last N snapshots up to the one shown: the window's timeline already keeps the
-recent snapshots (``window.history``, immutable, memory-capped, cleared for a new network), so
-nothing is rendered or stored while training; on export each snapshot is re-rendered offscreen
+A **GIF** shows N snapshots spread evenly over the run up to the one shown (or over a range of its
+epochs): the window's timeline already keeps the snapshots (``window.history``, immutable,
+memory-capped, cleared for a new network), so nothing is rendered or stored while training;
+``bpviz snapshot --out F.gif`` trains in as many steps as it wants frames and films the snapshot
+after each. On export each snapshot is re-rendered offscreen
 (see :class:`PanelExport`). Each frame carries a caption (epoch, pass, frame k/N), which also
 keeps identical pictures apart: Pillow would merge identical consecutive frames.
 
@@ -119,10 +121,10 @@ def _network_export(window: "MainWindow") -> PanelExport:
     live = window.network
 
     def tables(snap):          # in the window's focus: the pinned sample or the batch mean
-        return network_tables(snap, window.focus_model.is_sample())
+        return network_tables(snap, window.run.focus.is_sample())
 
     def frames(snaps):
-        copy = NetworkView(focus=window.focus_model)
+        copy = NetworkView(focus=window.run.focus)
         copy.set_overlay(live.overlay())
         copy.set_node_mode(live.node_mode())
         if live.selected_neuron() is not None:
@@ -139,13 +141,13 @@ def _boundary_export(window: "MainWindow") -> PanelExport:
     live = window.boundary
 
     def tables(snap):
-        if window.dataset is None:
+        if window.run.dataset is None:
             raise ExportError("the decision boundary has no dataset yet")
-        return boundary_tables(snap, window.dataset)
+        return boundary_tables(snap, window.run.dataset)
 
     def frames(snaps):
         copy = BoundaryView()
-        copy.set_dataset(window.dataset)
+        copy.set_dataset(window.run.dataset)
         copy.set_pinned(live.pinned())
         with _offscreen_copy(live, copy) as view:
             for snap in snaps:
@@ -158,7 +160,7 @@ def _boundary_export(window: "MainWindow") -> PanelExport:
 def run_record(window: "MainWindow") -> RunRecord:
     """The run as the training session holds it."""
     try:
-        return window.host.query("record")
+        return window.run.query("record")
     except BpvizError as e:
         raise ExportError(f"cannot export the run: {e}") from e
 
@@ -226,8 +228,14 @@ def _cost_export(window: "MainWindow") -> PanelExport:
 
     def tables(_snap):
         record = run_record(window)
-        return cost_tables(record.history_header, record.history, record.passes,
-                           first_pass=record.pass_offset + 1)
+        tables = cost_tables(record.history_header, record.history, record.passes,
+                             first_pass=record.pass_offset + 1)
+        kept = live.kept_runs()
+        if kept:                # the runs kept on the loss plot, as drawn: cost_kept.csv
+            tables["kept"] = Table(("run", "epoch", "loss"), [
+                [label, int(x), y] for label, xs, ys in kept
+                for x, y in zip(xs.tolist(), ys.tolist())])
+        return tables
 
     return PanelExport("cost", "Cost curve", live, plot_view(live), tables, frames)
 
@@ -289,7 +297,7 @@ class Exporter(QObject):
         formats.addAction("SVG…", partial(self.save_dialog, entry.name, "svg", 1))
         formats.addAction("CSV data…", partial(self.save_dialog, entry.name, "csv", 1))
         if entry.frames is not None:
-            formats.addAction("Animated GIF of the last snapshots…",
+            formats.addAction("Animated GIF of the run…",
                               partial(self.save_dialog, entry.name, "gif", 1))
         self.menu.insertMenu(self._all_separator, formats)
         export = QMenu("Export…", entry.panel)           # the same actions, for the right click
@@ -330,14 +338,15 @@ class Exporter(QObject):
         entry = self.panels[name]
         frames = GIF_FRAMES
         if fmt == "gif":
-            available = len(film(self.window, GIF_MAX_FRAMES))
+            kept = film(self.window, len(self.window.history) or 1)
+            available = min(len(kept), GIF_MAX_FRAMES)
             if not available:
                 self.window.show_error("Nothing to animate", "no snapshot has arrived yet")
                 return
             frames, ok = QInputDialog.getInt(
                 self.window, f"Animated GIF of {entry.title.lower()}",
-                f"Frames (the last snapshots; {available} kept):", min(GIF_FRAMES, available), 1,
-                available)
+                f"Frames, spread over the {len(kept)} snapshots kept ({epochs_covered(kept)}):",
+                min(GIF_FRAMES, available), 1, available)
             if not ok:
                 return
         suffix = f"@{scale}x" if fmt == "png" and scale != 1 else ""
@@ -415,16 +424,46 @@ class Exporter(QObject):
 
 def shown_snapshot(window: "MainWindow") -> Snapshot | None:
     """The snapshot the panels show: the one picked on the timeline, else the newest."""
-    return window.timeline.shown() or window.latest
+    return window.timeline.shown() or window.run.latest
 
 
-def film(window: "MainWindow", frames: int) -> list[Snapshot]:
-    """The last ``frames`` snapshots the timeline keeps, up to the one shown (oldest first)."""
+def film(window: "MainWindow", frames: int, from_epoch: float | None = None,
+         to_epoch: float | None = None) -> list[Snapshot]:
+    """``frames`` snapshots spread evenly over those the timeline keeps up to the one shown
+    (oldest first; the first and the last of them always in), or over those of epochs
+    ``from_epoch`` to ``to_epoch`` (either end open when None)."""
     shown = shown_snapshot(window)
     kept = [window.history[k] for k in range(len(window.history))]
     if shown is not None:
         kept = [snap for snap in kept if snap.seq <= shown.seq]
-    return kept[-frames:]
+    return spread(in_epochs(kept, from_epoch, to_epoch), frames)
+
+
+def in_epochs(snaps: Sequence[Snapshot], from_epoch: float | None = None,
+              to_epoch: float | None = None) -> list[Snapshot]:
+    """The snapshots of epochs ``from_epoch`` to ``to_epoch`` (both in; None: no bound)."""
+    return [snap for snap in snaps
+            if (from_epoch is None or snap.epoch >= from_epoch)
+            and (to_epoch is None or snap.epoch <= to_epoch)]
+
+
+def spread(snaps: Sequence[Snapshot], frames: int) -> list[Snapshot]:
+    """At most ``frames`` of ``snaps``, evenly spread from the first to the last (both in)."""
+    snaps = list(snaps)
+    if len(snaps) <= frames:
+        return snaps
+    if frames == 1:
+        return snaps[-1:]
+    picks = np.unique(np.rint(np.linspace(0, len(snaps) - 1, frames)).astype(int))
+    return [snaps[k] for k in picks.tolist()]
+
+
+def epochs_covered(snaps: Sequence[Snapshot]) -> str:
+    """"epochs 0–55" (or "epoch 3") of a film, for captions and messages."""
+    if not snaps:
+        return "no epoch"
+    first, last = snaps[0].epoch, snaps[-1].epoch
+    return f"epoch {first}" if first == last else f"epochs {first}–{last}"
 
 
 def _prepare(window: "MainWindow") -> Snapshot:
@@ -507,14 +546,18 @@ def _output(folder: Path, create: bool = False) -> Iterator[FileSet]:
 
 
 def export_panel(window: "MainWindow", name: str, fmt: str, path, scale: int = 1,
-                 frames: int = GIF_FRAMES) -> list[Path]:
+                 frames: int = GIF_FRAMES, from_epoch: float | None = None,
+                 to_epoch: float | None = None,
+                 snaps: Sequence[Snapshot] | None = None) -> list[Path]:
     """Export panel ``name`` ("network", "boundary", "surface", "cost", or any registered one)
     as ``fmt`` ("png", "svg", "csv", "gif") to ``path``; returns the files written.
 
     PNG is (plot size × ``scale``) pixels, ``scale`` a whole number 1…8. CSV writes ``path`` and
-    companions beside it (``<stem>_passes.csv``, ``_neurons``, ``_path``, ``_points``). A GIF shows
-    the last ``frames`` snapshots up to the one shown (at most :data:`GIF_MAX_FRAMES`, and only
-    as many as the timeline keeps). Raises :class:`ExportError` with a one-line message.
+    companions beside it (``<stem>_passes.csv``, ``_kept`` (kept runs), ``_neurons``, ``_path``,
+    ``_points``). A GIF shows
+    ``frames`` snapshots (at most :data:`GIF_MAX_FRAMES`) spread over the run the timeline keeps
+    up to the one shown, or over its epochs ``from_epoch`` to ``to_epoch`` (:func:`film`), or
+    over ``snaps`` when given. Raises :class:`ExportError` with a one-line message.
     """
     entry = _entry(window, name)
     if fmt not in FORMATS:
@@ -525,12 +568,33 @@ def export_panel(window: "MainWindow", name: str, fmt: str, path, scale: int = 1
         raise ExportError(f"frames must be a whole number from 1 to {GIF_MAX_FRAMES}, "
                           f"got {frames!r}")
     snap = _prepare(window)
-    snaps = film(window, frames) if fmt == "gif" else ()
+    if fmt != "gif":
+        snaps = ()
+    elif snaps is not None:
+        snaps = spread(in_epochs(snaps, from_epoch, to_epoch), frames)
+    else:
+        snaps = film(window, frames, from_epoch, to_epoch)
+    if fmt == "gif" and not snaps and (from_epoch is not None or to_epoch is not None):
+        raise ExportError(f"no snapshot of epochs {from_epoch if from_epoch is not None else 0}"
+                          f" to {to_epoch if to_epoch is not None else 'the last'} is kept")
     path = Path(path)
     with _output(path.parent) as files:          # a CSV and its companions: all or none
         written = _write_panel(entry, snap, fmt, path, files, scale, snaps)
         files.commit()
     return written
+
+
+def panel_image(window: "MainWindow", name: str, scale: int = 1) -> QImage:
+    """Panel ``name`` as it shows the snapshot shown, rendered alone at ``scale`` (as its PNG)."""
+    entry = _entry(window, name)
+    _prepare(window)
+    return render_png(entry.view, scale)
+
+
+def panel_tables(window: "MainWindow", name: str) -> dict[str, Table]:
+    """The numbers behind panel ``name`` (its CSV tables) for the snapshot shown."""
+    entry = _entry(window, name)
+    return entry.tables(_prepare(window))
 
 
 def _json_default(value):
@@ -550,15 +614,15 @@ def export_script(window: "MainWindow", path) -> list[Path]:
     from ..engine.codegen import write_program
     path = Path(path)
     try:
-        config, state = window.host.query("state")
+        config, state = window.run.query("state")
     except BpvizError as e:
         raise ExportError(f"cannot export the run: {e}") from e
     # the live settings (a learning rate changed in the window) are the trainer's
     config = dataclasses.replace(config, **{k: state[k] for k in LIVE_SETTINGS})
-    if state["pass_count"] == 0 and _initial_weights(config, state, window.dataset):
+    if state["pass_count"] == 0 and _initial_weights(config, state, window.run.dataset):
         state = None
     try:
-        return write_program(path, config, session_state=state, dataset=window.dataset)
+        return write_program(path, config, session_state=state, dataset=window.run.dataset)
     except BpvizError as e:
         raise ExportError(f"cannot write the program {path}: {e}") from e
     except OSError as e:
@@ -576,25 +640,35 @@ def _initial_weights(config, state, dataset) -> bool:
                                                     state["weights"] + state["biases"]))
 
 
-def export_all(window: "MainWindow", folder) -> list[Path]:
-    """Every panel as PNG (1× and 2×), SVG and CSV into ``folder`` (created if missing), and
-    ``manifest.json``: bpviz version, date, configuration, dataset, the snapshot shown and every
-    file written (format, scale, bytes). Returns the paths written, the manifest last."""
+def export_all(window: "MainWindow", folder, panels: Sequence[str] | None = None,
+               scales: Sequence[int] = ALL_PNG_SCALES) -> list[Path]:
+    """Every panel (or those named in ``panels``) as PNG (at each of ``scales``: 1× and 2×
+    unless told), SVG and CSV into ``folder`` (created if missing), and ``manifest.json``: bpviz
+    version, date, configuration, dataset, the snapshot shown and every file written (format,
+    scale, bytes). Returns the paths written, the manifest last."""
     folder = Path(folder)
+    for name in panels or ():
+        _entry(window, name)
+    for scale in scales:
+        if not (isinstance(scale, int) and 1 <= scale <= MAX_SCALE):
+            raise ExportError(f"scale must be a whole number from 1 to {MAX_SCALE}, got {scale!r}")
     snap = _prepare(window)
     with _output(folder, create=True) as staged:     # every file, then the manifest, put in place together
-        files = _export_all_files(window, snap, folder, staged)
+        files = _export_all_files(window, snap, folder, staged, panels, scales)
         manifest_path = _export_all_manifest(window, snap, folder, files, staged)
         staged.commit()
     return [folder / f["file"] for f in files] + [manifest_path]
 
 
-def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path,
-                      staged: FileSet) -> list[dict]:
+def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path, staged: FileSet,
+                      panels: Sequence[str] | None = None,
+                      scales: Sequence[int] = ALL_PNG_SCALES) -> list[dict]:
     files = []
     for name, entry in window.exporter.panels.items():
+        if panels and name not in panels:
+            continue
         jobs = [("png", scale, f"{name}.png" if scale == 1 else f"{name}@{scale}x.png")
-                for scale in ALL_PNG_SCALES]
+                for scale in scales]
         jobs += [("svg", 1, f"{name}.svg"), ("csv", 1, f"{name}.csv")]
         for fmt, scale, filename in jobs:
             for path in _write_panel(entry, snap, fmt, folder / filename, staged, scale):
@@ -606,11 +680,11 @@ def _export_all_files(window: "MainWindow", snap: Snapshot, folder: Path,
 
 def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, files: list[dict],
                          staged: FileSet) -> Path:
-    ds = window.dataset
+    ds = window.run.dataset
     manifest = {
         "bpviz_version": __version__,
         "date": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
-        "config": window.config.to_dict(),
+        "config": window.run.config_in_force().to_dict(),
         "dataset": None if ds is None else {
             "name": ds.name, "task": ds.task, "source": ds.source, "params": dict(ds.params),
             "features": list(ds.feature_names), "classes": list(ds.class_names),
@@ -618,7 +692,10 @@ def _export_all_manifest(window: "MainWindow", snap: Snapshot, folder: Path, fil
         # the training loss at the snapshot's weights, as `bpviz train` reports it
         "snapshot": {"epoch": snap.epoch, "pass_count": snap.pass_count,
                      "loss": snap.loss if ds is None else training_loss(snap, ds),
-                     "focus": focused(snap, window.focus_model.is_sample()).label},
+                     "focus": focused(snap, window.run.focus.is_sample()).label},
+        # what the panels show, as the window's controls set it
+        "view": {"edges": window.network.overlay(), "neurons": window.network.node_mode(),
+                 "inspector": list(window.inspector.selected_neuron())},
         "files": files,
     }
     text = json.dumps(manifest, indent=2, default=_json_default) + "\n"

@@ -2,9 +2,10 @@
 
 - **PNG** at ``scale``: the scene rendered into a QImage of exactly (view size × scale) pixels with
   the device pixel ratio set to the scale, antialiased, in pyqtgraph's export mode (symbols drawn as
-  vectors, not from the pixmap cache). Cosmetic pens (pyqtgraph's default: one *device* pixel wide)
-  are widened by the scale while rendering, so a 4× picture is the panel at four times the
-  resolution rather than the same hairlines on a bigger canvas.
+  vectors, not from the pixmap cache). Cosmetic pens (pyqtgraph's default: widths in *device*
+  pixels) are widened by the scale while rendering (:class:`ScaledPenPainter`), so a 4× picture
+  is the panel at four times the resolution, lines, text and markers included, as its SVG
+  shown at that size, rather than the same hairlines on a bigger canvas.
 - **SVG**: the scene painted item by item into a ``QSvgGenerator`` (SVG 1.1, for clip paths;
   :func:`paint_items` says why not ``QGraphicsScene.render``), then cleaned up (:func:`clean_svg`):
   curves and edges are ``<path>``/``<polyline>`` elements, heatmaps embedded images. Qt writes data
@@ -27,6 +28,7 @@ import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from types import FunctionType
 from typing import Iterable
 
 import numpy as np
@@ -34,7 +36,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QCoreApplication, QEvent, QIODevice, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import (QAbstractGraphicsShapeItem, QGraphicsItem, QGraphicsLineItem,
+                               QGraphicsView, QStyleOptionGraphicsItem)
 
 from ..engine.errors import BpvizError
 from . import style
@@ -66,8 +69,10 @@ def _source_rect(view: QGraphicsView) -> QRectF:
 
 @contextmanager
 def _export_mode(view: QGraphicsView, pen_scale: float = 1.0):
-    """pyqtgraph's export mode on every item of the scene, and cosmetic pens of curves and axes
-    widened by ``pen_scale``; everything is restored afterwards."""
+    """pyqtgraph's export mode on every item of the scene, and widened by ``pen_scale`` the
+    cosmetic pens that :class:`ScaledPenPainter` cannot reach: those of Qt's own shape items
+    (rectangles, paths, lines: painted in C++) and of axes (pyqtgraph records an axis into a
+    ``QPicture`` with a painter of its own, then replays it); everything is restored afterwards."""
     items = view.scene().items()
     opts = {"antialias": True, "background": view.backgroundBrush().color(), "resolutionScale": 1.0}
     restore = []
@@ -77,16 +82,16 @@ def _export_mode(view: QGraphicsView, pen_scale: float = 1.0):
                 item.setExportMode(True, opts)
         if pen_scale != 1:
             for item in items:
-                if isinstance(item, pg.PlotCurveItem):
-                    for key in ("pen", "shadowPen"):
-                        pen = item.opts.get(key)
-                        if isinstance(pen, QPen) and pen.isCosmetic():
-                            restore.append(partial(item.opts.__setitem__, key, pen))
-                            item.opts[key] = _widened(pen, pen_scale)
+                if isinstance(item, (QAbstractGraphicsShapeItem, QGraphicsLineItem)) \
+                        and not isinstance(type(item).paint, FunctionType):
+                    pen = item.pen()
+                    if pen.isCosmetic():
+                        restore.append(partial(item.setPen, QPen(pen)))
+                        item.setPen(widened(pen, pen_scale))
                 elif isinstance(item, pg.AxisItem):
                     pen = item.pen()
-                    restore.append(partial(item.setPen, pen))
-                    item.setPen(_widened(pen, pen_scale))
+                    restore.append(partial(item.setPen, QPen(pen)))
+                    item.setPen(widened(pen, pen_scale))
         yield
     finally:
         for undo in reversed(restore):
@@ -96,10 +101,33 @@ def _export_mode(view: QGraphicsView, pen_scale: float = 1.0):
                 item.setExportMode(False)
 
 
-def _widened(pen: QPen, scale: float) -> QPen:
+def widened(pen: QPen, scale: float) -> QPen:
+    """``pen`` ``scale`` times as wide (width 0 is a 1-px cosmetic line)."""
     wide = QPen(pen)
-    wide.setWidthF(max(pen.widthF(), 1.0) * scale)    # width 0 is a 1-px cosmetic line
+    wide.setWidthF(max(pen.widthF(), 1.0) * scale)
     return wide
+
+
+class ScaledPenPainter(QPainter):
+    """A painter whose cosmetic pens are ``pen_scale`` times as wide as the pens set on it.
+
+    A picture at ``scale`` is the scene painted with the device pixel ratio ``scale``: geometry,
+    text and pixel-sized markers grow with it, but a cosmetic pen (pyqtgraph's default: its width
+    in *device* pixels) does not, so a 4× PNG would keep 1× line widths while its SVG, viewed at
+    that size, has lines four times as wide. The items of the scene that paint in Python (every
+    pyqtgraph item, the diagram's edges and legends) set their pens through this painter and get
+    them widened here; Qt's own shape items are widened by :func:`_export_mode`.
+    """
+
+    def __init__(self, device, pen_scale: float = 1.0):
+        super().__init__(device)
+        self.pen_scale = pen_scale
+
+    def setPen(self, *args) -> None:
+        pen = args[0] if len(args) == 1 and isinstance(args[0], QPen) else QPen(*args)
+        if self.pen_scale != 1 and pen.isCosmetic() and pen.style() != Qt.PenStyle.NoPen:
+            pen = widened(pen, self.pen_scale)
+        super().setPen(pen)
 
 
 def render_png(view: QGraphicsView, scale: float = 1) -> QImage:
@@ -120,7 +148,7 @@ def _export_painter(device, view: QGraphicsView, size, pen_scale: float = 1.0):
     """(painter, target rect) on ``device``: the view's background filled, antialiased, the scene
     in export mode; the painter is ended afterwards."""
     target = QRectF(0, 0, size.width(), size.height())
-    painter = QPainter(device)
+    painter = ScaledPenPainter(device, pen_scale)
     try:
         painter.fillRect(target, view.backgroundBrush())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLab
 
 from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
                        load_lessons, placeholders, render)
+from ..messages import OpenSession, Rebuild, SaveSession, UndoScope
+from .run_model import RECENT_KEY, recent_sessions
 from .safe_text import safe_html, to_plain
 from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, speed_text
 
@@ -151,9 +153,8 @@ class LessonsPanel(QWidget):
             QTimer.singleShot(0, lambda: self._restore_speed(str(speed)))
         if not isinstance(path, str) or not os.path.isfile(path):
             return
-        value = self.settings.value("recentSessions") or []
-        recent = [value] if isinstance(value, str) else [str(v) for v in value]
-        self.settings.setValue("recentSessions", [path] + [p for p in recent if p != path])
+        recent = recent_sessions(self.settings)
+        self.settings.setValue(RECENT_KEY, [path] + [p for p in recent if p != path])
         self.recovered = path
         QTimer.singleShot(0, lambda: self.window.statusBar().showMessage(
             "the network you had before the lessons is in File → Open recent session", 15000))
@@ -292,10 +293,10 @@ class LessonsPanel(QWidget):
             return
         self._attached = True
         w = self.window
-        w.host.snapshotArrived.connect(self._on_snapshot)
-        w.host.rebuilt.connect(self._on_rebuilt)
-        w.host.saved.connect(self._on_saved)
-        w.host.failed.connect(self._on_failed)
+        w.run.snapshotArrived.connect(self._on_snapshot)
+        w.run.rebuilt.connect(self._on_rebuilt)
+        w.run.saved.connect(self._on_saved)
+        w.run.failed.connect(self._on_failed)
         w.network.neuronClicked.connect(self._on_neuron_clicked)
         w.surface.parametersDragged.connect(self._on_surface_dragged)
         dock = self._dock()
@@ -428,9 +429,9 @@ class LessonsPanel(QWidget):
         cfg = lesson_config(lesson.setup)
         self._awaiting, self._apply_next = True, False
         # Undo and Redo inside a lesson cover that lesson's runs only (after the save above)
-        self.window.host.send("undo_scope", f"lesson {lesson.id}")
+        self.window.run.send(UndoScope(f"lesson {lesson.id}"))
         self.window.controls.set_config(cfg)
-        self.window.host.rebuildRequested.emit(cfg)
+        self.window.run.send(Rebuild(cfg))
         self.refresh()
         self.lessonOpened.emit(index)
 
@@ -441,10 +442,10 @@ class LessonsPanel(QWidget):
         self._kept = _Kept(path=path, saved=False, failed=False, config=w.controls.config(), speed=w.speed,
                            step_mode=w.step_mode.currentData(), overlay=w.network.overlay(),
                            node_mode=w.network.node_mode(), layout=w.saveState(),
-                           session_path=w.session_path, saved_pass=w._saved_pass,
-                           recent=list(w._recent()))
+                           session_path=w.run.path, saved_pass=w.run.saved_pass,
+                           recent=w.run.recent())
         # queued to the worker before the lesson's new network: it saves the learner's run first
-        w.host.saveSessionRequested.emit((path, w.session_extra()))
+        w.run.send(SaveSession(path, w.session_extra()))
 
     @Slot()
     def leave(self) -> None:
@@ -459,14 +460,14 @@ class LessonsPanel(QWidget):
         self.settings.remove(KEPT_SPEED_KEY)
         w = self.window
         w.pause()
-        w.host.send("undo_scope", "")        # the learner's own Undo and Redo again
+        w.run.send(UndoScope(""))            # the learner's own Undo and Redo again
         if not kept.failed:     # saved, or still being saved: the worker saves it first
             self._restoring = kept.path
             w.open_session(kept.path)
         else:                   # it could not be saved: the configuration at least
             self._remove(kept.path)
             w.controls.set_config(kept.config)
-            w.host.rebuildRequested.emit(kept.config)
+            w.run.send(Rebuild(kept.config))
         w.set_speed(kept.speed)
         w.set_step_mode(kept.step_mode)
         w.network.set_overlay(kept.overlay)
@@ -495,10 +496,9 @@ class LessonsPanel(QWidget):
     # -- the worker's events -------------------------------------------------------------------
 
     @Slot(object)
-    def _on_saved(self, payload) -> None:
-        path, _passes = payload
+    def _on_saved(self, event) -> None:
         kept = self._kept
-        if kept is None or path != kept.path:
+        if kept is None or event.path != kept.path:
             return
         kept.saved = True
         self._put_back_file_state(kept)
@@ -507,30 +507,28 @@ class LessonsPanel(QWidget):
         self.window.statusBar().showMessage("your own network is kept aside until you leave the "
                                             "lessons", 5000)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(object)
+    def _on_failed(self, failure) -> None:
+        """The learner's run could not be saved aside, or opened again."""
         kept = self._kept or self._pending_restore
-        if kept is not None and kept.path in message:
+        request = failure.request
+        if (kept is not None and isinstance(request, (SaveSession, OpenSession))
+                and request.path == kept.path):
             kept.failed = True
             if self._restoring == kept.path:         # it could not be opened again either
                 self._restoring = None
                 self._remove(kept.path)
                 self.window.controls.set_config(kept.config)
-                self.window.host.rebuildRequested.emit(kept.config)
+                self.window.run.send(Rebuild(kept.config))
 
     def _put_back_file_state(self, kept: _Kept) -> None:
         """The learner's session file, title and recent sessions as they were (the temporary
         file is not theirs)."""
-        w = self.window
-        w.session_path = kept.session_path
-        w._saved_pass = kept.saved_pass
-        w.settings.setValue("recentSessions", kept.recent)
-        w._fill_recent_menu()
-        w._update_title()
+        self.window.run.set_document(kept.session_path, kept.saved_pass, kept.recent)
 
     @Slot(object)
-    def _on_rebuilt(self, payload) -> None:
-        _config, _dataset, extra = payload
+    def _on_rebuilt(self, event) -> None:
+        extra = event.extra
         if self._restoring and extra is not None and extra.get("path") == self._restoring:
             kept, self._pending_restore = self._pending_restore, None
             self._remove(self._restoring)

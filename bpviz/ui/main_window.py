@@ -31,6 +31,9 @@ from ..engine.errors import BpvizError
 from ..engine.phases import UPDATE
 from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
 from ..engine.snapshot import Snapshot
+from ..messages import (Failed, OpenSession, Pause, Pin, Play, Rebuild, Redo, Reset, Rewind,
+                        SaveSession, SetHyper, SetPace, SetParameters, SetSpeed, SetStepMode, Step,
+                        Undo)
 from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
 from ..worker import WorkerHost
 from .boundary_view import BoundaryView
@@ -39,13 +42,14 @@ from .controls import ControlsPanel
 from .cost_view import CostView
 from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
 from .export import Exporter
-from .focus import MODES as FOCUS_MODES, FocusModel
+from .focus import MODES as FOCUS_MODES
 from .graph_view import GraphView
 from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
 from .lessons_view import LessonsPanel
+from .run_model import RunModel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
 from . import view_state
@@ -57,16 +61,17 @@ PAINT_INTERVAL_MS = 16
 # panel per paint tick, each within its share of the GUI thread's time: training, painting and the
 # surface slice share two cores and one interpreter, and a panel that repaints on every snapshot
 # starves training. Paused, stepped or scrubbed, every panel shows every new snapshot at once.
+# A panel registered without its own figures (MainWindow.register_panel) gets the defaults.
 TRAINING_PANEL_FPS = {"network": 20, "cost": 10, "surface": 10, "boundary": 5, "inspector": 4,
                       "graph": 4, "code": 4}
 TRAINING_PANEL_SHARE = {"network": 0.06, "cost": 0.04, "surface": 0.02, "boundary": 0.03,
                         "inspector": 0.02, "graph": 0.02, "code": 0.02}
+DEFAULT_PANEL_FPS, DEFAULT_PANEL_SHARE = 4, 0.02
 PAINT_COST_FACTOR = 2.0     # Qt's repaint after an update costs about as much as the update
 STATUS_INTERVAL_S = 0.1
 PANEL_GAP_S = 0.008         # while training, at least this long between two panel updates
 FRESH_S = 0.012             # while training, a panel shows a snapshot at most this long after it
                             # arrived; a due panel otherwise waits for the next one (≤ 33 ms)
-RECENT_SESSIONS = 8
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 4       # a layout saved by an earlier version is not restored
 # The default layout, as shares of the window: the controls' column (at least its minimum width),
@@ -92,7 +97,8 @@ SHORTCUTS = [
     ("R", "reset to the initial weights"), ("Ctrl+Z", "undo a reset or a re-initialisation"),
     ("Ctrl+Shift+Z", "redo: bring back what Undo set aside"),
     ("Ctrl+O", "open a dataset CSV"), ("Ctrl+Shift+O", "open a session"),
-    ("Ctrl+S", "save the session"), ("Ctrl+Q", "quit"), ("F1", "this list"),
+    ("Ctrl+S", "save the session"), ("Ctrl+K", "keep this run's loss on the cost curve"),
+    ("Ctrl+Q", "quit"), ("F1", "this list"),
     ("Shift+F1", "what the panel with the focus shows (or click a panel after it)"),
     ("click a neuron", "inspect it (the Neuron inspector comes forward)"),
     ("click two edges", "make them the error-surface axes"),
@@ -133,9 +139,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
-        self.config = config or Config.preset("gaussian-clouds")
-        self.dataset = None
-        self.latest: Snapshot | None = None
+        config = config or Config.preset("gaussian-clouds")
         self._painted: Snapshot | None = None     # the snapshot every panel shows
         self._panel_shown: dict[str, Snapshot] = {}      # while training: what each panel shows
         self._panel_due: dict[str, float] = {}           # while training: next update, per panel
@@ -145,13 +149,10 @@ class MainWindow(QMainWindow):
         self._latest_at = -1e9                           # when the newest snapshot arrived
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
-        self.session_path: str | None = None
-        self._saved_pass: int | None = None      # pass count when last saved/opened
         self._message_box: QMessageBox | None = None
         self._save_progress: QProgressDialog | None = None
         self._closing = False
-        self._running = False
-        self.speed = self._remembered_speed()
+        speed = self._remembered_speed()
         self.pace_name = self._remembered_pace()
         # the clock that times how long a phase played while training stays on screen (a test
         # may put its own here)
@@ -159,24 +160,28 @@ class MainWindow(QMainWindow):
         self._held: tuple[int, float] | None = None      # (seq, since when) of a phase on show
 
         # playing slowly waits for this window's paint of each snapshot
-        self.host = WorkerHost(self.config, self, **dict(worker_kw or {}, speed=self.speed,
-                                                         pace=self.phase_pace(),
-                                                         paced_by_paint=True))
-        # the focus every panel shows values for (one sample or the batch mean): held here only
-        self.focus_model = FocusModel(parent=self)
+        self.host = WorkerHost(config, self, **dict(worker_kw or {}, speed=speed,
+                                                    pace=self.phase_pace(),
+                                                    paced_by_paint=True))
+        # the one model of the run on this side: configuration, snapshot, running, speed, focus
+        # and document, fed by the host's events; panels read it and send commands through it
+        self.run = RunModel(self.host, config, settings=self.settings, speed=speed, parent=self)
+        # the focus every panel shows values for (one sample or the batch mean): the run's
+        self.focus_model = self.run.focus
         self.network = NetworkView(focus=self.focus_model)
         self.surface = SurfaceView()
         self.cost = CostView()
         self.boundary = BoundaryView()
-        self.controls = ControlsPanel(self.config)
+        self.controls = ControlsPanel(self.run)
         self.inspector = InspectorPanel()
         self.graph_view = GraphView()
         self.code = CodePanel()
-        self.code.set_config(self.config)
+        self.code.set_config(config)
         self.history = SnapshotHistory()
         self.timeline = TimelineBar(self.history)
         self.lessons = LessonsPanel(self)
         self._rewind_target: int | None = None
+        self.panels: dict = {}       # name → (widget, frames a second, share): the painted panels
         self._view_note = ""         # what of an opened session's view did not fit, said once
         self._build_docks()
         self.help = HelpDesk(self, self.docks)     # "?" on every panel, Shift+F1, the glossary
@@ -200,8 +205,8 @@ class MainWindow(QMainWindow):
         if start_worker:
             self.host.start()
             # the inspector's numbers are computed by the training session, off this thread
-            self.inspector.ask = lambda request, done: self.host.ask("inspect", request,
-                                                                     done=done)
+            self.inspector.ask = lambda request, done: self.run.ask("inspect", request,
+                                                                    done=done)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -231,6 +236,31 @@ class MainWindow(QMainWindow):
     def _layout_changed(self) -> None:
         self._default_layout = False
 
+    def register_panel(self, name: str, title: str, widget: QWidget, *,
+                       area=Qt.RightDockWidgetArea, painted: bool = True,
+                       fps: float | None = None, share: float | None = None,
+                       scrolled: bool = False, export=None) -> QDockWidget:
+        """Add a panel to the window, in one call: its dock (``name`` is its object name and its
+        key in :attr:`docks`), its entry in the View menu, and — when ``painted`` — its place on
+        the paint timer: the widget's ``show_snapshot(snap)`` is called with the snapshot shown
+        (while training at most ``fps`` times a second and within ``share`` of the GUI thread's
+        time; the defaults suit a light panel), and ``ingest(snap)``, if it has one, with every
+        snapshot that arrives. ``export``: a :class:`~bpviz.ui.export.PanelExport` for File →
+        Export. Returns the dock."""
+        if name in self.docks:
+            raise ValueError(f"there is already a panel named {name!r}")
+        dock = self._dock(title, name, self._scrolled(widget) if scrolled else widget, area)
+        self.docks[name] = dock
+        if painted:
+            self.panels[name] = (widget,
+                                 fps or TRAINING_PANEL_FPS.get(name, DEFAULT_PANEL_FPS),
+                                 share or TRAINING_PANEL_SHARE.get(name, DEFAULT_PANEL_SHARE))
+        if self.view_menu is not None:
+            self.view_menu.insertAction(self._view_panels_end, dock.toggleViewAction())
+        if export is not None:
+            self.exporter.register(export)
+        return dock
+
     def _build_docks(self) -> None:
         central = QWidget()
         central.setMaximumSize(0, 0)
@@ -239,21 +269,19 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.controls)
         scroll.setMinimumWidth(300)
-        self.docks = {
-            "controls": self._dock("Controls", "controls", scroll, Qt.LeftDockWidgetArea),
-            "network": self._dock("Network", "network", self.network, Qt.RightDockWidgetArea),
-            "boundary": self._dock("Decision boundary", "boundary", self.boundary,
-                                   Qt.RightDockWidgetArea),
-            "surface": self._dock("Error surface", "surface", self.surface, Qt.RightDockWidgetArea),
-            "cost": self._dock("Cost curve", "cost", self.cost, Qt.RightDockWidgetArea),
-            "inspector": self._dock("Neuron inspector", "inspector", self.inspector,
-                                    Qt.RightDockWidgetArea),
-            "graph": self._dock("Graph", "graph", self._scrolled(self.graph_view),
-                                Qt.RightDockWidgetArea),
-            "code": self._dock("Code", "code", self.code, Qt.LeftDockWidgetArea),
-            "lessons": self._dock("Lessons", "lessons", self._scrolled(self.lessons),
-                                  Qt.LeftDockWidgetArea),
-        }
+        self.docks: dict[str, QDockWidget] = {}
+        self.view_menu = None
+        register = self.register_panel
+        register("controls", "Controls", scroll, area=Qt.LeftDockWidgetArea, painted=False)
+        register("network", "Network", self.network)
+        register("boundary", "Decision boundary", self.boundary)
+        register("surface", "Error surface", self.surface)
+        register("cost", "Cost curve", self.cost)
+        register("inspector", "Neuron inspector", self.inspector)
+        register("graph", "Graph", self.graph_view, scrolled=True)
+        register("code", "Code", self.code, area=Qt.LeftDockWidgetArea)
+        register("lessons", "Lessons", self.lessons, area=Qt.LeftDockWidgetArea, painted=False,
+                 scrolled=True)
         d = self.docks
         self.splitDockWidget(d["network"], d["boundary"], Qt.Horizontal)
         self.splitDockWidget(d["network"], d["cost"], Qt.Vertical)
@@ -324,13 +352,21 @@ class MainWindow(QMainWindow):
         view = mb.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
-        view.addSeparator()
+        self._view_panels_end = view.addSeparator()      # a panel registered later goes above
         view.addAction(self._action("Reset layout", self.reset_layout))
+        self.view_menu = view
 
         train = mb.addMenu("&Train")
         for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
                   self.redo_action):
             train.addAction(a)
+        train.addSeparator()
+        self.keep_action = self._action("Keep this run", self.keep_run, "Ctrl+K",
+                                        "Keep this run's loss on the cost curve, labelled with "
+                                        "what differs from the runs after it (Ctrl+K)")
+        self.forget_kept_action = self._action("Forget kept runs", self.cost.forget_kept_runs)
+        train.addAction(self.keep_action)
+        train.addAction(self.forget_kept_action)
         self.train_menu = train
 
         help_menu = mb.addMenu("&Help")
@@ -352,7 +388,7 @@ class MainWindow(QMainWindow):
         self.speed_box = QComboBox()
         for speed in SPEEDS:
             self.speed_box.addItem(speed_label(speed), speed)
-        self.speed_box.setCurrentIndex(SPEEDS.index(self.speed))
+        self.speed_box.setCurrentIndex(SPEEDS.index(self.run.speed))
         self.speed_box.setToolTip(
             f"Passes per second while playing. At {SHOWN_AT} and below every pass is shown in "
             f"every panel; at {PHASED_AT}, unless Phases is off, each pass plays its phases on "
@@ -459,11 +495,13 @@ class MainWindow(QMainWindow):
         self.focus_model.set_mode(mode)
 
     def _connect(self) -> None:
-        h = self.host
-        h.snapshotArrived.connect(self._on_snapshot)
-        h.failed.connect(self._on_failed)
-        h.rebuilt.connect(self._on_rebuilt)
-        h.saved.connect(self._on_saved)
+        run, h = self.run, self.host
+        run.snapshotArrived.connect(self._on_snapshot)
+        run.failed.connect(self._on_failed)
+        run.rebuilt.connect(self._on_rebuilt)
+        run.saved.connect(self._on_saved)
+        run.documentChanged.connect(self._on_document)
+        run.runningChanged.connect(self._show_running)
         h.undoChanged.connect(self._on_undo_changed)
         h.redoChanged.connect(self._on_redo_changed)
         h.stalled.connect(self._on_stalled)
@@ -499,39 +537,45 @@ class MainWindow(QMainWindow):
             self.play()
 
     def is_running(self) -> bool:
-        return self._running
+        return self.run.running
+
+    # what the window shows of the run, read from the run model (it keeps no copy)
+    config = property(lambda self: self.run.config, doc="The configuration in force.")
+    dataset = property(lambda self: self.run.dataset, doc="The dataset in force.")
+    latest = property(lambda self: self.run.latest, doc="The newest snapshot.")
+    speed = property(lambda self: self.run.speed,
+                     doc="Passes per second while playing (None: max).")
+    session_path = property(lambda self: self.run.path,
+                            doc="The session file of the run (None: untitled).")
 
     @Slot()
     def play(self) -> None:
         self.controls.flush()
-        self._set_running(True)
-        self.host.playRequested.emit()
+        self.run.send(Play())
 
     @Slot()
     def pause(self) -> None:
-        self._set_running(False)
-        self.host.pauseRequested.emit()
+        self.run.send(Pause())
 
     @Slot()
     def step(self) -> None:
         self.controls.flush()
-        self._set_running(False)
-        self.host.stepRequested.emit()
+        self.run.send(Step())
 
     @Slot()
     def reset(self) -> None:
-        self.host.resetRequested.emit()
+        self.run.send(Reset())
 
     @Slot()
     def undo(self) -> None:
-        self.host.undoRequested.emit()
+        self.run.send(Undo())
 
     @Slot()
     def redo(self) -> None:
-        self.host.redoRequested.emit()
+        self.run.send(Redo())
 
-    def _set_running(self, running: bool) -> None:
-        self._running = running
+    @Slot(bool)
+    def _show_running(self, running: bool) -> None:
         self.play_action.setText("Pause" if running else "Play")
         self.play_action.setIcon(self._pause_icon if running else self._play_icon)
         self.play_action.setStatusTip("Pause training (Space)" if running else
@@ -546,9 +590,9 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_speed(self, _index: int) -> None:
-        self.speed = self.speed_box.currentData()
-        self.settings.setValue("speed", speed_label(self.speed).replace(",", ""))
-        self.host.speedRequested.emit(self.speed)
+        speed = self.speed_box.currentData()
+        self.settings.setValue("speed", speed_label(speed).replace(",", ""))
+        self.run.send(SetSpeed(speed))
         self._painted = None
 
     def set_speed(self, speed) -> None:
@@ -575,7 +619,7 @@ class MainWindow(QMainWindow):
     def _on_pace(self, _index: int) -> None:
         self.pace_name = self.pace_box.currentText()
         self.settings.setValue("phasePace", self.pace_name)
-        self.host.send("pace", self.phase_pace())
+        self.run.send(SetPace(self.phase_pace()))
         if self.phase_pace() is not None and (self.speed is None or self.speed > PHASED_AT):
             self.statusBar().showMessage(f"phases play at Speed {PHASED_AT} (a pass a second or "
                                          f"slower)", 8000)
@@ -620,12 +664,12 @@ class MainWindow(QMainWindow):
     def rewind(self, seq: int) -> None:
         """Restore the training state of snapshot ``seq`` and continue from there."""
         self._rewind_target = seq
-        self.host.rewindRequested.emit(seq)
+        self.run.send(Rewind(seq))
         self.timeline.go_live()
 
     @Slot(int)
     def _on_step_mode(self, _index: int) -> None:
-        self.host.stepModeRequested.emit(self.step_mode.currentData())
+        self.run.send(SetStepMode(self.step_mode.currentData()))
 
     def set_step_mode(self, mode: str) -> None:
         """"sample", "pass", "phase" or "epoch": what Step does."""
@@ -634,7 +678,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def set_parameters(self, changes) -> None:
         """Set weights or biases [(kind, layer, i, j, value), ...], paused or running."""
-        self.host.parametersRequested.emit(list(changes))
+        self.run.send(SetParameters(tuple(changes)))
 
     @Slot(int)
     def pin_sample(self, index: int) -> None:
@@ -642,7 +686,7 @@ class MainWindow(QMainWindow):
         self.focus_model.set_sample(index)
         self.boundary.set_pinned(index)
         self.inspector.set_pinned(index)
-        self.host.pinRequested.emit(index)
+        self.run.send(Pin(index))
 
     def select_neuron(self, layer: int, index: int) -> None:
         """Select a neuron as a click in the diagram does (the diagram emits neuronSelected)."""
@@ -690,13 +734,36 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
 
+    def run_settings(self) -> dict:
+        """The configuration in force as plain values, with the live settings the newest
+        snapshot trained with (a learning rate changed while playing)."""
+        settings = self.config.to_dict()
+        snap = self.latest
+        if snap is not None:
+            settings.update(lr=snap.lr, momentum=snap.momentum, batch_size=snap.batch_size,
+                            l2=snap.l2, optimizer=snap.optimizer)
+        return settings
+
+    @Slot()
+    def keep_run(self) -> None:
+        """Keep the run's loss curve on the cost plot (:meth:`CostView.keep_run`)."""
+        try:
+            label = self.cost.keep_run(self.run_settings())
+        except ValueError as e:
+            self.statusBar().showMessage(f"Keep this run: {e}", 6000)
+            return
+        dock = self.docks["cost"]
+        dock.show()
+        dock.raise_()
+        self.statusBar().showMessage(f"kept this run on the cost curve as “{label}”", 6000)
+
     @Slot(object)
     def _on_config_changed(self, config: Config) -> None:
-        self.host.rebuildRequested.emit(replace(config))
+        self.run.send(Rebuild(config))
 
     @Slot(object)
     def _on_hyper(self, values: dict) -> None:
-        self.host.hyperRequested.emit(dict(values))
+        self.run.send(SetHyper(values))
 
     def load_csv(self, path: str) -> bool:
         """Load a CSV file as the dataset; on bad input say why and change nothing."""
@@ -716,16 +783,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{Path(path).name} has {kind}: {output} output", 8000)
         self.controls.show_dataset(data)
         self.controls.set_config(cfg, csv_label=Path(path).name)
-        self.host.rebuildRequested.emit(cfg)
+        self.run.send(Rebuild(cfg))
         return True
 
     # -- worker events --------------------------------------------------------------------------
 
     @Slot(object)
     def _on_snapshot(self, snap: Snapshot) -> None:
-        self.latest = snap
         self._latest_at = time.perf_counter()
-        self.cost.ingest(snap)
+        for widget, _fps, _share in self.panels.values():
+            ingest = getattr(widget, "ingest", None)     # a panel that accumulates
+            if ingest is not None:
+                ingest(snap)
         self.surface.take_trajectory(snap)
         if snap.message:            # every message, also from a snapshot never painted
             self.statusBar().showMessage(snap.message + self._view_note, 8000)
@@ -739,29 +808,26 @@ class MainWindow(QMainWindow):
         self.timeline.refresh()
         self.setWindowModified(self.is_modified())
         if snap.diverged and not snap.running:
-            self._set_running(False)
             self.show_error("Training diverged", snap.diverged)
-        elif snap.running != self.is_running() and not snap.running:
-            self._set_running(False)
         if snap.running and self.timeline.shown() is None:
             self._paint()              # a panel that is due shows it now, not at the next tick
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self.show_error("Cannot apply this change", message)
-        self.controls.set_config(self.config)
+    @Slot(object)
+    def _on_failed(self, failure: Failed) -> None:
+        """A request that could not be carried out changed nothing: say why, and show the
+        configuration in force again (a setting typed for it goes back)."""
+        self.show_error("Cannot apply this change", failure.why)
+        self.controls.set_config(self.run.config)
 
     @Slot(object)
-    def _on_rebuilt(self, payload) -> None:
-        config, dataset, extra = payload
+    def _on_rebuilt(self, event) -> None:
+        config, dataset, extra = event.config, event.dataset, event.extra
         # a reset or a changed setting on the same data: the run that ends stays drawn, faded
-        keep = (extra is None and config.dataset == self.config.dataset
-                and config.data_file == self.config.data_file)
-        self.config = config
-        self.dataset = dataset
+        keep = self.run.same_data()
         self.controls.set_config(config)
         self.controls.show_dataset(dataset)
         self.cost.clear(keep_previous=keep)
+        self.cost.label_runs(config.to_dict())     # kept runs: what differs from this one
         self.surface.new_run(keep)
         self.history.clear()
         self.timeline.refresh()
@@ -771,13 +837,8 @@ class MainWindow(QMainWindow):
         self.code.set_config(config)
         self.code.set_training_size(len(dataset.X_train))
         self._pass_times.clear()
-        self._set_running(False)
-        if extra is not None:              # a session: its file, and the selections it kept
+        if extra is not None:              # a session: the selections it kept
             self._apply_session_extra(extra)
-        else:
-            self.session_path = None
-        self._saved_pass = None if extra is None else int(extra.get("pass_count", 0))
-        self._update_title()
 
     # -- sessions ---------------------------------------------------------------------------------
 
@@ -793,9 +854,6 @@ class MainWindow(QMainWindow):
                 **view_state.capture(self, LAYOUT_VERSION)}
 
     def _apply_session_extra(self, extra: dict) -> None:
-        self.session_path = extra.get("path")
-        if self.session_path:
-            self._remember_recent(self.session_path)
         try:
             neuron = extra.get("selected_neuron")
             if neuron:
@@ -821,11 +879,7 @@ class MainWindow(QMainWindow):
 
     def is_modified(self) -> bool:
         """True when training moved on (or weights changed) since the session was saved/opened."""
-        snap = self.latest
-        if snap is None:
-            return False
-        return self._saved_pass is None and snap.pass_count > 0 or \
-            self._saved_pass is not None and snap.pass_count != self._saved_pass
+        return self.run.is_modified()
 
     def confirm_discard(self, action: str) -> bool:
         """Ask before losing unsaved training; True when it may go ahead."""
@@ -842,7 +896,7 @@ class MainWindow(QMainWindow):
     def open_session(self, path: str) -> None:
         """Open a session file; a file that cannot be used is refused and nothing changes (not
         even whether training plays: the training session pauses once it has opened it)."""
-        self.host.openSessionRequested.emit(str(path))
+        self.run.send(OpenSession(path))
 
     def save_session(self, path: str) -> str:
         """Save the session (written atomically by the worker, which owns the trainer); returns
@@ -850,7 +904,7 @@ class MainWindow(QMainWindow):
         path = str(path)
         if not path.endswith(".bpviz"):
             path += ".bpviz"
-        self.host.saveSessionRequested.emit((path, self.session_extra()))
+        self.run.send(SaveSession(path, self.session_extra()))
         return path
 
     def save_and_wait(self, path: str) -> bool:
@@ -868,17 +922,17 @@ class MainWindow(QMainWindow):
         progress.setAutoClose(False)
         progress.setAutoReset(False)
 
-        def on_saved(payload):
-            if payload[0] == target:
+        def on_saved(event):
+            if event.path == target:
                 outcome["saved"] = True
                 loop.quit()
 
-        def on_failed(where, why):
-            if where == target:
-                outcome["failed"] = why
+        def on_failed(failure):
+            if isinstance(failure.request, SaveSession) and failure.request.path == target:
+                outcome["failed"] = failure.why
                 loop.quit()
-        self.host.saved.connect(on_saved)
-        self.host.saveFailed.connect(on_failed)
+        self.run.saved.connect(on_saved)
+        self.run.failed.connect(on_failed)
         progress.canceled.connect(loop.quit)
         self._save_progress = progress
         try:
@@ -887,8 +941,8 @@ class MainWindow(QMainWindow):
             loop.exec()
         finally:
             self._save_progress = None
-            self.host.saved.disconnect(on_saved)
-            self.host.saveFailed.disconnect(on_failed)
+            self.run.saved.disconnect(on_saved)
+            self.run.failed.disconnect(on_failed)
             progress.close()
             progress.deleteLater()
         if outcome.get("saved"):
@@ -902,13 +956,8 @@ class MainWindow(QMainWindow):
         return self._save_progress
 
     @Slot(object)
-    def _on_saved(self, payload) -> None:
-        path, passes = payload
-        self.session_path = path
-        self._saved_pass = passes
-        self._remember_recent(path)
-        self._update_title()
-        self.statusBar().showMessage(f"saved {path}", 5000)
+    def _on_saved(self, event) -> None:
+        self.statusBar().showMessage(f"saved {event.path}", 5000)
 
     @Slot()
     def open_session_dialog(self) -> None:
@@ -938,19 +987,16 @@ class MainWindow(QMainWindow):
         self.save_session(path)
         return True
 
-    def _remember_recent(self, path: str) -> None:
-        recent = [p for p in self._recent() if p != path]
-        recent.insert(0, path)
-        self.settings.setValue("recentSessions", recent[:RECENT_SESSIONS])
+    @Slot()
+    def _on_document(self) -> None:
+        """The document changed (saved, opened, a new network): the title and File → Open
+        recent session show it."""
         self._fill_recent_menu()
-
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recentSessions") or []
-        return [value] if isinstance(value, str) else [str(v) for v in value]
+        self._update_title()
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
-        recent = self._recent()
+        recent = self.run.recent()
         for path in recent:
             action = self.recent_menu.addAction(path)
             action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
@@ -961,7 +1007,7 @@ class MainWindow(QMainWindow):
             self.open_session(path)
 
     def _update_title(self) -> None:
-        name = Path(self.session_path).name if self.session_path else "untitled"
+        name = self.run.title_name()
         self.setWindowTitle(f"bpviz — {name}[*] — backpropagation, visible")
         self.setWindowModified(self.is_modified())
 
@@ -979,9 +1025,7 @@ class MainWindow(QMainWindow):
     # -- painting -------------------------------------------------------------------------------
 
     def _panels(self):
-        return (("network", self.network), ("surface", self.surface), ("cost", self.cost),
-                ("boundary", self.boundary), ("inspector", self.inspector),
-                ("graph", self.graph_view), ("code", self.code))
+        return [(name, widget) for name, (widget, _fps, _share) in self.panels.items()]
 
     @Slot()
     def _paint(self) -> None:
@@ -1033,8 +1077,8 @@ class MainWindow(QMainWindow):
             self._last_panel_update = now
             _, name, panel = min(due, key=lambda d: d[0])
             cost = self._show_panel(name, panel, snap)
-            interval = max(1.0 / TRAINING_PANEL_FPS[name],
-                           PAINT_COST_FACTOR * cost / TRAINING_PANEL_SHARE[name])
+            _widget, fps, share = self.panels[name]
+            interval = max(1.0 / fps, PAINT_COST_FACTOR * cost / share)
             self._panel_due[name] = now + interval
         if now >= self._status_due:
             self._status_due = now + STATUS_INTERVAL_S

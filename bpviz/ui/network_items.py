@@ -270,6 +270,10 @@ class EdgeLayer(pg.GraphicsObject):
         self._colors[1:] = 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
         self._frame += 1
 
+    def plan(self) -> "edge_raster.RasterPlan | None":
+        """The raster plan the edges are drawn with (None: none built yet)."""
+        return self._plan
+
     def raster_segments(self) -> np.ndarray | None:
         """The segments the raster plans are built for, or None (``drawLines`` only)."""
         return self._segments

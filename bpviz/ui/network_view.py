@@ -580,7 +580,7 @@ class NetworkView(QWidget):
     def raster_recomputed_share(self) -> float | None:
         """The share of the raster image's pixels its last render recomputed (1.0: a full render,
         less: only the pixels of edges whose level changed); None without a plan."""
-        plan = self._edges._plan
+        plan = self._edges.plan()
         return None if plan is None or not plan.pixels.size else \
             plan.last_render_pixels / plan.pixels.size
 
