@@ -401,7 +401,7 @@ def test_a_frame_changing_a_few_edges_redraws_only_their_pixels(view, qtbot, mak
     before = grab(view)
     weights = [np.array(W) for W in snap.weights]
     edges = view.edge_layer()
-    plan = edges.plan
+    plan = edges.plan()
     order = np.argsort(np.abs(weights[1]).ravel())               # weakest first: the |w| max stays
     for frame in range(5):                                       # frame after frame, a few edges
         flat = weights[1].ravel()

@@ -221,11 +221,6 @@ class EdgeLayer(pg.GraphicsObject):
             # kept as C-ordered doubles: QLineF's layout
             edge_bin.lines = np.ascontiguousarray(lines[bounds[b]:bounds[b + 1]], np.float64)
 
-    @property
-    def plan(self):
-        """The raster plan the edges are drawn with (None: drawn as lines)."""
-        return self._plan
-
     def rendering(self) -> bool:
         """True while a frame's image is being rendered on the render thread."""
         return self._render_job is not None
