@@ -53,6 +53,7 @@ from .engine.functions import ACTIVATIONS, OUTPUTS
 from .engine import numbers
 from .engine.network import INITS
 from .engine.optimizers import OPTIMIZERS
+from .engine.phases import UPDATE
 from .engine.textfile import TextFileError, key_line, parse_toml, read_text
 from .engine.vocabulary import EDGE_MODES, NEURON_MODES, PANELS, STEP_MODES
 from .resources import resource_path
@@ -174,11 +175,15 @@ def _text_up_to(limit):
 _text = _text_up_to(MAX_TEXT_CHARS)
 
 
-def _choice(options):
+def _choice(options, noun: str = ""):
+    """A check that a value is one of ``options``; ``noun`` ("an activation") names what they
+    are, for the message: "is 'tahn', which is not an activation (one of sigmoid, tanh, …)"."""
     def check(v):
         if not isinstance(v, str):
-            return "must be text"
+            return "must be text" + (f": {noun} (one of {', '.join(options)})" if noun else "")
         if v not in options:
+            if noun:
+                return f"is {v!r}, which is not {noun} (one of {', '.join(options)})"
             return f"is {v!r}; choose one of {', '.join(options)}"
     return check
 
@@ -257,31 +262,31 @@ TOP_KEYS: dict[str, tuple[bool, Callable]] = {       # key: (required, check)
     "text": (True, _text),
     "task": (True, _text_up_to(3000)),
     "done": (False, _text_up_to(3000)),
-    "highlight": (False, _list_of(_choice(PANELS))),
+    "highlight": (False, _list_of(_choice(PANELS, "a panel"))),
     "setup": (False, None),
     "check": (True, None),
 }
 
 SETUP_KEYS: dict[str, Callable] = {
-    "preset": _choice(tuple(PRESETS)),
+    "preset": _choice(tuple(PRESETS), "a preset"),
     "hidden": _hidden,
-    "activation": _choice(tuple(ACTIVATIONS)),
-    "output": _choice(tuple(OUTPUTS)),
-    "init": _choice(INITS),
-    "optimizer": _choice(OPTIMIZERS),
+    "activation": _choice(tuple(ACTIVATIONS), "an activation"),
+    "output": _choice(tuple(OUTPUTS), "an output"),
+    "init": _choice(INITS, "an initialisation"),
+    "optimizer": _choice(OPTIMIZERS, "an optimizer"),
     "lr": _range("lr"),
     "momentum": _range("momentum"),
     "batch_size": _int_at_least(0),
     "l2": _range("l2"),
     "seed": _int_at_least(0),
     "speed": _speed,
-    "step_mode": _choice(STEP_MODES),
-    "front": _list_of(_choice(PANELS)),
-    "control": _choice(CONTROLS),
+    "step_mode": _choice(STEP_MODES, "a step mode"),
+    "front": _list_of(_choice(PANELS, "a panel")),
+    "control": _choice(CONTROLS, "a control"),
     "select": _list_of(_int_at_least(0), length=2),
     "pin": _int_at_least(0),
-    "edges": _choice(EDGE_MODES),
-    "neurons": _choice(NEURON_MODES),
+    "edges": _choice(EDGE_MODES, "an edge mode"),
+    "neurons": _choice(NEURON_MODES, "a neuron mode"),
     "edge": _edge_key,
     "surface_axes": _list_of(_edge_key, length=2),
 }
@@ -296,9 +301,9 @@ CHECKS: dict[str, dict[str, tuple[bool, Callable]]] = {
     "passes_trained": {"at_least": (True, _int_at_least(1))},
     "diverged": {},
     "surface_point_dragged": {},
-    "graph_stage": {"stage": (True, _choice(GRAPH_STAGES))},
-    "edge_mode": {"mode": (True, _choice(EDGE_MODES))},
-    "setting": {"name": (True, _choice(SETTINGS)), "at_least": (False, _number),
+    "graph_stage": {"stage": (True, _choice(GRAPH_STAGES, "a stage of the Graph panel"))},
+    "edge_mode": {"mode": (True, _choice(EDGE_MODES, "an edge mode"))},
+    "setting": {"name": (True, _choice(SETTINGS, "a setting")), "at_least": (False, _number),
                 "at_most": (False, _number), "equals": (False, _setting_value)},
 }
 
@@ -404,6 +409,57 @@ def _check_configuration(setup: dict, source: str) -> None:
                           f"{'regression' if regression else 'classification'} dataset: use "
                           f"{'the linear output' if regression else 'a softmax or sigmoid output'}",
                           where)
+    _check_places(setup, cfg, source)
+
+
+def _check_places(setup: dict, cfg, source: str) -> None:
+    """The neuron selected, the edges and the sample pinned must exist in the lesson's network
+    and data: the window would otherwise set the lesson up without them."""
+    from .engine.config import make_dataset
+    from .engine.errors import BpvizError
+    try:
+        data = make_dataset(cfg)
+    except BpvizError as e:
+        raise LessonError(f"setup: {e}", key_line(source, None, "setup")) from None
+    sizes = (data.n_features, *cfg.hidden, data.n_outputs)
+    net = "-".join(map(str, sizes))
+    last = len(sizes) - 1
+
+    def edge_problem(edge) -> str | None:
+        layer, i, j = edge
+        if layer > last:
+            return (f"names an edge into layer {layer}, but the lesson's network ({net}) has "
+                    f"layers 0 to {last}")
+        if i >= sizes[layer - 1] or j >= sizes[layer]:
+            return (f"names the edge from neuron {i} of layer {layer - 1} into neuron {j} of "
+                    f"layer {layer}, but those layers have {sizes[layer - 1]} and {sizes[layer]} "
+                    f"neurons (counted from 0) in the lesson's network ({net})")
+        return None
+
+    if "select" in setup:
+        layer, index = setup["select"]
+        problem = None
+        if layer > last:
+            problem = (f"names layer {layer}, but the lesson's network ({net}) has layers 0 to "
+                       f"{last}")
+        elif index >= sizes[layer]:
+            problem = (f"names neuron {index} of layer {layer}, which has {sizes[layer]} neurons "
+                       f"(0 to {sizes[layer] - 1}) in the lesson's network ({net})")
+        if problem:
+            raise LessonError(f"setup.select {problem}", key_line(source, "setup", "select"))
+    if "edge" in setup:
+        problem = edge_problem(setup["edge"])
+        if problem:
+            raise LessonError(f"setup.edge {problem}", key_line(source, "setup", "edge"))
+    for k, edge in enumerate(setup.get("surface_axes", ())):
+        problem = edge_problem(edge)
+        if problem:
+            raise LessonError(f"setup.surface_axes item {k + 1} {problem}",
+                              key_line(source, "setup", "surface_axes"))
+    if "pin" in setup and setup["pin"] >= len(data.X_train):
+        raise LessonError(f"setup.pin is {setup['pin']}, but the lesson's data have "
+                          f"{len(data.X_train)} training samples (0 to {len(data.X_train) - 1})",
+                          key_line(source, "setup", "pin"))
 
 
 def _validate_check(check: dict, source: str, k: int = 0) -> None:
@@ -443,6 +499,7 @@ def _validate_setting(check: dict, source: str, k: int) -> None:
     (``equals = "tahn"``) would leave the lesson undone for ever."""
     name = check["name"]
     text = {"activation": tuple(ACTIVATIONS), "optimizer": OPTIMIZERS}.get(name)
+    noun = {"activation": "an activation", "optimizer": "an optimizer"}.get(name, "")
     for key in ("at_least", "at_most", "equals"):
         if key not in check:
             continue
@@ -451,7 +508,7 @@ def _validate_setting(check: dict, source: str, k: int) -> None:
             if key != "equals":
                 raise LessonError(f"check 'setting': {name} is a name, not a number: use equals "
                                   f"(one of {', '.join(text)})", line)
-            problem = _choice(text)(value)
+            problem = _choice(text, noun)(value)
         elif name == "hidden_layers":
             problem = _int_at_least(0)(value)
         elif name == "batch_size":
@@ -459,7 +516,8 @@ def _validate_setting(check: dict, source: str, k: int) -> None:
         else:
             problem = _range(name)(value)
         if problem:
-            raise LessonError(f"check 'setting': {key} {problem} (for {name})", line)
+            suffix = "" if noun else f" (for {name})"
+            raise LessonError(f"check 'setting': {key} {problem}{suffix}", line)
 
 
 def load_lesson(path) -> Lesson:
@@ -652,6 +710,21 @@ class Context:
     edge: tuple[int, int, int] | None = None      # (weights index, i, j) of the edge in focus
     axes: tuple | None = None                     # the error surface's two axes (engine Axis)
     graph_stage: str | None = None
+    # the history's last row (its columns by name: epoch, loss, accuracy, test_loss,
+    # test_accuracy, ...), as :func:`last_history_row` keeps it; None before the first epoch
+    history: dict | None = None
+
+
+def last_history_row(snap, kept: dict | None) -> dict | None:
+    """The history's last row once ``snap`` arrived, ``kept`` being the row known before it:
+    the newest of its new rows, else ``kept`` (None after a rewind that brought no row, or on a
+    new network: the row to show is not known until the next epoch ends)."""
+    rows = np.asarray(snap.new_history)
+    if rows.ndim == 2 and len(rows):
+        return {name: float(v) for name, v in zip(snap.history_header, rows[-1])}
+    if snap.history_length == 0 or snap.rewound_to is not None:
+        return None
+    return kept
 
 
 def _sample(c: Context):
@@ -733,6 +806,27 @@ def _counts(c):
     return multiplication_counts(c.snapshot.sizes)
 
 
+def _fraction(v: float) -> str:
+    """An accuracy, to three decimals as the status bar shows it ("0.973"); "—" when there is
+    none (NaN: a regression task, or no test set)."""
+    v = float(v)
+    return f"{v:.3f}" if math.isfinite(v) else numbers.NO_NUMBER
+
+
+def _history(c: Context, name: str) -> float:
+    if c.history is None or name not in c.history:
+        raise LookupError
+    return c.history[name]
+
+
+def _shown_pass(c: Context) -> int:
+    """The pass shown, counted from 1, as the status bar says it: while a pass is walked phase
+    by phase, the pass being walked."""
+    snap = c.snapshot
+    phase = getattr(snap, "phase", None)
+    return snap.pass_count + 1 if phase is not None and phase.kind != UPDATE else snap.pass_count
+
+
 # name: (what it is, how it is computed → text)
 QUANTITIES: dict[str, tuple[str, Callable[[Context], str]]] = {
     "layer": ("the selected neuron's layer", lambda c: str(_neuron(c)[0])),
@@ -764,8 +858,20 @@ QUANTITIES: dict[str, tuple[str, Callable[[Context], str]]] = {
                   lambda c: fmt_vector(_sample(c).delta[-1])),
     "sizes": ("the layer sizes", lambda c: "-".join(map(str, c.snapshot.sizes))),
     "loss": ("the loss of the last pass", lambda c: fmt(c.snapshot.loss)),
+    "train_loss": ("the whole training set's loss at the current weights (the status bar's)",
+                   lambda c: fmt(c.snapshot.train_loss_now)),
+    "accuracy": ("the whole training set's accuracy at the current weights, 0 to 1 (the status "
+                 "bar's; — for a regression task)",
+                 lambda c: _fraction(c.snapshot.train_accuracy_now)),
+    "test_loss": ("the test set's loss as the cost curve's last point has it: at the weights "
+                  "the last epoch started from (— without a test set)",
+                  lambda c: fmt(_history(c, "test_loss"))),
+    "test_accuracy": ("the test set's accuracy as the cost curve's last point has it, 0 to 1",
+                      lambda c: _fraction(_history(c, "test_accuracy"))),
     "epoch": ("completed epochs", lambda c: str(c.snapshot.epoch)),
     "passes": ("completed passes", lambda c: str(c.snapshot.pass_count)),
+    "pass": ("the pass shown, as the status bar counts it (the one being walked, phase by "
+             "phase)", lambda c: str(_shown_pass(c))),
     "lr": ("the learning rate η", lambda c: fmt(c.snapshot.lr)),
     "momentum": ("the momentum α", lambda c: fmt(c.snapshot.momentum)),
     "optimizer": ("the optimizer", lambda c: c.snapshot.optimizer),

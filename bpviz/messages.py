@@ -21,10 +21,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from .engine.config import Config
-from .engine.vocabulary import STEP_MODES
-
-# Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
-SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
+from .engine.vocabulary import SPEEDS, STEP_MODES
 LIVE_KEYS = ("lr", "momentum", "batch_size", "l2", "optimizer")   # settings applied without a reset
 
 

@@ -562,10 +562,14 @@ class TrainingSession:
         """The longest the session works without looking at its commands, in seconds: the
         longest recent command or chunk of training, and at least one pass of the current network
         and batch as the preview's forward and backward pass measured it per sample (twice that:
-        a pass that ends an epoch also computes the epoch's losses)."""
+        a pass that ends an epoch also computes the epoch's losses), and at least a pass over the
+        whole training set (the first pass and the last of every epoch measure the loss on all of
+        it: with mini-batches of 32 on 21,368 samples of 8×512, hundreds of batches' worth)."""
         t = self.trainer
         rows = 0 if t is None else len(t.X) if t.batch_size <= 0 else min(t.batch_size, len(t.X))
-        return max(2.0 * self._row_cost * rows, max(self._work_times, default=0.0))
+        every = 0 if t is None else len(t.X)
+        return max(2.0 * self._row_cost * rows, self._row_cost * every,
+                   max(self._work_times, default=0.0))
 
     def worked(self, seconds: float) -> None:
         """:func:`serve` tells how long a command or a chunk of training took."""

@@ -212,33 +212,32 @@ def test_layout_is_remembered(qtbot, tmp_path):
 
 @pytest.mark.run_modes()
 def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot, tmp_path,
-                                                                           make_snap, monkeypatch,
-                                                                           stopped_clock):
+                                                                           make_snap, monkeypatch):
     """Training: one panel per paint tick, none faster than its rate, each shows the newest
     snapshot in turn; paused, every panel shows the snapshot at once."""
     from dataclasses import replace
 
-    import bpviz.ui.main_window as mw
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
     settings.setValue("speed", "max")          # as fast as it goes: panels take turns
     w = MainWindow(Config.preset("gaussian-clouds"), settings=settings, start_worker=False)
     qtbot.addWidget(w)
     w.show()
     w.paint_timer.stop()                       # ticks are driven by hand below
-    clock = stopped_clock(mw)
+    clock = [100.0]
+    w.scheduler.clock = lambda: clock[0]       # the paint scheduler's own clock, no other
     paint = w.paint_timer.timeout.emit         # one tick of the paint timer
     shown: dict[str, list] = {}
     for name, (panel, _fps, _share) in w.panels.items():
         original = panel.show_snapshot
 
         def record(snap, name=name, original=original):
-            shown.setdefault(name, []).append((clock.now, snap.seq))
+            shown.setdefault(name, []).append((clock[0], snap.seq))
             original(snap)
         monkeypatch.setattr(panel, "show_snapshot", record)
     base = make_snap(passes=2)
     ticks = 0
     for k in range(1, 121):                    # 60 snapshots a second for two seconds
-        clock.now += 1 / 60
+        clock[0] += 1 / 60
         before = sum(len(v) for v in shown.values())
         w.run.take_snapshot(replace(base, seq=k, running=True))
         paint()
@@ -254,7 +253,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
         assert shown[name][-1][1] >= 120 - 60 / fps - 2, name
     counts = {name: len(shown[name]) for name in visible}
     assert counts["network"] > counts["boundary"]          # the diagram moves most often
-    clock.now += 1.0                           # every panel due, but the newest snapshot is old:
+    clock[0] += 1.0                           # every panel due, but the newest snapshot is old:
     before = sum(len(v) for v in shown.values())
     paint()                                    # wait for a fresh one rather than paint stale
     assert sum(len(v) for v in shown.values()) == before
@@ -262,5 +261,5 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     w.run.take_snapshot(replace(base, seq=200, running=False))  # paused: all at once
     paint()
     assert {name for name in shown} == set(visible)
-    assert all(v == [(clock.now, 200)] for v in shown.values())
+    assert all(v == [(clock[0], 200)] for v in shown.values())
     w.close()

@@ -1,4 +1,4 @@
-"""``bpviz bench --quick --json`` runs to the end and reports every figure, the big-network cases
+"""``bpviz bench --quick --json`` (the ``bpviz.bench`` package) runs to the end and reports every figure, the big-network cases
 (4x64, 4x256 and 8x512 in the window and headless) included, briefly (``--case-seconds``).
 
 No timing is asserted (machines are noisy): only that the JSON parses, is the only thing on stdout,
@@ -77,6 +77,14 @@ def test_every_figure_is_a_positive_number(report):
     assert report["network_paint_edges_drawn"] == report["network_edges"] == 8448
     assert report["network_paint_drawlines_edges_drawn"] == 8448
     assert "soak_minutes" not in report and "rss_growth_mb" not in report   # no --soak given
+    # the frames as the window's frame-timing hook reported them: each panel's part, and the
+    # paints Qt did after them
+    by_panel = report["frame_update_ms_p95_by_panel"]
+    assert by_panel and set(by_panel) <= {"network", "surface", "cost", "boundary", "inspector",
+                                          "graph", "code"}
+    assert all(v >= 0 for v in by_panel.values()), by_panel
+    assert positive_number(report["frame_paint_ms_p95"])
+    assert 0 < report["frames_painted_fraction"] <= 1
 
 
 def test_machine_is_described(report):

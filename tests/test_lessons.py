@@ -179,7 +179,7 @@ def test_a_good_file_parses():
      "unknown placeholder {los}"),
     (("speed = 5", 'speed = "fast"'), 7, "setup.speed"),
     (("at_least = 1", 'at_least = "one"'), 11, "at_least must be a whole number"),
-    (('preset = "xor"', 'preset = "xxor"'), 6, "setup.preset is 'xxor'"),
+    (('preset = "xor"', 'preset = "xxor"'), 6, "setup.preset is 'xxor', which is not a preset"),
     (("at_least = 1", "at_most = 1"), 11, "has no parameter 'at_most'"),
     (('text = "The loss is {loss}."', 'text = "The loss is {loss.real}."'), 2,
      "is not a placeholder"),
@@ -189,7 +189,7 @@ def test_a_good_file_parses():
     (("speed = 5", 'hidden = [3]\nactivation = ["tanh", "relu"]'), 8, "setup.activation must be"),
     (("speed = 5", "surface_axes = [[1, 0, 0]]"), 7, "setup.surface_axes must have 2 items"),
     (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "activation"\n'
-      'equals = "tahn"'), 12, "equals is 'tahn'; choose one of"),
+      'equals = "tahn"'), 12, "equals is 'tahn', which is not an activation (one of sigmoid"),
     (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "optimizer"\n'
       'at_least = 1'), 12, "optimizer is a name, not a number"),
     (('kind = "passes_trained"\nat_least = 1', 'kind = "setting"\nname = "lr"\n'

@@ -240,6 +240,28 @@ def test_a_ping_is_answered_with_the_work_a_pass_takes():
     assert events.of("pong")[-1] == (8, session.work_s()) and session.work_s() >= took
 
 
+def test_with_mini_batches_the_work_covers_a_pass_over_the_whole_training_set():
+    """The first pass, and the last of every epoch, measure the loss on every training sample:
+    with small batches on many samples that takes far longer than a batch, and a training process
+    busy with it is not a stalled one. Before any pass the estimate covers it."""
+    from bpviz.engine import Config, build
+    from bpviz.training import TrainingSession
+    config = Config.preset("spiral")
+    config.hidden, config.n_samples, config.batch_size = (256, 256), 3000, 8
+    events = Recorder()
+    session = TrainingSession(config, events)
+    session.handle(("ping", 1))
+    (_, before), = events.of("pong")
+    trainer = build(config)[2]
+    t0 = time.perf_counter()
+    trainer.evaluate(trainer.X, trainer.T, trainer.labels)       # the whole training set
+    whole = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    trainer.step()                                               # its first pass: the same
+    first = time.perf_counter() - t0
+    assert before > 0.2 * whole and before > 0.2 * first
+
+
 def test_set_aside_runs_go_to_the_host_and_a_new_session_can_undo_them():
     import pickle
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from bpviz.engine.network import Network
-from bpviz.engine.surface import (Axis, bias_axis, compute_slice, directions, flatten,
-                                  project_trajectory, sample_indices, slice_directions, unflatten,
-                                  weight_axis)
+from bpviz.engine.surface import (Axis, Projection, bias_axis, compute_slice, directions,
+                                  flatten, project_trajectory, sample_indices, slice_directions,
+                                  unflatten, weight_axis)
 
 RTOL = 1e-12
 
@@ -220,6 +220,50 @@ def test_filter_normalisation():
     # equal random axes on one slice still give two different directions
     d_x, d_y = slice_directions(net, Axis("random", seed=11), Axis("random", seed=11, layer=1))
     assert not np.allclose(d_x[0], d_y[0])
+
+
+def test_sparse_directions_are_the_dense_ones_without_their_zeros():
+    net, X, T = make_problem()
+    trajectory = synthetic_trajectory(net)
+    for axes in [(weight_axis(1, 3, 2), bias_axis(2, 0)), (Axis("random", seed=3), Axis("pca")),
+                 (weight_axis(0, 1, 1), Axis("random", seed=4))]:
+        dense = slice_directions(net, *axes, trajectory)
+        sparse = slice_directions(net, *axes, trajectory, sparse=True)
+        for d, s in zip(dense, sparse):
+            for full, part in zip(d, s):
+                if part is None:
+                    assert not np.any(full)
+                else:
+                    np.testing.assert_array_equal(part, full)
+        # the slice through them is the same, computed from either
+        a = compute_slice(net, X, T, *axes, grid=5, trajectory=trajectory, dirs=dense)
+        b = compute_slice(net, X, T, *axes, grid=5, trajectory=trajectory)
+        np.testing.assert_allclose(a.loss, b.loss, rtol=RTOL)
+    # a weight axis of a big network is one array, not the network's worth of zeros
+    big = Network([2, 300, 300, 3], "tanh", "softmax", seed=0)
+    d_x, d_y = slice_directions(big, weight_axis(1, 0, 0), bias_axis(1, 5), sparse=True)
+    assert [m for m, p in enumerate(d_x) if p is not None] == [2]
+    assert [m for m, p in enumerate(d_y) if p is not None] == [3]
+
+
+@pytest.mark.parametrize("axes", [(weight_axis(1, 3, 2), bias_axis(2, 0)),
+                                  (Axis("random", seed=3), Axis("random", seed=8)),
+                                  (weight_axis(0, 1, 1), Axis("random", seed=4))])
+def test_projection_is_the_pseudo_inverse_of_the_directions(axes):
+    net, X, T = make_problem()
+    dense = slice_directions(net, *axes)
+    basis = np.stack([np.concatenate([p.ravel() for p in d]) for d in dense], axis=1)
+    origin = flatten(net.weights, net.biases)
+    center = (0.25, -1.5)
+    projection = Projection.of(net, slice_directions(net, *axes, sparse=True), center)
+    theta = origin + np.random.default_rng(0).standard_normal((6, origin.size))
+    want = np.asarray(center) + (theta - origin) @ np.linalg.pinv(basis).T   # plain numpy
+    np.testing.assert_allclose(projection(theta), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(projection(theta[2]), want[2], rtol=1e-10, atol=1e-12)
+    assert projection.n_parameters == origin.size
+    if axes[0].is_parameter and axes[1].is_parameter:
+        # two parameter axes: two numbers a point are read, nothing network-sized is kept
+        assert projection.matrix.shape == (2, 2) and len(projection.index) == 2
 
 
 def test_parameter_axis_directions_and_errors():

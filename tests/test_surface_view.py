@@ -12,7 +12,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from bpviz.engine.network import Network
-from bpviz.engine.surface import bias_axis, project_trajectory, sample_indices, weight_axis
+from bpviz.engine.surface import (bias_axis, project_trajectory, sample_indices,
+                                  slice_directions, weight_axis)
 from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM_AXES, SAMPLE_SEED,
                                    SliceRequest, SurfaceView, compute_results, contour_lines,
                                    default_weight_axes, log_loss_image, loss_ticks)
@@ -698,9 +699,15 @@ def test_coordinates_are_the_least_squares_projection(make_snap, clouds, axes):
     req = SliceRequest.from_snapshot(1, snap, clouds.X_train, clouds.T_train, axes, None,
                                      preview=True, full=False)
     result = next(compute_results(req))
+    # plain numpy: the pseudo-inverse of the two directions, written out in full
+    net = req.network()
+    origin = np.concatenate([np.ravel(p) for p in net.parameters()])
+    basis = np.stack([np.concatenate([np.ravel(p) for p in d])
+                      for d in slice_directions(net, *axes)], axis=1)
     rng = np.random.RandomState(0)
-    theta = result.origin + rng.randn(5, len(result.origin))
-    want = np.asarray(result.slice.center) + (theta - result.origin) @ result.projector.T
+    theta = origin + rng.randn(5, len(origin))
+    want = np.asarray(result.slice.center) + (theta - origin) @ np.linalg.pinv(basis).T
+    assert result.n_parameters == len(origin)
     np.testing.assert_allclose(result.coordinates(theta), want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(result.coordinates(theta[0]), want[0], rtol=1e-12, atol=1e-12)
     if axes[0].is_parameter:                     # the parameters' own values

@@ -114,7 +114,7 @@ def test_surface_tables_project_the_path_on_the_slice(make_run, make_snap):
     flat_marker = flatten(marker, [np.zeros_like(b) for b in snap.biases])
     ix, iy = int(np.flatnonzero(flat_marker == 1)[0]), int(np.flatnonzero(flat_marker == 2)[0])
     # for weight axes the slice coordinates are the two weights themselves
-    result = SimpleNamespace(slice=slc, origin=origin,
+    result = SimpleNamespace(slice=slc, n_parameters=len(origin),
                              coordinates=lambda theta: np.asarray(theta)[..., [ix, iy]])
     trajectory = np.vstack([origin + k for k in range(3)])
     tables = surface_tables(result, snap, trajectory, np.array([0, 2, 4]))

@@ -419,4 +419,4 @@ def test_lessons_check_says_what_is_wrong_with_each_file(tmp_path, capsys):
                                      'kind = "setting"\nname = "activation"\nequals = "tahn"'))
     assert main(["lessons", "check", str(misspelt)]) == 2
     assert capsys.readouterr().err.startswith(f"{misspelt}, line 12: check 'setting': equals is "
-                                              f"'tahn'; choose one of")
+                                              f"'tahn', which is not an activation (one of")

@@ -170,7 +170,7 @@ def config_from_args(args):
 
 # -- what a figure shows (snapshot, export) ------------------------------------------------------
 
-PANELS = ("network", "boundary", "surface", "cost")     # the panels a figure can be made of
+FIGURE_PANELS = ("network", "boundary", "surface", "cost")     # the panels a figure can be made of
 
 
 def one_of(flag: str, names):
@@ -197,7 +197,7 @@ def _neuron_modes():
     return NEURON_MODES
 
 
-def add_view_options(p: argparse.ArgumentParser, panels=PANELS) -> None:
+def add_view_options(p: argparse.ArgumentParser, panels=FIGURE_PANELS) -> None:
     """What the figure shows, as the window's controls set it: the edges' and neurons' mode, the
     sample in focus, the neuron the inspector shows, and the panel (``panels``)."""
     p.add_argument("--edges", type=one_of("--edges", _edge_modes), metavar="MODE",

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 from ..engine.errors import BpvizError, ConfigError
-from .common import (EXIT_DIVERGED, EXIT_OK, PANELS, add_run_options, add_view_options,
+from .common import (EXIT_DIVERGED, EXIT_OK, FIGURE_PANELS, add_run_options, add_view_options,
                      check_view_options, config_from_args, number, one_of, window_size)
 
-PANELS_AND_WINDOW = ("window", *PANELS)     # snapshot --panel: the whole window by default
+PANELS_AND_WINDOW = ("window", *FIGURE_PANELS)     # snapshot --panel: the whole window by default
 SURFACE_WAIT_S = 20.0
 START_WAIT_S = 60.0
 STALL_S = 60.0          # a run with no new pass for this long has stopped without saying why
@@ -168,8 +168,16 @@ def wait_for_focus(window, app) -> None:
 def settle(window, app) -> None:
     """Paint every panel, wait for the surface slice and the inspector's report, paint again."""
     window.paint_now()
-    _wait(app, lambda: window.surface.is_idle() and window.surface.current_slice() is not None,
-          SURFACE_WAIT_S)
+
+    def sliced():
+        if not window.surface.is_idle():
+            return False
+        if window.surface.current_slice() is None:
+            # a panel just shown (after Reset layout) asks for its slice when it is painted
+            window.paint_now()
+            return False
+        return True
+    _wait(app, sliced, SURFACE_WAIT_S)
     _wait(app, lambda: not window.inspector.recompute_pending(), SURFACE_WAIT_S)
     window.paint_now()
     app.processEvents()
@@ -321,7 +329,7 @@ def check_film(args, epochs: int) -> list[int]:
     from ..ui.export import GIF_FRAMES, GIF_MAX_FRAMES
     if (args.panel or "window") == "window":
         raise ConfigError(f"--out {args.out}: an animated GIF is of one panel; say which with "
-                          f"--panel ({', '.join(PANELS)})")
+                          f"--panel ({', '.join(FIGURE_PANELS)})")
     frames = args.frames if args.frames is not None else GIF_FRAMES
     if frames > GIF_MAX_FRAMES:
         raise ConfigError(f"--frames {frames}: at most {GIF_MAX_FRAMES}")

@@ -198,27 +198,34 @@ def _pca_direction(net: Network, axis: Axis, trajectory) -> np.ndarray:
     return -v if offsets[0] @ v > 0 else v
 
 
-def directions(net: Network, axis: Axis, trajectory=None) -> list[np.ndarray]:
+def directions(net: Network, axis: Axis, trajectory=None, sparse: bool = False) -> list:
     """The direction of ``axis`` in parameter space, as arrays in ``net.parameters()`` order.
 
     ``trajectory`` ((K, P) flattened parameters, :func:`flatten` order) is needed for PCA axes.
+    With ``sparse`` an array the direction leaves at zero is None instead (a weight axis of a
+    network with 2 million parameters is then one array, not 2 million zeros).
     """
     if axis.is_parameter:
         _check_parameter_axis(net, axis)
-        out = [np.zeros_like(p) for p in net.parameters()]
+        params = net.parameters()
+        out = [None if sparse else np.zeros_like(p) for p in params]
+        m = 2 * axis.layer + (axis.kind != "weight")
+        out[m] = np.zeros_like(params[m])
         if axis.kind == "weight":
-            out[2 * axis.layer][axis.i, axis.j] = 1.0
+            out[m][axis.i, axis.j] = 1.0
         else:
-            out[2 * axis.layer + 1][axis.j] = 1.0
+            out[m][axis.j] = 1.0
         return out
     if axis.kind == "random":
-        return _random_direction(net, axis.seed)
+        d = _random_direction(net, axis.seed)
+        return [None if sparse and m % 2 else p for m, p in enumerate(d)]   # biases are zero
     weights, biases = unflatten(_pca_direction(net, axis, trajectory), net.sizes)
     return [p for pair in zip(weights, biases) for p in pair]
 
 
-def slice_directions(net: Network, axis_x: Axis, axis_y: Axis, trajectory=None):
-    """The two directions ``(d_x, d_y)`` of a slice.
+def slice_directions(net: Network, axis_x: Axis, axis_y: Axis, trajectory=None,
+                     sparse: bool = False):
+    """The two directions ``(d_x, d_y)`` of a slice (``sparse``: see :func:`directions`).
 
     Two random axes with the same seed would coincide, so then axis y draws with ``seed + 1``.
     Any other pair of equal axes is rejected.
@@ -227,7 +234,74 @@ def slice_directions(net: Network, axis_x: Axis, axis_y: Axis, trajectory=None):
         if axis_x.kind != "random":
             raise ValueError(f"both axes are {axis_x.label()}; choose two different axes")
         axis_y = Axis("random", seed=axis_y.seed + 1)
-    return directions(net, axis_x, trajectory), directions(net, axis_y, trajectory)
+    return (directions(net, axis_x, trajectory, sparse),
+            directions(net, axis_y, trajectory, sparse))
+
+
+def flat_direction(direction, net: Network) -> np.ndarray:
+    """A direction (dense or sparse, as from :func:`directions`) as one (P,) vector."""
+    return np.concatenate([np.ravel(d) if d is not None else np.zeros(p.size)
+                           for d, p in zip(direction, net.parameters())]).astype(float)
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Slice coordinates of flattened parameters: ``center + pinv(D) (θ − origin)``, D = [d_x d_y]
+    the slice's directions and ``origin`` the parameters at its centre — the least-squares
+    coefficients on the directions, as :func:`project_trajectory` computes them.
+
+    Where the directions touch few parameters (a weight or bias axis) only those are kept
+    (``index``): projecting a big network's path then reads two numbers a point, and nothing
+    of the size of the network is held.
+    """
+
+    n_parameters: int
+    index: np.ndarray | None      # the parameters read (None: all of them)
+    matrix: np.ndarray            # (2, len(index)) or (2, P): pinv(D) on those parameters
+    offset: np.ndarray            # (2,): center − matrix · origin[index]
+
+    @classmethod
+    def of(cls, net: Network, dirs, center) -> "Projection":
+        """The projection onto the directions ``dirs`` (from :func:`slice_directions`, dense or
+        sparse) of a slice centred at ``net``'s parameters, whose coordinates there are
+        ``center``."""
+        params = net.parameters()
+        starts = np.cumsum([0] + [p.size for p in params])
+        P = int(starts[-1])
+        # per array a direction touches: where either direction is non-zero in it
+        touched = []
+        for m, p in enumerate(params):
+            parts = [np.ravel(d[m]) for d in dirs if d[m] is not None]
+            if parts:
+                touched.append((m, np.flatnonzero(np.any(np.stack(parts) != 0, axis=0))))
+        if sum(len(where) for _, where in touched) > max(16, P // 8):
+            index = None
+            basis = np.stack([flat_direction(d, net) for d in dirs], axis=1)        # (P, 2)
+            origin = flatten(net.weights, net.biases)
+        else:
+            index = np.concatenate([where + starts[m] for m, where in touched]
+                                   or [np.zeros(0, int)])
+
+            def values(d):
+                return np.concatenate([np.ravel(d[m])[where] if d[m] is not None
+                                       else np.zeros(len(where)) for m, where in touched]
+                                      or [np.zeros(0)])
+            basis = np.stack([values(d) for d in dirs], axis=1).astype(float)      # (k, 2)
+            origin = np.concatenate([np.ravel(params[m])[where] for m, where in touched]
+                                    or [np.zeros(0)]).astype(float)
+        # pinv(B) = pinv(BᵀB) Bᵀ: no (P, 2) factor beside B itself
+        matrix = np.linalg.pinv(basis.T @ basis) @ basis.T
+        offset = np.asarray(center, dtype=float) - matrix @ origin
+        for a in (matrix, offset) + (() if index is None else (index,)):
+            a.setflags(write=False)
+        return cls(P, index, matrix, offset)
+
+    def __call__(self, theta) -> np.ndarray:
+        """Coordinates of θ, (P,) or (K, P) → (2,) or (K, 2)."""
+        theta = np.asarray(theta)
+        if self.index is not None:
+            theta = theta[..., self.index]
+        return self.offset + theta @ self.matrix.T
 
 
 def _center_coordinate(net: Network, axis: Axis) -> float:
@@ -250,7 +324,7 @@ def _default_half_span(net: Network, axis: Axis, direction, trajectory) -> float
         return max(WEIGHT_SPAN_MIN, WEIGHT_SPAN_SCALE * abs(_center_coordinate(net, axis)))
     if axis.kind == "random":
         return 1.0
-    unit = np.concatenate([p.ravel() for p in direction])
+    unit = np.concatenate([np.ravel(p) for p in direction])          # PCA: always dense
     return PCA_SPAN_MARGIN * float(np.max(np.abs(_trajectory_offsets(trajectory, net) @ unit)))
 
 
@@ -424,7 +498,7 @@ class _SliceEvaluator:
         L = net.n_layers
 
         def cast(d):      # the direction's arrays in ``dtype``, None where they are zero
-            return [p.astype(dtype) if np.any(p) else None for p in d]
+            return [p.astype(dtype) if p is not None and np.any(p) else None for p in d]
         d_x, d_y = cast(d_x), cast(d_y)
         touched = [any(d[m] is not None for d in (d_x, d_y) for m in (2 * k, 2 * k + 1))
                    for k in range(L)]
@@ -475,7 +549,7 @@ def compute_slice(net: Network, X, T, axis_x: Axis, axis_y: Axis, *, grid: int =
                   seed: int = 0, trajectory=None, cancel: Callable[[], bool] | None = None,
                   progress: Callable[[float], None] | None = None,
                   max_chunk_elems: int = 1_000_000, dtype=np.float64, executor=None,
-                  parts: int = 1) -> SurfaceSlice:
+                  parts: int = 1, dirs=None) -> SurfaceSlice:
     """The loss (mean per-sample loss, as ``net.loss``) on a ``grid``×``grid`` slice.
 
     - ``span``: half-width of each axis around the current point, one float or (half_x, half_y);
@@ -496,6 +570,9 @@ def compute_slice(net: Network, X, T, axis_x: Axis, axis_y: Axis, *, grid: int =
       matrix products release the interpreter lock, so two shares on two cores take about half
       the time. The values are the same as computed in one share. ``progress`` is then called from
       the executor's threads.
+    - ``dirs``: the slice's directions when the caller has them already (from
+      :func:`slice_directions` with the same axes and trajectory, dense or sparse); computed
+      (sparse) when None.
 
     The network is not modified.
     """
@@ -508,7 +585,8 @@ def compute_slice(net: Network, X, T, axis_x: Axis, axis_y: Axis, *, grid: int =
     rows = sample_indices(len(X), subsample, seed)
     X, T = X[rows], T[rows]
     axes = (axis_x, axis_y)
-    dirs = slice_directions(net, axis_x, axis_y, trajectory)
+    if dirs is None:
+        dirs = slice_directions(net, axis_x, axis_y, trajectory, sparse=True)
     half_x, half_y = _half_spans(span, net, axes, dirs, trajectory)
     unit = (np.arange(grid) - (grid - 1) / 2) / ((grid - 1) / 2)   # symmetric, exactly 0 mid-grid
     ax, ay = half_x * unit, half_y * unit
@@ -554,7 +632,7 @@ def project_trajectory(trajectory, net: Network, axis_x: Axis, axis_y: Axis,
     offsets = _trajectory_offsets(trajectory, net)
     if dirs is None:
         dirs = slice_directions(net, axis_x, axis_y, trajectory)
-    basis = np.stack([np.concatenate([p.ravel() for p in d]) for d in dirs], axis=1)  # (P, 2)
+    basis = np.stack([flat_direction(d, net) for d in dirs], axis=1)                   # (P, 2)
     coords = np.linalg.lstsq(basis, offsets.T, rcond=None)[0].T                          # (K, 2)
     for col, axis in enumerate((axis_x, axis_y)):
         if axis.is_parameter:

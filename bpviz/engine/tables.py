@@ -109,8 +109,8 @@ def surface_tables(result, snap: Snapshot, trajectory: np.ndarray | None,
     every recorded point of the trajectory projected on the slice's axes, then the current point.
 
     ``result`` is the surface panel's slice result: ``slice`` (a
-    :class:`~bpviz.engine.surface.SurfaceSlice`), ``origin`` (the flat parameters the slice
-    passes through) and ``coordinates(params)`` (flat parameters projected on its two axes).
+    :class:`~bpviz.engine.surface.SurfaceSlice`), ``n_parameters`` (how many parameters the
+    sliced network has) and ``coordinates(params)`` (flat parameters projected on its two axes).
     """
     slc = result.slice
     names = (slc.axis_x.label(), slc.axis_y.label())
@@ -119,11 +119,11 @@ def surface_tables(result, snap: Snapshot, trajectory: np.ndarray | None,
                                      np.asarray(slc.ys)[gy].ravel().tolist(),
                                      np.asarray(slc.loss).ravel().tolist())]
     path = []
-    if trajectory is not None and trajectory.shape[1] == len(result.origin):
+    if trajectory is not None and trajectory.shape[1] == result.n_parameters:
         coords = result.coordinates(trajectory).tolist()
         path += [["path", int(p), x, y] for p, (x, y) in zip(trajectory_passes.tolist(), coords)]
     params = flatten(snap.weights, snap.biases)
-    if len(params) == len(result.origin):
+    if len(params) == result.n_parameters:
         x, y = result.coordinates(params).tolist()
         path.append(["current", snap.pass_count, x, y])
     return {"": Table((*names, "loss"), grid), "path": Table(("point", "pass", *names), path)}

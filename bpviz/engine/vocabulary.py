@@ -50,6 +50,8 @@ NEURON_MODES = tuple(NEURON_MODE_LABELS)
 # -- speed: passes per second while playing, None for as fast as it goes ---------------------------
 
 MAX_SPEED_TEXT = "max"
+# Playing speeds a person can choose, in passes per second (None: as fast as the machine goes).
+SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 
 
 def speed_text(speed: int | None, *, grouped: bool = False) -> str:

@@ -594,6 +594,8 @@ class CostView(QWidget):
             legend.setVisible(False)
             p.vb.sigResized.connect(legend.fit)
         self._legends[self.grad_plot].geometryChanged.connect(self._grad_legend_moved)
+        self._grad_key: str | None = None    # the layers named in the title (no room inside)
+        self.grad_plot.vb.sigResized.connect(self._fit_grad_key)     # after the legend's fit
         self._in_legend: set[str] = set()
 
         # hover readout: a vertical line on every plot and a text box in the plot under the mouse
@@ -757,6 +759,7 @@ class CostView(QWidget):
             if zeros:
                 entries.append((self._zero_marks, ZERO_LABEL, "0"))
             self._legends[self.grad_plot].set_entries(entries)
+            self._fit_grad_key()
 
     def _zero_floor_log(self) -> float:
         """log10 of where a norm of 0 is drawn: a decade below the smallest norm above 0."""
@@ -1085,9 +1088,29 @@ class CostView(QWidget):
             share = COLUMN_STRETCH[1 if p is self.grad_plot else 0] / sum(COLUMN_STRETCH)
             room = share * width - AXIS_WIDTH - 30
             title = next((t for t in titles if metrics.horizontalAdvance(t) <= room), titles[-1])
+            if p is self.grad_plot and self._grad_key is not None:
+                title = self._grad_key
             if p.titleLabel.text != title or not p.titleLabel.isVisible():
                 p.setTitle(title, color=MUTED if p is self.accuracy_plot else style.FOREGROUND,
                            size=TITLE_SIZE)
+
+    @Slot()
+    def _fit_grad_key(self, *_args) -> None:
+        """When the gradient plot's legend has no room inside the plot (a short panel: it hides
+        rather than cover the curves), the title names the layers by their colours instead,
+        above the data."""
+        legend = self._legends[self.grad_plot]
+        drawn = self._grad_sizes
+        key = None
+        if drawn is not None and not legend.isVisible():
+            key = gradient_key_html(len(drawn[0]) - 1, zeros=drawn[1])
+        if key != self._grad_key:
+            self._grad_key = key
+            self._fit_titles()
+
+    def gradient_title(self) -> str:
+        """The gradient plot's title as shown (rich text when it names the layers)."""
+        return self.grad_plot.titleLabel.text if self.grad_plot.titleLabel.isVisible() else ""
 
     def _is_regression(self) -> bool:
         return self._task is not None and self._task != CLASSIFICATION
@@ -1232,6 +1255,16 @@ class CostView(QWidget):
         self._grad_readout.setVisible(False)
         for line in self._hover_lines:
             line.setVisible(False)
+
+
+def gradient_key_html(n: int, zeros: bool = False) -> str:
+    """The layers' colours as a title: "layer ━1 ━2 ━3", each mark in its curve's colour (and
+    "● 0" for a norm of exactly 0, drawn on the floor)."""
+    marks = [f"<span style='color:#{r:02x}{g:02x}{b:02x}'>━{l}</span>"
+             for l, (r, g, b) in enumerate(gradient_colors(n), start=1)]
+    if zeros:
+        marks.append("<span style='color:#%02x%02x%02x'>●0</span>" % MUTED)
+    return "layer " + " ".join(marks)
 
 
 def gradient_colors(n: int) -> list[tuple[int, int, int]]:

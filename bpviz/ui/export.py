@@ -183,7 +183,7 @@ def _surface_export(window: "MainWindow") -> PanelExport:
     def frames(snaps):
         result = shown_result()
         record = run_record(window)
-        if len(flatten(snaps[-1].weights, snaps[-1].biases)) != len(result.origin):
+        if len(flatten(snaps[-1].weights, snaps[-1].biases)) != result.n_parameters:
             raise ExportError("the error surface is still being computed for the new network")
         saved = (live.path_item.getData(), live.last_step.getData(), live.marker.pos(),
                  live.marker.isVisible())

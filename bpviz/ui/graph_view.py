@@ -17,11 +17,11 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSimpleTextItem,
-                               QGraphicsView, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QGraphicsPathItem,
+                               QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout,
+                               QLabel, QLineEdit, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.errors import BpvizError
 from ..engine.graph import Graph, build_graph, fmt
@@ -32,6 +32,9 @@ from . import style
 BOX_W, BOX_H = 132, 54
 COL_W, ROW_H = BOX_W + 34, BOX_H + 12
 MIN_SCALE = 0.8            # below this the numbers are too small to read: scroll instead
+# Shorter than this (a tab under the diagram at 1280×720), the panel puts a one-line header beside
+# its buttons, the full one in its tooltip: the drawing keeps room for two rows of nodes.
+COMPACT_BELOW = 260
 LEAF_BG = QColor(241, 245, 249)         # slate-100
 PENDING_BG = QColor(255, 255, 255)
 FORWARD_BG = QColor(219, 234, 254)      # blue-100
@@ -98,6 +101,8 @@ class GraphView(QWidget):
         self._edges: dict[tuple[str, str], QGraphicsPathItem] = {}
         self._placeholder = ""
         self._header_html = ""
+        self._short_title = ""
+        self._compact = False
         self._focus = None       # the window's focus model (bind_focus), read when the header is shown
         self.zoom = 1.0          # Ctrl+wheel on the drawing
         self.build_count = 0     # graphs built (and drawn) so far
@@ -117,11 +122,39 @@ class GraphView(QWidget):
             note = (f"<br><span style='color:{MUTED}'>The other panels show batch means; a graph "
                     f"is one sample's pass: this is the pinned sample.</span>")
         self.header.setText(self._header_html + note)
+        self._show_short_header()
+
+    def _show_short_header(self) -> None:
+        if not self._compact:
+            return
+        g, steps = self.graph, self.steps
+        nf = len(g.forward_order) if g is not None else 0
+        nb = len(g.backward_order) if g is not None else 0
+        short = (f"{steps}/{nf} values" if steps < nf else
+                 f"{steps - nf}/{nb} gradients" if steps < nf + nb else "done")
+        self.short_header.setText(f"{self._short_title} · {short}")
+        self.short_header.setToolTip(f"{self.header.text()}<br>{self.progress.text()}")
+
+    def is_compact(self) -> bool:
+        """Whether the panel shows its one-line header beside the buttons (it is short)."""
+        return self._compact
+
+    def _set_compact(self, compact: bool) -> None:
+        compact = compact and self.graph is not None
+        if compact == self._compact:
+            return
+        self._compact = compact
+        self.header.setVisible(not compact)
+        self.progress.setVisible(not compact)
+        self.short_header.setVisible(compact)
+        self._box.setContentsMargins(2, 1 if compact else 4, 2, 1 if compact else 4)
+        self._box.setSpacing(2 if compact else 4)
+        self._show_short_header()
 
     # -- construction ----------------------------------------------------------------------------
 
     def _build(self) -> None:
-        lay = QVBoxLayout(self)
+        lay = self._box = QVBoxLayout(self)
         lay.setContentsMargins(2, 4, 2, 4)
         lay.setSpacing(4)
         self.header = QLabel()
@@ -130,6 +163,12 @@ class GraphView(QWidget):
         lay.addWidget(self.header)
         row = QHBoxLayout()
         row.setSpacing(3)
+        # the compact header: beside the buttons when the panel is short (see COMPACT_BELOW)
+        self.short_header = QLabel()
+        self.short_header.setTextFormat(Qt.RichText)
+        self.short_header.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.short_header.hide()
+        row.addWidget(self.short_header, 1)
         self.start_button = self._button("Start over", "start_over",
                                          "Hide every computed value and gradient again (Home)")
         self.previous_button = self._button("◂ Undo", "previous",
@@ -279,6 +318,25 @@ class GraphView(QWidget):
         self.setFocus(Qt.MouseFocusReason)
         super().mousePressEvent(event)
 
+    def take_focus_soon(self) -> None:
+        """Brought to the front (its tab chosen, View → Graph, maximised): take the keyboard
+        focus once the layout settled, so that its keys work with no click inside the drawing
+        first."""
+        QTimer.singleShot(0, self._take_focus_if_in_front)
+
+    @Slot()
+    def _take_focus_if_in_front(self) -> None:
+        """Take the keyboard focus if the panel is still on screen once the layout settled (a
+        tab group shows and hides its panels while the window is laid out), and no box that is
+        typed into has it."""
+        window = self.window()
+        if not (self.isVisible() and window.isActiveWindow()) or self.visibleRegion().isEmpty():
+            return
+        focused = QApplication.focusWidget()
+        if isinstance(focused, (QAbstractSpinBox, QLineEdit)) and focused.isVisible():
+            return
+        self.setFocus(Qt.OtherFocusReason)
+
     # -- building ----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
@@ -332,6 +390,7 @@ class GraphView(QWidget):
         self.arithmetic.setText("")
         self.arithmetic.hide()
         self._set_steps(0, force=True)
+        self._set_compact(False)
 
     def _layout(self, g: Graph) -> dict[str, tuple[int, int]]:
         """(column, row) of every node: a computed node one column right of its latest computed
@@ -391,20 +450,37 @@ class GraphView(QWidget):
             f"x = {vec(sv.x)}, t = {vec(sv.target)} · {pair} · "
             f'<span style="color:{MUTED}">ℓ: this sample\'s loss (training minimises the mean of ℓ '
             f"over the mini-batch)</span>")
+        self._short_title = f"<b>Layer {layer}, neuron {index}</b> · #{sv.index}"
         self._show_header()
         self.header.setToolTip(f"{g.normalisation} The weights are those the last pass used.")
+        self._set_compact(self.height() < COMPACT_BELOW)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._set_compact(self.height() < COMPACT_BELOW)
         self._fit()
+
+    def set_zoom(self, _factor: float) -> None:
+        """Draw the graph at the interface's zoom (``style.zoom``)."""
+        self._fit()
+
+    def rows_shown(self) -> float:
+        """How many rows of nodes the drawing's visible height holds at its scale."""
+        scale = self.drawing_scale()
+        return self.view.viewport().height() / (ROW_H * scale) if scale > 0 else 0.0
+
+    def drawing_scale(self) -> float:
+        """Pixels on screen per unit of the drawing (1: a box is ``BOX_W`` pixels wide)."""
+        return float(self.view.transform().m11())
 
     def _fit(self) -> None:
         rect = self.scene.sceneRect()
         vp = self.view.viewport().size()
         if rect.isEmpty() or vp.width() < 10:
             return
-        scale = self.zoom * min(1.0, max(MIN_SCALE, min(vp.width() / rect.width(),
-                                                        vp.height() / rect.height())))
+        # Ctrl+wheel's zoom times the interface's (View → Enlarge): boxes, text and lines alike
+        scale = self.zoom * style.zoom() * min(1.0, max(MIN_SCALE, min(
+            vp.width() / rect.width(), vp.height() / rect.height())))
         self.view.resetTransform()
         self.view.scale(scale, scale)
 
@@ -481,6 +557,7 @@ class GraphView(QWidget):
         else:
             text = f"Done: {nf} values and {nb} gradients"
         self.progress.setText(text)
+        self._show_short_header()
 
     def _update_arithmetic(self) -> None:
         g = self.graph

@@ -27,8 +27,8 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, lesson_config,
-                       load_lessons, placeholders, render)
+from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, last_history_row,
+                       lesson_config, load_lessons, placeholders, render)
 from ..messages import OpenSession, Rebuild, SaveSession, UndoScope
 from .run_model import RECENT_KEY, recent_sessions
 from .safe_text import safe_html, to_plain
@@ -126,6 +126,7 @@ class LessonsPanel(QWidget):
         self._done = False
         self._seen = Observed()
         self._last_snap = None
+        self._history_row: dict | None = None     # for {test_loss}, {test_accuracy}
         self._shown_seq = None
         self._frames: list[PanelFrame] = []
         self._attached = False
@@ -395,7 +396,9 @@ class LessonsPanel(QWidget):
         if (controls is not None and not controls.isHidden() and not controls.isFloating()
                 and not dock.isFloating()):
             if w.tabifiedDockWidgets(dock) or w.dockWidgetArea(dock) != w.dockWidgetArea(controls):
-                w.splitDockWidget(controls, dock, Qt.Vertical)
+                # below the Controls' column, out of any tab group (splitting the Controls, which
+                # share their tab group with the Code panel, would only add one more tab there)
+                w.addDockWidget(w.dockWidgetArea(controls), dock, Qt.Vertical)
             height = max(400, w.height() - 200)
             w.resizeDocks([controls, dock], [int(height * 0.4), int(height * 0.6)], Qt.Vertical)
             w.resizeDocks([dock], [max(dock.width(), LESSONS_WIDTH)], Qt.Horizontal)
@@ -490,6 +493,9 @@ class LessonsPanel(QWidget):
 
     def _maybe_left(self) -> None:
         dock = self._dock()
+        lecture = getattr(self.window, "lecture", None)
+        if lecture is not None and lecture.maximised() is not None:
+            return          # hidden while another panel is maximised: the lesson goes on
         if dock is not None and dock.isHidden() and self.is_active():
             self.leave()        # the dock was closed: the lessons end
 
@@ -543,6 +549,7 @@ class LessonsPanel(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
+        self._history_row = last_history_row(snap, self._history_row)
         if self._announce_back:
             self._announce_back = False
             self.window.statusBar().showMessage("lessons closed: your own network is back", 8000)
@@ -673,7 +680,7 @@ class LessonsPanel(QWidget):
         edge = w.network.focused_edge()
         return Context(snapshot=snap, selected=w.network.selected_neuron(), axes=axes,
                        edge=None if edge is None else tuple(edge[1:]),
-                       graph_stage=self._graph_stage())
+                       graph_stage=self._graph_stage(), history=self._history_row)
 
     def _graph_stage(self) -> str | None:
         if "graph" not in self.window.docks:

@@ -17,7 +17,8 @@ from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QObject, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import (QByteArray, QEvent, QEventLoop, QObject, QSettings, Qt, QTimer,
+                            Signal, Slot)
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractSlider, QApplication, QComboBox, QDockWidget,
                                QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
@@ -48,7 +49,12 @@ from .help import HelpDesk
 from . import style
 from .network_view import NetworkView
 from .inspector import InspectorPanel
+from .lecture import SHORTCUTS as LECTURE_SHORTCUTS, LectureMode
 from .lessons_view import LessonsPanel
+from .paint_scheduler import (DEFAULT_FPS as DEFAULT_PANEL_FPS,
+                              DEFAULT_SHARE as DEFAULT_PANEL_SHARE, PAINT, TICK,
+                              TRAINING_PANEL_FPS, TRAINING_PANEL_SHARE, FrameTiming,
+                              PacedQuestions, PaintScheduler)
 from .run_model import RunModel
 from .surface_view import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
@@ -57,21 +63,10 @@ from ..resources import resource_dir
 
 RESOURCES = resource_dir()
 PAINT_INTERVAL_MS = 16
-# While training, every panel is repainted at most this often (frames per second) and at most one
-# panel per paint tick, each within its share of the GUI thread's time: training, painting and the
-# surface slice share two cores and one interpreter, and a panel that repaints on every snapshot
-# starves training. Paused, stepped or scrubbed, every panel shows every new snapshot at once.
-# A panel registered without its own figures (MainWindow.register_panel) gets the defaults.
-TRAINING_PANEL_FPS = {"network": 20, "cost": 10, "surface": 10, "boundary": 5, "inspector": 4,
-                      "graph": 4, "code": 4}
-TRAINING_PANEL_SHARE = {"network": 0.06, "cost": 0.04, "surface": 0.02, "boundary": 0.03,
-                        "inspector": 0.02, "graph": 0.02, "code": 0.02}
-DEFAULT_PANEL_FPS, DEFAULT_PANEL_SHARE = 4, 0.02
-PAINT_COST_FACTOR = 2.0     # Qt's repaint after an update costs about as much as the update
-STATUS_INTERVAL_S = 0.1
-PANEL_GAP_S = 0.008         # while training, at least this long between two panel updates
-FRESH_S = 0.012             # while training, a panel shows a snapshot at most this long after it
-                            # arrived; a due panel otherwise waits for the next one (≤ 33 ms)
+# While training, which panel a tick repaints is the paint scheduler's choice (paint_scheduler.py):
+# each panel at most its frames a second and within its share of the GUI thread's time (the
+# figures given to register_panel, else TRAINING_PANEL_FPS and TRAINING_PANEL_SHARE, else the
+# defaults a light panel gets).
 SETTINGS_ORG, SETTINGS_APP = "bpviz", "bpviz"
 LAYOUT_VERSION = 4       # a layout saved by an earlier version is not restored
 # The default layout, as shares of the window: the controls' column (at least its minimum width),
@@ -104,12 +99,13 @@ SHORTCUTS = [
     ("click two edges", "make them the error-surface axes"),
     ("drag an edge up/down", "set that weight"), ("drag the surface point", "set both weights"),
     ("click a data point", "pin that sample"),
-]
+] + LECTURE_SHORTCUTS
 OWN_KEYS_NOTE = ("These keys work wherever the keyboard focus is, except in a box you type into "
                  "(a number box of the controls): there Space, S, R, the arrow keys and Ctrl+Z "
                  "edit the number. A focused slider keeps its arrow keys, and the Graph panel, "
-                 "once clicked, keeps →, ←, Home and End to step its nodes. Return applies a typed "
-                 "number and leaves the box; so do Tab and a click on the diagram.")
+                 "once its tab is chosen or it is clicked, keeps →, ←, Home and End to step its "
+                 "nodes. Return applies a typed number and leaves the box; so do Tab and a click "
+                 "on the diagram.")
 
 
 def speed_label(speed) -> str:
@@ -127,6 +123,9 @@ class _KeepArrowsForSliders(QObject):
 
 
 class MainWindow(QMainWindow):
+    # after every paint-timer tick and every paint Qt does of the window: a FrameTiming
+    frameTimed = Signal(object)
+
     def __init__(self, config: Config | None = None, *, settings: QSettings | None = None,
                  start_worker: bool = True, worker_kw: dict | None = None):
         super().__init__()
@@ -141,12 +140,10 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
         config = config or Config.preset("gaussian-clouds")
         self._painted: Snapshot | None = None     # the snapshot every panel shows
-        self._panel_shown: dict[str, Snapshot] = {}      # while training: what each panel shows
-        self._panel_due: dict[str, float] = {}           # while training: next update, per panel
-        self._panel_cost: dict[str, float] = {}          # seconds one update took, smoothed
-        self._status_due = 0.0
-        self._last_panel_update = -1e9
-        self._latest_at = -1e9                           # when the newest snapshot arrived
+        # while training, which panel a paint tick updates (a test may give it its own clock)
+        self.scheduler = PaintScheduler()
+        self.questions: PacedQuestions | None = None    # with a training session: its questions
+        self._tick_panels: list[tuple[str, float]] = []  # what the current tick showed
         self._pass_times: deque = deque(maxlen=120)     # (time, pass_count) for passes per second
         self.last_error = ""
         self._message_box: QMessageBox | None = None
@@ -197,6 +194,7 @@ class MainWindow(QMainWindow):
         self._default_layout = True     # the default proportions, kept when the window resizes
         self._sizes_at_press = None
         self._restore_settings()
+        self.lecture.restore()
 
         self.paint_timer = QTimer(self)
         self.paint_timer.setInterval(PAINT_INTERVAL_MS)
@@ -204,9 +202,12 @@ class MainWindow(QMainWindow):
         self.paint_timer.start()
         if start_worker:
             self.host.start()
-            # the inspector's numbers are computed by the training session, off this thread
-            self.inspector.ask = lambda request, done: self.run.ask("inspect", request,
-                                                                    done=done)
+            # the inspector's numbers are computed by the training session, off this thread,
+            # its questions paced while training (a big network's take a while to answer)
+            self.questions = PacedQuestions(
+                lambda request, done: self.run.ask("inspect", request, done=done))
+            self.inspector.ask = lambda request, done: self.questions.ask(
+                request, done, training=self.is_running())
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -230,6 +231,8 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(widget)
+        if widget.focusPolicy() != Qt.NoFocus:
+            scroll.setFocusProxy(widget)      # its tab chosen: the panel's own keys work
         return scroll
 
     @Slot()
@@ -355,6 +358,8 @@ class MainWindow(QMainWindow):
         self._view_panels_end = view.addSeparator()      # a panel registered later goes above
         view.addAction(self._action("Reset layout", self.reset_layout))
         self.view_menu = view
+        self.lecture = LectureMode(self, self.settings, LAYOUT_VERSION)    # F11, Ctrl++, Ctrl+M
+        self.lecture.add_to_menu(view)
 
         train = mb.addMenu("&Train")
         for a in (self.play_action, self.step_action, self.reset_action, self.undo_action,
@@ -700,6 +705,8 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_graph_visible(self, visible: bool) -> None:
+        if visible:
+            self.graph_view.take_focus_soon()      # its keys work without a click first
         snap = self.timeline.shown() or self.latest
         if visible and snap is not None:
             self.graph_view.show_snapshot(snap)     # it was not fed while hidden
@@ -790,7 +797,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_snapshot(self, snap: Snapshot) -> None:
-        self._latest_at = time.perf_counter()
+        self.scheduler.arrived()
         for widget, _fps, _share in self.panels.values():
             ingest = getattr(widget, "ingest", None)     # a panel that accumulates
             if ingest is not None:
@@ -1029,15 +1036,25 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _paint(self) -> None:
+        started = time.perf_counter()
+        if self.questions is not None:
+            self.questions.tick(self.is_running())
+        self._tick_panels = []
+        shown = self._paint_tick()
+        self.frameTimed.emit(FrameTiming(TICK, started, time.perf_counter(),
+                                         None if shown is None else shown.seq,
+                                         tuple(self._tick_panels)))
+
+    def _paint_tick(self) -> Snapshot | None:
+        """Show what is due; returns the snapshot given to panels, if any."""
         snap = self.timeline.shown() or self.latest
         if snap is None:
-            return
+            return None
         if snap is self._painted:
             self._release_phase()
-            return
+            return None
         if snap.running and snap is self.latest and not self.shows_every_pass():
-            self._paint_training(snap)
-            return
+            return self._paint_training(snap)
         previous, self._painted = self._painted, snap
         # a phase of a pass being walked changes what the diagram and the inspector show; the
         # weights, and so the other panels, change with its last phase, the update
@@ -1046,7 +1063,7 @@ class MainWindow(QMainWindow):
         for name, panel in self._panels():
             if panel.isVisible() and not (walking and name in ("surface", "cost", "boundary")):
                 self._show_panel(name, panel, snap)
-        self._panel_due.clear()
+        self.scheduler.forget()
         self._update_status(snap)
         if snap.running and snap.phase is not None and snap is self.latest \
                 and self.phase_pace() is not None:
@@ -1054,6 +1071,7 @@ class MainWindow(QMainWindow):
         else:
             self._held = None
             self.host.painted(snap.seq)
+        return snap
 
     def _release_phase(self) -> None:
         """A phase played while training stays on screen for the pace: only then does the
@@ -1066,34 +1084,25 @@ class MainWindow(QMainWindow):
             self._held = None
             self.host.painted(seq)
 
-    def _paint_training(self, snap: Snapshot) -> None:
+    def _paint_training(self, snap: Snapshot) -> Snapshot | None:
         """One panel, the most overdue, then the status bar if its time has come."""
-        now = time.perf_counter()
-        due = [(self._panel_due.get(name, 0.0), name, panel) for name, panel in self._panels()
-               if panel.isVisible() and self._panel_shown.get(name) is not snap
-               and self._panel_due.get(name, 0.0) <= now]
-        fresh = now - self._latest_at <= FRESH_S
-        if due and fresh and now - self._last_panel_update >= PANEL_GAP_S:
-            self._last_panel_update = now
-            _, name, panel = min(due, key=lambda d: d[0])
-            cost = self._show_panel(name, panel, snap)
-            _widget, fps, share = self.panels[name]
-            interval = max(1.0 / fps, PAINT_COST_FACTOR * cost / share)
-            self._panel_due[name] = now + interval
-        if now >= self._status_due:
-            self._status_due = now + STATUS_INTERVAL_S
+        panels = dict(self._panels())
+        name = self.scheduler.choose(snap, [n for n, p in panels.items() if p.isVisible()])
+        if name is not None:
+            self._show_panel(name, panels[name], snap, training=True)
+        if self.scheduler.status_due():
             self._update_status(snap)
+        return snap if name is not None else None
 
-    def _show_panel(self, name: str, panel, snap: Snapshot) -> float:
+    def _show_panel(self, name: str, panel, snap: Snapshot, training: bool = False) -> float:
         """Give ``snap`` to a panel; returns the smoothed seconds an update of it takes."""
-        t0 = time.perf_counter()
+        clock = self.scheduler.clock
+        t0 = clock()
         panel.show_snapshot(snap)
-        took = time.perf_counter() - t0
-        self._panel_shown[name] = snap
-        cost = self._panel_cost.get(name)
-        cost = took if cost is None else 0.7 * cost + 0.3 * took
-        self._panel_cost[name] = cost
-        return cost
+        took = clock() - t0
+        self._tick_panels.append((name, took))
+        _widget, fps, share = self.panels[name]
+        return self.scheduler.shown(name, snap, took, training, fps=fps, share=share)
 
     def _update_status(self, snap: Snapshot) -> None:
         now = time.perf_counter()
@@ -1195,6 +1204,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset_layout(self) -> None:
+        self.lecture.forget_maximised()
         for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
@@ -1247,6 +1257,12 @@ class MainWindow(QMainWindow):
         kind = event.type()
         if kind == QEvent.MouseButtonPress:
             self._sizes_at_press = self._dock_sizes()
+        if kind == QEvent.UpdateRequest:
+            # the backing-store sync: every dirty widget's paintEvent runs inside it
+            started = time.perf_counter()
+            result = super().event(event)
+            self.frameTimed.emit(FrameTiming(PAINT, started, time.perf_counter()))
+            return result
         result = super().event(event)
         if kind == QEvent.MouseButtonRelease and self._sizes_at_press is not None:
             if self._dock_sizes() != self._sizes_at_press:
@@ -1269,7 +1285,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("windowState", self.lecture.layout_to_save()
+                               or self.saveState(LAYOUT_VERSION))
         self.settings.sync()
 
     def shutdown(self) -> None:

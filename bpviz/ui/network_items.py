@@ -43,8 +43,9 @@ MAP_LUT_SIZE = 64         # heatmap colours (pyqtgraph rebuilds a colour table p
 
 
 def font(points: float) -> QFont:
+    """A font of ``points`` at actual size, at the interface's zoom (``style.zoom``)."""
     f = QFont()
-    f.setPointSizeF(points)
+    f.setPointSizeF(style.zoomed(points))
     return f
 
 
@@ -65,8 +66,11 @@ class Legend(pg.LabelItem):
     narrow panel it wraps between words onto more lines (taking the height from the diagram)
     rather than being cut or pushing the diagram out of view."""
 
+    POINTS = 9.0
+
     def __init__(self):
-        super().__init__("", justify="left", size="9pt", color=style.FOREGROUND)
+        super().__init__("", justify="left", size=f"{style.zoomed(self.POINTS):g}pt",
+                         color=style.FOREGROUND)
         option = self.item.document().defaultTextOption()
         option.setWrapMode(QTextOption.WordWrap)
         self.item.document().setDefaultTextOption(option)
@@ -81,6 +85,11 @@ class Legend(pg.LabelItem):
         super().resizeEvent(ev)
         if abs(self.minimumHeight() - height) > 0.5:
             self.updateGeometry()         # more or fewer lines: the row takes their height
+
+    def set_zoom(self, factor: float) -> None:
+        """Its text at ``factor`` times its actual size."""
+        self.opts["size"] = f"{self.POINTS * factor:g}pt"
+        self.setText(self.text)
 
     def shown_lines(self) -> int:
         """The number of lines the legend takes as laid out."""
@@ -656,6 +665,13 @@ class LayerLabels:
         self._compact: bool | None = None
         self.set_compact(False)
 
+    def refont(self) -> None:
+        """Take the font at the interface's zoom, and measure the labels again."""
+        compact, self._compact = self._compact, None
+        for label in self.items:
+            label.setFont(font(9))
+        self.set_compact(bool(compact))
+
     def set_compact(self, compact: bool) -> None:
         if compact == self._compact:
             return
@@ -714,6 +730,11 @@ class ValueLabels:
             label.setZValue(58)
             box.addItem(label, ignoreBounds=True)
             self.items[node] = label
+
+    def refont(self) -> None:
+        """Take the font at the interface's zoom."""
+        for label in self.items.values():
+            label.setFont(font(7.5))
 
     def set_values(self, per_layer) -> None:
         """Show each neuron's value of ``per_layer`` (NaN, not computed yet: "—", not "nan"); a

@@ -89,6 +89,7 @@ class NetworkView(QWidget):
         self._focus_model.changed.connect(self._on_focus_changed)
         self._focused = None                 # (snapshot, sample?, Focused) last computed
         self._arch = None
+        self._edge_limits: tuple[int, int] | None = None    # set_edge_limits; None: the module's
         # while a pass is shown phase by phase, the edges and neurons follow the phase; the
         # user's own choice of (overlay, neuron mode) comes back when the phases end
         self._chosen_modes: tuple[str, str] | None = None
@@ -613,6 +614,12 @@ class NetworkView(QWidget):
         """The snapshot the diagram shows."""
         return self._snap
 
+    def set_edge_limits(self, raster_edge_limit: int, edge_cap: int) -> None:
+        """Draw up to ``raster_edge_limit`` edges as an image and at most ``edge_cap`` edges
+        otherwise, from the next architecture laid out (the defaults: this module's
+        ``RASTER_EDGE_LIMIT`` and ``EDGE_CAP``); the bench compares the two ways of drawing."""
+        self._edge_limits = (raster_edge_limit, edge_cap)
+
     def mouse_target(self) -> QWidget:
         """The widget that receives mouse events over the diagram (the graphics viewport)."""
         return self._graphics.viewport()
@@ -700,11 +707,12 @@ class NetworkView(QWidget):
             if group is not None:
                 group.remove(self._box)
         lay = self._layout = nl.make_layout(snap.sizes)
-        self._plan = nl.edge_plan(lay.sizes, RASTER_EDGE_LIMIT, EDGE_CAP, WIDE_EDGE_LIMIT)
+        raster_limit, cap = self._edge_limits or (RASTER_EDGE_LIMIT, EDGE_CAP)
+        self._plan = nl.edge_plan(lay.sizes, raster_limit, cap, WIDE_EDGE_LIMIT)
         self._every_edge = bool(np.all(np.diff(lay.edge_offset) <= self._plan.budget))
         self._drawn = nl.DrawnEdges.every(lay) if self._every_edge else nl.DrawnEdges.none()
         self._edges.set_raster(lay.all_segments.T if self._plan.raster else None)
-        self._edges.set_styles(*nl.bin_styles(self._plan.wide), antialias=self._plan.wide)
+        self._style_edges()
         self._edges.set_extent(QRectF(*lay.extent()))
         self._nodes.set_nodes(lay.xy, lay.diameter, len(self._palette) // 2)
         self._node_brush_index = None
@@ -724,6 +732,25 @@ class NetworkView(QWidget):
         self._draw_ring()
         self._light_reuse(None)
 
+    def _style_edges(self) -> None:
+        """Each edge bin's colour and width, the widths at the interface's zoom."""
+        rgb, widths = nl.bin_styles(self._plan.wide)
+        self._edges.set_styles(rgb, np.asarray(widths) * style.zoom(), antialias=self._plan.wide)
+
+    def set_zoom(self, factor: float) -> None:
+        """Draw at the interface's zoom (``style.zoom``, ``factor``): edge widths, the layer and
+        value labels and the legends."""
+        for legend in (self._edge_legend, self._node_legend):
+            legend.set_zoom(factor)
+        if self._layout is None:
+            return
+        self._style_edges()
+        self._labels.refont()
+        self._values.refont()
+        self._fit_view()
+        if self._snap is not None:
+            self._paint_frame()
+
     @Slot()
     def _fit_view(self) -> None:
         """Fit the diagram into the box, leaving room in pixels for the labels; runs on every
@@ -735,7 +762,7 @@ class NetworkView(QWidget):
             return
         fit = None
         if width >= 20 and height >= 20:
-            value_px = VALUE_LABEL_PIXELS if self._values.items else 0
+            value_px = VALUE_LABEL_PIXELS * style.zoom() if self._values.items else 0
             for compact in (False, True):
                 self._labels.set_compact(compact)
                 fit = nl.fit_panel(lay, width, height, self._labels.sizes(), value_px)

@@ -11,6 +11,7 @@ network diagram's layout) can share its colours and scales.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
@@ -164,3 +165,40 @@ def style_plot(plot, grid: bool = True) -> None:
         axis.enableAutoSIPrefix(False)
     if grid:
         plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+
+
+# -- the interface's zoom (View → Enlarge, Reduce, Actual size) -----------------------------------
+
+# The steps Ctrl++ and Ctrl+− walk through: a lecture hall reads 1.5× to 2× from the back row.
+ZOOM_STEPS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5)
+_zoom = [1.0]
+
+
+def zoom() -> float:
+    """The interface's zoom factor (1.0: actual size). Panels multiply their fonts, line widths,
+    markers and the diagram's labels by it (:func:`zoomed`); the window sets it
+    (:mod:`bpviz.ui.lecture`) and asks the panels to draw again."""
+    return _zoom[0]
+
+
+def set_zoom(factor: float) -> float:
+    """Set the zoom factor, kept within ``ZOOM_STEPS``' range; returns the factor in force."""
+    factor = float(factor)
+    if not math.isfinite(factor):
+        factor = 1.0
+    _zoom[0] = min(ZOOM_STEPS[-1], max(ZOOM_STEPS[0], factor))
+    return _zoom[0]
+
+
+def zoomed(value: float) -> float:
+    """``value`` (points or pixels at actual size) at the interface's zoom."""
+    return value * _zoom[0]
+
+
+def next_zoom(factor: float, direction: int) -> float:
+    """The zoom step after ``factor`` (``direction`` +1: larger, −1: smaller, 0: actual size)."""
+    if direction == 0:
+        return 1.0
+    if direction > 0:
+        return next((z for z in ZOOM_STEPS if z > factor + 1e-9), ZOOM_STEPS[-1])
+    return next((z for z in reversed(ZOOM_STEPS) if z < factor - 1e-9), ZOOM_STEPS[0])

@@ -66,7 +66,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 import pyqtgraph as pg
@@ -77,8 +76,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from bpviz.engine.snapshot import frozen as _frozen
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import Snapshot
-from bpviz.engine.surface import (Axis, SurfaceSlice, bias_axis, compute_slice, flatten,
-                                  slice_directions, weight_axis)
+from bpviz.engine.surface import (Axis, Projection, SurfaceSlice, bias_axis, compute_slice,
+                                  flatten, slice_directions, weight_axis)
 
 from . import style
 from .qt import collect_garbage_on_gui_thread, lower_this_thread
@@ -318,45 +317,34 @@ class SliceResult:
     image: np.ndarray             # float32 log10 loss, (G, G), rows are y
     levels: tuple[float, float]
     contours: np.ndarray          # (2·S, 2) in image pixels: S segments, two points each
-    origin: np.ndarray            # (P,) flattened weights at the slice's centre
-    projector: np.ndarray         # (2, P) pseudo-inverse of the slice's two directions
+    projection: Projection        # flattened parameters → the slice's coordinates
     note: str = ""                # e.g. why random directions replace the principal components
     n_total: int = 0              # training samples the loss was evaluated on a subset of (or all)
+
+    @property
+    def n_parameters(self) -> int:
+        """The parameters of the network the slice is of (a path of another network is not
+        projected on it)."""
+        return self.projection.n_parameters
 
     def coordinates(self, theta: np.ndarray) -> np.ndarray:
         """Slice coordinates of flattened parameters θ, (P,) or (K, P) → (2,) or (K, 2).
 
         ``center + pinv(D) (θ − origin)``: the least-squares coefficients on the directions D, as
         :func:`~bpviz.engine.surface.project_trajectory` computes them; for a weight or bias axis
-        this is the parameter's value itself.
+        this is the parameter's value itself, read alone (a full product took ~60 ms for 30
+        points of a 200,000-parameter network, and the window feeds a slow panel less often).
         """
-        support = self._support
-        if support is not None:       # parameter axes: the two parameters' values, no product
-            theta = np.asarray(theta)[..., support]
-            return (np.asarray(self.slice.center)
-                    + (theta - self.origin[support]) @ self.projector[:, support].T)
-        return self._offset + np.asarray(theta) @ self.projector.T
-
-    @cached_property
-    def _support(self) -> np.ndarray | None:
-        """The parameters the projection reads, when they are few (parameter axes): projecting
-        a big network's path then costs nothing (a full product took ~60 ms for 30 points of a
-        200,000-parameter network, and the window feeds a slow panel less often)."""
-        support = np.flatnonzero(np.any(self.projector != 0, axis=0))
-        return support if len(support) <= max(16, self.projector.shape[1] // 8) else None
-
-    @cached_property
-    def _offset(self) -> np.ndarray:
-        return np.asarray(self.slice.center) - self.origin @ self.projector.T
+        return self.projection(theta)
 
 
-def make_result(request_id: int, slc: SurfaceSlice, final: bool, origin: np.ndarray,
-                projector: np.ndarray, note: str = "", n_total: int = 0) -> SliceResult:
+def make_result(request_id: int, slc: SurfaceSlice, final: bool, projection: Projection,
+                note: str = "", n_total: int = 0) -> SliceResult:
     """Wrap a slice with its log image, levels and contour lines; ``n_total`` is the size of the
     training set its samples were drawn from."""
     image, levels = log_loss_image(slc.loss)
     return SliceResult(request_id, slc, final, image, levels,
-                       contour_lines(image), origin, projector, note, n_total)
+                       contour_lines(image), projection, note, n_total)
 
 
 def samples_text(n_samples: int, n_total: int) -> str:
@@ -371,12 +359,13 @@ def _resolve_directions(net: Network, req: SliceRequest):
     """(axis_x, axis_y, directions, note); principal components fall back to random directions."""
     try:
         return req.axis_x, req.axis_y, slice_directions(net, req.axis_x, req.axis_y,
-                                                         req.trajectory), ""
+                                                         req.trajectory, sparse=True), ""
     except ValueError as e:
         if req.axis_x.kind != "pca":
             raise
         ax, ay = RANDOM_AXES
-        return ax, ay, slice_directions(net, ax, ay), f"{e} — showing random directions instead"
+        return (ax, ay, slice_directions(net, ax, ay, sparse=True),
+                f"{e} — showing random directions instead")
 
 
 def compute_results(req: SliceRequest, executor=None):
@@ -389,9 +378,9 @@ def compute_results(req: SliceRequest, executor=None):
     parts = SLICE_PARTS if executor is not None and req.parallel else 1
     net = req.network()
     ax, ay, dirs, note = _resolve_directions(net, req)
-    basis = np.stack([np.concatenate([p.ravel() for p in d]) for d in dirs], axis=1)   # (P, 2)
-    projector = np.linalg.pinv(basis)
-    origin = flatten(net.weights, net.biases)
+    # the directions once, sparse (a weight axis is one array, not a network of zeros), for
+    # both slices and the projection
+    projection = None
     phases = [(PREVIEW_GRID, PREVIEW_SAMPLES, False)] if req.preview else []
     if req.full:
         phases.append((FULL_GRID, FULL_SAMPLES, True))
@@ -403,13 +392,15 @@ def compute_results(req: SliceRequest, executor=None):
                                 subsample=samples if len(req.X) > samples else None,
                                 seed=SAMPLE_SEED, trajectory=req.trajectory,
                                 cancel=req.cancel.is_set, max_chunk_elems=CHUNK_ELEMS, dtype=dtype,
-                                executor=executor, parts=parts)
+                                executor=executor, parts=parts, dirs=dirs)
             # float32 overflows from ~1e38: where it did, the slice is done again in float64
             if not slc.complete or np.isfinite(slc.loss).all():
                 break
         if not slc.complete:
             return
-        yield make_result(req.id, slc, final, origin, projector, note, n_total=len(req.X))
+        if projection is None:
+            projection = Projection.of(net, dirs, slc.center)
+        yield make_result(req.id, slc, final, projection, note, n_total=len(req.X))
 
 
 class WrappingTitle(pg.LabelItem):
@@ -1046,13 +1037,13 @@ class SurfaceView(QWidget):
     def _project_path(self) -> None:
         """Project the newest trajectory (thinned) onto the shown slice's axes."""
         result, traj = self._shown, self._trajectory
-        if result is None or traj is None or traj.shape[1] != len(result.origin):
+        if result is None or traj is None or traj.shape[1] != result.n_parameters:
             self._path = np.zeros((0, 2))
         else:
             self._path = result.coordinates(thin_path(traj))
         previous = self._previous
         shown = (result is not None and previous is not None
-                 and previous.shape[1] == len(result.origin))
+                 and previous.shape[1] == result.n_parameters)
         path = result.coordinates(thin_path(previous)) if shown else np.zeros((0, 2))
         self.previous_item.setData(path[:, 0], path[:, 1])
         if shown != any(label.text == "previous run" for _, label in self._legend.items):
@@ -1065,7 +1056,7 @@ class SurfaceView(QWidget):
     def _update_point(self) -> None:
         """Place the current point, and end the path there (its last segment highlighted)."""
         result = self._shown
-        if result is None or self._params is None or len(self._params) != len(result.origin):
+        if result is None or self._params is None or len(self._params) != result.n_parameters:
             return
         point = result.coordinates(self._params)
         path = self._path

@@ -42,7 +42,8 @@ def capture(window, layout_version: int) -> dict:
     front = [name for name, dock in docks.items()
              if dock.isVisible() and window.tabifiedDockWidgets(dock)
              and not dock.visibleRegion().isEmpty()]
-    state = bytes(window.saveState(layout_version).data())
+    # with a panel maximised, the layout with every panel back (the others are not closed)
+    state = bytes((window.lecture.layout_to_save() or window.saveState(layout_version)).data())
     return {"edges": window.network.overlay(), "neurons": window.network.node_mode(),
             "speed": speed_value(window.speed), "phases": window.pace_name,
             "layout": {"state": base64.b64encode(state).decode("ascii"),

@@ -69,7 +69,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine.ranges import readable
+from ..engine.ranges import readable
+from ..ui.paint_scheduler import PAINT      # Qt-free, as this module's top must be
 
 perf = time.perf_counter
 
@@ -232,7 +233,7 @@ def machine_info() -> dict:
 
 def synthetic_dataset(n: int, seed: int = 0):
     """Two Gaussian clouds in the plane, two classes, all for training."""
-    from .engine.data import CLASSIFICATION, Dataset
+    from ..engine.data import CLASSIFICATION, Dataset
     rng = np.random.RandomState(seed)
     half = n // 2
     X = np.vstack([rng.randn(half, 2) + [1.0, 1.0], rng.randn(n - half, 2) - [1.0, 1.0]])
@@ -243,9 +244,9 @@ def synthetic_dataset(n: int, seed: int = 0):
 
 def make_trainer(workload: str):
     """A fresh trainer for a reference workload (full batch, plain gradient descent)."""
-    from .engine.config import Config, build
-    from .engine.network import Network
-    from .engine.trainer import Trainer
+    from ..engine.config import Config, build
+    from ..engine.network import Network
+    from ..engine.trainer import Trainer
     if workload == CLASSIC:
         return build(Config.preset("gaussian-clouds"))[2]
     arch, n = workload.split("/")
@@ -321,10 +322,10 @@ def bench_engine(plan: Plan) -> dict:
 # -- surface ---------------------------------------------------------------------------------------
 
 def bench_surface(plan: Plan) -> dict:
-    from .engine.network import Network
-    from .engine.surface import Axis, compute_slice, weight_axis
+    from ..engine.network import Network
+    from ..engine.surface import Axis, compute_slice, weight_axis
     try:
-        from .ui.surface_view import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
+        from ..ui.surface_view import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
                                       PREVIEW_SAMPLES, SLICE_PARTS, SURFACE_DTYPE)
     except ImportError:   # keep the numbers of the panel
         CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES = 100_000, 51, 1000
@@ -400,7 +401,7 @@ NETWORK_PASSES_PER_FRAME = 10
 
 def network_snapshots(count: int, passes_between: int = NETWORK_PASSES_PER_FRAME):
     """``count`` snapshots of a training 2-64-64-64-2 network, ``passes_between`` passes apart."""
-    from .engine.snapshot import data_bounds, make_snapshot
+    from ..engine.snapshot import data_bounds, make_snapshot
     trainer = make_trainer("2-64-64-64-2/1000")
     bounds = data_bounds(trainer.X)
     snaps = []
@@ -418,7 +419,7 @@ def network_snapshots(count: int, passes_between: int = NETWORK_PASSES_PER_FRAME
 
 def _timed_network_view_class():
     from PySide6.QtCore import QEvent
-    from .ui.network_view import NetworkView
+    from ..ui.network_view import NetworkView
 
     class TimedNetworkView(NetworkView):
         """A NetworkView (a top-level window here) that times the paints Qt does on its own."""
@@ -449,8 +450,7 @@ def bench_network(plan: Plan) -> dict:
     changes (``network_raster_plan_ms``); the frames are timed once it is in place. The
     ``network_paint_drawlines_*`` figures draw the same frames with one ``drawLines`` per bin.
     """
-    from .ui import network_view as nv
-    from .ui.qt import collect_garbage_on_gui_thread
+    from ..ui.qt import collect_garbage_on_gui_thread
     _qapp()
     # as in the app: the garbage collector runs on a GUI timer, between events, not inside a
     # frame (left automatic, a collection of up to 14 ms could land in a timed frame)
@@ -458,46 +458,42 @@ def bench_network(plan: Plan) -> dict:
     snaps = network_snapshots(plan.network_frames + 5)
     total_edges = sum(w.size for w in snaps[0].weights)
     out = {"network_edges": total_edges}
-    limit, cap = nv.RASTER_EDGE_LIMIT, nv.EDGE_CAP
     for key, raster in (("network_paint", True), ("network_paint_drawlines", False)):
-        # read when the view lays out a new architecture
-        nv.RASTER_EDGE_LIMIT, nv.EDGE_CAP = (limit, cap) if raster else (0, total_edges)
-        try:
-            view = _timed_network_view_class()()
-            view.resize(700, 560)         # the network dock's size in the default layout
-            view.show()
-            run_for(0.05)
-            target = view.mouse_target()  # the diagram's graphics viewport
-            for snap in snaps[:5]:        # the first frames lay out the architecture
-                view.show_snapshot(snap)
-                run_for(0.03)
+        view = _timed_network_view_class()()
+        if not raster:                # every edge by drawLines: no raster, no cap
+            view.set_edge_limits(raster_edge_limit=0, edge_cap=total_edges)
+        view.resize(700, 560)         # the network dock's size in the default layout
+        view.show()
+        run_for(0.05)
+        target = view.mouse_target()  # the diagram's graphics viewport
+        for snap in snaps[:5]:        # the first frames lay out the architecture
+            view.show_snapshot(snap)
+            run_for(0.03)
+        if raster:
+            ready = wait_until(view.edges_rastered, 10.0)
+            out["network_raster_plan_ms"] = view.raster_plan_ms() if ready else None
+        explicit, natural, shares = [], [], []
+        for snap in snaps[5:]:
+            t0 = perf()
+            view.show_snapshot(snap)
+            target.repaint()
+            explicit.append((perf() - t0) * 1000)
             if raster:
-                ready = wait_until(view.edges_rastered, 10.0)
-                out["network_raster_plan_ms"] = view.raster_plan_ms() if ready else None
-            explicit, natural, shares = [], [], []
-            for snap in snaps[5:]:
-                t0 = perf()
-                view.show_snapshot(snap)
-                target.repaint()
-                explicit.append((perf() - t0) * 1000)
-                if raster:
-                    shares.append(view.raster_recomputed_share())
-                run_for(0.03)             # untimed: the paint Qt queued as well
-            for snap in snaps[5:][::-1]:  # changing again: the same snapshots backwards
-                view.paint_ms.clear()
-                t0 = perf()
-                view.show_snapshot(snap)
-                update = (perf() - t0) * 1000
-                run_for(0.03)             # Qt paints the dirty region ~5 ms after the change
-                natural.append(update + sum(view.paint_ms))
-            drawn = int(sum(c.xData.size // 2 for c in view.edge_items().values()
-                            if c.xData is not None))
-            rastered = view.edges_rastered()
-            view.close()
-            view.deleteLater()
-            run_for(0.01)
-        finally:
-            nv.RASTER_EDGE_LIMIT, nv.EDGE_CAP = limit, cap
+                shares.append(view.raster_recomputed_share())
+            run_for(0.03)             # untimed: the paint Qt queued as well
+        for snap in snaps[5:][::-1]:  # changing again: the same snapshots backwards
+            view.paint_ms.clear()
+            t0 = perf()
+            view.show_snapshot(snap)
+            update = (perf() - t0) * 1000
+            run_for(0.03)             # Qt paints the dirty region ~5 ms after the change
+            natural.append(update + sum(view.paint_ms))
+        drawn = int(sum(c.xData.size // 2 for c in view.edge_items().values()
+                        if c.xData is not None))
+        rastered = view.edges_rastered()
+        view.close()
+        view.deleteLater()
+        run_for(0.01)
         out[f"{key}_ms_p50"] = _pct(explicit, 50)
         out[f"{key}_ms_p95"] = _pct(explicit, 95)
         out[f"{key}_app_ms_p50"] = _pct(natural, 50)
@@ -511,11 +507,9 @@ def bench_network(plan: Plan) -> dict:
     return out
 
 
-PANELS = ("network", "surface", "cost", "boundary", "inspector")
-
-
 class _FrameRecorder:
-    """What the instrumented window saw: paint-timer ticks, frames and the paints after them.
+    """What the window's frame-timing hook (``MainWindow.frameTimed``) reported: paint-timer
+    ticks, frames and the paints after them.
 
     A *frame* starts when a tick hands a new snapshot to the panels; every paint Qt does until the
     next frame (often several ``UpdateRequest``s: pyqtgraph marks its views dirty from a queued
@@ -531,6 +525,7 @@ class _FrameRecorder:
         self.panel_ms: dict[str, list[float]] = {}
         self.snapshots: list = []               # some painted snapshots, to replay
         self.keep_snapshots = keep_snapshots
+        self._arrived: dict[int, object] = {}   # the newest snapshots, by seq, to keep some
         self._current: list | None = None
 
     def start(self) -> None:
@@ -542,12 +537,28 @@ class _FrameRecorder:
         self.active = False
         self._current = None
 
-    def tick(self, t0: float, t1: float, snap) -> None:
-        self.segments[-1].append(t0)
-        if snap is not None:
-            self._current = [snap.seq, t0, t1, None, 0.0, None]
+    def arrived(self, snap) -> None:
+        """A snapshot reached the window (to keep it when a frame shows it)."""
+        if len(self.snapshots) < self.keep_snapshots:
+            self._arrived[snap.seq] = snap
+            while len(self._arrived) > 8:
+                self._arrived.pop(next(iter(self._arrived)))
+
+    def timed(self, timing) -> None:
+        """The window's hook: one tick or one paint (a ``FrameTiming``)."""
+        if not self.active:
+            return
+        if timing.kind == PAINT:
+            self.painted(timing.started, timing.ended)
+            return
+        self.segments[-1].append(timing.started)
+        for name, seconds in timing.panels:
+            self.panel_ms.setdefault(name, []).append(seconds * 1000)
+        if timing.seq is not None:
+            self._current = [timing.seq, timing.started, timing.ended, None, 0.0, None]
             self.frames.append(self._current)
-            if len(self.snapshots) < self.keep_snapshots:
+            snap = self._arrived.pop(timing.seq, None)
+            if snap is not None and len(self.snapshots) < self.keep_snapshots:
                 self.snapshots.append(snap)
 
     def painted(self, t0: float, t1: float) -> None:
@@ -567,62 +578,18 @@ class _FrameRecorder:
         return [1000 * (f[2] - f[1]) + f[4] for f in self.painted_frames()]
 
 
-def _window_class():
-    from PySide6.QtCore import QEvent, Slot
-    from .ui.main_window import MainWindow
-
-    class BenchWindow(MainWindow):
-        """The real window, its paint timer and its paints timed from outside the panels."""
-
-        def __init__(self, config, *, recorder: _FrameRecorder, **kw):
-            self.bench_recorder = recorder      # before the base class connects the timer
-            self._bench_shown = None            # the snapshot the panels were last given
-            super().__init__(config, **kw)
-            for name in PANELS:                 # time each panel's share of a frame
-                panel = getattr(self, name, None)
-                if panel is not None and hasattr(panel, "show_snapshot"):
-                    panel.show_snapshot = self._timed(name, panel.show_snapshot)
-
-        def _timed(self, name, show):
-            def show_snapshot(snap):
-                t0 = perf()
-                show(snap)
-                self._bench_shown = snap
-                if self.bench_recorder.active:
-                    self.bench_recorder.panel_ms.setdefault(name, []).append((perf() - t0) * 1000)
-            return show_snapshot
-
-        @Slot()
-        def _paint(self) -> None:
-            rec = self.bench_recorder
-            t0 = perf()
-            before = self._bench_shown
-            super()._paint()
-            if rec.active:
-                shown = self._bench_shown
-                rec.tick(t0, perf(), shown if shown is not before else None)
-
-        def event(self, ev):
-            # the top-level window's UpdateRequest syncs the backing store: every dirty widget's
-            # paintEvent runs inside it
-            if not self.bench_recorder.active or ev.type() != QEvent.Type.UpdateRequest:
-                return super().event(ev)
-            t0 = perf()
-            result = super().event(ev)
-            self.bench_recorder.painted(t0, perf())
-            return result
-
-    return BenchWindow
-
-
 def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
     from PySide6.QtCore import QSettings
-    from .engine.config import Config, build
+    from ..engine.config import Config, build
 
+    from ..ui.main_window import MainWindow
     app = _qapp()
     rec = _FrameRecorder(keep_snapshots=60)
+    recorder = [rec]            # the recorder the window's frame-timing hook feeds
+
     def record_made(snap):      # when the training session made it, in its own process
         rec.created[snap.seq] = (snap.made_at, snap.pass_count, snap.running)
+        rec.arrived(snap)
 
     config = Config.preset("gaussian-clouds")
     out: dict = {}
@@ -631,8 +598,9 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
     try:
         settings = QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat)
         settings.setValue("speed", "max")          # the window at the Speed box's "max"
-        window = _window_class()(config, settings=settings, recorder=rec)
+        window = MainWindow(config, settings=settings)
         window.host.snapshotArrived.connect(record_made)
+        window.frameTimed.connect(lambda timing: recorder[0].timed(timing))
         window.show()
         if not wait_until(lambda: window.latest is not None, 30):
             raise RuntimeError("the window's worker published no snapshot within 30 s")
@@ -704,13 +672,13 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
 
         # the same frames again with training paused: what a frame costs with no thread competing
         replay = _FrameRecorder()
-        window.bench_recorder = replay
+        recorder[0] = replay
         replay.start()
         for snap in rec.snapshots:
-            window.run.take_snapshot(snap)
+            window.run.take_snapshot(snap)     # as if the training session sent it
             run_for(0.04)                 # the paint timer paints it, then Qt paints the window
         replay.stop()
-        window.bench_recorder = rec
+        recorder[0] = rec
         out["frame_work_uncontended_ms_p50"] = _pct(replay.work_ms(), 50)
         out["frame_work_uncontended_ms_p95"] = _pct(replay.work_ms(), 95)
         out["frame_update_uncontended_ms_p95_by_panel"] = {k: _pct(v, 95)
@@ -768,8 +736,8 @@ def largest_samples(config) -> int:
     included (the preset's): the samples range's top, or less where a full-batch pass would need
     more memory than bpviz allows (21,368 for 8×512 on two inputs and three classes)."""
     from dataclasses import replace
-    from .engine.config import MEMORY_LIMIT_BYTES, estimate_memory
-    from .engine.ranges import RANGES
+    from ..engine.config import MEMORY_LIMIT_BYTES, estimate_memory
+    from ..engine.ranges import RANGES
     config = replace(config, batch_size=0)
     rng = RANGES["n_samples"]
     lo, hi = int(rng.lo), int(rng.hi)
@@ -787,7 +755,7 @@ def largest_samples(config) -> int:
 def big_config(case: str):
     """The configuration of a big-network case: the classic three clouds (two inputs, three
     classes), tanh layers, plain gradient descent on mini-batches of 32."""
-    from .engine.config import Config
+    from ..engine.config import Config
     config = Config.preset("gaussian-clouds")
     config.hidden = BIG_CASES[case]
     config.activation, config.init = "tanh", "xavier"
@@ -803,7 +771,7 @@ def _headless_case(case: str) -> None:
     passes (the first evaluates the whole training set) it prints ``ready``; then for every line
     SECONDS on stdin it trains that long and prints the passes per second and the CPU it used,
     one JSON object a line; at the end of stdin, its peak RSS."""
-    from .engine.config import build
+    from ..engine.config import build
     trainer = build(big_config(case))[2]
     for _ in range(2):
         trainer.step()
@@ -873,7 +841,7 @@ def _window_case(case: str, seconds: float, reps: int = BIG_REPS) -> dict:
     after it. Also the peak RSS of the window's process and of its training process, and the
     CPU each used while training."""
     from PySide6.QtCore import QSettings
-    from .ui.main_window import MainWindow
+    from ..ui.main_window import MainWindow
     app = _qapp()
     tmp = tempfile.TemporaryDirectory(prefix="bpviz-bench-")
     window = headless_loop = None
@@ -1007,7 +975,7 @@ def bench_big_networks(seconds: float, cases=tuple(BIG_CASES), reps: int = BIG_R
     return {"big_networks": out}
 
 
-def _case_main(argv) -> int:
+def run_case(argv) -> int:
     if argv[0] == "headless":
         _headless_case(argv[1])
     else:
@@ -1219,6 +1187,3 @@ def _report(results: dict, args, t_begin: float) -> int:
         print(format_table(results))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(_case_main(sys.argv[1:]))
