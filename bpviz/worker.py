@@ -235,6 +235,11 @@ class WorkerHost(QObject):
                 return 0.0
             return time.monotonic() - max(self._unanswered[0][1], self._ready_at)
 
+    def checkpoint_state(self) -> dict | None:
+        """The training state the session sent last (what training would carry on from, were its
+        process to stop now), or None."""
+        return None if self._checkpoint is None else self._checkpoint[1]
+
     def undo_depth(self) -> int:
         """How many set-aside runs the host holds for a session that carries on elsewhere."""
         return len(self._set_aside)

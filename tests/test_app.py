@@ -1,5 +1,7 @@
 """The main window end to end, through the real worker thread and the real widgets."""
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt, QThread
@@ -63,7 +65,7 @@ def test_step_runs_exactly_one_pass_and_every_panel_shows_it(qtbot, window):
     before = window.latest
     window.step()
     snap = wait_snapshot(qtbot, window, lambda s: s.pass_count == 1)
-    assert window.network._snap is snap                   # the diagram shows the pass
+    assert window.network.shown_snapshot() is snap                   # the diagram shows the pass
     # the pass's update is −η·∇ at the weights before it
     for k in range(2):
         assert np.allclose(snap.weights[k], before.weights[k] - 1.5 * snap.grad_weights[k],
@@ -145,7 +147,7 @@ def test_reset_restores_the_initial_weights(qtbot, window):
 
 
 def test_architecture_change_rebuilds_and_says_so(qtbot, window):
-    window.controls.hidden._add()
+    window.controls.hidden.add.click()
     window.controls.flush()
     snap = wait_snapshot(qtbot, window, lambda s: len(s.sizes) == 4)
     assert snap.sizes == (2, 3, 3, 3) and snap.pass_count == 0
@@ -182,7 +184,7 @@ def test_close_during_training_leaves_no_running_thread(qtbot, tmp_path):
     w.play()
     qtbot.waitUntil(lambda: w.latest.pass_count > 20, timeout=60000)   # slow on a busy machine
     host, process = w.host, w.host.process
-    threads = list(host._threads)
+    threads = [t for t in threading.enumerate() if t.name.startswith("bpviz-training")]
     assert threads and all(t.is_alive() for t in threads)
     w.close()
     assert not host.alive() and not any(t.is_alive() for t in threads)
@@ -190,6 +192,7 @@ def test_close_during_training_leaves_no_running_thread(qtbot, tmp_path):
     assert isinstance(w.surface.worker_thread, QThread) and not w.surface.worker_thread.isRunning()
 
 
+@pytest.mark.run_modes()
 def test_layout_is_remembered(qtbot, tmp_path):
     path = str(tmp_path / "layout.ini")
     w = MainWindow(Config.preset("gaussian-clouds"), settings=QSettings(path, QSettings.IniFormat),
@@ -207,6 +210,7 @@ def test_layout_is_remembered(qtbot, tmp_path):
     w2.close()
 
 
+@pytest.mark.run_modes()
 def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot, tmp_path,
                                                                            make_snap, monkeypatch):
     """Training: one panel per paint tick, none faster than its rate, each shows the newest
@@ -221,6 +225,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
     w.paint_timer.stop()                       # ticks are driven by hand below
     clock = [100.0]
     w.scheduler.clock = lambda: clock[0]       # the paint scheduler's own clock, no other
+    paint = w.paint_timer.timeout.emit         # one tick of the paint timer
     shown: dict[str, list] = {}
     for name, (panel, _fps, _share) in w.panels.items():
         original = panel.show_snapshot
@@ -235,7 +240,7 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
         clock[0] += 1 / 60
         before = sum(len(v) for v in shown.values())
         w.run.take_snapshot(replace(base, seq=k, running=True))
-        w._paint()
+        paint()
         assert sum(len(v) for v in shown.values()) - before <= 1      # one panel per tick
         ticks += 1
     visible = [name for name, (panel, _fps, _share) in w.panels.items() if panel.isVisible()]
@@ -248,13 +253,13 @@ def test_while_training_panels_are_painted_one_per_tick_at_their_own_rates(qtbot
         assert shown[name][-1][1] >= 120 - 60 / fps - 2, name
     counts = {name: len(shown[name]) for name in visible}
     assert counts["network"] > counts["boundary"]          # the diagram moves most often
-    clock[0] += 1.0                            # every panel due, but the newest snapshot is old:
+    clock[0] += 1.0                           # every panel due, but the newest snapshot is old:
     before = sum(len(v) for v in shown.values())
-    w._paint()                                 # wait for a fresh one rather than paint stale
+    paint()                                    # wait for a fresh one rather than paint stale
     assert sum(len(v) for v in shown.values()) == before
     shown.clear()
     w.run.take_snapshot(replace(base, seq=200, running=False))  # paused: all at once
-    w._paint()
+    paint()
     assert {name for name in shown} == set(visible)
     assert all(v == [(clock[0], 200)] for v in shown.values())
     w.close()

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QStyle, QStyleOptionSlider, QStyleOptionSpinBox
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider, QStyleOptionSpinBox
 
 from bpviz.engine.config import MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, RANGES, Config
 from bpviz.ui.controls import ControlsPanel
@@ -36,7 +36,7 @@ def centre(widget, panel):
 def click_at(qtbot, panel, pos: QPoint):
     """A left click at ``pos`` of the window: lands on whatever widget is there."""
     QTest.mouseClick(panel.window().windowHandle(), Qt.LeftButton, Qt.NoModifier, pos)
-    qtbot.wait(1)                   # let layouts settle, as between two real clicks
+    QApplication.processEvents()    # let layouts settle, as between two real clicks
 
 
 def type_into(qtbot, panel, box, text):
@@ -300,7 +300,7 @@ def test_set_config_shows_every_value_exactly(make_panel, qtbot):
     assert values == (1e-5, 0.9999, 1e-6, 0.0125, 0.123456)
     # the text reads back as the value in force, bit for bit
     assert float(panel.lr.spin.text()) == cfg.lr and float(shown["l2"]) == cfg.l2
-    qtbot.wait(300)
+    panel.flush()                           # a change set_config left pending would go now
     assert panel.hyper_seen == [] and panel.configs_seen == []      # no echo
 
     # a rate below what the box accepts for typing, as a session may hold: shown, not altered
@@ -369,5 +369,5 @@ def test_a_configuration_at_the_top_of_every_range_shows_exactly(make_panel, qtb
     assert not any(box.note.isVisible() for box in panel.number_boxes())
     for box in panel.number_boxes():
         assert box.in_range(box.value())
-    qtbot.wait(300)
+    panel.flush()                           # a change set_config left pending would go now
     assert panel.hyper_seen == [] and panel.configs_seen == []

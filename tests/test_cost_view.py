@@ -217,17 +217,17 @@ def test_hovering_moves_the_readout(view, qtbot, make_run):
     view.loss_plot.vb.autoRange()
     scene_pos = view.loss_plot.vb.mapViewToScene(QPointF(2.2, float(np.mean(trainer.history.loss))))
     view.graphics.scene().sigMouseMoved.emit(scene_pos)
-    assert view._readout.isVisible()
-    assert view._readout.toPlainText() == view.readout_text(2.0)
-    assert all(line.value() == 2.0 for line in view._hover_lines)
+    assert view.loss_readout.isVisible()
+    assert view.loss_readout.toPlainText() == view.readout_text(2.0)
+    assert all(line.value() == 2.0 for line in view.hover_lines)
     view.graphics.scene().sigMouseMoved.emit(QPointF(-50, -50))         # outside both plots
-    assert not view._readout.isVisible()
+    assert not view.loss_readout.isVisible()
     # a real mouse move over the plot reaches the same handler
     view.loss_plot.vb.autoRange()
     target = view.graphics.mapFromScene(view.loss_plot.vb.mapViewToScene(QPointF(4.0, 0.2)))
     qtbot.mouseMove(view.graphics.viewport(), QPoint(target.x(), target.y()))
-    qtbot.waitUntil(lambda: view._readout.isVisible(), timeout=1000)
-    assert view._readout.toPlainText().startswith("epoch 4")
+    qtbot.waitUntil(lambda: view.loss_readout.isVisible(), timeout=1000)
+    assert view.loss_readout.toPlainText().startswith("epoch 4")
 
 
 def test_regression_greys_out_accuracy(view, make_run):
@@ -399,7 +399,7 @@ def test_unticking_the_automatic_log_scale_keeps_it_linear(view, make_run):
     assert trainer.diverged
     feed(view, snaps[:-5])
     assert view.log_scale()
-    view._log_box.click()                                    # the user wants it linear
+    view.log_scale_box.click()                                    # the user wants it linear
     feed(view, snaps[-5:])
     assert not view.log_scale()
     (_, _), (y0, y1) = view.loss_plot.vb.viewRange()
@@ -465,8 +465,8 @@ def hovered(view, qtbot, make_run):
     qtbot.waitExposed(view)
     view.loss_plot.vb.autoRange()
     hover_at(view, qtbot, view.loss_plot, 3.0, float(np.mean(trainer.history.loss)))
-    qtbot.waitUntil(view._readout.isVisible, timeout=1000)
-    assert view._readout.toPlainText().startswith("epoch 3")
+    qtbot.waitUntil(view.loss_readout.isVisible, timeout=1000)
+    assert view.loss_readout.toPlainText().startswith("epoch 3")
     return view
 
 
@@ -474,17 +474,17 @@ def hovered(view, qtbot, make_run):
 def test_the_readout_goes_when_the_mouse_leaves(hovered, qtbot):
     view = hovered
     QApplication.sendEvent(view.graphics, QEvent(QEvent.Type.Leave))
-    assert not view._readout.isVisible()
-    assert not any(line.isVisible() for line in view._hover_lines)
+    assert not view.loss_readout.isVisible()
+    assert not any(line.isVisible() for line in view.hover_lines)
     view.show_snapshot(None)                       # a later paint does not bring it back
-    assert not view._readout.isVisible()
+    assert not view.loss_readout.isVisible()
     # hiding the panel (a dock closed or tabbed away) hides it too
     hover_at(view, qtbot, view.grad_plot, 2.0)
-    qtbot.waitUntil(view._grad_readout.isVisible, timeout=1000)
-    assert view._grad_readout.toPlainText() == view.gradient_readout_text(2.0)
-    assert not view._readout.isVisible()
+    qtbot.waitUntil(view.gradient_readout.isVisible, timeout=1000)
+    assert view.gradient_readout.toPlainText() == view.gradient_readout_text(2.0)
+    assert not view.loss_readout.isVisible()
     view.hide()
-    assert not view._grad_readout.isVisible() and not view._readout.isVisible()
+    assert not view.gradient_readout.isVisible() and not view.loss_readout.isVisible()
 
 
 @SHOWN
@@ -495,15 +495,15 @@ def test_the_readout_is_never_exported(hovered, qtbot, monkeypatch):
     render = scene.render
 
     def spy(*args):
-        seen.append((view._readout.isVisible(), any(l.isVisible() for l in view._hover_lines)))
+        seen.append((view.loss_readout.isVisible(), any(l.isVisible() for l in view.hover_lines)))
         return render(*args)
 
     monkeypatch.setattr(scene, "render", spy)
     with_hover = export.render_png(view.graphics, 1)
     assert seen == [(False, False)]                       # hidden while the scene rendered
-    assert view._readout.isVisible()                       # and back afterwards
+    assert view.loss_readout.isVisible()                       # and back afterwards
     svg = export.render_svg(view.graphics, "cost")
-    assert view._readout.isVisible()
+    assert view.loss_readout.isVisible()
     assert b"train loss" in svg                            # the legend is there ...
     assert view.readout_text(3.0).splitlines()[1].split("    ")[0].encode() not in svg
     monkeypatch.undo()
@@ -573,7 +573,7 @@ def test_gradient_norms_of_a_deep_sigmoid_network(view, make_run):
         np.testing.assert_array_equal(y, h.grad_norms[:, l - 1])
         assert y[0] == pytest.approx(first[l - 1], rel=1e-10)
         assert view.is_drawn(f"grad_norm_{l}")
-        px, py = view._grad_items[l - 1].getData()             # what is drawn: log10 of them
+        px, py = view.gradient_curves[l - 1].getData()       # what is drawn: log10 of them
         np.testing.assert_allclose(10 ** py, h.grad_norms[:, l - 1], rtol=1e-12)
     norms = h.grad_norms
     assert (norms[:, 0] < norms[:, -1]).all()                  # the first layer's vanish
@@ -592,14 +592,14 @@ def test_gradient_norms_of_a_deep_sigmoid_network(view, make_run):
 def test_gradient_curves_are_made_once_and_follow_the_network(view, make_run):
     _, _, _, trainer = make_run("gaussian-clouds", hidden=(8, 8, 8, 8))
     feed(view, train_snapshots(trainer, epochs=2))
-    items = list(view._grad_items)
+    items = list(view.gradient_curves)
     feed(view, train_snapshots(trainer, epochs=4))
-    assert view._grad_items == items and len(items) == 5        # setData, nothing re-added
+    assert list(view.gradient_curves) == items and len(items) == 5    # setData, nothing re-added
     view.clear()
     assert not view.legend(view.grad_plot).isVisible()
     _, _, _, trainer = make_run("gaussian-clouds")               # 2-3-3: two layers
     feed(view, train_snapshots(trainer, epochs=3))
-    assert view._grad_items[:5] == items
+    assert list(view.gradient_curves[:5]) == items
     assert [view.is_drawn(f"grad_norm_{l}") for l in (1, 2)] == [True, True]
     assert sum(item.isVisible() for item in items) == 2
     assert view.legend(view.grad_plot).labels() == ["layer 1 (input→h1)",
@@ -644,17 +644,17 @@ def test_the_window_exports_the_cost_panel_without_the_readout(open_window, qtbo
     cost = window.cost
     assert cost.isVisible()
     hover_at(cost, qtbot, cost.loss_plot, 2.0)
-    qtbot.waitUntil(cost._readout.isVisible, timeout=1000)
-    text = cost._readout.toPlainText()
+    qtbot.waitUntil(cost.loss_readout.isVisible, timeout=1000)
+    text = cost.loss_readout.toPlainText()
     hovered = export.export_all(window, tmp_path / "hovered")
-    assert cost._readout.isVisible()                        # still there on screen
+    assert cost.loss_readout.isVisible()                        # still there on screen
     export.export_panel(window, "cost", "gif", tmp_path / "cost.gif", frames=2)
     svg = (tmp_path / "hovered" / "cost.svg").read_bytes()
     assert b"gradient norm" in svg and b"layer 1 (input" in svg
     assert text.splitlines()[1].split("    ")[0].encode() not in svg
     QApplication.sendEvent(cost.graphics, QEvent(QEvent.Type.Leave))
     export.export_panel(window, "cost", "png", tmp_path / "left.png")
-    assert not cost._readout.isVisible()
+    assert not cost.loss_readout.isVisible()
     assert (tmp_path / "hovered" / "cost.png") in hovered
     assert (tmp_path / "hovered" / "cost.png").read_bytes() == (tmp_path / "left.png").read_bytes()
 

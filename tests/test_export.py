@@ -183,6 +183,7 @@ def test_clean_svg_maps_curves_to_pixels_and_merges_clip_paths():
 
 # -- CSV ---------------------------------------------------------------------------------------
 
+@pytest.mark.run_modes("process", "thread")
 def test_csv_numbers_equal_the_engine_arrays(window, tmp_path):
     window.set_focus("mean")             # the batch mean's columns (bpviz opens on sample 0)
     snap = window.latest
@@ -282,6 +283,7 @@ def test_gif_without_pillow_says_what_to_install(monkeypatch):
 
 # -- Export all --------------------------------------------------------------------------------
 
+@pytest.mark.run_modes("process", "thread")
 def test_export_all_writes_every_file_and_a_manifest(window, tmp_path):
     folder = tmp_path / "figures"                          # created on the way
     written = export_all(window, folder)

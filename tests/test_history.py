@@ -82,11 +82,11 @@ def test_scrubbing_shows_an_earlier_pass_in_every_panel(qtbot, window):
     window.timeline.scrub_to(index)
     assert window.timeline.is_scrubbing()
     window.paint_now()
-    assert window.network._snap is earlier
+    assert window.network.shown_snapshot() is earlier
     assert window.timeline.label.text().startswith(f"pass {earlier.pass_count} ")
     window.timeline.go_live()
     window.paint_now()
-    assert window.network._snap is window.latest
+    assert window.network.shown_snapshot() is window.latest
 
 
 def test_rewind_then_continue_equals_never_having_gone_further(qtbot, window):

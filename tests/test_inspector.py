@@ -482,14 +482,13 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
     panel.select_neuron(*neuron)
     snap = make_snap(preset, passes=10)
     panel.show_snapshot(snap)
-    qtbot.wait(10)
     r = panel.report()
     assert (r.layer, r.index) == neuron
 
     tables = (panel.incoming_table, panel.outgoing_table, panel.delta_widget)
-    for scope in ("sample", "batch"):
-        panel.set_scope(scope)
-        qtbot.wait(1)
+    scroll = panel.scroll_area()
+
+    def readable():                                # once the layout has settled
         for table in tables:
             assert elided(table) == []
             # every row and column in view: the table has nothing to scroll
@@ -498,8 +497,12 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
         # one scroll area: at most one vertical scroll bar shows, the panel's own
         bars = [b for b in panel.findChildren(QScrollBar)
                 if b.isVisible() and b.orientation() == Qt.Vertical]
-        assert bars in ([], [panel.scroll_area().verticalScrollBar()])
-        assert not panel.scroll_area().horizontalScrollBar().isVisible()
+        assert bars in ([], [scroll.verticalScrollBar()])
+        assert not scroll.horizontalScrollBar().isVisible()
+
+    for scope in ("sample", "batch"):
+        panel.set_scope(scope)
+        qtbot.waitUntil(readable, timeout=5000)
 
     # rows as many as the neurons: incoming edges and bias, outgoing edges, the widest layer
     sizes = snap.sizes
@@ -526,14 +529,17 @@ def test_readable_in_a_small_dock(qtbot, make_run, make_snap, size, preset, neur
             > panel.chain.mapTo(panel, panel.chain.rect().topRight()).x()
     # the panel's scroll bar brings every table's top, and its bottom, into view
     bar, body = scroll.verticalScrollBar(), scroll.widget()
-    for table in tables:
-        top = table.mapTo(body, table.rect().topLeft()).y()
-        bar.setValue(top)
-        assert 0 <= table.mapTo(scroll.viewport(), table.rect().topLeft()).y() \
-            < scroll.viewport().height()
-        bar.setValue(top + table.height() - scroll.viewport().height())
-        bottom = table.mapTo(scroll.viewport(), table.rect().bottomLeft()).y()
-        assert 0 <= bottom < scroll.viewport().height()
+
+    def reachable():                               # once the scroll area has its new range
+        for table in tables:
+            top = table.mapTo(body, table.rect().topLeft()).y()
+            bar.setValue(top)
+            assert 0 <= table.mapTo(scroll.viewport(), table.rect().topLeft()).y() \
+                < scroll.viewport().height()
+            bar.setValue(top + table.height() - scroll.viewport().height())
+            bottom = table.mapTo(scroll.viewport(), table.rect().bottomLeft()).y()
+            assert 0 <= bottom < scroll.viewport().height()
+    qtbot.waitUntil(reachable, timeout=5000)
 
 
 def test_narrow_dock_stacks_the_sections_in_one_column(panel, run_snap, qtbot):

@@ -437,7 +437,7 @@ def wait_done(qtbot, w, timeout=15000):
 def settle(qtbot, w):
     """Wait until the lesson has looked at the newest snapshot."""
     qtbot.waitUntil(lambda: panel(w).shown_seq() == w.latest.seq, timeout=5000)
-    qtbot.waitUntil(lambda: not panel(w)._refresh_timer.isActive(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel(w).refresh_pending(), timeout=5000)
 
 
 def lesson_button(w, text) -> QPushButton:
@@ -894,6 +894,7 @@ def test_a_lesson_is_not_done_by_something_else(qtbot, window, number):
     assert not panel(window).is_done() and SHIPPED[number - 1] not in panel(window).done_ids()
 
 
+@pytest.mark.run_modes("process", "thread")
 def test_leaving_gives_the_learners_own_state_back(qtbot, window, tmp_path):
     w = window
     focus_diagram(qtbot, w)
@@ -914,7 +915,7 @@ def test_leaving_gives_the_learners_own_state_back(qtbot, window, tmp_path):
     surface_visible = w.docks["surface"].isVisible()
 
     open_lessons(qtbot, w, 1)
-    kept = panel(w)._kept.path
+    kept = panel(w).kept_path()
     click(qtbot, lesson_button(w, "Next lesson"))
     wait_ready(qtbot, w, 2)
     key(qtbot, w, Qt.Key.Key_S)                   # the learner trains the lesson's network
@@ -986,6 +987,7 @@ def test_back_and_the_lesson_list(qtbot, window):
     assert not lesson_button(w, "◀ Back").isEnabled()
 
 
+@pytest.mark.run_modes("process", "thread")
 def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_window):
     w = open_window(size=(1600, 1000))
     focus_diagram(qtbot, w)
@@ -995,7 +997,7 @@ def test_closing_bpviz_during_a_lesson_keeps_the_learners_network(qtbot, open_wi
     mine = w.latest
     choose(qtbot, w.speed_box, "300")
     open_lessons(qtbot, w, 1)
-    kept = panel(w)._kept.path
+    kept = panel(w).kept_path()
     assert w.speed_box.currentText() == "10"               # the lesson's speed
     w.close()                                              # in the middle of lesson 1
     again = open_window(size=(1600, 1000), speed=None)

@@ -264,7 +264,7 @@ def test_plain_click_on_edge_is_not_an_edit(view, qtbot, classic):
                      pos=vp(view, view.edge_pos(0, 1, 2)))
     assert view.focused_edge() == ("W", 0, 1, 2)
     assert edits == []
-    assert view._edit_proxy.args is None              # and none held back to come later
+    assert not view.edit_held_back()                  # and none held back to come later
 
 
 def test_spinbox_emits_exact_values(view, qtbot, classic):
@@ -359,11 +359,11 @@ def test_a_network_within_the_raster_limit_draws_every_edge_as_an_image(view, qt
     assert view.raster_plan_ms() > 0
     # a new frame (other values, other bins) is rendered on the render thread straight away
     view.set_overlay("gradient")
-    assert view._edges._render_job is not None
+    assert view.edge_layer().rendering()
     rastered = grab(view)                     # the paint waits for that image
-    assert view._edges._render_job is None and view.edges_rastered()
+    assert not view.edge_layer().rendering() and view.edges_rastered()
     # the same frame drawn with one drawLines per bin
-    view._edges.set_raster(None)
+    view.edge_layer().set_raster(None)
     view.mouse_target().repaint()
     assert not view.edges_rastered()
     lines = grab(view)
@@ -400,8 +400,8 @@ def test_a_frame_changing_a_few_edges_redraws_only_their_pixels(view, qtbot, mak
                     timeout=10000)
     before = grab(view)
     weights = [np.array(W) for W in snap.weights]
-    edges = view._edges
-    plan = edges._plan
+    edges = view.edge_layer()
+    plan = edges.plan()
     order = np.argsort(np.abs(weights[1]).ravel())               # weakest first: the |w| max stays
     for frame in range(5):                                       # frame after frame, a few edges
         flat = weights[1].ravel()
@@ -409,13 +409,12 @@ def test_a_frame_changing_a_few_edges_redraws_only_their_pixels(view, qtbot, mak
         flat[up] = -np.sign(flat[up]) * np.abs(flat).max() / 3   # stronger, other sign
         flat[down] *= 1e-4                                       # much weaker
         shown(view, dataclasses.replace(snap, weights=tuple(np.array(W) for W in weights)))
-        assert edges._render_job is None              # rendered on the GUI thread, at once
+        assert not edges.rendering()                  # rendered on the GUI thread, at once
         assert 0 < plan.last_render_pixels < plan.pixels.size / 10
     changed = grab(view)
     assert view.edges_rastered() and (changed != before).sum() > 50
     # the same frame rendered in full, from no previous image
-    plan._colors = None
-    edges._rendered = -1
+    edges.render_anew()
     view.mouse_target().repaint()
     assert plan.last_render_pixels == plan.pixels.size
     np.testing.assert_array_equal(grab(view), changed)
@@ -447,7 +446,7 @@ def test_stop_ends_the_plan_and_render_threads(view, qtbot, make_snap):
 
 def test_layer_labels_shorten_rather_than_overlap(view, qtbot, make_snap, classic):
     def label_rects():
-        return [label.sceneBoundingRect() for label in view._layer_labels]
+        return [label.sceneBoundingRect() for label in view.layer_label_items()]
 
     shown(view, classic)                                      # 900 px wide: room to spare
     assert view.layer_label_texts() == ["input 2 neurons", "hidden 1 (sigmoid) 3 neurons",

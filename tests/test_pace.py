@@ -290,8 +290,10 @@ class Events:
             self.snaps.append(payload)
 
 
-def test_the_session_sends_the_next_phase_only_when_the_window_has_shown_the_last():
+def test_the_session_sends_the_next_phase_only_when_the_window_has_shown_the_last(stopped_clock):
+    import bpviz.training as training_module
     from bpviz.training import TrainingSession
+    clock = stopped_clock(training_module)      # the session's clock moves when the test moves it
     events = Events()
     session = TrainingSession(Config.preset("gaussian-clouds"), events, speed=1, pace=1.2,
                               paced_by_paint=True)
@@ -319,7 +321,7 @@ def test_the_session_sends_the_next_phase_only_when_the_window_has_shown_the_las
     session.handle(("play",))
     session.handle(("painted", events.snaps[-1].seq))
     while events.snaps[-1].pass_count == 0:      # the first pass is due after a second
-        time.sleep(session.wait_s())
+        clock.now += session.wait_s()
         session.tick()
     assert events.snaps[-1].phase is None and events.snaps[-1].pass_count == 1
 

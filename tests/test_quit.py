@@ -17,12 +17,6 @@ from bpviz.engine.session import load_session
 from tests.test_window_input import answer_file_dialog, back_to_window, key, steps
 
 
-@pytest.fixture(params=["process", "thread"])
-def mode(request, monkeypatch):
-    monkeypatch.setenv("BPVIZ_PROCESSES", "1" if request.param == "process" else "0")
-    return request.param
-
-
 @pytest.fixture
 def never_asked_after(monkeypatch):
     """Call it when the test is done: a window it left open then closes without a question
@@ -64,10 +58,11 @@ def discard_and_close(qtbot, w):
 
 
 @pytest.mark.ask_before_discard
+@pytest.mark.run_modes("process", "thread")
 def test_quit_then_save_closes_once_the_session_is_on_disk_however_slow(
-        qtbot, open_window, tmp_path, monkeypatch, mode, never_asked_after):
+        qtbot, open_window, tmp_path, monkeypatch, run_mode, never_asked_after):
     try:
-        quit_then_save(qtbot, open_window, tmp_path, monkeypatch, mode)
+        quit_then_save(qtbot, open_window, tmp_path, monkeypatch, run_mode)
     finally:
         never_asked_after()
 
@@ -130,8 +125,9 @@ def quit_then_save(qtbot, open_window, tmp_path, monkeypatch, mode):
 
 
 @pytest.mark.ask_before_discard
+@pytest.mark.run_modes("process", "thread")
 def test_a_failed_save_at_quit_keeps_the_window_open_and_says_why(qtbot, open_window, tmp_path,
-                                                                  monkeypatch, mode,
+                                                                  monkeypatch, run_mode,
                                                                   never_asked_after):
     try:
         failed_save_at_quit(qtbot, open_window, tmp_path, monkeypatch)

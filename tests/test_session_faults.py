@@ -22,9 +22,6 @@ from bpviz.engine import Config, SessionError, build
 from bpviz.engine import session as session_module
 from bpviz.engine.session import load_session, save_session
 
-MODES = ["process", "thread"]
-
-
 def bpviz(tmp_path, *args, mode="process", code=None):
     """Run ``python -m bpviz ARGS`` (or ``python -c CODE ARGS``) in ``mode``:
     (exit status, stdout, stderr). Its temporary folder is ``tmp_path / "tmp"``."""
@@ -62,10 +59,10 @@ def diverged_run(tmp_path_factory):
 
 # -- a diverged session is a normal session --------------------------------------------------------
 
-@pytest.mark.parametrize("mode", MODES)
-def test_a_diverged_session_exports_every_file(diverged_run, tmp_path, mode):
+@pytest.mark.run_modes("process", "thread")
+def test_a_diverged_session_exports_every_file(diverged_run, tmp_path, run_mode):
     code, out, err = bpviz(tmp_path, "export", "--session", diverged_run, "--out", tmp_path / "e",
-                           mode=mode)
+                           mode=run_mode)
     assert code == 0 and err == "", err
     manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
     files = [f["file"] for f in manifest["files"]]
@@ -74,30 +71,29 @@ def test_a_diverged_session_exports_every_file(diverged_run, tmp_path, mode):
     assert leftovers(tmp_path) == []          # no bpviz-export-* settings folder
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_a_diverged_session_resumes_or_says_it_diverged(diverged_run, tmp_path, mode):
+@pytest.mark.run_modes("process", "thread")
+def test_a_diverged_session_resumes_or_says_it_diverged(diverged_run, tmp_path, run_mode):
     (tmp_path / "r").mkdir()
     session = tmp_path / "r" / "session.bpviz"         # --resume writes back into its folder
     session.write_bytes(diverged_run.read_bytes())
     # with the rate that diverged it diverges again, and says so in one line
-    code, out, err = bpviz(tmp_path, "train", "--resume", session, "--epochs", "2", mode=mode)
+    code, out, err = bpviz(tmp_path, "train", "--resume", session, "--epochs", "2", mode=run_mode)
     assert code == 3
     assert "training diverged in epoch 2" in one_line(err)
     # with a smaller rate it carries on from the last finite weights
     code, out, err = bpviz(tmp_path, "train", "--resume", session, "--epochs", "3", "--lr", "0.1",
-                           mode=mode)
+                           mode=run_mode)
     assert code == 0 and err == "", err
     resumed = load_session(session)
     assert resumed.trainer.epoch == 5 and resumed.trainer.diverged is None
     assert list(resumed.trainer.history.epoch) == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.run_modes("process", "thread")
 def test_opening_a_diverged_session_in_the_window_shows_it(diverged_run, open_window, qtbot,
-                                                           monkeypatch, mode):
-    monkeypatch.setenv("BPVIZ_PROCESSES", "0" if mode == "thread" else "1")
+                                                           run_mode):
     window = open_window()
-    assert window.host.mode == mode
+    assert window.host.mode == run_mode
     saved = load_session(diverged_run)
     window.open_session(str(diverged_run))
     qtbot.waitUntil(lambda: window.session_path == str(diverged_run)
@@ -124,12 +120,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_an_export_that_fails_with_the_window_open_exits_cleanly(diverged_run, tmp_path, mode):
+@pytest.mark.run_modes("process", "thread")
+def test_an_export_that_fails_with_the_window_open_exits_cleanly(diverged_run, tmp_path, run_mode):
     """The window, its divergence message box open and its layout not yet settled, was left for
     the interpreter's exit, where PySide tears it down in no order and crashes (status 139)."""
     code, out, err = bpviz(tmp_path, "export", "--session", diverged_run, "--out", tmp_path / "e",
-                           mode=mode, code=FAIL_AFTER_OPENING)
+                           mode=run_mode, code=FAIL_AFTER_OPENING)
     assert code == 2
     assert one_line(err) == "bpviz export: forced failure after the session opened"
     assert not (tmp_path / "e").exists() and leftovers(tmp_path) == []
@@ -283,18 +279,18 @@ def test_the_selections_the_window_writes_are_accepted(good_session, tmp_path):
     assert load_session(ok).extra == random
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.run_modes("process", "thread")
 @pytest.mark.parametrize("case", ["epoch 2**63", "pass count 2**63", "neuron as an object",
                                   "neuron at infinity", "reversed history"])
 def test_export_and_resume_refuse_a_crafted_session_in_one_line(good_session, tmp_path, case,
-                                                                mode):
+                                                                run_mode):
     how, message = BAD[case]
     bad = crafted(good_session, tmp_path / "bad.bpviz", **how)
     code, out, err = bpviz(tmp_path, "export", "--session", bad, "--out", tmp_path / "e",
-                           mode=mode)
+                           mode=run_mode)
     assert code == 2 and message in one_line(err)
     assert not (tmp_path / "e").exists() and leftovers(tmp_path) == []
-    code, out, err = bpviz(tmp_path, "train", "--resume", bad, "--epochs", "1", mode=mode)
+    code, out, err = bpviz(tmp_path, "train", "--resume", bad, "--epochs", "1", mode=run_mode)
     assert code == 2 and message in one_line(err)
 
 
@@ -337,15 +333,15 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_snapshot_saves_the_size_asked_for_or_refuses_it(tmp_path, mode):
+@pytest.mark.run_modes("process", "thread")
+def test_snapshot_saves_the_size_asked_for_or_refuses_it(tmp_path, run_mode):
     code, out, err = bpviz(tmp_path, "snapshot", "--size", "320x240", "--out", "small.png",
-                           mode=mode)
+                           mode=run_mode)
     assert code == 2 and not (tmp_path / "small.png").exists()
     assert one_line(err).startswith("bpviz snapshot: --size 320x240: the window cannot be drawn "
                                     "at that size; at this layout it needs at least ")
     code, out, err = bpviz(tmp_path, "snapshot", "--size", "1300x700", "--out", "s.png",
-                           mode=mode)
+                           mode=run_mode)
     assert code == 0 and err == "", err
     assert png_size(tmp_path / "s.png") == (1300, 700)
     assert leftovers(tmp_path) == []          # no bpviz-snapshot-* settings folder

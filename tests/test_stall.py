@@ -50,8 +50,8 @@ def test_a_killed_training_process_is_survived_and_the_user_told(qtbot, open_win
     w = open_window(size=(1200, 800))
     process = playing_in_its_process(qtbot, w)
     # while playing, the process sends its training state at least once a second
-    qtbot.waitUntil(lambda: w.host._checkpoint[1]["pass_count"] > 0, timeout=10000)
-    sent = w.host._checkpoint[1]["pass_count"]
+    qtbot.waitUntil(lambda: w.host.checkpoint_state()["pass_count"] > 0, timeout=10000)
+    sent = w.host.checkpoint_state()["pass_count"]
     os.kill(process.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: "the training process stopped" in w.statusBar().currentMessage(),
                     timeout=20000)
@@ -134,18 +134,16 @@ def test_export_all_from_a_training_process_stopped_while_paused(qtbot, open_win
 
 # -- a big network is slow, not dead ------------------------------------------------------------
 
-@pytest.mark.parametrize("processes", [True, False], ids=["process", "thread"])
-def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatch, processes):
+@pytest.mark.run_modes("process", "thread")
+def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatch, run_mode):
     """Full-batch passes of a 2-512-512-3 network on 3,200 samples take 0.2 to 0.5 s here,
     longer than the least allowance (shortened to 0.1 s): the host allows for the pass
     the session measured, and the process is not ended."""
     from bpviz.engine import Config
     from bpviz.worker import WorkerHost
-    # the least allowance well under one pass of this network (0.2 s on a quiet machine)
-    monkeypatch.setattr(worker_mod, "STALL_S", 0.1)
     config = Config.preset("spiral")
     config.hidden, config.n_samples, config.batch_size = (512, 512), 4000, 0
-    host = WorkerHost(config, processes=processes)
+    host = WorkerHost(config, processes=run_mode == "process")
     from bpviz.ui.run_model import RunModel
     run = RunModel(host, config)     # keeps the newest snapshot
     said, times = [], []
@@ -156,7 +154,14 @@ def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatc
         qtbot.waitUntil(lambda: run.latest is not None, timeout=60000)
         mode = host.mode
         host.command(Play())
-        qtbot.waitUntil(lambda: run.latest.pass_count >= 5, timeout=60000)
+        qtbot.waitUntil(lambda: run.latest.pass_count >= 1, timeout=60000)
+        # the least allowance well under one pass of this network (0.2 s on a quiet machine), once
+        # the session has measured a pass (before that the first answer, slow on a busy machine,
+        # has only the least allowance)
+        monkeypatch.setattr(worker_mod, "STALL_S", 0.1)
+        qtbot.waitUntil(lambda: host.allowance() > worker_mod.STALL_S, timeout=60000)
+        start = run.latest.pass_count
+        qtbot.waitUntil(lambda: run.latest.pass_count >= start + 5, timeout=60000)
         host.command(Pause())
         qtbot.waitUntil(lambda: not run.latest.running, timeout=20000)
         assert said == [] and host.mode == mode

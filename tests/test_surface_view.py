@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from bpviz.engine.network import Network
 from bpviz.engine.surface import (bias_axis, project_trajectory, sample_indices,
@@ -217,7 +218,7 @@ def test_a_fast_drag_is_rate_limited_and_ends_where_the_mouse_let_go(qtbot, view
     assert emitted[-1][0][4] == pytest.approx(marker_xy(view)[0], rel=1e-12)
     assert emitted[-1][1][4] == pytest.approx(marker_xy(view)[1], rel=1e-12)
     count = len(emitted)
-    qtbot.waitUntil(lambda: not view._drag_proxy.timer.isActive(), timeout=1000)
+    qtbot.waitUntil(lambda: not view.drag_held_back(), timeout=1000)
     assert len(emitted) == count                       # nothing held back comes after the end
 
 
@@ -359,7 +360,7 @@ def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make
         traj.record(net, trainer.pass_count)
         view.show_snapshot(make_snapshot(trainer, seq=seq, running=True, trace=None,
                                          trace_weights=None, trace_biases=None, trajectory=traj))
-        qtbot.wait(16)
+        QApplication.processEvents()                   # a slice that is done is shown between
     qtbot.waitUntil(view.is_idle, timeout=WAIT_MS)
     assert 1 <= len(shown) < 10
     assert all(len(s.xs) == FULL_GRID for s in shown)  # no flicker through a coarse preview
@@ -410,7 +411,8 @@ def test_end_to_end_with_the_training_worker(qtbot, view):
     host.start()
     try:
         host.command(Play())
-        qtbot.wait(2500)
+        qtbot.waitUntil(lambda: len(shown) >= 3 and run.latest is not None
+                        and run.latest.pass_count > 0, timeout=WAIT_MS)
         host.command(Pause())
         qtbot.waitUntil(lambda: run.latest is not None and not run.latest.running
                         and run.latest.pass_count > 0, timeout=WAIT_MS)
@@ -564,17 +566,19 @@ def test_a_long_title_wraps_within_a_narrow_panel(qtbot, make_snap, clouds):
         view.set_mode("pca")
         qtbot.waitUntil(lambda: view.is_idle() and view.current_slice().axis_x.kind == "pca"
                         and len(view.current_slice().xs) == FULL_GRID, timeout=WAIT_MS)
-        qtbot.wait(50)                                 # let the layout settle
         assert view.title_text().startswith("loss over principal components of the path, on ")
-        assert view.minimumSizeHint().width() <= short_hint <= 450
-        area = view.graphics.viewport().rect()
-        for item in (view.colorbar, view.title, view.plot):
-            rect = view.graphics.mapFromScene(item.sceneBoundingRect()).boundingRect()
-            assert area.contains(rect), (type(item).__name__, rect, area)
-        text = view.graphics.mapFromScene(
-            view.title.item.mapRectToScene(view.title.item.boundingRect())).boundingRect()
-        assert area.contains(text)
-        assert view.title.item.document().firstBlock().layout().lineCount() == 2   # wrapped
+
+        def settled():                                 # once the layout has settled
+            assert view.minimumSizeHint().width() <= short_hint <= 450
+            area = view.graphics.viewport().rect()
+            for item in (view.colorbar, view.title, view.plot):
+                rect = view.graphics.mapFromScene(item.sceneBoundingRect()).boundingRect()
+                assert area.contains(rect), (type(item).__name__, rect, area)
+            text = view.graphics.mapFromScene(
+                view.title.item.mapRectToScene(view.title.item.boundingRect())).boundingRect()
+            assert area.contains(text)
+            assert view.title.item.document().firstBlock().layout().lineCount() == 2  # wrapped
+        qtbot.waitUntil(settled, timeout=WAIT_MS)
         if os.environ.get("BPVIZ_TEST_SHOTS"):
             view.grab().save(os.path.join(os.environ["BPVIZ_TEST_SHOTS"], "surface_pca_450.png"))
     finally:

@@ -197,13 +197,13 @@ class Played:
         assert not self.host.alive()
 
 
-@pytest.mark.parametrize("processes", [True, False], ids=["process", "thread"])
+@pytest.mark.run_modes("process", "thread")
 @pytest.mark.parametrize("preset, overrides", CONFIGS)
-def test_both_run_modes_give_the_same_passes_bit_for_bit(qtbot, processes, preset, overrides):
+def test_both_run_modes_give_the_same_passes_bit_for_bit(qtbot, run_mode, preset, overrides):
     config = configured(preset, overrides)
-    played = Played(qtbot, config, processes)
+    played = Played(qtbot, config, processes=run_mode == "process")
     try:
-        assert played.host.mode == ("process" if processes else "thread")
+        assert played.host.mode == run_mode
         epochs = played.run(40)
         stepped = played.model.latest.pass_count + 1
         played.host.command(Step())               # and commands in between
@@ -244,8 +244,8 @@ def test_a_training_process_that_dies_leaves_training_exact_in_a_thread(qtbot):
     played.host.snapshotArrived.connect(lambda snap: snap.message and messages.append(snap.message))
     try:
         played.run(20)                                 # paused: the checkpoint is this state
-        qtbot.waitUntil(lambda: played.host._checkpoint is not None
-                        and played.host._checkpoint[1]["epoch"] == 20)
+        qtbot.waitUntil(lambda: played.host.checkpoint_state() is not None
+                        and played.host.checkpoint_state()["epoch"] == 20)
         played.host.process.kill()
         qtbot.waitUntil(lambda: played.host.mode == "thread", timeout=20000)
         epochs = played.run(30)

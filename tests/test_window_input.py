@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
@@ -97,19 +98,23 @@ def choose(qtbot, combo: QComboBox, text: str):
 
 def drag(qtbot, widget, start: QPoint, end: QPoint, steps: int = 8):
     """Press at ``start``, move to ``end`` in steps a person's hand takes, release. Each move
-    carries the held button (QTest's own moves do not) and comes 15 ms after the last (pyqtgraph
-    drops moves closer than 10 ms)."""
+    carries the held button (QTest's own moves do not), and every one counts: pyqtgraph's limit
+    on mouse moves a second (it drops moves closer than 10 ms) is lifted meanwhile."""
     def send(kind, pos, button, buttons):
         event = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button,
                             buttons, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(widget, event)
-    send(QEvent.Type.MouseButtonPress, start, LEFT, LEFT)
-    for k in range(1, steps + 1):
-        qtbot.wait(15)
-        send(QEvent.Type.MouseMove, start + (end - start) * (k / steps), Qt.MouseButton.NoButton,
-             LEFT)
-    qtbot.wait(15)
-    send(QEvent.Type.MouseButtonRelease, end, LEFT, Qt.MouseButton.NoButton)
+        QApplication.processEvents()
+    rate_limit = pg.getConfigOption("mouseRateLimit")
+    pg.setConfigOptions(mouseRateLimit=0)
+    try:
+        send(QEvent.Type.MouseButtonPress, start, LEFT, LEFT)
+        for k in range(1, steps + 1):
+            send(QEvent.Type.MouseMove, start + (end - start) * (k / steps),
+                 Qt.MouseButton.NoButton, LEFT)
+        send(QEvent.Type.MouseButtonRelease, end, LEFT, Qt.MouseButton.NoButton)
+    finally:
+        pg.setConfigOptions(mouseRateLimit=rate_limit)
 
 
 def answer_file_dialog(qtbot, name: str):
@@ -173,6 +178,16 @@ def wait_paused(qtbot, w):
     qtbot.waitUntil(lambda: speed_shown(w) == "paused", timeout=10000)
 
 
+def settled(qtbot, w):
+    """Wait until training has answered everything sent to it so far and the status bar shows
+    the last pass it sent: a question asked now is answered after every snapshot on its way, so
+    what shows then is what stays."""
+    answered = []
+    w.host.ask("state", done=answered.append)
+    qtbot.waitUntil(lambda: bool(answered) and pass_shown(w) == w.latest.pass_count,
+                    timeout=10000)
+
+
 # -- Play, Pause, Step, Reset, Undo --------------------------------------------------------------
 
 def test_the_play_button_trains_and_becomes_pause(qtbot, window):
@@ -186,7 +201,7 @@ def test_the_play_button_trains_and_becomes_pause(qtbot, window):
     assert play.text() == "Play"
     wait_paused(qtbot, window)
     epoch = epoch_shown(window)
-    qtbot.wait(300)
+    settled(qtbot, window)
     assert epoch_shown(window) == epoch
 
 
@@ -222,7 +237,7 @@ def test_space_plays_and_pauses_wherever_the_focus_is(qtbot, window, focus):
 def test_step_keys_run_exactly_one_pass(qtbot, window, k):
     click(qtbot, window.network.mouse_target(), QPoint(5, 5))     # focus on the diagram
     steps(qtbot, window, 3, lambda: key(qtbot, window, k))
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert pass_shown(window) == 3 and epoch_shown(window) == 3    # full batch: a pass an epoch
 
 
@@ -232,6 +247,7 @@ def test_step_button_and_menu(qtbot, window):
     assert pass_shown(window) == 2
 
 
+@pytest.mark.run_modes("process", "thread")
 def test_reset_key_and_undo_button_bring_the_run_back_exactly(qtbot, window):
     steps(qtbot, window, 5)
     loss_before = window.status_labels["loss"].text()
@@ -383,7 +399,7 @@ def test_file_shortcuts_open_their_dialog_and_escape_changes_nothing(qtbot, wind
     key(qtbot, window, *keys)
     assert seen == [title]
     back_to_window(qtbot, window)
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert pass_shown(window) == 1 and "untitled" in window.windowTitle()
 
 
@@ -537,7 +553,7 @@ def test_a_typed_learning_rate_trains_and_a_huge_one_is_refused_with_its_range(q
     note = window.controls.lr.spin.note
     qtbot.waitUntil(note.isVisible, timeout=3000)
     assert "between" in note.text() and f"{10 * top:g}" in note.text()
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert "η = 50 " in info(window)
     # the typed rate is the one a pass uses: Δw = −η ∂L/∂w
     click(qtbot, window.network.mouse_target(), QPoint(5, 5))
@@ -558,7 +574,7 @@ def test_a_focused_slider_keeps_its_arrow_keys(qtbot, window):
     for _ in range(5):
         qtbot.keyClick(slider, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: info(window) != shown, timeout=5000)
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert pass_shown(window) == 0                  # → moved the slider; it did not Step
 
 

@@ -1004,6 +1004,32 @@ class CostView(QWidget):
     def legend(self, plot) -> FittedLegend:
         return self._legends[plot]
 
+    # what the hover shows and the curves drawn, as a person sees them
+    @property
+    def loss_readout(self):
+        """The box of values beside the mouse over the loss plot."""
+        return self._readout
+
+    @property
+    def gradient_readout(self):
+        """The box of values beside the mouse over the gradient-norm plot."""
+        return self._grad_readout
+
+    @property
+    def hover_lines(self) -> tuple:
+        """The vertical lines at the hovered epoch, one per plot."""
+        return tuple(self._hover_lines)
+
+    @property
+    def gradient_curves(self) -> tuple:
+        """The gradient-norm curves made so far, one per layer (the unused ones hidden)."""
+        return tuple(self._grad_items)
+
+    @property
+    def log_scale_box(self) -> QCheckBox:
+        """The "log scale" tick box under the loss plot."""
+        return self._log_box
+
     def log_scale(self) -> bool:
         return self._log_box.isChecked()
 

@@ -130,6 +130,10 @@ class RasterPlan:
             return self.image
         return self._render_all(levels, colors)
 
+    def forget(self) -> None:
+        """Forget the colours of the last render: the next one recomputes every pixel."""
+        self._colors = None
+
     def render_full(self, levels: np.ndarray, colors: np.ndarray) -> np.ndarray:
         """:meth:`render` recomputing every pixel (for a frame :meth:`render_changes` declined)."""
         return self._render_all(*self._checked(levels, colors))

@@ -346,6 +346,14 @@ class LessonsPanel(QWidget):
         """True while the lessons hold the window (the learner's own state is kept aside)."""
         return self._kept is not None
 
+    def kept_path(self) -> str | None:
+        """Where the learner's own session is kept while the lessons are open (None: closed)."""
+        return None if self._kept is None else self._kept.path
+
+    def refresh_pending(self) -> bool:
+        """True while a look at the newest snapshot is scheduled and not yet taken."""
+        return self._refresh_timer.isActive()
+
     def is_ready(self) -> bool:
         """True when the open lesson has set the window up."""
         return self._ready

@@ -230,6 +230,17 @@ class EdgeLayer(pg.GraphicsObject):
             # kept as C-ordered doubles: QLineF's layout
             edge_bin.lines = np.ascontiguousarray(lines[bounds[b]:bounds[b + 1]], np.float64)
 
+    def rendering(self) -> bool:
+        """True while a frame's image is being rendered on the render thread."""
+        return self._render_job is not None
+
+    def render_anew(self) -> None:
+        """Draw the next paint's image in full, from no previous image."""
+        self._finish_render()
+        if self._plan is not None:
+            self._plan.forget()
+        self._rendered = -1
+
     def set_raster(self, segments: np.ndarray | None) -> None:
         """Every edge of the layout ((E, 4), view coordinates) for the raster, or None to paint
         with ``drawLines`` only. Drops the plan and any levels."""

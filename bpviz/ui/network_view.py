@@ -712,6 +712,22 @@ class NetworkView(QWidget):
         """The weights array whose edges have the phase's halo, or None."""
         return self._emphasised
 
+    def edit_held_back(self) -> bool:
+        """True while an edit is held back by the rate limit, to be sent later."""
+        return self._edit_proxy.args is not None
+
+    def edge_layer(self) -> items.EdgeLayer:
+        """The item that draws the edges (as an image or as lines)."""
+        return self._edges
+
+    def layer_label_items(self) -> list[pg.TextItem]:
+        """The layer labels' items (see :meth:`layer_label_texts`)."""
+        return self._layer_labels
+
+    def shown_snapshot(self) -> Snapshot | None:
+        """The snapshot the diagram shows."""
+        return self._snap
+
     def set_edge_limits(self, raster_edge_limit: int, edge_cap: int) -> None:
         """Draw up to ``raster_edge_limit`` edges as an image and at most ``edge_cap`` edges
         otherwise, from the next architecture laid out (the defaults: this module's

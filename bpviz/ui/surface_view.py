@@ -847,6 +847,10 @@ class SurfaceView(QWidget):
         ''."""
         return self.age_label.text() if not self.age_label.isHidden() else ""
 
+    def drag_held_back(self) -> bool:
+        """True while a dragged position is held back by the rate limit, to be sent later."""
+        return self._drag_proxy.timer.isActive()
+
     def is_idle(self) -> bool:
         """True when nothing is being computed or waiting to be (every change is drawn)."""
         return self._in_flight is None and not self._dirty
