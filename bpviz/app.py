@@ -48,8 +48,8 @@ def main(args=None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .engine.config import Config
-    from .ui.main_window import MainWindow
-    from .ui.qt import quiet_platform_messages
+    from .ui.window.main_window import MainWindow
+    from .ui.plotting.qt import quiet_platform_messages
 
     quiet_platform_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])

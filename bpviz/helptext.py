@@ -6,7 +6,7 @@ The files are read as untrusted input (:mod:`bpviz.engine.textfile`): a regular 
 without its fields or with a field of the wrong kind, raises
 :class:`~bpviz.engine.errors.BpvizError` with a message "FILE, line N: why"; the window shows that
 message in place of that file's texts, and the other file still loads. The texts are rich text for Qt: the window shows them through
-:mod:`bpviz.ui.safe_text`, which keeps no image, link or style sheet that could read a file.
+:mod:`bpviz.ui.plotting.safe_text`, which keeps no image, link or style sheet that could read a file.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ parameters. Lesson files are untrusted input: read from regular files only, at m
 schema, or cannot be read, is refused with a :class:`Refusal` naming the file and the line; the
 other files still load.
 
-This module is numpy-only (no Qt): the Lessons panel (``bpviz.ui.lessons_view``) feeds it what the
+This module is numpy-only (no Qt): the Lessons panel (``bpviz.ui.panels.lessons``) feeds it what the
 window shows and what the learner did (:class:`Observed`).
 """
 

@@ -1,7 +1,7 @@
 """The messages between the window and the training session, as small frozen dataclasses.
 
 A **command** goes from the window to the training session: the window's run model
-(:class:`bpviz.ui.run_model.RunModel`) hands one to its host (:meth:`bpviz.worker.WorkerHost.command`),
+(:class:`bpviz.ui.window.run_model.RunModel`) hands one to its host (:meth:`bpviz.host.TrainingHost.command`),
 which sends it on as the session's message tuple (:meth:`Command.message`, the names of
 ``TrainingSession.cmd_<name>``). Each command checks its own arguments when it is made, so that a
 wrong one fails where it is written, not in another thread or process.

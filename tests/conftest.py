@@ -68,7 +68,7 @@ def run_mode(request, monkeypatch) -> str:
     if mode is None:
         if "BPVIZ_PROCESSES" not in os.environ:
             monkeypatch.setenv("BPVIZ_PROCESSES", "0")
-        from bpviz.worker import processes_enabled
+        from bpviz.host import processes_enabled
         return "process" if processes_enabled() else "thread"
     monkeypatch.setenv("BPVIZ_PROCESSES", "1" if mode == "process" else "0")
     return mode
@@ -175,7 +175,7 @@ def _no_unsaved_work_prompt(request, monkeypatch):
     """Windows in tests close without asking about unsaved training (a modal question would
     block); tests of the question itself mark themselves ``ask_before_discard``."""
     if "ask_before_discard" not in request.keywords:
-        monkeypatch.setattr("bpviz.ui.main_window.MainWindow.confirm_discard",
+        monkeypatch.setattr("bpviz.ui.window.main_window.MainWindow.confirm_discard",
                             lambda self, action: True)
 
 
@@ -186,11 +186,11 @@ def _close_windows_left_open(_no_unsaved_work_prompt):
     the whole test run, hiding every later result)."""
     yield
     import sys
-    if "bpviz.ui.main_window" not in sys.modules:
+    if "bpviz.ui.window.main_window" not in sys.modules:
         return
     from PySide6.QtWidgets import QApplication
 
-    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.window.main_window import MainWindow
     app = QApplication.instance()
     for w in (app.topLevelWidgets() if app is not None else []):
         if isinstance(w, MainWindow) and w.isVisible():
@@ -206,7 +206,7 @@ def open_window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     from bpviz.engine.config import Config
-    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.window.main_window import MainWindow
     windows = []
 
     def make(preset="gaussian-clouds", size=None, speed="max"):

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt, QThread
 
 from bpviz.engine import Config
-from bpviz.ui.main_window import MainWindow
+from bpviz.ui.window.main_window import MainWindow
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@
   ``if TYPE_CHECKING:`` never run and count for nothing.
 - **The engine is plain numpy**: nothing under ``bpviz/engine/`` imports Qt, pyqtgraph, processes,
   threads or sockets, at any level.
-- **One direction**: engine ← training ← worker ← ui ← app and cli. A module imports modules of
+- **One direction**: engine ← training ← host ← ui ← app and cli. A module imports modules of
   its own layer or the layers before it, never a later one (the engine imports none of the others,
   the ui never imports the command line). Every module must be in ``LAYERS``.
 """
@@ -29,7 +29,7 @@ PACKAGE = ROOT / "bpviz"
 LAYERS = (
     ("engine", ("bpviz.engine", "bpviz.resources", "bpviz.helptext", "bpviz.lessons", "bpviz")),
     ("training", ("bpviz.training", "bpviz.messages")),
-    ("worker", ("bpviz.worker",)),
+    ("host", ("bpviz.host",)),
     ("ui", ("bpviz.ui",)),
     ("app and cli", ("bpviz.app", "bpviz.cli", "bpviz.__main__", "bpviz.bench",
                      "bpviz.platform_check")),
@@ -185,7 +185,7 @@ def test_imports_go_one_way():
 def test_every_module_is_read():
     modules, graph = import_graph(PACKAGE)
     assert {"bpviz", "bpviz.engine.network", "bpviz.cli", "bpviz.cli.common",
-            "bpviz.ui.main_window", "bpviz.worker"} <= set(modules)
+            "bpviz.ui.window.main_window", "bpviz.host"} <= set(modules)
     # the package's own imports are found: relative, absolute, and `from . import module`
     assert ("bpviz.engine.network", True) in graph["bpviz.engine.surface"]
     assert ("bpviz.engine.config", False) in graph["bpviz.cli.train"]
@@ -239,7 +239,7 @@ def test_qt_in_the_engine_and_a_backward_import_are_found(tmp_path):
 
 @pytest.mark.parametrize("name, layer", [("bpviz.engine.trainer", "engine"),
                                          ("bpviz", "engine"), ("bpviz.training", "training"),
-                                         ("bpviz.ui.network_view", "ui"),
+                                         ("bpviz.ui.network.view", "ui"),
                                          ("bpviz.cli.snapshot", "app and cli")])
 def test_layers(name, layer):
     assert LAYERS[layer_of(name)][0] == layer

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from bpviz.engine.snapshot import Boundary, data_bounds, make_snapshot
-from bpviz.ui import style
-from bpviz.ui.boundary_view import (MAX_TINT, BoundaryView, class_field_rgba, decision_segments,
+from bpviz.ui.plotting import style
+from bpviz.ui.panels.boundary import (MAX_TINT, BoundaryView, class_field_rgba, decision_segments,
                                     margin_fields)
 
 

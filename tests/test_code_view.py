@@ -14,8 +14,8 @@ from bpviz.engine.codegen import pass_program
 from bpviz.engine.config import Config, build
 from bpviz.engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, UPDATE
 from bpviz.training import TrainingSession
-from bpviz.ui import style
-from bpviz.ui.code_view import CodePanel
+from bpviz.ui.plotting import style
+from bpviz.ui.panels.code import CodePanel
 from tests.test_window_input import click, diagram_point, key
 
 

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider, QStyleOptionSpinBox
 
 from bpviz.engine.config import MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, RANGES, Config
-from bpviz.ui.controls import ControlsPanel
+from bpviz.ui.window.controls import ControlsPanel
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QApplication
 
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
-from bpviz.ui import export, style
-from bpviz.ui.cost_view import (AUTO_LOG_GROWTH, CostView, SeriesBuffer, decimate_minmax,
+from bpviz.ui.export.export import export
+from bpviz.ui.plotting import style
+from bpviz.ui.panels.cost import (AUTO_LOG_GROWTH, CostView, SeriesBuffer, decimate_minmax,
                                 log_tick_strings, tick_strings)
 from tests.conftest import run_passes
 
@@ -263,7 +264,7 @@ def test_clear_empties_everything(view, make_run):
 
 
 def test_nice_ceiling_steps():
-    from bpviz.ui.cost_view import nice_ceiling
+    from bpviz.ui.panels.cost import nice_ceiling
     assert [nice_ceiling(x) for x in (1, 1.2, 2.5, 4, 7, 8, 999, 1001)] == \
         [1, 1.5, 3, 5, 7.5, 10, 1000, 1500]
 

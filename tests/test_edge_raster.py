@@ -8,7 +8,7 @@ import shiboken6
 from PySide6.QtCore import QLineF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
-from bpviz.ui.edge_raster import line_pixels, plan_raster
+from bpviz.ui.network.edge_raster import line_pixels, plan_raster
 
 
 def pixels_of(seg):

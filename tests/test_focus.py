@@ -25,7 +25,7 @@ from bpviz.engine.phases import HIDDEN_DELTA
 from bpviz.engine.session import save_session
 from bpviz.engine.snapshot import make_snapshot
 from bpviz.engine.tables import network_tables
-from bpviz.ui import style
+from bpviz.ui.plotting import style
 
 LEFT = Qt.MouseButton.LeftButton
 SLOPE = 0.01      # leaky ReLU's slope below zero, as the glossary states it
@@ -298,7 +298,7 @@ def test_clicking_a_neuron_writes_its_chain_rule_beside_it(qtbot, window):
 
 
 def test_the_diagram_draws_the_numbers_of_the_exported_csv(qtbot, window, tmp_path):
-    from bpviz.ui.export import export_panel
+    from bpviz.ui.export.export.export import export_panel
     run_pass(qtbot, window)
     window.pin_sample(11)
     qtbot.waitUntil(lambda: window.latest.sample.index == 11, timeout=5000)
@@ -451,8 +451,8 @@ def test_a_lesson_says_whose_numbers_it_quotes_when_the_diagram_shows_means(qtbo
 
 @pytest.mark.parametrize("width", [380, 900])
 def test_the_sum_label_stays_inside_the_diagram(qtbot, make_snap, width):
-    from bpviz.ui.focus import FocusModel
-    from bpviz.ui.network_view import NetworkView
+    from bpviz.ui.window.focus import FocusModel
+    from bpviz.ui.network.view import NetworkView
     view = NetworkView(focus=FocusModel("sample", 0))
     qtbot.addWidget(view)
     view.resize(width, 420)

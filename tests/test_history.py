@@ -6,7 +6,7 @@ import pytest
 from bpviz.engine import Config
 from tests.conftest import run_passes
 from bpviz.engine.snapshot import snapshot_nbytes
-from bpviz.ui.timeline import SnapshotHistory
+from bpviz.ui.window.timeline import SnapshotHistory
 
 
 @pytest.mark.parametrize("preset,overrides", [
@@ -128,7 +128,7 @@ def test_the_timeline_never_writes_nan_for_a_loss_not_computed_yet(qtbot, make_r
     """A pass walked phase by phase has no loss before its loss phase."""
     from bpviz.engine.phases import partial_trace, phase_plan
     from bpviz.engine.snapshot import make_snapshot
-    from bpviz.ui.timeline import TimelineBar
+    from bpviz.ui.window.timeline import TimelineBar
 
     _, _, net, trainer = make_run()
     plan = phase_plan(net, len(trainer.X))

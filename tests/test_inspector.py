@@ -14,7 +14,7 @@ from bpviz.engine import inspect as engine_inspect
 from bpviz.engine.inspect import delta_table, fmt, inspect_neuron
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
-from bpviz.ui.inspector import DEAD_BG, SATURATED_BG, InspectorPanel, cell_margin, full_value
+from bpviz.ui.panels.inspector import DEAD_BG, SATURATED_BG, InspectorPanel, cell_margin, full_value
 
 
 @pytest.fixture
@@ -412,7 +412,7 @@ def test_phase_by_phase_snapshot_has_no_update_yet(panel, run_snap, make_run):
 
 
 def test_steady_range_moves_only_when_the_data_leave_it_or_shrink():
-    from bpviz.ui.style import steady_range
+    from bpviz.ui.plotting.style import steady_range
     assert steady_range((0.0, 1.0), 0.2, 0.9) is None                  # inside, filling 70%
     assert steady_range((0.0, 1.0), 0.2, 1.2) == pytest.approx((0.2 - 0.03, 1.2 + 0.03))
     assert steady_range((0.0, 1.0), -0.1, 0.5) == pytest.approx((-0.1 - 0.018, 0.5 + 0.018))
@@ -606,7 +606,7 @@ def test_the_tables_are_views_of_a_cell_model(panel, run_snap, qtbot):
     text, the value, the tooltip, colours and bold."""
     from PySide6.QtGui import QColor
 
-    from bpviz.ui.inspector import Cell, CellTableModel, fit_table, make_table
+    from bpviz.ui.panels.inspector import Cell, CellTableModel, fit_table, make_table
     ds, snap, r = inspect_first_hidden(panel, run_snap)
     for table in (panel.incoming_table, panel.outgoing_table, panel.delta_widget):
         assert isinstance(table, QTableView) and isinstance(table.model(), CellTableModel)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from bpviz.ui import style
+from bpviz.ui.plotting import style
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def actual_size_after():
     """The zoom is one factor for the whole process: a test that fails while enlarged leaves
     the next one at actual size all the same."""
     yield
-    from bpviz.ui.lecture import zoomed_font
+    from bpviz.ui.window.lecture import zoomed_font
     style.set_zoom(1.0)
     QApplication.setFont(zoomed_font(1.0))
 
@@ -237,14 +237,14 @@ def click_tab(qtbot, w, text):
 
 def graph_rows_seen(w):
     """Rows of nodes of the Graph panel's drawing on screen (what no scroll area hides)."""
-    from bpviz.ui.graph_view import ROW_H
+    from bpviz.ui.panels.graph import ROW_H
     g = w.graph_view
     seen = g.view.viewport().visibleRegion().boundingRect().height()
     return seen / (ROW_H * g.drawing_scale())
 
 
 def test_at_1280x720_the_graph_panel_shows_more_than_one_and_a_half_rows(qtbot, open_window):
-    from bpviz.ui.graph_view import MIN_SCALE
+    from bpviz.ui.panels.graph import MIN_SCALE
     w = open_window(size=(1280, 720))
     network_height = w.docks["network"].height()
     w.pin_sample(0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from bpviz.ui import style
+from bpviz.ui.plotting import style
 from tests.test_lessons import choose_lesson, wait_ready
 from tests.test_window_input import click_menu
 
@@ -38,8 +38,8 @@ def test_the_sum_label_covers_no_other_neuron_or_label(qtbot, make_snap, width, 
     from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication
 
-    from bpviz.ui.focus import FocusModel
-    from bpviz.ui.network_view import NetworkView
+    from bpviz.ui.window.focus import FocusModel
+    from bpviz.ui.network.view import NetworkView
     view = NetworkView(focus=FocusModel(mode, 0))
     qtbot.addWidget(view)
     view.resize(width, 420)
@@ -146,8 +146,8 @@ def test_the_inspectors_edge_note_names_what_the_diagram_draws_in_the_focus(qtbo
 def test_the_hover_card_stays_inside_the_diagram(qtbot, make_snap, width):
     from PySide6.QtWidgets import QApplication
 
-    from bpviz.ui.focus import FocusModel
-    from bpviz.ui.network_view import NetworkView
+    from bpviz.ui.window.focus import FocusModel
+    from bpviz.ui.network.view import NetworkView
     net = NetworkView(focus=FocusModel("sample", 0))
     qtbot.addWidget(net)
     net.resize(width, 420)
@@ -169,7 +169,7 @@ def test_the_hover_card_stays_inside_the_diagram(qtbot, make_snap, width):
 
 
 def test_a_dragged_point_is_a_jump_not_a_path_of_training(qtbot, open_window):
-    from bpviz.ui.surface_view import JUMP_LABEL
+    from bpviz.ui.panels.surface import JUMP_LABEL
     from tests.test_lessons import drag_surface_point
     from tests.test_window_input import button, click
     w = open_window(size=(1600, 1000))
@@ -197,7 +197,7 @@ def test_play_and_pause_do_not_move_the_panels(qtbot, open_window, monkeypatch):
 
     from tests.test_window_input import button, click, wait_paused
     # every slice while training is the quick one, so that its note shows while playing
-    monkeypatch.setattr("bpviz.ui.surface_view.TRAINING_FULL_S", -1.0)
+    monkeypatch.setattr("bpviz.ui.panels.surface.TRAINING_FULL_S", -1.0)
     w = open_window(size=(1280, 720), speed=10)
     surface = w.surface
     qtbot.waitUntil(lambda: surface.is_idle() and surface.current_slice() is not None,

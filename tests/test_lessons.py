@@ -137,8 +137,8 @@ def test_the_shipped_lessons_load_in_order():
 
 
 def test_the_vocabularies_match_the_window():
-    from bpviz.ui.main_window import STEP_MODES
-    from bpviz.ui.network_view import NODE_MODES, OVERLAYS
+    from bpviz.ui.window.main_window import STEP_MODES
+    from bpviz.ui.network.view import NODE_MODES, OVERLAYS
     assert set(L.EDGE_MODES) == set(OVERLAYS)
     assert set(L.NEURON_MODES) == set(NODE_MODES)
     assert set(L.STEP_MODES) == {mode for _, mode in STEP_MODES}

@@ -9,15 +9,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bpviz.ui import network_layout as nl
-from bpviz.ui import style
+from bpviz.ui.network import layout as nl
+from bpviz.ui.plotting import style
 
 
 def test_imports_without_qt():
     code = ("import sys\n"
             "for name in ('PySide6', 'shiboken6', 'pyqtgraph'):\n"
             "    sys.modules[name] = None\n"
-            "import bpviz.ui.network_layout as nl\n"
+            "import bpviz.ui.network.layout as nl\n"
             "lay = nl.make_layout((2, 3, 3))\n"
             "print(nl.hit_test(lay, nl.DrawnEdges.every(lay), 3.24, 0.0, 0.01))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

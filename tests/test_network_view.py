@@ -15,9 +15,10 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QSlider
 
-from bpviz.ui import network_view, style
-from bpviz.ui.qt import BACKGROUND_NICE
-from bpviz.ui.network_view import EDGE_CAP, MAG_BINS, OVERLAYS, NetworkView
+from bpviz.ui.network import view as network_view
+from bpviz.ui.plotting import style
+from bpviz.ui.plotting.qt import BACKGROUND_NICE
+from bpviz.ui.network.view import EDGE_CAP, MAG_BINS, OVERLAYS, NetworkView
 
 fv = style.format_value
 
@@ -535,7 +536,7 @@ def test_the_diagram_repaints_its_whole_view_at_once(qtbot):
     rectangles is several times slower (see bpviz bench)."""
     from PySide6.QtWidgets import QGraphicsView
 
-    from bpviz.ui.network_view import NetworkView
+    from bpviz.ui.network.view import NetworkView
     view = NetworkView()
     qtbot.addWidget(view)
     assert (view.mouse_target().parent().viewportUpdateMode()
@@ -635,7 +636,7 @@ def _rgb(image: QImage) -> np.ndarray:
 
 def _label_rects(view):
     """Viewport pixel rectangles (x0, y0, x1, y1) of the value labels on screen."""
-    from bpviz.ui.export import plot_view
+    from bpviz.ui.export.export.export import plot_view
     gv = plot_view(view)
     out = {}
     for key, item in view.value_label_items().items():
@@ -671,7 +672,7 @@ def test_svg_export_draws_neurons_as_circles_in_their_colours_with_the_labels(
     import subprocess
     import xml.etree.ElementTree as ET
 
-    from bpviz.ui.export import plot_view, render_svg
+    from bpviz.ui.export.export.export import plot_view, render_svg
     snap = shown(view, make_snap(preset, passes=3))
     gv = plot_view(view)
     path = tmp_path / "network.svg"
@@ -719,7 +720,7 @@ def test_svg_export_draws_neurons_as_circles_in_their_colours_with_the_labels(
 
 
 def test_png_export_shows_the_numbers_under_the_neurons(view, classic):
-    from bpviz.ui.export import plot_view, render_png
+    from bpviz.ui.export.export.export import plot_view, render_png
     shown(view, classic)
     gv = plot_view(view)
     rects = _label_rects(view)

@@ -80,7 +80,7 @@ def test_every_panel_formatter_is_the_one_format():
     write the same number the same way (the status bar's loss with five digits)."""
     from bpviz import lessons
     from bpviz.engine import graph, inspect
-    from bpviz.ui import style
+    from bpviz.ui.plotting import style
     for x in TRICKY:
         same = {style.format_value(x), style.format_known(x), inspect.fmt(x), graph.fmt(x),
                 lessons.fmt(x), fmt(x)}
@@ -95,7 +95,7 @@ def test_a_tiny_delta_among_deltas_of_order_0_1_reads_zero_with_the_exact_value_
 
     from PySide6.QtWidgets import QApplication
 
-    from bpviz.ui.network_view import NetworkView
+    from bpviz.ui.network.view import NetworkView
 
     snap = make_snap("gaussian-clouds", passes=3)
     hidden = np.array([0.1, -0.25, 1.92e-166])                 # hidden neuron 2: δ = 1.92e−166

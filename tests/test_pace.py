@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QComboBox
 
 from bpviz.engine import Config, build
 
-from .test_window_input import (button, choose, click, key, pass_shown, speed_shown, type_into,
+from tests.test_window_input import (button, choose, click, key, pass_shown, speed_shown, type_into,
                                 wait_paused)
 
 
@@ -363,7 +363,7 @@ def test_turning_phases_off_mid_pass_takes_the_banner_away_at_once():
 def test_the_diagram_lights_the_edges_each_phase_works_on(qtbot, make_run):
     from bpviz.engine.phases import partial_trace, phase_plan
     from bpviz.engine.snapshot import make_snapshot
-    from bpviz.ui.network_view import NetworkView
+    from bpviz.ui.network.view import NetworkView
     view = NetworkView()
     qtbot.addWidget(view)
     view.resize(700, 500)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bpviz.ui.paint_scheduler import (FRESH_S, PANEL_GAP_S, PAINT, PAINT_COST_FACTOR,
+from bpviz.ui.window.paint_scheduler import (FRESH_S, PANEL_GAP_S, PAINT, PAINT_COST_FACTOR,
                                       QUESTION_LOST_S, STATUS_INTERVAL_S, TICK,
                                       TRAINING_PANEL_FPS, TRAINING_PANEL_SHARE, FrameTiming,
                                       PacedQuestions, PaintScheduler)
@@ -124,7 +124,7 @@ def test_the_window_reports_each_tick_and_paint(qtbot, tmp_path):
     each panel's time, and the paints Qt did; intervals between ticks come from the timer."""
     from PySide6.QtCore import QSettings
     from bpviz.engine import Config
-    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.window.main_window import MainWindow
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
     settings.setValue("speed", "max")
     w = MainWindow(Config.preset("gaussian-clouds"), settings=settings)

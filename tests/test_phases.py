@@ -61,7 +61,7 @@ def test_snapshots_say_whether_the_update_fields_hold_a_real_update(make_run):
 
 
 def test_loss_not_computed_yet_is_a_dash():
-    from bpviz.ui.style import NOT_COMPUTED, format_known, format_loss
+    from bpviz.ui.plotting.style import NOT_COMPUTED, format_known, format_loss
     assert format_loss(float("nan")) == format_loss(None) == NOT_COMPUTED == "—"
     assert format_loss(0.9933512) == "0.99335" and format_loss(2.0981205629348856, 4) == "2.098"
     assert format_loss(float("inf")) == "∞"                    # diverged: a value, not "—"

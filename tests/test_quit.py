@@ -166,7 +166,7 @@ CLOSE_MID_PASS = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     from bpviz.engine import Config
     from bpviz.engine.trainer import Trainer
-    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.window.main_window import MainWindow
 
     in_pass = threading.Event()
     step = Trainer.step

@@ -15,7 +15,7 @@ from bpviz.engine import Config, ConfigError
 
 
 def make_window(qtbot, tmp_path, preset="gaussian-clouds", **overrides):
-    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.window.main_window import MainWindow
     cfg = Config.preset(preset)
     for k, v in overrides.items():
         setattr(cfg, k, v)
@@ -168,7 +168,7 @@ def test_any_accepted_configuration_fits_the_controls_and_the_streams(qtbot, cha
     from bpviz.engine.config import RANGES
     from bpviz.engine.csvdata import SPLIT_SEED_OFFSET
     from bpviz.engine.trainer import SHUFFLE_SEED_OFFSET
-    from bpviz.ui.controls import ControlsPanel
+    from bpviz.ui.window.controls import ControlsPanel
     d = Config.preset("xor").to_dict()
     d.update(changes)
     d["hidden"] = hidden
@@ -201,7 +201,7 @@ def test_garbage_is_collected_on_the_gui_thread_only(qtbot, tmp_path):
     import weakref
 
     from bpviz.engine import Config
-    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.window.main_window import MainWindow
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(0.005)                 # Python's default
     try:

@@ -112,7 +112,7 @@ FAIL_AFTER_OPENING = """
 import sys
 from bpviz.cli import main
 from bpviz.engine.errors import BpvizError
-from bpviz.ui.main_window import MainWindow
+from bpviz.ui.window.main_window import MainWindow
 def fail(self):
     raise BpvizError("forced failure after the session opened")
 MainWindow.paint_now = fail

@@ -88,8 +88,8 @@ def test_a_phase_before_the_deltas_sends_its_signals():
 def test_the_panels_draw_a_compact_snapshot(qtbot, monkeypatch):
     """The diagram draws the strongest edges of the values that arrived and the inspector reads
     its neuron from them, as for an exact snapshot."""
-    from bpviz.ui.inspector import InspectorPanel
-    from bpviz.ui.network_view import EDGE_CAP, NetworkView
+    from bpviz.ui.panels.inspector import InspectorPanel
+    from bpviz.ui.network.view import EDGE_CAP, NetworkView
     ds, net, trainer, trace, (bw, bb) = trained((240, 240))
     snap = make_snapshot(trainer, seq=1, running=True, trace=trace, trace_weights=bw,
                          trace_biases=bb, bounds=data_bounds(ds.X_all), pinned=0)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-import bpviz.worker as worker_mod
+import bpviz.host as worker_mod
 from bpviz.messages import Pause, Play
 from tests.test_training import Recorder
 
@@ -140,11 +140,11 @@ def test_a_pass_longer_than_the_least_allowance_is_not_a_stall(qtbot, monkeypatc
     longer than the least allowance (shortened to 0.1 s): the host allows for the pass
     the session measured, and the process is not ended."""
     from bpviz.engine import Config
-    from bpviz.worker import WorkerHost
+    from bpviz.host import TrainingHost
     config = Config.preset("spiral")
     config.hidden, config.n_samples, config.batch_size = (512, 512), 4000, 0
-    host = WorkerHost(config, processes=run_mode == "process")
-    from bpviz.ui.run_model import RunModel
+    host = TrainingHost(config, processes=run_mode == "process")
+    from bpviz.ui.window.run_model import RunModel
     run = RunModel(host, config)     # keeps the newest snapshot
     said, times = [], []
     host.stalled.connect(said.append)

@@ -3,7 +3,7 @@ and viridis for the loss surface, checked against the colours they are made of."
 
 import numpy as np
 
-from bpviz.ui import style
+from bpviz.ui.plotting import style
 
 
 def test_diverging_colours_by_hand():

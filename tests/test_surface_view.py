@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QApplication
 from bpviz.engine.network import Network
 from bpviz.engine.surface import (bias_axis, project_trajectory, sample_indices,
                                   slice_directions, weight_axis)
-from bpviz.ui.surface_view import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM_AXES, SAMPLE_SEED,
+from bpviz.ui.panels.surface import (FULL_GRID, FULL_SAMPLES, PREVIEW_GRID, RANDOM_AXES, SAMPLE_SEED,
                                    SliceRequest, SurfaceView, compute_results, contour_lines,
                                    default_weight_axes, log_loss_image, loss_ticks)
-from bpviz.ui.qt import BACKGROUND_NICE
-from bpviz.ui.surface_view import SLICE_PARTS, _level_segments, samples_text
+from bpviz.ui.plotting.qt import BACKGROUND_NICE
+from bpviz.ui.panels.surface import SLICE_PARTS, _level_segments, samples_text
 from bpviz.messages import Pause, Play, SetParameters
 
 WAIT_MS = 30_000
@@ -338,7 +338,7 @@ def test_training_snapshots_are_throttled_and_skip_the_preview(qtbot, view, make
     """While training: at most one request in flight, no preview once a full slice is shown."""
     from bpviz.engine.snapshot import make_snapshot
     from bpviz.engine.trajectory import Trajectory
-    from bpviz.ui import surface_view
+    from bpviz.ui.panels import surface as surface_view
 
     # full slices count as keeping up however busy the machine (a slow one gets quick slices)
     monkeypatch.setattr(surface_view, "TRAINING_FULL_S", float("inf"))
@@ -398,10 +398,10 @@ def test_slices_are_computed_below_the_gui_threads_priority(qtbot, view, make_sn
 def test_end_to_end_with_the_training_worker(qtbot, view):
     """Train on the real worker thread, pause, then drag the point: the worker sets the weights."""
     from bpviz.engine.config import Config
-    from bpviz.worker import WorkerHost
+    from bpviz.host import TrainingHost
 
-    host = WorkerHost(Config.preset("gaussian-clouds"))
-    from bpviz.ui.run_model import RunModel
+    host = TrainingHost(Config.preset("gaussian-clouds"))
+    from bpviz.ui.window.run_model import RunModel
     run = RunModel(host, Config.preset("gaussian-clouds"))   # keeps the newest snapshot
     host.rebuilt.connect(lambda event: view.set_dataset(event.dataset))   # GUI-thread relays
     host.snapshotArrived.connect(view.show_snapshot)
@@ -492,7 +492,7 @@ def test_path_item_draws_a_line_and_a_dot_at_every_point(qtbot):
     path's colour on each point and along the line between two, and nowhere far from both."""
     from PySide6.QtGui import QColor, QImage
 
-    from bpviz.ui.surface_view import PathItem
+    from bpviz.ui.panels.surface import PathItem
     widget = pg.PlotWidget(background=(0, 0, 0))
     qtbot.addWidget(widget)
     widget.resize(300, 300)
@@ -595,7 +595,7 @@ def _snapshot(trainer, traj, seq, running):
 
 def test_a_slice_older_than_the_weights_says_so(qtbot, view, make_run, monkeypatch):
     from bpviz.engine.trajectory import Trajectory
-    from bpviz.ui import surface_view
+    from bpviz.ui.panels import surface as surface_view
 
     gate = threading.Event()            # slices of passes after 0 wait for it: a slow slice
     real = surface_view.compute_results
@@ -635,7 +635,7 @@ def test_a_slice_older_than_the_weights_says_so(qtbot, view, make_run, monkeypat
 def test_a_slow_full_slice_gives_training_quick_slices_and_pausing_the_full_one(
         qtbot, view, make_run, monkeypatch):
     from bpviz.engine.trajectory import Trajectory
-    from bpviz.ui import surface_view
+    from bpviz.ui.panels import surface as surface_view
 
     monkeypatch.setattr(surface_view, "TRAINING_FULL_S", 0.0)    # every full slice is too slow
     _, ds, net, trainer = make_run()
@@ -666,7 +666,7 @@ def test_a_slow_full_slice_gives_training_quick_slices_and_pausing_the_full_one(
 def test_a_full_slice_still_running_when_training_starts_gives_way_to_a_quick_one(
         qtbot, view, make_run, monkeypatch):
     from bpviz.engine.trajectory import Trajectory
-    from bpviz.ui import surface_view
+    from bpviz.ui.panels import surface as surface_view
 
     real = surface_view.compute_results
 

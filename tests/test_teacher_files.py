@@ -387,7 +387,7 @@ def test_help_texts_read_no_image_or_style_sheet(qtbot, open_window, tmp_path, m
 def test_a_lesson_text_too_complex_to_lay_out_is_shown_as_plain_text(qtbot):
     """Tables nested a few deep take Qt exponentially long to lay out, thousands of cells
     seconds: such a text is shown as its words."""
-    from bpviz.ui.safe_text import safe_html, to_plain
+    from bpviz.ui.plotting.safe_text import safe_html, to_plain
     nested = "<table><tr><td>" * 40 + "deep"
     assert "<table" not in safe_html(nested) and to_plain(safe_html(nested)).strip() == "deep"
     wide = "|a" * 70 + "|\n" + "|-" * 70 + "|\n" + ("|b" * 70 + "|\n") * 70

@@ -424,12 +424,12 @@ def test_the_start_loss_and_factor_survive_get_and_set_state(make_run):
 def test_a_training_process_detects_it_too(qtbot):
     """The spawned training session runs ``Trainer.step``: in a real child process too, playing
     stops at the jump with the weights before it, and says why."""
-    from bpviz.worker import WorkerHost
+    from bpviz.host import TrainingHost
     start = classic_first_step(1e6)[0]
     cfg = Config.preset("gaussian-clouds")
     cfg.lr = 1e6
-    host = WorkerHost(cfg, processes=True)
-    from bpviz.ui.run_model import RunModel
+    host = TrainingHost(cfg, processes=True)
+    from bpviz.ui.window.run_model import RunModel
     run = RunModel(host, cfg)     # keeps the newest snapshot
     host.start()
     try:

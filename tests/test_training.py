@@ -171,13 +171,13 @@ def test_the_run_record_is_the_sessions_own_history_passes_and_path(monkeypatch)
 # -- the host: a spawned process or a thread ------------------------------------------------------
 
 class Played:
-    """A WorkerHost without a window: runs of epochs and every pass loss its snapshots carried."""
+    """A TrainingHost without a window: runs of epochs and every pass loss its snapshots carried."""
 
     def __init__(self, qtbot, config, processes):
-        from bpviz.worker import WorkerHost
+        from bpviz.host import TrainingHost
         self.qtbot = qtbot
-        from bpviz.ui.run_model import RunModel
-        self.host = WorkerHost(config, processes=processes)
+        from bpviz.ui.window.run_model import RunModel
+        self.host = TrainingHost(config, processes=processes)
         self.model = RunModel(self.host, config)     # keeps the newest snapshot
         self.losses = []
         self.host.snapshotArrived.connect(
@@ -259,11 +259,11 @@ def test_a_training_process_that_dies_leaves_training_exact_in_a_thread(qtbot):
 
 
 def test_no_child_process_means_a_thread_and_a_word_about_it(qtbot, monkeypatch):
-    from bpviz import worker
+    from bpviz import host as worker
 
     def refuse(self):
         raise OSError("processes are not allowed here")
-    monkeypatch.setattr(worker.WorkerHost, "_start_process", refuse)
+    monkeypatch.setattr(worker.TrainingHost, "_start_process", refuse)
     played = Played(qtbot, Config.preset("gaussian-clouds"), processes=True)
     try:
         assert played.host.mode == "thread"
@@ -274,7 +274,7 @@ def test_no_child_process_means_a_thread_and_a_word_about_it(qtbot, monkeypatch)
 
 
 def test_processes_can_be_turned_off(monkeypatch):
-    from bpviz.worker import processes_enabled
+    from bpviz.host import processes_enabled
     monkeypatch.setenv("BPVIZ_PROCESSES", "0")
     assert not processes_enabled()
     monkeypatch.setenv("BPVIZ_PROCESSES", "1")
@@ -285,11 +285,11 @@ ORPHAN_SCRIPT = """
 import os, sys
 from PySide6.QtCore import QCoreApplication
 from bpviz.engine import Config
-from bpviz.worker import WorkerHost
+from bpviz.host import TrainingHost
 
 if __name__ == "__main__":
     app = QCoreApplication([])
-    host = WorkerHost(Config.preset("gaussian-clouds"), processes=True)
+    host = TrainingHost(Config.preset("gaussian-clouds"), processes=True)
     host.start()
     while host.received == 0:
         app.processEvents()

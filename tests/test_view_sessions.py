@@ -65,7 +65,7 @@ def test_train_out_records_every_pass_and_export_draws_the_whole_path(qtbot, tmp
     assert len(x) == 41
     np.testing.assert_allclose(np.column_stack([x, y]), csv_path, rtol=1e-9, atol=1e-12)
     # and the drawn line really lies where the CSV puts it: white path pixels at each point
-    from bpviz.ui.surface_view import PATH_COLOR
+    from bpviz.ui.panels.surface import PATH_COLOR
     view = window.surface.graphics
     image = view.grab().toImage()
     ratio = image.devicePixelRatio()
@@ -256,7 +256,7 @@ def app_main(qtbot, monkeypatch, tmp_path):
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    import bpviz.ui.main_window as main_window
+    import bpviz.ui.window.main_window as main_window
     from bpviz.cli import main
     made = []
     real = main_window.MainWindow

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1] / "bpviz"
 
 def test_the_users_read_the_one_vocabulary():
     from bpviz import helptext, lessons, training
-    from bpviz.ui import network_layout
-    from bpviz.ui.main_window import STEP_MODES as WINDOW_STEP_MODES
+    from bpviz.ui.network import layout as network_layout
+    from bpviz.ui.window.main_window import STEP_MODES as WINDOW_STEP_MODES
     assert helptext.PANELS is V.PANELS and lessons.PANELS is V.PANELS
     assert training.STEP_MODES is V.STEP_MODES and lessons.STEP_MODES is V.STEP_MODES
     assert [mode for _, mode in WINDOW_STEP_MODES] == list(V.STEP_MODES)
@@ -40,8 +40,8 @@ def test_no_module_writes_a_word_of_the_vocabulary_again():
     """No module but the vocabulary defines these names at its top level (an import is fine)."""
     words = {"PANELS", "STEP_MODES", "EDGE_MODES", "NEURON_MODES", "nice_ceiling", "_frozen",
              "NODE_MODES"}
-    allowed = {("ui/main_window.py", "STEP_MODES"),      # (label, mode) pairs for the Step box
-               ("ui/cost_view.py", "nice_ceiling"),     # the axis's steps, from the vocabulary
+    allowed = {("ui/window/main_window.py", "STEP_MODES"),      # (label, mode) pairs for the Step box
+               ("ui/panels/cost.py", "nice_ceiling"),     # the axis's steps, from the vocabulary
                ("bench.py", "PANELS")}                  # the panels whose paint is timed
     found = []
     for path in sorted(ROOT.rglob("*.py")):

@@ -119,7 +119,7 @@ def test_the_installed_window_has_its_icon(installed):
             "from PySide6.QtCore import QSettings\n"
             "from PySide6.QtWidgets import QApplication\n"
             "from bpviz.engine.config import Config\n"
-            "from bpviz.ui.main_window import RESOURCES, MainWindow\n"
+            "from bpviz.ui.window.main_window import RESOURCES, MainWindow\n"
             "app = QApplication([])\n"
             "w = MainWindow(Config.preset('iris'), settings=QSettings('s.ini', QSettings.IniFormat),"
             " start_worker=False)\n"
@@ -137,6 +137,6 @@ def test_the_installed_window_has_its_icon(installed):
 def test_a_checkout_finds_the_top_level_resources():
     from bpviz import resources
     from bpviz.engine.datasets import RESOURCES_DIR
-    from bpviz.ui.main_window import RESOURCES
+    from bpviz.ui.window.main_window import RESOURCES
     assert resources.resource_dir() == ROOT / "resources" == RESOURCES_DIR == RESOURCES
     assert resources.resource_path("iris.csv").read_text().startswith("sepal_length")

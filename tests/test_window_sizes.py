@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from bpviz.ui.main_window import DEFAULT_COLUMNS
+from bpviz.ui.window.main_window import DEFAULT_COLUMNS
 
 SIZES = [(1280, 720), (1366, 768), (1600, 1000)]
 # The classic example's loss at its initial weights (the numpy example it reproduces).

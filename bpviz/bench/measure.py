@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.ranges import readable
-from ..ui.paint_scheduler import PAINT      # Qt-free, as this module's top must be
+from ..ui.window.paint_scheduler import PAINT      # Qt-free, as this module's top must be
 
 perf = time.perf_counter
 
@@ -325,7 +325,7 @@ def bench_surface(plan: Plan) -> dict:
     from ..engine.network import Network
     from ..engine.surface import Axis, compute_slice, weight_axis
     try:
-        from ..ui.surface_view import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
+        from ..ui.panels.surface import (CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES, PREVIEW_GRID,
                                       PREVIEW_SAMPLES, SLICE_PARTS, SURFACE_DTYPE)
     except ImportError:   # keep the numbers of the panel
         CHUNK_ELEMS, FULL_GRID, FULL_SAMPLES = 100_000, 51, 1000
@@ -419,7 +419,7 @@ def network_snapshots(count: int, passes_between: int = NETWORK_PASSES_PER_FRAME
 
 def _timed_network_view_class():
     from PySide6.QtCore import QEvent
-    from ..ui.network_view import NetworkView
+    from ..ui.network.view import NetworkView
 
     class TimedNetworkView(NetworkView):
         """A NetworkView (a top-level window here) that times the paints Qt does on its own."""
@@ -450,7 +450,7 @@ def bench_network(plan: Plan) -> dict:
     changes (``network_raster_plan_ms``); the frames are timed once it is in place. The
     ``network_paint_drawlines_*`` figures draw the same frames with one ``drawLines`` per bin.
     """
-    from ..ui.qt import collect_garbage_on_gui_thread
+    from ..ui.plotting.qt import collect_garbage_on_gui_thread
     _qapp()
     # as in the app: the garbage collector runs on a GUI timer, between events, not inside a
     # frame (left automatic, a collection of up to 14 ms could land in a timed frame)
@@ -582,7 +582,7 @@ def bench_window(plan: Plan, soak_minutes: float | None) -> dict:
     from PySide6.QtCore import QSettings
     from ..engine.config import Config, build
 
-    from ..ui.main_window import MainWindow
+    from ..ui.window.main_window import MainWindow
     app = _qapp()
     rec = _FrameRecorder(keep_snapshots=60)
     recorder = [rec]            # the recorder the window's frame-timing hook feeds
@@ -841,7 +841,7 @@ def _window_case(case: str, seconds: float, reps: int = BIG_REPS) -> dict:
     after it. Also the peak RSS of the window's process and of its training process, and the
     CPU each used while training."""
     from PySide6.QtCore import QSettings
-    from ..ui.main_window import MainWindow
+    from ..ui.window.main_window import MainWindow
     app = _qapp()
     tmp = tempfile.TemporaryDirectory(prefix="bpviz-bench-")
     window = headless_loop = None

@@ -70,9 +70,9 @@ def render(runs, labels, heading: str, suffix: str, size, scale: int) -> bytes:
     from PySide6.QtCore import QEvent, Qt
     from PySide6.QtWidgets import QApplication
 
-    from ..ui.compare_view import ComparisonFigure
-    from ..ui.formats import png_bytes, render_png, render_svg, settle_layouts
-    from ..ui.qt import quiet_platform_messages
+    from ..ui.export.compare import ComparisonFigure
+    from ..ui.export.pictures import png_bytes, render_png, render_svg, settle_layouts
+    from ..ui.plotting.qt import quiet_platform_messages
     quiet_platform_messages()
     app = QApplication.instance() or QApplication(["bpviz"])
     figure = ComparisonFigure(runs, labels, heading)

@@ -96,8 +96,8 @@ class HeadlessWindow:
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 
-        from ..ui.main_window import MainWindow
-        from ..ui.qt import quiet_platform_messages
+        from ..ui.window.main_window import MainWindow
+        from ..ui.plotting.qt import quiet_platform_messages
 
         quiet_platform_messages()
         self.app = QApplication.instance() or QApplication(["bpviz"])
@@ -212,7 +212,7 @@ def render_window(window, app, epochs: int, size=(1600, 1000), select=None, less
                  START_WAIT_S) or window.last_error:
         raise WindowError(window.last_error or "the window did not start training")
     if lesson is not None:
-        from ..ui.lessons_view import open_for_picture
+        from ..ui.panels.lessons import open_for_picture
         open_for_picture(window, lesson, lambda c, t: _wait(app, c, t))
     if view is not None:
         apply_view(window, app, view)
@@ -327,7 +327,7 @@ def check_film(args, epochs: int) -> list[int]:
     stops for a frame: ``--frames`` of them spread over ``--from-epoch`` to ``--to-epoch``."""
     import numpy as np
 
-    from ..ui.export import GIF_FRAMES, GIF_MAX_FRAMES
+    from ..ui.export.export import GIF_FRAMES, GIF_MAX_FRAMES
     if (args.panel or "window") == "window":
         raise ConfigError(f"--out {args.out}: an animated GIF is of one panel; say which with "
                           f"--panel ({', '.join(FIGURE_PANELS)})")
@@ -349,7 +349,7 @@ def check_film(args, epochs: int) -> list[int]:
 def write_film(window, panel: str, out: Path, film, args) -> str:
     """The GIF of ``panel`` over the snapshots of ``film`` (in the epochs asked for); what was
     written, in words."""
-    from ..ui.export import GIF_FRAMES, epochs_covered, export_panel, in_epochs, spread
+    from ..ui.export.export import GIF_FRAMES, epochs_covered, export_panel, in_epochs, spread
     frames = args.frames if args.frames is not None else GIF_FRAMES
     snaps = spread(in_epochs(film, args.from_epoch, args.to_epoch), frames)
     export_panel(window, panel, "gif", out, frames=frames, snaps=snaps)
@@ -371,8 +371,8 @@ def write_figure(window, image, panel: str, out: Path) -> list:
 
     from ..engine.fileset import FileSet
     from ..engine.tables import write_csv
-    from ..ui.export import panel_image, panel_tables
-    from ..ui.formats import png_bytes
+    from ..ui.export.export import panel_image, panel_tables
+    from ..ui.export.pictures import png_bytes
     name = "network" if panel == "window" else panel
     if panel != "window":
         image = panel_image(window, panel)
@@ -395,7 +395,7 @@ def cmd_export(args) -> int:
     display, showing what the flags set as the window's controls would. A session whose training
     diverged is exported like any other (it shows the divergence)."""
     from ..engine.session import load_session
-    from ..ui.export import export_all
+    from ..ui.export.export import export_all
 
     session = load_session(args.session)          # refuse a bad file before any window exists
     try:

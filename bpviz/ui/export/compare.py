@@ -11,9 +11,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..engine.runs import Run, common_plane, projected
-from . import style
-from .cost_view import GRAD_PREFIX
+from ...engine.runs import Run, common_plane, projected
+from ..plotting import style
+from ..panels.cost import GRAD_PREFIX
 
 DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
           Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)

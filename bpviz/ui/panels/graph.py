@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QGraphicsPathItem
                                QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout,
                                QLabel, QLineEdit, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from ..engine.errors import BpvizError
-from ..engine.graph import Graph, build_graph, fmt
-from ..engine.network import Network
-from ..engine.snapshot import Snapshot
-from . import style
+from ...engine.errors import BpvizError
+from ...engine.graph import Graph, build_graph, fmt
+from ...engine.network import Network
+from ...engine.snapshot import Snapshot
+from ..plotting import style
 
 BOX_W, BOX_H = 132, 54
 COL_W, ROW_H = BOX_W + 34, BOX_H + 12
@@ -110,7 +110,7 @@ class GraphView(QWidget):
         self._show_placeholder("Waiting for the first snapshot…")
 
     def bind_focus(self, model) -> None:
-        """Follow the window's focus (a :class:`~bpviz.ui.focus.FocusModel`): the graph is always
+        """Follow the window's focus (a :class:`~bpviz.ui.window.focus.FocusModel`): the graph is always
         one sample's; in batch-mean focus its header says so."""
         self._focus = model
         model.changed.connect(self._show_header)

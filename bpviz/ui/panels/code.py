@@ -35,9 +35,9 @@ from PySide6.QtGui import (QColor, QFontDatabase, QSyntaxHighlighter, QTextCharF
 from PySide6.QtWidgets import (QLabel, QPlainTextEdit, QSplitter, QTextBrowser, QTextEdit,
                                QVBoxLayout, QWidget)
 
-from ..engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, Phase
-from ..engine.snapshot import Snapshot
-from . import style
+from ...engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, OUTPUT_DELTA, Phase
+from ...engine.snapshot import Snapshot
+from ..plotting import style
 
 PHASE_BACKGROUND = "#fef3c7"       # the phase banner's yellow, a shade stronger to read on code
 CHOSEN_BACKGROUND = "#dbeafe"      # light blue: the lines of what the learner chose
@@ -54,7 +54,7 @@ BIAS_QUANTITIES = ("grad_b", "biases")              # one value per neuron (the 
 
 def default_generator():
     """:func:`bpviz.engine.codegen.pass_program`, imported when first needed."""
-    from ..engine.codegen import pass_program
+    from ...engine.codegen import pass_program
     return pass_program
 
 
@@ -400,7 +400,7 @@ class CodePanel(QWidget):
         snapshot's network and live hyper-parameters."""
         cfg = self._config
         if cfg is None:
-            from ..engine.config import Config
+            from ...engine.config import Config
             cfg = Config()
         return replace(cfg, hidden=tuple(snap.sizes[1:-1]),
                        activation=tuple(snap.activations[:-1]), output=snap.activations[-1],

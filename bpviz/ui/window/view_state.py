@@ -25,8 +25,8 @@ import binascii
 
 from PySide6.QtCore import QByteArray
 
-from ..training import SPEEDS
-from .network_layout import NODE_MODES, OVERLAYS
+from ...training import SPEEDS
+from ..network.layout import NODE_MODES, OVERLAYS
 
 VIEW_KEYS = ("edges", "neurons", "speed", "phases", "layout")
 

@@ -1,13 +1,13 @@
 """The window's proxy for the training session: the only code that knows about threads and processes.
 
-Training has one owner, a :class:`~bpviz.training.TrainingSession`. :class:`WorkerHost` lives on the
+Training has one owner, a :class:`~bpviz.training.TrainingSession`. :class:`TrainingHost` lives on the
 GUI thread and runs that session where it does not compete with painting: in a child process
 started with ``multiprocessing``'s *spawn* context (Linux, macOS and Windows alike), or — with
 ``BPVIZ_PROCESSES=0``, or when a process cannot start — in a thread of this process. Either way the
 host only sends commands (typed ones, :mod:`bpviz.messages`, through :meth:`command`; or
 :meth:`send`, :meth:`painted`) and turns the session's events into signals on the GUI thread
 (typed events: a :class:`~bpviz.messages.Failed` names the command it answers). It keeps no
-snapshot: the window's run model (:class:`bpviz.ui.run_model.RunModel`) keeps the newest one
+snapshot: the window's run model (:class:`bpviz.ui.window.run_model.RunModel`) keeps the newest one
 for the paint timer (latest value wins). A question that needs an answer (the whole history,
 say) is a :meth:`query`.
 
@@ -15,7 +15,7 @@ Every command the host sends is followed by a ``("ping", n)`` that the session a
 ``("pong", (n, work_s))`` once it has handled what came before; ``work_s`` is the longest piece of
 work it does without looking at its commands (one pass of the current network, measured). While
 playing the host pings once a second as well. A command left unanswered for longer than
-:meth:`WorkerHost.allowance` — whatever the window was doing, paused or playing — means training
+:meth:`TrainingHost.allowance` — whatever the window was doing, paused or playing — means training
 has stalled: a training process that stopped answering, or died, is ended, and the host carries on
 in a thread from the last training state the session sent (at least once a second while playing,
 and at every pause), with the runs Undo can bring back, and sends it again every command the
@@ -66,7 +66,7 @@ def blas_threads() -> int | None:
     return counts.pop() if len(counts) == 1 else None
 
 
-class WorkerHost(QObject):
+class TrainingHost(QObject):
     """GUI-thread side: runs the training session, sends it commands, relays its events."""
 
     # the session's events, emitted on the GUI thread (see bpviz.messages)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from bpviz.engine.data import Dataset
 from bpviz.engine.snapshot import Snapshot, data_bounds
 
-from . import style
+from ..plotting import style
 
 MAX_TINT = 0.6          # the share of class colour at full confidence (the rest is white)
 PICK_RADIUS_PX = 8.0    # a click this close (in screen pixels) to a training point picks it

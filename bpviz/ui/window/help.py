@@ -6,7 +6,7 @@ keyboard focus is inside a panel, opens a :class:`HelpPopup` next to that panel:
 that stays open while the learner goes on working. Shift+F1 with the focus elsewhere enters
 Qt's What's This mode: the next click on a panel shows its text. :class:`GlossaryDialog` lists the
 glossary's terms with a filter box. The texts are data (:mod:`bpviz.helptext`), shown as text:
-every one goes through :func:`~bpviz.ui.safe_text.safe_html` (no image, link or style sheet in
+every one goes through :func:`~bpviz.ui.plotting.safe_text.safe_html` (no image, link or style sheet in
 them makes Qt read a file) into views that load nothing and follow no link.
 """
 
@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWid
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QSplitter, QStyle,
                                QToolButton, QVBoxLayout, QWhatsThis, QWidget)
 
-from .. import helptext
-from ..engine.errors import BpvizError
-from .safe_text import TextOnlyBrowser, safe_html
+from ... import helptext
+from ...engine.errors import BpvizError
+from ..plotting.safe_text import TextOnlyBrowser, safe_html
 
 
 FLOAT_MIN = (960, 600)      # a panel floated from its title bar opens at least this large

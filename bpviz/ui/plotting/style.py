@@ -16,8 +16,8 @@ from functools import cache
 
 import numpy as np
 
-from ..engine import numbers
-from ..engine.phases import UPDATE
+from ...engine import numbers
+from ...engine.phases import UPDATE
 
 POSITIVE = (37, 99, 235)      # blue
 NEGATIVE = (234, 88, 12)      # orange
@@ -177,7 +177,7 @@ _zoom = [1.0]
 def zoom() -> float:
     """The interface's zoom factor (1.0: actual size). Panels multiply their fonts, line widths,
     markers and the diagram's labels by it (:func:`zoomed`); the window sets it
-    (:mod:`bpviz.ui.lecture`) and asks the panels to draw again."""
+    (:mod:`bpviz.ui.window.lecture`) and asks the panels to draw again."""
     return _zoom[0]
 
 

@@ -44,15 +44,15 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsView, QHBoxLayout, QLabel,
                                QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
-from ..engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, UPDATE, Phase
-from ..engine.snapshot import Focused, Snapshot, focused
-from . import network_items as items
-from .focus import MEAN, MEAN_NOTE, SAMPLE, FocusModel
-from . import network_layout as nl
-from . import style
+from ...engine.phases import FORWARD, GRADIENTS, HIDDEN_DELTA, LOSS, UPDATE, Phase
+from ...engine.snapshot import Focused, Snapshot, focused
+from . import items as items
+from ..window.focus import MEAN, MEAN_NOTE, SAMPLE, FocusModel
+from . import layout as nl
+from ..plotting import style
 # The drawing limits are read from this module when a new architecture is laid out, so that a
 # test or the bench can set them here.
-from .network_layout import (EDGE_CAP, MAG_BINS, MAP_NEURON_LIMIT, NODE_MODES, OVERLAYS,
+from .layout import (EDGE_CAP, MAG_BINS, MAP_NEURON_LIMIT, NODE_MODES, OVERLAYS,
                              RASTER_EDGE_LIMIT, RING_FACTOR, VALUE_LABEL_PIXELS, WIDE_EDGE_LIMIT)
 
 __all__ = ["NetworkView", "OVERLAYS", "NODE_MODES", "EDGE_CAP", "MAG_BINS", "RASTER_EDGE_LIMIT"]

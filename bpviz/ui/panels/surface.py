@@ -80,8 +80,8 @@ from bpviz.engine.snapshot import Snapshot
 from bpviz.engine.surface import (Axis, Projection, SurfaceSlice, bias_axis, compute_slice,
                                   flatten, slice_directions, weight_axis)
 
-from . import style
-from .qt import collect_garbage_on_gui_thread, lower_this_thread
+from ..plotting import style
+from ..plotting.qt import collect_garbage_on_gui_thread, lower_this_thread
 
 PREVIEW_GRID = 25
 PREVIEW_SAMPLES = 256

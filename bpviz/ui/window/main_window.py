@@ -1,6 +1,6 @@
 """The main window: dock panels around the training session.
 
-The window owns a :class:`~bpviz.worker.WorkerHost` (training, in its own process) and the panels
+The window owns a :class:`~bpviz.host.TrainingHost` (training, in its own process) and the panels
 (controls, network, decision boundary, error surface, cost curve, neuron inspector, graph,
 lessons). Every snapshot that arrives is *ingested* by the panels that accumulate (the cost curve);
 a paint timer on the GUI thread shows only the newest snapshot (while training, at most one panel
@@ -25,41 +25,41 @@ from PySide6.QtWidgets import (QAbstractSlider, QApplication, QComboBox, QDockWi
                                QProgressDialog, QPushButton, QScrollArea, QStyle, QToolBar,
                                QWidget)
 
-from .. import __version__
-from ..engine.config import Config
-from ..engine.csvdata import load_csv
-from ..engine.errors import BpvizError
-from ..engine.phases import UPDATE
-from ..engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
-from ..engine.snapshot import Snapshot
-from ..messages import (Failed, OpenSession, Pause, Pin, Play, Rebuild, Redo, Reset, Rewind,
+from ... import __version__
+from ...engine.config import Config
+from ...engine.csvdata import load_csv
+from ...engine.errors import BpvizError
+from ...engine.phases import UPDATE
+from ...engine.vocabulary import STEP_MODE_LABELS, parse_speed, speed_text
+from ...engine.snapshot import Snapshot
+from ...messages import (Failed, OpenSession, Pause, Pin, Play, Rebuild, Redo, Reset, Rewind,
                         SaveSession, SetHyper, SetPace, SetParameters, SetSpeed, SetStepMode, Step,
                         Undo)
-from ..training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
-from ..worker import WorkerHost
-from .boundary_view import BoundaryView
-from .code_view import CodePanel
+from ...training import PHASE_PACES, PHASED_AT, SHOWN_AT, SPEEDS
+from ...host import TrainingHost
+from ..panels.boundary import BoundaryView
+from ..panels.code import CodePanel
 from .controls import ControlsPanel
-from .cost_view import CostView
-from .qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
-from .export import Exporter
+from ..panels.cost import CostView
+from ..plotting.qt import collect_garbage_on_gui_thread, hand_the_lock_to_the_gui_sooner
+from ..export.export import Exporter
 from .focus import MODES as FOCUS_MODES, SAMPLE as FOCUS_SAMPLE
-from .graph_view import GraphView
+from ..panels.graph import GraphView
 from .help import HelpDesk
-from . import style
-from .network_view import NetworkView
-from .inspector import InspectorPanel
+from ..plotting import style
+from ..network.view import NetworkView
+from ..panels.inspector import InspectorPanel
 from .lecture import SHORTCUTS as LECTURE_SHORTCUTS, LectureMode
-from .lessons_view import LessonsPanel
+from ..panels.lessons import LessonsPanel
 from .paint_scheduler import (DEFAULT_FPS as DEFAULT_PANEL_FPS,
                               DEFAULT_SHARE as DEFAULT_PANEL_SHARE, PAINT, TICK,
                               TRAINING_PANEL_FPS, TRAINING_PANEL_SHARE, FrameTiming,
                               PacedQuestions, PaintScheduler)
 from .run_model import RunModel
-from .surface_view import SurfaceView
+from ..panels.surface import SurfaceView
 from .timeline import SnapshotHistory, TimelineBar
 from . import view_state
-from ..resources import resource_dir
+from ...resources import resource_dir
 
 RESOURCES = resource_dir()
 PAINT_INTERVAL_MS = 16
@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         self._held: tuple[int, float] | None = None      # (seq, since when) of a phase on show
 
         # playing slowly waits for this window's paint of each snapshot
-        self.host = WorkerHost(config, self, **dict(worker_kw or {}, speed=speed,
+        self.host = TrainingHost(config, self, **dict(worker_kw or {}, speed=speed,
                                                     pace=self.phase_pace(),
                                                     paced_by_paint=True))
         # the one model of the run on this side: configuration, snapshot, running, speed, focus
@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
         the paint timer: the widget's ``show_snapshot(snap)`` is called with the snapshot shown
         (while training at most ``fps`` times a second and within ``share`` of the GUI thread's
         time; the defaults suit a light panel), and ``ingest(snap)``, if it has one, with every
-        snapshot that arrives. ``export``: a :class:`~bpviz.ui.export.PanelExport` for File →
+        snapshot that arrives. ``export``: a :class:`~bpviz.ui.export.export.PanelExport` for File →
         Export. Returns the dock."""
         if name in self.docks:
             raise ValueError(f"there is already a panel named {name!r}")

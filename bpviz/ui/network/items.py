@@ -24,10 +24,11 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QPainter, QPaintEngine
                            QTextDocument, QTextOption, QTransform)
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QWidget
 
-from ..engine import numbers
-from . import edge_raster, style
-from . import network_layout as nl
-from .qt import lower_this_thread
+from ...engine import numbers
+from . import edge_raster
+from ..plotting import style
+from . import layout as nl
+from ..plotting.qt import lower_this_thread
 
 OUTLINE = (148, 163, 184)           # neuron outline
 CHOSEN_HALO = (245, 158, 11, 190)   # edges chosen as surface axes

@@ -78,7 +78,7 @@ from bpviz.engine.runs import differences, differing
 from bpviz.engine.snapshot import Snapshot
 from bpviz.engine.vocabulary import STEPS_FINE, nice_ceiling as _nice_ceiling
 
-from . import style
+from ..plotting import style
 
 MAX_POINTS = 6_000
 BUCKET = 4             # the first block size, and the thinning of the coarse stretch

@@ -11,7 +11,7 @@ Each registration gives:
 - ``frames(snapshots)`` (optional): a generator that shows each snapshot in turn on an offscreen
   copy of the panel and yields the view to grab, for the GIF.
 
-How each format is made is in :mod:`bpviz.ui.formats` (PNG, SVG, GIF) and
+How each format is made is in :mod:`bpviz.ui.export.export.pictures` (PNG, SVG, GIF) and
 :mod:`bpviz.engine.tables` (the CSV tables of each panel); what the cost and surface tables need
 beyond the panels (the history row for row, every pass's loss, the whole trajectory) is the
 training session's :class:`~bpviz.training.RunRecord`, asked for when an export needs it.
@@ -50,24 +50,24 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QCursor, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsView, QInputDialog, QMenu, QWidget
 
-from .. import __version__
-from ..engine.errors import BpvizError
-from ..engine.fileset import FileSet
-from ..engine.session import LIVE_SETTINGS
-from ..engine.snapshot import Snapshot, focused, training_loss
-from ..engine.surface import flatten
-from ..training import RunRecord
-from ..engine.tables import (Table, boundary_tables, cost_tables, network_tables, surface_tables,
+from ... import __version__
+from ...engine.errors import BpvizError
+from ...engine.fileset import FileSet
+from ...engine.session import LIVE_SETTINGS
+from ...engine.snapshot import Snapshot, focused, training_loss
+from ...engine.surface import flatten
+from ...training import RunRecord
+from ...engine.tables import (Table, boundary_tables, cost_tables, network_tables, surface_tables,
                              write_csv)
-from .boundary_view import BoundaryView
-from .cost_view import CostView
-from .formats import (ExportError, captioned, png_bytes, render_png, render_svg, settle_layouts,
+from ..panels.boundary import BoundaryView
+from ..panels.cost import CostView
+from .pictures import (ExportError, captioned, png_bytes, render_png, render_svg, settle_layouts,
                       view_size, write_gif)
-from .network_view import NetworkView
-from .surface_view import thin_path
+from ..network.view import NetworkView
+from ..panels.surface import thin_path
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..window.main_window import MainWindow
 
 FORMATS = ("png", "svg", "csv", "gif")
 PNG_SCALES = (1, 2, 4)                  # offered in the menus; export_panel takes any 1..MAX_SCALE
@@ -611,7 +611,7 @@ def export_script(window: "MainWindow", path) -> list[Path]:
     the first pass, the configuration's program from its initial weights; after it, the program
     that goes on from the session's current weights, optimizer state and shuffle stream (its
     arrays in a ``.npz`` beside it when they are many). Returns the paths written."""
-    from ..engine.codegen import write_program
+    from ...engine.codegen import write_program
     path = Path(path)
     try:
         config, state = window.run.query("state")
@@ -631,7 +631,7 @@ def export_script(window: "MainWindow", path) -> list[Path]:
 
 def _initial_weights(config, state, dataset) -> bool:
     """Whether ``state`` holds the weights ``config`` starts from (none set by hand)."""
-    from ..engine.config import build
+    from ...engine.config import build
     try:
         _, net, _ = build(config, dataset)
     except BpvizError:

@@ -63,12 +63,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QBoxLayou
                                QSizePolicy, QSpinBox, QStyle, QTableView, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
+from ...engine.inspect import (SATURATION_FPRIME, SATURATION_SHARE, SYMBOLS, DeltaTable,
                               InspectAnswer, InspectRequest, answer_inspect,
                               NeuronReport, derivative_numbers, fmt, paren)
-from ..engine import numbers
-from ..engine.snapshot import Snapshot
-from . import style
+from ...engine import numbers
+from ...engine.snapshot import Snapshot
+from ..plotting import style
 
 MIN_INTERVAL_S = 0.2          # at most ~5 recomputations a second while running
 MAX_TERMS_SHOWN = 12          # chain-rule terms written out; the rest are summed in one line
@@ -1116,7 +1116,7 @@ class InspectorPanel(QWidget):
             self._render()
 
     def bind_focus(self, model) -> None:
-        """Follow the window's focus (a :class:`~bpviz.ui.focus.FocusModel`): its "pinned sample
+        """Follow the window's focus (a :class:`~bpviz.ui.window.focus.FocusModel`): its "pinned sample
         / batch mean" toggle shows and sets that focus."""
         self._focus = model
         model.changed.connect(self._on_focus_changed)

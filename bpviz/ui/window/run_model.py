@@ -3,7 +3,7 @@
 Everything the window side knows about the training run is held here, once, and only the training
 host's events change it: the configuration in force (:class:`~bpviz.messages.Rebuilt` and
 :class:`~bpviz.messages.Configured`), the dataset, the newest snapshot, whether training runs and
-at what speed, the focus (one sample or the batch mean: a :class:`~bpviz.ui.focus.FocusModel`),
+at what speed, the focus (one sample or the batch mean: a :class:`~bpviz.ui.window.focus.FocusModel`),
 and the document — the session file the run was saved to or opened from, the pass it was saved
 at, the recent sessions and whether there is unsaved training.
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 
-from ..engine.config import Config
-from ..engine.errors import BpvizError
-from ..engine.snapshot import Snapshot
-from ..messages import Command, Configured, Failed, Pause, Play, Rebuilt, Saved, SetSpeed, Step
+from ...engine.config import Config
+from ...engine.errors import BpvizError
+from ...engine.snapshot import Snapshot
+from ...messages import Command, Configured, Failed, Pause, Play, Rebuilt, Saved, SetSpeed, Step
 from .focus import FocusModel
 
 RECENT_SESSIONS = 8
@@ -40,7 +40,7 @@ def recent_sessions(settings: QSettings) -> list[str]:
 
 
 class RunModel(QObject):
-    """The run as the window knows it; fed by a :class:`~bpviz.worker.WorkerHost`'s events."""
+    """The run as the window knows it; fed by a :class:`~bpviz.host.TrainingHost`'s events."""
 
     snapshotArrived = Signal(object)     # Snapshot, after the model took it
     rebuilt = Signal(object)             # Rebuilt, after the model took it

@@ -39,8 +39,8 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QAbstractGraphicsShapeItem, QGraphicsItem, QGraphicsLineItem,
                                QGraphicsView, QStyleOptionGraphicsItem)
 
-from ..engine.errors import BpvizError
-from . import style
+from ...engine.errors import BpvizError
+from ..plotting import style
 
 GIF_FRAME_MS = 50
 CAPTION_HEIGHT = 22                     # the strip under each GIF frame

@@ -7,7 +7,7 @@ initialisation — emits ``configChanged`` with the whole new configuration; the
 network and says so. ``set_config`` shows a configuration without echoing it back (signals blocked).
 
 The panel keeps no copy of the configuration: it reads the one in force from the window's run model
-(:class:`~bpviz.ui.run_model.RunModel`) and holds only the learner's edits not yet in force
+(:class:`~bpviz.ui.window.run_model.RunModel`) and holds only the learner's edits not yet in force
 (:meth:`ControlsPanel.config` is the two together). An edit is dropped once the run's configuration
 has it, and every edit goes when the run's configuration is shown again (after a change that
 failed, say), so that the panel never shows a value that is not in force for long.
@@ -39,14 +39,14 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QGroupB
                                QLabel, QPushButton, QSlider, QStyle, QStyleOptionSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..engine.config import (DATASET_NAMES, MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, PRESETS,
+from ...engine.config import (DATASET_NAMES, MAX_HIDDEN_LAYERS, MAX_NEURONS_PER_LAYER, PRESETS,
                              RANGES, Config, format_number)
-from ..engine.datasets import default_params
-from ..engine.functions import ACTIVATIONS, OUTPUTS
-from ..engine.network import INITS
-from ..engine.optimizers import OPTIMIZERS
-from ..engine.ranges import parse_whole
-from ..training import describe_change
+from ...engine.datasets import default_params
+from ...engine.functions import ACTIVATIONS, OUTPUTS
+from ...engine.network import INITS
+from ...engine.optimizers import OPTIMIZERS
+from ...engine.ranges import parse_whole
+from ...training import describe_change
 from .run_model import RunModel
 
 # Every box's range is the setting's range in bpviz.engine.config.RANGES, the one the command line

@@ -16,8 +16,8 @@ from dataclasses import replace
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
-from ..engine.snapshot import Snapshot, snapshot_nbytes
-from .style import format_loss, pass_words
+from ...engine.snapshot import Snapshot, snapshot_nbytes
+from ..plotting.style import format_loss, pass_words
 
 HISTORY_BYTES = 12 * 1024 * 1024
 

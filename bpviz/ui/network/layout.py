@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.vocabulary import EDGE_MODE_LABELS, NEURON_MODE_LABELS as NODE_MODES, nice_ceiling
-from . import style
+from ...engine.vocabulary import EDGE_MODE_LABELS, NEURON_MODE_LABELS as NODE_MODES, nice_ceiling
+from ..plotting import style
 
 # -- what the combos offer: name → (label, Snapshot field) -------------------------------------
 OVERLAYS = {name: (EDGE_MODE_LABELS[name], field) for name, field in (

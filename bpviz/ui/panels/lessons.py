@@ -10,7 +10,7 @@ are its own, and the learner's come back with their network. Progress (which les
 first-launch offer are remembered in the window's settings.
 
 Lesson files may come from a teacher's folder: their text is shown as text. The Markdown goes
-through :func:`~bpviz.ui.safe_text.safe_html` (no image, link or raw HTML reaches Qt, which would
+through :func:`~bpviz.ui.plotting.safe_text.safe_html` (no image, link or raw HTML reaches Qt, which would
 read the file it names), and the title, task and "done" words are plain text.
 """
 
@@ -27,12 +27,12 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from ..lessons import (QUANTITIES, Context, Lesson, Observed, all_done, last_history_row,
+from ...lessons import (QUANTITIES, Context, Lesson, Observed, all_done, last_history_row,
                        lesson_config, load_lessons, placeholders, render)
-from ..messages import OpenSession, Rebuild, SaveSession, UndoScope
-from .run_model import RECENT_KEY, recent_sessions
-from .safe_text import safe_html, to_plain
-from ..engine.vocabulary import PANELS, nearest_speed, parse_speed, speed_text
+from ...messages import OpenSession, Rebuild, SaveSession, UndoScope
+from ..window.run_model import RECENT_KEY, recent_sessions
+from ..plotting.safe_text import safe_html, to_plain
+from ...engine.vocabulary import PANELS, nearest_speed, parse_speed, speed_text
 
 FRAME_COLOR = QColor("#f59e0b")
 # the numbers a lesson quotes for the pinned sample (the rest are the batch's or the network's)
@@ -161,7 +161,7 @@ class LessonsPanel(QWidget):
             "the network you had before the lessons is in File → Open recent session", 15000))
 
     def _restore_speed(self, text: str) -> None:
-        from ..training import SPEEDS
+        from ...training import SPEEDS
         try:
             speed = parse_speed(text)
         except ValueError:
@@ -779,7 +779,7 @@ def lesson_html(markdown: str) -> str:
 
 
 def _nearest_speed(speed):
-    from ..training import SPEEDS
+    from ...training import SPEEDS
     return nearest_speed(parse_speed(speed), SPEEDS)
 
 
@@ -790,6 +790,6 @@ def open_for_picture(window, number: int, wait) -> None:
     panel.open_lessons()
     panel.open_lesson(number - 1)
     if not wait(panel.is_ready, 60.0):
-        from ..engine.errors import BpvizError
+        from ...engine.errors import BpvizError
         raise BpvizError(f"lesson {number} did not finish setting the window up")
     window.paint_now()

@@ -5,7 +5,7 @@ settings:
 
 - **Full screen** (F11, again to leave it);
 - **Enlarge / Reduce / Actual size** (Ctrl++, Ctrl+−, Ctrl+0): one zoom factor
-  (:func:`bpviz.ui.style.zoom`) for the whole interface — the application font, and with it every
+  (:func:`bpviz.ui.plotting.style.zoom`) for the whole interface — the application font, and with it every
   panel's text, and the panels' own drawing (the diagram's edges, neurons' labels and legends, the
   Graph panel's boxes, the plots' curves, markers and axes), which each panel reads in
   ``set_zoom``;
@@ -24,7 +24,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCursor, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QWidget
 
-from . import style
+from ..plotting import style
 
 ZOOM_KEY = "lecture/zoom"
 FULL_SCREEN_KEY = "lecture/fullScreen"

@@ -1,0 +1,1 @@
+"""The network diagram: its layout, its drawn items and the raster for large networks."""

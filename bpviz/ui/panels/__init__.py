@@ -1,0 +1,2 @@
+"""The panels beside the diagram: inspector, error surface, cost curve, decision boundary, graph,
+code and lessons."""

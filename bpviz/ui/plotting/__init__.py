@@ -1,0 +1,1 @@
+"""Shared plotting pieces: the style (colours, zoom), Qt helpers and safe text."""
