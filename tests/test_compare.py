@@ -148,7 +148,7 @@ def test_descent_paths_are_the_recorded_points_in_their_common_plane(tmp_path):
 
 def test_the_figure_draws_the_runs_numbers_under_their_labels(qtbot, tmp_path):
     from bpviz.engine.runs import differences, load_run, title
-    from bpviz.ui.export.export.compare import ComparisonFigure
+    from bpviz.ui.export.compare import ComparisonFigure
     for lr in (0.05, 0.5):
         session_with_path(tmp_path / f"lr-{lr}.bpviz", lr, epochs=4)
     runs = [load_run(tmp_path / f"lr-{lr}.bpviz") for lr in (0.05, 0.5)]
@@ -199,7 +199,7 @@ def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_win
     first_lr = w.config.lr
     train_epochs(qtbot, w, 3)
     menu_action(w, "Keep this run").trigger()
-    from bpviz.ui.export.export.export import run_record
+    from bpviz.ui.export.export import run_record
     record = run_record(w)                           # the session's own history of the run
     (label, x, y), = w.cost.kept_runs()
     np.testing.assert_array_equal(x, record.history[:, 0])
@@ -226,7 +226,7 @@ def test_keep_this_run_keeps_its_loss_labelled_with_what_differs(qtbot, open_win
     assert kept_in_legend() in (labels, [t[len("kept: "):] for t in labels])
     assert w.cost.kept_runs()[0][1].tolist() == x.tolist()      # the first one as it was
     # the numbers behind the cost panel's picture include the kept runs, as drawn
-    from bpviz.ui.export.export.export import export_panel
+    from bpviz.ui.export.export import export_panel
     export_panel(w, "cost", "csv", tmp_path / "cost.csv")
     with open(tmp_path / "cost_kept.csv", newline="", encoding="utf-8") as f:
         kept = list(csv.reader(f))

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from bpviz.engine.network import Network
 from bpviz.engine.snapshot import make_snapshot
-from bpviz.ui.export.export import export
+from bpviz.ui.export import export
 from bpviz.ui.plotting import style
 from bpviz.ui.panels.cost import (AUTO_LOG_GROWTH, CostView, SeriesBuffer, decimate_minmax,
                                 log_tick_strings, tick_strings)

@@ -15,11 +15,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 
 from bpviz.engine import fileset
-from bpviz.ui.export.export import export
-from bpviz.ui.export.export import pictures as formats
+from bpviz.ui.export import export
+from bpviz.ui.export import pictures as formats
 from bpviz.ui.plotting import style
-from bpviz.ui.export.export.export import GIF_MAX_FRAMES, ExportError, export_all, export_panel, film
-from bpviz.ui.export.export.pictures import clean_svg
+from bpviz.ui.export.export import GIF_MAX_FRAMES, ExportError, export_all, export_panel, film
+from bpviz.ui.export.pictures import clean_svg
 
 PANELS = ("network", "boundary", "surface", "cost")
 SVG = "{http://www.w3.org/2000/svg}"

@@ -157,7 +157,7 @@ def _line_width(image, x, y, half):
 def test_a_4x_png_has_4x_wide_edges_and_looks_like_the_1x_one(qtbot, open_window, tmp_path):
     from PySide6.QtCore import QPointF
 
-    from bpviz.ui.export.export.export import export_panel
+    from bpviz.ui.export.export import export_panel
     w = open_window(size=(1400, 900))
     for k in range(1, 4):
         w.step()
@@ -220,7 +220,7 @@ def test_a_gif_spreads_its_frames_over_the_whole_run_or_the_epochs_asked_for(tmp
 
 
 def test_the_windows_gif_spreads_over_the_kept_run(qtbot, open_window):
-    from bpviz.ui.export.export.export import film, spread
+    from bpviz.ui.export.export import film, spread
     w = open_window("xor")
     for k in range(1, 13):
         w.step()
@@ -245,7 +245,7 @@ def test_the_pictures_edges_show_the_signs_of_the_error_signals_in_its_csv(qtbot
 
     from bpviz.cli.snapshot import apply_view, view_summary
     from bpviz.ui.plotting import style
-    from bpviz.ui.export.export.export import export_panel
+    from bpviz.ui.export.export import export_panel
     w = open_window(size=(1400, 900))
     apply_view(w, QApplication.instance(),
                Namespace(edges="signal", neurons=None, sample=0, select=(1, 2)))

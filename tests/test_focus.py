@@ -298,7 +298,7 @@ def test_clicking_a_neuron_writes_its_chain_rule_beside_it(qtbot, window):
 
 
 def test_the_diagram_draws_the_numbers_of_the_exported_csv(qtbot, window, tmp_path):
-    from bpviz.ui.export.export.export import export_panel
+    from bpviz.ui.export.export import export_panel
     run_pass(qtbot, window)
     window.pin_sample(11)
     qtbot.waitUntil(lambda: window.latest.sample.index == 11, timeout=5000)

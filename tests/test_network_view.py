@@ -636,7 +636,7 @@ def _rgb(image: QImage) -> np.ndarray:
 
 def _label_rects(view):
     """Viewport pixel rectangles (x0, y0, x1, y1) of the value labels on screen."""
-    from bpviz.ui.export.export.export import plot_view
+    from bpviz.ui.export.export import plot_view
     gv = plot_view(view)
     out = {}
     for key, item in view.value_label_items().items():
@@ -672,7 +672,7 @@ def test_svg_export_draws_neurons_as_circles_in_their_colours_with_the_labels(
     import subprocess
     import xml.etree.ElementTree as ET
 
-    from bpviz.ui.export.export.export import plot_view, render_svg
+    from bpviz.ui.export.export import plot_view, render_svg
     snap = shown(view, make_snap(preset, passes=3))
     gv = plot_view(view)
     path = tmp_path / "network.svg"
@@ -720,7 +720,7 @@ def test_svg_export_draws_neurons_as_circles_in_their_colours_with_the_labels(
 
 
 def test_png_export_shows_the_numbers_under_the_neurons(view, classic):
-    from bpviz.ui.export.export.export import plot_view, render_png
+    from bpviz.ui.export.export import plot_view, render_png
     shown(view, classic)
     gv = plot_view(view)
     rects = _label_rects(view)

@@ -254,7 +254,7 @@ def test_a_csv_runs_config_json_says_nothing_of_the_preset(tmp_path, csv_2000):
 def test_a_csv_opened_in_the_window_shows_its_rows_and_exports_no_preset_notes(
         qtbot, open_window, csv_2000, tmp_path):
     from tests.test_window_input import answer_file_dialog, back_to_window, click_menu
-    from bpviz.ui.export.export.export import export_all
+    from bpviz.ui.export.export import export_all
     window = open_window()
     assert window.controls.samples.text() == "1500"
     answer_file_dialog(qtbot, str(csv_2000))

@@ -11,7 +11,7 @@ Each registration gives:
 - ``frames(snapshots)`` (optional): a generator that shows each snapshot in turn on an offscreen
   copy of the panel and yields the view to grab, for the GIF.
 
-How each format is made is in :mod:`bpviz.ui.export.export.pictures` (PNG, SVG, GIF) and
+How each format is made is in :mod:`bpviz.ui.export.pictures` (PNG, SVG, GIF) and
 :mod:`bpviz.engine.tables` (the CSV tables of each panel); what the cost and surface tables need
 beyond the panels (the history row for row, every pass's loss, the whole trajectory) is the
 training session's :class:`~bpviz.training.RunRecord`, asked for when an export needs it.
