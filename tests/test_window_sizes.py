@@ -222,3 +222,29 @@ def test_the_surface_legend_is_whole_or_not_shown(qtbot, open_window):
     settle(qtbot, w, (1600, 1000))
     trigger_view_action(w, "Reset layout")
     qtbot.waitUntil(lambda: surface.legend_shown() and surface.legend_inside(), timeout=3000)
+
+
+def test_the_cost_curves_axis_labels_never_overlap_at_1280x720(qtbot, open_window):
+    """The accuracy and loss axes of a short cost panel label as many ticks as fit, not four
+    labels stacked into one smudge (their drawn text rectangles are apart)."""
+    from PySide6.QtGui import QImage, QPainter
+    w = open_window(size=(1280, 720))
+    settle(qtbot, w, (1280, 720))
+    w.docks["cost"].raise_()
+    for _ in range(3):
+        w.step()
+    qtbot.waitUntil(lambda: w.latest.pass_count >= 3, timeout=60000)
+    w.paint_now()
+    for plot in (w.cost.accuracy_plot, w.cost.loss_plot):
+        axis = plot.getAxis("left")
+        assert 20 < axis.height() < 200               # a short plot: the case that smudged
+        image = QImage(100, 100, QImage.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            specs = axis.generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        rects = sorted((rect for rect, _, text in specs[2] if text), key=lambda r: r.top())
+        assert rects                                  # still labelled
+        for upper, lower in zip(rects, rects[1:]):
+            assert upper.bottom() <= lower.top() + 0.5, [r.getRect() for r in rects]
