@@ -3,28 +3,13 @@ history.csv, their recorded descent paths projected by plain numpy here), each l
 what differs between them; and the window's "Keep this run"."""
 
 import csv
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.commandline import bpviz, read_rows
 
 LRS = ("0.05", "1.5", "200")
-
-
-def bpviz(*args, timeout=300):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    p = subprocess.run([sys.executable, "-m", "bpviz", *args], capture_output=True, text=True,
-                       timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
-
-
-def read_rows(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,10 @@ classic example computed here in plain numpy; bad values are one line and exit s
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 from PIL import Image
-
-
-def bpviz(*args, timeout=300):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    p = subprocess.run([sys.executable, "-m", "bpviz", *args], capture_output=True, text=True,
-                       timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
+from tests.commandline import bpviz
 
 
 def read_csv(path):

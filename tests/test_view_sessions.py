@@ -1,9 +1,6 @@
 """Sessions keep the whole view: the descent path (also of a command-line run), the diagram's
 modes, the focus, speed, step mode and the panels' layout; ``bpviz FILE`` opens a file."""
 
-import csv
-import os
-import subprocess
 import sys
 
 import numpy as np
@@ -14,19 +11,7 @@ from PySide6.QtWidgets import QApplication
 from bpviz.engine.session import load_session
 from bpviz.messages import RunEpochs
 from tests.conftest import run_passes
-
-
-def cli(*args, timeout=300):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    p = subprocess.run([sys.executable, "-m", "bpviz", *args], capture_output=True, text=True,
-                       timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
-
-
-def read_rows(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
+from tests.commandline import bpviz as cli, read_rows
 
 
 # -- the command line records the path --------------------------------------------------------
