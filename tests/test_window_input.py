@@ -805,3 +805,22 @@ def test_the_preset_note_says_when_the_settings_are_no_longer_the_presets(qtbot,
                     timeout=10000)
     click(qtbot, window.controls.reset_button)
     qtbot.waitUntil(lambda: note.text().startswith("the classic numpy example"), timeout=10000)
+
+
+def test_a_panel_reopened_while_paused_shows_the_pass_on_screen(qtbot, window):
+    """Close the error surface from the View menu, step while it is closed, open it again: it
+    draws a slice through the weights the rest of the window shows, not the ones it saw before
+    it was closed."""
+    dock = window.docks["surface"]
+    settled(qtbot, window)
+    qtbot.waitUntil(lambda: window.surface.shown_pass() == window.latest.pass_count,
+                    timeout=30000)
+    click_menu(qtbot, window, "View", dock.windowTitle())          # closed
+    qtbot.waitUntil(lambda: not dock.isVisible(), timeout=5000)
+    steps(qtbot, window, 2)
+    settled(qtbot, window)
+    shown = window.latest.pass_count
+    assert window.surface.shown_pass() == shown - 2          # it saw nothing while closed
+    click_menu(qtbot, window, "View", dock.windowTitle())          # open again, still paused
+    qtbot.waitUntil(dock.isVisible, timeout=5000)
+    qtbot.waitUntil(lambda: window.surface.shown_pass() == shown, timeout=30000)

@@ -256,6 +256,7 @@ class MainWindow(QMainWindow):
             raise ValueError(f"there is already a panel named {name!r}")
         dock = self._dock(title, name, self._scrolled(widget) if scrolled else widget, area)
         self.docks[name] = dock
+        dock.visibilityChanged.connect(self._on_panel_visible)
         if painted:
             self.panels[name] = (widget,
                                  fps or TRAINING_PANEL_FPS.get(name, DEFAULT_PANEL_FPS),
@@ -482,6 +483,13 @@ class MainWindow(QMainWindow):
         self.focus_model.changed.connect(self._remember_focus)
         self.focus_model.changed.connect(self.lessons.refresh)     # its note on the focus
         self._on_focus_changed()
+
+    @Slot(bool)
+    def _on_panel_visible(self, visible: bool) -> None:
+        """A panel shown again (reopened, its tab chosen, Reset layout) was not fed while hidden:
+        the next paint gives every visible panel the snapshot on screen, even while paused."""
+        if visible:
+            self._painted = None
 
     @Slot()
     def _on_focus_changed(self) -> None:
