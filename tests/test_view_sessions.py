@@ -154,6 +154,13 @@ def settled(qtbot, window):
 def panel_pictures(qtbot, window) -> dict:
     """Each panel as a person sees it: every panel brought to the front of its tab group in
     turn (the closed ones left closed) and grabbed."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+    # the mouse off the plots, as after a person's menu click it may not be: a hover readout is
+    # not part of the picture a session keeps
+    QTest.mouseMove(window.menuBar(), QPoint(2, 2))
+    qtbot.waitUntil(lambda: not any(line.isVisible() for line in window.cost.hover_lines),
+                    timeout=10000)
     pictures = {}
     for name, dock in window.docks.items():
         if dock.isHidden():
